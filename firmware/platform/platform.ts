@@ -1,0 +1,29 @@
+// A Platform is everything the firmware may touch, handed in by main.ts on a device (device
+// adapters over Moddable modules) or by the host simulator (simulated hardware, directly on
+// Node or across the command bridge in XS).
+
+import type { CameraConstructor } from './camera.js';
+import type { Checksum } from './checksum.js';
+import type { Clock, Timer } from './clock.js';
+import type { Digest } from './digest.js';
+import type { FlashConstructor } from './flash.js';
+import type { BatteryConstructor, ButtonConstructor, HapticConstructor, LedConstructor } from './io.js';
+import type { KeyStoreConstructor } from './keystore.js';
+import type { LinkConstructor } from './link.js';
+import type { Random } from './random.js';
+
+export interface Platform {
+  Camera: CameraConstructor;
+  Flash: FlashConstructor;
+  KeyStore: KeyStoreConstructor;
+  Button: ButtonConstructor;
+  Led: LedConstructor;
+  Haptic: HapticConstructor;
+  Battery: BatteryConstructor;
+  Link: LinkConstructor;
+  clock: Clock;
+  timer: Timer;
+  random: Random;
+  digest: Digest;
+  checksum: Checksum;
+}

@@ -1,0 +1,164 @@
+// The engines the firmware runs on in the simulator:
+// - node: firmware modules imported directly, ports are the simulated hardware itself;
+// - xs:   firmware bundled and run in the real XS engine (xsnap-worker); every port call
+//         crosses the command bridge, and each call into the firmware reports its XS meter.
+// Both give firmware the same Platform behaviour and the same order of hardware callbacks
+// (bridge/events.ts), so the same inputs give byte-identical outputs.
+
+import { decode, encode, type CborValue } from '../firmware/codec/cbor.js';
+import { BodycamError } from '../firmware/errors.js';
+import type { Platform } from '../firmware/platform/index.js';
+import { EventQueue } from './bridge/events.js';
+import { BridgeHost, messageOf } from './bridge/host.js';
+import { methodNames, OP_CALLBACK, OP_ENTRY } from './bridge/marshal.js';
+import { entries } from './guest/entries.js';
+import { bundleGuest } from './xs/bundle.js';
+import { XsWorker, type Meter } from './xs/worker.js';
+
+export type EngineName = 'node' | 'xs';
+export const ENGINES: readonly EngineName[] = ['node', 'xs'];
+
+export interface CallMeter extends Meter {
+  /** Of `compute`, the units spent crossing the bridge (native port calls on a device). */
+  bridge: number;
+  /** compute - bridge: what the firmware itself cost. */
+  firmware: number;
+}
+
+export interface CallResult {
+  value: CborValue;
+  /** XS meter for the call (xs engine only). */
+  meter?: CallMeter;
+}
+
+export interface Engine {
+  readonly name: EngineName;
+  /** Run a firmware entry (host-sim/guest/entries.ts) with CBOR-able arguments. */
+  call(entry: string, ...args: CborValue[]): Promise<CallResult>;
+  /** Deliver queued hardware callbacks to the firmware; resolves when none are left. */
+  pump(): Promise<number>;
+  /** Firmware compute units (bridge excluded) spent in callbacks since the last call to this (xs only). */
+  takeCallbackCompute(): number;
+  close(): Promise<void>;
+}
+
+/** Copy through CBOR, so Node results have exactly the types XS results have. */
+function viaCbor(v: CborValue): CborValue {
+  return decode(encode(v));
+}
+
+function wrapCallbacks(v: unknown, queue: EventQueue): unknown {
+  if (typeof v === 'function') {
+    const f = v as (...a: unknown[]) => unknown;
+    return (...a: unknown[]) => queue.push(() => void f(...a));
+  }
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = wrapCallbacks(x, queue);
+    return o;
+  }
+  return v;
+}
+
+/** The platform as Node-engine firmware sees it: callbacks deferred to the event queue. */
+export function queuedPlatform(platform: Platform, queue: EventQueue): Platform {
+  const out: Record<string, unknown> = {};
+  for (const [name, port] of Object.entries(platform)) {
+    if (typeof port === 'function') {
+      const Ctor = port as new (o: unknown) => object;
+      out[name] = function QueuedPort(options: unknown) {
+        return new Ctor(wrapCallbacks(options, queue));
+      };
+    } else {
+      const service: Record<string, unknown> = {};
+      for (const m of methodNames(port as object)) {
+        const f = (port as Record<string, (...a: unknown[]) => unknown>)[m];
+        service[m] = (...args: unknown[]) => f.apply(port, args.map((a) => wrapCallbacks(a, queue)));
+      }
+      out[name] = service;
+    }
+  }
+  return out as unknown as Platform;
+}
+
+class NodeEngine implements Engine {
+  readonly name = 'node' as const;
+  #platform: Platform;
+  #queue: EventQueue;
+  constructor(platform: Platform, queue: EventQueue) {
+    this.#queue = queue;
+    this.#platform = queuedPlatform(platform, queue);
+  }
+  async call(entry: string, ...args: CborValue[]): Promise<CallResult> {
+    const fn = entries[entry];
+    if (!fn) throw new BodycamError('E_NO_ENTRY', `no firmware entry ${entry}`);
+    const value = fn(this.#platform, ...(viaCbor(args) as CborValue[]));
+    return { value: viaCbor(value) };
+  }
+  pump(): Promise<number> {
+    return this.#queue.drain();
+  }
+  takeCallbackCompute(): number {
+    return 0;
+  }
+  async close(): Promise<void> {}
+}
+
+class XsEngine implements Engine {
+  readonly name = 'xs' as const;
+  #worker!: XsWorker;
+  #queue: EventQueue;
+  #bridge: BridgeHost;
+  #callbackCompute = 0;
+  constructor(platform: Platform, queue: EventQueue) {
+    this.#queue = queue;
+    this.#bridge = new BridgeHost(platform, queue, (id, args) => this.#callback(id, args));
+  }
+  async start(): Promise<this> {
+    const script = await bundleGuest();
+    this.#worker = XsWorker.start({ onQuery: (m) => this.#bridge.handle(m) });
+    await this.#worker.runScript(script);
+    return this;
+  }
+  async #callback(id: number, args: unknown[]): Promise<void> {
+    const r = await this.#worker.command(encode([OP_CALLBACK, id, args as CborValue]));
+    const { meter } = this.#check(decode(r.reply), r.meter);
+    this.#callbackCompute += meter.firmware;
+  }
+  #check(reply: CborValue, raw: Meter): { value: CborValue; meter: CallMeter } {
+    if (!Array.isArray(reply)) throw new BodycamError('E_BRIDGE', 'reply is not an array');
+    const bridge = typeof reply[2] === 'number' ? reply[2] : 0;
+    const meter = { ...raw, bridge, firmware: Math.max(0, raw.compute - bridge) };
+    if (reply[0] === 0) return { value: reply[1], meter };
+    const [code, message] = reply[1] as [string, string];
+    throw new BodycamError(String(code), String(message));
+  }
+  async call(entry: string, ...args: CborValue[]): Promise<CallResult> {
+    const r = await this.#worker.command(encode([OP_ENTRY, entry, args]));
+    return this.#check(decode(r.reply), r.meter);
+  }
+  pump(): Promise<number> {
+    return this.#queue.drain();
+  }
+  takeCallbackCompute(): number {
+    const c = this.#callbackCompute;
+    this.#callbackCompute = 0;
+    return c;
+  }
+  get portCalls(): Map<string, number> {
+    return this.#bridge.calls;
+  }
+  close(): Promise<void> {
+    return this.#worker.close();
+  }
+}
+
+/** Start an engine over a platform of simulated hardware. */
+export async function startEngine(name: EngineName, platform: Platform): Promise<Engine> {
+  const queue = new EventQueue();
+  if (name === 'node') return new NodeEngine(platform, queue);
+  if (name === 'xs') return new XsEngine(platform, queue).start();
+  throw new BodycamError('E_ENGINE', `unknown engine ${String(name)} (node or xs)`);
+}
+
+export { messageOf };

@@ -1,0 +1,325 @@
+// Simulated hardware for the host: the Platform the firmware sees in the simulator, and the
+// controls the simulator (or a test) uses to drive it — virtual time, the button, the battery.
+// Port behaviour follows the Moddable modules named in firmware/platform/. Callbacks handed to
+// these ports are called directly; the engines queue them (bridge/events.ts) so that firmware
+// receives them between calls, in the same order on Node and in XS.
+
+import { createHash } from 'node:crypto';
+import * as zlib from 'node:zlib';
+import { BodycamError } from '../../firmware/errors.js';
+import { toBytes, type BufferLike } from '../../firmware/platform/buffers.js';
+import type {
+  Battery, BatteryOptions, BatteryReading, Button, ButtonOptions, Checksum, Clock, ClockSource, Digest, DigestAlgorithm, DigestContext,
+  Haptic, KeyStore, KeyStoreOptions, Led, LedOptions, Platform, Random, Timer, TimerId,
+} from '../../firmware/platform/index.js';
+import { softChecksum } from '../../firmware/platform/soft-checksum.js';
+
+/** Virtual time: advanced only by the simulator, so a 12-hour shift runs in minutes. */
+export class VirtualClock implements Clock {
+  #now = 0;
+  #utcOffset: number;
+  #source: ClockSource = 'rtc';
+  #lastSync = 0;
+  /** How far the RTC runs fast, in parts per million (a drifting clock the dock corrects). */
+  driftPpm: number;
+  constructor(options: { utcStart?: number; driftPpm?: number } = {}) {
+    this.#utcOffset = options.utcStart ?? Date.UTC(2026, 10, 25, 6, 0, 0);
+    this.driftPpm = options.driftPpm ?? 0;
+  }
+  monotonic(): number {
+    return this.#now;
+  }
+  utc(): number {
+    return Math.round(this.#utcOffset + this.#now * (1 + this.driftPpm / 1e6));
+  }
+  setUtc(ms: number, source: ClockSource): void {
+    this.#utcOffset = ms - this.#now * (1 + this.driftPpm / 1e6);
+    this.#source = source;
+    this.#lastSync = ms;
+  }
+  source(): { source: ClockSource; lastSync: number } {
+    return { source: this.#source, lastSync: this.#lastSync };
+  }
+  /** Simulator control: move time forward. */
+  advanceTo(ms: number): void {
+    if (ms < this.#now) throw new BodycamError('E_SIM_TIME', `time can't go back from ${this.#now} to ${ms}`);
+    this.#now = ms;
+  }
+  /** Simulator control: a reboot restarts monotonic time (the RTC keeps running). */
+  reboot(): void {
+    const utc = this.utc();
+    this.#now = 0;
+    this.#utcOffset = utc;
+  }
+}
+
+interface PendingTimer {
+  id: number;
+  at: number;
+  repeat: number | undefined;
+  callback: () => void;
+}
+
+/** Timers on virtual time; `runUntil` fires them in time order. */
+export class VirtualTimer implements Timer {
+  #timers: PendingTimer[] = [];
+  #next = 1;
+  constructor(readonly clock: VirtualClock) {}
+  set(callback: () => void, delay: number, repeat?: number): TimerId {
+    const id = this.#next++;
+    this.#timers.push({ id, at: this.clock.monotonic() + Math.max(0, delay), repeat: repeat && repeat > 0 ? repeat : undefined, callback });
+    return id;
+  }
+  clear(id: TimerId): void {
+    this.#timers = this.#timers.filter((t) => t.id !== id);
+  }
+  /** The time the next timer fires, or undefined. */
+  nextAt(): number | undefined {
+    let at: number | undefined;
+    for (const t of this.#timers) if (at === undefined || t.at < at) at = t.at;
+    return at;
+  }
+  /** Advance the clock to `ms`, firing every timer due on the way, in order. */
+  runUntil(ms: number): number {
+    let fired = 0;
+    for (;;) {
+      const due = this.#timers.filter((t) => t.at <= ms).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.clock.advanceTo(Math.max(this.clock.monotonic(), due.at));
+      if (due.repeat) due.at += due.repeat;
+      else this.clear(due.id);
+      due.callback();
+      fired++;
+    }
+    this.clock.advanceTo(Math.max(this.clock.monotonic(), ms));
+    return fired;
+  }
+  /** A reboot loses every timer. */
+  reset(): void {
+    this.#timers = [];
+  }
+}
+
+/** Deterministic random bytes: SHA-256 in counter mode over a seed. */
+export class SeededRandom implements Random {
+  #seed: Buffer;
+  #counter = 0;
+  #pool = Buffer.alloc(0);
+  constructor(seed: number | string) {
+    this.#seed = createHash('sha256').update(`bodycam-sim-seed:${seed}`).digest();
+  }
+  fill(bytes: Uint8Array): void {
+    let o = 0;
+    while (o < bytes.length) {
+      if (this.#pool.length === 0) {
+        const c = Buffer.alloc(8);
+        c.writeBigUInt64BE(BigInt(this.#counter++));
+        this.#pool = createHash('sha256').update(this.#seed).update(c).digest();
+      }
+      const n = Math.min(this.#pool.length, bytes.length - o);
+      bytes.set(this.#pool.subarray(0, n), o);
+      this.#pool = this.#pool.subarray(n);
+      o += n;
+    }
+  }
+}
+
+class NodeDigestContext implements DigestContext {
+  #alg: string;
+  #hash: ReturnType<typeof createHash> | undefined;
+  constructor(algorithm: DigestAlgorithm) {
+    if (algorithm !== 'SHA256' && algorithm !== 'SHA512') throw new BodycamError('E_DIGEST_ALGORITHM', `unsupported digest ${String(algorithm)}`);
+    this.#alg = algorithm === 'SHA256' ? 'sha256' : 'sha512';
+    this.#hash = createHash(this.#alg);
+  }
+  write(data: BufferLike): void {
+    if (!this.#hash) throw new BodycamError('E_DIGEST_CLOSED', 'write after close');
+    this.#hash.update(toBytes(data));
+  }
+  close(): ArrayBuffer {
+    if (!this.#hash) throw new BodycamError('E_DIGEST_CLOSED', 'close after close');
+    const d = this.#hash.digest();
+    this.#hash = undefined;
+    return d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength) as ArrayBuffer;
+  }
+  reset(): void {
+    this.#hash = createHash(this.#alg);
+  }
+}
+
+/** The "hardware SHA engine" of the simulator: Node's native crypto. */
+export const nodeDigest: Digest = Object.freeze({
+  create: (algorithm: DigestAlgorithm): DigestContext => new NodeDigestContext(algorithm),
+});
+
+const zlibCrc32 = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
+/** The "native CRC" of the simulator: zlib's crc32 where Node has it. */
+export const nodeChecksum: Checksum = Object.freeze({
+  crc32(data: BufferLike, previous = 0): number {
+    return zlibCrc32 ? zlibCrc32(toBytes(data), previous) >>> 0 : softChecksum.crc32(data, previous);
+  },
+});
+
+/** KeyStore partitions kept in memory across simulated reboots (keyed by path). */
+export class MemoryKeyStores {
+  readonly partitions = new Map<string, Map<string, Uint8Array>>();
+  constructor() {}
+  open(options: KeyStoreOptions): KeyStore {
+    let p = this.partitions.get(options.path);
+    if (!p) this.partitions.set(options.path, (p = new Map()));
+    const part = p;
+    let open = true;
+    const check = () => {
+      if (!open) throw new BodycamError('E_CLOSED', 'key store closed');
+    };
+    return {
+      get(key: string) {
+        check();
+        const v = part.get(key);
+        return v ? (v.slice().buffer as ArrayBuffer) : undefined;
+      },
+      set(key: string, value: ArrayBuffer | Uint8Array) {
+        check();
+        part.set(key, new Uint8Array(value instanceof ArrayBuffer ? value.slice(0) : value.slice()));
+      },
+      delete(key: string) {
+        check();
+        part.delete(key);
+      },
+      close() {
+        open = false;
+      },
+    };
+  }
+}
+
+/** Indicators (LED, haptic) record every write with its time, for the scenario report. */
+export class IndicatorLog {
+  readonly writes: { at: number; pin: string | number; value: number }[] = [];
+  constructor(readonly clock: Clock) {}
+  last(pin: string | number): number {
+    for (let i = this.writes.length - 1; i >= 0; i--) if (this.writes[i].pin === pin) return this.writes[i].value;
+    return 0;
+  }
+}
+
+/** Buttons the simulator presses. */
+export class ButtonPanel {
+  readonly #buttons = new Map<string | number, { state: number; onReadable?: () => void }>();
+  open(options: ButtonOptions): Button {
+    const b = { state: 0, onReadable: options.onReadable };
+    this.#buttons.set(options.pin, b);
+    return { read: () => b.state, close: () => void this.#buttons.delete(options.pin) };
+  }
+  /** Simulator control: set the button state (fires onReadable on a change). */
+  set(pin: string | number, pressed: boolean): void {
+    const b = this.#buttons.get(pin);
+    if (!b) return;
+    const v = pressed ? 1 : 0;
+    if (b.state === v) return;
+    b.state = v;
+    b.onReadable?.();
+  }
+}
+
+/** A battery following a scripted curve (millivolts over monotonic time). */
+export class SimBattery {
+  curve: { at: number; millivolts: number; charging?: boolean }[] = [{ at: 0, millivolts: 4100 }];
+  constructor(readonly clock: VirtualClock) {}
+  read(): BatteryReading {
+    const t = this.clock.monotonic();
+    let p = this.curve[0];
+    let q = this.curve[0];
+    for (const c of this.curve) {
+      if (c.at <= t) p = c;
+      if (c.at >= t) {
+        q = c;
+        break;
+      }
+      q = c;
+    }
+    const mv = q.at === p.at ? p.millivolts : Math.round(p.millivolts + ((q.millivolts - p.millivolts) * (t - p.at)) / (q.at - p.at));
+    const percent = Math.max(0, Math.min(100, Math.round(((mv - 3300) / (4150 - 3300)) * 100)));
+    return { millivolts: mv, percent, charging: p.charging ?? false };
+  }
+}
+
+export interface SimHardwareOptions {
+  seed?: number | string;
+  utcStart?: number;
+  driftPpm?: number;
+}
+
+/** Simulated hardware and the Platform over it. Later modules attach their devices here. */
+export class SimHardware {
+  readonly clock: VirtualClock;
+  readonly timer: VirtualTimer;
+  readonly random: SeededRandom;
+  readonly keyStores = new MemoryKeyStores();
+  readonly indicators: IndicatorLog;
+  readonly buttons = new ButtonPanel();
+  readonly battery: SimBattery;
+  /** Port constructors that a later module provides (Camera, Flash, Link), by name. */
+  readonly devices: Partial<Pick<Platform, 'Camera' | 'Flash' | 'Link'>> = {};
+
+  constructor(options: SimHardwareOptions = {}) {
+    this.clock = new VirtualClock(options);
+    this.timer = new VirtualTimer(this.clock);
+    this.random = new SeededRandom(options.seed ?? 1);
+    this.indicators = new IndicatorLog(this.clock);
+    this.battery = new SimBattery(this.clock);
+  }
+
+  platform(): Platform {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const hw = this;
+    const missing = (name: string) =>
+      function Missing(): never {
+        throw new BodycamError('E_NO_DEVICE', `the simulator has no ${name} attached`);
+      } as unknown as new (o: unknown) => never;
+    class SimLed implements Led {
+      #pin: string | number;
+      constructor(o: LedOptions) {
+        this.#pin = o.pin;
+      }
+      write(value: number): void {
+        hw.indicators.writes.push({ at: hw.clock.monotonic(), pin: this.#pin, value });
+      }
+      close(): void {}
+    }
+    class SimHaptic extends SimLed implements Haptic {}
+    class SimButton {
+      constructor(o: ButtonOptions) {
+        return hw.buttons.open(o);
+      }
+    }
+    class SimKeyStore {
+      constructor(o: KeyStoreOptions) {
+        return hw.keyStores.open(o);
+      }
+    }
+    class SimBatteryPort implements Battery {
+      constructor(_o: BatteryOptions) {}
+      read(): BatteryReading {
+        return hw.battery.read();
+      }
+      close(): void {}
+    }
+    return {
+      Camera: this.devices.Camera ?? missing('camera'),
+      Flash: this.devices.Flash ?? missing('flash'),
+      Link: this.devices.Link ?? missing('dock link'),
+      KeyStore: SimKeyStore as unknown as Platform['KeyStore'],
+      Button: SimButton as unknown as Platform['Button'],
+      Led: SimLed,
+      Haptic: SimHaptic,
+      Battery: SimBatteryPort,
+      clock: this.clock,
+      timer: this.timer,
+      random: this.random,
+      digest: nodeDigest,
+      checksum: nodeChecksum,
+    };
+  }
+}

@@ -1,0 +1,206 @@
+// Drives Moddable's XS engine as the `xsnap-worker` process that @agoric/xsnap builds on
+// `npm install`, directly over its netstring pipes (fd 3: to the worker, fd 4: from it), so the
+// Node process needs neither SES nor @agoric/xsnap's API.
+//
+// Worker protocol (xsnap-worker.c): we send `e<source>` (evaluate), `s<path>` (run a script
+// file) or `?<bytes>` (call globalThis.handleCommand(ArrayBuffer)). While it runs, the worker
+// may send `?<bytes>` (globalThis.issueCommand from inside XS, which blocks until we answer
+// `/<bytes>`). It ends each request with `.{meter JSON}\x01<reply>` or `!<error text>`. The
+// meter counts XS compute units for that request only: deterministic, machine-independent.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { BodycamError } from '../../firmware/errors.js';
+
+export interface Meter {
+  /** XS compute units spent by this request. */
+  compute: number;
+  /** Bytes of heap the machine has allocated (chunks), after the request. */
+  allocate: number;
+  /** Slots in use in the heap, after the request. */
+  currentHeapCount: number;
+}
+
+export interface XsReply {
+  reply: Uint8Array;
+  meter: Meter;
+}
+
+export interface XsWorkerOptions {
+  /** Answers issueCommand() calls made inside XS. */
+  onQuery: (message: Uint8Array) => Uint8Array;
+  /** Compute units one request may spend before the worker aborts it (default 4e9, the cap). */
+  meteringLimit?: number;
+  /** Where the worker's print() and stderr go (default: this process's stderr). */
+  stdout?: 'inherit' | 'ignore';
+  binary?: string;
+}
+
+/** The xsnap-worker binary built by @agoric/xsnap's postinstall. */
+export function xsnapWorkerPath(): string {
+  const require = createRequire(import.meta.url);
+  let root: string;
+  try {
+    root = dirname(require.resolve('@agoric/xsnap/package.json'));
+  } catch {
+    throw new BodycamError('E_XS_MISSING', '@agoric/xsnap is not installed; run `npm ci` in the bodycam folder');
+  }
+  const os = process.platform === 'darwin' ? 'mac' : 'lin';
+  return join(root, 'xsnap-native', 'xsnap', 'build', 'bin', os, 'release', 'xsnap-worker');
+}
+
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+export class XsWorker {
+  #child: ChildProcess;
+  #toWorker: Writable;
+  #pending: Buffer = Buffer.alloc(0);
+  #messages: Buffer[] = [];
+  #wake: (() => void) | undefined;
+  #exited: Error | undefined;
+  #onQuery: (message: Uint8Array) => Uint8Array;
+  #busy: Promise<unknown> = Promise.resolve();
+  #stderr = '';
+
+  private constructor(child: ChildProcess, onQuery: (m: Uint8Array) => Uint8Array) {
+    this.#child = child;
+    this.#onQuery = onQuery;
+    const stdio = child.stdio as unknown as [null, Readable | null, Readable | null, Writable, Readable];
+    this.#toWorker = stdio[3];
+    stdio[4].on('data', (chunk: Buffer) => this.#receive(chunk));
+    stdio[2]?.on('data', (chunk: Buffer) => {
+      this.#stderr = (this.#stderr + chunk.toString()).slice(-4000);
+      process.stderr.write(chunk);
+    });
+    this.#toWorker.on('error', () => {});
+    child.on('exit', (code, signal) => {
+      this.#exited = new BodycamError('E_XS_EXITED', `xsnap-worker exited (${signal ?? `code ${code}`})${this.#stderr ? `: ${this.#stderr.trim()}` : ''}`);
+      this.#wake?.();
+    });
+  }
+
+  static start(options: XsWorkerOptions): XsWorker {
+    const bin = options.binary ?? xsnapWorkerPath();
+    if (!existsSync(bin)) {
+      throw new BodycamError(
+        'E_XS_MISSING',
+        `the XS engine binary is missing (${bin}). @agoric/xsnap builds it during install with make and gcc: ` +
+          'install them (Debian: apt-get install build-essential) and run `npm rebuild @agoric/xsnap`',
+      );
+    }
+    const limit = Math.min(options.meteringLimit ?? 4e9, 4e9);
+    const child = spawn(bin, ['bodycam-xs', '-l', String(Math.floor(limit))], {
+      stdio: ['ignore', options.stdout ?? 'inherit', 'pipe', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore'],
+    });
+    return new XsWorker(child, options.onQuery);
+  }
+
+  #receive(chunk: Buffer): void {
+    this.#pending = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk;
+    for (;;) {
+      const colon = this.#pending.indexOf(COLON);
+      if (colon < 0) break;
+      const len = Number(this.#pending.subarray(0, colon).toString('latin1'));
+      if (!Number.isSafeInteger(len)) {
+        this.#exited = new BodycamError('E_XS_PROTOCOL', 'bad netstring length from xsnap-worker');
+        this.#child.kill();
+        break;
+      }
+      if (this.#pending.length < colon + 1 + len + 1) break;
+      if (this.#pending[colon + 1 + len] !== COMMA) {
+        this.#exited = new BodycamError('E_XS_PROTOCOL', 'netstring from xsnap-worker lacks its comma');
+        this.#child.kill();
+        break;
+      }
+      this.#messages.push(this.#pending.subarray(colon + 1, colon + 1 + len));
+      this.#pending = this.#pending.subarray(colon + 1 + len + 1);
+    }
+    this.#wake?.();
+  }
+
+  async #next(): Promise<Buffer> {
+    for (;;) {
+      const m = this.#messages.shift();
+      if (m) return m;
+      if (this.#exited) throw this.#exited;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+    }
+  }
+
+  #send(prefix: string, body: Uint8Array): void {
+    const head = Buffer.from(`${prefix.length + body.length}:${prefix}`, 'latin1');
+    this.#toWorker.write(Buffer.concat([head, body, Buffer.from(',')]));
+  }
+
+  /** One request, run to completion, answering the worker's queries on the way. */
+  #request(prefix: string, body: Uint8Array): Promise<XsReply> {
+    const run = async (): Promise<XsReply> => {
+      if (this.#exited) throw this.#exited;
+      this.#send(prefix, body);
+      for (;;) {
+        const m = await this.#next();
+        const kind = m[0];
+        if (kind === 0x3f /* ? */) {
+          let answer: Uint8Array;
+          try {
+            answer = this.#onQuery(new Uint8Array(m.buffer, m.byteOffset + 1, m.length - 1));
+          } catch (e) {
+            // The query handler encodes port errors itself; reaching here is a host bug. Answer
+            // something so the worker is not left blocked, then report.
+            this.#send('/', new Uint8Array(0));
+            throw e;
+          }
+          this.#send('/', answer);
+        } else if (kind === 0x2e /* . */) {
+          const sep = m.indexOf(1);
+          const meterJson = JSON.parse(m.subarray(1, sep).toString('utf8')) as Meter;
+          const reply = new Uint8Array(m.subarray(sep + 1));
+          return { reply, meter: { compute: meterJson.compute, allocate: meterJson.allocate, currentHeapCount: meterJson.currentHeapCount } };
+        } else if (kind === 0x21 /* ! */) {
+          const text = m.subarray(1).toString('utf8');
+          if (/too much computation/i.test(text)) throw new BodycamError('E_XS_METER', `XS request exceeded its compute limit: ${text}`);
+          throw new BodycamError('E_XS_EXCEPTION', `uncaught exception in XS: ${text}`);
+        } else {
+          this.#child.kill();
+          throw new BodycamError('E_XS_PROTOCOL', `unknown message from xsnap-worker: ${m.subarray(0, 40).toString('latin1')}`);
+        }
+      }
+    };
+    const result = this.#busy.then(run, run);
+    this.#busy = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Evaluate a script in the global scope. */
+  evaluate(source: string): Promise<XsReply> {
+    return this.#request('e', Buffer.from(source, 'utf8'));
+  }
+
+  /** Run a script file (faster than evaluate for big bundles: no copy through the pipe). */
+  runScript(path: string): Promise<XsReply> {
+    return this.#request('s', Buffer.from(path, 'utf8'));
+  }
+
+  /** Call globalThis.handleCommand(bytes) in XS; its ArrayBuffer result is the reply. */
+  command(bytes: Uint8Array): Promise<XsReply> {
+    return this.#request('?', bytes);
+  }
+
+  get exited(): boolean {
+    return this.#exited !== undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.#exited) return;
+    const done = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
+    this.#toWorker.end();
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 2000);
+    await done;
+    clearTimeout(timer);
+  }
+}
