@@ -11,7 +11,7 @@ import type { Platform } from '../firmware/platform/index.js';
 import { EventQueue } from './bridge/events.js';
 import { BridgeHost, messageOf } from './bridge/host.js';
 import { methodNames, OP_CALLBACK, OP_ENTRY } from './bridge/marshal.js';
-import { entries } from './guest/entries.js';
+import { entries, type GuestEnv } from './guest/entries.js';
 import { bundleGuest } from './xs/bundle.js';
 import { XsWorker, type Meter } from './xs/worker.js';
 
@@ -83,16 +83,16 @@ export function queuedPlatform(platform: Platform, queue: EventQueue): Platform 
 
 class NodeEngine implements Engine {
   readonly name = 'node' as const;
-  #platform: Platform;
+  #env: GuestEnv;
   #queue: EventQueue;
   constructor(platform: Platform, queue: EventQueue) {
     this.#queue = queue;
-    this.#platform = queuedPlatform(platform, queue);
+    this.#env = { platform: queuedPlatform(platform, queue), state: {} };
   }
   async call(entry: string, ...args: CborValue[]): Promise<CallResult> {
     const fn = entries[entry];
     if (!fn) throw new BodycamError('E_NO_ENTRY', `no firmware entry ${entry}`);
-    const value = fn(this.#platform, ...(viaCbor(args) as CborValue[]));
+    const value = fn(this.#env, ...(viaCbor(args) as CborValue[]));
     return { value: viaCbor(value) };
   }
   pump(): Promise<number> {

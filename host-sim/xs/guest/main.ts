@@ -102,7 +102,7 @@ function remotePlatform(): Platform {
   return p as unknown as Platform;
 }
 
-const platform = remotePlatform();
+const env = { platform: remotePlatform(), state: {} as Record<string, unknown> };
 
 /** [status, value, bridge units], with the cost of encoding the value itself counted. */
 function reply(status: number, value: CborValue): ArrayBuffer {
@@ -129,7 +129,7 @@ globalThis.handleCommand = (message: ArrayBuffer): ArrayBuffer => {
       if (!entry) throw new BodycamError('E_NO_ENTRY', `no firmware entry ${String(req[1])}`);
       const args = (req[2] ?? []) as CborValue[];
       bridgeUnits += meterNow() - t0;
-      return reply(0, out(entry(platform, ...args)));
+      return reply(0, out(entry(env, ...args)));
     }
     if (req[0] === OP_CALLBACK) {
       const f = callbacks.get(req[1] as number);

@@ -2,12 +2,12 @@
 // our software SHA-256 against Node's native crypto in wall time.
 
 import { createHash } from 'node:crypto';
-import { softDigest, sha256Of } from '../firmware/platform/soft-digest.js';
-import { startEngine } from '../host-sim/engine.js';
-import { SimHardware } from '../host-sim/node/hardware.js';
-import { bestOf, type Report } from './report.js';
+import { softDigest, sha256Of } from '../../firmware/platform/soft-digest.js';
+import { startEngine } from '../../host-sim/engine.js';
+import { SimHardware } from '../../host-sim/node/hardware.js';
+import { bestOf, type Report } from '../report.js';
 
-export async function foundation(report: Report): Promise<void> {
+export default async function foundation(report: Report): Promise<void> {
   report.section('foundation: SHA-256 and the bridge');
   const engine = await startEngine('xs', new SimHardware().platform());
   try {
