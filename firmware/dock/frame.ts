@@ -1,0 +1,93 @@
+// Message framing on the dock link (any byte stream: TCP, USB serial). Shared by the camera and
+// the dock station, so both sides agree on every byte.
+//
+//   offset size  field
+//   0      2     magic "BD" (0x42 0x44)
+//   2      1     protocol version (1)
+//   3      1     flags (0; reserved)
+//   4      4     payload length, big-endian, ≤ MAX_PAYLOAD
+//   8      n     payload: one CBOR item (a message map, see messages.ts)
+//   8+n    4     CRC-32 (zlib) of bytes 0 .. 8+n-1, big-endian
+//
+// A bad CRC loses only that frame (its length was readable), so the receiver answers with an
+// error and the session goes on; a bad magic, version or length means the stream can't be
+// trusted to find the next frame, so the receiver answers and closes.
+
+import { BodycamError } from '../errors.js';
+import { toBytes, type BufferLike } from '../platform/buffers.js';
+import type { Checksum } from '../platform/checksum.js';
+
+export const MAGIC0 = 0x42;
+export const MAGIC1 = 0x44;
+export const PROTOCOL_VERSION = 1;
+export const HEADER_BYTES = 8;
+export const TRAILER_BYTES = 4;
+/** Largest payload: a 256 KiB chunk plus its message fields. */
+export const MAX_PAYLOAD = 256 * 1024 + 1024;
+
+export function frameMessage(payload: Uint8Array, checksum: Checksum): Uint8Array {
+  if (payload.length > MAX_PAYLOAD) throw new BodycamError('E_PROTO_TOO_LARGE', `message of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+  const out = new Uint8Array(HEADER_BYTES + payload.length + TRAILER_BYTES);
+  const v = new DataView(out.buffer);
+  out[0] = MAGIC0;
+  out[1] = MAGIC1;
+  out[2] = PROTOCOL_VERSION;
+  out[3] = 0;
+  v.setUint32(4, payload.length);
+  out.set(payload, HEADER_BYTES);
+  v.setUint32(HEADER_BYTES + payload.length, checksum.crc32(out.subarray(0, HEADER_BYTES + payload.length)));
+  return out;
+}
+
+export type FrameEvent = { kind: 'message'; payload: Uint8Array } | { kind: 'corrupt'; error: BodycamError } | { kind: 'fatal'; error: BodycamError };
+
+/** Reassembles frames from arbitrary pieces of the stream. Bounded: never buffers more than one frame. */
+export class FrameReader {
+  #checksum: Checksum;
+  #buf = new Uint8Array(0);
+  #dead: BodycamError | undefined;
+  constructor(checksum: Checksum) {
+    this.#checksum = checksum;
+  }
+  get dead(): BodycamError | undefined {
+    return this.#dead;
+  }
+  /** Feed bytes; returns every complete frame (or error) they finish. */
+  push(data: BufferLike): FrameEvent[] {
+    if (this.#dead) return [];
+    const bytes = toBytes(data);
+    if (bytes.length === 0) return [];
+    const joined = new Uint8Array(this.#buf.length + bytes.length);
+    joined.set(this.#buf);
+    joined.set(bytes, this.#buf.length);
+    this.#buf = joined;
+    const events: FrameEvent[] = [];
+    for (;;) {
+      const b = this.#buf;
+      if (b.length >= 1 && b[0] !== MAGIC0) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
+      if (b.length >= 2 && b[1] !== MAGIC1) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
+      if (b.length >= 3 && b[2] !== PROTOCOL_VERSION) return this.#fatal(events, 'E_PROTO_VERSION', `protocol version ${b[2]} (this side speaks ${PROTOCOL_VERSION})`);
+      if (b.length < HEADER_BYTES) break;
+      const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      const len = v.getUint32(4);
+      if (len > MAX_PAYLOAD) return this.#fatal(events, 'E_PROTO_TOO_LARGE', `frame of ${len} bytes exceeds ${MAX_PAYLOAD}`);
+      const total = HEADER_BYTES + len + TRAILER_BYTES;
+      if (b.length < total) break;
+      const crc = v.getUint32(HEADER_BYTES + len);
+      const payload = b.slice(HEADER_BYTES, HEADER_BYTES + len);
+      if (this.#checksum.crc32(b.subarray(0, HEADER_BYTES + len)) !== crc) {
+        events.push({ kind: 'corrupt', error: new BodycamError('E_PROTO_CHECKSUM', `frame of ${len} bytes failed its CRC; discarded`) });
+      } else {
+        events.push({ kind: 'message', payload });
+      }
+      this.#buf = b.slice(total);
+    }
+    return events;
+  }
+  #fatal(events: FrameEvent[], code: string, message: string): FrameEvent[] {
+    this.#dead = new BodycamError(code, message);
+    this.#buf = new Uint8Array(0);
+    events.push({ kind: 'fatal', error: this.#dead });
+    return events;
+  }
+}

@@ -1,0 +1,104 @@
+// The dock protocol's messages: one CBOR map per frame, `t` names the type. This module is the
+// single definition both sides use: encodeMessage() refuses to send what decodeMessage() would
+// refuse to receive. Every field is typed and bounded; see docs/protocol.md.
+
+import { decode, encode, type CborValue } from '../codec/cbor.js';
+import { BodycamError } from '../errors.js';
+
+export const MAX_CHUNK = 256 * 1024;
+export const DEFAULT_CHUNK = 64 * 1024;
+export const MAX_INVENTORY = 64;
+export const MAX_LEDGER = 256;
+export const MAX_TEXT = 256;
+export const MAX_OBJECT = 8 * 1024;
+
+type Check = (v: CborValue) => boolean;
+const uint: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const int: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v);
+const text: Check = (v) => typeof v === 'string' && v.length <= MAX_TEXT;
+const bool: Check = (v) => typeof v === 'boolean';
+const bytes = (min: number, max: number): Check => (v) => v instanceof Uint8Array && v.length >= min && v.length <= max;
+const object = bytes(1, MAX_OBJECT);
+const oneOf = (...values: string[]): Check => (v) => typeof v === 'string' && values.includes(v);
+const list = (item: Check, max: number): Check => (v) => Array.isArray(v) && v.length <= max && v.every(item);
+const record = (fields: Record<string, Check>): Check => (v) => v instanceof Map && Object.entries(fields).every(([k, c]) => c(v.get(k) as CborValue)) && v.size === Object.keys(fields).length;
+
+const SEGMENT_ENTRY = record({ seq: uint, length: uint, manifest: object });
+
+/** Every message type and its fields (all required; no others allowed). */
+export const SCHEMAS = {
+  hello: { role: oneOf('camera', 'dock'), id: text, cert: object, nonce: bytes(32, 32), fw: text, versions: list(uint, 8) },
+  auth: { sig: bytes(64, 64) },
+  'status?': {},
+  status: {
+    batteryPercent: uint, charging: bool, storageTotal: uint, storageFree: uint, pendingSegments: uint, pendingBytes: uint,
+    fw: text, bootCounter: uint, utc: int, monotonic: uint, clockSource: text, lastSync: int,
+  },
+  time: { utc: int, sig: bytes(64, 64) },
+  drift: { statement: object },
+  'head?': {},
+  checkpoint: { cose: object },
+  'inventory?': { after: int },
+  inventory: { segments: list(SEGMENT_ENTRY, MAX_INVENTORY), more: bool },
+  pull: { seq: uint, offset: uint, length: (v: CborValue) => uint(v) && (v as number) > 0 && (v as number) <= MAX_CHUNK },
+  chunk: { seq: uint, offset: uint, data: bytes(0, MAX_CHUNK), crc: uint },
+  receipt: { cose: object },
+  released: { seqs: list(uint, 4096), bytes: uint },
+  config: { cose: object },
+  'config-ok': { version: uint },
+  'ledger?': { after: int },
+  ledger: { entries: list(object, MAX_LEDGER), more: bool },
+  bye: { reason: text },
+  error: { code: text, message: text, fatal: bool },
+} as const satisfies Record<string, Record<string, Check>>;
+
+export type MessageType = keyof typeof SCHEMAS;
+
+/** A decoded message: its type and its fields, already checked. */
+export interface Message {
+  t: MessageType;
+  f: Map<CborValue, CborValue>;
+}
+
+export function messageType(v: CborValue): v is MessageType {
+  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(SCHEMAS, v);
+}
+
+function check(t: MessageType, m: Map<CborValue, CborValue>): void {
+  const schema = SCHEMAS[t] as Record<string, Check>;
+  for (const [k, c] of Object.entries(schema)) {
+    if (!m.has(k)) throw new BodycamError('E_PROTO_FIELD', `${t}: field "${k}" is missing`);
+    if (!c(m.get(k) as CborValue)) throw new BodycamError('E_PROTO_FIELD', `${t}: field "${k}" is of the wrong type or out of bounds`);
+  }
+  for (const k of m.keys()) {
+    if (k !== 't' && !(typeof k === 'string' && k in schema)) throw new BodycamError('E_PROTO_FIELD', `${t}: unknown field ${JSON.stringify(String(k))}`);
+  }
+}
+
+export function encodeMessage(t: MessageType, fields: Record<string, CborValue> = {}): Uint8Array {
+  const m = new Map<CborValue, CborValue>([['t', t], ...Object.entries(fields)]);
+  check(t, m);
+  return encode(m);
+}
+
+/** Decode and check one payload; E_PROTO_* codes for anything that isn't a valid message. */
+export function decodeMessage(payload: Uint8Array): Message {
+  let v: CborValue;
+  try {
+    v = decode(payload, { maxDepth: 6, maxItems: 4096, maxBytes: MAX_CHUNK + 1024 });
+  } catch (e) {
+    throw new BodycamError('E_PROTO_CBOR', `message is not valid CBOR (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (!(v instanceof Map)) throw new BodycamError('E_PROTO_MESSAGE', 'message is not a map');
+  const t = v.get('t');
+  if (!messageType(t)) throw new BodycamError('E_PROTO_UNKNOWN', `unknown message type ${JSON.stringify(typeof t === 'string' ? t.slice(0, 40) : String(t))}`);
+  check(t, v);
+  return { t, f: v };
+}
+
+// Typed field access for a checked message (the schema guarantees presence and type).
+export const num = (m: Message, k: string): number => m.f.get(k) as number;
+export const str = (m: Message, k: string): string => m.f.get(k) as string;
+export const bin = (m: Message, k: string): Uint8Array => m.f.get(k) as Uint8Array;
+export const flag = (m: Message, k: string): boolean => m.f.get(k) as boolean;
+export const arr = (m: Message, k: string): CborValue[] => m.f.get(k) as CborValue[];
