@@ -1,0 +1,151 @@
+// A board definition: what the firmware needs to know about one camera board (camera, pins,
+// storage, defaults). The source of truth is boards/<name>.json, a Moddable manifest fragment
+// whose `config.bodycam` object reaches the device as `mc/config` and the armoury tool as JSON.
+// readBoard() checks one strictly, so a typo in a board file fails the build, not a shift.
+
+import { BodycamError } from '../errors.js';
+import type { ImageType } from '../platform/camera.js';
+
+export interface PinConfig {
+  pin: number;
+  /** The line is active (pressed, lit, powered) when low. */
+  activeLow: boolean;
+}
+
+export interface BatteryConfig {
+  /** ADC pin of the battery divider. */
+  pin: number;
+  /** Battery millivolts per ADC millivolt (the divider ratio). */
+  ratio: number;
+  /** Full-scale ADC millivolts at the pin's attenuation. */
+  fullScaleMillivolts: number;
+  /** Millivolts at 0 % and 100 % of usable charge. */
+  emptyMillivolts: number;
+  fullMillivolts: number;
+}
+
+export type StorageConfig =
+  | { kind: 'partition'; path: string; bytes: number; writeAlign: number }
+  | { kind: 'file'; path: string; bytes: number; blockLength: number; writeAlign: number };
+
+export interface BoardConfig {
+  board: string;
+  /** The Moddable platform/target for mcconfig -p. */
+  target: string;
+  title: string;
+  flashBytes: number;
+  psramBytes: number;
+  camera: { sensor: string; width: number; height: number; imageType: ImageType; frameRate: number };
+  button: PinConfig;
+  led: PinConfig | null;
+  haptic: PinConfig | null;
+  battery: BatteryConfig | null;
+  cameraPower: PinConfig | null;
+  storage: StorageConfig;
+  keystore: { path: string };
+  link: { kind: 'tcp'; port: number };
+  notes: string[];
+}
+
+const IMAGE_TYPES: readonly string[] = ['jpeg', 'yuv422', 'rgb565le', 'rgb565be', 'gray8'];
+
+type Json = Record<string, unknown>;
+
+function fail(board: string, what: string): never {
+  throw new BodycamError('E_BOARD_INVALID', `board "${board}": ${what}; fix boards/${board}.json`);
+}
+
+function obj(v: unknown, board: string, where: string): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(board, `${where} must be an object`);
+  return v as Json;
+}
+
+function int(o: Json, key: string, board: string, where: string, min = 0): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(board, `${where}.${key} must be an integer >= ${min}`);
+  return v;
+}
+
+function str(o: Json, key: string, board: string, where: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.length === 0) fail(board, `${where}.${key} must be a non-empty string`);
+  return v;
+}
+
+function pin(v: unknown, board: string, where: string): PinConfig {
+  const o = obj(v, board, where);
+  if (typeof o.activeLow !== 'boolean') fail(board, `${where}.activeLow must be true or false`);
+  return { pin: int(o, 'pin', board, where), activeLow: o.activeLow };
+}
+
+function optionalPin(v: unknown, board: string, where: string): PinConfig | null {
+  return v === null ? null : pin(v, board, where);
+}
+
+/** Checks a board's `config.bodycam` object and returns it typed. */
+export function readBoard(value: unknown, expectedName?: string): BoardConfig {
+  const name = expectedName ?? 'unknown';
+  const o = obj(value, name, 'config.bodycam');
+  const board = str(o, 'board', name, 'config.bodycam');
+  if (expectedName !== undefined && board !== expectedName) fail(name, `config.bodycam.board is "${board}", expected "${expectedName}"`);
+  const target = str(o, 'target', board, 'config.bodycam');
+  if (!/^esp32\/[a-z0-9_]+$/.test(target)) fail(board, `target "${target}" is not an esp32/<target> name`);
+  const cam = obj(o.camera, board, 'camera');
+  const imageType = str(cam, 'imageType', board, 'camera');
+  if (!IMAGE_TYPES.includes(imageType)) fail(board, `camera.imageType "${imageType}" is not one of ${IMAGE_TYPES.join(', ')}`);
+  const frameRate = int(cam, 'frameRate', board, 'camera', 1);
+  if (frameRate > 60) fail(board, 'camera.frameRate above 60');
+  const st = obj(o.storage, board, 'storage');
+  const kind = str(st, 'kind', board, 'storage');
+  const writeAlign = int(st, 'writeAlign', board, 'storage', 1);
+  if ((writeAlign & (writeAlign - 1)) !== 0) fail(board, 'storage.writeAlign must be a power of two');
+  let storage: StorageConfig;
+  if (kind === 'partition') storage = { kind, path: str(st, 'path', board, 'storage'), bytes: int(st, 'bytes', board, 'storage', 1), writeAlign };
+  else if (kind === 'file') storage = { kind, path: str(st, 'path', board, 'storage'), bytes: int(st, 'bytes', board, 'storage', 1), blockLength: int(st, 'blockLength', board, 'storage', 1), writeAlign };
+  else fail(board, `storage.kind "${kind}" is not "partition" or "file"`);
+  const ks = obj(o.keystore, board, 'keystore');
+  const ksPath = str(ks, 'path', board, 'keystore');
+  // An NVS namespace is at most 15 characters.
+  if (ksPath.length > 15) fail(board, 'keystore.path longer than 15 characters');
+  const link = obj(o.link, board, 'link');
+  if (link.kind !== 'tcp') fail(board, 'link.kind must be "tcp"');
+  let battery: BatteryConfig | null = null;
+  if (o.battery !== null) {
+    const b = obj(o.battery, board, 'battery');
+    const ratio = b.ratio;
+    if (typeof ratio !== 'number' || !(ratio > 0)) fail(board, 'battery.ratio must be a positive number');
+    battery = {
+      pin: int(b, 'pin', board, 'battery'),
+      ratio,
+      fullScaleMillivolts: int(b, 'fullScaleMillivolts', board, 'battery', 1),
+      emptyMillivolts: int(b, 'emptyMillivolts', board, 'battery', 1),
+      fullMillivolts: int(b, 'fullMillivolts', board, 'battery', 1),
+    };
+    if (battery.fullMillivolts <= battery.emptyMillivolts) fail(board, 'battery.fullMillivolts must exceed emptyMillivolts');
+  }
+  const notes = o.notes;
+  if (!Array.isArray(notes) || !notes.every((n) => typeof n === 'string')) fail(board, 'notes must be a list of strings');
+  return {
+    board,
+    target,
+    title: str(o, 'title', board, 'config.bodycam'),
+    flashBytes: int(o, 'flashBytes', board, 'config.bodycam', 1),
+    psramBytes: int(o, 'psramBytes', board, 'config.bodycam'),
+    camera: {
+      sensor: str(cam, 'sensor', board, 'camera'),
+      width: int(cam, 'width', board, 'camera', 1),
+      height: int(cam, 'height', board, 'camera', 1),
+      imageType: imageType as ImageType,
+      frameRate,
+    },
+    button: pin(o.button, board, 'button'),
+    led: optionalPin(o.led, board, 'led'),
+    haptic: optionalPin(o.haptic, board, 'haptic'),
+    battery,
+    cameraPower: optionalPin(o.cameraPower, board, 'cameraPower'),
+    storage,
+    keystore: { path: ksPath },
+    link: { kind: 'tcp', port: int(link, 'port', board, 'link', 1) },
+    notes: notes as string[],
+  };
+}

@@ -1,0 +1,40 @@
+// The Moddable entry point (manifest.json `creation.main`): imports the real device modules,
+// builds the Platform for the board this image was built for (`mc/config`, from
+// boards/<name>.json), and hands it to firmware/main.ts. The only firmware file that imports
+// Moddable modules; typechecked by firmware/device/tsconfig.json against @moddable/typings.
+
+import Camera from 'embedded:io/image/in/camera';
+import flash from 'embedded:storage/flash';
+import keyValue from 'embedded:storage/key-value';
+import Digital from 'embedded:io/digital';
+import Analog from 'embedded:io/analog';
+import TCP from 'embedded:io/socket/tcp';
+import { Digest } from 'crypt';
+import Timer from 'timer';
+import Time from 'time';
+import config from 'mc/config';
+import native from 'bodycam/native';
+import { readBoard } from './board.js';
+import { devicePlatform, type DeviceModules } from './platform.js';
+import type { AnalogClass } from './moddable.js';
+import { start } from '../main.js';
+
+const modules: DeviceModules<Timer> = {
+  Camera,
+  flash,
+  keyValue,
+  Digest,
+  native,
+  Digital,
+  // @moddable/typings 5.6.0 omit Analog's close(), which the SDK's Analog has (ECMA-419).
+  Analog: Analog as unknown as AnalogClass,
+  TCP,
+  Timer,
+  Time,
+  now: () => Date.now(),
+};
+
+export default function main(): void {
+  const board = readBoard(config.bodycam);
+  start(devicePlatform(board, modules), { board: board.board, camera: board.camera, storagePath: board.storage.path, keyStorePath: board.keystore.path });
+}

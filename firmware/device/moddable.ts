@@ -1,0 +1,133 @@
+// The shapes of the Moddable modules the device adapters wrap, as the adapters use them.
+// Adapters receive these by injection (main.ts passes the real modules; tests pass fakes that
+// follow each module's documented behaviour), so every adapter here is plain ECMAScript that
+// compiles and runs anywhere. main.ts is where the real modules are checked against these
+// shapes, by the device tsconfig with @moddable/typings and types/*.d.ts.
+
+/** A buffer as Moddable's IO accepts it (ArrayBuffer, a view, or a HostBuffer). */
+export type IOBuffer = ArrayBuffer | ArrayBufferView;
+
+/** `embedded:storage/flash` default export. */
+export interface FlashStorageModule {
+  open(options: { path: string; mode?: 'r' | 'r+' }): FlashPartition;
+}
+/** One opened partition. status() on ESP32 reports only size, blockLength, blocks. */
+export interface FlashPartition {
+  read(byteLength: number, byteOffset: number): ArrayBuffer;
+  write(buffer: IOBuffer, byteOffset: number): void;
+  eraseBlock(start: number, end?: number): void;
+  status(): { size: number; blockLength: number; blocks: number };
+  close(): void;
+}
+
+/** `embedded:storage/files` default export (a Directory) — the part a block file needs. */
+export interface FilesDirectory {
+  openFile(options: { path: string; mode: 'r' | 'r+' | 'w' | 'w+' }): FilesFile;
+  status(path: string): { size: number };
+}
+export interface FilesFile {
+  read(byteLength: number, position: number): ArrayBuffer;
+  write(buffer: IOBuffer, position: number): void;
+  flush(): void;
+  close(): void;
+}
+
+/** A frame lent by `embedded:io/image/in/camera` with format "buffer/disposable". */
+export interface DisposableFrame {
+  readonly byteLength: number;
+  close(): void;
+}
+export interface ModdableCameraOptions {
+  width: number;
+  height: number;
+  imageType: string;
+  format: 'buffer/disposable';
+  /** Called from the camera task when a frame is ready (the ESP32 driver passes 0). */
+  onReadable?: (count: number) => void;
+}
+export interface ModdableCamera {
+  readonly width: number;
+  readonly height: number;
+  start(): void;
+  stop(): void;
+  /** The oldest ready frame, or undefined. */
+  read(): DisposableFrame | undefined;
+  close(): void;
+}
+export type ModdableCameraConstructor = new (options: ModdableCameraOptions) => ModdableCamera;
+
+/** `crypt`'s Digest class. */
+export interface CryptDigest {
+  write(data: IOBuffer): void;
+  close(): ArrayBuffer;
+  reset(): void;
+}
+export type CryptDigestConstructor = new (type: 'SHA256' | 'SHA512') => CryptDigest;
+
+/** `bodycam/native` (firmware/device/native): CRC-32 and the hardware RNG, in C. */
+export interface BodycamNative {
+  crc32(data: IOBuffer, previous: number): number;
+  fillRandom(bytes: Uint8Array): void;
+}
+
+/** `embedded:io/digital`. Mode constants are opaque values of the class. */
+export interface DigitalPin {
+  read(): number;
+  write(value: 0 | 1): void;
+  close(): void;
+}
+export interface DigitalClass {
+  readonly Input: unknown;
+  readonly InputPullUp: unknown;
+  readonly Output: unknown;
+  readonly Rising: number;
+  readonly Falling: number;
+  new (options: { pin: number; mode: unknown; edge?: number; onReadable?: () => void }): DigitalPin;
+}
+
+/** `embedded:io/analog`. */
+export interface AnalogPin {
+  readonly resolution: number;
+  read(): number;
+  close(): void;
+}
+export type AnalogClass = new (options: { pin: number }) => AnalogPin;
+
+/** `embedded:io/socket/tcp` with format "buffer". */
+export interface TCPSocket {
+  read(byteLength?: number): ArrayBuffer | number | undefined;
+  write(buffer: Uint8Array): void;
+  close(): void;
+}
+export type TCPClass = new (options: {
+  address: string;
+  port: number;
+  nodelay?: boolean;
+  format?: 'buffer';
+  onReadable?: (count: number) => void;
+  onWritable?: (count: number) => void;
+  onError?: () => void;
+}) => TCPSocket;
+
+/** `embedded:storage/key-value` default export. */
+export interface KeyValueModule {
+  open(options: { path: string; format?: 'buffer'; mode?: 'r' | 'r+' }): KeyValueStorage;
+}
+export interface KeyValueStorage {
+  read(key: string): ArrayBuffer | undefined;
+  write(key: string, value: IOBuffer): void;
+  delete(key: string): void;
+  close(): void;
+}
+
+/** `timer`. A timer is an opaque handle (H) that only the module interprets. */
+export interface TimerModule<H = unknown> {
+  set(callback: () => void, interval?: number, repeat?: number): H;
+  clear(timer: H): void;
+}
+
+/** `time` (ticks since boot, and the RTC setter in seconds). */
+export interface TimeModule {
+  readonly ticks: number;
+  set(seconds: number): void;
+}
