@@ -1,0 +1,148 @@
+// Certificates and the revocation list: the agency root key vouches for each camera's and each
+// dock's Ed25519 key at provisioning, and can later revoke a key. Both are signed structures
+// (signed.ts) verified against the root public key alone, so evidence can be checked offline.
+//
+// Promises: verifyCertificate returns a certificate only if the root signed it, its fields are
+// well-formed, and (when asked) its kind matches and `at` lies in its validity window; otherwise
+// a BodycamError E_CERT_* (E_COSE_* for envelope problems). Revocation is by key id.
+
+import { isArray, isMap, type CborValue } from '../codec/cbor.js';
+import type { Digest } from '../platform/digest.js';
+import { BodycamError } from '../errors.js';
+import type { Ed25519 } from './ed25519.js';
+import { keyIdOf, sameBytes, type Signer } from './signer.js';
+import { bytes, openStructure, peekStructure, signStructure, text, uint, type Fields } from './signed.js';
+
+export const CERTIFICATE_TYPE = 'bodycam/certificate/1';
+export const REVOCATIONS_TYPE = 'bodycam/revocations/1';
+
+export type CertificateKind = 'device' | 'dock';
+
+export interface Certificate {
+  /** Device id ("CAM-0042") or dock id ("DOCK-3"). */
+  id: string;
+  kind: CertificateKind;
+  /** Ed25519 public key (32 bytes). */
+  publicKey: Uint8Array;
+  agency: string;
+  /** Certificate serial number, unique per agency. */
+  serial: number;
+  /** Validity window, UTC milliseconds, inclusive. */
+  notBefore: number;
+  notAfter: number;
+}
+
+export interface VerifiedCertificate extends Certificate {
+  /** SHA-256(publicKey)[0..8]: the kid this key's signatures carry. */
+  keyId: Uint8Array;
+  /** The encoded certificate, as signed. */
+  bytes: Uint8Array;
+}
+
+const CODE = 'E_CERT_FORMAT';
+
+/** The agency root signs a certificate. */
+export function issueCertificate(cert: Certificate, root: Signer): Uint8Array {
+  if (cert.kind !== 'device' && cert.kind !== 'dock') throw new BodycamError('E_CERT_KIND', `certificate kind must be "device" or "dock", not ${String(cert.kind)}`);
+  if (cert.publicKey.length !== 32) throw new BodycamError(CODE, 'certificate public key must be 32 bytes');
+  if (cert.notAfter < cert.notBefore) throw new BodycamError(CODE, 'certificate notAfter is before notBefore');
+  return signStructure(CERTIFICATE_TYPE, {
+    id: cert.id,
+    kind: cert.kind,
+    key: cert.publicKey,
+    agency: cert.agency,
+    serial: cert.serial,
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+  }, root);
+}
+
+function certificateFields(f: Fields): Certificate {
+  const kind = text(f, 'kind', CODE, 'certificate');
+  if (kind !== 'device' && kind !== 'dock') throw new BodycamError(CODE, `certificate kind "${kind}" is neither device nor dock`);
+  return {
+    id: text(f, 'id', CODE, 'certificate'),
+    kind,
+    publicKey: bytes(f, 'key', CODE, 'certificate', 32),
+    agency: text(f, 'agency', CODE, 'certificate'),
+    serial: uint(f, 'serial', CODE, 'certificate'),
+    notBefore: uint(f, 'notBefore', CODE, 'certificate'),
+    notAfter: uint(f, 'notAfter', CODE, 'certificate'),
+  };
+}
+
+/** Read a certificate without checking who signed it (to show it, or find its id). */
+export function peekCertificate(bytesIn: Uint8Array): Certificate {
+  return certificateFields(peekStructure(bytesIn, CERTIFICATE_TYPE, CODE).fields);
+}
+
+export interface VerifyCertificateOptions {
+  digest: Digest;
+  ed25519?: Ed25519;
+  /** Required kind. */
+  kind?: CertificateKind;
+  /** A UTC time (ms) that must lie within the validity window. */
+  at?: number;
+}
+
+/** Verify a certificate against the agency root public key. */
+export function verifyCertificate(bytesIn: Uint8Array, rootPublicKey: Uint8Array, o: VerifyCertificateOptions): VerifiedCertificate {
+  const opened = openStructure(bytesIn, CERTIFICATE_TYPE, CODE, rootPublicKey, o.ed25519);
+  const cert = certificateFields(opened.fields);
+  if (opened.kid && !sameBytes(opened.kid, keyIdOf(rootPublicKey, o.digest))) {
+    // The signature verified with the root key, so a wrong kid is only a labelling error; still refuse it.
+    throw new BodycamError('E_CERT_ISSUER', `certificate ${cert.id} names an issuer key other than the agency root`);
+  }
+  if (o.kind && cert.kind !== o.kind) throw new BodycamError('E_CERT_KIND', `certificate ${cert.id} is a ${cert.kind} certificate, a ${o.kind} certificate was expected`);
+  if (o.at !== undefined && (o.at < cert.notBefore || o.at > cert.notAfter)) {
+    throw new BodycamError('E_CERT_EXPIRED', `certificate ${cert.id} is valid ${new Date(cert.notBefore).toISOString()} to ${new Date(cert.notAfter).toISOString()}, not at ${new Date(o.at).toISOString()}`);
+  }
+  return { ...cert, keyId: keyIdOf(cert.publicKey, o.digest), bytes: bytesIn };
+}
+
+// ---------------------------------------------------------------- revocation
+
+export interface Revocation {
+  keyId: Uint8Array;
+  /** Why, for people ("lost", "key compromise"). */
+  reason: string;
+}
+
+export interface RevocationList {
+  agency: string;
+  /** Increases with every list the agency issues; a verifier keeps the highest it has seen. */
+  number: number;
+  /** UTC ms. */
+  issued: number;
+  revoked: Revocation[];
+}
+
+const RCODE = 'E_REVOCATIONS_FORMAT';
+
+export function issueRevocationList(list: RevocationList, root: Signer): Uint8Array {
+  return signStructure(REVOCATIONS_TYPE, {
+    agency: list.agency,
+    number: list.number,
+    issued: list.issued,
+    revoked: list.revoked.map((r) => ({ keyId: r.keyId, reason: r.reason }) as CborValue),
+  }, root);
+}
+
+export function verifyRevocationList(bytesIn: Uint8Array, rootPublicKey: Uint8Array, o: { ed25519?: Ed25519 } = {}): RevocationList {
+  const f = openStructure(bytesIn, REVOCATIONS_TYPE, RCODE, rootPublicKey, o.ed25519).fields;
+  const revoked = f.get('revoked');
+  if (!isArray(revoked)) throw new BodycamError(RCODE, 'revocation list: field "revoked" missing or not an array');
+  return {
+    agency: text(f, 'agency', RCODE, 'revocation list'),
+    number: uint(f, 'number', RCODE, 'revocation list'),
+    issued: uint(f, 'issued', RCODE, 'revocation list'),
+    revoked: revoked.map((r) => {
+      if (!isMap(r)) throw new BodycamError(RCODE, 'revocation list: an entry is not a map');
+      return { keyId: bytes(r, 'keyId', RCODE, 'revocation'), reason: text(r, 'reason', RCODE, 'revocation') };
+    }),
+  };
+}
+
+export function isRevoked(list: RevocationList | undefined, keyId: Uint8Array): Revocation | undefined {
+  return list?.revoked.find((r) => sameBytes(r.keyId, keyId));
+}

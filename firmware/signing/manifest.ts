@@ -1,0 +1,289 @@
+// Segment manifests: what the camera signs for each segment, instead of the media itself.
+//
+// Promises:
+// - The media digest is SHA-256 over the segment media, defined as the concatenation of the
+//   segment's frame records as the recorder appends them (frame header || JPEG, per frame, no
+//   storage framing). ManifestBuilder streams every frame into one Digest port context as it is
+//   appended, so the media is never read twice and no JavaScript loop touches its bytes.
+// - A manifest is deterministic CBOR (signed.ts) signed as COSE_Sign1 by the device key; the
+//   same inputs give the same bytes on Node, in XS and on the camera.
+// - The chain: every manifest holds the SHA-256 of the previous manifest's COSE bytes
+//   (`prev`; null only for sequence 0), so a verifier can tell a gap or a substitution.
+
+import type { ClockSource } from '../platform/clock.js';
+import type { Digest, DigestContext } from '../platform/digest.js';
+import type { BufferLike } from '../platform/buffers.js';
+import { toBytes } from '../platform/buffers.js';
+import { sha256Of } from '../platform/soft-digest.js';
+import { BodycamError } from '../errors.js';
+import type { Ed25519 } from './ed25519.js';
+import type { Signer } from './signer.js';
+import { bytes, bytesOrNull, openStructure, peekStructure, signStructure, text, uint, type Fields } from './signed.js';
+
+export const MANIFEST_TYPE = 'bodycam/manifest/1';
+
+/** Flags (a bit field). */
+export const FLAG_PRE_EVENT = 1;
+export const FLAG_RECOVERED = 2;
+export const FLAG_CLEAN_CLOSE = 4;
+const KNOWN_FLAGS = FLAG_PRE_EVENT | FLAG_RECOVERED | FLAG_CLEAN_CLOSE;
+
+const CLOCK_SOURCES: readonly ClockSource[] = ['none', 'rtc', 'dock'];
+
+export interface FrameTimes {
+  /** Monotonic ms since boot. */
+  mono: number;
+  /** UTC ms as the RTC believed. */
+  utc: number;
+}
+
+export interface MediaFormat {
+  /** What the frame records hold, e.g. "jpeg". */
+  format: string;
+  width: number;
+  height: number;
+}
+
+export interface Manifest {
+  device: string;
+  keyId: Uint8Array;
+  /** Segment sequence number: 0 for a device's first segment, +1 each segment, across reboots. */
+  seq: number;
+  boot: number;
+  recording: number;
+  firstMono: number;
+  firstUtc: number;
+  lastMono: number;
+  lastUtc: number;
+  clockSource: ClockSource;
+  /** UTC ms the wall clock was last set (0 if never). */
+  lastSync: number;
+  frames: number;
+  dropped: number;
+  /** Media length: the sum of every frame's header and body lengths. */
+  bytes: number;
+  format: string;
+  width: number;
+  height: number;
+  /** SHA-256 of the segment media. */
+  media: Uint8Array;
+  /** SHA-256 of the previous manifest's COSE bytes; null for seq 0. */
+  prev: Uint8Array | null;
+  flags: number;
+  firmware: string;
+}
+
+export interface SignedManifest {
+  manifest: Manifest;
+  /** The COSE_Sign1 bytes, as stored beside the media. */
+  bytes: Uint8Array;
+  /** SHA-256 of `bytes`: what the next manifest's `prev`, checkpoints and receipts name. */
+  digest: Uint8Array;
+}
+
+const CODE = 'E_MANIFEST_FORMAT';
+
+function checkManifest(m: Manifest): void {
+  const ints: (keyof Manifest)[] = ['seq', 'boot', 'recording', 'firstMono', 'firstUtc', 'lastMono', 'lastUtc', 'lastSync', 'frames', 'dropped', 'bytes', 'width', 'height', 'flags'];
+  for (const k of ints) {
+    const v = m[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new BodycamError(CODE, `manifest field ${k} must be an unsigned integer, not ${String(v)}`);
+  }
+  if (m.media.length !== 32) throw new BodycamError(CODE, 'manifest media digest must be 32 bytes');
+  if (m.prev !== null && m.prev.length !== 32) throw new BodycamError(CODE, 'manifest prev must be 32 bytes or null');
+  if ((m.flags & ~KNOWN_FLAGS) !== 0) throw new BodycamError(CODE, `unknown manifest flags 0x${m.flags.toString(16)}`);
+  if (!CLOCK_SOURCES.includes(m.clockSource)) throw new BodycamError(CODE, `unknown clock source ${String(m.clockSource)}`);
+}
+
+/** Sign a complete manifest (its keyId is set to the signer's). */
+export function signManifest(fields: Manifest, signer: Signer, digest: Digest): SignedManifest {
+  const manifest = { ...fields, keyId: signer.keyId };
+  checkManifest(manifest);
+  const out = signStructure(MANIFEST_TYPE, {
+    device: manifest.device,
+    keyId: manifest.keyId,
+    seq: manifest.seq,
+    boot: manifest.boot,
+    recording: manifest.recording,
+    firstMono: manifest.firstMono,
+    firstUtc: manifest.firstUtc,
+    lastMono: manifest.lastMono,
+    lastUtc: manifest.lastUtc,
+    clockSource: manifest.clockSource,
+    lastSync: manifest.lastSync,
+    frames: manifest.frames,
+    dropped: manifest.dropped,
+    bytes: manifest.bytes,
+    format: manifest.format,
+    width: manifest.width,
+    height: manifest.height,
+    media: manifest.media,
+    prev: manifest.prev,
+    flags: manifest.flags,
+    firmware: manifest.firmware,
+  }, signer);
+  return { manifest, bytes: out, digest: sha256Of(digest, out) };
+}
+
+function manifestFields(f: Fields): Manifest {
+  const t = 'manifest';
+  const clockSource = text(f, 'clockSource', CODE, t) as ClockSource;
+  const m: Manifest = {
+    device: text(f, 'device', CODE, t),
+    keyId: bytes(f, 'keyId', CODE, t),
+    seq: uint(f, 'seq', CODE, t),
+    boot: uint(f, 'boot', CODE, t),
+    recording: uint(f, 'recording', CODE, t),
+    firstMono: uint(f, 'firstMono', CODE, t),
+    firstUtc: uint(f, 'firstUtc', CODE, t),
+    lastMono: uint(f, 'lastMono', CODE, t),
+    lastUtc: uint(f, 'lastUtc', CODE, t),
+    clockSource,
+    lastSync: uint(f, 'lastSync', CODE, t),
+    frames: uint(f, 'frames', CODE, t),
+    dropped: uint(f, 'dropped', CODE, t),
+    bytes: uint(f, 'bytes', CODE, t),
+    format: text(f, 'format', CODE, t),
+    width: uint(f, 'width', CODE, t),
+    height: uint(f, 'height', CODE, t),
+    media: bytes(f, 'media', CODE, t, 32),
+    prev: bytesOrNull(f, 'prev', CODE, t, 32),
+    flags: uint(f, 'flags', CODE, t),
+    firmware: text(f, 'firmware', CODE, t),
+  };
+  checkManifest(m);
+  return m;
+}
+
+/** Read a manifest without verifying its signature; also returns the COSE kid. */
+export function peekManifest(cose: Uint8Array): { manifest: Manifest; kid: Uint8Array | undefined } {
+  const o = peekStructure(cose, MANIFEST_TYPE, CODE);
+  return { manifest: manifestFields(o.fields), kid: o.kid };
+}
+
+/** Verify a manifest's signature with the device's public key and return its fields. */
+export function verifyManifest(cose: Uint8Array, publicKey: Uint8Array, ed25519?: Ed25519): Manifest {
+  return manifestFields(openStructure(cose, MANIFEST_TYPE, CODE, publicKey, ed25519).fields);
+}
+
+/** SHA-256 of a manifest's COSE bytes (the chain link). */
+export function manifestDigest(cose: Uint8Array, digest: Digest): Uint8Array {
+  return sha256Of(digest, cose);
+}
+
+export interface ManifestBuilderOptions {
+  digest: Digest;
+  device: string;
+  seq: number;
+  boot: number;
+  recording: number;
+  /** Digest of the previous manifest (SignedManifest.digest); null for seq 0. */
+  prev: Uint8Array | null;
+  format: MediaFormat;
+  firmware: string;
+  /** Initial flags (FLAG_PRE_EVENT for a segment promoted from the pre-event ring). */
+  flags?: number;
+  /** Times to record if the segment closes with no frame. */
+  opened?: FrameTimes;
+}
+
+export interface FinishOptions {
+  signer: Signer;
+  /** The clock's source and last sync at close (Clock.source()). */
+  clock: { source: ClockSource; lastSync: number };
+  /** Flags to add at close (FLAG_CLEAN_CLOSE, FLAG_RECOVERED). */
+  flags?: number;
+}
+
+/**
+ * The recorder's per-segment accumulator: addFrame() for every frame appended to the segment,
+ * in order, then finish() once to sign. Costs O(1) JavaScript per frame: the bytes go to the
+ * Digest port.
+ */
+export class ManifestBuilder {
+  #o: ManifestBuilderOptions;
+  #ctx: DigestContext;
+  #frames = 0;
+  #dropped = 0;
+  #bytes = 0;
+  #flags: number;
+  #first: FrameTimes | undefined;
+  #last: FrameTimes | undefined;
+  #finished = false;
+
+  constructor(o: ManifestBuilderOptions) {
+    if (o.seq === 0 ? o.prev !== null : !(o.prev instanceof Uint8Array && o.prev.length === 32)) {
+      throw new BodycamError('E_MANIFEST_CHAIN', o.seq === 0 ? 'segment 0 has no previous manifest (prev must be null)' : `segment ${o.seq} needs the 32-byte digest of manifest ${o.seq - 1}`);
+    }
+    this.#o = o;
+    this.#flags = o.flags ?? 0;
+    this.#ctx = o.digest.create('SHA256');
+  }
+
+  get frames(): number {
+    return this.#frames;
+  }
+  get bytes(): number {
+    return this.#bytes;
+  }
+  get seq(): number {
+    return this.#o.seq;
+  }
+
+  /** One frame record appended to the segment: its header, its JPEG, and its times. */
+  addFrame(header: BufferLike, body: BufferLike, times: FrameTimes): void {
+    if (this.#finished) throw new BodycamError('E_MANIFEST_FINISHED', `segment ${this.#o.seq} is already signed`);
+    if (this.#last && times.mono < this.#last.mono) throw new BodycamError('E_MANIFEST_TIME', `frame time ${times.mono} ms is before the previous frame's ${this.#last.mono} ms`);
+    const h = toBytes(header);
+    const b = toBytes(body);
+    this.#ctx.write(h);
+    this.#ctx.write(b);
+    this.#bytes += h.byteLength + b.byteLength;
+    this.#frames++;
+    if (!this.#first) this.#first = { mono: times.mono, utc: times.utc };
+    this.#last = { mono: times.mono, utc: times.utc };
+  }
+
+  /** Frames the sensor produced that were not stored (counted, never hidden). */
+  addDropped(count = 1): void {
+    this.#dropped += count;
+  }
+
+  addFlags(flags: number): void {
+    this.#flags |= flags;
+  }
+
+  /** Close the digest and sign the manifest. */
+  finish(f: FinishOptions): SignedManifest {
+    if (this.#finished) throw new BodycamError('E_MANIFEST_FINISHED', `segment ${this.#o.seq} is already signed`);
+    this.#finished = true;
+    const media = new Uint8Array(this.#ctx.close());
+    const opened = this.#o.opened ?? { mono: 0, utc: 0 };
+    const first = this.#first ?? opened;
+    const last = this.#last ?? first;
+    const o = this.#o;
+    return signManifest({
+      device: o.device,
+      keyId: f.signer.keyId,
+      seq: o.seq,
+      boot: o.boot,
+      recording: o.recording,
+      firstMono: first.mono,
+      firstUtc: first.utc,
+      lastMono: last.mono,
+      lastUtc: last.utc,
+      clockSource: f.clock.source,
+      lastSync: f.clock.lastSync,
+      frames: this.#frames,
+      dropped: this.#dropped,
+      bytes: this.#bytes,
+      format: o.format.format,
+      width: o.format.width,
+      height: o.format.height,
+      media,
+      prev: o.prev,
+      flags: this.#flags | (f.flags ?? 0),
+      firmware: o.firmware,
+    }, f.signer, o.digest);
+  }
+}
