@@ -1,0 +1,137 @@
+// The fast Ed25519 for the camera (RFC 8032, byte-identical to tweetnacl, which stays the
+// reference and the fallback). Where the speed comes from, measured in XS (see the bench
+// section "ed25519"): field arithmetic on 15 x 17-bit limbs, fully unrolled and allocation-free
+// (field-mul.ts); a fixed-base table of 256 precomputed points (base-table.ts), so R = rB is 64
+// mixed additions and 4 doublings instead of tweetnacl's 256-step ladder of 512 additions; and
+// SHA-512 through the Digest port, native on a device.
+//
+// Constant time where secrets are involved (the seed, the clamped scalar a, the nonce r, S):
+// the base table is read by scanning every entry under a mask (point.ts selectBase), scalar
+// recoding and reduction have no value-dependent branch or index (point.ts recode, scalar.ts),
+// and field arithmetic has none either. Verification handles public data only and is variable
+// time. It is strict like libsodium's crypto_sign_verify_detached: S < L, R and A not of small
+// order, A canonical, and the recomputed R compared byte for byte (cofactorless).
+
+import { BodycamError } from '../../errors.js';
+import type { Digest } from '../../platform/digest.js';
+import { softDigest } from '../../platform/soft-digest.js';
+import type { Ed25519, Ed25519KeyPair } from '../ed25519-interface.js';
+import { decodeNegate, doubleScalarMult, encode, p3, scalarMultBase } from './point.js';
+import { isCanonical, mulAdd, reduce } from './scalar.js';
+
+export interface FastEd25519Options {
+  /** SHA-512 comes from here: the native `crypt` Digest on a device. Default: software. */
+  digest?: Digest;
+}
+
+// Encodings of points of small order (libsodium's ge25519_has_small_order blacklist), compared
+// with bit 255 of the last byte cleared.
+const SMALL_ORDER = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].map((hex) => Uint8Array.from({ length: 32 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16)));
+
+function hasSmallOrder(s: Uint8Array, offset: number): boolean {
+  for (const bad of SMALL_ORDER) {
+    let diff = (s[offset + 31] & 0x7f) ^ bad[31];
+    for (let i = 0; i < 31; i++) diff |= s[offset + i] ^ bad[i];
+    if (diff === 0) return true;
+  }
+  return false;
+}
+
+/** y < p (libsodium's ge25519_is_canonical; bit 255, the sign of x, is not part of y). */
+function isCanonicalPoint(s: Uint8Array): boolean {
+  if ((s[31] & 0x7f) !== 0x7f) return true;
+  for (let i = 30; i > 0; i--) if (s[i] !== 0xff) return true;
+  return s[0] < 0xed;
+}
+
+function bytesOf(v: unknown, length: number, what: string, code: string): Uint8Array {
+  if (!(v instanceof Uint8Array) || v.length !== length) {
+    throw new BodycamError(code, `${what} must be ${length} bytes (got ${v instanceof Uint8Array ? v.length : typeof v})`);
+  }
+  return v;
+}
+
+export class FastEd25519 implements Ed25519 {
+  readonly name = 'fast';
+  #digest: Digest;
+  // Reused buffers: signing and verifying allocate only what they return.
+  #a = new Uint8Array(32);
+  #r = new Uint8Array(32);
+  #k = new Uint8Array(32);
+  #point = p3();
+  #check = new Uint8Array(32);
+
+  constructor(options: FastEd25519Options = {}) {
+    this.#digest = options.digest ?? softDigest;
+  }
+
+  #sha512(...parts: Uint8Array[]): Uint8Array {
+    const ctx = this.#digest.create('SHA512');
+    for (const p of parts) ctx.write(p);
+    return new Uint8Array(ctx.close());
+  }
+
+  /** The clamped scalar a (into #a) and the 32-byte nonce prefix of a seed. */
+  #expand(seed: Uint8Array): Uint8Array {
+    const h = this.#sha512(seed);
+    for (let i = 0; i < 32; i++) this.#a[i] = h[i];
+    this.#a[0] &= 248;
+    this.#a[31] &= 127;
+    this.#a[31] |= 64;
+    return h.subarray(32);
+  }
+
+  keyPairFromSeed(seed: Uint8Array): Ed25519KeyPair {
+    bytesOf(seed, 32, 'an Ed25519 seed', 'E_ED25519_SEED');
+    this.#expand(seed);
+    const publicKey = new Uint8Array(32);
+    scalarMultBase(this.#point, this.#a);
+    encode(publicKey, this.#point);
+    this.#a.fill(0);
+    const secretKey = new Uint8Array(64);
+    secretKey.set(seed);
+    secretKey.set(publicKey, 32);
+    return { publicKey, secretKey };
+  }
+
+  sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+    bytesOf(secretKey, 64, 'an Ed25519 secret key (seed || public key)', 'E_ED25519_SECRET_KEY');
+    if (!(message instanceof Uint8Array)) throw new BodycamError('E_ED25519_MESSAGE', 'the message must be bytes');
+    const prefix = this.#expand(secretKey.subarray(0, 32));
+    const publicKey = secretKey.subarray(32);
+    reduce(this.#r, this.#sha512(prefix, message)); // r: secret nonce
+    prefix.fill(0);
+    const signature = new Uint8Array(64);
+    scalarMultBase(this.#point, this.#r);
+    encode(signature, this.#point); // R
+    reduce(this.#k, this.#sha512(signature.subarray(0, 32), publicKey, message));
+    mulAdd(signature.subarray(32), this.#k, this.#a, this.#r); // S = r + k a mod L
+    this.#a.fill(0);
+    this.#r.fill(0);
+    return signature;
+  }
+
+  verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+    if (!(message instanceof Uint8Array) || !(signature instanceof Uint8Array) || !(publicKey instanceof Uint8Array)) return false;
+    if (signature.length !== 64 || publicKey.length !== 32) return false;
+    if (!isCanonical(signature, 32)) return false;
+    if (hasSmallOrder(signature, 0)) return false;
+    if (!isCanonicalPoint(publicKey) || hasSmallOrder(publicKey, 0)) return false;
+    const minusA = p3();
+    if (!decodeNegate(minusA, publicKey)) return false;
+    reduce(this.#k, this.#sha512(signature.subarray(0, 32), publicKey, message));
+    doubleScalarMult(this.#point, this.#k, minusA, signature.subarray(32));
+    encode(this.#check, this.#point);
+    let diff = 0;
+    for (let i = 0; i < 32; i++) diff |= this.#check[i] ^ signature[i];
+    return diff === 0;
+  }
+}
