@@ -227,7 +227,7 @@ int _write(int fd, const char* data, int size)
 
 static void __attribute__((noreturn)) fatal(const char* reason, int code)
 {
-	char json[320];
+	char json[400];
 	int n = snprintf(json, sizeof(json),
 		"{\"reason\":\"%s\",\"heapCeiling\":%u,\"heapInUse\":%u,\"heapPeak\":%u,\"refused\":%u}",
 		reason, (unsigned)heapCeiling, (unsigned)heapInUse, (unsigned)heapPeakEver, (unsigned)heapRefused);
@@ -235,9 +235,23 @@ static void __attribute__((noreturn)) fatal(const char* reason, int code)
 	deviceExit(code);
 }
 
-void HardFault_Handler(void)
+/* A fault: name it with the fault status and the faulting instruction (see the .map file). */
+void Fault_Report(uint32_t* frame)
 {
-	fatal("hard fault", 71);
+	static char reason[96];
+	snprintf(reason, sizeof(reason), "hard fault: CFSR 0x%08lx at pc 0x%08lx (lr 0x%08lx)",
+		(unsigned long)*(volatile uint32_t*)0xE000ED28, (unsigned long)frame[6], (unsigned long)frame[5]);
+	fatal(reason, 71);
+}
+
+void __attribute__((naked)) HardFault_Handler(void)
+{
+	__asm__ volatile(
+		"tst lr, #4\n"
+		"ite eq\n"
+		"mrseq r0, msp\n"
+		"mrsne r0, psp\n"
+		"b Fault_Report\n");
 }
 
 static void* requireMemory(size_t size)

@@ -53,6 +53,20 @@ extern int mcu_gettimeofday(c_timeval* tp, struct c_timezone* tzp);
 #define mxUseDefaultParseScript 1
 #define mxUseDefaultSharedChunks 1
 
+/* LDRD/VLDR of a misaligned double faults on a Cortex-M: DataView reads through memcpy. */
+#define mxMisalignedSettersCrash 1
+/* With that switch, xsDataView.c's getters read through c_read32 — including the BigInt64 and
+ * BigUint64 getters, which then lose their upper 32 bits (an XS bug: getBigUint64 of 1e12 gives
+ * 0xe800000000). All four callers assign to a local named `value`, so read as many bytes as it
+ * holds (little-endian); a rename upstream fails to compile rather than misbehave. */
+static inline uint64_t mcu_read_unaligned(const void* p, size_t size)
+{
+	uint64_t v = 0;
+	memcpy(&v, p, size);
+	return v;
+}
+#define c_read32(POINTER) mcu_read_unaligned((POINTER), sizeof(value))
+
 /* Like xsnap, so strings behave as in the xs engine. */
 #define mxCESU8 1
 

@@ -1,0 +1,166 @@
+// The 'mcu' engine: the firmware bundle in XS on an emulated Cortex-M7 (QEMU mps2-an500).
+// The foundation tables give byte-identical results to the node engine; a heap ceiling stops
+// the device with a clear out-of-memory report; instruction counts repeat exactly.
+//
+// Needs Debian's gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm (.ci/run
+// installs them). BODYCAM_MCU=skip skips this file on a machine without them.
+
+import test, { type ExecutionContext } from 'ava';
+import type { CborValue } from '../firmware/codec/cbor.js';
+import { isBodycamError } from '../firmware/errors.js';
+import { startEngine, type Engine } from '../host-sim/engine.js';
+import { startMcuEngine, type McuEngine, type McuEngineOptions } from '../host-sim/mcu/engine.js';
+import { McuDevice } from '../host-sim/mcu/device.js';
+import { SimHardware } from '../host-sim/node/hardware.js';
+import { bytesToHex, hexToBytes, readVector } from './helpers/vectors.js';
+
+const mcuTest = process.env.BODYCAM_MCU === 'skip' ? test.skip : test.serial;
+
+const ascii = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
+
+async function withMcu<T>(fn: (mcu: McuEngine, node: Engine) => Promise<T>, options: McuEngineOptions = {}): Promise<T> {
+  const mcu = await startMcuEngine(new SimHardware().platform(), options);
+  const node = await startEngine('node', new SimHardware().platform());
+  try {
+    return await fn(mcu, node);
+  } finally {
+    await mcu.close();
+    await node.close();
+  }
+}
+
+/** The outcome of an entry as comparable text: the encoded value, or the error code. */
+async function outcome(engine: Engine | McuEngine, entry: string, ...args: CborValue[]): Promise<string> {
+  try {
+    const r = await engine.call(entry, ...args);
+    return `ok ${bytesToHex(new Uint8Array(Buffer.from(JSON.stringify(r.value, (_k, v: unknown) => (v instanceof Uint8Array ? bytesToHex(v) : typeof v === 'bigint' ? `${v}n` : v)))))}`;
+  } catch (e) {
+    return `error ${(e as { code?: string }).code ?? String(e)}`;
+  }
+}
+
+async function same(t: ExecutionContext, mcu: McuEngine, node: Engine, entry: string, ...args: CborValue[]): Promise<string> {
+  const [a, b] = [await outcome(mcu, entry, ...args), await outcome(node, entry, ...args)];
+  t.is(a, b, `${entry} on mcu and node`);
+  return a;
+}
+
+mcuTest('the instruction counter: a 2,000,000-instruction loop is 50,000 ticks of 40 instructions', async (t) => {
+  const device = McuDevice.start({ onQuery: () => new Uint8Array(0) });
+  try {
+    await device.booted;
+    const { loopInstructions, ticks } = await device.calibrate();
+    t.is(loopInstructions, 2_000_000);
+    // The loop plus reading the counter twice; where the loop starts within a tick adds one.
+    t.true(ticks === 50_000 || ticks === 50_001, `${ticks} ticks`);
+  } finally {
+    await device.close();
+  }
+});
+
+// FIPS 180-2 / NIST CSRC example vectors, as in test/foundation.test.ts.
+const SHA256_CASES: { name: string; data: Uint8Array; hex: string }[] = [
+  { name: 'empty', data: new Uint8Array(0), hex: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' },
+  { name: 'abc', data: ascii('abc'), hex: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' },
+  { name: '448 bits', data: ascii('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'), hex: '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1' },
+  {
+    name: '896 bits',
+    data: ascii('abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu'),
+    hex: 'cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1',
+  },
+  { name: 'one million a', data: new Uint8Array(1_000_000).fill(0x61), hex: 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0' },
+];
+
+mcuTest('SHA-256 NIST vectors and CRC-32 on the MCU engine, identical to node', async (t) => {
+  await withMcu(async (mcu, node) => {
+    for (const c of SHA256_CASES) {
+      // One million bytes in JS would be ~20 G instructions: the Digest port covers it.
+      if (c.data.length <= 100_000) {
+        const soft = await mcu.call('sha256.soft', c.data);
+        t.is(bytesToHex(soft.value as Uint8Array), c.hex, `soft ${c.name}`);
+        await same(t, mcu, node, 'sha256.soft', c.data);
+      }
+      // A 1 MB argument is held three times on the device (bridge buffer, ArrayBuffer, decoded
+      // bytes): more than the default 4 MiB heap. Firmware streams media through ports instead.
+      if (c.data.length <= 100_000) {
+        const port = await mcu.call('sha256.port', c.data);
+        t.is(bytesToHex(port.value as Uint8Array), c.hex, `port ${c.name}`);
+      }
+    }
+    const big = await mcu.call('sha256.port', new Uint8Array(256 * 1024).fill(0x61));
+    t.is(bytesToHex(big.value as Uint8Array), bytesToHex((await node.call('sha256.port', new Uint8Array(256 * 1024).fill(0x61))).value as Uint8Array));
+    const crcs: [Uint8Array, number][] = [
+      [ascii('123456789'), 0xcbf43926],
+      [new Uint8Array(0), 0],
+      [ascii('The quick brown fox jumps over the lazy dog'), 0x414fa339],
+    ];
+    for (const [data, crc] of crcs) {
+      t.is((await mcu.call('crc32.soft', data)).value, crc);
+      t.is((await mcu.call('crc32.port', data)).value, crc);
+    }
+    // Software SHA-256 is metered in instructions, and most of it is firmware, not bridge.
+    const r = await mcu.call('sha256.soft', new Uint8Array(1024));
+    t.true(r.meter.instructions > 1_000_000);
+    t.true(r.meter.firmware > r.meter.bridge);
+    t.is(r.meter.firmware + r.meter.bridge, r.meter.compute);
+    t.is(r.meter.instructions % 40, 0);
+  });
+});
+
+interface AppendixA {
+  hex: string;
+}
+
+mcuTest('RFC 8949 Appendix A and malformed CBOR: the MCU engine answers exactly as node', async (t) => {
+  const vectors = readVector<AppendixA[]>('cbor-appendix-a.json');
+  const malformed = ['', '18', '1c', '5f4100ff', 'a20101', 'a2010102', '9f', 'ff', 'f818', '1800', 'c0'];
+  await withMcu(async (mcu, node) => {
+    let errors = 0;
+    for (const v of vectors) if ((await same(t, mcu, node, 'cbor.reencode', hexToBytes(v.hex))).startsWith('error')) errors++;
+    for (const h of malformed) if ((await same(t, mcu, node, 'cbor.reencode', hexToBytes(h))).startsWith('error')) errors++;
+    t.true(errors >= malformed.length - 1, 'malformed inputs are refused on both');
+    const values: CborValue[] = [0, -1, 1.5, 1e300, -0, 'ü水', new Uint8Array([1, 2]), [1, [2, 3]], { b: 1, a: [2] }, 18446744073709551615n, null, true];
+    for (const v of values) await same(t, mcu, node, 'cbor.encode', v);
+  });
+});
+
+mcuTest('a script that passes the heap ceiling stops the device with a clear out-of-memory report', async (t) => {
+  const ceiling = 512 * 1024;
+  await withMcu(
+    async (mcu) => {
+      const before = await mcu.call('noop');
+      t.true(before.meter.heapInUse < ceiling, `the firmware fits after boot (${before.meter.heapInUse} bytes)`);
+      const e = await t.throwsAsync(mcu.evaluate('const hoard = []; for (;;) hoard.push(new ArrayBuffer(4096));'));
+      t.true(isBodycamError(e, 'E_MCU_OUT_OF_MEMORY'), String(e));
+      t.regex(e!.message, /heap ceiling of 524288 bytes/);
+      // The device has stopped: later calls say so instead of hanging.
+      const after = await t.throwsAsync(mcu.call('noop'));
+      t.true(isBodycamError(after, 'E_MCU_OUT_OF_MEMORY'));
+    },
+    { heapCeiling: ceiling },
+  );
+});
+
+mcuTest('the same calls on two fresh devices take identical instruction counts and heap', async (t) => {
+  const run = async () => {
+    const mcu = await startMcuEngine(new SimHardware().platform());
+    try {
+      const figures: number[] = [mcu.boot.machine.instructions, mcu.boot.bundle.instructions, mcu.boot.bundle.heapPeak];
+      for (const [entry, arg] of [
+        ['noop', null],
+        ['sha256.soft', new Uint8Array(4096).map((_, i) => i & 255)],
+        ['sha256.port', new Uint8Array(4096)],
+        ['cbor.reencode', hexToBytes('a26161016162820203')],
+      ] as [string, CborValue][]) {
+        const r = await mcu.call(entry, arg);
+        figures.push(r.meter.instructions, r.meter.bridge, r.meter.heapInUse, r.meter.heapPeak);
+      }
+      return figures;
+    } finally {
+      await mcu.close();
+    }
+  };
+  const [a, b] = [await run(), await run()];
+  t.deepEqual(a, b);
+  t.true(a.every((x) => x > 0));
+});
