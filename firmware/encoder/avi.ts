@@ -1,0 +1,321 @@
+// The playable export: segment media (frame records) → RIFF AVI with one MJPEG video stream and
+// an idx1 index, as ffmpeg, ffprobe and VLC read it, plus the per-frame timing that travels
+// beside it (a sidecar JSON: UTC, monotonic time and clock offset per frame, NISTIR 8161r1).
+//
+// Timing: an AVI stream has one constant frame rate. Every frame lost during capture (its count
+// is in the next frame's header) is replaced by a REPEAT of the frame before it, so the video's
+// clock stays in step with capture time and a gap shows as a freeze; the sidecar marks each
+// repeat (`duplicateOf`) and lists every drop with its count and time. Gaps longer than
+// `maxFillMs`, and capture restarts (FIRST flag), are not filled: they are listed as
+// discontinuities. Segment boundaries are invisible: frames run on across them.
+//
+// Pure ECMAScript (the dock station and the CLI both call it): it produces byte chunks and never
+// copies a JPEG — chunks() hands out views of the media it was given. Large exports are split
+// into parts (maxBytes, 1 GiB by default: AVI 1.0 without OpenDML extensions).
+
+import { BodycamError } from '../errors.js';
+import type { BufferLike } from '../platform/buffers.js';
+import type { ClockSource } from '../platform/clock.js';
+import { FrameFlags, parseMedia } from './frame-record.js';
+
+export interface AviExportOptions {
+  /** Fill gaps up to this long with repeated frames (default 60 000 ms). */
+  maxFillMs?: number;
+  /** Largest AVI part in bytes (default 1 GiB); the export is split at frame boundaries. */
+  maxBytes?: number;
+  /** Camera RTC minus reference UTC (ms), measured by the dock at its last time sync, if known. */
+  clockOffsetMs?: number | null;
+  /** Written into the AVI's INFO list (ISFT). */
+  software?: string;
+}
+
+/** One frame of the AVI, in order. */
+export interface AviFrame {
+  /** Index of the frame in its AVI part. */
+  index: number;
+  /** Which media (segment) input the picture came from. */
+  segment: number;
+  /** The stored frame shown (for a repeat: the frame repeated). */
+  frameNumber: number;
+  /** Capture times of a stored frame; for a repeat, the time of the lost frame's slot (estimated). */
+  monotonicMs: number;
+  utcMs: number;
+  clockSource: ClockSource;
+  flags: number;
+  /** Set on repeats: the frame number shown again in place of a lost frame. */
+  duplicateOf?: number;
+  jpeg: Uint8Array;
+}
+
+export interface AviGap {
+  /** The stored frame after the gap. */
+  frameNumber: number;
+  segment: number;
+  /** Frames lost (from the frame header). */
+  dropped: number;
+  /** Monotonic ms between the stored frames on either side. */
+  gapMs: number;
+  /** Capture time of the frame after the gap. */
+  utcMs: number;
+  monotonicMs: number;
+  /** Repeats written for it (0 for a discontinuity). */
+  filled: number;
+  kind: 'drop' | 'restart' | 'long-gap' | 'missing-records';
+}
+
+export interface AviPart {
+  width: number;
+  height: number;
+  frameRate: number;
+  frames: AviFrame[];
+  /** Bytes of the whole AVI file. */
+  byteLength: number;
+  durationMs: number;
+  /** The file's bytes, in order (views into the media; never modify them). */
+  chunks(): Iterable<Uint8Array>;
+}
+
+export interface AviExport {
+  parts: AviPart[];
+  width: number;
+  height: number;
+  frameRate: number;
+  /** Frames found in the evidence. */
+  stored: number;
+  /** Repeats written in place of lost frames. */
+  duplicated: number;
+  /** Lost frames in the evidence (sum of every header's dropped count). */
+  dropped: number;
+  gaps: AviGap[];
+  clockOffsetMs: number | null;
+}
+
+const AVIF_HASINDEX = 0x10;
+const AVIF_ISINTERLEAVED = 0x100;
+const AVIIF_KEYFRAME = 0x10;
+const CHUNK_ID = [0x30, 0x30, 0x64, 0x63]; // "00dc"
+
+function fourcc(v: DataView, o: number, s: string): void {
+  for (let i = 0; i < 4; i++) v.setUint8(o + i, s.charCodeAt(i));
+}
+
+/** Plan an export of segment media, in order. Throws if the frames can't share one stream. */
+export function planAviExport(media: readonly BufferLike[], options: AviExportOptions = {}): AviExport {
+  const maxFillMs = options.maxFillMs ?? 60_000;
+  const maxBytes = options.maxBytes ?? 1024 * 1024 * 1024;
+  const all: AviFrame[] = [];
+  const gaps: AviGap[] = [];
+  let format: { width: number; height: number; frameRate: number } | undefined;
+  let prev: AviFrame | undefined;
+  let stored = 0;
+  let duplicated = 0;
+  let dropped = 0;
+  media.forEach((m, segment) => {
+    for (const { header: h, jpeg } of parseMedia(m)) {
+      if (!format) format = { width: h.width, height: h.height, frameRate: h.frameRate };
+      else if (h.width !== format.width || h.height !== format.height || h.frameRate !== format.frameRate) {
+        throw new BodycamError('E_EXPORT_MIXED', `frame ${h.frameNumber} of segment ${segment} is ${h.width}x${h.height} at ${h.frameRate} fps, the export so far ${format.width}x${format.height} at ${format.frameRate} fps; export them separately`);
+      }
+      stored++;
+      dropped += h.droppedBefore;
+      const restart = (h.flags & FrameFlags.FIRST) !== 0;
+      if (prev) {
+        let kind: AviGap['kind'] | undefined;
+        let fill = 0;
+        if (restart) kind = 'restart';
+        else if (h.frameNumber !== prev.frameNumber + 1) kind = 'missing-records';
+        else if (h.droppedBefore > 0) {
+          if (h.gapMs <= maxFillMs) {
+            kind = 'drop';
+            fill = h.droppedBefore;
+          } else kind = 'long-gap';
+        }
+        if (kind) gaps.push({ frameNumber: h.frameNumber, segment, dropped: h.droppedBefore, gapMs: h.gapMs, utcMs: h.utcMs, monotonicMs: h.monotonicMs, filled: fill, kind });
+        for (let k = 1; k <= fill; k++) {
+          const at = Math.round((h.gapMs * k) / (fill + 1));
+          all.push({ ...prev, index: 0, monotonicMs: prev.monotonicMs + at, utcMs: prev.utcMs + at, duplicateOf: prev.frameNumber });
+        }
+        duplicated += fill;
+      } else if (h.droppedBefore > 0) {
+        gaps.push({ frameNumber: h.frameNumber, segment, dropped: h.droppedBefore, gapMs: h.gapMs, utcMs: h.utcMs, monotonicMs: h.monotonicMs, filled: 0, kind: restart ? 'restart' : 'drop' });
+      }
+      const f: AviFrame = { index: 0, segment, frameNumber: h.frameNumber, monotonicMs: h.monotonicMs, utcMs: h.utcMs, clockSource: h.clockSource, flags: h.flags, jpeg };
+      all.push(f);
+      prev = f;
+    }
+  });
+  if (!format) throw new BodycamError('E_EXPORT_EMPTY', 'the segments hold no frames to export');
+  const fmt = format;
+  const software = options.software ?? 'bodycam export';
+  const parts: AviPart[] = [];
+  let start = 0;
+  while (start < all.length) {
+    let bytes = fixedBytes(software);
+    let end = start;
+    while (end < all.length) {
+      const cost = 8 + all[end].jpeg.length + (all[end].jpeg.length & 1) + 16;
+      if (bytes + cost > maxBytes && end > start) break;
+      bytes += cost;
+      end++;
+    }
+    if (bytes > 0xffff_fff0) throw new BodycamError('E_EXPORT_TOO_LARGE', `one frame does not fit in an AVI part of ${maxBytes} bytes`);
+    const frames = all.slice(start, end).map((f, i) => ({ ...f, index: i }));
+    parts.push(makePart(fmt, frames, software));
+    start = end;
+  }
+  return { parts, ...fmt, stored, duplicated, dropped, gaps, clockOffsetMs: options.clockOffsetMs ?? null };
+}
+
+function infoBytes(software: string): number {
+  const n = software.length + 1;
+  return 12 + 8 + n + (n & 1);
+}
+
+function fixedBytes(software: string): number {
+  // RIFF header 12, hdrl LIST 200, INFO LIST, movi LIST header 12, idx1 header 8.
+  return 12 + 200 + infoBytes(software) + 12 + 8;
+}
+
+function makePart(fmt: { width: number; height: number; frameRate: number }, frames: AviFrame[], software: string): AviPart {
+  let movi = 4;
+  let largest = 0;
+  for (const f of frames) {
+    movi += 8 + f.jpeg.length + (f.jpeg.length & 1);
+    if (f.jpeg.length > largest) largest = f.jpeg.length;
+  }
+  const idx = 16 * frames.length;
+  const info = infoBytes(software);
+  const riff = 4 + 200 + info + 8 + movi + 8 + idx;
+  const byteLength = 8 + riff;
+  return {
+    ...fmt,
+    frames,
+    byteLength,
+    durationMs: Math.round((frames.length * 1000) / fmt.frameRate),
+    *chunks() {
+      yield headerBytes(fmt, frames.length, largest, riff, movi, software);
+      const pad = new Uint8Array(1);
+      for (const f of frames) {
+        const ch = new Uint8Array(8);
+        ch.set(CHUNK_ID);
+        new DataView(ch.buffer).setUint32(4, f.jpeg.length, true);
+        yield ch;
+        yield f.jpeg;
+        if (f.jpeg.length & 1) yield pad;
+      }
+      const index = new Uint8Array(8 + idx);
+      const v = new DataView(index.buffer);
+      fourcc(v, 0, 'idx1');
+      v.setUint32(4, idx, true);
+      let offset = 4; // relative to the "movi" fourcc, as players expect
+      frames.forEach((f, i) => {
+        const o = 8 + 16 * i;
+        index.set(CHUNK_ID, o);
+        v.setUint32(o + 4, AVIIF_KEYFRAME, true);
+        v.setUint32(o + 8, offset, true);
+        v.setUint32(o + 12, f.jpeg.length, true);
+        offset += 8 + f.jpeg.length + (f.jpeg.length & 1);
+      });
+      yield index;
+    },
+  };
+}
+
+function headerBytes(fmt: { width: number; height: number; frameRate: number }, frames: number, largest: number, riff: number, movi: number, software: string): Uint8Array {
+  const info = infoBytes(software);
+  const b = new Uint8Array(12 + 200 + info + 12);
+  const v = new DataView(b.buffer);
+  const { width, height, frameRate } = fmt;
+  fourcc(v, 0, 'RIFF');
+  v.setUint32(4, riff, true);
+  fourcc(v, 8, 'AVI ');
+  // LIST hdrl
+  fourcc(v, 12, 'LIST');
+  v.setUint32(16, 192, true);
+  fourcc(v, 20, 'hdrl');
+  fourcc(v, 24, 'avih');
+  v.setUint32(28, 56, true);
+  v.setUint32(32, Math.round(1_000_000 / frameRate), true); // dwMicroSecPerFrame
+  v.setUint32(36, (largest + 8) * frameRate, true); // dwMaxBytesPerSec
+  v.setUint32(40, 0, true); // dwPaddingGranularity
+  v.setUint32(44, AVIF_HASINDEX | AVIF_ISINTERLEAVED, true);
+  v.setUint32(48, frames, true); // dwTotalFrames
+  v.setUint32(52, 0, true); // dwInitialFrames
+  v.setUint32(56, 1, true); // dwStreams
+  v.setUint32(60, largest + 8, true); // dwSuggestedBufferSize
+  v.setUint32(64, width, true);
+  v.setUint32(68, height, true);
+  // dwReserved[4] at 72..87 stay 0
+  fourcc(v, 88, 'LIST');
+  v.setUint32(92, 116, true);
+  fourcc(v, 96, 'strl');
+  fourcc(v, 100, 'strh');
+  v.setUint32(104, 56, true);
+  fourcc(v, 108, 'vids');
+  fourcc(v, 112, 'MJPG');
+  // dwFlags, wPriority, wLanguage, dwInitialFrames: 0 (116..127)
+  v.setUint32(128, 1, true); // dwScale
+  v.setUint32(132, frameRate, true); // dwRate
+  v.setUint32(136, 0, true); // dwStart
+  v.setUint32(140, frames, true); // dwLength
+  v.setUint32(144, largest + 8, true); // dwSuggestedBufferSize
+  v.setUint32(148, 0xffffffff, true); // dwQuality: default
+  v.setUint32(152, 0, true); // dwSampleSize: varies
+  v.setInt16(156, 0, true); // rcFrame
+  v.setInt16(158, 0, true);
+  v.setInt16(160, width, true);
+  v.setInt16(162, height, true);
+  fourcc(v, 164, 'strf');
+  v.setUint32(168, 40, true);
+  v.setUint32(172, 40, true); // biSize
+  v.setInt32(176, width, true);
+  v.setInt32(180, height, true);
+  v.setUint16(184, 1, true); // biPlanes
+  v.setUint16(186, 24, true); // biBitCount
+  fourcc(v, 188, 'MJPG'); // biCompression
+  v.setUint32(192, width * height * 3, true); // biSizeImage
+  // biXPelsPerMeter, biYPelsPerMeter, biClrUsed, biClrImportant: 0 (196..211)
+  // LIST INFO: ISFT
+  let o = 212;
+  fourcc(v, o, 'LIST');
+  v.setUint32(o + 4, info - 8, true);
+  fourcc(v, o + 8, 'INFO');
+  fourcc(v, o + 12, 'ISFT');
+  v.setUint32(o + 16, software.length + 1, true);
+  for (let i = 0; i < software.length; i++) b[o + 20 + i] = software.charCodeAt(i) & 0x7f;
+  o += info;
+  fourcc(v, o, 'LIST');
+  v.setUint32(o + 4, movi, true);
+  fourcc(v, o + 8, 'movi');
+  return b;
+}
+
+/** The sidecar JSON object for one part (NISTIR 8161r1: UTC and clock offset per frame). */
+export function aviSidecar(exp: AviExport, part: AviPart, files: { video: string; part: number }): object {
+  const offset = exp.clockOffsetMs;
+  const partFrames = new Set(part.frames.map((f) => `${f.segment}:${f.frameNumber}`));
+  return {
+    format: 'bodycam-export-timing/1',
+    video: { file: files.video, part: files.part, parts: exp.parts.length, codec: 'MJPG', container: 'AVI', width: part.width, height: part.height, frameRate: part.frameRate, frames: part.frames.length, durationMs: part.durationMs },
+    timing: 'constant frame rate; each frame lost in capture is replaced by a repeat of the frame before it (duplicateOf), so video time follows capture time; restarts and gaps longer than the fill limit are not filled and are listed in gaps',
+    clock: {
+      utc: 'camera RTC at capture (utcMs); monotonicMs is milliseconds since boot',
+      clockOffsetMs: offset,
+      clockOffset: offset === null ? 'not known to this export: take it from the dock time-sync record' : 'camera RTC minus reference UTC at the last dock sync; reference time = utcMs - clockOffsetMs',
+    },
+    evidence: { stored: exp.stored, dropped: exp.dropped, duplicated: exp.duplicated },
+    gaps: exp.gaps.filter((g) => partFrames.has(`${g.segment}:${g.frameNumber}`)),
+    frames: part.frames.map((f) => ({
+      index: f.index,
+      segment: f.segment,
+      frameNumber: f.frameNumber,
+      monotonicMs: f.monotonicMs,
+      utcMs: f.utcMs,
+      utc: new Date(f.utcMs).toISOString(),
+      ...(offset === null ? {} : { referenceUtcMs: f.utcMs - offset }),
+      clockSource: f.clockSource,
+      preEvent: (f.flags & FrameFlags.PRE_EVENT) !== 0,
+      ...(f.duplicateOf === undefined ? {} : { duplicateOf: f.duplicateOf }),
+    })),
+  };
+}

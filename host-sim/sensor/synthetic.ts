@@ -1,0 +1,164 @@
+// The synthetic sensor's pictures: real baseline JPEGs at the configured size showing the
+// sensor's own frame counter ("#0000123") and the UTC time of capture ("06:00:01.066") in a
+// bitmap font over a colour gradient, with a striped band that moves down one tile row per frame
+// (a viewer sees motion, and a gap in the counter shows a frame the driver discarded).
+//
+// Speed: tiles are encoded once (jpeg.ts: one restart interval per tile), whole background rows
+// are cached, and a frame is the concatenation of cached rows plus the two text rows built from
+// glyph tiles. Every frame is still a complete, valid JPEG.
+
+import { BodycamError } from '../../firmware/errors.js';
+import { glyphPixel } from './font.js';
+import { commentPadding, TileJpegEncoder } from './jpeg.js';
+
+/** Where a simulated camera gets its pictures. */
+export interface FrameSource {
+  readonly width: number;
+  readonly height: number;
+  /** The sensor's `index`-th frame (0-based), taken at `utcMs`: a fresh buffer per call. */
+  frame(index: number, utcMs: number): ArrayBuffer;
+}
+
+export interface SyntheticFramesOptions {
+  width: number;
+  height: number;
+  /** JPEG quality, 1..100 (default 75). */
+  quality?: number;
+  /** Pad each frame with COM segments to about this many bytes (a real sensor's frames are 20–60 KB at VGA). */
+  frameBytes?: number;
+}
+
+const EOI = Uint8Array.from([0xff, 0xd9]);
+const RST = Array.from({ length: 8 }, (_, i) => Uint8Array.from([0xff, 0xd0 + i]));
+
+function two(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** "HH:MM:SS.mmm" of a UTC time. */
+export function timeText(utcMs: number): string {
+  const d = new Date(utcMs);
+  return `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}.${String(d.getUTCMilliseconds()).padStart(3, '0')}`;
+}
+
+/** "#0000123": the counter line of frame `index`. */
+export function counterText(index: number): string {
+  return `#${String(index).padStart(7, '0')}`;
+}
+
+export class SyntheticFrames implements FrameSource {
+  readonly width: number;
+  readonly height: number;
+  readonly #enc: TileJpegEncoder;
+  readonly #cols: number;
+  readonly #rows: number;
+  readonly #scale: number;
+  readonly #textRows: number;
+  readonly #head: Uint8Array;
+  readonly #sos: Uint8Array;
+  readonly #frameBytes: number;
+  readonly #tiles = new Map<string, Uint8Array>();
+  readonly #bgRows: (Uint8Array | undefined)[] = [];
+  readonly #bandRows: (Uint8Array | undefined)[] = [];
+
+  constructor(options: SyntheticFramesOptions) {
+    this.#enc = new TileJpegEncoder(options);
+    this.width = options.width;
+    this.height = options.height;
+    this.#cols = this.#enc.mcuColumns;
+    this.#rows = this.#enc.mcuRows;
+    this.#scale = Math.max(1, Math.floor(this.width / 320));
+    this.#textRows = Math.min(this.#rows, 2 * this.#scale);
+    this.#head = this.#enc.head();
+    this.#sos = this.#enc.scanHeader();
+    this.#frameBytes = options.frameBytes ?? 0;
+    if (this.#cols < 8) throw new BodycamError('E_SIM_JPEG', `a synthetic frame needs at least 64 pixels of width, got ${this.width}`);
+  }
+
+  #tile(key: string, pixel: (x: number, y: number) => readonly [number, number, number]): Uint8Array {
+    let t = this.#tiles.get(key);
+    if (!t) this.#tiles.set(key, (t = this.#enc.tile(pixel)));
+    return t;
+  }
+
+  #background(cx: number, cy: number): Uint8Array {
+    const r = 40 + 22 * Math.floor((8 * cx) / this.#cols);
+    const g = 50 + 18 * Math.floor((8 * cy) / this.#rows);
+    const b = 150 - 12 * Math.floor((8 * cx) / this.#cols);
+    const rgb = [r, g, b] as const;
+    return this.#tile(`bg:${r},${g},${b}`, () => rgb);
+  }
+
+  #band(): Uint8Array {
+    return this.#tile('band', (x, y) => ((x + y) & 4 ? [250, 210, 40] : [200, 60, 20]));
+  }
+
+  #glyph(ch: string, qx: number, qy: number): Uint8Array {
+    const s = this.#scale;
+    return this.#tile(`g:${ch}:${qx}:${qy}`, (x, y) => (glyphPixel(ch, Math.floor((qx * 8 + x) / s), Math.floor((qy * 8 + y) / s)) ? [255, 255, 255] : [12, 12, 12]));
+  }
+
+  /** A row of tiles with the restart marker after each tile (its number depends on the row). */
+  #row(cy: number, tileAt: (cx: number) => Uint8Array): Uint8Array {
+    const tiles: Uint8Array[] = [];
+    let n = 0;
+    for (let cx = 0; cx < this.#cols; cx++) {
+      const t = tileAt(cx);
+      tiles.push(t);
+      n += t.length + 2;
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (let cx = 0; cx < this.#cols; cx++) {
+      out.set(tiles[cx], o);
+      o += tiles[cx].length;
+      out.set(RST[(cy * this.#cols + cx) & 7], o);
+      o += 2;
+    }
+    return out;
+  }
+
+  #textRow(cy: number, lines: readonly string[]): Uint8Array {
+    const s = this.#scale;
+    const line = lines[Math.floor(cy / s)] ?? '';
+    const qy = cy % s;
+    return this.#row(cy, (cx) => {
+      const c = Math.floor(cx / s);
+      return c < line.length ? this.#glyph(line[c], cx % s, qy) : this.#background(cx, cy);
+    });
+  }
+
+  frame(index: number, utcMs: number): ArrayBuffer {
+    const lines = [counterText(index), timeText(utcMs)];
+    const movable = this.#rows - this.#textRows;
+    const bandRow = movable > 0 ? this.#textRows + (index % movable) : -1;
+    const rows: Uint8Array[] = [];
+    for (let cy = 0; cy < this.#rows; cy++) {
+      if (cy < this.#textRows) rows.push(this.#textRow(cy, lines));
+      else if (cy === bandRow) rows.push((this.#bandRows[cy] ??= this.#row(cy, () => this.#band())));
+      else rows.push((this.#bgRows[cy] ??= this.#row(cy, (cx) => this.#background(cx, cy))));
+    }
+    // No restart marker after the last MCU: the scan ends with EOI.
+    rows[rows.length - 1] = rows[rows.length - 1].subarray(0, rows[rows.length - 1].length - 2);
+    let length = this.#head.length + this.#sos.length + EOI.length;
+    for (const r of rows) length += r.length;
+    let pad = Math.max(0, this.#frameBytes - length);
+    if (pad < 4) pad = 0;
+    const out = new Uint8Array(length + pad);
+    let o = 0;
+    out.set(this.#head, o);
+    o += this.#head.length;
+    if (pad) {
+      out.set(commentPadding(pad), o);
+      o += pad;
+    }
+    out.set(this.#sos, o);
+    o += this.#sos.length;
+    for (const r of rows) {
+      out.set(r, o);
+      o += r.length;
+    }
+    out.set(EOI, o);
+    return out.buffer;
+  }
+}
