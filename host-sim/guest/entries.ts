@@ -11,6 +11,7 @@ import { captureEntries } from './capture.js';
 import { dockEntries } from './dock.js';
 import { recorderEntries } from './recorder.js';
 import { updateEntries } from './update.js';
+import { ed25519Entries } from './ed25519.js';
 
 export type { Entry, GuestEnv } from './env.js';
 
@@ -22,4 +23,5 @@ export const entries: Record<string, Entry> = {
   ...dockEntries,
   ...recorderEntries,
   ...updateEntries,
+  ...ed25519Entries,
 };

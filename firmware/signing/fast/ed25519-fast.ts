@@ -16,47 +16,19 @@ import { BodycamError } from '../../errors.js';
 import type { Digest } from '../../platform/digest.js';
 import { softDigest } from '../../platform/soft-digest.js';
 import type { Ed25519, Ed25519KeyPair } from '../ed25519-interface.js';
+import { strictPrecheck } from '../ed25519.js';
 import { decodeNegate, doubleScalarMult, encode, p3, scalarMultBase } from './point.js';
-import { isCanonical, mulAdd, reduce } from './scalar.js';
+import { mulAdd, reduce } from './scalar.js';
 
 export interface FastEd25519Options {
   /** SHA-512 comes from here: the native `crypt` Digest on a device. Default: software. */
   digest?: Digest;
 }
 
-// Encodings of points of small order (libsodium's ge25519_has_small_order blacklist), compared
-// with bit 255 of the last byte cleared.
-const SMALL_ORDER = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
-  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-].map((hex) => Uint8Array.from({ length: 32 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16)));
-
-function hasSmallOrder(s: Uint8Array, offset: number): boolean {
-  for (const bad of SMALL_ORDER) {
-    let diff = (s[offset + 31] & 0x7f) ^ bad[31];
-    for (let i = 0; i < 31; i++) diff |= s[offset + i] ^ bad[i];
-    if (diff === 0) return true;
-  }
-  return false;
-}
-
-/** y < p (libsodium's ge25519_is_canonical; bit 255, the sign of x, is not part of y). */
-function isCanonicalPoint(s: Uint8Array): boolean {
-  if ((s[31] & 0x7f) !== 0x7f) return true;
-  for (let i = 30; i > 0; i--) if (s[i] !== 0xff) return true;
-  return s[0] < 0xed;
-}
-
-function bytesOf(v: unknown, length: number, what: string, code: string): Uint8Array {
+function checkLength(v: unknown, length: number, what: string): void {
   if (!(v instanceof Uint8Array) || v.length !== length) {
-    throw new BodycamError(code, `${what} must be ${length} bytes (got ${v instanceof Uint8Array ? v.length : typeof v})`);
+    throw new BodycamError('E_ED25519_LENGTH', `${what} must be ${length} bytes (got ${v instanceof Uint8Array ? v.length : typeof v})`);
   }
-  return v;
 }
 
 export class FastEd25519 implements Ed25519 {
@@ -90,7 +62,7 @@ export class FastEd25519 implements Ed25519 {
   }
 
   keyPairFromSeed(seed: Uint8Array): Ed25519KeyPair {
-    bytesOf(seed, 32, 'an Ed25519 seed', 'E_ED25519_SEED');
+    checkLength(seed, 32, 'an Ed25519 seed');
     this.#expand(seed);
     const publicKey = new Uint8Array(32);
     scalarMultBase(this.#point, this.#a);
@@ -103,8 +75,8 @@ export class FastEd25519 implements Ed25519 {
   }
 
   sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
-    bytesOf(secretKey, 64, 'an Ed25519 secret key (seed || public key)', 'E_ED25519_SECRET_KEY');
-    if (!(message instanceof Uint8Array)) throw new BodycamError('E_ED25519_MESSAGE', 'the message must be bytes');
+    checkLength(secretKey, 64, 'an Ed25519 secret key (seed || public key)');
+    if (!(message instanceof Uint8Array)) throw new BodycamError('E_ED25519_MESSAGE', 'the message to sign must be a Uint8Array');
     const prefix = this.#expand(secretKey.subarray(0, 32));
     const publicKey = secretKey.subarray(32);
     reduce(this.#r, this.#sha512(prefix, message)); // r: secret nonce
@@ -121,10 +93,8 @@ export class FastEd25519 implements Ed25519 {
 
   verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
     if (!(message instanceof Uint8Array) || !(signature instanceof Uint8Array) || !(publicKey instanceof Uint8Array)) return false;
-    if (signature.length !== 64 || publicKey.length !== 32) return false;
-    if (!isCanonical(signature, 32)) return false;
-    if (hasSmallOrder(signature, 0)) return false;
-    if (!isCanonicalPoint(publicKey) || hasSmallOrder(publicKey, 0)) return false;
+    // S < L, R and A not of small order, A canonical: the reference's checks, shared.
+    if (!strictPrecheck(signature, publicKey)) return false;
     const minusA = p3();
     if (!decodeNegate(minusA, publicKey)) return false;
     reduce(this.#k, this.#sha512(signature.subarray(0, 32), publicKey, message));

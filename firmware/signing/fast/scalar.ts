@@ -51,18 +51,3 @@ export function mulAdd(out: Uint8Array, k: Uint8Array, a: Uint8Array, r: Uint8Ar
   }
   modL(out, wide);
 }
-
-const L_BYTES = [
-  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-];
-
-/** Whether the 32 bytes at s[offset] are a canonical scalar (< L). Variable time: public S only. */
-export function isCanonical(s: Uint8Array, offset: number): boolean {
-  for (let i = 31; i >= 0; i--) {
-    const b = s[offset + i];
-    if (b < L_BYTES[i]) return true;
-    if (b > L_BYTES[i]) return false;
-  }
-  return false; // s == L
-}
