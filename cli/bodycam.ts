@@ -5,6 +5,7 @@
 
 import { BodycamError, isBodycamError } from '../firmware/errors.js';
 import { demo } from './demo.js';
+import { buildCommand } from './build.js';
 
 export interface Command {
   summary: string;
@@ -13,6 +14,8 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   demo: { summary: 'run firmware modules in the real XS engine and on Node, with their cost', run: (_a, out) => demo(out) },
+  build: { summary: 'build the camera firmware for a board with the Moddable SDK', run: (a, out) => buildCommand(a, out, false) },
+  flash: { summary: 'build the camera firmware and write it to a camera over USB', run: (a, out) => buildCommand(a, out, true) },
 };
 
 function usage(out: (line: string) => void): void {
