@@ -34,6 +34,8 @@ export interface McuMeter {
   /** XS chunk bytes and slot count in use. */
   chunks: number;
   slots: number;
+  /** Of heapInUse, bytes of bytecode (a device build keeps it in flash; here it was parsed into RAM). */
+  code: number;
 }
 
 export interface McuReply {
@@ -44,7 +46,7 @@ export interface McuReply {
 export interface McuDeviceOptions {
   /** Answers issueCommand() calls made inside XS. */
   onQuery: (message: Uint8Array) => Uint8Array;
-  /** Heap ceiling in bytes while the device boots and parses the bundle (default 4 MiB). */
+  /** Heap ceiling in bytes while the device boots and parses the bundle (default 12 MiB of the board's 16). */
   bootHeapCeiling?: number;
   /** Where device output (print, C library) goes (default: this process's stderr). */
   onOutput?: (text: string) => void;
@@ -138,7 +140,7 @@ export class McuDevice {
 
   static start(options: McuDeviceOptions): McuDevice {
     const elf = options.elf ?? ensureMcuImage();
-    const ceiling = Math.floor(options.bootHeapCeiling ?? 4 * 1024 * 1024);
+    const ceiling = Math.floor(options.bootHeapCeiling ?? 12 * 1024 * 1024);
     const args = [
       '-M', 'mps2-an500', '-nodefaults', '-display', 'none', '-serial', 'none', '-monitor', 'none', '-nic', 'none',
       '-semihosting-config', `enable=on,target=native,arg=bodycam-mcu,arg=${ceiling},arg=${INSTRUCTIONS_PER_TICK}`,

@@ -22,7 +22,7 @@ import { McuDevice, type McuMeter } from './device.js';
 export interface McuEngineOptions {
   /** Heap ceiling in bytes once the bundle is loaded (default 4 MiB). */
   heapCeiling?: number;
-  /** Heap ceiling while the bundle is parsed at boot (default 4 MiB). */
+  /** Heap ceiling while the bundle is parsed at boot (default 12 MiB: parsing peaks near 4 MiB). */
   bootHeapCeiling?: number;
   /** The guest script (default: bundleGuest(), the same bundle the xs engine runs). */
   script?: string;
@@ -40,6 +40,8 @@ export interface McuCallMeter extends CallMeter {
   heapPeakEver: number;
   heapCeiling: number;
   footprint: number;
+  /** Of heapInUse, bytecode bytes (in flash on a device build). */
+  code: number;
 }
 
 export interface McuCallResult extends CallResult {
@@ -71,6 +73,7 @@ function toCallMeter(m: McuMeter, bridge: number): McuCallMeter {
     heapPeakEver: m.heapPeakEver,
     heapCeiling: m.heapCeiling,
     footprint: m.footprint,
+    code: m.code,
   };
 }
 

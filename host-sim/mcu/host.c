@@ -374,15 +374,30 @@ static void xs_currentMeterLimit(xsMachine* the)
 
 /* ---- requests -------------------------------------------------------------------------- */
 
+/* Bytes of bytecode in the chunk heap. A device build keeps bytecode in flash (preloaded by
+ * the Moddable tools); here the bundle is parsed on the device, so its code sits in the heap.
+ * Walked after the request's instructions were counted, so it costs the figures nothing. */
+static size_t codeBytes(txMachine* the)
+{
+	size_t total = 0;
+	for (txSlot* heap = the->firstHeap; heap; heap = heap->next) {
+		for (txSlot* slot = heap + 1; slot < heap->value.reference; slot++) {
+			if (slot->kind == XS_CODE_KIND && slot->value.code.address)
+				total += ((txChunk*)(slot->value.code.address - sizeof(txChunk)))->size;
+		}
+	}
+	return total;
+}
+
 static void sendMeter(txMachine* the, uint64_t instructions, const void* reply, size_t replySize)
 {
 	char json[400];
 	int n = snprintf(json, sizeof(json),
 		"{\"instructions\":%llu,\"heapInUse\":%u,\"heapPeak\":%u,\"heapPeakEver\":%u,\"heapCeiling\":%u,"
-		"\"footprint\":%u,\"chunks\":%u,\"slots\":%u}\x01",
+		"\"footprint\":%u,\"chunks\":%u,\"slots\":%u,\"code\":%u}\x01",
 		(unsigned long long)instructions, (unsigned)heapInUse, (unsigned)heapPeak, (unsigned)heapPeakEver,
 		(unsigned)heapCeiling, (unsigned)(sbrkPeak ? sbrkPeak - &__heap_start : 0),
-		(unsigned)the->currentChunksSize, (unsigned)the->currentHeapCount);
+		(unsigned)the->currentChunksSize, (unsigned)the->currentHeapCount, (unsigned)codeBytes(the));
 	sendNetString('.', json, n, reply, replySize);
 }
 
