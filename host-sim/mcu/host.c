@@ -439,6 +439,9 @@ static void command(txMachine* the, uint8_t* message, size_t size)
 		xsVars(2);
 		xsTry {
 			xsVar(0) = xsArrayBuffer(message, size);
+			/* Count from the call into the firmware: receiving the message is the transport's
+			 * cost (xsnap does not meter its pipe either); issueCommand's is the guest's bridge. */
+			requestStart = instructionsNow();
 			xsVar(1) = xsCall1(xsGlobal, xsID("handleCommand"), xsVar(0));
 		}
 		xsCatch {
