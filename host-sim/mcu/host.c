@@ -403,7 +403,7 @@ static void sendMeter(txMachine* the, uint64_t instructions, const void* reply, 
 
 static void evaluate(txMachine* the, uint8_t* source, size_t size)
 {
-	int failed = 0;
+	volatile int failed = 0;
 	xsBeginHost(the);
 	{
 		xsVars(1);
@@ -433,7 +433,7 @@ static void evaluate(txMachine* the, uint8_t* source, size_t size)
 
 static void command(txMachine* the, uint8_t* message, size_t size)
 {
-	int failed = 0;
+	volatile int failed = 0;
 	xsBeginHost(the);
 	{
 		xsVars(2);
