@@ -1,0 +1,825 @@
+// SegmentStore: a power-safe, log-structured store of evidence segments on a raw flash
+// partition (the Flash port), with the pre-event ring.
+//
+// Promises (docs/FORMAT.md, "Segment store (on flash)", has every byte):
+// - A segment is a byte stream of page-aligned, CRC-checked records (record.ts) over extents
+//   of erased blocks: a META record, one FRAME record per appended frame, a TRAILER on seal.
+//   The segment media is the concatenation of the FRAME payloads (header || body); the
+//   payload is opaque here, and every checksum goes through the Checksum port.
+// - Power-safe: blocks are erased before they are reserved (EXTENT delta), so a segment's
+//   blocks hold its records or 0xFF, never stale data. Mount finds every sealed segment
+//   bit-exact and walks the open one from its last checkpoint to its last complete record,
+//   sealing it `recovered`: a cut costs at most the record in flight. An un-promoted
+//   pre-event ring is discarded.
+// - Evidence is freed only by release(ids, receipt), persisted before it takes effect; a full
+//   store throws E_STORE_FULL and overwrites nothing.
+// - Segment sequence numbers are persistent and monotonic across reboots; assigned when a
+//   segment's META record is on flash (so an abandoned, empty segment leaves no gap).
+// - Mount cost is bounded by the metadata slot and one extent, not by the flash size; RAM holds
+//   the segment table (bounded by maxSegments) and, while a ring is open, its record index
+//   (bounded by ringRecords) — nothing per block.
+// - Erase runs ahead of the writer (the next extent is reserved when half of the current one
+//   is used); allocation is circular (wear levelling); blocks that fail to erase or program
+//   are retired and the write goes on elsewhere.
+
+import type { CborValue } from '../codec/cbor.js';
+import { BodycamError, isBodycamError } from '../errors.js';
+import { toBytes, type BufferLike } from '../platform/buffers.js';
+import type { Checksum } from '../platform/checksum.js';
+import type { Clock } from '../platform/clock.js';
+import type { Flash } from '../platform/flash.js';
+import { MetaLog, READ_ATTEMPTS } from './meta-log.js';
+import { alignUp, encodeRecordHead, parseRecordHead, recordCrcMatches, recordSpan, RECORD_HEAD, RecordType } from './record.js';
+import {
+  applyDelta, dataStart, decodeSnapshot, Delta, emptyState, encodeSnapshot, findRun, findSeg, freeBlocks, SegState,
+  type Extent, type Geometry, type Seg, type StoreState,
+} from './state.js';
+
+/** Largest META or TRAILER payload; a full store always keeps room for one trailer. */
+export const MAX_TRAILER = 16 * 1024;
+export const MAX_META = 16 * 1024;
+export const MAX_RECEIPT = 8 * 1024;
+
+export interface SegmentStoreOptions {
+  flash: Flash;
+  checksum: Checksum;
+  /** Monotonic time for the pre-event ring (when append is given no time). */
+  clock?: Clock;
+}
+
+export interface FormatOptions extends SegmentStoreOptions {
+  pageLength?: number;
+  extentBlocks?: number;
+  slotBlocks?: number;
+  maxSegments?: number;
+  maxRecord?: number;
+  /** Sequence number of the first segment (carry on a camera's sequence across a reformat). */
+  firstSequence?: number;
+}
+
+export type SegmentStateName = 'open' | 'sealed' | 'recovered' | 'released';
+
+export interface SegmentInfo {
+  id: number;
+  sequence: number;
+  state: SegmentStateName;
+  /** Frame records. */
+  records: number;
+  /** Bytes of segment media (the concatenated frame payloads). */
+  mediaLength: number;
+  /** Flash bytes the segment holds (0 once released). */
+  flashBytes: number;
+  meta: Uint8Array | undefined;
+  trailer: Uint8Array | undefined;
+}
+
+export interface StoreUsage {
+  /** Bytes of the data area (excluding the metadata slots and retired blocks). */
+  total: number;
+  free: number;
+  /** Media bytes of sealed and recovered segments not yet released. */
+  awaitingUpload: number;
+  segmentsAwaitingUpload: number;
+  /** Flash bytes held by unreleased segments (including an open one). */
+  held: number;
+  badBlocks: number;
+  blockLength: number;
+}
+
+export interface StoredRecord {
+  header: Uint8Array;
+  body: Uint8Array;
+}
+
+const STATE_NAMES: SegmentStateName[] = ['open', 'sealed', 'recovered', 'released'];
+const EMPTY = new Uint8Array(0);
+
+function bytesArg(v: unknown, what: string): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return toBytes(v as BufferLike);
+  throw new BodycamError('E_ARGUMENT', `${what} must be bytes`);
+}
+
+/** Flash errors that mean "this block is bad" (a device's own error, or the simulator's code). */
+function isMediaFailure(e: unknown, code: string): boolean {
+  if (isBodycamError(e)) return e.code === code;
+  return e instanceof Error;
+}
+
+interface Stream {
+  id: number;
+  /** Next record offset. */
+  pos: number;
+  records: number;
+  media: number;
+  start: number;
+  /** A write failed after pos: the next record starts a new extent at pos. */
+  dirty: boolean;
+  /** A sequence number is assigned (the META record is on flash): the stream is evidence. */
+  evidence: boolean;
+  sequence: number;
+  meta: Uint8Array | undefined;
+  metaOffset: number;
+  closed: boolean;
+}
+
+export class SegmentStore {
+  #flash: Flash;
+  #checksum: Checksum;
+  #clock: Clock | undefined;
+  #g: Geometry;
+  #log: MetaLog;
+  #state: StoreState;
+  #stream: Stream | undefined;
+  #cursor: { id: number; pos: number; media: number } | undefined;
+
+  private constructor(o: SegmentStoreOptions, g: Geometry, log: MetaLog, state: StoreState) {
+    this.#flash = o.flash;
+    this.#checksum = o.checksum;
+    this.#clock = o.clock;
+    this.#g = g;
+    this.#log = log;
+    this.#state = state;
+  }
+
+  /** Write an empty store on the partition (erasing the metadata slots) and return it mounted. */
+  static format(o: FormatOptions): SegmentStore {
+    const st = o.flash.status();
+    const bl = st.blockLength;
+    const pageLength = o.pageLength ?? Math.min(256, bl);
+    const pow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+    if (!pow2(pageLength) || bl % pageLength !== 0 || pageLength % st.writeAlign !== 0 || pageLength < RECORD_HEAD) {
+      throw new BodycamError('E_STORE_GEOMETRY', `page length ${pageLength} must be a power of two ≥ 16 dividing the ${bl}-byte block and a multiple of the write alignment ${st.writeAlign}`);
+    }
+    const provisional = Math.max(16, Math.min(1024, Math.floor(st.blocks / 64)));
+    const maxSegments = o.maxSegments ?? provisional;
+    const slotBlocks = o.slotBlocks ?? Math.max(2, Math.ceil((8192 + maxSegments * 160 + 32768) / bl));
+    const dataBlocks = st.blocks - 2 * slotBlocks;
+    const extentBlocks = o.extentBlocks ?? Math.max(1, Math.min(Math.floor(dataBlocks / 8), Math.ceil((128 * 1024) / bl)));
+    if (dataBlocks < 4 || extentBlocks < 1) throw new BodycamError('E_STORE_GEOMETRY', `${st.blocks} blocks leave ${dataBlocks} for data after two ${slotBlocks}-block metadata slots; use a larger partition`);
+    const maxRecord = o.maxRecord ?? Math.min(1024 * 1024, Math.floor((dataBlocks * bl) / 4));
+    const g: Geometry = { blockLength: bl, blocks: st.blocks, writeAlign: st.writeAlign, pageLength, slotBlocks, extentBlocks, maxSegments, maxRecord };
+    const state = emptyState(o.firstSequence ?? 1, g);
+    const log = new MetaLog({ flash: o.flash, checksum: o.checksum, geometry: g });
+    log.format(encodeSnapshot(state));
+    return new SegmentStore(o, g, log, state);
+  }
+
+  /** Mount the store on the partition, recovering from whatever cut came before. */
+  static mount(o: SegmentStoreOptions): SegmentStore {
+    const { log, mounted } = MetaLog.mount(o.flash, o.checksum, o.flash.status());
+    const g = mounted.head.geometry;
+    const state = decodeSnapshot(mounted.head.snapshot);
+    for (const d of mounted.deltas) applyDelta(state, d, g);
+    const store = new SegmentStore(o, g, log, state);
+    if (!mounted.clean) log.compact(encodeSnapshot(state));
+    store.#recover();
+    return store;
+  }
+
+  get geometry(): Readonly<Geometry> {
+    return this.#g;
+  }
+
+  /** Revision of the metadata slot in use (grows with every compaction). */
+  get revision(): number {
+    return this.#log.revision;
+  }
+
+  /** Open an evidence segment. `meta` is stored with it (opaque). Nothing is written until the first frame. */
+  openSegment(meta: Uint8Array): SegmentWriter {
+    const m = bytesArg(meta, 'meta');
+    if (m.length > MAX_META) throw new BodycamError('E_ARGUMENT', `segment meta of ${m.length} bytes exceeds ${MAX_META}`);
+    this.#checkIdle();
+    this.#checkRoom();
+    const stream = this.#newStream();
+    stream.meta = m;
+    return new SegmentWriter(this.#writerOps(stream));
+  }
+
+  /** Start the pre-event ring: provisional frames, the last `seconds` kept, older ones overwritten. */
+  openPreEvent(options: { seconds: number; ringRecords?: number }): PreEventRing {
+    const seconds = options.seconds;
+    if (typeof seconds !== 'number' || !(seconds >= 0 && seconds <= 120)) throw new BodycamError('E_ARGUMENT', `pre-event length must be 0 to 120 seconds, not ${String(seconds)}`);
+    this.#checkIdle();
+    this.#checkRoom();
+    const stream = this.#newStream();
+    return new PreEventRing({ store: this.#writerOps(stream), windowMs: seconds * 1000, capacity: options.ringRecords ?? 4096, clock: this.#clock });
+  }
+
+  /** Every segment in the table (provisional rings excluded), oldest first. */
+  segments(): SegmentInfo[] {
+    const out: SegmentInfo[] = [];
+    for (const s of this.#state.segments) if (s.sequence >= 0) out.push(this.#info(s));
+    return out;
+  }
+
+  segment(id: number): SegmentInfo {
+    return this.#info(this.#need(id));
+  }
+
+  /** The frame records of a segment, verified against their CRC. */
+  *records(id: number): Generator<StoredRecord> {
+    const seg = this.#readable(id);
+    const end = this.#endOf(seg);
+    for (let p = seg.start; p < end; ) {
+      const r = this.#readRecord(seg, p);
+      if (r.type === RecordType.FRAME) yield { header: r.payload.subarray(0, r.headerLength), body: r.payload.subarray(r.headerLength) };
+      p = r.next;
+    }
+  }
+
+  /** `length` bytes of the segment media from `offset` (shorter at the end). */
+  readMedia(id: number, offset: number, length: number): Uint8Array {
+    const seg = this.#readable(id);
+    const media = this.#mediaOf(seg);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset > media) {
+      throw new BodycamError('E_ARGUMENT', `media range ${offset}+${length} is outside segment ${id} (${media} bytes)`);
+    }
+    const n = Math.min(length, media - offset);
+    const out = new Uint8Array(n);
+    if (n === 0) return out;
+    const c = this.#cursor;
+    let p = seg.start;
+    let m = 0;
+    if (c && c.id === id && c.media <= offset) {
+      p = c.pos;
+      m = c.media;
+    }
+    const end = this.#endOf(seg);
+    let filled = 0;
+    while (filled < n && p < end) {
+      const r = this.#readRecord(seg, p);
+      if (r.type === RecordType.FRAME) {
+        const len = r.payload.length;
+        if (m + len > offset) {
+          const from = Math.max(0, offset + filled - m);
+          const take = Math.min(len - from, n - filled);
+          out.set(r.payload.subarray(from, from + take), filled);
+          filled += take;
+          if (m + len > offset + n) break; // the next read may start inside this record
+        }
+        m += len;
+      }
+      p = r.next;
+    }
+    this.#cursor = { id, pos: p, media: m };
+    if (filled < n) throw new BodycamError('E_STORE_CORRUPT', `segment ${id} ended after ${offset + filled} of ${media} media bytes`);
+    return out;
+  }
+
+  /** Free segments the dock has receipted. The caller has verified `receipt`; it is persisted first. */
+  release(ids: readonly number[], receipt: Uint8Array): void {
+    const r = bytesArg(receipt, 'receipt');
+    if (r.length > MAX_RECEIPT) throw new BodycamError('E_ARGUMENT', `receipt of ${r.length} bytes exceeds ${MAX_RECEIPT}`);
+    if (!Array.isArray(ids)) throw new BodycamError('E_ARGUMENT', 'release needs an array of segment ids');
+    const todo: number[] = [];
+    for (const id of ids) {
+      const s = this.#need(id);
+      if (s.state === SegState.RELEASED) continue;
+      if (s.state === SegState.OPEN) throw new BodycamError('E_SEGMENT_STATE', `segment ${id} is still being recorded; seal it before releasing`);
+      if (!todo.includes(id)) todo.push(id);
+    }
+    if (todo.length === 0) return;
+    this.#commit([Delta.RELEASE, todo, r]);
+    this.#cursor = undefined;
+  }
+
+  /** The last receipts persisted by release(), oldest first. */
+  receipts(): { ids: number[]; receipt: Uint8Array }[] {
+    return this.#state.receipts.map((x) => ({ ids: x.ids.slice(), receipt: x.receipt }));
+  }
+
+  usage(): StoreUsage {
+    const bl = this.#g.blockLength;
+    let awaiting = 0;
+    let count = 0;
+    let held = 0;
+    for (const s of this.#state.segments) {
+      for (const e of s.extents) held += e.count * bl;
+      if (s.state === SegState.SEALED || s.state === SegState.RECOVERED) {
+        awaiting += s.media;
+        count++;
+      }
+    }
+    const total = (this.#g.blocks - dataStart(this.#g) - this.#state.bad.length) * bl;
+    return { total, free: freeBlocks(this.#state, this.#g) * bl, awaitingUpload: awaiting, segmentsAwaitingUpload: count, held, badBlocks: this.#state.bad.length, blockLength: bl };
+  }
+
+  /** Sequence the next evidence segment will get. */
+  get nextSequence(): number {
+    return this.#state.nextSequence;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #commit(delta: CborValue): void {
+    applyDelta(this.#state, delta, this.#g);
+    this.#log.append(delta, () => encodeSnapshot(this.#state));
+  }
+
+  #need(id: number): Seg {
+    const s = typeof id === 'number' ? findSeg(this.#state, id) : undefined;
+    if (!s || s.sequence < 0) throw new BodycamError('E_SEGMENT_UNKNOWN', `no segment ${String(id)} in the store`);
+    return s;
+  }
+
+  #readable(id: number): Seg {
+    const s = this.#need(id);
+    if (s.state === SegState.RELEASED) throw new BodycamError('E_SEGMENT_STATE', `segment ${id} was released; its media is gone from the camera`);
+    return s;
+  }
+
+  #live(s: Seg): Stream | undefined {
+    const st = this.#stream;
+    return st && !st.closed && st.id === s.id ? st : undefined;
+  }
+
+  #endOf(s: Seg): number {
+    return this.#live(s)?.pos ?? s.end;
+  }
+
+  #mediaOf(s: Seg): number {
+    return this.#live(s)?.media ?? s.media;
+  }
+
+  #info(s: Seg): SegmentInfo {
+    const live = this.#live(s);
+    let flashBytes = 0;
+    for (const e of s.extents) flashBytes += e.count * this.#g.blockLength;
+    const released = s.state === SegState.RELEASED;
+    return {
+      id: s.id,
+      sequence: s.sequence,
+      state: STATE_NAMES[s.state],
+      records: live?.records ?? s.records,
+      mediaLength: live?.media ?? s.media,
+      flashBytes,
+      meta: !released && s.metaOffset >= 0 ? this.#readRecord(s, s.metaOffset).payload : undefined,
+      trailer: !released && s.trailerOffset >= 0 ? this.#readRecord(s, s.trailerOffset).payload : undefined,
+    };
+  }
+
+  #checkIdle(): void {
+    if (this.#stream && !this.#stream.closed) throw new BodycamError('E_STORE_BUSY', `segment ${this.#stream.id} is still open; seal or discard it first`);
+  }
+
+  #fullError(what: string): BodycamError {
+    const u = this.usage();
+    const mib = (u.awaitingUpload / 1048576).toFixed(1);
+    return new BodycamError('E_STORE_FULL', `${u.segmentsAwaitingUpload} segments (${mib} MiB) await upload; ${what}`, u);
+  }
+
+  #checkRoom(): void {
+    let live = 0;
+    for (const s of this.#state.segments) if (s.state !== SegState.RELEASED) live++;
+    if (live >= this.#g.maxSegments) throw this.#fullError(`the segment table is full (${this.#g.maxSegments}); recording stopped`);
+    if (freeBlocks(this.#state, this.#g) * this.#g.blockLength < recordSpan(MAX_TRAILER, this.#g.pageLength) + this.#g.blockLength) throw this.#fullError('no room for a new segment; recording stopped');
+  }
+
+  #newStream(): Stream {
+    const st: Stream = { id: this.#state.nextId++, pos: 0, records: 0, media: 0, start: 0, dirty: false, evidence: false, sequence: -1, meta: undefined, metaOffset: -1, closed: false };
+    this.#stream = st;
+    return st;
+  }
+
+  /** Recovery after mount: discard provisional rings, seal open segments at their last complete record. */
+  #recover(): void {
+    for (const s of this.#state.segments.slice()) {
+      if (s.state !== SegState.OPEN) continue;
+      if (s.sequence < 0) {
+        this.#commit([Delta.DISCARD, s.id]);
+        continue;
+      }
+      const w = this.#walk(s, s.end, s.records, s.media);
+      const metaOffset = s.metaOffset >= 0 ? s.metaOffset : w.metaOffset;
+      this.#commit([Delta.SEAL, s.id, w.end, w.records, w.media, w.trailerOffset, w.trailerOffset >= 0 ? 0 : 1, metaOffset]);
+    }
+  }
+
+  /** Walk complete records from `from` (a checkpoint) to the first missing or broken one. */
+  #walk(s: Seg, from: number, records: number, media: number): { end: number; records: number; media: number; metaOffset: number; trailerOffset: number } {
+    let p = from;
+    let metaOffset = -1;
+    let trailerOffset = -1;
+    const limit = this.#capacity(s);
+    while (p + RECORD_HEAD <= limit) {
+      const r = this.#tryRecord(s, p, limit);
+      if (!r) break;
+      if (r.type === RecordType.FRAME) {
+        records++;
+        media += r.payload.length;
+      } else if (r.type === RecordType.META) metaOffset = p;
+      else if (r.type === RecordType.TRAILER) {
+        trailerOffset = p;
+        p = r.next;
+        break;
+      }
+      p = r.next;
+    }
+    return { end: p, records, media, metaOffset, trailerOffset };
+  }
+
+  #capacity(s: Seg): number {
+    const last = s.extents[s.extents.length - 1];
+    return last ? last.base + last.count * this.#g.blockLength : 0;
+  }
+
+  /** Physical address of stream offset `o`, and the bytes left in its extent. */
+  #locate(extents: Extent[], o: number): { address: number; room: number } {
+    const bl = this.#g.blockLength;
+    for (let i = extents.length - 1; i >= 0; i--) {
+      const e = extents[i];
+      if (o < e.base) continue;
+      const len = i + 1 < extents.length ? extents[i + 1].base - e.base : e.count * bl;
+      if (o >= e.base + len) break;
+      return { address: e.block * bl + (o - e.base), room: e.base + len - o };
+    }
+    throw new BodycamError('E_STORE_CORRUPT', `stream offset ${o} is outside the segment's extents`);
+  }
+
+  #readStream(s: Seg, o: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; ) {
+      const { address, room } = this.#locate(s.extents, o + i);
+      const n = Math.min(room, length - i);
+      out.set(new Uint8Array(this.#flash.read(n, address)), i);
+      i += n;
+    }
+    return out;
+  }
+
+  /** A complete, CRC-valid record at `p`, or undefined (erased, torn, or not this segment's). */
+  #tryRecord(s: Seg, p: number, limit: number): { type: number; headerLength: number; payload: Uint8Array; next: number } | undefined {
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      const h = this.#readStream(s, p, RECORD_HEAD);
+      const head = parseRecordHead(h);
+      if (head === 'erased') return undefined;
+      if (!head || head.owner !== s.id >>> 0) continue;
+      const length = head.headerLength + head.bodyLength;
+      if (length > Math.max(this.#g.maxRecord, MAX_TRAILER, MAX_META) || p + RECORD_HEAD + length > limit) continue;
+      const payload = this.#readStream(s, p + RECORD_HEAD, length);
+      if (!recordCrcMatches(this.#checksum, h, payload, head.crc)) continue;
+      return { type: head.type, headerLength: head.headerLength, payload, next: p + recordSpan(length, this.#g.pageLength) };
+    }
+    return undefined;
+  }
+
+  #readRecord(s: Seg, p: number): { type: number; headerLength: number; payload: Uint8Array; next: number } {
+    const r = this.#tryRecord(s, p, this.#capacity(s));
+    if (!r) throw new BodycamError('E_STORE_CORRUPT', `record at ${p} of segment ${s.id} fails its CRC after ${READ_ATTEMPTS} reads; the flash is damaged there`);
+    return r;
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  #writerOps(st: Stream): WriterOps {
+    return {
+      stream: st,
+      geometry: this.#g,
+      append: (type, header, body) => this.#append(st, type, header, body),
+      assign: () => this.#assign(st),
+      trim: (firstKept) => this.#trim(st, firstKept),
+      seal: (trailer) => this.#seal(st, trailer),
+      discard: () => this.#discard(st),
+      info: () => this.segment(st.id),
+      nextSequence: () => this.#state.nextSequence,
+    };
+  }
+
+  #checkOpen(st: Stream): void {
+    if (st.closed) throw new BodycamError('E_SEGMENT_STATE', `segment ${st.id} is closed; open a new one`);
+  }
+
+  /** Append one record to the stream; returns its offset. */
+  #append(st: Stream, type: number, header: Uint8Array, body: Uint8Array | undefined): number {
+    this.#checkOpen(st);
+    const payload = header.length + (body ? body.length : 0);
+    if (header.length > 0xffff) throw new BodycamError('E_RECORD_TOO_LARGE', `a frame header of ${header.length} bytes exceeds 65535`);
+    if (type === RecordType.FRAME && payload > this.#g.maxRecord) throw new BodycamError('E_RECORD_TOO_LARGE', `a record of ${payload} bytes exceeds this store's maximum of ${this.#g.maxRecord}`);
+    const span = recordSpan(payload, this.#g.pageLength);
+    const reserve = type === RecordType.TRAILER ? 0 : recordSpan(MAX_TRAILER, this.#g.pageLength);
+    for (let attempt = 0; ; attempt++) {
+      this.#ensure(st, span, reserve);
+      try {
+        this.#writeRecord(st, type, header, body);
+        break;
+      } catch (e) {
+        st.dirty = true;
+        const block = isBodycamError(e, 'E_FLASH_PROGRAM') ? (e.detail as { block?: number } | undefined)?.block : undefined;
+        if (block === undefined || attempt >= 3) throw e;
+        this.#commit([Delta.BAD, block]);
+      }
+    }
+    const at = st.pos;
+    st.pos += span;
+    if (type === RecordType.FRAME) {
+      st.records++;
+      st.media += payload;
+    }
+    this.#eraseAhead(st);
+    return at;
+  }
+
+  /** Make sure the stream has erased room for `span` bytes at pos, and `reserve` more in free blocks. */
+  #ensure(st: Stream, span: number, reserve: number): void {
+    const bl = this.#g.blockLength;
+    const cap = () => this.#streamCap(st);
+    const have = cap() - st.pos;
+    if (have < span + reserve) {
+      const free = freeBlocks(this.#state, this.#g) * bl;
+      if (have + free < span + reserve) throw this.#fullError(`no room for ${span} more bytes; recording stopped`);
+    }
+    while (cap() < st.pos + span) this.#reserve(st, cap(), Math.ceil((st.pos + span - cap()) / bl));
+  }
+
+  /** Where the stream's erased room ends (pos itself if it has none, or a failed write left garbage). */
+  #streamCap(st: Stream): number {
+    const seg = findSeg(this.#state, st.id);
+    if (st.dirty || !seg || seg.extents.length === 0) return st.pos;
+    return this.#capacity(seg);
+  }
+
+  /** Erase a run of free blocks and commit it as the stream's next extent (at stream offset `base`). */
+  #reserve(st: Stream, base: number, minBlocks: number): void {
+    for (;;) {
+      const run = findRun(this.#state, this.#g, Math.max(this.#g.extentBlocks, minBlocks));
+      if (!run) throw this.#fullError('no free block left; recording stopped');
+      let n = 0;
+      for (; n < run.count; n++) {
+        try {
+          this.#flash.eraseBlock(run.block + n);
+        } catch (e) {
+          if (!isMediaFailure(e, 'E_FLASH_ERASE')) throw e;
+          break;
+        }
+      }
+      if (n > 0) this.#commit([Delta.EXTENT, st.id, run.block, n, base, st.pos, st.records, st.media]);
+      if (n < run.count) this.#commit([Delta.BAD, run.block + n]);
+      if (n > 0) {
+        st.dirty = false;
+        return;
+      }
+    }
+  }
+
+  /** Reserve the next extent once half of the current one is used, so erases run ahead of frames. */
+  #eraseAhead(st: Stream): void {
+    const seg = findSeg(this.#state, st.id);
+    if (!seg || st.dirty || seg.extents.length === 0) return;
+    const left = this.#capacity(seg) - st.pos;
+    const extent = this.#g.extentBlocks * this.#g.blockLength;
+    if (left >= extent / 2) return;
+    if ((freeBlocks(this.#state, this.#g) - this.#g.extentBlocks) * this.#g.blockLength < recordSpan(MAX_TRAILER, this.#g.pageLength)) return;
+    this.#reserve(st, this.#capacity(seg), 1);
+  }
+
+  #program(st: Stream, o: number, bytes: Uint8Array): void {
+    const seg = findSeg(this.#state, st.id)!;
+    for (let i = 0; i < bytes.length; ) {
+      const { address, room } = this.#locate(seg.extents, o + i);
+      const n = Math.min(room, bytes.length - i);
+      try {
+        this.#flash.write(i === 0 && n === bytes.length ? bytes : bytes.subarray(i, i + n), address);
+      } catch (e) {
+        if (!isMediaFailure(e, 'E_FLASH_PROGRAM')) throw e;
+        const block = Math.floor(address / this.#g.blockLength);
+        throw new BodycamError('E_FLASH_PROGRAM', `program failed in block ${block}`, { block });
+      }
+      i += n;
+    }
+  }
+
+  /** The record's head, its header and the start of the body up to the write alignment go in one write; the body follows without a copy. */
+  #writeRecord(st: Stream, type: number, header: Uint8Array, body: Uint8Array | undefined): void {
+    const a = this.#g.writeAlign;
+    const b = body ?? EMPTY;
+    const head = encodeRecordHead(this.#checksum, type, st.id, header, b);
+    const first = RECORD_HEAD + header.length;
+    const k = Math.min(b.length, (a - (first % a)) % a);
+    const stageLength = first + k;
+    const stage = new Uint8Array(alignUp(stageLength, a));
+    if (stage.length > stageLength) stage.fill(0xff, stageLength);
+    stage.set(head, 0);
+    stage.set(header, RECORD_HEAD);
+    if (k) stage.set(b.subarray(0, k), first);
+    this.#program(st, st.pos, stage);
+    const rest = b.length - k;
+    if (rest <= 0) return;
+    const mid = rest - (rest % a);
+    if (mid) this.#program(st, st.pos + stageLength, b.subarray(k, k + mid));
+    if (rest > mid) {
+      const tail = new Uint8Array(a).fill(0xff);
+      tail.set(b.subarray(k + mid), 0);
+      this.#program(st, st.pos + stageLength + mid, tail);
+    }
+  }
+
+  /** Make the stream evidence: write its META record, then assign the next sequence number. */
+  #assign(st: Stream): void {
+    const meta = st.meta ?? EMPTY;
+    st.metaOffset = this.#append(st, RecordType.META, EMPTY, meta);
+    const seq = this.#state.nextSequence;
+    this.#commit([Delta.ASSIGN, st.id, seq, st.start, st.metaOffset, st.pos, st.records, st.media]);
+    st.evidence = true;
+    st.sequence = seq;
+  }
+
+  /** Drop the stream's leading extents that end at or before `firstKept` (pre-event ring). */
+  #trim(st: Stream, firstKept: number): void {
+    const seg = findSeg(this.#state, st.id);
+    if (!seg) return;
+    let n = 0;
+    const bl = this.#g.blockLength;
+    while (n < seg.extents.length) {
+      const e = seg.extents[n];
+      const end = n + 1 < seg.extents.length ? seg.extents[n + 1].base : e.base + e.count * bl;
+      if (end > firstKept || (n === seg.extents.length - 1 && end > st.pos)) break;
+      n++;
+    }
+    if (n > 0) this.#commit([Delta.TRIM, st.id, n]);
+  }
+
+  #seal(st: Stream, trailer: Uint8Array): SegmentInfo {
+    this.#checkOpen(st);
+    if (trailer.length > MAX_TRAILER) throw new BodycamError('E_ARGUMENT', `trailer of ${trailer.length} bytes exceeds ${MAX_TRAILER}`);
+    if (st.records === 0) throw new BodycamError('E_SEGMENT_EMPTY', `segment ${st.id} has no frames; append at least one or abandon() it`);
+    const at = this.#append(st, RecordType.TRAILER, EMPTY, trailer);
+    this.#commit([Delta.SEAL, st.id, st.pos, st.records, st.media, at, 0, st.metaOffset]);
+    st.closed = true;
+    this.#cursor = undefined;
+    return this.segment(st.id);
+  }
+
+  #discard(st: Stream): void {
+    if (st.closed) return;
+    if (st.evidence) throw new BodycamError('E_SEGMENT_STATE', `segment ${st.id} holds evidence; seal it`);
+    st.closed = true;
+    if (findSeg(this.#state, st.id)) this.#commit([Delta.DISCARD, st.id]);
+  }
+}
+
+/** What a writer may do to the store (internal). */
+interface WriterOps {
+  stream: Stream;
+  geometry: Geometry;
+  append(type: number, header: Uint8Array, body: Uint8Array | undefined): number;
+  assign(): void;
+  trim(firstKept: number): void;
+  seal(trailer: Uint8Array): SegmentInfo;
+  discard(): void;
+  info(): SegmentInfo;
+  nextSequence(): number;
+}
+
+/** Appends frames to one evidence segment, then seals it with a trailer. */
+export class SegmentWriter {
+  #ops: WriterOps;
+  /** @internal */
+  constructor(ops: WriterOps) {
+    this.#ops = ops;
+  }
+
+  get id(): number {
+    return this.#ops.stream.id;
+  }
+
+  /** The segment's sequence number (assigned when its first frame is written; this is the one it will get). */
+  get sequence(): number {
+    const st = this.#ops.stream;
+    return st.evidence ? st.sequence : this.#ops.nextSequence();
+  }
+
+  get records(): number {
+    return this.#ops.stream.records;
+  }
+
+  get mediaLength(): number {
+    return this.#ops.stream.media;
+  }
+
+  /** Append one frame: `header` (from capture) and `body` (the JPEG). Returns the frame's media offset. */
+  append(header: Uint8Array, body?: BufferLike): number {
+    const h = bytesArg(header, 'frame header');
+    const b = body === undefined ? undefined : bytesArg(body, 'frame body');
+    if (h.length + (b ? b.length : 0) === 0) throw new BodycamError('E_ARGUMENT', 'an empty frame record');
+    const st = this.#ops.stream;
+    if (st.closed) throw new BodycamError('E_SEGMENT_STATE', `segment ${st.id} is closed; open a new one`);
+    if (!st.evidence) this.#ops.assign();
+    const at = st.media;
+    this.#ops.append(RecordType.FRAME, h, b);
+    return at;
+  }
+
+  /** Seal with the trailer (e.g. the signed manifest); the segment can't change afterwards. */
+  seal(trailer: Uint8Array): SegmentInfo {
+    return this.#ops.seal(bytesArg(trailer, 'trailer'));
+  }
+
+  /** Give up a segment that has no frames yet (no sequence number is used). */
+  abandon(): void {
+    const st = this.#ops.stream;
+    if (st.records > 0 || st.evidence) throw new BodycamError('E_SEGMENT_STATE', `segment ${st.id} already holds frames; seal it`);
+    this.#ops.discard();
+  }
+}
+
+/** The pre-event ring: provisional frames, the last `seconds` kept; promote() makes them the start of evidence. */
+export class PreEventRing {
+  #ops: WriterOps;
+  #windowMs: number;
+  #clock: Clock | undefined;
+  // Index of the provisional records still kept: offset, time and payload length, as a ring.
+  #offsets: Float64Array;
+  #times: Float64Array;
+  #lengths: Float64Array;
+  #head = 0;
+  #count = 0;
+  #promoted = false;
+
+  /** @internal */
+  constructor(o: { store: WriterOps; windowMs: number; capacity: number; clock: Clock | undefined }) {
+    this.#ops = o.store;
+    this.#windowMs = o.windowMs;
+    this.#clock = o.clock;
+    const n = Math.max(1, o.capacity | 0);
+    this.#offsets = new Float64Array(n);
+    this.#times = new Float64Array(n);
+    this.#lengths = new Float64Array(n);
+  }
+
+  get id(): number {
+    return this.#ops.stream.id;
+  }
+
+  /** Provisional frames kept now. */
+  get records(): number {
+    return this.#count;
+  }
+
+  #now(time: number | undefined): number {
+    if (time !== undefined) return time;
+    if (!this.#clock) throw new BodycamError('E_ARGUMENT', 'the pre-event ring needs a frame time or a clock in the store options');
+    return this.#clock.monotonic();
+  }
+
+  /** Drop index entries older than the window and give their extents back. */
+  #age(now: number): void {
+    const cap = this.#offsets.length;
+    while (this.#count > 0 && this.#times[this.#head] < now - this.#windowMs) {
+      this.#head = (this.#head + 1) % cap;
+      this.#count--;
+    }
+    const firstKept = this.#count > 0 ? this.#offsets[this.#head] : this.#ops.stream.pos;
+    this.#ops.trim(firstKept);
+  }
+
+  /** Append a provisional frame (time: monotonic ms; the store's clock if omitted). */
+  append(header: Uint8Array, body?: BufferLike, time?: number): void {
+    if (this.#promoted || this.#ops.stream.closed) throw new BodycamError('E_SEGMENT_STATE', 'the pre-event ring was promoted or discarded');
+    const h = bytesArg(header, 'frame header');
+    const b = body === undefined ? undefined : bytesArg(body, 'frame body');
+    if (h.length + (b ? b.length : 0) === 0) throw new BodycamError('E_ARGUMENT', 'an empty frame record');
+    const now = this.#now(time);
+    this.#age(now);
+    const cap = this.#offsets.length;
+    if (this.#count === cap) {
+      // More frames than the index holds: the oldest goes early.
+      this.#head = (this.#head + 1) % cap;
+      this.#count--;
+    }
+    const at = this.#ops.stream.pos;
+    this.#ops.append(RecordType.FRAME, h, b);
+    const i = (this.#head + this.#count) % cap;
+    this.#offsets[i] = at;
+    this.#times[i] = now;
+    this.#lengths[i] = h.length + (b ? b.length : 0);
+    this.#count++;
+  }
+
+  /** Recording starts: the kept frames become the first frames of an evidence segment, with no gap. */
+  promote(meta: Uint8Array, time?: number): SegmentWriter {
+    if (this.#promoted || this.#ops.stream.closed) throw new BodycamError('E_SEGMENT_STATE', 'the pre-event ring was promoted or discarded');
+    const m = bytesArg(meta, 'meta');
+    if (m.length > MAX_META) throw new BodycamError('E_ARGUMENT', `segment meta of ${m.length} bytes exceeds ${MAX_META}`);
+    const now = this.#now(time);
+    this.#age(now);
+    const st = this.#ops.stream;
+    const cap = this.#offsets.length;
+    let media = 0;
+    for (let k = 0; k < this.#count; k++) media += this.#lengths[(this.#head + k) % cap];
+    st.start = this.#count > 0 ? this.#offsets[this.#head] : st.pos;
+    st.records = this.#count;
+    st.media = media;
+    st.meta = m;
+    this.#promoted = true;
+    if (this.#count > 0) this.#ops.assign();
+    return new SegmentWriter(this.#ops);
+  }
+
+  /** Stop buffering and give the ring's blocks back. */
+  discard(): void {
+    if (this.#promoted) throw new BodycamError('E_SEGMENT_STATE', 'the pre-event ring was promoted; seal the segment instead');
+    this.#ops.discard();
+  }
+}
