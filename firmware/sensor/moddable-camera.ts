@@ -112,8 +112,9 @@ export function moddableCameraPort(port: ModdableCameraPortOptions): CameraConst
     read(): CameraFrame | undefined {
       const f = this.#device.read();
       if (f === undefined) return undefined;
-      if (f instanceof ArrayBuffer) return { buffer: f, close: copied };
-      return new LentFrame(f);
+      // A disposable host buffer has close(); a plain ArrayBuffer (format "buffer") is a copy.
+      if (typeof (f as Partial<ModdableFrame>).close === 'function') return new LentFrame(f as ModdableFrame);
+      return { buffer: f as ArrayBuffer, close: copied };
     }
     close(): void {
       this.#device.close();
