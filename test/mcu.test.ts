@@ -151,6 +151,7 @@ mcuTest('the same calls on two fresh devices take identical instruction counts a
         ['noop', null],
         ['sha256.soft', new Uint8Array(4096).map((_, i) => i & 255)],
         ['sha256.port', new Uint8Array(4096)],
+        ['sha256.port', new Uint8Array(200 * 1024).fill(7)],
         ['cbor.reencode', hexToBytes('a26161016162820203')],
       ] as [string, CborValue][]) {
         const r = await mcu.call(entry, arg);

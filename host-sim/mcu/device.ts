@@ -1,6 +1,8 @@
 // The emulated microcontroller: QEMU's mps2-an500 (Cortex-M7) running the bare-metal XS host
-// (host.c), driven over ARM semihosting's console, which with `target=native` is QEMU's own
-// stdin/stdout. The protocol is xsnap-worker's (host-sim/xs/worker.ts): netstrings, `e` to
+// (host.c), driven over ARM semihosting with `target=native`: the device writes netstrings to
+// QEMU's stdout; each message to the device is written to a file it reads through semihosting,
+// announced by one byte on QEMU's stdin, so the device's receiving costs the same instructions
+// whatever the pipe's timing. The protocol is xsnap-worker's (host-sim/xs/worker.ts): netstrings, `e` to
 // evaluate, `?` to call handleCommand, `?`/`/` for issueCommand from inside, `.meter\x01reply` or
 // `!error` to end a request; plus `p` (device output), `x` (fatal report: the device has exited),
 // `h` (set the heap ceiling) and `k` (calibrate the instruction counter).
@@ -10,7 +12,8 @@
 // and identical from run to run: the clock does not move while the device waits for the host.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BodycamError } from '../../firmware/errors.js';
 import { repoRoot } from '../xs/bundle.js';
@@ -116,11 +119,13 @@ export class McuDevice {
   #options: McuDeviceOptions;
   #busy: Promise<unknown> = Promise.resolve();
   #stderr = '';
+  #dir: string;
   /** The meter the device sent once its empty machine was ready. */
   readonly booted: Promise<McuMeter>;
 
-  private constructor(child: ChildProcess, options: McuDeviceOptions) {
+  private constructor(child: ChildProcess, dir: string, options: McuDeviceOptions) {
     this.#child = child;
+    this.#dir = dir;
     this.#options = options;
     child.stdout!.on('data', (chunk: Buffer) => this.#receive(chunk));
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -129,6 +134,7 @@ export class McuDevice {
     child.stdin!.on('error', () => {});
     child.on('error', (e) => this.#fail(new BodycamError('E_MCU_QEMU', `qemu-system-arm could not start (${e.message}): install Debian's qemu-system-arm`)));
     child.on('exit', (code, signal) => {
+      rmSync(dir, { recursive: true, force: true });
       this.#fail(new BodycamError('E_MCU_EXITED', `the emulated device exited (${signal ?? `code ${code}`})${this.#stderr ? `: ${this.#stderr.trim()}` : ''}`));
     });
     this.booted = this.#request(async () => {
@@ -141,14 +147,16 @@ export class McuDevice {
   static start(options: McuDeviceOptions): McuDevice {
     const elf = options.elf ?? ensureMcuImage();
     const ceiling = Math.floor(options.bootHeapCeiling ?? 12 * 1024 * 1024);
+    const dir = mkdtempSync(join(tmpdir(), 'bodycam-mcu-'));
+    if (/[\s,]/.test(dir)) throw new BodycamError('E_MCU_TMPDIR', `the temporary folder ${dir} has a space or comma, which QEMU's semihosting arguments cannot carry; set TMPDIR`);
     const args = [
       '-M', 'mps2-an500', '-nodefaults', '-display', 'none', '-serial', 'none', '-monitor', 'none', '-nic', 'none',
-      '-semihosting-config', `enable=on,target=native,arg=bodycam-mcu,arg=${ceiling},arg=${INSTRUCTIONS_PER_TICK}`,
+      '-semihosting-config', `enable=on,target=native,arg=bodycam-mcu,arg=${ceiling},arg=${INSTRUCTIONS_PER_TICK},arg=${join(dir, 'message')}`,
       '-icount', `shift=${ICOUNT_SHIFT},sleep=off`,
       '-kernel', elf,
     ];
     const child = spawn(options.qemu ?? 'qemu-system-arm', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    return new McuDevice(child, options);
+    return new McuDevice(child, dir, options);
   }
 
   #fail(e: Error): void {
@@ -199,8 +207,8 @@ export class McuDevice {
   }
 
   #send(prefix: string, body: Uint8Array): void {
-    const head = Buffer.from(`${prefix.length + body.length}:${prefix}`, 'latin1');
-    this.#child.stdin!.write(Buffer.concat([head, body, Buffer.from(',')]));
+    writeFileSync(join(this.#dir, 'message'), Buffer.concat([Buffer.from(prefix, 'latin1'), body]));
+    this.#child.stdin!.write('m');
   }
 
   #parseOkay(m: Buffer): McuReply {

@@ -1,9 +1,10 @@
 /*
  * The bare-metal XS host for the emulated microcontroller (QEMU mps2-an500, Cortex-M7).
  *
- * It speaks the xsnap-worker protocol (host-sim/xs/worker.ts) over ARM semihosting's ":tt"
- * console, which QEMU (-semihosting-config target=native) maps to its own stdin and stdout, so
- * the guest bundle runs unchanged: netstrings both ways; the host sends `e<source>`
+ * It speaks the xsnap-worker protocol (host-sim/xs/worker.ts) over ARM semihosting, so the
+ * guest bundle runs unchanged. Device to host: netstrings on the ":tt" console, which QEMU
+ * (-semihosting-config target=native) maps to its stdout. Host to device: each message in a
+ * file, announced by one byte on QEMU's stdin (see readMessage). The host sends `e<source>`
  * (evaluate a program) or `?<bytes>` (call globalThis.handleCommand); while it runs, XS may send
  * `?<bytes>` (globalThis.issueCommand) and block for `/<bytes>`; each request ends with
  * `.{meter JSON}\x01<reply>` or `!<error text>`. Extra messages: `p<text>` (output from print or
@@ -24,6 +25,8 @@
 
 enum {
 	SYS_OPEN = 0x01,
+	SYS_CLOSE = 0x02,
+	SYS_FLEN = 0x0C,
 	SYS_WRITE = 0x05,
 	SYS_READ = 0x06,
 	SYS_GET_CMDLINE = 0x15,
@@ -67,38 +70,6 @@ static void conWrite(const void* data, size_t size)
 		if (left < 0 || (size_t)left > size) deviceExit(70);
 		p += size - left;
 		size = left;
-	}
-}
-
-static uint8_t inBuffer[4096];
-static size_t inPosition = 0, inLength = 0;
-
-/* Blocks until the host sends something: the console returns what it has, at least a byte. */
-static void conRefill(void)
-{
-	uint32_t block[3] = { (uint32_t)conIn, (uint32_t)inBuffer, sizeof(inBuffer) };
-	int left = semihost(SYS_READ, block);
-	if (left < 0 || left >= (int)sizeof(inBuffer)) deviceExit(0); /* the host went away */
-	inPosition = 0;
-	inLength = sizeof(inBuffer) - left;
-}
-
-static int conGetc(void)
-{
-	if (inPosition == inLength) conRefill();
-	return inBuffer[inPosition++];
-}
-
-static void conRead(uint8_t* p, size_t size)
-{
-	while (size) {
-		if (inPosition == inLength) conRefill();
-		size_t n = inLength - inPosition;
-		if (n > size) n = size;
-		memcpy(p, inBuffer + inPosition, n);
-		inPosition += n;
-		p += n;
-		size -= n;
 	}
 }
 
@@ -261,18 +232,27 @@ static void* requireMemory(size_t size)
 	return p;
 }
 
-/* One netstring from the host, in a buffer the caller frees with mcu_free. */
-static uint8_t* readNetString(size_t* size)
+/* One message from the host, in a buffer the caller frees with mcu_free. The host writes it to
+ * a file and then sends one byte on the console: a one-byte read always takes one call and a
+ * file read returns everything at once, so receiving costs the same instructions whatever the
+ * pipe's timing (reading a pipe in pieces would make instruction counts jitter). */
+static char messagePath[240];
+
+static uint8_t* readMessage(size_t* size)
 {
-	size_t n = 0;
-	int c;
-	while ((c = conGetc()) != ':') {
-		if (c < '0' || c > '9' || n > 0x7FFFFFF) fatal("bad netstring from the host", 73);
-		n = n * 10 + (c - '0');
-	}
+	uint8_t token;
+	uint32_t wait[3] = { (uint32_t)conIn, (uint32_t)&token, 1 };
+	if (semihost(SYS_READ, wait) != 0) deviceExit(0); /* the host went away */
+	uint32_t open[3] = { (uint32_t)messagePath, 1 /* rb */, strlen(messagePath) };
+	int fd = semihost(SYS_OPEN, open);
+	if (fd < 0) fatal("cannot open the message file", 73);
+	uint32_t flen[1] = { (uint32_t)fd };
+	int n = semihost(SYS_FLEN, flen);
+	if (n < 0) fatal("cannot size the message file", 73);
 	uint8_t* buffer = requireMemory(n + 1);
-	conRead(buffer, n);
-	if (conGetc() != ',') fatal("netstring from the host lacks its comma", 73);
+	uint32_t read[3] = { (uint32_t)fd, (uint32_t)buffer, (uint32_t)n };
+	if (semihost(SYS_READ, read) != 0) fatal("short read of the message file", 73);
+	semihost(SYS_CLOSE, flen);
 	buffer[n] = 0;
 	*size = n;
 	return buffer;
@@ -340,7 +320,7 @@ static void xs_issueCommand(xsMachine* the)
 	size_t length = xsGetArrayBufferLength(xsArg(0));
 	sendNetString('?', xsToArrayBuffer(xsArg(0)), length, NULL, 0);
 	size_t size;
-	uint8_t* reply = readNetString(&size);
+	uint8_t* reply = readMessage(&size);
 	if (size == 0 || reply[0] != '/') {
 		mcu_free(reply);
 		xsUnknownError("unexpected reply to issueCommand");
@@ -497,9 +477,18 @@ int main(void)
 	static char cmdline[256];
 	uint32_t block[2] = { (uint32_t)cmdline, sizeof(cmdline) - 1 };
 	if (semihost(SYS_GET_CMDLINE, block) != 0) cmdline[0] = 0;
-	/* argv: <name> <heap ceiling bytes> <instructions per counter tick> */
+	/* argv: <name> <heap ceiling bytes> <instructions per counter tick> <message file path> */
 	heapCeiling = argumentAt(cmdline, 1, heapCeiling);
 	instructionsPerTick = argumentAt(cmdline, 2, instructionsPerTick);
+	{
+		const char* p = cmdline;
+		for (int i = 0; i < 3 && p; i++) {
+			p = strchr(p, ' ');
+			if (p) p++;
+		}
+		if (!p || !*p || strlen(p) >= sizeof(messagePath)) deviceExit(64);
+		strcpy(messagePath, p);
+	}
 	conOpen();
 
 	xsCreation creation = {
@@ -536,7 +525,7 @@ int main(void)
 
 	for (;;) {
 		size_t size;
-		uint8_t* message = readNetString(&size);
+		uint8_t* message = readMessage(&size);
 		requestStart = instructionsNow();
 		heapPeak = heapInUse;
 		switch (size ? message[0] : 0) {
