@@ -1,7 +1,10 @@
 // The engines the firmware runs on in the simulator:
 // - node: firmware modules imported directly, ports are the simulated hardware itself;
 // - xs:   firmware bundled and run in the real XS engine (xsnap-worker); every port call
-//         crosses the command bridge, and each call into the firmware reports its XS meter.
+//         crosses the command bridge, and each call into the firmware reports its XS meter;
+// - mcu:  the same bundle in XS built for a Cortex-M7 under QEMU (host-sim/mcu/), the same
+//         bridge over semihosting; the meter counts instructions. Not in ENGINES (slow to
+//         boot): tests and `bodycam sim --engine mcu` ask for it by name.
 // Both give firmware the same Platform behaviour and the same order of hardware callbacks
 // (bridge/events.ts), so the same inputs give byte-identical outputs.
 
@@ -14,8 +17,9 @@ import { methodNames, OP_CALLBACK, OP_ENTRY } from './bridge/marshal.js';
 import { entries, type GuestEnv } from './guest/entries.js';
 import { bundleGuest } from './xs/bundle.js';
 import { XsWorker, type Meter } from './xs/worker.js';
+import { startMcuEngine } from './mcu/engine.js';
 
-export type EngineName = 'node' | 'xs';
+export type EngineName = 'node' | 'xs' | 'mcu';
 export const ENGINES: readonly EngineName[] = ['node', 'xs'];
 
 export interface CallMeter extends Meter {
@@ -158,6 +162,7 @@ export async function startEngine(name: EngineName, platform: Platform): Promise
   const queue = new EventQueue();
   if (name === 'node') return new NodeEngine(platform, queue);
   if (name === 'xs') return new XsEngine(platform, queue).start();
+  if (name === 'mcu') return startMcuEngine(platform, {}, queue);
   throw new BodycamError('E_ENGINE', `unknown engine ${String(name)} (node or xs)`);
 }
 
