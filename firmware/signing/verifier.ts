@@ -224,6 +224,7 @@ function verifyDevice(d: DeviceInput, cert: VerifiedCertificate | unknown, trust
   // 1. Each segment on its own.
   const reports: SegmentReport[] = [];
   const parsed: Parsed[] = [];
+  const invalidSlots: number[] = [];
   for (const s of d.segments) {
     const report: SegmentReport = { seq: s.seq ?? null, valid: false, reasons: [], manifestDigest: sha256Of(o.digest, s.manifest) };
     reports.push(report);
@@ -234,6 +235,7 @@ function verifyDevice(d: DeviceInput, cert: VerifiedCertificate | unknown, trust
       ({ manifest, kid } = peekManifest(s.manifest));
     } catch (e) {
       add(REASONS.MALFORMED, `the manifest can't be read (${why(e)})`);
+      if (s.seq !== undefined) invalidSlots.push(s.seq);
       continue;
     }
     report.seq = manifest.seq;
@@ -294,10 +296,21 @@ function verifyDevice(d: DeviceInput, cert: VerifiedCertificate | unknown, trust
     const same = sameBytes(first.report.manifestDigest, p.report.manifestDigest);
     p.report.reasons.push(finding(REASONS.DUPLICATED, same ? `a second copy of segment ${p.manifest.seq}` : `a second, different manifest for segment ${p.manifest.seq}`, p.manifest.seq));
   }
+  // A segment that is present but not authentic still holds its place (the store's number, or
+  // the one it claims): it is reported on its own, not again as a gap or a truncated tail.
+  const occupied = new Set<number>(invalidSlots);
+  for (const p of parsed) if (!p.authentic) occupied.add(p.input.seq ?? p.manifest.seq);
+  for (const p of bySeq.values()) occupied.add(p.manifest.seq);
+  const slots = [...occupied].sort((a, b) => a - b);
+  if (slots.length > 0 && slots[0] > 0) reasons.push(finding(REASONS.GAP, slots[0] === 1 ? 'segment 0 is missing' : `segments 0 to ${slots[0] - 1} are missing`));
+  for (let i = 1; i < slots.length; i++) {
+    const a = slots[i - 1];
+    const b = slots[i];
+    if (b > a + 1) reasons.push(finding(REASONS.GAP, b === a + 2 ? `segment ${a + 1} is missing` : `segments ${a + 1} to ${b - 1} are missing`));
+  }
   const ordered = [...bySeq.values()].sort((a, b) => a.manifest.seq - b.manifest.seq);
   if (ordered.length > 0) {
     const first = ordered[0];
-    if (first.manifest.seq > 0) reasons.push(finding(REASONS.GAP, `segments 0 to ${first.manifest.seq - 1} are missing`));
     if ((first.manifest.seq === 0) !== (first.manifest.prev === null)) {
       first.report.reasons.push(finding(REASONS.CHAIN_BROKEN, first.manifest.seq === 0 ? 'segment 0 names a previous manifest' : `segment ${first.manifest.seq} claims to be the first (no previous manifest)`, first.manifest.seq));
     }
@@ -307,9 +320,8 @@ function verifyDevice(d: DeviceInput, cert: VerifiedCertificate | unknown, trust
     const bp = ordered[i];
     const b = bp.manifest;
     const add = (code: ReasonCode, message: string) => bp.report.reasons.push(finding(code, message, b.seq));
-    if (b.seq > a.seq + 1) {
-      reasons.push(finding(REASONS.GAP, b.seq === a.seq + 2 ? `segment ${a.seq + 1} is missing` : `segments ${a.seq + 1} to ${b.seq - 1} are missing`));
-    } else if (!b.prev || !sameBytes(b.prev, ordered[i - 1].report.manifestDigest)) {
+    // The link is checked only between neighbours that are both authentic.
+    if (b.seq === a.seq + 1 && (!b.prev || !sameBytes(b.prev, ordered[i - 1].report.manifestDigest))) {
       add(REASONS.CHAIN_BROKEN, `its previous-manifest digest is not segment ${a.seq}'s`);
     }
     if (b.boot < a.boot) add(REASONS.CLOCK_BACKWARDS, `boot counter ${b.boot} is below segment ${a.seq}'s ${a.boot}`);
@@ -317,14 +329,17 @@ function verifyDevice(d: DeviceInput, cert: VerifiedCertificate | unknown, trust
     if (b.firstUtc < a.lastUtc && b.lastSync === a.lastSync) add(REASONS.CLOCK_BACKWARDS, `UTC time goes back ${a.lastUtc - b.firstUtc} ms from segment ${a.seq} with no clock sync in between`);
   }
   const newest = ordered.length ? ordered[ordered.length - 1] : undefined;
+  const lastSlot = slots.length ? slots[slots.length - 1] : undefined;
 
   // 3. Checkpoints and receipts: what someone else saw must still be here.
   const named = (source: string, seq: number, digest: Uint8Array) => {
     const p = bySeq.get(seq);
     if (p) {
       if (!sameBytes(p.report.manifestDigest, digest)) reasons.push(finding(REASONS.HEAD_MISMATCH, `${source} names a different manifest for segment ${seq} than the one present`, seq));
-    } else if (!newest || seq > newest.manifest.seq) {
-      reasons.push(finding(REASONS.TRUNCATED, `${source} names segment ${seq}, beyond the newest present (${newest ? newest.manifest.seq : 'none'}): the tail is missing`, seq));
+    } else if (occupied.has(seq)) {
+      // present but not authentic: already reported on the segment
+    } else if (lastSlot === undefined || seq > lastSlot) {
+      reasons.push(finding(REASONS.TRUNCATED, `${source} names segment ${seq}, beyond the newest present (${lastSlot ?? 'none'}): the tail is missing`, seq));
     } else if (!reasons.some((r) => r.code === REASONS.GAP)) {
       reasons.push(finding(REASONS.GAP, `${source} names segment ${seq}, which is missing`, seq));
     }
