@@ -2,7 +2,7 @@
 // j = 1..8, each as a "niels" point (y+x, y-x, 2dxy mod p) in 15 canonical 17-bit limbs.
 // Computed here with BigInt in plain affine arithmetic (independent of the limb code it feeds,
 // so the signature tests against tweetnacl check both). Run:
-//   node firmware/signing/fast/tools/gen-base-table.mjs
+//   node firmware/signing/fast/tools/gen-base-table.mjs [output path, default ../base-table.ts]
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,5 +60,5 @@ ${rows.map((r) => `    ${r},`).join('\n')}
 export const BASE_TABLE: Int32Array = buildBaseTable();
 `;
 const here = dirname(fileURLToPath(import.meta.url));
-writeFileSync(join(here, '..', 'base-table.ts'), text);
+writeFileSync(process.argv[2] ?? join(here, '..', 'base-table.ts'), text);
 console.log(`wrote base-table.ts (${rows.length} entries)`);
