@@ -164,9 +164,9 @@ export class SimFlash {
     return this.#data.size;
   }
 
-  /** A deep copy of the device (same bytes and counters, no armed cut), e.g. to branch a sweep. */
-  clone(): SimFlash {
-    const c = new SimFlash({ blockLength: this.blockLength, blocks: this.blocks, writeAlign: this.writeAlign, pageLength: this.pageLength, tear: this.tear, endurance: this.endurance, bitFlipRate: this.bitFlipRate, timing: this.timing });
+  /** A deep copy of the device (same bytes and counters, no armed cut), e.g. to branch a sweep; `seed` reseeds its faults. */
+  clone(seed?: number | string): SimFlash {
+    const c = new SimFlash({ blockLength: this.blockLength, blocks: this.blocks, writeAlign: this.writeAlign, pageLength: this.pageLength, tear: this.tear, endurance: this.endurance, bitFlipRate: this.bitFlipRate, timing: this.timing, seed: seed ?? 1 });
     for (const [b, d] of this.#data) c.#data.set(b, d.slice());
     for (const [b, n] of this.#eraseCounts) c.#eraseCounts.set(b, n);
     for (const [b, n] of this.weakBlocks) c.weakBlocks.set(b, n);
@@ -390,4 +390,23 @@ export class SimFlash {
 export function attachFlash(hw: { devices: { Flash?: FlashConstructor } }, flash: SimFlash): SimFlash {
   hw.devices.Flash = flash.portClass();
   return flash;
+}
+
+/**
+ * A socket for simulated flash devices: ports opened through `portClass()` bind to whatever
+ * device is plugged in at that moment, so one running engine can be handed a fresh device
+ * (a clone of a formatted image, say) for every cut point of a sweep.
+ */
+export class FlashSlot {
+  device: SimFlash;
+  constructor(device: SimFlash) {
+    this.device = device;
+  }
+  portClass(): FlashConstructor {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const slot = this;
+    return function SlotFlashPort(options: FlashOptions): Flash {
+      return new (slot.device.portClass())(options);
+    } as unknown as FlashConstructor;
+  }
 }
