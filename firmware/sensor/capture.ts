@@ -189,7 +189,8 @@ export class FrameCapture {
   }
 
   #take(frame: CameraFrame): void {
-    const now = this.#clock.monotonic();
+    // Whole milliseconds, as a device's ticks are (a simulator may run on fractional time).
+    const now = Math.floor(this.#clock.monotonic());
     const decision = this.#pacer.offer(now);
     if (!decision.take) return;
     if (decision.missed > 0) {
@@ -206,7 +207,7 @@ export class FrameCapture {
     h.flags = FrameFlags.KEYFRAME | this.#pendingFlags | (this.#preEvent ? FrameFlags.PRE_EVENT : 0) | (this.#first ? FrameFlags.FIRST : 0) | (dropped > 0 ? FrameFlags.AFTER_GAP : 0);
     h.clockSource = this.#clock.source().source;
     h.monotonicMs = now;
-    h.utcMs = Math.max(0, this.#clock.utc());
+    h.utcMs = Math.max(0, Math.floor(this.#clock.utc()));
     h.droppedBefore = dropped;
     h.gapMs = this.#first && this.#stored === 0 ? 0 : now - this.#lastMonotonic;
     h.droppedTotal = this.#droppedTotal + dropped;
