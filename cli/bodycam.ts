@@ -7,6 +7,7 @@ import { BodycamError, isBodycamError } from '../firmware/errors.js';
 import { demo } from './demo.js';
 import { exportCommand } from './export.js';
 import { buildCommand } from './build.js';
+import { provisionCommand } from './provision.js';
 
 export interface Command {
   summary: string;
@@ -18,6 +19,7 @@ export const commands: Record<string, Command> = {
   export: { summary: 'mux segment media into a playable AVI (MJPEG) with per-frame timing', run: (a, out) => exportCommand(a, out) },
   build: { summary: 'build the camera firmware for a board with the Moddable SDK', run: (a, out) => buildCommand(a, out, false) },
   flash: { summary: 'build the camera firmware and write it to a camera over USB', run: (a, out) => buildCommand(a, out, true) },
+  provision: { summary: 'create the agency root, issue docks, provision cameras, revoke keys', run: (a, out) => provisionCommand(a, out) },
 };
 
 function usage(out: (line: string) => void): void {

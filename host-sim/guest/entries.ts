@@ -12,6 +12,7 @@ import { dockEntries } from './dock.js';
 import { recorderEntries } from './recorder.js';
 import { updateEntries } from './update.js';
 import { ed25519Entries } from './ed25519.js';
+import { provisionEntries } from './provision.js';
 
 export type { Entry, GuestEnv } from './env.js';
 
@@ -24,4 +25,5 @@ export const entries: Record<string, Entry> = {
   ...recorderEntries,
   ...updateEntries,
   ...ed25519Entries,
+  ...provisionEntries,
 };

@@ -1,0 +1,704 @@
+// `bodycam provision`: the armoury's tool for the agency's keys.
+//
+//   root    create the agency root key, once (the secret in a passphrase-protected file)
+//   dock    issue a dock station its identity folder (dock-station/identity.ts reads it)
+//   camera  give a camera its certificate, the agency root key and its configuration, and record
+//           which officer it is assigned to (the camera makes its own key; only the public half
+//           ever leaves it)
+//   revoke  add a key to the agency's signed revocation list
+//
+// The root folder (--root DIR, made by `provision root`):
+//   root.secret      the root key's 32-byte seed, encrypted: scrypt (N=2^17, r=8, p=1) derives an
+//                    AES-256-GCM key from the passphrase; JSON; mode 0600. KEEP OFFLINE.
+//   root.pub         the root public key, 32 raw bytes (docks and cameras trust it)
+//   register.json    the armoury register: every certificate issued, every camera ↔ officer
+//                    assignment, every revocation — who did it and when (append-only events)
+//   revocations.cose the newest signed revocation list, if any
+//   issued/          a copy of every certificate issued
+//
+// The camera side of `provision camera` is firmware/provision/camera.ts, reached over the
+// link with the dock framing: a simulated camera (--sim DIR, its key store kept in files) or a
+// real one over TCP (--connect HOST:PORT). USB serial is not available yet.
+
+import { createCipheriv, createDecipheriv, randomBytes, randomFillSync, scryptSync } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { toHex, fromHex, type CborValue } from '../firmware/codec/cbor.js';
+import { FrameReader, frameMessage } from '../firmware/dock/frame.js';
+import { BodycamError } from '../firmware/errors.js';
+import { CameraProvisioning } from '../firmware/provision/camera.js';
+import { DEFAULT_SETTINGS, checkSettings, parseResolution, signConfig, type RecordingSettings } from '../firmware/provision/config.js';
+import { decodeProvisionMessage, encodeProvisionMessage, type ProvisionMessage, type ProvisionMessageType } from '../firmware/provision/messages.js';
+import { issueCertificate, issueRevocationList, verifyRevocationList, type Revocation } from '../firmware/signing/certificate.js';
+import type { Ed25519 } from '../firmware/signing/ed25519.js';
+import { KeyPairSigner, keyIdOf } from '../firmware/signing/signer.js';
+import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { writeDockIdentity } from '../dock-station/identity.js';
+import { writeDurable } from '../dock-station/store.js';
+import { FileKeyStores } from '../host-sim/node/file-keystore.js';
+import { nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
+import { PROVISION_KEYSTORE, SIM_FIRMWARE_VERSION } from '../host-sim/guest/provision.js';
+import { parseArgs, intOption, stringOption, type Parsed } from './args.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+/** Certificates start a day early: a camera's clock may lag before its first dock. */
+const CLOCK_MARGIN = DAY;
+const SECRET_FORMAT = 'bodycam-root-secret/1';
+const REGISTER_FORMAT = 'bodycam-armoury-register/1';
+const MIN_PASSPHRASE = 12;
+const SCRYPT = { N: 1 << 17, r: 8, p: 1 };
+
+export const ROOT_FILES = Object.freeze({ secret: 'root.secret', pub: 'root.pub', register: 'register.json', revocations: 'revocations.cose', issued: 'issued' });
+
+// ------------------------------------------------------------------------------ files
+
+function writeSecretFile(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+// --------------------------------------------------------------------------- register
+
+export interface RegisterEvent {
+  /** ISO time. */
+  at: string;
+  /** The armoury operator (--operator, or the computer's user name). */
+  by: string;
+  action: 'root-created' | 'dock-issued' | 'camera-certificate-issued' | 'camera-provisioned' | 'revoked';
+  [detail: string]: string | number | boolean | null;
+}
+
+export interface CameraRecord {
+  keyId: string;
+  officer: string;
+  serial: number;
+  since: string;
+  by: string;
+}
+
+export interface DockRecord {
+  keyId: string;
+  serial: number;
+  notAfter: string;
+}
+
+export interface Register {
+  format: typeof REGISTER_FORMAT;
+  agency: string;
+  rootKeyId: string;
+  nextSerial: number;
+  nextConfigVersion: number;
+  revocationNumber: number;
+  /** Current assignment per device id (the history is in `events`). */
+  cameras: Record<string, CameraRecord>;
+  docks: Record<string, DockRecord>;
+  events: RegisterEvent[];
+}
+
+export function readRegister(rootDir: string): Register {
+  const p = join(rootDir, ROOT_FILES.register);
+  if (!existsSync(p)) throw new BodycamError('E_ROOT_MISSING', `${p} is missing: is ${rootDir} an agency root folder (made by \`bodycam provision root\`)?`);
+  const r = JSON.parse(readFileSync(p, 'utf8')) as Register;
+  if (r.format !== REGISTER_FORMAT) throw new BodycamError('E_REGISTER_FORMAT', `${p} is not an armoury register (${REGISTER_FORMAT})`);
+  return r;
+}
+
+function saveRegister(rootDir: string, r: Register): void {
+  writeDurable(join(rootDir, ROOT_FILES.register), new TextEncoder().encode(JSON.stringify(r, null, 2) + '\n'));
+}
+
+function event(r: Register, by: string, now: number, action: RegisterEvent['action'], detail: Record<string, string | number | boolean | null>): void {
+  r.events.push({ at: new Date(now).toISOString(), by, action, ...detail });
+}
+
+// ------------------------------------------------------------------------------- root
+
+export interface CreateRootOptions {
+  dir: string;
+  agency: string;
+  passphrase: string;
+  operator?: string;
+  now?: number;
+  /** scrypt cost; the default (2^17) is for real use, tests may lower it. */
+  scryptN?: number;
+  ed25519?: Ed25519;
+}
+
+export interface AgencyRoot {
+  dir: string;
+  agency: string;
+  publicKey: Uint8Array;
+  signer: KeyPairSigner;
+}
+
+function deriveKey(passphrase: string, salt: Uint8Array, kdf: { N: number; r: number; p: number }): Buffer {
+  return scryptSync(passphrase.normalize('NFC'), salt, 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r + 1024 * 1024 });
+}
+
+function aad(agency: string, publicKey: Uint8Array): Buffer {
+  return Buffer.from(`${SECRET_FORMAT}\n${agency}\n${toHex(publicKey)}`, 'utf8');
+}
+
+/** Create the agency root key in `dir`, once: refuses if a root is already there. */
+export function createRoot(o: CreateRootOptions): AgencyRoot {
+  const dir = resolve(o.dir);
+  const now = o.now ?? Date.now();
+  if (!o.agency.trim()) throw new BodycamError('E_USAGE', '--agency must name the agency');
+  if (o.passphrase.length < MIN_PASSPHRASE) throw new BodycamError('E_PASSPHRASE_WEAK', `the passphrase must have at least ${MIN_PASSPHRASE} characters`);
+  for (const f of [ROOT_FILES.secret, ROOT_FILES.pub, ROOT_FILES.register]) {
+    if (existsSync(join(dir, f))) throw new BodycamError('E_ROOT_EXISTS', `${join(dir, f)} already exists: an agency root is made once and never overwritten (every camera and dock trusts it); use another folder only if you really mean a new agency`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ed25519 = o.ed25519 ?? hostEd25519();
+  const seed = new Uint8Array(randomBytes(32));
+  const signer = new KeyPairSigner({ seed, digest: nodeDigest, ed25519 });
+  const kdf = { ...SCRYPT, N: o.scryptN ?? SCRYPT.N };
+  const salt = randomBytes(16);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', deriveKey(o.passphrase, salt, kdf), iv);
+  cipher.setAAD(aad(o.agency, signer.publicKey));
+  const ciphertext = Buffer.concat([cipher.update(seed), cipher.final()]);
+  seed.fill(0);
+  const secret = {
+    format: SECRET_FORMAT,
+    warning: 'The agency root secret. With this file and its passphrase anyone can issue certificates your cameras and docks trust. Keep it offline.',
+    agency: o.agency,
+    publicKey: toHex(signer.publicKey),
+    kdf: { name: 'scrypt', ...kdf, salt: salt.toString('hex') },
+    cipher: { name: 'aes-256-gcm', iv: iv.toString('hex'), tag: cipher.getAuthTag().toString('hex') },
+    ciphertext: ciphertext.toString('hex'),
+  };
+  writeSecretFile(join(dir, ROOT_FILES.secret), JSON.stringify(secret, null, 2) + '\n');
+  writeDurable(join(dir, ROOT_FILES.pub), signer.publicKey);
+  const register: Register = {
+    format: REGISTER_FORMAT,
+    agency: o.agency,
+    rootKeyId: toHex(signer.keyId),
+    nextSerial: 1,
+    nextConfigVersion: 1,
+    revocationNumber: 0,
+    cameras: {},
+    docks: {},
+    events: [],
+  };
+  event(register, o.operator ?? operatorName(), now, 'root-created', { agency: o.agency, keyId: toHex(signer.keyId) });
+  saveRegister(dir, register);
+  return { dir, agency: o.agency, publicKey: signer.publicKey, signer };
+}
+
+/** Unlock the agency root with its passphrase. */
+export function openRoot(dirIn: string, passphrase: string, ed25519: Ed25519 = hostEd25519()): AgencyRoot {
+  const dir = resolve(dirIn);
+  const path = join(dir, ROOT_FILES.secret);
+  if (!existsSync(path)) throw new BodycamError('E_ROOT_MISSING', `${path} is missing: give the agency root folder made by \`bodycam provision root\` (--root DIR)`);
+  let s: { format?: string; agency: string; publicKey: string; kdf: { N: number; r: number; p: number; salt: string }; cipher: { iv: string; tag: string }; ciphertext: string };
+  try {
+    s = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new BodycamError('E_ROOT_FORMAT', `${path} is not a root secret file (${(e as Error).message})`);
+  }
+  if (s.format !== SECRET_FORMAT) throw new BodycamError('E_ROOT_FORMAT', `${path} is not a ${SECRET_FORMAT} file`);
+  const publicKey = fromHex(s.publicKey);
+  let seed: Uint8Array;
+  try {
+    const d = createDecipheriv('aes-256-gcm', deriveKey(passphrase, Buffer.from(s.kdf.salt, 'hex'), s.kdf), Buffer.from(s.cipher.iv, 'hex'));
+    d.setAAD(aad(s.agency, publicKey));
+    d.setAuthTag(Buffer.from(s.cipher.tag, 'hex'));
+    seed = new Uint8Array(Buffer.concat([d.update(Buffer.from(s.ciphertext, 'hex')), d.final()]));
+  } catch {
+    throw new BodycamError('E_PASSPHRASE', `wrong passphrase for ${path} (or the file was altered)`);
+  }
+  const signer = new KeyPairSigner({ seed, digest: nodeDigest, ed25519 });
+  seed.fill(0);
+  const pub = join(dir, ROOT_FILES.pub);
+  if (!existsSync(pub) || toHex(new Uint8Array(readFileSync(pub))) !== toHex(signer.publicKey) || toHex(publicKey) !== toHex(signer.publicKey)) {
+    throw new BodycamError('E_ROOT_MISMATCH', `${pub} does not hold the public key of ${path}; restore root.pub from a backup`);
+  }
+  return { dir, agency: s.agency, publicKey: signer.publicKey, signer };
+}
+
+function operatorName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function currentRevocations(root: AgencyRoot, ed25519: Ed25519): Uint8Array | undefined {
+  const p = join(root.dir, ROOT_FILES.revocations);
+  if (!existsSync(p)) return undefined;
+  const bytes = new Uint8Array(readFileSync(p));
+  verifyRevocationList(bytes, root.publicKey, { ed25519 });
+  return bytes;
+}
+
+function keepIssued(root: AgencyRoot, name: string, bytes: Uint8Array): void {
+  writeDurable(join(root.dir, ROOT_FILES.issued, name), bytes);
+}
+
+// ------------------------------------------------------------------------------- dock
+
+export interface IssueDockOptions {
+  root: AgencyRoot;
+  id: string;
+  out: string;
+  days?: number;
+  operator?: string;
+  now?: number;
+  ed25519?: Ed25519;
+}
+
+/** Issue a dock station its identity folder (dock.seed, dock.cert.cose, root.pub, revocations.cose). */
+export function issueDock(o: IssueDockOptions): { keyId: string; serial: number; notAfter: number } {
+  const now = o.now ?? Date.now();
+  const ed25519 = o.ed25519 ?? hostEd25519();
+  checkId(o.id, 'dock id');
+  const days = o.days ?? 365;
+  if (!Number.isSafeInteger(days) || days < 1 || days > 3660) throw new BodycamError('E_USAGE', '--days must be a whole number of days from 1 to 3660');
+  if (existsSync(join(o.out, 'dock.seed'))) throw new BodycamError('E_DOCK_EXISTS', `${join(o.out, 'dock.seed')} already exists: issue a new dock identity into an empty folder`);
+  const register = readRegister(o.root.dir);
+  const seed = new Uint8Array(randomBytes(32));
+  const signer = new KeyPairSigner({ seed, digest: nodeDigest, ed25519 });
+  const serial = register.nextSerial++;
+  const notAfter = now + days * DAY;
+  const certificate = issueCertificate({ id: o.id, kind: 'dock', publicKey: signer.publicKey, agency: o.root.agency, serial, notBefore: now - CLOCK_MARGIN, notAfter }, o.root.signer);
+  mkdirSync(o.out, { recursive: true, mode: 0o700 });
+  writeDockIdentity(o.out, { seed, certificate, rootKey: o.root.publicKey, revocations: currentRevocations(o.root, ed25519) });
+  seed.fill(0);
+  keepIssued(o.root, `dock-${o.id}-${serial}.cert.cose`, certificate);
+  const keyId = toHex(signer.keyId);
+  register.docks[o.id] = { keyId, serial, notAfter: new Date(notAfter).toISOString() };
+  event(register, o.operator ?? operatorName(), now, 'dock-issued', { dock: o.id, keyId, serial, notAfter: new Date(notAfter).toISOString() });
+  saveRegister(o.root.dir, register);
+  return { keyId, serial, notAfter };
+}
+
+function checkId(id: string, what: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) throw new BodycamError('E_USAGE', `${what} "${id}" must be 1 to 64 letters, digits, ".", "_" or "-"`);
+}
+
+// -------------------------------------------------------------------- camera transport
+
+/** A byte link to a camera's provisioning service. */
+export interface ProvisionTransport {
+  write(frame: Uint8Array): Promise<void>;
+  /** The next bytes from the camera (waits; throws E_NO_REPLY / E_TIMEOUT when none come). */
+  read(): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** A camera whose handler answers synchronously (in this process, or an engine entry). */
+export class HandlerTransport implements ProvisionTransport {
+  #queue: Uint8Array[] = [];
+  constructor(readonly receive: (bytes: Uint8Array) => Uint8Array[] | Promise<Uint8Array[]>, readonly onClose: () => Promise<void> | void = () => {}) {}
+  async write(frame: Uint8Array): Promise<void> {
+    this.#queue.push(...(await this.receive(frame)));
+  }
+  async read(): Promise<Uint8Array> {
+    const next = this.#queue.shift();
+    if (!next) throw new BodycamError('E_NO_REPLY', 'the camera did not answer');
+    return next;
+  }
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+}
+
+/** A camera's provisioning service over TCP. */
+export class TcpTransport implements ProvisionTransport {
+  #socket: Socket;
+  #chunks: Uint8Array[] = [];
+  #wake: (() => void) | undefined;
+  #ended: string | undefined;
+  constructor(socket: Socket, readonly timeoutMs = 15000) {
+    this.#socket = socket;
+    socket.on('data', (c: Buffer) => {
+      this.#chunks.push(new Uint8Array(c));
+      this.#wake?.();
+    });
+    socket.on('error', (e) => {
+      this.#ended ??= e.message;
+      this.#wake?.();
+    });
+    socket.on('close', () => {
+      this.#ended ??= 'the camera closed the connection';
+      this.#wake?.();
+    });
+  }
+  static open(hostPort: string, timeoutMs = 15000): Promise<TcpTransport> {
+    const m = /^(.+):(\d{1,5})$/.exec(hostPort);
+    if (!m) throw new BodycamError('E_USAGE', `--connect takes HOST:PORT, not "${hostPort}"`);
+    const host = m[1].replace(/^\[(.*)\]$/, '$1');
+    return new Promise((done, fail) => {
+      const s = connect({ host, port: Number(m[2]) });
+      const timer = setTimeout(() => {
+        s.destroy();
+        fail(new BodycamError('E_TIMEOUT', `no camera answered at ${hostPort} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.setNoDelay(true);
+        done(new TcpTransport(s, timeoutMs));
+      });
+      s.once('error', (e) => {
+        clearTimeout(timer);
+        fail(new BodycamError('E_CONNECT', `can't reach the camera at ${hostPort}: ${e.message}`));
+      });
+    });
+  }
+  async write(frame: Uint8Array): Promise<void> {
+    await new Promise<void>((done, fail) => this.#socket.write(frame, (e) => (e ? fail(new BodycamError('E_CONNECT', e.message)) : done())));
+  }
+  async read(): Promise<Uint8Array> {
+    for (;;) {
+      const c = this.#chunks.shift();
+      if (c) return c;
+      if (this.#ended) throw new BodycamError('E_LINK_CLOSED', this.#ended);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await new Promise<boolean>((done) => {
+        this.#wake = () => done(false);
+        timer = setTimeout(() => done(true), this.timeoutMs);
+      });
+      clearTimeout(timer);
+      this.#wake = undefined;
+      if (timedOut) throw new BodycamError('E_TIMEOUT', `the camera sent nothing for ${this.timeoutMs} ms`);
+    }
+  }
+  async close(): Promise<void> {
+    this.#socket.end();
+    this.#socket.destroy();
+  }
+}
+
+/** The armoury's end of the provisioning exchange. */
+export class ProvisioningClient {
+  #t: ProvisionTransport;
+  #reader = new FrameReader(nodeChecksum);
+  #pending: ProvisionMessage[] = [];
+  constructor(transport: ProvisionTransport) {
+    this.#t = transport;
+  }
+  /** Send one request; the camera's answer (its error reply throws, with the camera's code). */
+  async request(t: ProvisionMessageType, fields: Record<string, CborValue> = {}): Promise<ProvisionMessage> {
+    await this.#t.write(frameMessage(encodeProvisionMessage(t, fields), nodeChecksum));
+    for (;;) {
+      const m = this.#pending.shift();
+      if (m) {
+        if (m.t === 'error') throw new BodycamError(String(m.f.get('code')), `the camera refused: ${String(m.f.get('message'))}`, { fromCamera: true });
+        return m;
+      }
+      for (const ev of this.#reader.push(await this.#t.read())) {
+        if (ev.kind === 'message') this.#pending.push(decodeProvisionMessage(ev.payload));
+        else throw ev.error;
+      }
+    }
+  }
+  close(): Promise<void> {
+    return this.#t.close();
+  }
+}
+
+/** A simulated camera whose key store lives in `stateDir` (host-sim/node/file-keystore.ts). */
+export function simulatedCamera(stateDir: string, options: { ed25519?: Ed25519; firmwareVersion?: string } = {}): { camera: CameraProvisioning; transport: HandlerTransport } {
+  const keyStore = new FileKeyStores(stateDir, { nvsNames: true }).open({ path: PROVISION_KEYSTORE });
+  const camera = new CameraProvisioning({
+    keyStore,
+    random: { fill: (b) => void randomFillSync(b) },
+    digest: nodeDigest,
+    checksum: nodeChecksum,
+    ed25519: options.ed25519 ?? hostEd25519(),
+    firmwareVersion: options.firmwareVersion ?? SIM_FIRMWARE_VERSION,
+  });
+  return { camera, transport: new HandlerTransport((b) => camera.receive(b), () => keyStore.close()) };
+}
+
+// ----------------------------------------------------------------------------- camera
+
+export interface ProvisionCameraOptions {
+  root: AgencyRoot;
+  device: string;
+  officer: string;
+  transport: ProvisionTransport;
+  settings?: RecordingSettings;
+  days?: number;
+  force?: boolean;
+  operator?: string;
+  now?: number;
+  ed25519?: Ed25519;
+}
+
+export interface ProvisionedCamera {
+  device: string;
+  officer: string;
+  keyId: string;
+  serial: number;
+  configVersion: number;
+  firmware: string;
+  forced: boolean;
+  certificate: Uint8Array;
+  config: Uint8Array;
+}
+
+/** Identify the camera, issue its certificate and configuration, install them, record the assignment. */
+export async function provisionCamera(o: ProvisionCameraOptions): Promise<ProvisionedCamera> {
+  const now = o.now ?? Date.now();
+  const by = o.operator ?? operatorName();
+  const ed25519 = o.ed25519 ?? hostEd25519();
+  checkId(o.device, 'device id');
+  if (!o.officer.trim()) throw new BodycamError('E_USAGE', '--officer must name the officer the camera is assigned to');
+  const settings = o.settings ?? { ...DEFAULT_SETTINGS };
+  checkSettings(settings);
+  const days = o.days ?? 1826;
+  if (!Number.isSafeInteger(days) || days < 1 || days > 3660) throw new BodycamError('E_USAGE', '--days must be a whole number of days from 1 to 3660');
+  const client = new ProvisioningClient(o.transport);
+
+  const id = await client.request('identify');
+  const key = id.f.get('key') as Uint8Array;
+  const keyId = toHex(keyIdOf(key, nodeDigest));
+  const current = id.f.get('id') as string | null;
+  if (id.f.get('provisioned') === true && !o.force) {
+    throw new BodycamError('E_PROVISIONED', `this camera is already provisioned as ${current ?? '(unknown)'}; re-provisioning replaces the agency it trusts and its certificate, so it needs --force`);
+  }
+  const register = readRegister(o.root.dir);
+  const known = register.cameras[o.device];
+  if (known && known.keyId !== keyId && !o.force) {
+    throw new BodycamError('E_DEVICE_ID_TAKEN', `${o.device} is registered to another camera (key ${known.keyId}, officer ${known.officer}); give this camera its own id, or use --force if it replaces that camera (then revoke the old key)`);
+  }
+  const serial = register.nextSerial++;
+  const configVersion = register.nextConfigVersion++;
+  const certificate = issueCertificate({ id: o.device, kind: 'device', publicKey: key, agency: o.root.agency, serial, notBefore: now - CLOCK_MARGIN, notAfter: now + days * DAY }, o.root.signer);
+  const config = signConfig({ ...settings, agency: o.root.agency, device: o.device, version: configVersion, issued: now }, o.root.signer);
+  keepIssued(o.root, `camera-${o.device}-${serial}.cert.cose`, certificate);
+  event(register, by, now, 'camera-certificate-issued', { device: o.device, keyId, serial, officer: o.officer });
+  saveRegister(o.root.dir, register);
+
+  const installed = await client.request('install', {
+    cert: certificate,
+    root: o.root.publicKey,
+    config,
+    revocations: currentRevocations(o.root, ed25519) ?? null,
+    force: o.force === true,
+  });
+  if (installed.f.get('id') !== o.device || toHex(installed.f.get('keyId') as Uint8Array) !== keyId) {
+    throw new BodycamError('E_PROVISION_REPLY', 'the camera confirmed another identity than the one installed');
+  }
+  const previous = register.cameras[o.device];
+  register.cameras[o.device] = { keyId, officer: o.officer, serial, since: new Date(now).toISOString(), by };
+  event(register, by, now, 'camera-provisioned', {
+    device: o.device, officer: o.officer, keyId, serial, configVersion, firmware: id.f.get('fw') as string, forced: id.f.get('provisioned') === true,
+    previousOfficer: previous ? previous.officer : null,
+  });
+  saveRegister(o.root.dir, register);
+  return { device: o.device, officer: o.officer, keyId, serial, configVersion, firmware: id.f.get('fw') as string, forced: id.f.get('provisioned') === true, certificate, config };
+}
+
+// ----------------------------------------------------------------------------- revoke
+
+export interface RevokeOptions {
+  root: AgencyRoot;
+  keyId?: string;
+  device?: string;
+  reason: string;
+  operator?: string;
+  now?: number;
+  ed25519?: Ed25519;
+}
+
+/** Add a key to the signed revocation list (numbers increase); returns the new list. */
+export function revoke(o: RevokeOptions): { number: number; keyId: string; list: Uint8Array } {
+  const now = o.now ?? Date.now();
+  const ed25519 = o.ed25519 ?? hostEd25519();
+  if (!o.reason.trim()) throw new BodycamError('E_USAGE', '--reason is required (e.g. "lost", "key compromise", "retired")');
+  const register = readRegister(o.root.dir);
+  let keyHex: string;
+  if (o.keyId) {
+    if (!/^[0-9a-f]{16}$/i.test(o.keyId)) throw new BodycamError('E_USAGE', `--key-id takes the 16 hex digits of a key id, not "${o.keyId}"`);
+    keyHex = o.keyId.toLowerCase();
+  } else if (o.device) {
+    const rec = register.cameras[o.device] ?? register.docks[o.device];
+    if (!rec) throw new BodycamError('E_UNKNOWN_DEVICE', `${o.device} is not in the register; give --key-id instead`);
+    keyHex = rec.keyId;
+  } else {
+    throw new BodycamError('E_USAGE', 'give --key-id HEX or --device ID');
+  }
+  const existing = currentRevocations(o.root, ed25519);
+  const old = existing ? verifyRevocationList(existing, o.root.publicKey, { ed25519 }) : undefined;
+  const revoked: Revocation[] = old ? [...old.revoked] : [];
+  if (revoked.some((r) => toHex(r.keyId) === keyHex)) throw new BodycamError('E_ALREADY_REVOKED', `key ${keyHex} is already on the revocation list`);
+  revoked.push({ keyId: fromHex(keyHex), reason: o.reason });
+  const number = Math.max(register.revocationNumber, old?.number ?? 0) + 1;
+  const list = issueRevocationList({ agency: o.root.agency, number, issued: now, revoked }, o.root.signer);
+  writeDurable(join(o.root.dir, ROOT_FILES.revocations), list);
+  register.revocationNumber = number;
+  event(register, o.operator ?? operatorName(), now, 'revoked', { keyId: keyHex, device: o.device ?? null, reason: o.reason, list: number });
+  saveRegister(o.root.dir, register);
+  return { number, keyId: keyHex, list };
+}
+
+// -------------------------------------------------------------------------------- CLI
+
+const OPTIONS = {
+  agency: { value: true }, out: { value: true }, root: { value: true }, id: { value: true }, days: { value: true },
+  device: { value: true }, officer: { value: true }, config: { value: true }, sim: { value: true }, port: { value: true }, connect: { value: true },
+  'key-id': { value: true }, reason: { value: true }, 'passphrase-file': { value: true }, operator: { value: true }, force: {}, help: {},
+};
+
+const HELP: Record<string, string[]> = {
+  root: [
+    'usage: bodycam provision root --agency NAME --out DIR [--passphrase-file FILE]',
+    '  creates the agency root key, ONCE. Every camera and dock of the agency trusts it.',
+    '  DIR/root.secret holds the secret, encrypted with your passphrase; DIR/root.pub the public key.',
+    '  Keep DIR offline (a computer that is never on a network, or a USB stick locked away) and keep a backup.',
+  ],
+  dock: ['usage: bodycam provision dock --root DIR --id DOCK-ID --out DIR [--days N (365)]', '  writes a dock station identity folder (dock.seed, dock.cert.cose, root.pub, revocations.cose) for `bodycam dock`'],
+  camera: [
+    'usage: bodycam provision camera --root DIR --device CAM-ID --officer NAME [--config FILE] [--days N (1826)] [--force]',
+    '                                (--sim STATE-DIR | --connect HOST:PORT | --port SERIAL)',
+    '  asks the camera for its public key, signs its certificate, installs it with the agency root key and',
+    '  the configuration, and records the camera ↔ officer assignment in DIR/register.json.',
+    '  --config FILE  JSON: {"segmentSeconds": 30, "preEventSeconds": 30, "resolution": "VGA", "frameRate": 5} (these are the defaults)',
+    '  --sim DIR      a simulated camera whose key store is kept in DIR (a later `bodycam sim` reuses it)',
+    '  --connect H:P  a camera on the network; --port (USB serial) is not available yet',
+    '  --force        re-provision a camera that is already provisioned (e.g. moved to another agency)',
+  ],
+  revoke: ['usage: bodycam provision revoke --root DIR (--key-id HEX | --device ID) --reason TEXT', '  adds the key to DIR/revocations.cose (signed, numbered); copy it to every dock station identity folder'],
+};
+
+function help(out: (l: string) => void, which?: string): void {
+  const parts = which && HELP[which] ? [which] : Object.keys(HELP);
+  for (const p of parts) for (const l of HELP[p]) out(l);
+  out('common: --operator NAME (who is doing this, for the register; default: your user name)');
+  out('the passphrase of the agency root comes from --passphrase-file FILE or the BODYCAM_PASSPHRASE environment variable (there is no prompt)');
+}
+
+export interface ProvisionDeps {
+  env: NodeJS.ProcessEnv;
+  now: () => number;
+}
+
+function passphrase(p: Parsed, env: NodeJS.ProcessEnv): string {
+  const file = stringOption(p, 'passphrase-file');
+  if (file) {
+    if (!existsSync(file)) throw new BodycamError('E_USAGE', `--passphrase-file ${file} does not exist`);
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  }
+  if (env.BODYCAM_PASSPHRASE) return env.BODYCAM_PASSPHRASE;
+  throw new BodycamError('E_PASSPHRASE_MISSING', 'the agency root passphrase is needed: give --passphrase-file FILE or set BODYCAM_PASSPHRASE (there is no prompt)');
+}
+
+function required(p: Parsed, name: string): string {
+  const v = stringOption(p, name);
+  if (!v) throw new BodycamError('E_USAGE', `--${name} is required (bodycam provision --help)`);
+  return v;
+}
+
+export function readSettingsFile(path: string): RecordingSettings {
+  let j: unknown;
+  try {
+    j = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new BodycamError('E_CONFIG_FILE', `${path}: ${(e as Error).message}`);
+  }
+  if (!j || typeof j !== 'object' || Array.isArray(j)) throw new BodycamError('E_CONFIG_FILE', `${path} must hold a JSON object`);
+  const o = j as Record<string, unknown>;
+  const allowed = ['segmentSeconds', 'preEventSeconds', 'resolution', 'frameRate'];
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new BodycamError('E_CONFIG_FILE', `${path}: unknown setting "${k}" (known: ${allowed.join(', ')})`);
+  const s: RecordingSettings = { ...DEFAULT_SETTINGS };
+  for (const k of ['segmentSeconds', 'preEventSeconds', 'frameRate'] as const) {
+    if (o[k] !== undefined) {
+      if (typeof o[k] !== 'number') throw new BodycamError('E_CONFIG_VALUE', `${k} must be a number, not ${JSON.stringify(o[k])}`);
+      s[k] = o[k];
+    }
+  }
+  if (o.resolution !== undefined) {
+    if (typeof o.resolution !== 'string') throw new BodycamError('E_CONFIG_VALUE', `resolution must be text like "VGA" or "640x480"`);
+    [s.width, s.height] = parseResolution(o.resolution);
+  }
+  checkSettings(s);
+  return s;
+}
+
+export async function provisionCommand(argv: string[], out: (line: string) => void, deps: Partial<ProvisionDeps> = {}): Promise<number> {
+  const env = deps.env ?? process.env;
+  const now = (deps.now ?? Date.now)();
+  const p = parseArgs(argv, OPTIONS);
+  const [sub, ...extra] = p.positionals;
+  if (p.options.help || !sub) {
+    help(out, sub);
+    return sub || p.options.help ? 0 : 2;
+  }
+  if (!HELP[sub]) throw new BodycamError('E_USAGE', `unknown provisioning step "${sub}" (root, dock, camera, revoke)`);
+  if (extra.length) throw new BodycamError('E_USAGE', `unexpected argument "${extra[0]}"`);
+  const operator = stringOption(p, 'operator');
+  const days = p.options.days === undefined ? undefined : intOption(p, 'days', 0);
+
+  if (sub === 'root') {
+    const dir = resolve(required(p, 'out'));
+    const root = createRoot({ dir, agency: required(p, 'agency'), passphrase: passphrase(p, env), operator, now });
+    out(`agency root for ${root.agency} created; key id ${toHex(root.signer.keyId)}`);
+    out(`  public key:  ${join(dir, ROOT_FILES.pub)} (give this to docks; it is not secret)`);
+    out(`  SECRET:      ${join(dir, ROOT_FILES.secret)} (encrypted with your passphrase)`);
+    out(`  register:    ${join(dir, ROOT_FILES.register)}`);
+    out(`WARNING: ${join(dir, ROOT_FILES.secret)} and its passphrase let anyone issue certificates your cameras and docks`);
+    out('  will trust. Keep this folder OFFLINE (never on a networked or shared drive), keep a backup copy in a safe,');
+    out('  and keep the passphrase apart from it. If it is lost, every camera and dock must be provisioned again.');
+    return 0;
+  }
+  const root = openRoot(required(p, 'root'), passphrase(p, env));
+
+  if (sub === 'dock') {
+    const dir = resolve(required(p, 'out'));
+    const id = required(p, 'id');
+    const r = issueDock({ root, id, out: dir, days, operator, now });
+    out(`dock ${id} issued: key id ${r.keyId}, certificate ${r.serial}, valid until ${new Date(r.notAfter).toISOString().slice(0, 10)}`);
+    out(`  identity folder: ${dir} (dock.seed is the dock's secret: copy the folder only to that dock station)`);
+    return 0;
+  }
+
+  if (sub === 'camera') {
+    const device = required(p, 'device');
+    const officer = required(p, 'officer');
+    const settings = stringOption(p, 'config') ? readSettingsFile(stringOption(p, 'config')!) : undefined;
+    const targets = ['sim', 'connect', 'port'].filter((k) => stringOption(p, k) !== undefined);
+    if (targets.length !== 1) throw new BodycamError('E_USAGE', 'give exactly one of --sim STATE-DIR, --connect HOST:PORT or --port SERIAL');
+    if (targets[0] === 'port') {
+      throw new BodycamError('E_UNSUPPORTED', `provisioning over USB serial (${stringOption(p, 'port')}) is not available yet; connect the camera to the dock network and use --connect HOST:PORT`);
+    }
+    let transport: ProvisionTransport;
+    if (targets[0] === 'sim') {
+      const dir = resolve(stringOption(p, 'sim')!);
+      mkdirSync(dir, { recursive: true });
+      transport = simulatedCamera(dir).transport;
+    } else {
+      transport = await TcpTransport.open(stringOption(p, 'connect')!);
+    }
+    try {
+      const r = await provisionCamera({ root, device, officer, transport, settings, days, force: p.options.force === true, operator, now });
+      out(`camera ${r.device} provisioned${r.forced ? ' (again, forced)' : ''}: assigned to ${r.officer}`);
+      out(`  key id ${r.keyId}, certificate ${r.serial}, configuration version ${r.configVersion}, firmware ${r.firmware}`);
+      out(`  recorded in ${join(root.dir, ROOT_FILES.register)}`);
+      return 0;
+    } finally {
+      await transport.close();
+    }
+  }
+
+  // revoke
+  const keyId = stringOption(p, 'key-id');
+  const device = stringOption(p, 'device');
+  if (keyId && device) throw new BodycamError('E_USAGE', 'give --key-id or --device, not both');
+  const r = revoke({ root, keyId, device, reason: required(p, 'reason'), operator, now });
+  out(`revoked key ${r.keyId}${device ? ` (${device})` : ''}: revocation list number ${r.number} written to ${join(root.dir, ROOT_FILES.revocations)}`);
+  out('  copy it into every dock station identity folder (revocations.cose) and restart the docks');
+  return 0;
+}

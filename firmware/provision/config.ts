@@ -1,0 +1,153 @@
+// The camera configuration the armoury writes at provisioning and a dock may later push: how
+// long a segment is, how many seconds the pre-event buffer keeps, the picture size and the
+// frame rate. Signed by the agency root (signed.ts), so the camera and the dock can check it
+// came from the agency and was meant for this camera.
+//
+// Promises: signConfig refuses a value out of bounds (E_CONFIG_VALUE, naming the field, the
+// bounds and the value); verifyConfig returns a configuration only if the root signed it, every
+// field is within bounds, and it names this device (or every device, "*"). A camera applies a
+// pushed configuration only if its version is higher than the one it holds (see
+// checkNewerConfig); the version at provisioning is whatever the armoury issued.
+
+import { BodycamError } from '../errors.js';
+import type { Ed25519 } from '../signing/ed25519.js';
+import type { Signer } from '../signing/signer.js';
+import { openStructure, peekStructure, signStructure, text, uint, type Fields } from '../signing/signed.js';
+
+export const CONFIG_TYPE = 'bodycam/config/1';
+/** A configuration for every camera of the agency rather than one device. */
+export const ANY_DEVICE = '*';
+
+export interface RecordingSettings {
+  /** Seconds of video per signed segment (each segment costs one signature on the camera). */
+  segmentSeconds: number;
+  /** Seconds the pre-event buffer keeps before the record button is pressed. */
+  preEventSeconds: number;
+  width: number;
+  height: number;
+  /** Frames per second. */
+  frameRate: number;
+}
+
+export interface CameraConfig extends RecordingSettings {
+  agency: string;
+  /** The device id it is for, or "*" for every camera of the agency. */
+  device: string;
+  /** Increases with every configuration the agency issues; a camera refuses an older one. */
+  version: number;
+  /** When it was issued (UTC ms). */
+  issued: number;
+}
+
+/**
+ * Safe defaults: the reference board's camera mode (VGA, 5 fps), a 30-second pre-event buffer
+ * (what leading cameras ship with), and 30-second segments so signing takes about a tenth of
+ * the CPU (one signature is about 3.7 s of a 240 MHz core).
+ */
+export const DEFAULT_SETTINGS: Readonly<RecordingSettings> = Object.freeze({ segmentSeconds: 30, preEventSeconds: 30, width: 640, height: 480, frameRate: 5 });
+
+/** Picture sizes the supported sensors give as JPEG, by the names people use for them. */
+export const RESOLUTIONS: Readonly<Record<string, readonly [number, number]>> = Object.freeze({
+  QVGA: [320, 240],
+  VGA: [640, 480],
+  SVGA: [800, 600],
+  XGA: [1024, 768],
+  HD: [1280, 720],
+  SXGA: [1280, 1024],
+  UXGA: [1600, 1200],
+});
+
+export const BOUNDS = Object.freeze({
+  segmentSeconds: [5, 600] as const,
+  preEventSeconds: [0, 120] as const,
+  frameRate: [1, 30] as const,
+});
+
+const CODE = 'E_CONFIG_FORMAT';
+const VCODE = 'E_CONFIG_VALUE';
+
+function inRange(name: keyof typeof BOUNDS, v: number): void {
+  const [lo, hi] = BOUNDS[name];
+  if (!Number.isSafeInteger(v) || v < lo || v > hi) throw new BodycamError(VCODE, `${name} must be a whole number from ${lo} to ${hi}, not ${String(v)}`);
+}
+
+/** Check every recording setting; throws E_CONFIG_VALUE naming the first bad one. */
+export function checkSettings(s: RecordingSettings): void {
+  inRange('segmentSeconds', s.segmentSeconds);
+  inRange('preEventSeconds', s.preEventSeconds);
+  inRange('frameRate', s.frameRate);
+  if (!Object.values(RESOLUTIONS).some(([w, h]) => w === s.width && h === s.height)) {
+    const known = Object.entries(RESOLUTIONS).map(([n, [w, h]]) => `${n} ${w}x${h}`).join(', ');
+    throw new BodycamError(VCODE, `resolution ${String(s.width)}x${String(s.height)} is not one the cameras give; use one of ${known}`);
+  }
+}
+
+/** "SVGA" or "800x600" → [800, 600]. */
+export function parseResolution(v: string): [number, number] {
+  const named = RESOLUTIONS[v.toUpperCase()];
+  if (named) return [named[0], named[1]];
+  const m = /^(\d{1,5})x(\d{1,5})$/i.exec(v);
+  if (!m) throw new BodycamError(VCODE, `resolution "${v}" is neither a name (${Object.keys(RESOLUTIONS).join(', ')}) nor WIDTHxHEIGHT`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+export function signConfig(config: CameraConfig, root: Signer): Uint8Array {
+  checkSettings(config);
+  if (config.device.length === 0) throw new BodycamError(VCODE, 'device must be a device id or "*"');
+  if (!Number.isSafeInteger(config.version) || config.version < 1) throw new BodycamError(VCODE, `version must be a whole number from 1, not ${String(config.version)}`);
+  return signStructure(CONFIG_TYPE, {
+    agency: config.agency,
+    device: config.device,
+    version: config.version,
+    issued: config.issued,
+    segmentSeconds: config.segmentSeconds,
+    preEventSeconds: config.preEventSeconds,
+    width: config.width,
+    height: config.height,
+    frameRate: config.frameRate,
+  }, root);
+}
+
+function configFields(f: Fields): CameraConfig {
+  const t = 'configuration';
+  const c: CameraConfig = {
+    agency: text(f, 'agency', CODE, t),
+    device: text(f, 'device', CODE, t),
+    version: uint(f, 'version', CODE, t),
+    issued: uint(f, 'issued', CODE, t),
+    segmentSeconds: uint(f, 'segmentSeconds', CODE, t),
+    preEventSeconds: uint(f, 'preEventSeconds', CODE, t),
+    width: uint(f, 'width', CODE, t),
+    height: uint(f, 'height', CODE, t),
+    frameRate: uint(f, 'frameRate', CODE, t),
+  };
+  checkSettings(c);
+  return c;
+}
+
+/** Read a configuration without checking its signature (to show it). */
+export function peekConfig(bytes: Uint8Array): CameraConfig {
+  return configFields(peekStructure(bytes, CONFIG_TYPE, CODE).fields);
+}
+
+export interface VerifyConfigOptions {
+  ed25519?: Ed25519;
+  /** The device that will apply it: the configuration must name it or "*". */
+  device?: string;
+}
+
+/** Verify a configuration against the agency root public key. */
+export function verifyConfig(bytes: Uint8Array, rootPublicKey: Uint8Array, o: VerifyConfigOptions = {}): CameraConfig {
+  const c = configFields(openStructure(bytes, CONFIG_TYPE, CODE, rootPublicKey, o.ed25519).fields);
+  if (o.device !== undefined && c.device !== ANY_DEVICE && c.device !== o.device) {
+    throw new BodycamError('E_CONFIG_DEVICE', `configuration version ${c.version} is for ${c.device}, not ${o.device}`);
+  }
+  return c;
+}
+
+/** A pushed configuration must be newer than the one the camera holds. */
+export function checkNewerConfig(incoming: CameraConfig, held: CameraConfig | undefined): void {
+  if (held && incoming.version <= held.version) {
+    throw new BodycamError('E_CONFIG_STALE', `configuration version ${incoming.version} is not newer than the camera's version ${held.version}`);
+  }
+}
