@@ -5,6 +5,7 @@
 
 import { BodycamError, isBodycamError } from '../firmware/errors.js';
 import { demo } from './demo.js';
+import { verifyCommand } from './verify.js';
 import { exportCommand } from './export.js';
 import { buildCommand } from './build.js';
 import { provisionCommand } from './provision.js';
@@ -16,6 +17,7 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   demo: { summary: 'run firmware modules in the real XS engine and on Node, with their cost', run: (_a, out) => demo(out) },
+  verify: { summary: 'verify a directory of evidence: signatures, media digests, chain, receipts', run: (a, out) => verifyCommand(a, out) },
   export: { summary: 'mux segment media into a playable AVI (MJPEG) with per-frame timing', run: (a, out) => exportCommand(a, out) },
   build: { summary: 'build the camera firmware for a board with the Moddable SDK', run: (a, out) => buildCommand(a, out, false) },
   flash: { summary: 'build the camera firmware and write it to a camera over USB', run: (a, out) => buildCommand(a, out, true) },
