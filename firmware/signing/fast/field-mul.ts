@@ -110,3 +110,29 @@ export function sqr(o: Float64Array, a: Float64Array): void {
   o[13] = t13;
   o[14] = t14;
 }
+
+/** out (45 limbs: y+x, y-x, 2dxy) = entry number `index` (1..8) of the 8 at table[base...], or unchanged for 0. Constant time. */
+export function scan8(out: Float64Array, table: Int32Array, base: number, index: number): void {
+  let r0 = out[0], r1 = out[1], r2 = out[2], r3 = out[3], r4 = out[4], r5 = out[5], r6 = out[6], r7 = out[7], r8 = out[8], r9 = out[9], r10 = out[10], r11 = out[11], r12 = out[12], r13 = out[13], r14 = out[14], r15 = out[15], r16 = out[16], r17 = out[17], r18 = out[18], r19 = out[19], r20 = out[20], r21 = out[21], r22 = out[22], r23 = out[23], r24 = out[24], r25 = out[25], r26 = out[26], r27 = out[27], r28 = out[28], r29 = out[29], r30 = out[30], r31 = out[31], r32 = out[32], r33 = out[33], r34 = out[34], r35 = out[35], r36 = out[36], r37 = out[37], r38 = out[38], r39 = out[39], r40 = out[40], r41 = out[41], r42 = out[42], r43 = out[43], r44 = out[44];
+  for (let j = 1; j <= 8; j++, base += 45) {
+    const m = -(((index ^ j) - 1) >>> 31); // -1 when index === j, else 0
+    r0 ^= (r0 ^ table[base + 0]) & m; r1 ^= (r1 ^ table[base + 1]) & m; r2 ^= (r2 ^ table[base + 2]) & m; r3 ^= (r3 ^ table[base + 3]) & m; r4 ^= (r4 ^ table[base + 4]) & m;
+    r5 ^= (r5 ^ table[base + 5]) & m; r6 ^= (r6 ^ table[base + 6]) & m; r7 ^= (r7 ^ table[base + 7]) & m; r8 ^= (r8 ^ table[base + 8]) & m; r9 ^= (r9 ^ table[base + 9]) & m;
+    r10 ^= (r10 ^ table[base + 10]) & m; r11 ^= (r11 ^ table[base + 11]) & m; r12 ^= (r12 ^ table[base + 12]) & m; r13 ^= (r13 ^ table[base + 13]) & m; r14 ^= (r14 ^ table[base + 14]) & m;
+    r15 ^= (r15 ^ table[base + 15]) & m; r16 ^= (r16 ^ table[base + 16]) & m; r17 ^= (r17 ^ table[base + 17]) & m; r18 ^= (r18 ^ table[base + 18]) & m; r19 ^= (r19 ^ table[base + 19]) & m;
+    r20 ^= (r20 ^ table[base + 20]) & m; r21 ^= (r21 ^ table[base + 21]) & m; r22 ^= (r22 ^ table[base + 22]) & m; r23 ^= (r23 ^ table[base + 23]) & m; r24 ^= (r24 ^ table[base + 24]) & m;
+    r25 ^= (r25 ^ table[base + 25]) & m; r26 ^= (r26 ^ table[base + 26]) & m; r27 ^= (r27 ^ table[base + 27]) & m; r28 ^= (r28 ^ table[base + 28]) & m; r29 ^= (r29 ^ table[base + 29]) & m;
+    r30 ^= (r30 ^ table[base + 30]) & m; r31 ^= (r31 ^ table[base + 31]) & m; r32 ^= (r32 ^ table[base + 32]) & m; r33 ^= (r33 ^ table[base + 33]) & m; r34 ^= (r34 ^ table[base + 34]) & m;
+    r35 ^= (r35 ^ table[base + 35]) & m; r36 ^= (r36 ^ table[base + 36]) & m; r37 ^= (r37 ^ table[base + 37]) & m; r38 ^= (r38 ^ table[base + 38]) & m; r39 ^= (r39 ^ table[base + 39]) & m;
+    r40 ^= (r40 ^ table[base + 40]) & m; r41 ^= (r41 ^ table[base + 41]) & m; r42 ^= (r42 ^ table[base + 42]) & m; r43 ^= (r43 ^ table[base + 43]) & m; r44 ^= (r44 ^ table[base + 44]) & m;
+  }
+  out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3; out[4] = r4;
+  out[5] = r5; out[6] = r6; out[7] = r7; out[8] = r8; out[9] = r9;
+  out[10] = r10; out[11] = r11; out[12] = r12; out[13] = r13; out[14] = r14;
+  out[15] = r15; out[16] = r16; out[17] = r17; out[18] = r18; out[19] = r19;
+  out[20] = r20; out[21] = r21; out[22] = r22; out[23] = r23; out[24] = r24;
+  out[25] = r25; out[26] = r26; out[27] = r27; out[28] = r28; out[29] = r29;
+  out[30] = r30; out[31] = r31; out[32] = r32; out[33] = r33; out[34] = r34;
+  out[35] = r35; out[36] = r36; out[37] = r37; out[38] = r38; out[39] = r39;
+  out[40] = r40; out[41] = r41; out[42] = r42; out[43] = r43; out[44] = r44;
+}

@@ -9,6 +9,7 @@
 
 import { add, fe, mul, sqr, sub, cmov, copy, invert, isNegative, toBytes, fromBytes, pow2523, isZero, neg, LIMBS, type Fe } from './field.js';
 import { BASE_TABLE } from './base-table.js';
+import { scan8 } from './field-mul.js';
 
 export interface P3 { X: Fe; Y: Fe; Z: Fe; T: Fe }
 export interface Niels { yplusx: Fe; yminusx: Fe; xy2d: Fe }
@@ -157,37 +158,35 @@ export function decodeNegate(p: P3, s: Uint8Array): boolean {
 
 const ENTRY = 3 * LIMBS; // one niels point in the table: y+x, y-x, 2dxy
 const digits = new Int32Array(64);
-const sel = niels();
-const swap = fe();
+const selected = new Float64Array(ENTRY);
+const sel: Niels = { yplusx: selected.subarray(0, LIMBS), yminusx: selected.subarray(LIMBS, 2 * LIMBS), xy2d: selected.subarray(2 * LIMBS) };
 
 /**
- * t = b * 256^pos * B for a digit b in [-8, 8], read from the table by scanning all 8 entries
- * of row `pos` and keeping the one whose index matches under a mask: the digit is secret when
- * signing, so it must not pick a memory address or a branch. The sign is applied the same way.
+ * sel = b * 256^pos * B for a digit b in [-8, 8]. When signing the digit is secret, so the
+ * entry is found by scanning all 8 entries of the row under masks (scan8, field-mul.ts) and the
+ * sign is applied under a mask too: no branch and no address depends on b. Verification
+ * (`vartime`, public scalars) indexes the table directly.
  */
-function selectBase(t: Niels, pos: number, b: number): void {
+function selectBase(pos: number, b: number, vartime: boolean): void {
   const negative = b >>> 31;
   const babs = b - ((-negative & b) << 1);
-  const a0 = t.yplusx, a1 = t.yminusx, a2 = t.xy2d;
-  a0.fill(0); a1.fill(0); a2.fill(0);
-  a0[0] = 1; a1[0] = 1; // identity (1, 1, 0)
-  let base = pos * 8 * ENTRY;
-  for (let j = 1; j <= 8; j++, base += ENTRY) {
-    const m = -(((babs ^ j) - 1) >>> 31); // -1 when babs === j, else 0
-    for (let l = 0; l < LIMBS; l++) {
-      a0[l] ^= (a0[l] ^ BASE_TABLE[base + l]) & m;
-      a1[l] ^= (a1[l] ^ BASE_TABLE[base + LIMBS + l]) & m;
-      a2[l] ^= (a2[l] ^ BASE_TABLE[base + 2 * LIMBS + l]) & m;
-    }
+  selected.fill(0);
+  selected[0] = 1; // identity (1, 1, 0)
+  selected[LIMBS] = 1;
+  const base = pos * 8 * ENTRY;
+  if (vartime) {
+    if (babs !== 0) selected.set(BASE_TABLE.subarray(base + (babs - 1) * ENTRY, base + babs * ENTRY));
+  } else {
+    scan8(selected, BASE_TABLE, base, babs);
   }
   // -(x, y) = (-x, y): swap y+x with y-x and negate 2dxy, under the sign mask.
   const m = -negative;
   for (let l = 0; l < LIMBS; l++) {
-    const s = (a0[l] ^ a1[l]) & m;
-    a0[l] ^= s;
-    a1[l] ^= s;
-    swap[l] = -a2[l];
-    a2[l] ^= (a2[l] ^ swap[l]) & m;
+    const s = (selected[l] ^ selected[LIMBS + l]) & m;
+    selected[l] ^= s;
+    selected[LIMBS + l] ^= s;
+    const t = selected[2 * LIMBS + l];
+    selected[2 * LIMBS + l] = t ^ ((t ^ -t) & m);
   }
 }
 
@@ -206,12 +205,15 @@ function recode(a: Uint8Array): void {
   digits[63] += carry;
 }
 
-/** h = a * B, a a 32-byte little-endian scalar below 2^255 (ref10 ge_scalarmult_base). */
-export function scalarMultBase(h: P3, a: Uint8Array): void {
+/**
+ * h = a * B, a a 32-byte little-endian scalar below 2^255 (ref10 ge_scalarmult_base). Constant
+ * time unless `vartime` (public scalars only: verification).
+ */
+export function scalarMultBase(h: P3, a: Uint8Array, vartime = false): void {
   recode(a);
   setIdentity(h);
   for (let i = 1; i < 64; i += 2) {
-    selectBase(sel, i >> 1, digits[i]);
+    selectBase(i >> 1, digits[i], vartime);
     madd(h, h, sel);
   }
   dbl(h, h, false);
@@ -219,7 +221,7 @@ export function scalarMultBase(h: P3, a: Uint8Array): void {
   dbl(h, h, false);
   dbl(h, h, true);
   for (let i = 0; i < 64; i += 2) {
-    selectBase(sel, i >> 1, digits[i]);
+    selectBase(i >> 1, digits[i], vartime);
     madd(h, h, sel);
   }
 }
@@ -252,7 +254,7 @@ export function doubleScalarMult(r: P3, k: Uint8Array, a: P3, s: Uint8Array): vo
     const d = kDigits[i];
     if (d !== 0) addCached(acc, acc, multiples[(d < 0 ? -d : d) - 1], d < 0);
   }
-  scalarMultBase(sb, s);
+  scalarMultBase(sb, s, true);
   toCached(sbCached, sb);
   addCached(r, acc, sbCached, false);
 }
