@@ -5,6 +5,7 @@
 //   camera  give a camera its certificate, the agency root key and its configuration, and record
 //           which officer it is assigned to (the camera makes its own key; only the public half
 //           ever leaves it)
+//   config  sign a newer configuration for the docks to push
 //   revoke  add a key to the agency's signed revocation list
 //
 // The root folder (--root DIR, made by `provision root`):
@@ -29,7 +30,7 @@ import { toHex, fromHex, type CborValue } from '../firmware/codec/cbor.js';
 import { FrameReader, frameMessage } from '../firmware/dock/frame.js';
 import { BodycamError } from '../firmware/errors.js';
 import { CameraProvisioning } from '../firmware/provision/camera.js';
-import { DEFAULT_SETTINGS, checkSettings, parseResolution, signConfig, type RecordingSettings } from '../firmware/provision/config.js';
+import { ANY_DEVICE, DEFAULT_SETTINGS, checkSettings, parseResolution, signConfig, type RecordingSettings } from '../firmware/provision/config.js';
 import { decodeProvisionMessage, encodeProvisionMessage, type ProvisionMessage, type ProvisionMessageType } from '../firmware/provision/messages.js';
 import { issueCertificate, issueRevocationList, verifyRevocationList, type Revocation } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
@@ -73,7 +74,7 @@ export interface RegisterEvent {
   at: string;
   /** The armoury operator (--operator, or the computer's user name). */
   by: string;
-  action: 'root-created' | 'dock-issued' | 'camera-certificate-issued' | 'camera-provisioned' | 'revoked';
+  action: 'root-created' | 'dock-issued' | 'camera-certificate-issued' | 'camera-provisioned' | 'config-issued' | 'revoked';
   [detail: string]: string | number | boolean | null;
 }
 
@@ -502,6 +503,29 @@ export async function provisionCamera(o: ProvisionCameraOptions): Promise<Provis
   return { device: o.device, officer: o.officer, keyId, serial, configVersion, firmware: id.f.get('fw') as string, forced: id.f.get('provisioned') === true, certificate, config };
 }
 
+// ----------------------------------------------------------------------------- config
+
+export interface IssueConfigOptions {
+  root: AgencyRoot;
+  /** A device id, or "*" for every camera of the agency. */
+  device: string;
+  settings: RecordingSettings;
+  operator?: string;
+  now?: number;
+}
+
+/** Sign a newer configuration for a dock to push (StationOptions.configFor). */
+export function issueConfig(o: IssueConfigOptions): { version: number; config: Uint8Array } {
+  const now = o.now ?? Date.now();
+  if (o.device !== ANY_DEVICE) checkId(o.device, 'device id');
+  const register = readRegister(o.root.dir);
+  const version = register.nextConfigVersion++;
+  const config = signConfig({ ...o.settings, agency: o.root.agency, device: o.device, version, issued: now }, o.root.signer);
+  event(register, o.operator ?? operatorName(), now, 'config-issued', { device: o.device, version, ...o.settings });
+  saveRegister(o.root.dir, register);
+  return { version, config };
+}
+
 // ----------------------------------------------------------------------------- revoke
 
 export interface RevokeOptions {
@@ -571,6 +595,10 @@ const HELP: Record<string, string[]> = {
     '  --connect H:P  a camera on the network; --port (USB serial) is not available yet',
     '  --force        re-provision a camera that is already provisioned (e.g. moved to another agency)',
   ],
+  config: [
+    'usage: bodycam provision config --root DIR --device CAM-ID|"*" --config FILE --out FILE',
+    '  signs a newer configuration (same JSON as `provision camera --config`) for the docks to push to the camera, or to every camera ("*")',
+  ],
   revoke: ['usage: bodycam provision revoke --root DIR (--key-id HEX | --device ID) --reason TEXT', '  adds the key to DIR/revocations.cose (signed, numbered); copy it to every dock station identity folder'],
 };
 
@@ -637,7 +665,7 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
     help(out, sub);
     return sub || p.options.help ? 0 : 2;
   }
-  if (!HELP[sub]) throw new BodycamError('E_USAGE', `unknown provisioning step "${sub}" (root, dock, camera, revoke)`);
+  if (!HELP[sub]) throw new BodycamError('E_USAGE', `unknown provisioning step "${sub}" (root, dock, camera, config, revoke)`);
   if (extra.length) throw new BodycamError('E_USAGE', `unexpected argument "${extra[0]}"`);
   const operator = stringOption(p, 'operator');
   const days = p.options.days === undefined ? undefined : intOption(p, 'days', 0);
@@ -691,6 +719,14 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
     } finally {
       await transport.close();
     }
+  }
+
+  if (sub === 'config') {
+    const outFile = resolve(required(p, 'out'));
+    const r = issueConfig({ root, device: required(p, 'device'), settings: readSettingsFile(required(p, 'config')), operator, now });
+    writeDurable(outFile, r.config);
+    out(`configuration version ${r.version} for ${required(p, 'device')} written to ${outFile}`);
+    return 0;
   }
 
   // revoke
