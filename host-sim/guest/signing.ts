@@ -151,16 +151,27 @@ export const signingEntries: Record<string, Entry> = {
     builder(env).addDropped(num(count, 'count'));
     return null;
   },
-  /** Sign the open segment's manifest with the device identity (or, given a seed, a key made from it). */
+  /** Sign the open segment's manifest with the device identity (given a seed: a key made from it; true: signing.signer's). */
   'signing.segment.finish': (env, flags, seed) => {
     const b = builder(env);
     env.state.signingBuilder = undefined;
-    const signer = isBytes(seed) ? new KeyPairSigner({ seed, digest: env.platform.digest }) : identity(env);
+    const cached = env.state.signingSigner as KeyPairSigner | undefined;
+    const signer = isBytes(seed) ? new KeyPairSigner({ seed, digest: env.platform.digest }) : seed === true && cached ? cached : identity(env);
     const s = b.finish({ signer, clock: env.platform.clock.source(), flags: typeof flags === 'number' ? flags : 0 });
     return { bytes: s.bytes, digest: s.digest };
   },
-  /** Sign a given manifest with a key made from `seed` (the bench's "sign one manifest"). */
-  'signing.manifest.sign': (env, manifest, seed) => signManifest(manifestArg(manifest), new KeyPairSigner({ seed: bytes(seed, 'seed'), digest: env.platform.digest }), env.platform.digest).bytes,
+  /** Make (and keep) a signer from `seed`, so signing can be measured apart from key derivation. */
+  'signing.signer': (env, seed) => {
+    const signer = new KeyPairSigner({ seed: bytes(seed, 'seed'), digest: env.platform.digest });
+    env.state.signingSigner = signer;
+    return signer.publicKey;
+  },
+  /** Sign a given manifest with the signer made by signing.signer (the bench's "sign one manifest"). */
+  'signing.manifest.sign': (env, manifest) => {
+    const signer = env.state.signingSigner as KeyPairSigner | undefined;
+    if (!signer) throw new BodycamError('E_ARGUMENT', 'call signing.signer first');
+    return signManifest(manifestArg(manifest), signer, env.platform.digest).bytes;
+  },
   'signing.manifest.verify': (_e, cose, publicKey) => {
     const m = verifyManifest(bytes(cose, 'cose'), bytes(publicKey, 'publicKey'));
     return { ...m } as unknown as CborValue;
