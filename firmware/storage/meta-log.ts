@@ -23,6 +23,8 @@ export const STORE_MAGIC = 'bodycam-store';
 export const STORE_VERSION = 1;
 /** Reads of an entry before a CRC failure is believed. */
 export const READ_ATTEMPTS = 4;
+/** Reads before a record that has data after it is declared damaged. */
+export const HARD_READ_ATTEMPTS = 32;
 
 export interface LogHead {
   revision: number;
@@ -108,7 +110,8 @@ export class MetaLog {
         clean = true;
         break;
       }
-      const e = log.#readEntry(best, log.#pos);
+      let e = log.#readEntry(best, log.#pos);
+      if (e.kind === 'bad') e = log.#confirmTail(best, log.#pos, e.next) ?? e;
       if (e.kind === 'erased') {
         clean = log.#pageErased(best, log.#pos);
         break;
@@ -211,17 +214,33 @@ export class MetaLog {
     return true;
   }
 
-  #readEntry(slot: number, offset: number): { kind: 'ok'; type: number; owner: number; payload: Uint8Array; next: number } | { kind: 'erased' | 'bad' } {
-    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+  #readEntry(slot: number, offset: number, attempts = READ_ATTEMPTS): { kind: 'ok'; type: number; owner: number; payload: Uint8Array; next: number } | { kind: 'erased' } | { kind: 'bad'; next: number } {
+    let next = -1;
+    for (let attempt = 0; attempt < attempts; attempt++) {
       const h = this.#read(slot, offset, RECORD_HEAD);
       const head = parseRecordHead(h);
       if (head === 'erased') return { kind: 'erased' };
       if (!head || head.headerLength !== 0 || offset + RECORD_HEAD + head.bodyLength > this.capacity) continue;
+      next = offset + alignUp(RECORD_HEAD + head.bodyLength, this.#g.pageLength);
       const payload = this.#read(slot, offset + RECORD_HEAD, head.bodyLength);
       if (!recordCrcMatches(this.#checksum, h, payload, head.crc)) continue;
-      return { kind: 'ok', type: head.type, owner: head.owner, payload, next: offset + alignUp(RECORD_HEAD + head.bodyLength, this.#g.pageLength) };
+      return { kind: 'ok', type: head.type, owner: head.owner, payload, next };
     }
-    return { kind: 'bad' };
+    return { kind: 'bad', next };
+  }
+
+  /**
+   * An entry that fails its CRC is the torn tail of the log only if nothing was written after
+   * it. If something was, the failure must be a read error: read harder, and if the entry
+   * stays bad, refuse to mount rather than forget the deltas after it (an EXTENT or ASSIGN
+   * forgotten would let evidence be overwritten).
+   */
+  #confirmTail(slot: number, offset: number, next: number): { kind: 'ok'; type: number; owner: number; payload: Uint8Array; next: number } | undefined {
+    if (next < 0 || next + RECORD_HEAD > this.capacity) return undefined;
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) if (parseRecordHead(this.#read(slot, next, RECORD_HEAD)) === 'erased') return undefined;
+    const e = this.#readEntry(slot, offset, HARD_READ_ATTEMPTS);
+    if (e.kind === 'ok') return e;
+    throw new BodycamError('E_STORE_CORRUPT', `metadata entry at ${offset} of slot ${slot === 0 ? 'A' : 'B'} is damaged and entries follow it; the store can't be mounted safely (recover its evidence with a raw reader)`);
   }
 
   static #readHead(flash: Flash, checksum: Checksum, status: FlashStatus, slot: number): LogHead | 'erased' | 'corrupt' {

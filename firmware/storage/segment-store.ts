@@ -28,7 +28,7 @@ import { toBytes, type BufferLike } from '../platform/buffers.js';
 import type { Checksum } from '../platform/checksum.js';
 import type { Clock } from '../platform/clock.js';
 import type { Flash } from '../platform/flash.js';
-import { MetaLog, READ_ATTEMPTS } from './meta-log.js';
+import { HARD_READ_ATTEMPTS, MetaLog, READ_ATTEMPTS } from './meta-log.js';
 import { alignUp, encodeRecordHead, parseRecordHead, recordCrcMatches, recordSpan, RECORD_HEAD, RecordType } from './record.js';
 import {
   applyDelta, dataStart, decodeSnapshot, Delta, emptyState, encodeSnapshot, findRun, findSeg, freeBlocks, SegState,
@@ -104,6 +104,13 @@ function bytesArg(v: unknown, what: string): Uint8Array {
 function isMediaFailure(e: unknown, code: string): boolean {
   if (isBodycamError(e)) return e.code === code;
   return e instanceof Error;
+}
+
+interface StoredRecordAt {
+  type: number;
+  headerLength: number;
+  payload: Uint8Array;
+  next: number;
 }
 
 interface Stream {
@@ -404,7 +411,7 @@ export class SegmentStore {
     let trailerOffset = -1;
     const limit = this.#capacity(s);
     while (p + RECORD_HEAD <= limit) {
-      const r = this.#tryRecord(s, p, limit);
+      const r = this.#recoverRecord(s, p, limit);
       if (!r) break;
       if (r.type === RecordType.FRAME) {
         records++;
@@ -449,25 +456,41 @@ export class SegmentStore {
     return out;
   }
 
-  /** A complete, CRC-valid record at `p`, or undefined (erased, torn, or not this segment's). */
-  #tryRecord(s: Seg, p: number, limit: number): { type: number; headerLength: number; payload: Uint8Array; next: number } | undefined {
-    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+  /** A complete, CRC-valid record at `p`; or where it would end if its head was plausible; or undefined (erased, or garbage). */
+  #tryRecord(s: Seg, p: number, limit: number, attempts = READ_ATTEMPTS): StoredRecordAt | { bad: number } | undefined {
+    let next = -1;
+    for (let attempt = 0; attempt < attempts; attempt++) {
       const h = this.#readStream(s, p, RECORD_HEAD);
       const head = parseRecordHead(h);
       if (head === 'erased') return undefined;
       if (!head || head.owner !== s.id >>> 0) continue;
       const length = head.headerLength + head.bodyLength;
       if (length > Math.max(this.#g.maxRecord, MAX_TRAILER, MAX_META) || p + RECORD_HEAD + length > limit) continue;
+      next = p + recordSpan(length, this.#g.pageLength);
       const payload = this.#readStream(s, p + RECORD_HEAD, length);
       if (!recordCrcMatches(this.#checksum, h, payload, head.crc)) continue;
-      return { type: head.type, headerLength: head.headerLength, payload, next: p + recordSpan(length, this.#g.pageLength) };
+      return { type: head.type, headerLength: head.headerLength, payload, next };
     }
-    return undefined;
+    return next >= 0 ? { bad: next } : undefined;
   }
 
-  #readRecord(s: Seg, p: number): { type: number; headerLength: number; payload: Uint8Array; next: number } {
-    const r = this.#tryRecord(s, p, this.#capacity(s));
-    if (!r) throw new BodycamError('E_STORE_CORRUPT', `record at ${p} of segment ${s.id} fails its CRC after ${READ_ATTEMPTS} reads; the flash is damaged there`);
+  /**
+   * The record at `p` during recovery: a record that fails its CRC ends the segment only if
+   * nothing was written after it (the torn frame in flight); if something was, it's a read
+   * error — read harder.
+   */
+  #recoverRecord(s: Seg, p: number, limit: number): StoredRecordAt | undefined {
+    const r = this.#tryRecord(s, p, limit);
+    if (!r || !('bad' in r)) return r;
+    if (r.bad + RECORD_HEAD > limit) return undefined;
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) if (parseRecordHead(this.#readStream(s, r.bad, RECORD_HEAD)) === 'erased') return undefined;
+    const again = this.#tryRecord(s, p, limit, HARD_READ_ATTEMPTS);
+    return again && !('bad' in again) ? again : undefined;
+  }
+
+  #readRecord(s: Seg, p: number): StoredRecordAt {
+    const r = this.#tryRecord(s, p, this.#capacity(s), HARD_READ_ATTEMPTS);
+    if (!r || 'bad' in r) throw new BodycamError('E_STORE_CORRUPT', `record at ${p} of segment ${s.id} fails its CRC after ${HARD_READ_ATTEMPTS} reads; the flash is damaged there`);
     return r;
   }
 
@@ -478,8 +501,9 @@ export class SegmentStore {
       stream: st,
       geometry: this.#g,
       append: (type, header, body) => this.#append(st, type, header, body),
+      check: (h, b) => this.#checkFrame(h, b),
       assign: () => this.#assign(st),
-      trim: (firstKept) => this.#trim(st, firstKept),
+      trim: (firstKept, force) => this.#trim(st, firstKept, force),
       seal: (trailer) => this.#seal(st, trailer),
       discard: () => this.#discard(st),
       info: () => this.segment(st.id),
@@ -495,8 +519,7 @@ export class SegmentStore {
   #append(st: Stream, type: number, header: Uint8Array, body: Uint8Array | undefined): number {
     this.#checkOpen(st);
     const payload = header.length + (body ? body.length : 0);
-    if (header.length > 0xffff) throw new BodycamError('E_RECORD_TOO_LARGE', `a frame header of ${header.length} bytes exceeds 65535`);
-    if (type === RecordType.FRAME && payload > this.#g.maxRecord) throw new BodycamError('E_RECORD_TOO_LARGE', `a record of ${payload} bytes exceeds this store's maximum of ${this.#g.maxRecord}`);
+    if (type === RecordType.FRAME) this.#checkFrame(header.length, payload - header.length);
     const span = recordSpan(payload, this.#g.pageLength);
     const reserve = type === RecordType.TRAILER ? 0 : recordSpan(MAX_TRAILER, this.#g.pageLength);
     for (let attempt = 0; ; attempt++) {
@@ -517,8 +540,13 @@ export class SegmentStore {
       st.records++;
       st.media += payload;
     }
-    this.#eraseAhead(st);
+    this.#eraseAhead(st, span);
     return at;
+  }
+
+  #checkFrame(headerLength: number, bodyLength: number): void {
+    if (headerLength > 0xffff) throw new BodycamError('E_RECORD_TOO_LARGE', `a frame header of ${headerLength} bytes exceeds 65535`);
+    if (headerLength + bodyLength > this.#g.maxRecord) throw new BodycamError('E_RECORD_TOO_LARGE', `a frame of ${headerLength + bodyLength} bytes exceeds this store's maximum record of ${this.#g.maxRecord}`);
   }
 
   /** Make sure the stream has erased room for `span` bytes at pos, and `reserve` more in free blocks. */
@@ -563,13 +591,13 @@ export class SegmentStore {
     }
   }
 
-  /** Reserve the next extent once half of the current one is used, so erases run ahead of frames. */
-  #eraseAhead(st: Stream): void {
+  /** Reserve the next extent once less than half of the current one (or two records' worth) is left, so erases run ahead of frames. */
+  #eraseAhead(st: Stream, lastSpan: number): void {
     const seg = findSeg(this.#state, st.id);
     if (!seg || st.dirty || seg.extents.length === 0) return;
     const left = this.#capacity(seg) - st.pos;
     const extent = this.#g.extentBlocks * this.#g.blockLength;
-    if (left >= extent / 2) return;
+    if (left >= extent / 2 && left >= 2 * lastSpan) return;
     if ((freeBlocks(this.#state, this.#g) - this.#g.extentBlocks) * this.#g.blockLength < recordSpan(MAX_TRAILER, this.#g.pageLength)) return;
     this.#reserve(st, this.#capacity(seg), 1);
   }
@@ -625,19 +653,27 @@ export class SegmentStore {
     st.sequence = seq;
   }
 
-  /** Drop the stream's leading extents that end at or before `firstKept` (pre-event ring). */
-  #trim(st: Stream, firstKept: number): void {
+  /**
+   * Give back the stream's leading blocks that hold only records before `firstKept` (pre-event
+   * frames that aged out) — in whole extents, so the ring costs one delta per extent, unless
+   * `force` (at promote: nothing stale may stay in evidence).
+   */
+  #trim(st: Stream, firstKept: number, force: boolean): void {
     const seg = findSeg(this.#state, st.id);
     if (!seg) return;
-    let n = 0;
     const bl = this.#g.blockLength;
-    while (n < seg.extents.length) {
-      const e = seg.extents[n];
-      const end = n + 1 < seg.extents.length ? seg.extents[n + 1].base : e.base + e.count * bl;
-      if (end > firstKept || (n === seg.extents.length - 1 && end > st.pos)) break;
-      n++;
+    let n = 0;
+    for (let i = 0; i < seg.extents.length; i++) {
+      const e = seg.extents[i];
+      const len = i + 1 < seg.extents.length ? seg.extents[i + 1].base - e.base : e.count * bl;
+      if (e.base + len <= firstKept && e.base + len <= st.pos) {
+        n += e.count;
+        continue;
+      }
+      n += Math.max(0, Math.min(e.count, Math.floor((firstKept - e.base) / bl)));
+      break;
     }
-    if (n > 0) this.#commit([Delta.TRIM, st.id, n]);
+    if (n > 0 && (force || n >= this.#g.extentBlocks)) this.#commit([Delta.TRIM, st.id, n]);
   }
 
   #seal(st: Stream, trailer: Uint8Array): SegmentInfo {
@@ -664,8 +700,10 @@ interface WriterOps {
   stream: Stream;
   geometry: Geometry;
   append(type: number, header: Uint8Array, body: Uint8Array | undefined): number;
+  /** Throw if a frame of these sizes can never be stored. */
+  check(headerLength: number, bodyLength: number): void;
   assign(): void;
-  trim(firstKept: number): void;
+  trim(firstKept: number, force: boolean): void;
   seal(trailer: Uint8Array): SegmentInfo;
   discard(): void;
   info(): SegmentInfo;
@@ -705,6 +743,7 @@ export class SegmentWriter {
     if (h.length + (b ? b.length : 0) === 0) throw new BodycamError('E_ARGUMENT', 'an empty frame record');
     const st = this.#ops.stream;
     if (st.closed) throw new BodycamError('E_SEGMENT_STATE', `segment ${st.id} is closed; open a new one`);
+    this.#ops.check(h.length, b ? b.length : 0);
     if (!st.evidence) this.#ops.assign();
     const at = st.media;
     this.#ops.append(RecordType.FRAME, h, b);
@@ -763,15 +802,15 @@ export class PreEventRing {
     return this.#clock.monotonic();
   }
 
-  /** Drop index entries older than the window and give their extents back. */
-  #age(now: number): void {
+  /** Drop index entries older than the window and give their blocks back. */
+  #age(now: number, force: boolean): void {
     const cap = this.#offsets.length;
     while (this.#count > 0 && this.#times[this.#head] < now - this.#windowMs) {
       this.#head = (this.#head + 1) % cap;
       this.#count--;
     }
     const firstKept = this.#count > 0 ? this.#offsets[this.#head] : this.#ops.stream.pos;
-    this.#ops.trim(firstKept);
+    this.#ops.trim(firstKept, force);
   }
 
   /** Append a provisional frame (time: monotonic ms; the store's clock if omitted). */
@@ -780,8 +819,9 @@ export class PreEventRing {
     const h = bytesArg(header, 'frame header');
     const b = body === undefined ? undefined : bytesArg(body, 'frame body');
     if (h.length + (b ? b.length : 0) === 0) throw new BodycamError('E_ARGUMENT', 'an empty frame record');
+    this.#ops.check(h.length, b ? b.length : 0);
     const now = this.#now(time);
-    this.#age(now);
+    this.#age(now, false);
     const cap = this.#offsets.length;
     if (this.#count === cap) {
       // More frames than the index holds: the oldest goes early.
@@ -803,7 +843,7 @@ export class PreEventRing {
     const m = bytesArg(meta, 'meta');
     if (m.length > MAX_META) throw new BodycamError('E_ARGUMENT', `segment meta of ${m.length} bytes exceeds ${MAX_META}`);
     const now = this.#now(time);
-    this.#age(now);
+    this.#age(now, true);
     const st = this.#ops.stream;
     const cap = this.#offsets.length;
     let media = 0;

@@ -145,8 +145,21 @@ export function applyDelta(s: StoreState, d: CborValue, g: Geometry): void {
       return;
     }
     case Delta.TRIM: {
+      // Drop the first n blocks of the stream (pre-event data that aged out).
       const seg = needSeg(s, uint(d[1], 'id'));
-      seg.extents.splice(0, uint(d[2], 'count'));
+      let n = uint(d[2], 'blocks');
+      while (n > 0 && seg.extents.length > 0) {
+        const e = seg.extents[0];
+        if (n >= e.count) {
+          n -= e.count;
+          seg.extents.shift();
+        } else {
+          e.block += n;
+          e.count -= n;
+          e.base += n * g.blockLength;
+          n = 0;
+        }
+      }
       return;
     }
     case Delta.SEAL: {
