@@ -6,10 +6,11 @@
 import { BodycamError } from '../errors.js';
 import type { KeyStore } from '../platform/keystore.js';
 
+// Key names fit ESP-IDF NVS (at most 15 characters), like the provisioning keys beside them.
 /** Concatenated 32-byte Ed25519 public keys (1..MAX_FIRMWARE_KEYS). */
-export const KEY_FIRMWARE_KEYS = 'firmware.keys';
+export const KEY_FIRMWARE_KEYS = 'trust.firmware';
 /** u32 little-endian: the lowest security counter an image may carry. */
-export const KEY_SECURITY_COUNTER = 'firmware.counter';
+export const KEY_SECURITY_COUNTER = 'fw.counter';
 export const MAX_FIRMWARE_KEYS = 4;
 
 export interface FirmwareTrust {

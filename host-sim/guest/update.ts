@@ -14,8 +14,8 @@ import { KeyStoreTrust, provisionFirmwareKeys } from '../../firmware/update/trus
 import { AbSlots, OTA_PARTITION, type SlotRecord } from '../update/ab-slots.js';
 import type { Entry, GuestEnv } from './env.js';
 
-/** The KeyStore partition the signing area keeps the identity in; firmware trust lives beside it. */
-export const UPDATE_KEYSTORE_PATH = 'bodycam-keys';
+/** The KeyStore partition provisioning writes (host-sim/guest/provision.ts); firmware trust lives there too. */
+export const UPDATE_KEYSTORE_PATH = 'bodycam';
 
 function bytes(v: CborValue, what: string): Uint8Array {
   if (!isBytes(v)) throw new BodycamError('E_ARGUMENT', `${what} must be bytes`);
