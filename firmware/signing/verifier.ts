@@ -26,6 +26,7 @@
 // be wrong, which is itself reported); the dock checks them against its own clock at the
 // handshake.
 
+import { toHex as hex } from '../codec/cbor.js';
 import type { BufferLike } from '../platform/buffers.js';
 import type { Digest } from '../platform/digest.js';
 import { sha256Of } from '../platform/soft-digest.js';
@@ -155,11 +156,6 @@ interface Trust {
   o: Required<VerifyOptions>;
 }
 
-function hex(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? '0' : '') + b[i].toString(16);
-  return s;
-}
 
 /** Verify a whole evidence set. */
 export function verifyEvidence(input: EvidenceInput, options: VerifyOptions): EvidenceReport {
