@@ -3,7 +3,7 @@
 // the root public key the camera trusts.
 //
 // Promises: the seed is drawn once (32 bytes from the Random port), stored under
-// KEY_SEED, and never returned by any method; the identity only signs. Reopening on the same
+// KEY_SEED, and never returned by any method (key names fit ESP-IDF NVS: at most 15 characters); the identity only signs. Reopening on the same
 // KeyStore gives the same key. setCertificate refuses a certificate for another key or another
 // kind, so a camera can't be provisioned with a copied certificate.
 
@@ -16,7 +16,7 @@ import { keyIdOf, sameBytes, type Signer } from './signer.js';
 import { peekCertificate, verifyCertificate, type Certificate } from './certificate.js';
 
 export const KEY_SEED = 'identity.seed';
-export const KEY_CERTIFICATE = 'identity.certificate';
+export const KEY_CERTIFICATE = 'identity.cert';
 export const KEY_ROOT = 'trust.root';
 
 export interface DeviceIdentityOptions {
