@@ -2,10 +2,10 @@
 // in the KeyStore port, plus the certificate the agency root issued for it at provisioning and
 // the root public key the camera trusts.
 //
-// Promises: the seed is drawn once (32 bytes from the Random port), stored under
-// KEY_SEED, and never returned by any method (key names fit ESP-IDF NVS: at most 15 characters); the identity only signs. Reopening on the same
-// KeyStore gives the same key. setCertificate refuses a certificate for another key or another
-// kind, so a camera can't be provisioned with a copied certificate.
+// Promises: the seed is drawn once (32 bytes from the Random port), stored under KEY_SEED,
+// and never returned by any method; the identity only signs. Reopening on the same KeyStore
+// gives the same key. Key names fit ESP-IDF NVS (at most 15 characters). provision() refuses a
+// certificate for another key or of another kind, so a copied certificate can't be installed.
 
 import type { Digest } from '../platform/digest.js';
 import type { KeyStore } from '../platform/keystore.js';
