@@ -852,8 +852,9 @@ export class PreEventRing {
     st.records = this.#count;
     st.media = media;
     st.meta = m;
-    this.#promoted = true;
+    // If the META record can't be written (E_STORE_FULL), the ring stays a ring.
     if (this.#count > 0) this.#ops.assign();
+    this.#promoted = true;
     return new SegmentWriter(this.#ops);
   }
 
