@@ -9,6 +9,7 @@ import { verifyCommand } from './verify.js';
 import { exportCommand } from './export.js';
 import { buildCommand } from './build.js';
 import { provisionCommand } from './provision.js';
+import { firmwareCommand } from './firmware.js';
 
 export interface Command {
   summary: string;
@@ -22,6 +23,7 @@ export const commands: Record<string, Command> = {
   build: { summary: 'build the camera firmware for a board with the Moddable SDK', run: (a, out) => buildCommand(a, out, false) },
   flash: { summary: 'build the camera firmware and write it to a camera over USB', run: (a, out) => buildCommand(a, out, true) },
   provision: { summary: 'create the agency root, issue docks, provision cameras, revoke keys', run: (a, out) => provisionCommand(a, out) },
+  firmware: { summary: 'firmware signing key, sign and verify firmware images (armoury)', run: (a, out) => firmwareCommand(a, out) },
 };
 
 function usage(out: (line: string) => void): void {

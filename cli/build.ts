@@ -180,7 +180,7 @@ export interface BuildDeps {
   root: string;
 }
 
-const OPTIONS = { board: { value: true }, port: { value: true }, ssid: { value: true }, password: { value: true }, release: {}, 'sync-manifest': {}, 'list-boards': {}, help: {} };
+const OPTIONS = { board: { value: true }, port: { value: true }, ssid: { value: true }, password: { value: true }, release: {}, 'sync-manifest': {}, 'list-boards': {}, 'development-board': {}, help: {} };
 
 function help(deploy: boolean, out: (line: string) => void, root: string): void {
   const name = deploy ? 'flash' : 'build';
@@ -189,6 +189,7 @@ function help(deploy: boolean, out: (line: string) => void, root: string): void 
   out('  --release       a release build (no debugger); the default is a debug build');
   out('  --ssid/--password  the Wi-Fi network of the docks, built into the image');
   if (!deploy) out('  --sync-manifest rewrite the module list of manifest.json from firmware/ (developers)');
+  if (deploy) out('  --development-board  required: this build is unsigned, for a board that never holds evidence');
   out('  --list-boards   the boards this firmware supports');
   out('boards:');
   for (const b of listBoards(root)) out(`  ${b.name.padEnd(26)} ${b.config.title}`);
@@ -229,6 +230,11 @@ export async function buildCommand(argv: string[], out: (line: string) => void, 
   }
   const port = stringOption(p, 'port');
   if (deploy && !port) throw new BodycamError('E_USAGE', '--port is required: the USB serial port of the camera (e.g. /dev/ttyACM0 on Linux, /dev/cu.usbmodem* on a Mac, COM3 on Windows)');
+  if (deploy && p.options['development-board'] !== true) {
+    // Signed firmware (issue 10): a build from source is unsigned; only a development board takes one.
+    console.error('E_FW_UNSIGNED: bodycam flash writes a build straight from the source tree, which no firmware key has signed. A camera in service runs only signed images (bodycam firmware sign), delivered by the dock. If this is a development board that will never hold evidence, say so with --development-board.');
+    return 1;
+  }
   if (!env.MODDABLE) {
     console.error(`E_SDK_MISSING: the Moddable SDK is not installed (MODDABLE is not set): ${SDK_HELP}`);
     return 2;

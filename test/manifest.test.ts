@@ -85,7 +85,7 @@ test.serial('bodycam build runs mcconfig -d -m -p esp32/<target> manifest.json i
   const c = capture();
   try {
     t.is(await buildCommand(['--board', 'xiao_esp32s3_sense'], c.out, false, { env: { MODDABLE: '/sdk' }, spawn }), 0);
-    t.is(await buildCommand(['--board', 'xiao_esp32s3_sense', '--port', '/dev/ttyACM0'], c.out, true, { env: { MODDABLE: '/sdk' }, spawn }), 0);
+    t.is(await buildCommand(['--board', 'xiao_esp32s3_sense', '--port', '/dev/ttyACM0', '--development-board'], c.out, true, { env: { MODDABLE: '/sdk' }, spawn }), 0);
   } finally {
     c.restore();
   }

@@ -93,7 +93,7 @@ const refusals: [string, () => Uint8Array, string, string?][] = [
   ['a wrong key', () => signedImage(next, { version: '1.2.0', signer: firmwareSigner(9) }), 'E_FW_KEY'],
   ['an older version (below the security counter)', () => signedImage(next, { version: '0.9.0' }), 'E_FW_ROLLBACK'],
   ['a truncated image', () => image.subarray(0, image.length - 40), 'E_FW_TRUNCATED'],
-  ['an image for another board', () => signedImage(next, { version: '1.2.0', board: 'esp32s3-eye' }), 'E_FW_BOARD'],
+  ['an image for another board', () => signedImage(next, { version: '1.2.0', board: 'm5atom_s3r_cam' }), 'E_FW_BOARD'],
 ];
 
 for (const [what, make, code] of refusals) {

@@ -13,7 +13,7 @@ import { OTA_PARTITION } from './ab-slots.js';
 import { partitionedFlash } from './partitions.js';
 
 export const STORE_PARTITION = 'bodycam-store';
-export const BOARD = 'xiao-esp32s3-sense';
+export const BOARD = 'xiao_esp32s3_sense';
 
 export interface ChipOptions {
   blockLength?: number;

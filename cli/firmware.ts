@@ -1,0 +1,149 @@
+// `bodycam firmware keygen|sign|verify`: the armoury's side of signed firmware. The agency's
+// firmware signing key is separate from the evidence root: it only signs firmware images
+// (firmware/update/image.ts, MCUboot's layout), and cameras are provisioned with its public key.
+//
+// Keys are PEM files as imgtool and OpenSSL write them (PKCS#8 "PRIVATE KEY" for the secret,
+// SubjectPublicKeyInfo "PUBLIC KEY" for the public key), so `imgtool sign --key` and
+// `imgtool verify --key` accept the same files.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BodycamError } from '../firmware/errors.js';
+import { softDigest } from '../firmware/platform/soft-digest.js';
+import { KeyPairSigner, keyIdOf } from '../firmware/signing/signer.js';
+import { toHex } from '../firmware/codec/cbor.js';
+import { buildImage, parseHeader, parseVersion, versionText, ED25519_SPKI_PREFIX } from '../firmware/update/image.js';
+import { verifyImage } from '../firmware/update/session.js';
+import { MemoryTrust } from '../firmware/update/trust.js';
+import { parseArgs, stringOption } from './args.js';
+import { findBoard } from './build.js';
+
+export const SECRET_FILE = 'firmware-signing.pem';
+export const PUBLIC_FILE = 'firmware-signing.pub.pem';
+
+const PKCS8_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+function pem(label: string, der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');
+  return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
+}
+
+function unpem(text: string, file: string): { label: string; der: Uint8Array } {
+  const m = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
+  if (!m) throw new BodycamError('E_KEY', `${file} is not a PEM key file`);
+  return { label: m[1], der: new Uint8Array(Buffer.from(m[2].replace(/\s+/g, ''), 'base64')) };
+}
+
+function withPrefix(der: Uint8Array, prefix: readonly number[]): Uint8Array | undefined {
+  if (der.length !== prefix.length + 32 || prefix.some((b, i) => der[i] !== b)) return undefined;
+  return der.slice(prefix.length);
+}
+
+/** The 32-byte seed of an Ed25519 PKCS#8 key file. */
+export function readSecretKey(file: string): Uint8Array {
+  const { label, der } = unpem(readFileSync(file, 'utf8'), file);
+  const seed = label === 'PRIVATE KEY' ? withPrefix(der, PKCS8_PREFIX) : undefined;
+  if (!seed) throw new BodycamError('E_KEY', `${file} is not an Ed25519 private key (PKCS#8 PEM, as \`bodycam firmware keygen\` or \`imgtool keygen -t ed25519\` write)`);
+  return seed;
+}
+
+/** The 32-byte Ed25519 public key of a PUBLIC KEY file, or of a PRIVATE KEY file. */
+export function readPublicKey(file: string): Uint8Array {
+  const { label, der } = unpem(readFileSync(file, 'utf8'), file);
+  if (label === 'PRIVATE KEY') return new KeyPairSigner({ seed: readSecretKey(file), digest: softDigest }).publicKey;
+  const key = label === 'PUBLIC KEY' ? withPrefix(der, ED25519_SPKI_PREFIX) : undefined;
+  if (!key) throw new BodycamError('E_KEY', `${file} is not an Ed25519 public key (SubjectPublicKeyInfo PEM)`);
+  return key;
+}
+
+function help(out: (line: string) => void): void {
+  out('usage: bodycam firmware <keygen|sign|verify> ...');
+  out('  keygen --out DIR                 a new firmware signing key: DIR/' + SECRET_FILE + ' (secret) and DIR/' + PUBLIC_FILE);
+  out('  sign --key FILE --version X.Y.Z --board NAME [--security-counter N] IN OUT');
+  out('                                   sign the application image IN (what mcconfig builds) into OUT');
+  out('  verify FILE --key FILE [--key FILE] [--board NAME] [--security-counter N] [--json]');
+  out('                                   check an image as a camera would (exit 0 only if it would install)');
+  out('The firmware key is not the evidence root: keep it offline, on the armoury signing machine only.');
+}
+
+async function keygen(argv: string[], out: (line: string) => void): Promise<number> {
+  const p = parseArgs(argv, { out: { value: true } });
+  const dir = stringOption(p, 'out');
+  if (!dir || p.positionals.length) throw new BodycamError('E_USAGE', 'usage: bodycam firmware keygen --out DIR');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const secret = join(dir, SECRET_FILE);
+  const pub = join(dir, PUBLIC_FILE);
+  for (const f of [secret, pub]) if (existsSync(f)) throw new BodycamError('E_EXISTS', `${f} exists; a firmware key is never overwritten (cameras trust it). Choose another --out`);
+  const seed = new Uint8Array(randomBytes(32));
+  const signer = new KeyPairSigner({ seed, digest: softDigest });
+  const pkcs8 = new Uint8Array([...PKCS8_PREFIX, ...seed]);
+  writeFileSync(secret, pem('PRIVATE KEY', pkcs8), { mode: 0o600, flag: 'wx' });
+  writeFileSync(pub, pem('PUBLIC KEY', new Uint8Array([...ED25519_SPKI_PREFIX, ...signer.publicKey])), { mode: 0o644, flag: 'wx' });
+  out(`firmware public key: ${pub} (key id ${toHex(keyIdOf(signer.publicKey, softDigest))}); provision cameras with it`);
+  out(`WARNING: the firmware SIGNING key is in ${resolve(secret)} (mode 0600).`);
+  out('  Anyone who holds it can sign firmware that every camera of the agency installs.');
+  out('  Move it to offline storage (an encrypted USB key in the armoury safe); keep a second copy; never put it on a dock.');
+  return 0;
+}
+
+async function sign(argv: string[], out: (line: string) => void): Promise<number> {
+  const p = parseArgs(argv, { key: { value: true }, version: { value: true }, board: { value: true }, 'security-counter': { value: true } });
+  const keyFile = stringOption(p, 'key');
+  const version = stringOption(p, 'version');
+  if (!keyFile || !version || p.positionals.length !== 2) throw new BodycamError('E_USAGE', 'usage: bodycam firmware sign --key FILE --version X.Y.Z --board NAME IN OUT');
+  const board = findBoard(stringOption(p, 'board')).name;
+  const counterText = stringOption(p, 'security-counter');
+  const securityCounter = counterText === undefined ? undefined : Number(counterText);
+  if (securityCounter !== undefined && (!Number.isInteger(securityCounter) || securityCounter < 0 || securityCounter > 0xffffffff)) throw new BodycamError('E_USAGE', '--security-counter must be an integer 0..4294967295');
+  const [input, output] = p.positionals;
+  if (statSync(keyFile).mode & 0o077) out(`warning: ${keyFile} is readable by other users; chmod 600 it`);
+  const signer = new KeyPairSigner({ seed: readSecretKey(keyFile), digest: softDigest });
+  const payload = new Uint8Array(readFileSync(input));
+  const image = buildImage({ payload, version: parseVersion(version), securityCounter, board, signer, digest: softDigest });
+  const check = verifyImage(image, { trust: new MemoryTrust({ keys: [signer.publicKey] }), digest: softDigest, board });
+  if (check.code !== 'OK') throw new BodycamError(check.code, `the image just signed does not verify: ${check.message}`);
+  writeFileSync(output, image);
+  out(`${output}: firmware ${check.image!.version} for ${board}, security counter ${check.image!.securityCounter}, ${payload.length} payload bytes, signed by key ${toHex(keyIdOf(signer.publicKey, softDigest))}`);
+  return 0;
+}
+
+async function verify(argv: string[], out: (line: string) => void): Promise<number> {
+  const p = parseArgs(argv, { key: { value: true, many: true }, board: { value: true }, 'security-counter': { value: true }, json: {} });
+  const keyFiles = (p.options.key as string[] | undefined) ?? [];
+  if (p.positionals.length !== 1 || keyFiles.length === 0) throw new BodycamError('E_USAGE', 'usage: bodycam firmware verify FILE --key PUBLIC-KEY-FILE [--board NAME] [--json]');
+  const file = p.positionals[0];
+  const image = new Uint8Array(readFileSync(file));
+  const counter = Number(stringOption(p, 'security-counter') ?? 0);
+  if (!Number.isInteger(counter) || counter < 0) throw new BodycamError('E_USAGE', '--security-counter must be a non-negative integer (the camera\'s counter)');
+  const trust = new MemoryTrust({ keys: keyFiles.map(readPublicKey), counter });
+  const board = stringOption(p, 'board');
+  const r = verifyImage(image, { trust, digest: softDigest, board });
+  let version: string | undefined;
+  try {
+    version = versionText(parseHeader(image).version);
+  } catch {
+    version = undefined;
+  }
+  if (p.options.json) {
+    out(JSON.stringify({ file, ok: r.code === 'OK', code: r.code, message: r.message, ...(r.image ?? (version ? { version } : {})) }));
+  } else if (r.code === 'OK') {
+    const i = r.image!;
+    out(`${file}: OK — firmware ${i.version} for ${i.board}, security counter ${i.securityCounter}, ${i.payloadLength} payload bytes, key ${i.keyId}, SHA-256 ${i.digest}`);
+  } else {
+    out(`${file}: REFUSED ${r.message}`);
+  }
+  return r.code === 'OK' ? 0 : 1;
+}
+
+export async function firmwareCommand(argv: string[], out: (line: string) => void): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === 'help' || sub === '--help') {
+    help(out);
+    return sub ? 0 : 2;
+  }
+  if (sub === 'keygen') return keygen(rest, out);
+  if (sub === 'sign') return sign(rest, out);
+  if (sub === 'verify') return verify(rest, out);
+  throw new BodycamError('E_USAGE', `unknown firmware command "${sub}": keygen, sign or verify`);
+}
