@@ -205,13 +205,14 @@ export class SegmentStore {
   }
 
   /** Start the pre-event ring: provisional frames, the last `seconds` kept, older ones overwritten. */
+  /** `ringRecords` bounds the ring's RAM index (20 bytes a frame; default 2048: 120 s at 15 fps). */
   openPreEvent(options: { seconds: number; ringRecords?: number }): PreEventRing {
     const seconds = options.seconds;
     if (typeof seconds !== 'number' || !(seconds >= 0 && seconds <= 120)) throw new BodycamError('E_ARGUMENT', `pre-event length must be 0 to 120 seconds, not ${String(seconds)}`);
     this.#checkIdle();
     this.#checkRoom();
     const stream = this.#newStream();
-    return new PreEventRing({ store: this.#writerOps(stream), windowMs: seconds * 1000, capacity: options.ringRecords ?? 4096, clock: this.#clock });
+    return new PreEventRing({ store: this.#writerOps(stream), windowMs: seconds * 1000, capacity: options.ringRecords ?? 2048, clock: this.#clock });
   }
 
   /** Every segment in the table (provisional rings excluded), oldest first. */
@@ -771,7 +772,7 @@ export class PreEventRing {
   // Index of the provisional records still kept: offset, time and payload length, as a ring.
   #offsets: Float64Array;
   #times: Float64Array;
-  #lengths: Float64Array;
+  #lengths: Uint32Array;
   #head = 0;
   #count = 0;
   #promoted = false;
@@ -784,7 +785,7 @@ export class PreEventRing {
     const n = Math.max(1, o.capacity | 0);
     this.#offsets = new Float64Array(n);
     this.#times = new Float64Array(n);
-    this.#lengths = new Float64Array(n);
+    this.#lengths = new Uint32Array(n);
   }
 
   get id(): number {
