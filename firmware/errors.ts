@@ -21,3 +21,9 @@ export function isBodycamError(e: unknown, code?: string): e is BodycamError {
 export function errorCode(e: unknown): string {
   return isBodycamError(e) ? e.code : 'E_INTERNAL';
 }
+
+/** The message of any thrown value, without our "CODE: " prefix (for replies that carry the code apart). */
+export function errorMessage(e: unknown): string {
+  if (isBodycamError(e)) return e.message.startsWith(`${e.code}: `) ? e.message.slice(e.code.length + 2) : e.message;
+  return e instanceof Error ? e.message : String(e);
+}

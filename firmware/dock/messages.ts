@@ -76,9 +76,10 @@ function check(t: MessageType, m: Map<CborValue, CborValue>): void {
 }
 
 export function encodeMessage(t: MessageType, fields: Record<string, CborValue> = {}): Uint8Array {
-  const m = new Map<CborValue, CborValue>([['t', t], ...Object.entries(fields)]);
-  check(t, m);
-  return encode(m);
+  const bytes = encode(new Map<CborValue, CborValue>([['t', t], ...Object.entries(fields)]));
+  // Checked in decoded form: exactly what the receiver will check.
+  check(t, decode(bytes) as Map<CborValue, CborValue>);
+  return bytes;
 }
 
 /** Decode and check one payload; E_PROTO_* codes for anything that isn't a valid message. */

@@ -69,9 +69,15 @@ export class BridgeHost {
         if (typeof fn !== 'function') throw new BodycamError('E_BRIDGE_METHOD', `${String(target)} has no method ${method}`);
         this.#count(`${typeof target === 'number' ? (obj.constructor?.name ?? 'handle') : target}.${method}`);
         const args = (this.#in(req[3] ?? []) as unknown[]) ?? [];
+        const before = args.map((a) => (a instanceof Uint8Array ? a.slice() : undefined));
         const result = (fn as (...a: unknown[]) => unknown).apply(obj, args);
         if (method === 'close' && typeof target === 'number') this.#handles.delete(target);
-        return encode([0, this.#out(result)]);
+        const written: CborValue[] = [];
+        args.forEach((a, i) => {
+          const b = before[i];
+          if (a instanceof Uint8Array && b && !sameBytes(a, b)) written.push([i, a]);
+        });
+        return encode(written.length ? [0, this.#out(result), written] : [0, this.#out(result)]);
       }
       throw new BodycamError('E_BRIDGE', `unknown bridge op ${String(op)}`);
     } catch (e) {
@@ -82,6 +88,10 @@ export class BridgeHost {
   get liveHandles(): number {
     return this.#handles.size;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
 /** The message of an error without its "CODE: " prefix. */

@@ -10,7 +10,9 @@
 // Requests from the host to the guest:
 //   [OP_ENTRY, entryName, args]          run a firmware entry point
 //   [OP_CALLBACK, callbackId, args]      a hardware callback (onReadable, a timer) fires
-// Replies: [0, value] or [1, code, message].
+// Replies: [0, value, written] or [1, code, message]. `written` lists the byte-array arguments
+// the host port wrote into ([argument index, bytes]), as Random.fill does: the guest copies them
+// back into its own arrays, so an output buffer behaves as it does on a device.
 //
 // Values are CBOR with three bridge tags: a host object lent to the guest (a port instance, a
 // camera frame) travels as TAG_HANDLE [id, data properties, method names]; a guest function
@@ -76,7 +78,8 @@ export function toWire(v: unknown, hooks: MarshalHooks = {}): CborValue {
     for (const [k, x] of v) m.set(toWire(k, hooks), toWire(x, hooks));
     return m;
   }
-  if (isPlain(v)) {
+  // A plain object with methods (a port made by a factory) is lent as a handle like a class instance.
+  if (isPlain(v) && !(hooks.object && Object.values(v).some((x) => typeof x === 'function'))) {
     const o: Record<string, CborValue> = {};
     for (const [k, x] of Object.entries(v)) o[k] = toWire(x, hooks);
     return o;

@@ -1,5 +1,231 @@
-// Firmware entries for the dock area (see entries.ts). Owned by the dock work.
+// Firmware entries for the dock area: a camera with an identity, a segment store holding sealed,
+// signed segments, and a dock session over the Link port — the same code on Node and in XS.
+// `dock.camera.record` makes segments the way the recorder does (frame header + body per
+// record, manifest built while appending, sealed with the signed manifest), with deterministic
+// bodies instead of a sensor: the dock tests are about moving evidence, not capturing it.
 
-import type { Entry } from './env.js';
+import type { CborValue } from '../../firmware/codec/cbor.js';
+import { CameraSession, type DockEvent } from '../../firmware/dock/camera-session.js';
+import { StoreUploadSource } from '../../firmware/dock/upload-source.js';
+import { FrameFlags, FrameHeaderEncoder, MEDIA_FORMAT } from '../../firmware/encoder/frame-record.js';
+import { BodycamError } from '../../firmware/errors.js';
+import type { Flash } from '../../firmware/platform/flash.js';
+import type { KeyStore } from '../../firmware/platform/keystore.js';
+import type { Link } from '../../firmware/platform/link.js';
+import { sha256Of } from '../../firmware/platform/soft-digest.js';
+import { DeviceIdentity } from '../../firmware/signing/identity.js';
+import { FLAG_CLEAN_CLOSE, ManifestBuilder } from '../../firmware/signing/manifest.js';
+import { SegmentStore } from '../../firmware/storage/index.js';
+import type { Entry, GuestEnv } from './env.js';
 
-export const dockEntries: Record<string, Entry> = {};
+export const CAMERA_STORE_PATH = 'bodycam-store';
+export const CAMERA_KEYS_PATH = 'bodycam-keys';
+export const CAMERA_FIRMWARE = 'bodycam-sim 0.1.0';
+
+interface CameraState {
+  keys?: KeyStore;
+  identity?: DeviceIdentity;
+  flash?: Flash;
+  store?: SegmentStore;
+  link?: Link;
+  session?: CameraSession;
+  source?: StoreUploadSource;
+  events: string[];
+  boot: number;
+}
+
+function cam(env: GuestEnv): CameraState {
+  return ((env.state.dockCamera as CameraState | undefined) ??= { events: [], boot: 1 });
+}
+
+function identity(env: GuestEnv): DeviceIdentity {
+  const c = cam(env);
+  if (!c.identity) {
+    c.keys ??= new env.platform.KeyStore({ path: CAMERA_KEYS_PATH });
+    c.identity = new DeviceIdentity({ keyStore: c.keys, random: env.platform.random, digest: env.platform.digest });
+  }
+  return c.identity;
+}
+
+function store(env: GuestEnv): SegmentStore {
+  const c = cam(env);
+  if (!c.store) {
+    c.flash ??= new env.platform.Flash({ path: CAMERA_STORE_PATH });
+    c.store = SegmentStore.mount({ flash: c.flash, checksum: env.platform.checksum, clock: env.platform.clock });
+  }
+  return c.store;
+}
+
+function arg<T>(v: CborValue, key: string, fallback?: T): T {
+  const m = v instanceof Map ? v : new Map<CborValue, CborValue>();
+  const x = m.get(key);
+  if (x === undefined) {
+    if (fallback === undefined) throw new BodycamError('E_ARGUMENT', `missing ${key}`);
+    return fallback;
+  }
+  return x as T;
+}
+
+function describe(e: DockEvent): string {
+  switch (e.kind) {
+    case 'released':
+      return `released ${e.seqs.join(',')}`;
+    case 'refused':
+      return `refused ${e.code}`;
+    case 'clock-set':
+      return `clock-set drift ${e.drift}`;
+    case 'authenticated':
+      return `authenticated ${e.dock}`;
+    case 'config':
+      return `config ${e.version}`;
+    case 'closed':
+      return `closed ${e.reason}`;
+  }
+}
+
+export const dockEntries: Record<string, Entry> = {
+  /** The camera's public key (made on first use from the Random port, kept in the KeyStore). */
+  'dock.camera.identity': (env) => identity(env).publicKey,
+
+  /** Provisioning: the agency root key and this camera's certificate. */
+  'dock.camera.install': (env, root, certificate) => {
+    identity(env).provision(root as Uint8Array, certificate as Uint8Array);
+    return null;
+  },
+
+  /** Format the segment store on the camera's flash. */
+  'dock.camera.format': (env) => {
+    const c = cam(env);
+    c.flash ??= new env.platform.Flash({ path: CAMERA_STORE_PATH });
+    // A camera's first segment is sequence 0: its manifest is the one with no previous (signing).
+    c.store = SegmentStore.format({ flash: c.flash, checksum: env.platform.checksum, clock: env.platform.clock, firstSequence: 0 });
+    return null;
+  },
+
+  /** Record `segments` sealed segments of `frames` frames with `bodyBytes`-byte bodies. */
+  'dock.camera.record': (env, options) => {
+    const id = identity(env);
+    const s = store(env);
+    const p = env.platform;
+    const device = id.deviceId();
+    if (!device) throw new BodycamError('E_NOT_PROVISIONED', 'the camera has no certificate');
+    const segments = arg<number>(options, 'segments');
+    const frames = arg<number>(options, 'frames', 4);
+    const bodyBytes = arg<number>(options, 'bodyBytes', 2048);
+    const header = new FrameHeaderEncoder();
+    const made: number[] = [];
+    for (let n = 0; n < segments; n++) {
+      const previous = s
+        .segments()
+        .filter((x) => x.trailer !== undefined)
+        .sort((a, b) => b.sequence - a.sequence)[0];
+      const writer = s.openSegment(new Uint8Array(0));
+      const builder = new ManifestBuilder({
+        digest: p.digest,
+        device,
+        seq: writer.sequence,
+        boot: cam(env).boot,
+        recording: 1,
+        prev: previous ? sha256Of(p.digest, previous.trailer!) : null,
+        format: { format: MEDIA_FORMAT, width: 320, height: 240 },
+        firmware: CAMERA_FIRMWARE,
+      });
+      for (let f = 0; f < frames; f++) {
+        const mono = p.clock.monotonic() + f * 66;
+        const utc = p.clock.utc() + f * 66;
+        const body = new Uint8Array(bodyBytes).fill((writer.sequence * 31 + f) & 255);
+        body[0] = 0xff;
+        body[1] = 0xd8;
+        const h = header.encode({
+          flags: FrameFlags.KEYFRAME | (f === 0 ? FrameFlags.FIRST : 0),
+          width: 320, height: 240, frameRate: 15, clockSource: 'rtc',
+          frameNumber: f, monotonicMs: mono, utcMs: utc, droppedBefore: 0, gapMs: f === 0 ? 0 : 66, droppedTotal: 0, jpegLength: bodyBytes,
+        });
+        writer.append(h, body);
+        builder.addFrame(h, body, { mono, utc });
+      }
+      const signed = builder.finish({ signer: id, clock: p.clock.source(), flags: FLAG_CLEAN_CLOSE });
+      writer.seal(signed.bytes);
+      made.push(signed.manifest.seq);
+    }
+    return made;
+  },
+
+  /** Dock: open the Link to a dock station and start the session. */
+  'dock.camera.connect': (env, options) => {
+    const c = cam(env);
+    const id = identity(env);
+    const p = env.platform;
+    const device = id.deviceId();
+    const certificate = id.certificate();
+    const rootKey = id.rootKey();
+    if (!device || !certificate || !rootKey) throw new BodycamError('E_NOT_PROVISIONED', 'the camera has no certificate; provision it first');
+    const s = store(env);
+    const source = new StoreUploadSource({ store: s, deviceId: device, identity: id, digest: p.digest, clock: p.clock, bootCounter: c.boot });
+    c.source = source;
+    c.events = [];
+    const session = new CameraSession({
+      deviceId: device,
+      identity: id,
+      certificate,
+      rootKey,
+      firmwareVersion: CAMERA_FIRMWARE,
+      source,
+      clock: p.clock,
+      random: p.random,
+      digest: p.digest,
+      checksum: p.checksum,
+      status: () => {
+        const u = s.usage();
+        return { batteryPercent: 80, charging: true, storageTotal: u.total, storageFree: u.free, pendingSegments: u.segmentsAwaitingUpload, pendingBytes: u.awaitingUpload, bootCounter: c.boot };
+      },
+      onEvent: (e) => c.events.push(describe(e)),
+    });
+    c.session = session;
+    const write = (frames: Uint8Array[]) => {
+      for (const f of frames) c.link?.write(f);
+      if (session.state === 'closed') c.link?.close();
+    };
+    c.link = new p.Link({
+      address: arg<string>(options, 'address', '127.0.0.1'),
+      port: arg<number>(options, 'port'),
+      onReadable: () => {
+        const b = c.link?.read();
+        if (b) write(session.receive(new Uint8Array(b)));
+      },
+      onError: (message) => session.disconnected(`link: ${message}`),
+    });
+    write(session.start());
+    return null;
+  },
+
+  'dock.camera.status': (env) => {
+    const c = cam(env);
+    const u = c.store ? c.store.usage() : undefined;
+    return {
+      state: c.session ? c.session.state : 'none',
+      closeReason: c.session ? c.session.closeReason : '',
+      events: c.events,
+      pending: c.store ? c.store.segments().filter((x) => x.state === 'sealed').map((x) => x.sequence) : [],
+      released: c.store ? c.store.segments().filter((x) => x.state === 'released').map((x) => x.sequence) : [],
+      awaitingUpload: u ? u.awaitingUpload : 0,
+      receipts: c.store ? c.store.receipts().length : 0,
+    };
+  },
+
+  /** Power cycle: drop the session and the link, remount the store from flash. */
+  'dock.camera.reboot': (env) => {
+    const c = cam(env);
+    try {
+      c.link?.close();
+    } catch {
+      // already closed
+    }
+    c.link = undefined;
+    c.session = undefined;
+    c.store = undefined;
+    c.boot++;
+    store(env);
+    return null;
+  },
+};

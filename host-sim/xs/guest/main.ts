@@ -56,20 +56,31 @@ function inbound(v: CborValue): unknown {
   });
 }
 
-function request(req: CborValue[]): unknown {
+function request(req: CborValue[], args?: unknown[]): unknown {
   const t0 = meterNow();
   try {
-    return requestUnmetered(req);
+    return requestUnmetered(req, args);
   } finally {
     bridgeUnits += meterNow() - t0;
   }
 }
 
-function requestUnmetered(req: CborValue[]): unknown {
+function requestUnmetered(req: CborValue[], args?: unknown[]): unknown {
   const bytes = encode(req);
   const reply = decode(new Uint8Array(globalThis.issueCommand(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer)));
   if (!Array.isArray(reply)) throw new BodycamError('E_BRIDGE', 'reply is not an array');
-  if (reply[0] === 0) return inbound(reply[1]);
+  if (reply[0] === 0) {
+    // Output buffers the port wrote into (Random.fill): copy back into the caller's arrays.
+    const written = reply[2];
+    if (args && Array.isArray(written)) {
+      for (const w of written) {
+        const [i, bytes] = w as [number, Uint8Array];
+        const target = args[i];
+        if (target instanceof Uint8Array && bytes instanceof Uint8Array) target.set(bytes.subarray(0, target.length));
+      }
+    }
+    return inbound(reply[1]);
+  }
   throw new BodycamError(String(reply[1]), String(reply[2]));
 }
 
@@ -77,7 +88,7 @@ function call(target: string | number, method: string, args: unknown[]): unknown
   const t0 = meterNow();
   const wire = out(args);
   bridgeUnits += meterNow() - t0;
-  return request([OP_CALL, target, method, wire]);
+  return request([OP_CALL, target, method, wire], args);
 }
 
 function remotePlatform(): Platform {

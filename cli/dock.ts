@@ -1,0 +1,82 @@
+// `bodycam dock --listen HOST:PORT --store DIR --identity DIR [--json]`: run a dock station.
+// A live line per camera (segments and bytes done of total, rate, ETA) on a terminal; with --json,
+// one JSON object per event on stdout instead (for monitoring).
+
+import { BodycamError } from '../firmware/errors.js';
+import { loadDockIdentity } from '../dock-station/identity.js';
+import { DockStation } from '../dock-station/station.js';
+import type { SessionProgress, SessionResult } from '../dock-station/session.js';
+import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { parseArgs, stringOption } from './args.js';
+
+const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--json]
+
+Serve cameras at shift end: authenticate each one, upload and verify its evidence into DIR
+(content-addressed originals, SQLite index and custody log), send signed receipts so the camera
+can free space. --identity is the folder \`bodycam provision dock\` wrote.`;
+
+function mib(n: number): string {
+  return (n / 1048576).toFixed(1);
+}
+
+export function progressLine(p: SessionProgress, now = Date.now()): string {
+  const secs = Math.max(0.001, (now - p.startedAt) / 1000);
+  const rate = p.bytesDone / secs;
+  const eta = rate > 0 ? Math.ceil((p.bytesTotal - p.bytesDone) / rate) : 0;
+  const width = 20;
+  const filled = p.bytesTotal ? Math.round((p.bytesDone / p.bytesTotal) * width) : 0;
+  return `${(p.device ?? '?').padEnd(12)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.segmentsDone}/${p.segmentsTotal} segments ${mib(p.bytesDone)}/${mib(p.bytesTotal)} MiB ${mib(rate)} MiB/s ETA ${eta}s ${p.phase}`;
+}
+
+export async function dockCommand(argv: string[], out: (line: string) => void): Promise<number> {
+  const a = parseArgs(argv, { listen: { value: true }, store: { value: true }, identity: { value: true }, json: {}, help: {} });
+  if (a.options.help) {
+    out(HELP);
+    return 0;
+  }
+  const listen = stringOption(a, 'listen') ?? '127.0.0.1:7070';
+  const storeDir = stringOption(a, 'store');
+  const identityDir = stringOption(a, 'identity');
+  if (!storeDir || !identityDir) throw new BodycamError('E_USAGE', `--store and --identity are required\n${HELP}`);
+  const m = /^(.*):(\d+)$/.exec(listen);
+  if (!m) throw new BodycamError('E_USAGE', '--listen takes HOST:PORT');
+  const json = a.options.json === true;
+  const ed25519 = hostEd25519();
+  const identity = loadDockIdentity(identityDir, ed25519);
+  const live = new Map<string, string>();
+  const tty = process.stderr.isTTY && !json;
+  const render = () => {
+    if (!tty) return;
+    process.stderr.write(`\x1b[${live.size}A`);
+    for (const line of live.values()) process.stderr.write(`\x1b[2K${line}\n`);
+  };
+  const station = new DockStation({
+    identity,
+    storeDir,
+    ed25519,
+    revocationsCose: identity.revocationsCose,
+    onProgress: (p) => {
+      if (json) out(JSON.stringify({ event: 'progress', ...p }));
+      else if (tty) {
+        const fresh = !live.has(p.session);
+        live.set(p.session, progressLine(p));
+        if (fresh) process.stderr.write('\n');
+        render();
+      }
+    },
+    onResult: (r: SessionResult) => {
+      live.delete(r.session);
+      if (json) out(JSON.stringify({ event: 'session', ...r }));
+      else out(`${r.device ?? 'unknown camera'}: ${r.ok ? 'done' : `FAILED ${r.code ?? ''} ${r.message ?? ''}`} — stored ${r.stored.length} segments, released ${r.released.length}${r.rejected.length ? `, rejected ${r.rejected.map((x) => `${x.seq} (${x.code})`).join(', ')}` : ''}`);
+    },
+  });
+  const addr = await station.listen(Number(m[2]), m[1]);
+  if (json) out(JSON.stringify({ event: 'listening', address: addr.address, port: addr.port, dock: identity.id, store: storeDir }));
+  else out(`dock ${identity.id} listening on ${addr.address}:${addr.port}, evidence in ${storeDir}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await station.close();
+  return 0;
+}

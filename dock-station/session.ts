@@ -1,0 +1,404 @@
+// One camera's session at the dock station: the dock's side of the protocol in
+// firmware/dock/ (same codec, same transcript), driving the upload over a Node socket.
+//
+// Order: hello/auth (the dock proves itself first, then the camera) → status → time → head →
+// inventory → for each segment: verify the manifest, resume at the durable offset, pull chunks
+// (CRC per chunk, fsync per chunk), check the media digest, commit → a receipt per batch, signed
+// only after everything it lists is durable → ledger → config → bye.
+// A camera that can't prove itself gets a fatal error and nothing is stored from it.
+
+import { createHash, randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { CborValue } from '../firmware/codec/cbor.js';
+import { FrameReader, frameMessage } from '../firmware/dock/frame.js';
+import { arr, bin, decodeMessage, encodeMessage, flag, num, str, type Message, type MessageType, DEFAULT_CHUNK } from '../firmware/dock/messages.js';
+import { authPayload, timePayload, transcriptHash } from '../firmware/dock/transcript.js';
+import { BodycamError, errorCode, errorMessage } from '../firmware/errors.js';
+import { isRevoked, verifyCertificate, type RevocationList, type VerifiedCertificate } from '../firmware/signing/certificate.js';
+import type { Ed25519 } from '../firmware/signing/ed25519.js';
+import { manifestDigest, verifyManifest } from '../firmware/signing/manifest.js';
+import { signReceipt, verifyCheckpoint, type ReceiptEntry } from '../firmware/signing/receipt.js';
+import type { Signer } from '../firmware/signing/signer.js';
+import { nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
+import { seqName, type EvidenceStore } from './store.js';
+
+export interface DockIdentity {
+  id: string;
+  signer: Signer;
+  certificate: Uint8Array;
+  rootKey: Uint8Array;
+  revocations?: RevocationList;
+}
+
+export interface SessionOptions {
+  identity: DockIdentity;
+  store: EvidenceStore;
+  ed25519: Ed25519;
+  chunkSize?: number;
+  /** Segments per receipt. */
+  batch?: number;
+  /** The station's UTC clock (ms). */
+  now?: () => number;
+  /** Seconds to wait for each camera message. */
+  timeoutMs?: number;
+  /** Signed configuration to push to a camera (by device id), if any. */
+  configFor?: (device: string) => Uint8Array | undefined;
+  onProgress?: (p: SessionProgress) => void;
+}
+
+export interface SessionProgress {
+  session: string;
+  device: string | undefined;
+  phase: string;
+  segmentsDone: number;
+  segmentsTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** Bytes received over the link this session (resends included). */
+  bytesReceived: number;
+  startedAt: number;
+}
+
+export interface SessionResult {
+  session: string;
+  device?: string;
+  ok: boolean;
+  code?: string;
+  message?: string;
+  stored: number[];
+  rejected: { seq: number; code: string }[];
+  released: number[];
+  bytesReceived: number;
+  chunksResent: number;
+}
+
+const MAX_CHUNK_RETRIES = 5;
+
+/** A bounded queue of decoded messages from the socket. */
+class Inbox {
+  #reader = new FrameReader(nodeChecksum);
+  #queue: ({ m: Message; raw: Uint8Array } | BodycamError)[] = [];
+  #wake: (() => void) | undefined;
+  #closed: string | undefined;
+  bytes = 0;
+  constructor(socket: Socket, onCorrupt: (e: BodycamError) => void) {
+    socket.on('data', (chunk: Buffer) => {
+      this.bytes += chunk.length;
+      for (const ev of this.#reader.push(chunk)) {
+        if (ev.kind === 'message') {
+          try {
+            this.#queue.push({ m: decodeMessage(ev.payload), raw: ev.payload });
+          } catch (e) {
+            this.#queue.push(e instanceof BodycamError ? e : new BodycamError('E_PROTO_MESSAGE', String(e)));
+          }
+        } else if (ev.kind === 'corrupt') {
+          onCorrupt(ev.error);
+          this.#queue.push(ev.error);
+        } else {
+          this.#queue.push(ev.error);
+          this.#closed = ev.error.message;
+        }
+      }
+      this.#wake?.();
+    });
+    socket.on('close', () => {
+      this.#closed ??= 'the camera disconnected';
+      this.#wake?.();
+    });
+    socket.on('error', () => {});
+  }
+  async next(timeoutMs: number): Promise<{ m: Message; raw: Uint8Array } | BodycamError> {
+    for (;;) {
+      const item = this.#queue.shift();
+      if (item) return item;
+      if (this.#closed) throw new BodycamError('E_LINK_CLOSED', this.#closed);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await new Promise<boolean>((resolve) => {
+        this.#wake = () => resolve(false);
+        timer = setTimeout(() => resolve(true), timeoutMs);
+      });
+      clearTimeout(timer);
+      this.#wake = undefined;
+      if (timedOut) throw new BodycamError('E_TIMEOUT', `the camera sent nothing for ${timeoutMs} ms`);
+    }
+  }
+}
+
+export class DockSession {
+  readonly id = randomBytes(8).toString('hex');
+  #o: SessionOptions;
+  #socket: Socket;
+  #inbox: Inbox;
+  #camera: VerifiedCertificate | undefined;
+  #cameraNonce: Uint8Array = new Uint8Array(0);
+  #progress: SessionProgress;
+  #result: SessionResult;
+  #sessionNonce = new Uint8Array(randomBytes(32));
+
+  constructor(socket: Socket, o: SessionOptions) {
+    this.#o = o;
+    this.#socket = socket;
+    this.#inbox = new Inbox(socket, () => {});
+    this.#progress = { session: this.id, device: undefined, phase: 'handshake', segmentsDone: 0, segmentsTotal: 0, bytesDone: 0, bytesTotal: 0, bytesReceived: 0, startedAt: Date.now() };
+    this.#result = { session: this.id, ok: false, stored: [], rejected: [], released: [], bytesReceived: 0, chunksResent: 0 };
+  }
+
+  get #dockId(): string {
+    return this.#o.identity.id;
+  }
+
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
+  }
+
+  #send(t: MessageType, fields: Record<string, CborValue> = {}): Uint8Array {
+    const payload = encodeMessage(t, fields);
+    if (!this.#socket.destroyed) this.#socket.write(frameMessage(payload, nodeChecksum));
+    return payload;
+  }
+
+  #phase(phase: string): void {
+    this.#progress.phase = phase;
+    this.#progress.bytesReceived = this.#inbox.bytes;
+    this.#o.onProgress?.({ ...this.#progress });
+  }
+
+  /** The next message, skipping (and storing) unsolicited drift statements; camera errors throw. */
+  async #next(expect: MessageType): Promise<{ m: Message; raw: Uint8Array }> {
+    for (;;) {
+      const item = await this.#inbox.next(this.#o.timeoutMs ?? 15000);
+      if (item instanceof BodycamError) {
+        if (item.code === 'E_PROTO_CHECKSUM') throw item; // the caller may retry what it asked for
+        this.#send('error', { code: item.code, message: errorMessage(item).slice(0, 256), fatal: false });
+        continue;
+      }
+      const { m } = item;
+      if (m.t === 'drift' && this.#camera) {
+        const n = this.#o.store.nextNumber(this.#camera.id, 'clock');
+        this.#o.store.putDeviceFile(this.#camera.id, bin(m, 'statement'), 'drift', 'clock', `${seqName(n)}.cose`);
+        continue;
+      }
+      if (m.t === 'error') {
+        throw new BodycamError(str(m, 'code'), `camera: ${str(m, 'message')}`, { fatal: flag(m, 'fatal') });
+      }
+      if (m.t !== expect) throw new BodycamError('E_PROTO_UNEXPECTED', `expected ${expect}, the camera sent ${m.t}`);
+      return item;
+    }
+  }
+
+  async run(): Promise<SessionResult> {
+    const store = this.#o.store;
+    store.db.prepare('INSERT INTO sessions (id, dock, peer, started) VALUES (?, ?, ?, ?)').run(this.id, this.#dockId, `${this.#socket.remoteAddress}:${this.#socket.remotePort}`, Date.now());
+    try {
+      await this.#handshake();
+      await this.#upload();
+      this.#result.ok = this.#result.rejected.length === 0;
+      this.#send('bye', { reason: 'session complete' });
+      this.#phase('done');
+    } catch (e) {
+      const code = errorCode(e);
+      const message = errorMessage(e);
+      this.#result.code = code;
+      this.#result.message = message;
+      const fatalFromCamera = e instanceof BodycamError && (e.detail as { fatal?: boolean } | undefined)?.fatal;
+      if (!fatalFromCamera && !this.#socket.destroyed && code !== 'E_LINK_CLOSED') this.#send('error', { code, message: message.slice(0, 256), fatal: true });
+      store.log('session-failed', { dock: this.#dockId, session: this.id, device: this.#camera?.id, detail: { code, message } });
+      this.#phase('failed');
+    } finally {
+      this.#result.bytesReceived = this.#inbox.bytes;
+      store.db.prepare('UPDATE sessions SET device = ?, ended = ?, result = ? WHERE id = ?').run(this.#camera?.id ?? null, Date.now(), this.#result.ok ? 'ok' : (this.#result.code ?? 'incomplete'), this.id);
+      store.log('session-end', { dock: this.#dockId, session: this.id, device: this.#camera?.id, detail: { ok: this.#result.ok, stored: this.#result.stored.length, released: this.#result.released.length } });
+      this.#socket.end();
+    }
+    return this.#result;
+  }
+
+  async #handshake(): Promise<void> {
+    const { m, raw } = await this.#next('hello');
+    if (str(m, 'role') !== 'camera') throw new BodycamError('E_AUTH_ROLE', 'the peer does not present itself as a camera');
+    if (!arr(m, 'versions').includes(1)) throw new BodycamError('E_PROTO_VERSION', 'no common protocol version');
+    let cert: VerifiedCertificate;
+    try {
+      cert = verifyCertificate(bin(m, 'cert'), this.#o.identity.rootKey, { digest: nodeDigest, ed25519: this.#o.ed25519, kind: 'device', at: this.#now() });
+      if (cert.id !== str(m, 'id')) throw new BodycamError('E_AUTH_IDENTITY', `the camera says it is ${str(m, 'id')} but its certificate is for ${cert.id}`);
+      const revoked = isRevoked(this.#o.identity.revocations, cert.keyId);
+      if (revoked) throw new BodycamError('E_CERT_REVOKED', `camera ${cert.id} is revoked (${revoked.reason})`);
+    } catch (e) {
+      this.#o.store.log('camera-refused', { dock: this.#dockId, session: this.id, device: str(m, 'id'), detail: { code: errorCode(e), message: errorMessage(e) } });
+      throw e;
+    }
+    this.#cameraNonce = bin(m, 'nonce');
+    const dockHello = this.#send('hello', { role: 'dock', id: this.#dockId, cert: this.#o.identity.certificate, nonce: this.#sessionNonce, fw: 'dock-station', versions: [1] });
+    const transcript = transcriptHash(nodeDigest, raw, dockHello);
+    this.#send('auth', { sig: this.#o.identity.signer.sign(authPayload(transcript, 'dock')) });
+    const auth = await this.#next('auth');
+    if (!this.#o.ed25519.verify(authPayload(transcript, 'camera'), bin(auth.m, 'sig'), cert.publicKey)) {
+      this.#o.store.log('camera-refused', { dock: this.#dockId, session: this.id, device: cert.id, detail: { code: 'E_AUTH_SIGNATURE' } });
+      throw new BodycamError('E_AUTH_SIGNATURE', `camera ${cert.id} did not sign this session's transcript`);
+    }
+    this.#camera = cert;
+    this.#progress.device = cert.id;
+    const store = this.#o.store;
+    store.db.prepare('INSERT INTO devices (device, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET last_seen = excluded.last_seen').run(cert.id, Date.now(), Date.now());
+    store.putDeviceFile(cert.id, cert.bytes, 'certificate', 'certificate.cose');
+    store.log('camera-authenticated', { dock: this.#dockId, session: this.id, device: cert.id, detail: { serial: cert.serial } });
+  }
+
+  async #upload(): Promise<void> {
+    const store = this.#o.store;
+    const cam = this.#camera!;
+    this.#phase('status');
+    this.#send('status?');
+    const status = (await this.#next('status')).m;
+    store.log('camera-status', { dock: this.#dockId, session: this.id, device: cam.id, detail: Object.fromEntries([...status.f].filter(([k]) => k !== 't').map(([k, v]) => [String(k), v])) });
+
+    // Time: the camera signs its drift (a 'drift' message, stored as evidence) before it changes its clock.
+    const utc = this.#now();
+    this.#send('time', { utc, sig: this.#o.identity.signer.sign(timePayload(this.#cameraNonce, utc)) });
+    store.log('clock-set', { dock: this.#dockId, session: this.id, device: cam.id, detail: { dockUtc: utc, cameraUtc: num(status, 'utc') } });
+
+    this.#phase('head');
+    this.#send('head?');
+    const cp = (await this.#next('checkpoint')).m;
+    const checkpointBytes = bin(cp, 'cose');
+    const checkpoint = verifyCheckpoint(checkpointBytes, cam.publicKey, this.#o.ed25519);
+    if (checkpoint.device !== cam.id) throw new BodycamError('E_CHECKPOINT_DEVICE', `checkpoint is for ${checkpoint.device}, not ${cam.id}`);
+    const cpDigest = createHash('sha256').update(checkpointBytes).digest();
+    store.putDeviceFile(cam.id, checkpointBytes, 'checkpoint', 'checkpoints', `${seqName(store.nextNumber(cam.id, 'checkpoints'))}.cose`);
+
+    this.#phase('inventory');
+    const segments: { seq: number; length: number; manifest: Uint8Array }[] = [];
+    for (let after = -1; ; ) {
+      this.#send('inventory?', { after });
+      const inv = (await this.#next('inventory')).m;
+      const page = arr(inv, 'segments') as Map<CborValue, CborValue>[];
+      for (const s of page) segments.push({ seq: s.get('seq') as number, length: s.get('length') as number, manifest: s.get('manifest') as Uint8Array });
+      if (!flag(inv, 'more') || page.length === 0) break;
+      after = segments[segments.length - 1].seq;
+    }
+    segments.sort((a, b) => a.seq - b.seq);
+    this.#progress.segmentsTotal = segments.length;
+    this.#progress.bytesTotal = segments.reduce((n, s) => n + s.length, 0);
+
+    let batch: ReceiptEntry[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      // Everything listed is already fsynced and indexed (commitSegment), so the receipt may be signed.
+      const receipt = signReceipt({ dock: this.#dockId, nonce: this.#cameraNonce, checkpoint: new Uint8Array(cpDigest), utc: this.#now(), entries: batch }, this.#o.identity.signer);
+      const n = store.nextNumber(cam.id, 'receipts');
+      const sha = store.putDeviceFile(cam.id, receipt, 'receipt', 'receipts', `${seqName(n)}.cose`);
+      store.db.prepare('INSERT INTO receipts (device, session, sha256, segments, at) VALUES (?, ?, ?, ?, ?)').run(cam.id, this.id, sha, batch.length, Date.now());
+      store.log('receipt-signed', { dock: this.#dockId, session: this.id, device: cam.id, detail: { receipt: sha, seqs: batch.map((e) => e.seq) } });
+      this.#send('receipt', { cose: receipt });
+      const released = (await this.#next('released')).m;
+      const seqs = arr(released, 'seqs') as number[];
+      this.#result.released.push(...seqs);
+      store.log('camera-released', { dock: this.#dockId, session: this.id, device: cam.id, detail: { seqs, bytes: num(released, 'bytes') } });
+      batch = [];
+    };
+
+    for (const seg of segments) {
+      this.#phase(`segment ${seg.seq}`);
+      const entry = await this.#segment(seg);
+      if (entry) batch.push(entry);
+      this.#progress.segmentsDone++;
+      if (batch.length >= (this.#o.batch ?? 16)) await flush();
+    }
+    await flush();
+
+    this.#phase('ledger');
+    for (let after = -1; ; ) {
+      this.#send('ledger?', { after });
+      const page = (await this.#next('ledger')).m;
+      const entries = arr(page, 'entries') as Uint8Array[];
+      for (const e of entries) store.putDeviceFile(cam.id, e, 'ledger', 'ledger', `${createHash('sha256').update(e).digest('hex').slice(0, 16)}.cose`);
+      if (!flag(page, 'more') || entries.length === 0) break;
+      after += entries.length;
+    }
+
+    const config = this.#o.configFor?.(cam.id);
+    if (config) {
+      this.#phase('config');
+      this.#send('config', { cose: config });
+      const ok = (await this.#next('config-ok')).m;
+      store.log('config-pushed', { dock: this.#dockId, session: this.id, device: cam.id, detail: { version: num(ok, 'version') } });
+    }
+  }
+
+  /** Upload one segment; returns its receipt entry once it is durably stored and verified. */
+  async #segment(seg: { seq: number; length: number; manifest: Uint8Array }): Promise<ReceiptEntry | undefined> {
+    const store = this.#o.store;
+    const cam = this.#camera!;
+    const reject = (code: string, message: string) => {
+      this.#result.rejected.push({ seq: seg.seq, code });
+      store.log('segment-rejected', { dock: this.#dockId, session: this.id, device: cam.id, detail: { seq: seg.seq, code, message } });
+      return undefined;
+    };
+    // The manifest is checked before a byte of media is pulled: a forged segment costs nothing.
+    let manifest;
+    try {
+      manifest = verifyManifest(seg.manifest, cam.publicKey, this.#o.ed25519);
+    } catch (e) {
+      return reject(errorCode(e), errorMessage(e));
+    }
+    if (manifest.device !== cam.id) return reject('E_MANIFEST_DEVICE', `segment ${seg.seq}'s manifest is for ${manifest.device}`);
+    if (manifest.seq !== seg.seq) return reject('E_MANIFEST_SEQ', `inventory says segment ${seg.seq}, the manifest says ${manifest.seq}`);
+    if (manifest.bytes !== seg.length) return reject('E_MANIFEST_LENGTH', `inventory says ${seg.length} bytes, the manifest ${manifest.bytes}`);
+    const prev = store.segment(cam.id, seg.seq - 1);
+    if (prev && prev.state === 'stored' && manifest.prev) {
+      const prevSha = prev.manifestSha256;
+      if (Buffer.from(manifest.prev).toString('hex') !== prevSha) return reject('E_CHAIN', `segment ${seg.seq} does not chain to the stored manifest of segment ${seg.seq - 1}`);
+    }
+    const digest = manifestDigest(seg.manifest, nodeDigest);
+    let offset: number;
+    try {
+      offset = store.beginSegment(cam.id, seg.seq, seg.length, seg.manifest, this.id);
+    } catch (e) {
+      return reject(errorCode(e), errorMessage(e));
+    }
+    const already = store.segment(cam.id, seg.seq)!;
+    if (already.state === 'stored') {
+      this.#progress.bytesDone += seg.length;
+      return { device: cam.id, seq: seg.seq, manifest: digest };
+    }
+    this.#progress.bytesDone += offset;
+    const chunk = this.#o.chunkSize ?? DEFAULT_CHUNK;
+    let retries = 0;
+    while (offset < seg.length) {
+      const length = Math.min(chunk, seg.length - offset);
+      this.#send('pull', { seq: seg.seq, offset, length });
+      let got;
+      try {
+        got = (await this.#next('chunk')).m;
+      } catch (e) {
+        if (errorCode(e) === 'E_PROTO_CHECKSUM' && retries++ < MAX_CHUNK_RETRIES) {
+          this.#result.chunksResent++;
+          continue;
+        }
+        throw e;
+      }
+      const data = bin(got, 'data');
+      // tus: a chunk for another place or with a bad checksum is discarded and the offset kept.
+      if (num(got, 'seq') !== seg.seq || num(got, 'offset') !== offset || data.length !== length || nodeChecksum.crc32(data) !== num(got, 'crc')) {
+        if (retries++ >= MAX_CHUNK_RETRIES) throw new BodycamError('E_CHUNK', `segment ${seg.seq}: ${MAX_CHUNK_RETRIES} bad chunks in a row at offset ${offset}`);
+        this.#result.chunksResent++;
+        continue;
+      }
+      retries = 0;
+      offset = store.appendChunk(cam.id, seg.seq, offset, data);
+      this.#progress.bytesDone += data.length;
+      this.#o.onProgress?.({ ...this.#progress, bytesReceived: this.#inbox.bytes });
+    }
+    const media = store.partialBytes(cam.id, seg.seq);
+    const mediaSha = createHash('sha256').update(media).digest();
+    if (!mediaSha.equals(Buffer.from(manifest.media))) {
+      store.rejectSegment(cam.id, seg.seq, 'E_MEDIA_DIGEST');
+      store.resetSegment(cam.id, seg.seq);
+      return reject('E_MEDIA_DIGEST', `segment ${seg.seq}: the media's SHA-256 differs from its signed manifest`);
+    }
+    store.commitSegment(cam.id, seg.seq, seg.manifest, this.id);
+    this.#result.stored.push(seg.seq);
+    store.log('segment-stored', { dock: this.#dockId, session: this.id, device: cam.id, detail: { seq: seg.seq, bytes: seg.length, media: mediaSha.toString('hex') } });
+    return { device: cam.id, seq: seg.seq, manifest: digest };
+  }
+}

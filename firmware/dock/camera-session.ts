@@ -1,0 +1,314 @@
+// The camera's side of a dock session: a synchronous state machine fed with bytes from the Link
+// port, answering with frames to write back. The dock drives; the camera answers, and refuses
+// everything but the handshake until the dock has proved it belongs to the camera's agency.
+//
+// Promises:
+// - Nothing is listed, read or freed for a dock that hasn't shown a valid, unrevoked dock
+//   certificate chained to the agency root and signed this session's transcript.
+// - Segments are freed only through source.release(), after the receipt verified (dock key,
+//   this session's nonce, the exact manifest digests the camera holds) — a replayed receipt or
+//   one for segments never sent frees nothing.
+// - Bad input (corrupt frames, unknown or malformed messages, requests out of order) gets an
+//   error reply with a stable code; only a broken stream or a failed handshake closes.
+
+import { BodycamError, errorCode, errorMessage } from '../errors.js';
+import type { Checksum } from '../platform/checksum.js';
+import type { Clock } from '../platform/clock.js';
+import type { Digest } from '../platform/digest.js';
+import type { Random } from '../platform/random.js';
+import { verifyCertificate, isRevoked, type RevocationList, type VerifiedCertificate } from '../signing/certificate.js';
+import { defaultEd25519, type Ed25519 } from '../signing/ed25519.js';
+import type { Signer } from '../signing/signer.js';
+import { FrameReader, frameMessage } from './frame.js';
+import { arr, bin, decodeMessage, encodeMessage, MAX_INVENTORY, num, str, type Message, type MessageType } from './messages.js';
+import { authPayload, timePayload, transcriptHash } from './transcript.js';
+import type { CborValue } from '../codec/cbor.js';
+
+export const PROTOCOL_VERSIONS = [1];
+
+export interface PendingSegment {
+  seq: number;
+  /** Bytes of segment media (what the manifest's digest covers). */
+  length: number;
+  /** The signed manifest (COSE_Sign1). */
+  manifest: Uint8Array;
+}
+
+/** What the camera uploads from: the segment store and its manifests (the recorder provides it). */
+export interface UploadSource {
+  /** Sealed segments not yet released, by sequence. */
+  pending(): PendingSegment[];
+  /** Bytes of a segment's media. */
+  read(seq: number, offset: number, length: number): Uint8Array;
+  /** The signed checkpoint of the camera's head, bound to this session's nonce. */
+  checkpoint(sessionNonce: Uint8Array): Uint8Array;
+  /**
+   * Verify a receipt for this session (dock key, nonce, digests of what the camera holds) and,
+   * only if it verifies, persist it and free the segments it covers. Returns what was freed.
+   */
+  acceptReceipt(receipt: Uint8Array, dock: VerifiedCertificate, sessionNonce: Uint8Array): { seqs: number[]; bytes: number };
+}
+
+export interface CameraStatus {
+  batteryPercent: number;
+  charging: boolean;
+  storageTotal: number;
+  storageFree: number;
+  pendingSegments: number;
+  pendingBytes: number;
+  bootCounter: number;
+}
+
+/** Session events the recorder writes into its audit ledger. */
+export type DockEvent =
+  | { kind: 'authenticated'; dock: string }
+  | { kind: 'refused'; code: string; message: string }
+  | { kind: 'clock-set'; before: number; after: number; drift: number; dock: string }
+  | { kind: 'released'; seqs: number[]; bytes: number; dock: string }
+  | { kind: 'config'; version: number; dock: string }
+  | { kind: 'closed'; reason: string };
+
+export interface CameraSessionOptions {
+  deviceId: string;
+  identity: Signer;
+  /** This camera's certificate (COSE), issued at provisioning. */
+  certificate: Uint8Array;
+  /** The agency root public key set at provisioning. */
+  rootKey: Uint8Array;
+  revocations?: RevocationList;
+  firmwareVersion: string;
+  source: UploadSource;
+  clock: Clock;
+  random: Random;
+  digest: Digest;
+  checksum: Checksum;
+  ed25519?: Ed25519;
+  status: () => CameraStatus;
+  /** Sign the clock-drift statement the camera makes before the dock sets its clock. */
+  driftStatement?: (dockUtc: number, cameraUtc: number, sessionNonce: Uint8Array) => Uint8Array;
+  /** Verify and apply a signed configuration; returns its version. */
+  applyConfig?: (cose: Uint8Array) => number;
+  /** Signed audit ledger entries after `after` (an entry index), at most `max`. */
+  ledger?: (after: number, max: number) => { entries: Uint8Array[]; more: boolean };
+  onEvent?: (e: DockEvent) => void;
+}
+
+type State = 'idle' | 'hello-sent' | 'dock-proven' | 'authenticated' | 'closed';
+
+export class CameraSession {
+  #o: CameraSessionOptions;
+  #ed: Ed25519;
+  #reader: FrameReader;
+  #state: State = 'idle';
+  #nonce = new Uint8Array(32);
+  #hello: Uint8Array | undefined;
+  #dockHello: Uint8Array | undefined;
+  #dock: VerifiedCertificate | undefined;
+  #closeReason = '';
+  /** Frames waiting to be written to the link. */
+  #out: Uint8Array[] = [];
+
+  constructor(o: CameraSessionOptions) {
+    this.#o = o;
+    this.#ed = o.ed25519 ?? defaultEd25519();
+    this.#reader = new FrameReader(o.checksum);
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+  get closeReason(): string {
+    return this.#closeReason;
+  }
+  get dock(): VerifiedCertificate | undefined {
+    return this.#dock;
+  }
+
+  /** Begin: the camera's hello. */
+  start(): Uint8Array[] {
+    this.#o.random.fill(this.#nonce);
+    this.#hello = encodeMessage('hello', {
+      role: 'camera',
+      id: this.#o.deviceId,
+      cert: this.#o.certificate,
+      nonce: this.#nonce,
+      fw: this.#o.firmwareVersion,
+      versions: PROTOCOL_VERSIONS,
+    });
+    this.#state = 'hello-sent';
+    this.#out.push(frameMessage(this.#hello, this.#o.checksum));
+    return this.#take();
+  }
+
+  /** Feed bytes from the link; returns frames to write. */
+  receive(bytes: Uint8Array): Uint8Array[] {
+    if (this.#state === 'closed') return [];
+    for (const ev of this.#reader.push(bytes)) {
+      if ((this.#state as State) === 'closed') break;
+      if (ev.kind === 'fatal') {
+        this.#error(ev.error.code, ev.error.message, true);
+      } else if (ev.kind === 'corrupt') {
+        this.#error(ev.error.code, ev.error.message, false);
+      } else {
+        let m: Message;
+        try {
+          m = decodeMessage(ev.payload);
+        } catch (e) {
+          this.#error(errorCode(e), errorMessage(e), false);
+          continue;
+        }
+        try {
+          this.#handle(m, ev.payload);
+        } catch (e) {
+          const code = errorCode(e);
+          const fatal = this.#state !== 'authenticated';
+          this.#error(code, errorMessage(e), fatal);
+          if (fatal) this.#o.onEvent?.({ kind: 'refused', code, message: errorMessage(e) });
+        }
+      }
+    }
+    return this.#take();
+  }
+
+  /** The link went away. */
+  disconnected(reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#closeReason = reason;
+    this.#o.onEvent?.({ kind: 'closed', reason });
+  }
+
+  #take(): Uint8Array[] {
+    const out = this.#out;
+    this.#out = [];
+    return out;
+  }
+
+  #send(t: MessageType, fields: Record<string, CborValue> = {}): void {
+    this.#out.push(frameMessage(encodeMessage(t, fields), this.#o.checksum));
+  }
+
+  #error(code: string, message: string, fatal: boolean): void {
+    this.#send('error', { code, message: message.slice(0, 256), fatal });
+    if (fatal) this.disconnected(`${code}: ${message}`);
+  }
+
+  #handle(m: Message, raw: Uint8Array): void {
+    if (m.t === 'error') {
+      // The dock reports a problem with something we sent; a fatal one ends the session.
+      if (m.f.get('fatal') === true) this.disconnected(`dock: ${str(m, 'code')}: ${str(m, 'message')}`);
+      return;
+    }
+    if (m.t === 'bye') {
+      this.disconnected(`dock said bye: ${str(m, 'reason')}`);
+      return;
+    }
+    switch (this.#state) {
+      case 'hello-sent':
+        return this.#dockHelloReceived(m, raw);
+      case 'dock-proven':
+        if (m.t !== 'auth') throw new BodycamError('E_AUTH_ORDER', `expected the dock's auth, got ${m.t}`);
+        return this.#dockAuth(m);
+      case 'authenticated':
+        return this.#request(m);
+      default:
+        throw new BodycamError('E_AUTH_ORDER', `unexpected ${m.t} before the session started`);
+    }
+  }
+
+  #dockHelloReceived(m: Message, raw: Uint8Array): void {
+    if (m.t !== 'hello') throw new BodycamError('E_AUTH_REQUIRED', `the dock must authenticate before "${m.t}"`);
+    if (str(m, 'role') !== 'dock') throw new BodycamError('E_AUTH_ROLE', 'the peer does not present itself as a dock');
+    const versions = arr(m, 'versions');
+    if (!versions.some((v) => PROTOCOL_VERSIONS.includes(v as number))) throw new BodycamError('E_PROTO_VERSION', `no common protocol version (dock: ${versions.join(',')})`);
+    const now = this.#o.clock.utc();
+    const cert = verifyCertificate(bin(m, 'cert'), this.#o.rootKey, { digest: this.#o.digest, ed25519: this.#ed, kind: 'dock', at: this.#o.clock.source().source === 'none' ? undefined : now });
+    if (cert.id !== str(m, 'id')) throw new BodycamError('E_AUTH_IDENTITY', `the dock says it is ${str(m, 'id')} but its certificate is for ${cert.id}`);
+    const revoked = isRevoked(this.#o.revocations, cert.keyId);
+    if (revoked) throw new BodycamError('E_CERT_REVOKED', `dock ${cert.id} is revoked (${revoked.reason})`);
+    this.#dock = cert;
+    this.#dockHello = raw;
+    this.#state = 'dock-proven';
+  }
+
+  #dockAuth(m: Message): void {
+    const transcript = transcriptHash(this.#o.digest, this.#hello!, this.#dockHello!);
+    if (!this.#ed.verify(authPayload(transcript, 'dock'), bin(m, 'sig'), this.#dock!.publicKey)) {
+      throw new BodycamError('E_AUTH_SIGNATURE', `dock ${this.#dock!.id} did not sign this session's transcript`);
+    }
+    this.#send('auth', { sig: this.#o.identity.sign(authPayload(transcript, 'camera')) });
+    this.#state = 'authenticated';
+    this.#o.onEvent?.({ kind: 'authenticated', dock: this.#dock!.id });
+  }
+
+  #request(m: Message): void {
+    const dock = this.#dock!;
+    switch (m.t) {
+      case 'status?': {
+        const s = this.#o.status();
+        const src = this.#o.clock.source();
+        this.#send('status', {
+          ...s,
+          fw: this.#o.firmwareVersion,
+          utc: this.#o.clock.utc(),
+          monotonic: this.#o.clock.monotonic(),
+          clockSource: src.source,
+          lastSync: src.lastSync,
+        });
+        return;
+      }
+      case 'time': {
+        const dockUtc = num(m, 'utc');
+        if (!this.#ed.verify(timePayload(this.#nonce, dockUtc), bin(m, 'sig'), dock.publicKey)) {
+          throw new BodycamError('E_TIME_SIGNATURE', 'the time from the dock is not signed for this session');
+        }
+        const before = this.#o.clock.utc();
+        if (this.#o.driftStatement) this.#send('drift', { statement: this.#o.driftStatement(dockUtc, before, this.#nonce) });
+        this.#o.clock.setUtc(dockUtc, 'dock');
+        this.#o.onEvent?.({ kind: 'clock-set', before, after: dockUtc, drift: before - dockUtc, dock: dock.id });
+        return;
+      }
+      case 'head?':
+        this.#send('checkpoint', { cose: this.#o.source.checkpoint(this.#nonce) });
+        return;
+      case 'inventory?': {
+        const after = num(m, 'after');
+        const all = this.#o.source.pending().filter((s) => s.seq > after);
+        const page = all.slice(0, MAX_INVENTORY);
+        this.#send('inventory', { segments: page.map((s) => ({ seq: s.seq, length: s.length, manifest: s.manifest })), more: all.length > page.length });
+        return;
+      }
+      case 'pull': {
+        const seq = num(m, 'seq');
+        const offset = num(m, 'offset');
+        const seg = this.#o.source.pending().find((s) => s.seq === seq);
+        if (!seg) throw new BodycamError('E_NO_SEGMENT', `segment ${seq} is not awaiting upload on this camera`);
+        if (offset > seg.length) throw new BodycamError('E_OFFSET', `offset ${offset} is past the end of segment ${seq} (${seg.length} bytes)`);
+        const length = Math.min(num(m, 'length'), seg.length - offset);
+        const data = this.#o.source.read(seq, offset, length);
+        this.#send('chunk', { seq, offset, data, crc: this.#o.checksum.crc32(data) });
+        return;
+      }
+      case 'receipt': {
+        const freed = this.#o.source.acceptReceipt(bin(m, 'cose'), dock, this.#nonce);
+        this.#send('released', { seqs: freed.seqs, bytes: freed.bytes });
+        this.#o.onEvent?.({ kind: 'released', seqs: freed.seqs, bytes: freed.bytes, dock: dock.id });
+        return;
+      }
+      case 'config': {
+        if (!this.#o.applyConfig) throw new BodycamError('E_UNSUPPORTED', 'this camera takes no configuration');
+        const version = this.#o.applyConfig(bin(m, 'cose'));
+        this.#send('config-ok', { version });
+        this.#o.onEvent?.({ kind: 'config', version, dock: dock.id });
+        return;
+      }
+      case 'ledger?': {
+        const page = this.#o.ledger ? this.#o.ledger(num(m, 'after'), 64) : { entries: [], more: false };
+        this.#send('ledger', page as unknown as Record<string, CborValue>);
+        return;
+      }
+      default:
+        throw new BodycamError('E_PROTO_UNEXPECTED', `a camera does not accept "${m.t}"`);
+    }
+  }
+}

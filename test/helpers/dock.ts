@@ -1,0 +1,121 @@
+// A dock station on real loopback TCP with real SQLite, an agency root, and a camera (on either
+// engine) provisioned by that root, holding a formatted store on simulated flash.
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CborValue } from '../../firmware/codec/cbor.js';
+import { issueCertificate, type Certificate } from '../../firmware/signing/certificate.js';
+import { KeyPairSigner } from '../../firmware/signing/signer.js';
+import { hostEd25519 } from '../../dock-station/ed25519-node.js';
+import { DockStation, type StationOptions } from '../../dock-station/station.js';
+import { startEngine, type Engine, type EngineName } from '../../host-sim/engine.js';
+import { SimFlash, attachFlash } from '../../host-sim/flash/sim-flash.js';
+import { TcpLink, type LinkFaults } from '../../host-sim/link/tcp-link.js';
+import { SimHardware, nodeDigest } from '../../host-sim/node/hardware.js';
+import type { LinkOptions } from '../../firmware/platform/link.js';
+
+export const AGENCY = 'Test Constabulary';
+export const YEAR = 365 * 24 * 3600 * 1000;
+
+export function seed(n: number): Uint8Array {
+  return new Uint8Array(32).fill(n);
+}
+
+export const root = new KeyPairSigner({ seed: seed(1), digest: nodeDigest, ed25519: hostEd25519() });
+
+export function certificate(c: Partial<Certificate> & Pick<Certificate, 'id' | 'kind' | 'publicKey'>, signer = root): Uint8Array {
+  return issueCertificate({ agency: AGENCY, serial: 1, notBefore: Date.UTC(2026, 0, 1), notAfter: Date.UTC(2030, 0, 1), ...c }, signer);
+}
+
+export function dockIdentity(id = 'DOCK-1', seedByte = 2, cert?: Partial<Certificate>) {
+  const signer = new KeyPairSigner({ seed: seed(seedByte), digest: nodeDigest, ed25519: hostEd25519() });
+  return { id, signer, certificate: certificate({ id, kind: 'dock', publicKey: signer.publicKey, ...cert }), rootKey: root.publicKey };
+}
+
+export async function startStation(o: Partial<StationOptions> & { storeDir?: string } = {}): Promise<{ station: DockStation; port: number; storeDir: string }> {
+  const storeDir = o.storeDir ?? mkdtempSync(join(tmpdir(), 'bodycam-dock-'));
+  const station = new DockStation({ identity: dockIdentity(), storeDir, ed25519: hostEd25519(), timeoutMs: 5000, ...o });
+  const addr = await station.listen(0);
+  return { station, port: addr.port, storeDir };
+}
+
+/** Wakes the host loop when the link has news for the firmware. */
+export class Activity {
+  #wake: (() => void) | undefined;
+  onActivity(): void {
+    this.#wake?.();
+  }
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}
+
+export interface Camera {
+  engine: Engine;
+  hw: SimHardware;
+  flash: SimFlash;
+  activity: Activity;
+  /** Faults for the next connection. */
+  faults: LinkFaults;
+  status(): Promise<CameraStatus>;
+  close(): Promise<void>;
+}
+
+export interface CameraStatus {
+  state: string;
+  closeReason: string;
+  events: string[];
+  pending: number[];
+  released: number[];
+  awaitingUpload: number;
+  receipts: number;
+}
+
+export async function startCamera(engineName: EngineName, o: { id?: string; cert?: Partial<Certificate>; flashBlocks?: number } = {}): Promise<Camera> {
+  const hw = new SimHardware({ seed: o.id ?? 'CAM-0001' });
+  const flash = attachFlash(hw, new SimFlash({ blockLength: 4096, blocks: o.flashBlocks ?? 512 }));
+  const activity = new Activity();
+  const faults: LinkFaults = {};
+  hw.devices.Link = function FaultyTcpLink(options: LinkOptions) {
+    return new TcpLink(options, { ...faults }, activity);
+  } as unknown as typeof hw.devices.Link;
+  const engine = await startEngine(engineName, hw.platform());
+  const id = o.id ?? 'CAM-0001';
+  const publicKey = (await engine.call('dock.camera.identity')).value as Uint8Array;
+  await engine.call('dock.camera.install', root.publicKey, certificate({ id, kind: 'device', publicKey, ...o.cert }));
+  await engine.call('dock.camera.format');
+  return {
+    engine,
+    hw,
+    flash,
+    activity,
+    faults,
+    status: async () => mapStatus((await engine.call('dock.camera.status')).value),
+    close: () => engine.close(),
+  };
+}
+
+function mapStatus(v: CborValue): CameraStatus {
+  const m = v as Map<string, CborValue>;
+  return Object.fromEntries(m) as unknown as CameraStatus;
+}
+
+/** Connect the camera to a station and run the session until the camera side has closed. */
+export async function dock(camera: Camera, port: number, timeoutMs = 60000): Promise<CameraStatus> {
+  await camera.engine.call('dock.camera.connect', { port });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await camera.engine.pump();
+    const s = await camera.status();
+    if (s.state === 'closed') return s;
+    if (Date.now() > deadline) throw new Error(`docking did not finish in ${timeoutMs} ms: ${JSON.stringify(s)}`);
+    await camera.activity.wait(200);
+  }
+}
