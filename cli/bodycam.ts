@@ -5,6 +5,7 @@
 
 import { BodycamError, isBodycamError } from '../firmware/errors.js';
 import { demo } from './demo.js';
+import { dockCommand } from './dock.js';
 import { verifyCommand } from './verify.js';
 import { exportCommand } from './export.js';
 import { buildCommand } from './build.js';
@@ -18,6 +19,7 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   demo: { summary: 'run firmware modules in the real XS engine and on Node, with their cost', run: (_a, out) => demo(out) },
+  dock: { summary: 'run a dock station: authenticate cameras, upload and verify evidence, sign receipts', run: (a, out) => dockCommand(a, out) },
   verify: { summary: 'verify a directory of evidence: signatures, media digests, chain, receipts', run: (a, out) => verifyCommand(a, out) },
   export: { summary: 'mux segment media into a playable AVI (MJPEG) with per-frame timing', run: (a, out) => exportCommand(a, out) },
   build: { summary: 'build the camera firmware for a board with the Moddable SDK', run: (a, out) => buildCommand(a, out, false) },
