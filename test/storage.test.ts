@@ -427,3 +427,25 @@ test('store: erase runs ahead of the writer — every frame lands in blocks eras
     t.true(before >= end, `frame ${i}: ${before} bytes erased before it, the stream now ends at ${end}`);
   }
 });
+
+test('store: a worn-out metadata slot stops the store with E_STORE_WORN_OUT, not with silent loss', (t) => {
+  const { store, flash, mount } = rig({ blocks: 256 }, { slotBlocks: 2, maxSegments: 30 });
+  // Slot B's blocks (odd ones) fail at their next erase: the first compaction into slot B fails.
+  flash.weakBlocks.set(1, flash.eraseCount(1));
+  flash.weakBlocks.set(3, flash.eraseCount(3));
+  let err: unknown;
+  const sealed: number[] = [];
+  try {
+    for (let k = 0; k < 200; k++) {
+      const w = store.openSegment(new Uint8Array([k]));
+      w.append(bytes(8, k), bytes(100, k));
+      sealed.push(w.seal(new Uint8Array([k])).id);
+    }
+  } catch (e) {
+    err = e;
+  }
+  t.true(isBodycamError(err, 'E_STORE_WORN_OUT'), String(err));
+  // What was committed before is still there.
+  const m = mount();
+  for (const id of sealed) t.is(m.segment(id).state, 'sealed');
+});
