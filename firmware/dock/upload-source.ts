@@ -23,6 +23,12 @@ export interface StoreUploadSourceOptions {
   clock: Clock;
   bootCounter: number;
   ed25519?: Ed25519;
+  /**
+   * The camera's chain head (newest manifest ever sealed: its sequence and digest), which the
+   * recorder persists because a released segment's manifest leaves the store. Without it the
+   * head is the newest manifest still in the store.
+   */
+  head?: () => { seq: number; digest: Uint8Array } | undefined;
 }
 
 export class StoreUploadSource implements UploadSource {
@@ -65,17 +71,12 @@ export class StoreUploadSource implements UploadSource {
   }
 
   checkpoint(sessionNonce: Uint8Array): Uint8Array {
-    // The head is the newest segment with a manifest, released or not.
-    const withManifest = this.#o.store
-      .segments()
-      .filter((s) => s.trailer !== undefined)
-      .sort((a, b) => b.sequence - a.sequence);
-    const head = withManifest[0];
+    const head = this.#head();
     const signed = signCheckpoint(
       {
         device: this.#o.deviceId,
-        seq: head ? head.sequence : null,
-        head: head ? this.#digestOf(head) : null,
+        seq: head ? head.seq : null,
+        head: head ? head.digest : null,
         boot: this.#o.bootCounter,
         mono: this.#o.clock.monotonic(),
         utc: Math.max(0, this.#o.clock.utc()),
@@ -86,6 +87,16 @@ export class StoreUploadSource implements UploadSource {
     );
     this.#checkpointDigest = signed.digest;
     return signed.bytes;
+  }
+
+  #head(): { seq: number; digest: Uint8Array } | undefined {
+    const persisted = this.#o.head?.();
+    const newest = this.#o.store
+      .segments()
+      .filter((s) => s.trailer !== undefined)
+      .sort((a, b) => b.sequence - a.sequence)[0];
+    if (newest && (!persisted || newest.sequence > persisted.seq)) return { seq: newest.sequence, digest: this.#digestOf(newest) };
+    return persisted;
   }
 
   acceptReceipt(receipt: Uint8Array, dock: VerifiedCertificate, sessionNonce: Uint8Array): { seqs: number[]; bytes: number } {
