@@ -134,6 +134,9 @@ export class DockSession {
   #progress: SessionProgress;
   #result: SessionResult;
   #sessionNonce = new Uint8Array(randomBytes(32));
+  /** The last request sent, to send again when the camera reports it arrived corrupted. */
+  #lastFrame: Uint8Array | undefined;
+  #resends = 0;
 
   constructor(socket: Socket, o: SessionOptions) {
     this.#o = o;
@@ -153,7 +156,9 @@ export class DockSession {
 
   #send(t: MessageType, fields: Record<string, CborValue> = {}): Uint8Array {
     const payload = encodeMessage(t, fields);
-    if (!this.#socket.destroyed) this.#socket.write(frameMessage(payload, nodeChecksum));
+    const frame = frameMessage(payload, nodeChecksum);
+    if (t !== 'error') this.#lastFrame = frame;
+    if (!this.#socket.destroyed) this.#socket.write(frame);
     return payload;
   }
 
@@ -168,7 +173,12 @@ export class DockSession {
     for (;;) {
       const item = await this.#inbox.next(this.#o.timeoutMs ?? 15000);
       if (item instanceof BodycamError) {
-        if (item.code === 'E_PROTO_CHECKSUM') throw item; // the caller may retry what it asked for
+        // The answer arrived corrupted and was discarded whole: ask again (every request is idempotent).
+        if (item.code === 'E_PROTO_CHECKSUM' && this.#lastFrame && this.#resends++ < MAX_CHUNK_RETRIES) {
+          this.#result.chunksResent++;
+          if (!this.#socket.destroyed) this.#socket.write(this.#lastFrame);
+          continue;
+        }
         this.#send('error', { code: item.code, message: errorMessage(item).slice(0, 256), fatal: false });
         continue;
       }
@@ -179,8 +189,15 @@ export class DockSession {
         continue;
       }
       if (m.t === 'error') {
+        // Our request arrived corrupted: its frame was discarded whole, so send it again (bounded).
+        if (str(m, 'code') === 'E_PROTO_CHECKSUM' && !flag(m, 'fatal') && this.#lastFrame && this.#resends++ < MAX_CHUNK_RETRIES) {
+          this.#result.chunksResent++;
+          if (!this.#socket.destroyed) this.#socket.write(this.#lastFrame);
+          continue;
+        }
         throw new BodycamError(str(m, 'code'), `camera: ${str(m, 'message')}`, { fatal: flag(m, 'fatal') });
       }
+      this.#resends = 0;
       if (m.t !== expect) throw new BodycamError('E_PROTO_UNEXPECTED', `expected ${expect}, the camera sent ${m.t}`);
       return item;
     }
@@ -367,16 +384,7 @@ export class DockSession {
     while (offset < seg.length) {
       const length = Math.min(chunk, seg.length - offset);
       this.#send('pull', { seq: seg.seq, offset, length });
-      let got;
-      try {
-        got = (await this.#next('chunk')).m;
-      } catch (e) {
-        if (errorCode(e) === 'E_PROTO_CHECKSUM' && retries++ < MAX_CHUNK_RETRIES) {
-          this.#result.chunksResent++;
-          continue;
-        }
-        throw e;
-      }
+      const got = (await this.#next('chunk')).m;
       const data = bin(got, 'data');
       // tus: a chunk for another place or with a bad checksum is discarded and the offset kept.
       if (num(got, 'seq') !== seg.seq || num(got, 'offset') !== offset || data.length !== length || nodeChecksum.crc32(data) !== num(got, 'crc')) {

@@ -18,7 +18,7 @@ import type { Digest } from '../platform/digest.js';
 import type { Random } from '../platform/random.js';
 import { verifyCertificate, isRevoked, type RevocationList, type VerifiedCertificate } from '../signing/certificate.js';
 import { defaultEd25519, type Ed25519 } from '../signing/ed25519.js';
-import type { Signer } from '../signing/signer.js';
+import { sameBytes, type Signer } from '../signing/signer.js';
 import { FrameReader, frameMessage } from './frame.js';
 import { arr, bin, decodeMessage, encodeMessage, MAX_INVENTORY, num, str, type Message, type MessageType } from './messages.js';
 import { authPayload, timePayload, transcriptHash } from './transcript.js';
@@ -105,6 +105,7 @@ export class CameraSession {
   #dockHello: Uint8Array | undefined;
   #dock: VerifiedCertificate | undefined;
   #closeReason = '';
+  #lastReceipt: { cose: Uint8Array; seqs: number[]; bytes: number } | undefined;
   /** Frames waiting to be written to the link. */
   #out: Uint8Array[] = [];
 
@@ -290,7 +291,14 @@ export class CameraSession {
         return;
       }
       case 'receipt': {
-        const freed = this.#o.source.acceptReceipt(bin(m, 'cose'), dock, this.#nonce);
+        const cose = bin(m, 'cose');
+        // The same receipt again in this session (our answer was lost): answer again, free nothing twice.
+        if (this.#lastReceipt && sameBytes(this.#lastReceipt.cose, cose)) {
+          this.#send('released', { seqs: this.#lastReceipt.seqs, bytes: this.#lastReceipt.bytes });
+          return;
+        }
+        const freed = this.#o.source.acceptReceipt(cose, dock, this.#nonce);
+        this.#lastReceipt = { cose, ...freed };
         this.#send('released', { seqs: freed.seqs, bytes: freed.bytes });
         this.#o.onEvent?.({ kind: 'released', seqs: freed.seqs, bytes: freed.bytes, dock: dock.id });
         return;

@@ -14,6 +14,10 @@ export interface LinkFaults {
   cutAfterReceived?: number;
   /** Flip the low bit of the received byte at this stream offset. */
   corruptReceivedAt?: number;
+  /** Flip the low bit of the sent byte at this stream offset. */
+  corruptSentAt?: number;
+  /** Filled with the stream offset after every write (frame boundaries, for cut sweeps). */
+  sentBoundaries?: number[];
 }
 
 /** Observers the simulator uses to know when to deliver callbacks (engine.pump()). */
@@ -101,8 +105,12 @@ export class TcpLink implements Link {
       this.#sent += bytes.length;
       return 0;
     }
+    const out = Buffer.from(bytes);
+    const at = this.#faults.corruptSentAt;
+    if (at !== undefined && at >= this.#sent && at < this.#sent + out.length) out[at - this.#sent] ^= 1;
     this.#sent += bytes.length;
-    this.#socket.write(Buffer.from(bytes));
+    this.#faults.sentBoundaries?.push(this.#sent);
+    this.#socket.write(out);
     return 64 * 1024;
   }
 

@@ -62,7 +62,7 @@ export interface Camera {
   hw: SimHardware;
   flash: SimFlash;
   activity: Activity;
-  /** Faults for the next connection. */
+  /** Faults for the next connection (set the fields; the object is shared with the link). */
   faults: LinkFaults;
   status(): Promise<CameraStatus>;
   close(): Promise<void>;
@@ -84,7 +84,7 @@ export async function startCamera(engineName: EngineName, o: { id?: string; cert
   const activity = new Activity();
   const faults: LinkFaults = {};
   hw.devices.Link = function FaultyTcpLink(options: LinkOptions) {
-    return new TcpLink(options, { ...faults }, activity);
+    return new TcpLink(options, faults, activity);
   } as unknown as typeof hw.devices.Link;
   const engine = await startEngine(engineName, hw.platform());
   const id = o.id ?? 'CAM-0001';
