@@ -12,13 +12,16 @@ import type { SimHardware } from '../host-sim/node/hardware.js';
 import type { WorkloadProgress } from '../host-sim/guest/storage.js';
 import { asSummary, checkAfterCut, checkWritable, plain } from './helpers/storage-check.js';
 
-const SEED = Number(process.env.BODYCAM_STORAGE_SEED ?? 1);
+const SEED0 = Number(process.env.BODYCAM_STORAGE_SEED ?? 1);
+const LONG_SEEDS = [1, 2, 3, 4, 5];
 const ONLY = process.env.BODYCAM_STORAGE_CUT ? Number(process.env.BODYCAM_STORAGE_CUT) : undefined;
 const LONG = !!process.env.BODYCAM_LONG;
+// With BODYCAM_LONG: five workloads (seeds change frame sizes and how pages tear), every point on both engines.
+const SEEDS = process.env.BODYCAM_STORAGE_SEED || !LONG ? [SEED0] : LONG_SEEDS;
 
 // Small on purpose: 1 KiB blocks, 128-byte pages, 4-block extents, 4-byte write alignment.
 const DEVICE = { blockLength: 1024, blocks: 96, writeAlign: 4, pageLength: 128, tear: 'page' as const };
-const FORMAT = { pageLength: 128, extentBlocks: 4, slotBlocks: 4 };
+const FORMAT = { pageLength: 128, extentBlocks: 4, slotBlocks: 2 }; // two compactions in the workload
 
 const slots = new WeakMap<SimHardware, FlashSlot>();
 const setup = (hw: SimHardware) => {
@@ -30,49 +33,51 @@ const setup = (hw: SimHardware) => {
 for (const tear of ['page', 'range'] as const) {
   bothEngines(`storage: power cut at every flash operation of the workload (${tear} tear), remount, check`, async (t, { engine, hw }) => {
     const slot = slots.get(hw)!;
-    slot.device = new SimFlash({ ...DEVICE, tear });
-    await engine.call('storage.format', FORMAT);
-    const image = slot.device.clone();
-    // A clean run: how many flash operations the workload takes.
-    slot.device = image.clone();
-    await engine.call('storage.mount');
-    const ops0 = slot.device.counters.operations;
-    await engine.call('storage.workload', SEED);
-    const total = slot.device.counters.operations - ops0;
-    t.true(total > 100, `the workload should take many flash operations (${total})`);
-    const stride = engine.name === 'xs' && !LONG ? 3 : 1;
-    const points: number[] = [];
-    if (ONLY !== undefined) points.push(ONLY);
-    else for (let n = 1; n <= total; n += stride) points.push(n);
-    let checked = 0;
-    for (const n of points) {
-      const where = `seed ${SEED} cut at operation ${n} of ${total} (${engine.name}, ${tear} tear); replay: BODYCAM_STORAGE_SEED=${SEED} BODYCAM_STORAGE_CUT=${n}`;
-      slot.device = image.clone(`${SEED}:${n}`);
+    for (const SEED of SEEDS) {
+      slot.device = new SimFlash({ ...DEVICE, tear });
+      await engine.call('storage.format', FORMAT);
+      const image = slot.device.clone();
+      // A clean run: how many flash operations the workload takes.
+      slot.device = image.clone();
       await engine.call('storage.mount');
-      slot.device.cutAfter(n);
-      const err = await engine.call('storage.workload', SEED).then(() => undefined, (e: Error & { code?: string }) => e);
-      if (!err || err.code !== 'E_POWER_CUT') {
-        t.fail(`${where}: expected a power cut, got ${err ? err.message : 'none'}`);
-        return;
+      const ops0 = slot.device.counters.operations;
+      await engine.call('storage.workload', SEED);
+      const total = slot.device.counters.operations - ops0;
+      t.true(total > 100, `the workload should take many flash operations (${total})`);
+      const stride = engine.name === 'xs' && !LONG ? 3 : 1;
+      const points: number[] = [];
+      if (ONLY !== undefined) points.push(ONLY);
+      else for (let n = 1; n <= total; n += stride) points.push(n);
+      let checked = 0;
+      for (const n of points) {
+        const where = `seed ${SEED} cut at operation ${n} of ${total} (${engine.name}, ${tear} tear); replay: BODYCAM_STORAGE_SEED=${SEED} BODYCAM_STORAGE_CUT=${n}`;
+        slot.device = image.clone(`${SEED}:${n}`);
+        await engine.call('storage.mount');
+        slot.device.cutAfter(n);
+        const err = await engine.call('storage.workload', SEED).then(() => undefined, (e: Error & { code?: string }) => e);
+        if (!err || err.code !== 'E_POWER_CUT') {
+          t.fail(`${where}: expected a power cut, got ${err ? err.message : 'none'}`);
+          return;
+        }
+        const progress = plain<WorkloadProgress>((await engine.call('storage.workload.progress')).value);
+        slot.device.reboot();
+        let problems: string[];
+        try {
+          const summary = asSummary((await engine.call('storage.mount')).value);
+          problems = await checkAfterCut(engine, SEED, summary, progress);
+          // Writing after recovery: every point on Node, every 4th in XS.
+          if (problems.length === 0 && (engine.name === 'node' || checked % 4 === 0)) problems = await checkWritable(t, engine, SEED, summary);
+        } catch (e) {
+          problems = [`mount or read failed: ${(e as Error).message}`];
+        }
+        if (problems.length) {
+          t.fail(`${where}:\n  ${problems.join('\n  ')}`);
+          return;
+        }
+        checked++;
       }
-      const progress = plain<WorkloadProgress>((await engine.call('storage.workload.progress')).value);
-      slot.device.reboot();
-      let problems: string[];
-      try {
-        const summary = asSummary((await engine.call('storage.mount')).value);
-        problems = await checkAfterCut(engine, SEED, summary, progress);
-        // Writing after recovery: every point on Node, every 4th in XS.
-        if (problems.length === 0 && (engine.name === 'node' || checked % 4 === 0)) problems = await checkWritable(t, engine, SEED, summary);
-      } catch (e) {
-        problems = [`mount or read failed: ${(e as Error).message}`];
-      }
-      if (problems.length) {
-        t.fail(`${where}:\n  ${problems.join('\n  ')}`);
-        return;
-      }
-      checked++;
+      t.log(`seed ${SEED}: ${checked} cut points of ${total} flash operations checked`);
+      t.is(checked, points.length);
     }
-    t.log(`${checked} cut points of ${total} flash operations checked`);
-    t.is(checked, points.length);
   }, { setup });
 }
