@@ -98,7 +98,7 @@ export default async function storage(report: Report): Promise<void> {
   // Mount after a cut: 16 MiB vs 1 GiB, the same table of segments and the same format options.
   {
     const format = { maxSegments: 256, slotBlocks: 20, extentBlocks: 32 };
-    const figures: { size: string; units: number; bytes: number; ms: number }[] = [];
+    const figures: { size: string; units: number; bytes: number; ms: number; image: SimFlash }[] = [];
     for (const [size, blocks] of [['16 MiB', 4096], ['1 GiB', 262144]] as const) {
       const image = imageAfterCut(blocks, format, 3, 25);
       const hw = new SimHardware();
@@ -108,10 +108,17 @@ export default async function storage(report: Report): Promise<void> {
       try {
         const b0 = dev.counters.bytesRead;
         const r = await engine.call('storage.mount');
-        const ms = await bestOf(5, () => SegmentStore.mount({ flash: new (image.clone().portClass())({ path: 'p' }), checksum: nodeChecksum }));
-        figures.push({ size, units: r.meter!.firmware, bytes: dev.counters.bytesRead - b0, ms });
+        figures.push({ size, units: r.meter!.firmware, bytes: dev.counters.bytesRead - b0, ms: 0, image });
       } finally {
         await engine.close();
+      }
+    }
+    // Wall time on Node, both warmed up, best of 20 (each mount on a fresh copy of the image, cloned outside the timing).
+    for (let round = 0; round < 2; round++) {
+      for (const f of figures) {
+        const copies = Array.from({ length: 20 }, () => f.image.clone());
+        let i = 0;
+        f.ms = await bestOf(20, () => SegmentStore.mount({ flash: new (copies[i++].portClass())({ path: 'p' }), checksum: nodeChecksum }));
       }
     }
     const [small, big] = figures;
