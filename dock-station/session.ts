@@ -80,6 +80,7 @@ class Inbox {
   #queue: ({ m: Message; raw: Uint8Array } | BodycamError)[] = [];
   #wake: (() => void) | undefined;
   #closed: string | undefined;
+  #fatal: BodycamError | undefined;
   bytes = 0;
   constructor(socket: Socket, onCorrupt: (e: BodycamError) => void) {
     socket.on('data', (chunk: Buffer) => {
@@ -95,8 +96,8 @@ class Inbox {
           onCorrupt(ev.error);
           this.#queue.push(ev.error);
         } else {
-          this.#queue.push(ev.error);
-          this.#closed = ev.error.message;
+          // The stream can't be followed any more: the session ends with this error.
+          this.#fatal = ev.error;
         }
       }
       this.#wake?.();
@@ -111,6 +112,7 @@ class Inbox {
     for (;;) {
       const item = this.#queue.shift();
       if (item) return item;
+      if (this.#fatal) throw this.#fatal;
       if (this.#closed) throw new BodycamError('E_LINK_CLOSED', this.#closed);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await new Promise<boolean>((resolve) => {
@@ -255,6 +257,7 @@ export class DockSession {
     }
     this.#camera = cert;
     this.#progress.device = cert.id;
+    this.#result.device = cert.id;
     const store = this.#o.store;
     store.db.prepare('INSERT INTO devices (device, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET last_seen = excluded.last_seen').run(cert.id, Date.now(), Date.now());
     store.putDeviceFile(cert.id, cert.bytes, 'certificate', 'certificate.cose');

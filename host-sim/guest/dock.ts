@@ -5,7 +5,7 @@
 // bodies instead of a sensor: the dock tests are about moving evidence, not capturing it.
 
 import type { CborValue } from '../../firmware/codec/cbor.js';
-import { CameraSession, type DockEvent } from '../../firmware/dock/camera-session.js';
+import { CameraSession, type CameraSessionOptions, type DockEvent } from '../../firmware/dock/camera-session.js';
 import { StoreUploadSource } from '../../firmware/dock/upload-source.js';
 import { FrameFlags, FrameHeaderEncoder, MEDIA_FORMAT } from '../../firmware/encoder/frame-record.js';
 import { BodycamError } from '../../firmware/errors.js';
@@ -14,6 +14,7 @@ import type { KeyStore } from '../../firmware/platform/keystore.js';
 import type { Link } from '../../firmware/platform/link.js';
 import { sha256Of } from '../../firmware/platform/soft-digest.js';
 import { DeviceIdentity } from '../../firmware/signing/identity.js';
+import { KeyPairSigner } from '../../firmware/signing/signer.js';
 import { FLAG_CLEAN_CLOSE, ManifestBuilder } from '../../firmware/signing/manifest.js';
 import { SegmentStore } from '../../firmware/storage/index.js';
 import type { Entry, GuestEnv } from './env.js';
@@ -83,6 +84,39 @@ function describe(e: DockEvent): string {
   }
 }
 
+/** The camera's side of a dock session over its store and identity (the Link is the caller's). */
+export function cameraSession(env: GuestEnv, extra: Partial<CameraSessionOptions> = {}): CameraSession {
+  const c = cam(env);
+  const id = identity(env);
+  const p = env.platform;
+  const device = id.deviceId();
+  const certificate = id.certificate();
+  const rootKey = id.rootKey();
+  if (!device || !certificate || !rootKey) throw new BodycamError('E_NOT_PROVISIONED', 'the camera has no certificate; provision it first');
+  const s = store(env);
+  const source = new StoreUploadSource({ store: s, deviceId: device, identity: id, digest: p.digest, clock: p.clock, bootCounter: c.boot });
+  c.source = source;
+  c.events = [];
+  return new CameraSession({
+    deviceId: device,
+    identity: id,
+    certificate,
+    rootKey,
+    firmwareVersion: CAMERA_FIRMWARE,
+    source,
+    clock: p.clock,
+    random: p.random,
+    digest: p.digest,
+    checksum: p.checksum,
+    status: () => {
+      const u = s.usage();
+      return { batteryPercent: 80, charging: true, storageTotal: u.total, storageFree: u.free, pendingSegments: u.segmentsAwaitingUpload, pendingBytes: u.awaitingUpload, bootCounter: c.boot };
+    },
+    onEvent: (e) => c.events.push(describe(e)),
+    ...extra,
+  });
+}
+
 export const dockEntries: Record<string, Entry> = {
   /** The camera's public key (made on first use from the Random port, kept in the KeyStore). */
   'dock.camera.identity': (env) => identity(env).publicKey,
@@ -130,6 +164,8 @@ export const dockEntries: Record<string, Entry> = {
         format: { format: MEDIA_FORMAT, width: 320, height: 240 },
         firmware: CAMERA_FIRMWARE,
       });
+      const forged = arg<number>(options, 'forgeWithSeed', 0);
+      const tamper = arg<boolean>(options, 'tamperMedia', false);
       for (let f = 0; f < frames; f++) {
         const mono = p.clock.monotonic() + f * 66;
         const utc = p.clock.utc() + f * 66;
@@ -141,10 +177,14 @@ export const dockEntries: Record<string, Entry> = {
           width: 320, height: 240, frameRate: 15, clockSource: 'rtc',
           frameNumber: f, monotonicMs: mono, utcMs: utc, droppedBefore: 0, gapMs: f === 0 ? 0 : 66, droppedTotal: 0, jpegLength: bodyBytes,
         });
-        writer.append(h, body);
         builder.addFrame(h, body, { mono, utc });
+        // Test evidence only: media that differs from what the manifest covers (same length).
+        if (tamper && f === frames - 1) body[bodyBytes - 1] ^= 1;
+        writer.append(h, body);
       }
-      const signed = builder.finish({ signer: id, clock: p.clock.source(), flags: FLAG_CLEAN_CLOSE });
+      // Test evidence only: a manifest signed by another key.
+      const signer = forged ? new KeyPairSigner({ seed: new Uint8Array(32).fill(forged), digest: p.digest }) : id;
+      const signed = builder.finish({ signer, clock: p.clock.source(), flags: FLAG_CLEAN_CLOSE });
       writer.seal(signed.bytes);
       made.push(signed.manifest.seq);
     }
@@ -154,39 +194,13 @@ export const dockEntries: Record<string, Entry> = {
   /** Dock: open the Link to a dock station and start the session. */
   'dock.camera.connect': (env, options) => {
     const c = cam(env);
-    const id = identity(env);
-    const p = env.platform;
-    const device = id.deviceId();
-    const certificate = id.certificate();
-    const rootKey = id.rootKey();
-    if (!device || !certificate || !rootKey) throw new BodycamError('E_NOT_PROVISIONED', 'the camera has no certificate; provision it first');
-    const s = store(env);
-    const source = new StoreUploadSource({ store: s, deviceId: device, identity: id, digest: p.digest, clock: p.clock, bootCounter: c.boot });
-    c.source = source;
-    c.events = [];
-    const session = new CameraSession({
-      deviceId: device,
-      identity: id,
-      certificate,
-      rootKey,
-      firmwareVersion: CAMERA_FIRMWARE,
-      source,
-      clock: p.clock,
-      random: p.random,
-      digest: p.digest,
-      checksum: p.checksum,
-      status: () => {
-        const u = s.usage();
-        return { batteryPercent: 80, charging: true, storageTotal: u.total, storageFree: u.free, pendingSegments: u.segmentsAwaitingUpload, pendingBytes: u.awaitingUpload, bootCounter: c.boot };
-      },
-      onEvent: (e) => c.events.push(describe(e)),
-    });
+    const session = cameraSession(env);
     c.session = session;
     const write = (frames: Uint8Array[]) => {
       for (const f of frames) c.link?.write(f);
       if (session.state === 'closed') c.link?.close();
     };
-    c.link = new p.Link({
+    c.link = new env.platform.Link({
       address: arg<string>(options, 'address', '127.0.0.1'),
       port: arg<number>(options, 'port'),
       onReadable: () => {
