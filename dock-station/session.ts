@@ -21,6 +21,8 @@ import { signReceipt, verifyCheckpoint, type ReceiptEntry } from '../firmware/si
 import type { Signer } from '../firmware/signing/signer.js';
 import { nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
 import { seqName, type EvidenceStore } from './store.js';
+import type { FirmwareShelf } from './firmware-shelf.js';
+import { newerVersion } from '../firmware/dock/camera-session.js';
 
 export interface DockIdentity {
   id: string;
@@ -41,6 +43,8 @@ export interface SessionOptions {
   now?: () => number;
   /** Seconds to wait for each camera message. */
   timeoutMs?: number;
+  /** Signed firmware images to offer cameras, newest per board, once their evidence is receipted. */
+  firmware?: FirmwareShelf;
   /** Signed configuration to push to a camera (by device id), if any. */
   configFor?: (device: string) => Uint8Array | undefined;
   onProgress?: (p: SessionProgress) => void;
@@ -70,6 +74,8 @@ export interface SessionResult {
   released: number[];
   bytesReceived: number;
   chunksResent: number;
+  /** A firmware image offered in this session, and the camera's answer. */
+  update?: { version: string; code: string };
 }
 
 const MAX_CHUNK_RETRIES = 5;
@@ -336,12 +342,43 @@ export class DockSession {
       after += entries.length;
     }
 
+    await this.#offerFirmware(status, batch.length === 0 && this.#result.rejected.length === 0 && this.#result.released.length === segments.length);
+
     const config = this.#o.configFor?.(cam.id);
     if (config) {
       this.#phase('config');
       this.#send('config', { cose: config });
       const ok = (await this.#next('config-ok')).m;
       store.log('config-pushed', { dock: this.#dockId, session: this.id, device: cam.id, detail: { version: num(ok, 'version') } });
+    }
+  }
+
+  /** After every segment is receipted: the newest signed image for the camera's board, if newer. */
+  async #offerFirmware(status: Message, allReceipted: boolean): Promise<void> {
+    const shelf = this.#o.firmware;
+    if (!shelf) return;
+    const cam = this.#camera!;
+    const store = this.#o.store;
+    const image = shelf.newestFor(str(status, 'board'));
+    if (!image || !newerVersion(image.version, str(status, 'fw'))) return;
+    if (!allReceipted) {
+      store.log('update-deferred', { dock: this.#dockId, session: this.id, device: cam.id, detail: { version: image.version, reason: 'evidence still awaits upload' } });
+      return;
+    }
+    this.#phase(`firmware ${image.version}`);
+    store.log('update-offered', { dock: this.#dockId, session: this.id, device: cam.id, detail: { version: image.version, file: image.file } });
+    const chunk = this.#o.chunkSize ?? DEFAULT_CHUNK;
+    let offset = 0;
+    for (let rounds = 0; rounds < 100000; rounds++) {
+      this.#send('update-chunk', { version: image.version, total: image.bytes.length, offset, data: image.bytes.subarray(offset, Math.min(image.bytes.length, offset + chunk)) });
+      const ack = (await this.#next('update-ack')).m;
+      const code = str(ack, 'code');
+      if (flag(ack, 'done')) {
+        store.log(code === 'OK' ? 'update-installed' : 'update-refused', { dock: this.#dockId, session: this.id, device: cam.id, detail: { version: image.version, code, message: str(ack, 'message') } });
+        this.#result.update = { version: image.version, code };
+        return;
+      }
+      offset = num(ack, 'offset');
     }
   }
 

@@ -9,6 +9,7 @@ import { issueRevocationList } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { DockSession, type DockIdentity, type SessionProgress, type SessionResult } from './session.js';
 import { EvidenceStore, writeDurable } from './store.js';
+import type { FirmwareShelf } from './firmware-shelf.js';
 
 export interface StationOptions {
   identity: DockIdentity;
@@ -21,6 +22,7 @@ export interface StationOptions {
   /** Signed revocation list bytes to keep beside the evidence. */
   revocationsCose?: Uint8Array;
   configFor?: (device: string) => Uint8Array | undefined;
+  firmware?: FirmwareShelf;
   onProgress?: (p: SessionProgress) => void;
   onResult?: (r: SessionResult) => void;
 }
@@ -63,6 +65,7 @@ export class DockStation {
       timeoutMs: this.#o.timeoutMs,
       now: this.#o.now,
       configFor: this.#o.configFor,
+      firmware: this.#o.firmware,
       onProgress: this.#o.onProgress,
     });
     const p = session.run().then((r) => {

@@ -66,6 +66,7 @@ export type DockEvent =
   | { kind: 'clock-set'; before: number; after: number; drift: number; dock: string }
   | { kind: 'released'; seqs: number[]; bytes: number; dock: string }
   | { kind: 'config'; version: number; dock: string }
+  | { kind: 'update'; code: string; message: string; version: string; dock: string }
   | { kind: 'closed'; reason: string };
 
 export interface CameraSessionOptions {
@@ -88,9 +89,25 @@ export interface CameraSessionOptions {
   driftStatement?: (dockUtc: number, cameraUtc: number, sessionNonce: Uint8Array) => Uint8Array;
   /** Verify and apply a signed configuration; returns its version. */
   applyConfig?: (cose: Uint8Array) => number;
+  /** This camera's board (boards/<name>.json), reported in status so a dock offers the right firmware. */
+  board?: string;
+  /**
+   * Firmware updates while docked: a fresh UpdateSession (firmware/update/) for one image.
+   * The camera refuses an update while evidence still awaits upload, and anything not newer
+   * than what it runs; the session verifies the signature before anything becomes bootable.
+   */
+  updates?: { open: () => UpdateSessionLike };
   /** Signed audit ledger entries after `after` (an entry index), at most `max`. */
   ledger?: (after: number, max: number) => { entries: Uint8Array[]; more: boolean };
   onEvent?: (e: DockEvent) => void;
+}
+
+/** What the camera needs of firmware/update's UpdateSession. */
+export interface UpdateSessionLike {
+  begin(header: Uint8Array, length: number): { code: string; message: string; offset: number };
+  write(offset: number, bytes: Uint8Array): { code: string; message: string; offset: number };
+  finish(): { code: string; message: string; offset: number };
+  abort(): void;
 }
 
 type State = 'idle' | 'hello-sent' | 'dock-proven' | 'authenticated' | 'closed';
@@ -106,6 +123,7 @@ export class CameraSession {
   #dock: VerifiedCertificate | undefined;
   #closeReason = '';
   #lastReceipt: { cose: Uint8Array; seqs: number[]; bytes: number } | undefined;
+  #update: { session: UpdateSessionLike; version: string; total: number } | undefined;
   /** Frames waiting to be written to the link. */
   #out: Uint8Array[] = [];
 
@@ -176,6 +194,10 @@ export class CameraSession {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#closeReason = reason;
+    if (this.#update) {
+      this.#update.session.abort();
+      this.#update = undefined;
+    }
     this.#o.onEvent?.({ kind: 'closed', reason });
   }
 
@@ -251,6 +273,7 @@ export class CameraSession {
         this.#send('status', {
           ...s,
           fw: this.#o.firmwareVersion,
+          board: this.#o.board ?? 'unknown',
           utc: this.#o.clock.utc(),
           monotonic: this.#o.clock.monotonic(),
           clockSource: src.source,
@@ -315,8 +338,61 @@ export class CameraSession {
         this.#send('ledger', page as unknown as Record<string, CborValue>);
         return;
       }
+      case 'update-chunk':
+        return this.#updateChunk(m, dock.id);
       default:
         throw new BodycamError('E_PROTO_UNEXPECTED', `a camera does not accept "${m.t}"`);
     }
   }
+
+  #updateChunk(m: Message, dock: string): void {
+    const version = str(m, 'version');
+    const total = num(m, 'total');
+    const offset = num(m, 'offset');
+    const data = bin(m, 'data');
+    const ack = (r: { code: string; message: string; offset: number }, done: boolean) => {
+      this.#send('update-ack', { code: r.code, message: r.message.slice(0, 256), offset: r.offset, done });
+      if (done) {
+        this.#update = undefined;
+        this.#o.onEvent?.({ kind: 'update', code: r.code, message: r.message, version, dock });
+      }
+    };
+    if (offset === 0) {
+      this.#update?.session.abort();
+      this.#update = undefined;
+      if (!this.#o.updates) return ack({ code: 'E_UNSUPPORTED', message: 'this camera takes no firmware over the dock', offset: 0 }, true);
+      const pending = this.#o.source.pending().length;
+      if (pending > 0) return ack({ code: 'E_UPDATE_PENDING', message: `${pending} segments still await upload; update after they are receipted`, offset: 0 }, true);
+      if (!newerVersion(version, this.#o.firmwareVersion)) return ack({ code: 'E_UPDATE_NOT_NEWER', message: `firmware ${version} is not newer than ${this.#o.firmwareVersion}`, offset: 0 }, true);
+      const session = this.#o.updates.open();
+      this.#update = { session, version, total };
+      let r = session.begin(data.subarray(0, 32), total);
+      if (r.code === 'OK' && data.length > 32) r = session.write(32, data.subarray(32));
+      return this.#afterWrite(r, ack);
+    }
+    if (!this.#update || this.#update.version !== version || this.#update.total !== total) {
+      return ack({ code: 'E_UPDATE_STATE', message: 'no update of that image in progress; start again at offset 0', offset: 0 }, true);
+    }
+    this.#afterWrite(this.#update.session.write(offset, data), ack);
+  }
+
+  #afterWrite(r: { code: string; message: string; offset: number }, ack: (r: { code: string; message: string; offset: number }, done: boolean) => void): void {
+    const u = this.#update!;
+    if (r.code === 'OK' && r.offset >= u.total) return ack(u.session.finish(), true);
+    // E_FW_OFFSET: the dock resends from r.offset (tus); any other refusal ends this image.
+    ack(r, r.code !== 'OK' && r.code !== 'E_FW_OFFSET');
+  }
+}
+
+/** a > b for dotted versions ("1.2.3", "1.2.3+4"); false when either can't be read. */
+export function newerVersion(a: string, b: string): boolean {
+  const parse = (v: string) => {
+    const m = /(\d+)\.(\d+)\.(\d+)(?:\+(\d+))?$/.exec(v);
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? 0)] : undefined;
+  };
+  const x = parse(a);
+  const y = parse(b);
+  if (!x || !y) return false;
+  for (let i = 0; i < 4; i++) if (x[i] !== y[i]) return x[i] > y[i];
+  return false;
 }

@@ -11,6 +11,8 @@ export const MAX_INVENTORY = 64;
 export const MAX_LEDGER = 256;
 export const MAX_TEXT = 256;
 export const MAX_OBJECT = 8 * 1024;
+/** Largest firmware image a dock may offer (an ESP32-S3 OTA slot is at most a few MiB). */
+export const MAX_IMAGE = 16 * 1024 * 1024;
 
 type Check = (v: CborValue) => boolean;
 const uint: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -32,7 +34,7 @@ export const SCHEMAS = {
   'status?': {},
   status: {
     batteryPercent: uint, charging: bool, storageTotal: uint, storageFree: uint, pendingSegments: uint, pendingBytes: uint,
-    fw: text, bootCounter: uint, utc: int, monotonic: uint, clockSource: text, lastSync: int,
+    fw: text, board: text, bootCounter: uint, utc: int, monotonic: uint, clockSource: text, lastSync: int,
   },
   time: { utc: int, sig: bytes(64, 64) },
   drift: { statement: object },
@@ -48,6 +50,8 @@ export const SCHEMAS = {
   'config-ok': { version: uint },
   'ledger?': { after: int },
   ledger: { entries: list(object, MAX_LEDGER), more: bool },
+  'update-chunk': { version: text, total: (v: CborValue) => uint(v) && (v as number) <= MAX_IMAGE, offset: uint, data: bytes(1, MAX_CHUNK) },
+  'update-ack': { code: text, message: text, offset: uint, done: bool },
   bye: { reason: text },
   error: { code: text, message: text, fatal: bool },
 } as const satisfies Record<string, Record<string, Check>>;

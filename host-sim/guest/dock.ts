@@ -17,11 +17,16 @@ import { DeviceIdentity } from '../../firmware/signing/identity.js';
 import { KeyPairSigner } from '../../firmware/signing/signer.js';
 import { FLAG_CLEAN_CLOSE, ManifestBuilder } from '../../firmware/signing/manifest.js';
 import { SegmentStore } from '../../firmware/storage/index.js';
+import { KeyStoreTrust, provisionFirmwareKeys, UpdateSession } from '../../firmware/update/index.js';
+import { AbSlots } from '../update/ab-slots.js';
 import type { Entry, GuestEnv } from './env.js';
 
 export const CAMERA_STORE_PATH = 'bodycam-store';
 export const CAMERA_KEYS_PATH = 'bodycam-keys';
-export const CAMERA_FIRMWARE = 'bodycam-sim 0.1.0';
+export const CAMERA_FIRMWARE = '0.1.0';
+export const CAMERA_BOARD = 'xiao_esp32s3_sense';
+export const CAMERA_OTA_PATH = 'bodycam-ota';
+export const CAMERA_TRUST_PATH = 'bodycam';
 
 interface CameraState {
   keys?: KeyStore;
@@ -33,6 +38,8 @@ interface CameraState {
   source?: StoreUploadSource;
   events: string[];
   boot: number;
+  ota?: AbSlots;
+  trustKeys?: KeyStore;
 }
 
 function cam(env: GuestEnv): CameraState {
@@ -81,6 +88,8 @@ function describe(e: DockEvent): string {
       return `config ${e.version}`;
     case 'closed':
       return `closed ${e.reason}`;
+    case 'update':
+      return `update ${e.version} ${e.code}`;
   }
 }
 
@@ -113,8 +122,22 @@ export function cameraSession(env: GuestEnv, extra: Partial<CameraSessionOptions
       return { batteryPercent: 80, charging: true, storageTotal: u.total, storageFree: u.free, pendingSegments: u.segmentsAwaitingUpload, pendingBytes: u.awaitingUpload, bootCounter: c.boot };
     },
     onEvent: (e) => c.events.push(describe(e)),
+    board: CAMERA_BOARD,
     ...extra,
   });
+}
+
+/** Dock-delivered firmware: A/B slots on the OTA partition, trust from the KeyStore. */
+function updates(env: GuestEnv): CameraSessionOptions['updates'] {
+  const p = env.platform;
+  const c = cam(env);
+  return {
+    open: () => {
+      c.ota ??= new AbSlots({ flash: new p.Flash({ path: CAMERA_OTA_PATH }), digest: p.digest, checksum: p.checksum });
+      c.trustKeys ??= new p.KeyStore({ path: CAMERA_TRUST_PATH });
+      return new UpdateSession({ target: c.ota, trust: new KeyStoreTrust({ keyStore: c.trustKeys }), digest: p.digest, board: CAMERA_BOARD, maxPayload: c.ota.slotSize });
+    },
+  };
 }
 
 export const dockEntries: Record<string, Entry> = {
@@ -125,6 +148,22 @@ export const dockEntries: Record<string, Entry> = {
   'dock.camera.install': (env, root, certificate) => {
     identity(env).provision(root as Uint8Array, certificate as Uint8Array);
     return null;
+  },
+
+  /** Provisioning: the agency's firmware-signing public key (for dock-delivered updates). */
+  'dock.camera.trustFirmware': (env, publicKey) => {
+    const c = cam(env);
+    c.trustKeys ??= new env.platform.KeyStore({ path: CAMERA_TRUST_PATH });
+    provisionFirmwareKeys(c.trustKeys, [publicKey as Uint8Array]);
+    return null;
+  },
+
+  /** The firmware the camera would boot now (the simulated A/B slots), if an update was installed. */
+  'dock.camera.booted': (env) => {
+    const c = cam(env);
+    c.ota ??= new AbSlots({ flash: new env.platform.Flash({ path: CAMERA_OTA_PATH }), digest: env.platform.digest, checksum: env.platform.checksum });
+    const b = c.ota.boot();
+    return b ? { slot: b.slot, length: b.length, sha256: b.sha256 } : null;
   },
 
   /** Format the segment store on the camera's flash. */
@@ -194,7 +233,7 @@ export const dockEntries: Record<string, Entry> = {
   /** Dock: open the Link to a dock station and start the session. */
   'dock.camera.connect': (env, options) => {
     const c = cam(env);
-    const session = cameraSession(env);
+    const session = cameraSession(env, arg<boolean>(options, 'updates', false) ? { updates: updates(env) } : {});
     c.session = session;
     const write = (frames: Uint8Array[]) => {
       for (const f of frames) c.link?.write(f);

@@ -11,6 +11,7 @@ import { hostEd25519 } from '../../dock-station/ed25519-node.js';
 import { DockStation, type StationOptions } from '../../dock-station/station.js';
 import { startEngine, type Engine, type EngineName } from '../../host-sim/engine.js';
 import { SimFlash, attachFlash } from '../../host-sim/flash/sim-flash.js';
+import { partitionedFlash } from '../../host-sim/update/partitions.js';
 import { TcpLink, type LinkFaults } from '../../host-sim/link/tcp-link.js';
 import { SimHardware, nodeDigest } from '../../host-sim/node/hardware.js';
 import type { LinkOptions } from '../../firmware/platform/link.js';
@@ -78,9 +79,17 @@ export interface CameraStatus {
   receipts: number;
 }
 
-export async function startCamera(engineName: EngineName, o: { id?: string; cert?: Partial<Certificate>; flashBlocks?: number } = {}): Promise<Camera> {
+export async function startCamera(engineName: EngineName, o: { id?: string; cert?: Partial<Certificate>; flashBlocks?: number; otaBlocks?: number } = {}): Promise<Camera> {
   const hw = new SimHardware({ seed: o.id ?? 'CAM-0001' });
-  const flash = attachFlash(hw, new SimFlash({ blockLength: 4096, blocks: o.flashBlocks ?? 512 }));
+  const storeBlocks = o.flashBlocks ?? 512;
+  const flash = new SimFlash({ blockLength: 4096, blocks: storeBlocks + (o.otaBlocks ?? 0) });
+  if (o.otaBlocks) {
+    // One chip, two partitions: the evidence store and the firmware update slots.
+    hw.devices.Flash = partitionedFlash(flash, [
+      { path: 'bodycam-store', firstBlock: 0, blocks: storeBlocks },
+      { path: 'bodycam-ota', firstBlock: storeBlocks, blocks: o.otaBlocks },
+    ]);
+  } else attachFlash(hw, flash);
   const activity = new Activity();
   const faults: LinkFaults = {};
   hw.devices.Link = function FaultyTcpLink(options: LinkOptions) {
@@ -108,8 +117,8 @@ function mapStatus(v: CborValue): CameraStatus {
 }
 
 /** Connect the camera to a station and run the session until the camera side has closed. */
-export async function dock(camera: Camera, port: number, timeoutMs = 60000): Promise<CameraStatus> {
-  await camera.engine.call('dock.camera.connect', { port });
+export async function dock(camera: Camera, port: number, timeoutMs = 60000, options: { updates?: boolean } = {}): Promise<CameraStatus> {
+  await camera.engine.call('dock.camera.connect', { port, ...options });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     await camera.engine.pump();
