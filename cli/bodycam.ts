@@ -11,6 +11,7 @@ import { exportCommand } from './export.js';
 import { buildCommand } from './build.js';
 import { provisionCommand } from './provision.js';
 import { firmwareCommand } from './firmware.js';
+import { simCommand } from './sim.js';
 
 export interface Command {
   summary: string;
@@ -18,6 +19,7 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  sim: { summary: 'simulate a shift with the camera firmware, dock it, verify and report what was lost', run: (a, out) => simCommand(a, out) },
   demo: { summary: 'run firmware modules in the real XS engine and on Node, with their cost', run: (_a, out) => demo(out) },
   dock: { summary: 'run a dock station: authenticate cameras, upload and verify evidence, sign receipts', run: (a, out) => dockCommand(a, out) },
   verify: { summary: 'verify a directory of evidence: signatures, media digests, chain, receipts', run: (a, out) => verifyCommand(a, out) },

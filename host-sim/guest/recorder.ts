@@ -1,5 +1,79 @@
-// Firmware entries for the recorder area (see entries.ts). Owned by the recorder work.
+// Firmware entries for the recorder area: the camera's identity and provisioning (as the
+// armoury does it), boot (firmware/main.ts start(), exactly what a device runs), status and a
+// clean power-off. Everything else reaches the firmware as hardware callbacks — camera frames,
+// the button, the battery timer, the dock link — delivered by the engine's pump.
+// Pure ECMAScript: bundled into the XS guest.
 
-import type { Entry } from './env.js';
+import type { CborValue } from '../../firmware/codec/cbor.js';
+import { BodycamError } from '../../firmware/errors.js';
+import { start, type Started, type StartOptions } from '../../firmware/main.js';
+import { KEY_CONFIG } from '../../firmware/provision/camera.js';
+import { DeviceIdentity } from '../../firmware/signing/identity.js';
+import type { RecorderConfig } from '../../firmware/recorder/config.js';
+import type { Entry, GuestEnv } from './env.js';
 
-export const recorderEntries: Record<string, Entry> = {};
+export const RECORDER_STORE_PATH = 'bodycam-store';
+export const RECORDER_KEYS_PATH = 'bodycam-keys';
+
+function opts(v: CborValue): Map<CborValue, CborValue> {
+  return v instanceof Map ? v : new Map();
+}
+
+function plain(v: CborValue | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (v instanceof Map) for (const [k, x] of v) out[String(k)] = x instanceof Map ? plain(x) : x;
+  return out;
+}
+
+function identity(env: GuestEnv): DeviceIdentity {
+  const keys = new env.platform.KeyStore({ path: RECORDER_KEYS_PATH });
+  return new DeviceIdentity({ keyStore: keys, random: env.platform.random, digest: env.platform.digest });
+}
+
+function started(env: GuestEnv): Started {
+  const s = env.state.recorder as Started | undefined;
+  if (!s) throw new BodycamError('E_NOT_STARTED', 'the firmware is not running; call recorder.boot first');
+  return s;
+}
+
+export const recorderEntries: Record<string, Entry> = {
+  /** The camera's public key (the key pair is made on first use from the Random port). */
+  'recorder.identity': (env) => identity(env).publicKey,
+
+  /** Armoury: install the agency root, this camera's certificate and (optionally) a signed config. */
+  'recorder.provision': (env, root, certificate, config) => {
+    const id = identity(env);
+    id.provision(root as Uint8Array, certificate as Uint8Array);
+    if (config instanceof Uint8Array) new env.platform.KeyStore({ path: RECORDER_KEYS_PATH }).set(KEY_CONFIG, config);
+    return id.deviceId() ?? null;
+  },
+
+  /** Power on: firmware/main.ts start() with {camera, sensor, dock: {address, port}, settings}. */
+  'recorder.boot': (env, options) => {
+    if (env.state.recorder) throw new BodycamError('E_STARTED', 'the firmware is already running (a reboot is a new engine)');
+    const o = opts(options);
+    const camera = plain(o.get('camera'));
+    const dock = o.get('dock');
+    const startOptions: StartOptions = {
+      board: 'sim',
+      camera: { width: Number(camera.width ?? 320), height: Number(camera.height ?? 240), frameRate: Number(camera.frameRate ?? 15) },
+      storagePath: RECORDER_STORE_PATH,
+      keyStorePath: RECORDER_KEYS_PATH,
+      sensor: typeof o.get('sensor') === 'string' ? (o.get('sensor') as string) : 'SYNTHETIC',
+      dock: dock instanceof Map ? { address: String(plain(dock).address ?? '127.0.0.1'), port: Number(plain(dock).port) } : undefined,
+      settings: plain(o.get('settings')) as Partial<RecorderConfig>,
+    };
+    const s = start(env.platform, startOptions);
+    env.state.recorder = s;
+    return s.status() as unknown as CborValue;
+  },
+
+  'recorder.status': (env) => started(env).status() as unknown as CborValue,
+
+  /** The power switch: seal, log, shut down cleanly. */
+  'recorder.off': (env) => {
+    const s = started(env);
+    s.close();
+    return s.status() as unknown as CborValue;
+  },
+};

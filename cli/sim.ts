@@ -1,0 +1,116 @@
+// `bodycam sim`: simulate a shift (host-sim/scenarios/*.json, format in host-sim/scenario/format.ts)
+// with the real firmware on the node or xs engine, dock it at a real dock station on loopback
+// TCP, verify what the dock stored, and report: DIR/report.json, DIR/summary.txt, the evidence
+// in DIR/evidence and a playable DIR/export.avi. Exit 0 only if nothing was lost and every
+// segment and the ledger verified.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BodycamError } from '../firmware/errors.js';
+import { repoRoot } from '../host-sim/xs/bundle.js';
+import { parseScenario } from '../host-sim/scenario/format.js';
+import { runScenario, type Progress, type ScenarioReport } from '../host-sim/scenario/runner.js';
+import type { EngineName } from '../host-sim/engine.js';
+import { parseArgs, stringOption } from './args.js';
+
+export const DEFAULT_SCENARIO = 'default-shift';
+
+const HELP = [
+  'usage: bodycam sim [--scenario FILE|NAME] [--engine node|xs] [--seed N] [--out DIR] [--scale F] [--no-export] [--json]',
+  '',
+  'Simulates a shift with the camera firmware on virtual time (button presses, power cuts,',
+  'battery, sensor and link faults from the scenario), docks it at a dock station on loopback',
+  'TCP, verifies the evidence and reports what was recorded, dropped, uploaded and lost.',
+  '  --scenario   a scenario file, or the name of one in host-sim/scenarios/ (default default-shift)',
+  '  --engine     node (default) or xs (the real XS engine; reports firmware compute units)',
+  '  --seed       seed for the simulated hardware and random power cuts (default 1)',
+  '  --out        output directory (default sim-out): report.json, summary.txt, evidence/, export.avi',
+  '  --scale      run every time of the shift scaled by F (0 < F <= 1), e.g. 0.05 for a quick run',
+  'Exit status: 0 nothing lost and everything verified, 1 otherwise, 2 usage error.',
+];
+
+export function scenarioPath(v: string): string {
+  if (v.endsWith('.json') || v.includes('/')) return resolve(v);
+  return join(repoRoot, 'host-sim', 'scenarios', `${v}.json`);
+}
+
+export function loadScenario(v: string): unknown {
+  const path = scenarioPath(v);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new BodycamError('E_USAGE', `no scenario at ${path}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new BodycamError('E_SCENARIO', `${path} is not JSON: ${(e as Error).message}`);
+  }
+}
+
+function bar(p: Progress): string {
+  const f = p.durationMs ? Math.min(1, p.elapsedMs / p.durationMs) : 1;
+  const w = 30;
+  const full = Math.round(f * w);
+  const t = (ms: number) => `${Math.floor(ms / 3_600_000)}:${String(Math.floor(ms / 60_000) % 60).padStart(2, '0')}:${String(Math.floor(ms / 1000) % 60).padStart(2, '0')}`;
+  return `[${'#'.repeat(full)}${'.'.repeat(w - full)}] ${t(p.elapsedMs)} / ${t(p.durationMs)}  ${p.phase.padEnd(9)} ${p.state} (boot ${p.boot})`;
+}
+
+/** The human summary of a run. */
+export function summary(r: ScenarioReport): string[] {
+  const l: string[] = [];
+  l.push(`${r.ok ? 'OK' : 'FAILED'}: scenario ${r.scenario} on ${r.engine} (seed ${r.seed}), ${r.virtualSeconds} s of shift in ${r.wallSeconds} s (${r.simulatedSecondsPerWallSecond}x)`);
+  l.push(`footage: ${r.footage.seconds} s in ${r.footage.frames} frames, ${r.footage.segments} segments, ${r.footage.recordings} recording${r.footage.recordings === 1 ? '' : 's'}, ${(r.footage.bytes / 1048576).toFixed(1)} MiB (${r.footage.preEventSegments} with pre-event, ${r.footage.recoveredSegments} recovered after a cut)`);
+  l.push(`dropped: ${r.dropped.total} frames (sensor missed ${r.dropped.sensor}, storage refused ${r.dropped.storage}; ${r.dropped.inEvidence} counted in the evidence); ${r.dropped.powerCutGapMs / 1000} s of recording lost to reboots after power cuts`);
+  l.push(`power cuts: ${r.powerCuts.happened} of ${r.powerCuts.planned} (${r.powerCuts.torn} tore a flash write), ${r.powerCuts.survived} survived, ${r.powerCuts.resumedRecording} of ${r.powerCuts.wereRecording} recordings resumed`);
+  l.push(`upload: ${r.upload.segmentsStored} segments stored, ${r.upload.segmentsVerified} verified, ${r.upload.notUploaded} left on the camera; ${r.upload.completed} dock session${r.upload.completed === 1 ? '' : 's'} completed, ${r.upload.failed} failed`);
+  l.push(`ledger: ${r.verify.ledger.entries} signed entries, ${r.verify.ledger.valid ? 'verified' : 'INVALID'} (${Object.entries(r.verify.ledger.events).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  for (const f of [...r.verify.findings, ...r.verify.ledger.findings]) l.push(`  finding: ${f}`);
+  l.push(r.lost.frames || r.lost.segments ? `LOST: ${r.lost.frames} frames, ${r.lost.segments} segments` : 'lost: nothing');
+  for (const d of r.lost.details) l.push(`  ${d}`);
+  if (r.xs) l.push(`firmware cost (XS): ${r.xs.firmwareUnits.toLocaleString('en')} compute units, ${r.xs.unitsPerVirtualSecond.toLocaleString('en')} per second of shift`);
+  l.push(`evidence: ${r.evidence}   (bodycam verify ${r.evidence})`);
+  if (r.export) l.push(`playable export: ${r.export.video.join(', ')} (${r.export.frames} frames; timing in ${r.export.sidecar.join(', ')})`);
+  return l;
+}
+
+export async function simCommand(argv: string[], out: (line: string) => void): Promise<number> {
+  const p = parseArgs(argv, { scenario: { value: true }, engine: { value: true }, seed: { value: true }, out: { value: true }, scale: { value: true }, 'no-export': {}, json: {}, help: {} });
+  if (p.options.help) {
+    HELP.forEach((l) => out(l));
+    return 0;
+  }
+  if (p.positionals.length) throw new BodycamError('E_USAGE', `unexpected ${p.positionals[0]} (bodycam sim --help)`);
+  const engine = (stringOption(p, 'engine') ?? 'node') as EngineName;
+  if (!['node', 'xs', 'mcu'].includes(engine)) throw new BodycamError('E_USAGE', `--engine must be node or xs, not ${engine}`);
+  const scaleText = stringOption(p, 'scale');
+  const scale = scaleText === undefined ? 1 : Number(scaleText);
+  if (!(scale > 0 && scale <= 1)) throw new BodycamError('E_USAGE', `--scale must be a number in (0, 1], not ${scaleText}`);
+  const sc = parseScenario(loadScenario(stringOption(p, 'scenario') ?? DEFAULT_SCENARIO), { scale });
+  const dir = resolve(stringOption(p, 'out') ?? 'sim-out');
+  const tty = process.stderr.isTTY;
+  let lastLine = '';
+  const report = await runScenario(sc, {
+    engine,
+    seed: stringOption(p, 'seed') ?? '1',
+    out: dir,
+    export: !p.options['no-export'],
+    onProgress: (pr) => {
+      const line = bar(pr);
+      if (tty) process.stderr.write(`\r${line.padEnd(lastLine.length)}`);
+      else if (pr.phase !== 'shift' && line !== lastLine) process.stderr.write(`${line}\n`);
+      lastLine = line;
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  const lines = summary(report);
+  writeFileSync(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(dir, 'summary.txt'), `${lines.join('\n')}\n`);
+  if (p.options.json) out(JSON.stringify(report, null, 2));
+  else {
+    lines.forEach((l) => out(l));
+    out(`report: ${join(dir, 'report.json')}, summary: ${join(dir, 'summary.txt')}`);
+  }
+  return report.ok ? 0 : 1;
+}

@@ -1,0 +1,63 @@
+// What the recorder needs to know to record: the signed camera configuration's recording
+// settings (firmware/provision/config.ts — segment length, pre-event seconds, picture size,
+// frame rate) plus the recorder's own timings (the stop gesture, battery thresholds, docking).
+// Safe defaults everywhere: a camera with no configuration still records.
+
+import { BodycamError } from '../errors.js';
+import type { KeyStore } from '../platform/keystore.js';
+import { checkSettings, DEFAULT_SETTINGS, verifyConfig, type CameraConfig, type RecordingSettings } from '../provision/config.js';
+import { KEY_CONFIG } from '../provision/camera.js';
+import type { Ed25519 } from '../signing/ed25519.js';
+
+export interface RecorderConfig extends RecordingSettings {
+  /** Hold the button this long to stop recording (a deliberate gesture). */
+  longPressMs: number;
+  /** How often the battery is read. */
+  batteryPollMs: number;
+  /** Below this the camera seals what it has and powers off, before the brown-out. */
+  criticalMillivolts: number;
+  /** Below this the officer is warned once (haptic). */
+  lowMillivolts: number;
+  /** After a dock session fails, wait this long before trying again (while still docked). */
+  dockRetryMs: number;
+}
+
+export const DEFAULT_RECORDER_CONFIG: Readonly<RecorderConfig> = Object.freeze({
+  ...DEFAULT_SETTINGS,
+  longPressMs: 2000,
+  batteryPollMs: 10_000,
+  criticalMillivolts: 3450,
+  lowMillivolts: 3550,
+  dockRetryMs: 10_000,
+});
+
+/** The defaults with `overrides`, checked (E_CONFIG_VALUE names the first bad value). */
+export function recorderConfig(overrides: Partial<RecorderConfig> = {}): RecorderConfig {
+  const c: RecorderConfig = { ...DEFAULT_RECORDER_CONFIG };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (c as unknown as Record<string, unknown>)[k] = v;
+  checkSettings(c);
+  for (const k of ['longPressMs', 'batteryPollMs', 'criticalMillivolts', 'lowMillivolts', 'dockRetryMs'] as const) {
+    if (!Number.isSafeInteger(c[k]) || c[k] <= 0) throw new BodycamError('E_CONFIG_VALUE', `${k} must be a positive whole number, not ${String(c[k])}`);
+  }
+  return c;
+}
+
+/** The recording settings of a signed configuration applied over `base`. */
+export function fromSignedConfig(base: RecorderConfig, config: CameraConfig): RecorderConfig {
+  return recorderConfig({ ...base, segmentSeconds: config.segmentSeconds, preEventSeconds: config.preEventSeconds, width: config.width, height: config.height, frameRate: config.frameRate });
+}
+
+/**
+ * The configuration held in the key store (written at provisioning or pushed by a dock), if it
+ * verifies against the agency root for this device; undefined otherwise (the camera then
+ * records with its defaults — a bad configuration never stops a camera from recording).
+ */
+export function heldConfig(keyStore: KeyStore, rootKey: Uint8Array | undefined, device: string | undefined, ed25519?: Ed25519): CameraConfig | undefined {
+  const bytes = keyStore.get(KEY_CONFIG);
+  if (!bytes || !rootKey) return undefined;
+  try {
+    return verifyConfig(new Uint8Array(bytes), rootKey, { device, ed25519 });
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,703 @@
+// The Recorder: the camera as a whole. A state machine over the ports that wires capture,
+// storage, signing and the dock session together.
+//
+//   off ─boot→ standby (pre-event buffer) ─press→ recording ─long press→ stopping → standby
+//   recording ─segment length→ recording (rollover: the next frame opens the next segment)
+//   any ─charging→ docked (upload, charge) ─unplugged→ standby
+//   any ─E_STORE_FULL→ storage-full (everything kept; docking frees it) ─unplugged→ standby
+//   any ─battery below critical→ battery-critical → off (segment sealed, clean shutdown)
+//   any ─unexpected error→ fault
+//
+// Promises:
+// - One press starts recording at once: the pre-event ring is promoted in place, so the frames
+//   before the press and after it are one segment with no gap. Only a long press of a new press
+//   stops it; a press while recording only reminds (haptic). Each change shows on the LED and
+//   the haptic motor; red means recording and nothing else is red.
+// - Segments roll over between two frames (the frame past the boundary opens the next segment),
+//   so no frame is dropped by a rollover. Segment sequence numbers and the recording id go on
+//   across reboots; each manifest chains to the previous one.
+// - A reboot that finds the camera was recording (a power cut, a crash) signs the recovered
+//   segment (FLAG_RECOVERED), records the power cut in the ledger and resumes recording with the
+//   same recording id, noting the gap; the officer never asked it to stop.
+// - Low battery seals and shuts down cleanly before the brown-out; a full store stops
+//   recording, keeps everything and alerts.
+// - Every state change is a signed, hash-chained ledger entry (ledger.ts), uploaded at docking.
+// - No JavaScript loop touches frame bytes: frames go to the store and the Digest port as
+//   they are; the per-frame cost is a few field reads from the 48-byte frame header.
+
+import type { CborValue } from '../codec/cbor.js';
+import { encode, decode, isUint } from '../codec/cbor.js';
+import { BodycamError, errorCode, errorMessage, isBodycamError } from '../errors.js';
+import type { Platform } from '../platform/platform.js';
+import type { Battery } from '../platform/io.js';
+import type { KeyStore } from '../platform/keystore.js';
+import type { Link } from '../platform/link.js';
+import type { TimerId } from '../platform/clock.js';
+import { toBytes, type BufferLike } from '../platform/buffers.js';
+import { FrameCapture } from '../sensor/capture.js';
+import { MEDIA_FORMAT, type FrameSink } from '../encoder/frame-record.js';
+import { SegmentStore, type PreEventRing, type SegmentWriter } from '../storage/index.js';
+import { DeviceIdentity } from '../signing/identity.js';
+import { useEd25519, type Ed25519 } from '../signing/ed25519.js';
+import { FastEd25519 } from '../signing/fast/ed25519-fast.js';
+import { FLAG_CLEAN_CLOSE, FLAG_PRE_EVENT, type ManifestBuilder } from '../signing/manifest.js';
+import { signStructure } from '../signing/signed.js';
+import { CameraSession, type DockEvent } from '../dock/camera-session.js';
+import { checkNewerConfig, verifyConfig } from '../provision/config.js';
+import { KEY_CONFIG } from '../provision/camera.js';
+import { fromSignedConfig, heldConfig, recorderConfig, type RecorderConfig } from './config.js';
+import { ButtonGestures } from './gestures.js';
+import { HAPTIC, Indicators, type RecorderState } from './indicators.js';
+import { AuditLedger } from './ledger.js';
+import { EvidenceKeeper, encodeMeta, type SegmentMeta } from './evidence.js';
+
+export type { RecorderState } from './indicators.js';
+
+/** KeyStore names (≤ 15 characters). */
+export const KEY_BOOT_COUNT = 'boot.count';
+/** 1 while powered, 0 after a clean shutdown: a 1 found at boot means the power was cut. */
+export const KEY_POWER = 'power.on';
+/** The recording in progress (id, start UTC): present while recording, across reboots. */
+export const KEY_RECORDING = 'rec.active';
+export const KEY_NEXT_RECORDING = 'rec.next';
+export const DRIFT_TYPE = 'bodycam/drift/1';
+
+export interface RecorderOptions {
+  platform: Platform;
+  /** Flash partition of the segment store. */
+  storagePath: string;
+  /** KeyStore partition (identity, ledger, chain head, counters). */
+  keyStorePath: string;
+  firmware: string;
+  /** The board's sensor name (a raw-only sensor is refused). */
+  sensor?: string;
+  /** Settings under the signed configuration (board defaults, recorder timings). */
+  settings?: Partial<RecorderConfig>;
+  /** Where the dock station listens (the camera connects when it sees it is charging). */
+  dock?: { address?: string; port: number };
+  /** Ed25519 for signing (default: the fast one, SHA-512 through the Digest port). */
+  ed25519?: Ed25519;
+  pins?: { button?: string | number; led?: string | number; haptic?: string | number; battery?: string | number };
+}
+
+export interface RecorderStatus {
+  state: RecorderState;
+  device: string;
+  boot: number;
+  powerCutDetected: boolean;
+  recording: number;
+  /** Frames committed to evidence segments since boot (promoted pre-event frames included). */
+  evidenceFrames: number;
+  segmentsSealed: number;
+  segmentsRecovered: number;
+  recoveredFrames: number;
+  /** Capture counters since boot: stored (ring and evidence), sensor misses, storage losses. */
+  captured: number;
+  missed: number;
+  lost: number;
+  lastError: string;
+  ledgerEntries: number;
+  ledgerErrors: number;
+  headSeq: number;
+  storage: { total: number; free: number; awaitingUpload: number; segmentsAwaitingUpload: number };
+  battery: { millivolts: number; percent: number; charging: boolean };
+  session: 'none' | 'active' | 'closed';
+  sessions: { attempts: number; completed: number; failed: number; lastReason: string; released: number[] };
+  config: { segmentSeconds: number; preEventSeconds: number; width: number; height: number; frameRate: number };
+}
+
+/** Read a u64 (as two u32) from a frame header. */
+function u64(v: DataView, at: number): number {
+  return v.getUint32(at) * 0x1_0000_0000 + v.getUint32(at + 4);
+}
+
+export class Recorder {
+  readonly #o: RecorderOptions;
+  readonly #p: Platform;
+  readonly #keys: KeyStore;
+  readonly #identity: DeviceIdentity;
+  readonly #ed: Ed25519;
+  readonly #ledger: AuditLedger;
+  readonly #store: SegmentStore;
+  readonly #keeper: EvidenceKeeper;
+  readonly #indicators: Indicators;
+  readonly #battery: Battery;
+  readonly #gestures: ButtonGestures;
+  readonly #device: string;
+  readonly #boot: number;
+  #config: RecorderConfig;
+  #capture: FrameCapture | undefined;
+  #state: RecorderState = 'off';
+  #ring: PreEventRing | undefined;
+  #writer: SegmentWriter | undefined;
+  #builder: ManifestBuilder | undefined;
+  #meta: SegmentMeta | undefined;
+  #segmentEnd = 0;
+  #recording = 0;
+  #pressStarted = false;
+  #batteryTimer: TimerId | undefined;
+  #retryTimer: TimerId | undefined;
+  #warnedLow = false;
+  #powerCut = false;
+  #session: CameraSession | undefined;
+  #link: Link | undefined;
+  #failures = 0;
+  readonly #stats = { evidenceFrames: 0, segmentsSealed: 0, segmentsRecovered: 0, recoveredFrames: 0, ledgerErrors: 0, lastError: '' };
+  readonly #sessions = { attempts: 0, completed: 0, failed: 0, lastReason: '', released: [] as number[] };
+  readonly #sink: FrameSink = { append: (h, b) => this.#append(h, b) };
+  readonly #view = { bytes: undefined as Uint8Array | undefined, view: undefined as DataView | undefined };
+
+  constructor(o: RecorderOptions) {
+    this.#o = o;
+    const p = (this.#p = o.platform);
+    this.#ed = o.ed25519 ?? new FastEd25519({ digest: p.digest });
+    useEd25519(this.#ed);
+    const keys = (this.#keys = new p.KeyStore({ path: o.keyStorePath }));
+    const bootBytes = keys.get(KEY_BOOT_COUNT);
+    const bootValue = bootBytes ? decode(new Uint8Array(bootBytes)) : 0;
+    this.#boot = (isUint(bootValue) ? bootValue : 0) + 1;
+    keys.set(KEY_BOOT_COUNT, encode(this.#boot));
+    const power = keys.get(KEY_POWER);
+    this.#powerCut = power !== undefined && new Uint8Array(power)[0] === 1;
+    keys.set(KEY_POWER, Uint8Array.of(1));
+
+    this.#identity = new DeviceIdentity({ keyStore: keys, random: p.random, digest: p.digest, ed25519: this.#ed });
+    this.#device = this.#identity.deviceId() ?? 'unprovisioned';
+    this.#ledger = new AuditLedger({ keyStore: keys, signer: this.#identity, digest: p.digest, clock: p.clock, device: this.#device, boot: this.#boot });
+
+    const flash = new p.Flash({ path: o.storagePath });
+    let store: SegmentStore;
+    try {
+      store = SegmentStore.mount({ flash, checksum: p.checksum, clock: p.clock });
+    } catch (e) {
+      // Only a blank partition is formatted; a damaged one keeps its evidence for a raw reader.
+      if (!isBodycamError(e, 'E_STORE_UNFORMATTED')) throw e;
+      store = SegmentStore.format({ flash, checksum: p.checksum, clock: p.clock, firstSequence: 0 });
+    }
+    this.#store = store;
+    this.#keeper = new EvidenceKeeper({ store, keyStore: keys, signer: this.#identity, digest: p.digest, clock: p.clock, device: this.#device, firmware: o.firmware, boot: this.#boot, ed25519: this.#ed });
+
+    this.#config = recorderConfig(o.settings);
+    const held = heldConfig(keys, this.#identity.rootKey(), this.#identity.deviceId(), this.#ed);
+    if (held) this.#config = fromSignedConfig(this.#config, held);
+
+    const pins = o.pins ?? {};
+    this.#indicators = new Indicators({ led: new p.Led({ pin: pins.led ?? 'status' }), haptic: new p.Haptic({ pin: pins.haptic ?? 'haptic' }) });
+    this.#battery = new p.Battery({ pin: pins.battery ?? 'battery' });
+    this.#gestures = new ButtonGestures({
+      Button: p.Button, pin: pins.button ?? 'record', timer: p.timer, clock: p.clock, longPressMs: this.#config.longPressMs,
+      onPress: () => this.#guard(() => this.press()),
+      onLongPress: () => this.#guard(() => this.longPress()),
+    });
+
+    this.#log('powered-on', { boot: this.#boot, firmware: o.firmware, clean: !this.#powerCut });
+    const recovered = this.#keeper.sealRecovered();
+    if (this.#powerCut) this.#log('power-cut-detected', { recovered: recovered.length, recording: this.#activeRecording()?.id ?? null });
+    for (const r of recovered) {
+      this.#stats.segmentsRecovered++;
+      this.#stats.recoveredFrames += r.frames;
+      this.#log('segment-recovered', { seq: r.seq, recording: r.recording, frames: r.frames, dropped: r.dropped, lastUtc: r.lastUtc });
+    }
+
+    this.#batteryTimer = p.timer.set(() => this.#guard(() => this.#checkBattery()), this.#config.batteryPollMs, this.#config.batteryPollMs);
+    this.#guard(() => {
+      const b = this.#battery.read();
+      if (b.charging) this.#enterDocked();
+      else if (b.millivolts < this.#config.criticalMillivolts) this.#powerOff('battery-critical', b.millivolts);
+      else {
+        const active = this.#activeRecording();
+        if (active) this.#resume(active.id, recovered.filter((r) => r.recording === active.id).pop()?.lastUtc);
+        else this.#enterStandby();
+      }
+    });
+  }
+
+  get state(): RecorderState {
+    return this.#state;
+  }
+
+  get config(): Readonly<RecorderConfig> {
+    return this.#config;
+  }
+
+  get ledger(): AuditLedger {
+    return this.#ledger;
+  }
+
+  // ---------------------------------------------------------------- gestures
+
+  /** The record button went down. */
+  press(): void {
+    const s = this.#state;
+    this.#pressStarted = false;
+    if (s === 'standby') {
+      this.#startRecording();
+      this.#pressStarted = true;
+    } else if (s === 'recording') this.#indicators.pulse(HAPTIC.reminder);
+    else if (s === 'storage-full' || s === 'battery-critical' || s === 'fault') this.#indicators.pulse(HAPTIC.alert);
+  }
+
+  /** The record button was held for the long-press time. */
+  longPress(): void {
+    if (this.#state !== 'recording' || this.#pressStarted) return;
+    this.#stopRecording('button');
+    this.#indicators.pulse(HAPTIC.stop);
+    this.#enterStandby();
+  }
+
+  // ---------------------------------------------------------------- states
+
+  #set(state: RecorderState): void {
+    this.#state = state;
+    this.#indicators.show(state);
+  }
+
+  #captureFor(preEvent: boolean): FrameCapture {
+    const c = this.#config;
+    let cap = this.#capture;
+    if (cap && (cap.width !== c.width || cap.height !== c.height || cap.frameRate !== c.frameRate)) {
+      cap.close();
+      cap = undefined;
+    }
+    if (!cap) {
+      cap = new FrameCapture({
+        Camera: this.#p.Camera, clock: this.#p.clock, width: c.width, height: c.height, frameRate: c.frameRate, sensor: this.#o.sensor,
+        sink: this.#sink, preEvent, onError: (e) => this.#guard(() => this.#captureError(e)),
+      });
+      this.#capture = cap;
+    }
+    cap.route(this.#sink, { preEvent });
+    return cap;
+  }
+
+  #enterStandby(): void {
+    try {
+      this.#ring = this.#store.openPreEvent({ seconds: this.#config.preEventSeconds });
+    } catch (e) {
+      if (isBodycamError(e, 'E_STORE_FULL')) return this.#storageFull(e);
+      throw e;
+    }
+    this.#captureFor(true).start();
+    this.#set('standby');
+    this.#log('buffering', { preEventSeconds: this.#config.preEventSeconds });
+  }
+
+  #newMeta(flags: number): SegmentMeta {
+    const c = this.#config;
+    return { recording: this.#recording, boot: this.#boot, flags, format: MEDIA_FORMAT, width: c.width, height: c.height, frameRate: c.frameRate };
+  }
+
+  #startRecording(): void {
+    this.#recording = this.#nextRecordingId();
+    const ring = this.#ring;
+    this.#ring = undefined;
+    const now = Math.floor(this.#p.clock.monotonic());
+    let preEventFrames = 0;
+    try {
+      if (ring) {
+        preEventFrames = ring.records;
+        const meta = this.#newMeta(preEventFrames > 0 ? FLAG_PRE_EVENT : 0);
+        const writer = ring.promote(encodeMeta(meta), now);
+        this.#open(writer, meta);
+        // The kept pre-event frames are the start of this segment: hash them into its manifest.
+        if (writer.records > 0) {
+          for (const r of this.#store.records(writer.id)) this.#addToManifest(r.header, r.body);
+          this.#stats.evidenceFrames += writer.records;
+        }
+      } else this.#open(this.#store.openSegment(encodeMeta(this.#newMeta(0))), this.#newMeta(0));
+    } catch (e) {
+      if (ring && !this.#writer) this.#ring = ring; // promote failed: it is still a ring
+      if (isBodycamError(e, 'E_STORE_FULL')) return this.#storageFull(e);
+      throw e;
+    }
+    this.#segmentEnd = now + this.#config.segmentSeconds * 1000;
+    this.#keys.set(KEY_RECORDING, encode([this.#recording, Math.max(0, Math.floor(this.#p.clock.utc()))]));
+    this.#captureFor(false).start();
+    this.#set('recording');
+    this.#indicators.pulse(HAPTIC.start);
+    this.#log('recording', { recording: this.#recording, preEventFrames, seq: this.#writer?.sequence ?? null });
+  }
+
+  /** After a reboot that interrupted a recording: record on, and say how long the gap was. */
+  #resume(recording: number, lastUtc: number | undefined): void {
+    this.#recording = recording;
+    try {
+      const meta = this.#newMeta(0);
+      this.#open(this.#store.openSegment(encodeMeta(meta)), meta);
+    } catch (e) {
+      if (isBodycamError(e, 'E_STORE_FULL')) return this.#storageFull(e);
+      throw e;
+    }
+    this.#segmentEnd = Math.floor(this.#p.clock.monotonic()) + this.#config.segmentSeconds * 1000;
+    this.#captureFor(false).start();
+    this.#set('recording');
+    this.#indicators.pulse(HAPTIC.start);
+    const utc = Math.max(0, Math.floor(this.#p.clock.utc()));
+    this.#log('recording', { recording, resumed: true, gapMs: lastUtc !== undefined ? Math.max(0, utc - lastUtc) : null, seq: this.#writer?.sequence ?? null });
+  }
+
+  #open(writer: SegmentWriter, meta: SegmentMeta): void {
+    this.#writer = writer;
+    this.#meta = meta;
+    this.#builder = this.#keeper.builder(writer.sequence, meta);
+  }
+
+  /** Seal the open segment (or abandon it if it has no frame). */
+  #seal(flags: number): void {
+    const writer = this.#writer;
+    const builder = this.#builder;
+    this.#writer = undefined;
+    this.#builder = undefined;
+    if (!writer || !builder) return;
+    if (writer.records === 0) {
+      writer.abandon();
+      return;
+    }
+    const signed = builder.finish({ signer: this.#identity, clock: this.#p.clock.source(), flags });
+    writer.seal(signed.bytes);
+    this.#keeper.sealed(signed);
+    this.#stats.segmentsSealed++;
+  }
+
+  #stopRecording(reason: string): void {
+    if (this.#state !== 'recording') return;
+    this.#set('stopping');
+    const recording = this.#recording;
+    const sealed = this.#stats.segmentsSealed;
+    try {
+      this.#seal(FLAG_CLEAN_CLOSE);
+    } finally {
+      this.#keys.delete(KEY_RECORDING);
+      this.#log('stopped', { recording, reason, seq: this.#keeper.head()?.seq ?? null, sealedNow: this.#stats.segmentsSealed - sealed });
+    }
+  }
+
+  /** Stop buffering and recording (the camera won't write until it leaves the state it enters). */
+  #quiesce(reason: string): void {
+    if (this.#state === 'recording') this.#stopRecording(reason);
+    this.#capture?.stop();
+    if (this.#ring) {
+      this.#ring.discard();
+      this.#ring = undefined;
+    }
+  }
+
+  #storageFull(e: BodycamError): void {
+    if (this.#state === 'storage-full') return;
+    this.#quiesce('storage-full');
+    this.#set('storage-full');
+    this.#indicators.pulse(HAPTIC.alert);
+    const u = this.#store.usage();
+    this.#log('storage-full', { awaiting: u.awaitingUpload, segments: u.segmentsAwaitingUpload, message: errorMessage(e).slice(0, 120) });
+  }
+
+  #enterDocked(): void {
+    this.#quiesce('docked');
+    this.#set('docked');
+    this.#log('docked', {});
+    this.#connect();
+  }
+
+  #leaveDock(): void {
+    this.#endSession('undocked');
+    this.#log('undocked', {});
+    this.#enterStandby();
+  }
+
+  #powerOff(reason: string, millivolts?: number): void {
+    if (reason === 'battery-critical') {
+      this.#set('battery-critical');
+      this.#indicators.pulse(HAPTIC.alert);
+      this.#log('battery-critical', { millivolts: millivolts ?? 0 });
+    }
+    this.#quiesce(reason);
+    this.#endSession(reason);
+    this.#keys.delete(KEY_RECORDING);
+    this.#shutdown(reason);
+  }
+
+  #shutdown(reason: string): void {
+    this.#log('powered-off', { reason });
+    this.#capture?.close();
+    this.#capture = undefined;
+    if (this.#batteryTimer !== undefined) this.#p.timer.clear(this.#batteryTimer);
+    if (this.#retryTimer !== undefined) this.#p.timer.clear(this.#retryTimer);
+    this.#batteryTimer = this.#retryTimer = undefined;
+    this.#keys.set(KEY_POWER, Uint8Array.of(0));
+    this.#set('off');
+  }
+
+  #fault(e: unknown): void {
+    this.#stats.lastError = `${errorCode(e)}: ${errorMessage(e)}`.slice(0, 200);
+    if (this.#state === 'fault' || this.#state === 'off') return;
+    try {
+      this.#quiesce('fault');
+    } catch {
+      // the fault may be the store itself
+    }
+    this.#set('fault');
+    this.#indicators.pulse(HAPTIC.alert);
+    this.#log('fault', { code: errorCode(e), message: errorMessage(e).slice(0, 120) });
+  }
+
+  /** Run a hardware callback: an error is a fault state, never an uncaught exception. */
+  #guard(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.#fault(e);
+    }
+  }
+
+  // ---------------------------------------------------------------- frames
+
+  #append(header: Uint8Array, body: BufferLike): void {
+    if (this.#ring) {
+      this.#ring.append(header, body, this.#monoOf(header));
+      this.#failures = 0;
+      return;
+    }
+    if (!this.#writer) throw new BodycamError('E_RECORDER_IDLE', 'a frame arrived with no segment or ring open');
+    if (this.#monoOf(header) >= this.#segmentEnd) this.#rollover();
+    this.#writer!.append(header, body);
+    this.#addToManifest(header, body);
+    this.#stats.evidenceFrames++;
+    this.#failures = 0;
+  }
+
+  /** A view over a frame header (the capture reuses one header buffer, so is the view). */
+  #viewOf(header: Uint8Array): DataView {
+    if (this.#view.bytes !== header || !this.#view.view) {
+      this.#view.view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+      this.#view.bytes = header;
+    }
+    return this.#view.view;
+  }
+
+  #monoOf(header: Uint8Array): number {
+    return u64(this.#viewOf(header), 16);
+  }
+
+  #addToManifest(header: Uint8Array, body: BufferLike): void {
+    const v = this.#viewOf(header);
+    this.#builder!.addFrame(header, toBytes(body), { mono: u64(v, 16), utc: u64(v, 24) });
+    const dropped = v.getUint32(32);
+    if (dropped) this.#builder!.addDropped(dropped);
+  }
+
+  /** The frame about to be stored is past the segment's end: seal and open the next one. */
+  #rollover(): void {
+    const meta = this.#newMeta(0);
+    this.#seal(FLAG_CLEAN_CLOSE);
+    this.#open(this.#store.openSegment(encodeMeta(meta)), meta);
+    this.#segmentEnd += this.#config.segmentSeconds * 1000;
+  }
+
+  #captureError(e: BodycamError): void {
+    if (e.code === 'E_STORE_FULL') return this.#storageFull(e);
+    this.#stats.lastError = `${e.code}: ${errorMessage(e)}`.slice(0, 200);
+    // A store that fails every frame for a second and more is broken, not busy.
+    if (e.code.startsWith('E_STORE') || e.code.startsWith('E_FLASH') || e.code.startsWith('E_SEGMENT')) {
+      if (++this.#failures >= 2 * this.#config.frameRate) this.#fault(e);
+    }
+  }
+
+  // ---------------------------------------------------------------- battery and docking
+
+  #checkBattery(): void {
+    const b = this.#battery.read();
+    const s = this.#state;
+    if (s === 'off') return;
+    if (b.charging) {
+      if (s !== 'docked') this.#enterDocked();
+      return;
+    }
+    if (s === 'docked') this.#leaveDock();
+    if (b.millivolts < this.#config.criticalMillivolts) return this.#powerOff('battery-critical', b.millivolts);
+    if (b.millivolts < this.#config.lowMillivolts && !this.#warnedLow) {
+      this.#warnedLow = true;
+      this.#indicators.pulse(HAPTIC.alert);
+      this.#log('battery-low', { millivolts: b.millivolts, percent: b.percent });
+    }
+  }
+
+  #connect(): void {
+    const dock = this.#o.dock;
+    const cert = this.#identity.certificate();
+    const root = this.#identity.rootKey();
+    if (!dock || !cert || !root || this.#session) return;
+    this.#sessions.attempts++;
+    const p = this.#p;
+    const session = new CameraSession({
+      deviceId: this.#device,
+      identity: this.#identity,
+      certificate: cert,
+      rootKey: root,
+      firmwareVersion: this.#o.firmware,
+      source: this.#keeper,
+      clock: p.clock,
+      random: p.random,
+      digest: p.digest,
+      checksum: p.checksum,
+      ed25519: this.#ed,
+      status: () => {
+        const u = this.#store.usage();
+        const b = this.#battery.read();
+        return { batteryPercent: b.percent, charging: b.charging, storageTotal: u.total, storageFree: u.free, pendingSegments: u.segmentsAwaitingUpload, pendingBytes: u.awaitingUpload, bootCounter: this.#boot };
+      },
+      driftStatement: (dockUtc, cameraUtc, nonce) =>
+        signStructure(DRIFT_TYPE, { device: this.#device, boot: this.#boot, mono: Math.floor(p.clock.monotonic()), dockUtc, cameraUtc, drift: cameraUtc - dockUtc, nonce }, this.#identity),
+      applyConfig: (cose) => this.#applyConfig(cose),
+      ledger: (after, max) => this.#ledger.page(after, max),
+      onEvent: (e) => this.#dockEvent(e),
+    });
+    this.#session = session;
+    const write = (frames: Uint8Array[]) => {
+      try {
+        for (const f of frames) this.#link?.write(f);
+      } catch (e) {
+        session.disconnected(`link: ${errorMessage(e)}`);
+      }
+      if (session.state === 'closed') this.#endSession(session.closeReason);
+    };
+    try {
+      this.#link = new p.Link({
+        address: dock.address ?? '127.0.0.1',
+        port: dock.port,
+        onReadable: () =>
+          this.#guard(() => {
+            for (let b = this.#link?.read(); b && this.#session === session; b = this.#link?.read()) write(session.receive(new Uint8Array(b)));
+          }),
+        onError: (message) => this.#guard(() => {
+          session.disconnected(`link: ${message}`);
+          this.#endSession(session.closeReason);
+        }),
+      });
+    } catch (e) {
+      session.disconnected(`link: ${errorMessage(e)}`);
+      this.#endSession(session.closeReason);
+      return;
+    }
+    write(session.start());
+  }
+
+  #dockEvent(e: DockEvent): void {
+    switch (e.kind) {
+      case 'clock-set':
+        this.#log('clock-set', { before: e.before, after: e.after, drift: e.drift, dock: e.dock });
+        return;
+      case 'released':
+        this.#sessions.released.push(...e.seqs);
+        this.#log('released', { seqs: e.seqs, bytes: e.bytes, dock: e.dock });
+        return;
+      case 'config':
+        this.#log('config-changed', { version: e.version, dock: e.dock });
+        return;
+      default:
+    }
+  }
+
+  /** The session ended (or the camera left the dock): close the link, log, retry if still docked. */
+  #endSession(reason: string): void {
+    const session = this.#session;
+    if (!session) return;
+    this.#session = undefined;
+    if (session.state !== 'closed') session.disconnected(reason);
+    const link = this.#link;
+    this.#link = undefined;
+    try {
+      link?.close();
+    } catch {
+      // already closed
+    }
+    const ok = session.closeReason.startsWith('dock said bye');
+    if (ok) this.#sessions.completed++;
+    else this.#sessions.failed++;
+    this.#sessions.lastReason = session.closeReason || reason;
+    this.#log('dock-session', { ok, dock: session.dock?.id ?? null, reason: (session.closeReason || reason).slice(0, 120) });
+    if (!ok && this.#state === 'docked') {
+      this.#retryTimer = this.#p.timer.set(() => this.#guard(() => {
+        this.#retryTimer = undefined;
+        if (this.#state === 'docked') this.#connect();
+      }), this.#config.dockRetryMs);
+    }
+  }
+
+  #applyConfig(cose: Uint8Array): number {
+    const root = this.#identity.rootKey();
+    if (!root) throw new BodycamError('E_NOT_PROVISIONED', 'this camera has no agency root; it takes no configuration');
+    const incoming = verifyConfig(cose, root, { device: this.#device, ed25519: this.#ed });
+    checkNewerConfig(incoming, heldConfig(this.#keys, root, this.#device, this.#ed));
+    this.#keys.set(KEY_CONFIG, cose);
+    // Applied now while docked (the camera is not capturing); a new picture size reopens the camera.
+    this.#config = fromSignedConfig(this.#config, incoming);
+    return incoming.version;
+  }
+
+  // ---------------------------------------------------------------- persistence helpers
+
+  #activeRecording(): { id: number; since: number } | undefined {
+    const v = this.#keys.get(KEY_RECORDING);
+    if (!v) return undefined;
+    const a = decode(new Uint8Array(v));
+    return Array.isArray(a) && isUint(a[0]) && isUint(a[1]) ? { id: a[0], since: a[1] } : undefined;
+  }
+
+  #nextRecordingId(): number {
+    const v = this.#keys.get(KEY_NEXT_RECORDING);
+    const n = v ? decode(new Uint8Array(v)) : 1;
+    const id = isUint(n) && n > 0 ? n : 1;
+    this.#keys.set(KEY_NEXT_RECORDING, encode(id + 1));
+    return id;
+  }
+
+  #log(event: Parameters<AuditLedger['append']>[0], detail: Record<string, CborValue>): void {
+    try {
+      this.#ledger.append(event, detail);
+    } catch {
+      // A ledger that can't be written must not stop the camera from recording.
+      this.#stats.ledgerErrors++;
+    }
+  }
+
+  // ---------------------------------------------------------------- outside
+
+  status(): RecorderStatus {
+    const u = this.#store.usage();
+    const b = this.#battery.read();
+    const cap = this.#capture?.stats;
+    const c = this.#config;
+    return {
+      state: this.#state,
+      device: this.#device,
+      boot: this.#boot,
+      powerCutDetected: this.#powerCut,
+      recording: this.#recording,
+      evidenceFrames: this.#stats.evidenceFrames,
+      segmentsSealed: this.#stats.segmentsSealed,
+      segmentsRecovered: this.#stats.segmentsRecovered,
+      recoveredFrames: this.#stats.recoveredFrames,
+      captured: cap?.stored ?? 0,
+      missed: cap?.missed ?? 0,
+      lost: cap?.lost ?? 0,
+      lastError: this.#stats.lastError,
+      ledgerEntries: this.#ledger.next,
+      ledgerErrors: this.#stats.ledgerErrors,
+      headSeq: this.#keeper.head()?.seq ?? -1,
+      storage: { total: u.total, free: u.free, awaitingUpload: u.awaitingUpload, segmentsAwaitingUpload: u.segmentsAwaitingUpload },
+      battery: { millivolts: b.millivolts, percent: b.percent, charging: b.charging },
+      session: this.#session ? 'active' : this.#sessions.attempts ? 'closed' : 'none',
+      sessions: { ...this.#sessions, released: this.#sessions.released.slice() },
+      config: { segmentSeconds: c.segmentSeconds, preEventSeconds: c.preEventSeconds, width: c.width, height: c.height, frameRate: c.frameRate },
+    };
+  }
+
+  /** Power off cleanly (the power switch): seal, log, mark the shutdown clean. */
+  close(reason = 'switched off'): void {
+    if (this.#state === 'off') return;
+    this.#powerOff(reason);
+    this.#gestures.close();
+    this.#indicators.close();
+    this.#battery.close();
+  }
+}

@@ -1,0 +1,509 @@
+// Runs a scenario (format.ts): one simulated camera — the real firmware (firmware/main.ts) on
+// the node or xs engine — over simulated hardware on virtual time, with the shift's button
+// presses, power cuts, sensor hiccups and battery curve, then docking at a real DockStation on
+// loopback TCP with the scenario's link faults. Afterwards the evidence the dock stored is
+// verified with the firmware's own verifier (manifests, media, chain, receipts, ledger) and
+// compared with what the camera said it committed: anything committed and not in verified
+// evidence is lost, and the run fails.
+//
+// Deterministic: the same scenario and seed give byte-identical evidence on every engine
+// (virtual time stops while a dock session runs; the dock's clock is the simulation's).
+
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CborValue } from '../../firmware/codec/cbor.js';
+import { BodycamError } from '../../firmware/errors.js';
+import type { Platform } from '../../firmware/platform/platform.js';
+import type { KeyStore, KeyStoreOptions, Led, LedOptions, LinkOptions } from '../../firmware/platform/index.js';
+import { signConfig } from '../../firmware/provision/config.js';
+import { issueCertificate } from '../../firmware/signing/certificate.js';
+import { peekManifest, FLAG_PRE_EVENT, FLAG_RECOVERED } from '../../firmware/signing/manifest.js';
+import { KeyPairSigner } from '../../firmware/signing/signer.js';
+import { verifyEvidence } from '../../firmware/signing/verifier.js';
+import type { RecorderStatus } from '../../firmware/recorder/recorder.js';
+import type { LedgerReport } from '../../firmware/recorder/ledger-verify.js';
+import { hostEd25519 } from '../../dock-station/ed25519-node.js';
+import { DockStation } from '../../dock-station/station.js';
+import { writeDurable } from '../../dock-station/store.js';
+import { checkLedgers } from '../../cli/ledger-check.js';
+import { readEvidenceDir, segmentStem } from '../../cli/verify.js';
+import { exportMediaFiles } from '../../cli/export.js';
+import { startEngine, type Engine, type EngineName } from '../engine.js';
+import { SimFlash, attachFlash } from '../flash/sim-flash.js';
+import { TcpLink } from '../link/tcp-link.js';
+import { SeededRandom, SimHardware, nodeDigest } from '../node/hardware.js';
+import { attachCamera, synthetic } from '../sensor/sim-camera.js';
+import type { Scenario } from './format.js';
+
+export const SIM_DEVICE = 'CAM-SIM-0001';
+export const SIM_AGENCY = 'Simulated Constabulary';
+const UTC_START = Date.UTC(2026, 10, 25, 6, 0, 0);
+const SHORT_PRESS_MS = 200;
+const LONG_PRESS_MS = 2000;
+
+export interface RunOptions {
+  engine: EngineName;
+  seed: number | string;
+  /** Output directory: evidence/, report.json, summary.txt, export.avi. */
+  out: string;
+  /** Write a playable AVI of the uploaded footage (default true). */
+  export?: boolean;
+  /** Called now and then with how far the shift is. */
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  elapsedMs: number;
+  durationMs: number;
+  phase: 'shift' | 'docking' | 'verifying' | 'done';
+  state: string;
+  boot: number;
+}
+
+export interface ScenarioReport {
+  scenario: string;
+  description: string;
+  engine: EngineName;
+  seed: string;
+  ok: boolean;
+  virtualSeconds: number;
+  wallSeconds: number;
+  simulatedSecondsPerWallSecond: number;
+  footage: { recordings: number; segments: number; frames: number; seconds: number; bytes: number; preEventSegments: number; recoveredSegments: number };
+  dropped: { total: number; sensor: number; storage: number; inEvidence: number; powerCutGapMs: number };
+  powerCuts: { planned: number; happened: number; survived: number; resumedRecording: number; wereRecording: number; torn: number };
+  states: Record<string, number>;
+  upload: { attempts: number; completed: number; failed: number; segmentsStored: number; segmentsVerified: number; notUploaded: number; rejected: number };
+  verify: { valid: boolean; findings: string[]; ledger: { valid: boolean; entries: number; findings: string[]; events: Record<string, number> } };
+  lost: { frames: number; segments: number; details: string[] };
+  xs?: { firmwareUnits: number; unitsPerVirtualSecond: number };
+  evidence: string;
+  evidenceSha256: string;
+  export?: { video: string[]; sidecar: string[]; frames: number };
+}
+
+/** A Map from CBOR (or an object) as a plain object, recursively. */
+export function plain<T>(v: CborValue | unknown): T {
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), plain(x)])) as T;
+  if (Array.isArray(v)) return v.map((x) => plain(x)) as T;
+  return v as T;
+}
+
+/** The power rail: once the power is cut, nothing the firmware does reaches the hardware. */
+class PowerRail {
+  on = true;
+  check(): void {
+    if (!this.on) throw new BodycamError('E_POWER_CUT', 'no power (simulated cut)');
+  }
+  wrap(p: Platform): Platform {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const rail = this;
+    const BaseKeys = p.KeyStore;
+    const BaseLed = p.Led;
+    const BaseHaptic = p.Haptic;
+    class RailKeyStore implements KeyStore {
+      #k: KeyStore;
+      constructor(o: KeyStoreOptions) {
+        this.#k = new BaseKeys(o);
+      }
+      get(key: string): ArrayBuffer | undefined {
+        rail.check();
+        return this.#k.get(key);
+      }
+      set(key: string, value: ArrayBuffer | Uint8Array): void {
+        rail.check();
+        this.#k.set(key, value);
+      }
+      delete(key: string): void {
+        rail.check();
+        this.#k.delete(key);
+      }
+      close(): void {
+        this.#k.close();
+      }
+    }
+    const indicator = (Base: new (o: LedOptions) => Led) =>
+      class RailIndicator implements Led {
+        #l: Led;
+        constructor(o: LedOptions) {
+          this.#l = new Base(o);
+        }
+        write(v: number): void {
+          if (rail.on) this.#l.write(v);
+        }
+        close(): void {
+          this.#l.close();
+        }
+      };
+    return { ...p, KeyStore: RailKeyStore, Led: indicator(BaseLed), Haptic: indicator(BaseHaptic) };
+  }
+}
+
+/** Wakes the docking loop when the link has news. */
+class Activity {
+  #wake: (() => void) | undefined;
+  onActivity(): void {
+    this.#wake?.();
+  }
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}
+
+function seedBytes(label: string, seed: number | string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(`bodycam-sim-${label}:${seed}`).digest());
+}
+
+type Event =
+  | { atMs: number; kind: 'button'; down: boolean }
+  | { atMs: number; kind: 'cut' }
+  | { atMs: number; kind: 'hiccup'; frames: number };
+
+/** The scenario's timeline: gestures as button edges, cuts (fixed and seeded random), hiccups. */
+export function timeline(sc: Scenario, seed: number | string): { events: Event[]; cuts: number } {
+  const events: Event[] = [];
+  for (const p of sc.presses) {
+    events.push({ atMs: p.atMs, kind: 'button', down: true });
+    events.push({ atMs: p.atMs + (p.gesture === 'long' ? LONG_PRESS_MS + 500 : SHORT_PRESS_MS), kind: 'button', down: false });
+  }
+  const cuts = [...sc.powerCuts.atMs];
+  if (sc.powerCuts.random) {
+    const r = new SeededRandom(`cuts:${seed}`);
+    const { count, fromMs, toMs } = sc.powerCuts.random;
+    const b = new Uint8Array(4);
+    for (let i = 0; i < count; i++) {
+      r.fill(b);
+      cuts.push(fromMs + Math.floor((new DataView(b.buffer).getUint32(0) / 2 ** 32) * (toMs - fromMs)));
+    }
+  }
+  for (const at of cuts) events.push({ atMs: at, kind: 'cut' });
+  for (const h of sc.sensor.hiccups) events.push({ atMs: h.atMs, kind: 'hiccup', frames: h.frames });
+  // Stable: same-time events keep their order (presses, then cuts, then hiccups).
+  events.sort((a, b) => a.atMs - b.atMs);
+  return { events, cuts: cuts.length };
+}
+
+export async function runScenario(sc: Scenario, o: RunOptions): Promise<ScenarioReport> {
+  if (o.engine === 'mcu') {
+    throw new BodycamError('E_ENGINE', 'the mcu engine runs one firmware call at a time under QEMU (minutes per simulated second); a shift needs millions of callbacks — use --engine node or --engine xs');
+  }
+  const wall0 = Date.now();
+  const seed = String(o.seed);
+  mkdirSync(o.out, { recursive: true });
+  const evidenceDir = join(o.out, 'evidence');
+  rmSync(evidenceDir, { recursive: true, force: true });
+
+  // The agency, its dock and the camera's certificate: deterministic from the seed.
+  const ed = hostEd25519();
+  const root = new KeyPairSigner({ seed: seedBytes('root', seed), digest: nodeDigest, ed25519: ed });
+  const dockSigner = new KeyPairSigner({ seed: seedBytes('dock', seed), digest: nodeDigest, ed25519: ed });
+  const cert = (id: string, kind: 'dock' | 'device', publicKey: Uint8Array) =>
+    issueCertificate({ agency: SIM_AGENCY, serial: 1, id, kind, publicKey, notBefore: Date.UTC(2026, 0, 1), notAfter: Date.UTC(2030, 0, 1) }, root);
+  const dockIdentity = { id: 'DOCK-SIM-1', signer: dockSigner, certificate: cert('DOCK-SIM-1', 'dock', dockSigner.publicKey), rootKey: root.publicKey };
+
+  // Hardware.
+  const hw = new SimHardware({ seed, utcStart: UTC_START });
+  const flash = attachFlash(hw, new SimFlash({ blockLength: sc.storage.blockLength, blocks: sc.storage.blocks, seed }));
+  const camera = attachCamera(hw, { source: synthetic(sc.sensor.frameBytes ? { frameBytes: sc.sensor.frameBytes } : {}), jitterMs: sc.sensor.jitterMs });
+  const activity = new Activity();
+  let linkAttempts = 0;
+  hw.devices.Link = function ScenarioLink(options: LinkOptions) {
+    return new TcpLink(options, { ...(sc.link.faults[linkAttempts++] ?? {}) }, activity);
+  } as unknown as NonNullable<typeof hw.devices.Link>;
+  const rail = new PowerRail();
+  const platform = rail.wrap(hw.platform());
+
+  let bootAt = 0;
+  const elapsed = () => bootAt + hw.clock.monotonic();
+  const station = new DockStation({ identity: dockIdentity, storeDir: evidenceDir, ed25519: ed, timeoutMs: 20_000, now: () => UTC_START + elapsed() });
+  // The dock station keeps the root key beside the evidence but not its own certificate, which
+  // a verifier needs for the receipts: file it the way the evidence layout says.
+  writeDurable(join(evidenceDir, 'docks', dockIdentity.id, 'certificate.cose'), dockIdentity.certificate);
+  const { port } = await station.listen(0);
+
+  let docked = false;
+  const batteryCurve = () => {
+    const pts = sc.battery.map((b) => ({ at: b.atMs - bootAt, millivolts: b.millivolts, charging: false }));
+    if (docked) {
+      const t = hw.clock.monotonic();
+      const now = hw.battery.read().millivolts;
+      return [...pts.filter((p) => p.at < t), { at: t, millivolts: now, charging: true }, { at: t + 3_600_000, millivolts: 4150, charging: true }];
+    }
+    return pts;
+  };
+
+  let engine: Engine | undefined;
+  let units = 0;
+  const meter = (r: { meter?: { firmware: number } }) => {
+    if (r.meter) units += r.meter.firmware;
+  };
+  const call = async (entry: string, ...args: CborValue[]) => {
+    const r = await engine!.call(entry, ...args);
+    meter(r);
+    return r.value;
+  };
+  const pump = async () => {
+    await engine!.pump();
+    units += engine!.takeCallbackCompute();
+  };
+  const status = async () => plain<RecorderStatus>(await call('recorder.status'));
+
+  const committed = new Map<number, number>();
+  const finalStatuses: RecorderStatus[] = [];
+  const states: Record<string, number> = {};
+  let last: RecorderStatus | undefined;
+  const sample = async () => {
+    last = await status();
+    committed.set(last.boot, last.evidenceFrames);
+    states[last.state] = (states[last.state] ?? 0) + 1;
+    return last;
+  };
+
+  const boot = async (first: boolean) => {
+    engine = await startEngine(o.engine, platform);
+    if (first) {
+      const publicKey = (await call('recorder.identity')) as Uint8Array;
+      const config = signConfig({ agency: SIM_AGENCY, device: SIM_DEVICE, version: 1, issued: UTC_START, ...sc.camera }, root);
+      await call('recorder.provision', root.publicKey, cert(SIM_DEVICE, 'device', publicKey), config);
+    }
+    hw.battery.curve = batteryCurve();
+    last = plain<RecorderStatus>(await call('recorder.boot', { camera: { width: sc.camera.width, height: sc.camera.height, frameRate: sc.camera.frameRate }, sensor: 'SYNTHETIC', dock: { address: '127.0.0.1', port }, settings: { longPressMs: LONG_PRESS_MS } }));
+    await pump();
+  };
+
+  const cutsReport = { planned: 0, happened: 0, survived: 0, resumedRecording: 0, wereRecording: 0, torn: 0 };
+  let powerCutGapMs = 0;
+  let progressAt = 0;
+  const progress = (phase: Progress['phase']) => {
+    if (!o.onProgress) return;
+    const now = Date.now();
+    if (phase === 'shift' && now - progressAt < 200) return;
+    progressAt = now;
+    o.onProgress({ elapsedMs: Math.min(elapsed(), sc.durationMs), durationMs: sc.durationMs, phase, state: last?.state ?? 'off', boot: last?.boot ?? 0 });
+  };
+
+  /** Power cut now: the in-flight flash operation (if any) is torn, the engine dies, the camera reboots. */
+  const powerCut = async (torn: boolean) => {
+    const before = last!;
+    rail.on = false;
+    cutsReport.happened++;
+    if (torn) cutsReport.torn++;
+    finalStatuses.push(before);
+    await engine!.close();
+    engine = undefined;
+    hw.timer.reset();
+    hw.clock.advanceTo(hw.clock.monotonic() + sc.rebootMs);
+    const t = elapsed();
+    hw.clock.reboot();
+    bootAt = t;
+    flash.reboot();
+    rail.on = true;
+    if (before.state === 'recording') {
+      cutsReport.wereRecording++;
+      powerCutGapMs += sc.rebootMs;
+    }
+    await boot(false);
+    const after = await sample();
+    const expected = before.state === 'recording' ? 'recording' : before.state === 'storage-full' ? 'storage-full' : before.state === 'off' ? 'off' : 'standby';
+    if (after.state === expected || (expected === 'standby' && after.state === 'storage-full')) cutsReport.survived++;
+    if (before.state === 'recording' && after.state === 'recording') cutsReport.resumedRecording++;
+  };
+
+  /** Advance virtual time to `target` (scenario ms), timer by timer; a pending cut fires on the next flash operation. */
+  let cutArmedAt = -1;
+  const advanceTo = async (target: number) => {
+    for (;;) {
+      if (cutArmedAt >= 0 && !flash.powered) {
+        cutArmedAt = -1;
+        await powerCut(true);
+        continue;
+      }
+      if (cutArmedAt >= 0 && elapsed() >= cutArmedAt + 1000) {
+        // Nothing wrote to flash for a second (docked, off): the power just goes.
+        flash.cutAtOperation(0);
+        cutArmedAt = -1;
+        await powerCut(false);
+        continue;
+      }
+      const next = hw.timer.nextAt();
+      const limit = cutArmedAt >= 0 ? Math.min(target, cutArmedAt + 1000) : target;
+      if (next === undefined || bootAt + next > limit) {
+        hw.timer.runUntil(Math.max(hw.clock.monotonic(), limit - bootAt));
+        await pump();
+        if (cutArmedAt >= 0 && (elapsed() < target || !flash.powered)) continue;
+        return;
+      }
+      hw.timer.runUntil(next);
+      await pump();
+      progress('shift');
+    }
+  };
+
+  const { events, cuts } = timeline(sc, seed);
+  cutsReport.planned = cuts;
+  try {
+    await boot(true);
+    await sample();
+    for (const ev of events) {
+      if (ev.atMs >= sc.dock.atMs) break;
+      await advanceTo(ev.atMs);
+      if (ev.kind === 'button') hw.buttons.set('record', ev.down);
+      else if (ev.kind === 'hiccup') camera.skip(ev.frames);
+      else {
+        await sample();
+        flash.cutAfter(1);
+        cutArmedAt = elapsed();
+      }
+      await pump();
+      if (ev.kind === 'button') await sample();
+    }
+    await advanceTo(sc.dock.atMs);
+    if (cutArmedAt >= 0) await advanceTo(elapsed() + 1000);
+    await sample();
+
+    // Docking: the camera sees it is charging, connects, uploads; virtual time stands still while a session runs.
+    docked = true;
+    if (last!.state === 'off') {
+      finalStatuses.push(last!);
+      await engine!.close();
+      hw.timer.reset();
+      const t = elapsed();
+      hw.clock.reboot();
+      bootAt = t;
+      await boot(false);
+    }
+    hw.battery.curve = batteryCurve();
+    const realDeadline = Date.now() + 15 * 60_000;
+    for (;;) {
+      progress('docking');
+      const st = await sample();
+      if (st.session === 'active') {
+        await activity.wait(50);
+        await pump();
+        if (Date.now() > realDeadline) throw new BodycamError('E_SIM_DOCK', 'docking did not finish in 15 minutes of real time');
+        continue;
+      }
+      if (st.state === 'docked' && st.sessions.completed > 0) break;
+      if (st.sessions.attempts > sc.link.faults.length + 5) break;
+      const next = hw.timer.nextAt();
+      if (next === undefined) break;
+      hw.timer.runUntil(next);
+      await pump();
+    }
+    await station.idle();
+    finalStatuses.push(await sample());
+  } finally {
+    await engine?.close();
+    await station.close();
+  }
+  progress('verifying');
+
+  // What the dock holds, verified with the firmware's verifier.
+  const { input, problems } = readEvidenceDir(evidenceDir);
+  const verdict = verifyEvidence(input, { digest: nodeDigest, ed25519: ed });
+  const ledgers: LedgerReport[] = checkLedgers(evidenceDir, root.publicKey, ed);
+  const ledger = ledgers.find((l) => l.device === SIM_DEVICE);
+  const device = input.devices.find((d) => d.id === SIM_DEVICE);
+  const deviceReport = verdict.devices.find((d) => d.device === SIM_DEVICE);
+  const segments = device?.segments ?? [];
+  const segDir = join(evidenceDir, 'devices', SIM_DEVICE, 'segments');
+  const framesByBoot = new Map<number, number>();
+  const recordings = new Set<number>();
+  const footage = { recordings: 0, segments: segments.length, frames: 0, seconds: 0, bytes: 0, preEventSegments: 0, recoveredSegments: 0 };
+  let inEvidence = 0;
+  const evidenceHash = createHash('sha256');
+  for (const s of segments) {
+    const m = peekManifest(s.manifest).manifest;
+    framesByBoot.set(m.boot, (framesByBoot.get(m.boot) ?? 0) + m.frames);
+    recordings.add(m.recording);
+    footage.frames += m.frames;
+    footage.bytes += m.bytes;
+    footage.seconds += m.frames / sc.camera.frameRate;
+    if (m.flags & FLAG_PRE_EVENT) footage.preEventSegments++;
+    if (m.flags & FLAG_RECOVERED) footage.recoveredSegments++;
+    inEvidence += m.dropped;
+    evidenceHash.update(s.manifest);
+    if (s.mediaDigest) evidenceHash.update(s.mediaDigest);
+  }
+  for (const e of ledger?.entries ?? []) evidenceHash.update(e.cose);
+  footage.recordings = recordings.size;
+  footage.seconds = Math.round(footage.seconds * 10) / 10;
+
+  const lostDetails: string[] = [];
+  let lostFrames = 0;
+  for (const [b, n] of [...committed].sort((x, y) => x[0] - y[0])) {
+    const got = framesByBoot.get(b) ?? 0;
+    if (got < n) {
+      lostFrames += n - got;
+      lostDetails.push(`boot ${b}: the camera committed ${n} frames to evidence, the dock holds ${got}`);
+    }
+  }
+  const fin = finalStatuses[finalStatuses.length - 1];
+  const notUploaded = fin ? fin.storage.segmentsAwaitingUpload : 0;
+  if (notUploaded) lostDetails.push(`${notUploaded} segments still on the camera after docking`);
+  const seqs = segments.map((s) => s.seq as number);
+  let lostSegments = 0;
+  for (let i = 1; i < seqs.length; i++) if (seqs[i] !== seqs[i - 1] + 1) {
+    lostSegments += seqs[i] - seqs[i - 1] - 1;
+    lostDetails.push(`segments ${seqs[i - 1] + 1}..${seqs[i] - 1} are missing from the evidence`);
+  }
+  if (seqs.length && seqs[0] !== 0) {
+    lostSegments += seqs[0];
+    lostDetails.push(`segments 0..${seqs[0] - 1} are missing from the evidence`);
+  }
+  const findings = [
+    ...verdict.reasons.map((f) => `${f.code}: ${f.message}`),
+    ...problems.map((p) => `layout: ${p.path}: ${p.message}`),
+    ...(deviceReport?.reasons ?? []).map((f) => `${f.code}: ${f.message}`),
+    ...(deviceReport?.segments ?? []).flatMap((s) => s.reasons.map((f) => `segment ${s.seq ?? '?'}: ${f.code}: ${f.message}`)),
+  ];
+  const verifiedSegments = (deviceReport?.segments ?? []).filter((s) => s.valid).length;
+  const ledgerEvents: Record<string, number> = {};
+  for (const e of ledger?.entries ?? []) ledgerEvents[e.event] = (ledgerEvents[e.event] ?? 0) + 1;
+  const ledgerOk = !!ledger && ledger.valid;
+  const sum = (k: 'missed' | 'lost') => finalStatuses.reduce((n, s) => n + (s[k] ?? 0), 0);
+  const rejected = station.results.reduce((n, r) => n + r.rejected.length, 0);
+
+  const report: ScenarioReport = {
+    scenario: sc.name,
+    description: sc.description,
+    engine: o.engine,
+    seed,
+    ok: false,
+    virtualSeconds: Math.round(elapsed() / 1000),
+    wallSeconds: 0,
+    simulatedSecondsPerWallSecond: 0,
+    footage,
+    dropped: { total: sum('missed') + sum('lost'), sensor: sum('missed'), storage: sum('lost'), inEvidence, powerCutGapMs },
+    powerCuts: cutsReport,
+    states,
+    upload: { attempts: fin?.sessions.attempts ?? 0, completed: fin?.sessions.completed ?? 0, failed: fin?.sessions.failed ?? 0, segmentsStored: segments.length, segmentsVerified: verifiedSegments, notUploaded, rejected },
+    verify: {
+      valid: verdict.valid && problems.length === 0,
+      findings,
+      ledger: { valid: ledgerOk, entries: ledger?.entries.length ?? 0, findings: ledger ? ledger.findings.map((f) => `${f.code}: ${f.message}`) : ['no ledger was uploaded'], events: ledgerEvents },
+    },
+    lost: { frames: lostFrames, segments: lostSegments, details: lostDetails },
+    xs: o.engine === 'xs' ? { firmwareUnits: units, unitsPerVirtualSecond: Math.round(units / Math.max(1, elapsed() / 1000)) } : undefined,
+    evidence: evidenceDir,
+    evidenceSha256: evidenceHash.digest('hex'),
+  };
+  report.ok = lostFrames === 0 && lostSegments === 0 && notUploaded === 0 && rejected === 0 && report.verify.valid && ledgerOk && verifiedSegments === segments.length;
+
+  if (o.export !== false && segments.length > 0) {
+    const paths = segments.map((s) => join(segDir, `${segmentStem(s.seq ?? 0)}.media`)).filter((p) => existsSync(p));
+    const { exp, written } = exportMediaFiles(paths, join(o.out, 'export.avi'));
+    report.export = { video: written.videos, sidecar: written.sidecars, frames: exp.parts.reduce((n, p) => n + p.frames.length, 0) };
+  }
+  report.wallSeconds = Math.round((Date.now() - wall0) / 100) / 10;
+  report.simulatedSecondsPerWallSecond = Math.round(elapsed() / Math.max(1, Date.now() - wall0));
+  progress('done');
+  return report;
+}
