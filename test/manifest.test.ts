@@ -4,9 +4,17 @@
 // should, or say how to install the SDK.
 
 import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { buildCommand, listBoards, mcconfigArgs, moduleGraph, repoRoot, type Spawner } from '../cli/build.js';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { appBinaryPath, buildCommand, listBoards, mcconfigArgs, moduleGraph, partitionsOf, repoRoot, type Spawner } from '../cli/build.js';
+import { PUBLIC_FILE, SECRET_FILE, readPublicKey } from '../cli/firmware.js';
+import { run } from '../cli/bodycam.js';
+import { checkPartitions, parsePartitions, partitionTableBinary, updateLayout, OTADATA_SIZE, PARTITION_TABLE_LENGTH } from '../cli/partitions.js';
+import { softDigest } from '../firmware/platform/soft-digest.js';
+import { verifyImage } from '../firmware/update/session.js';
+import { MemoryTrust } from '../firmware/update/trust.js';
 
 interface Manifest {
   include: string[];
@@ -140,4 +148,138 @@ test.serial('a missing mcconfig on PATH is reported like a missing SDK', async (
   }
   t.is(rc, 2);
   t.regex(c.errors.join('\n'), /E_SDK_MISSING: mcconfig was not found/);
+});
+
+// ------------------------------------------------------------------ partition tables
+
+test('every board\'s partition table parses, follows ESP-IDF\'s rules, fits its flash and has the OTA slots', (t) => {
+  for (const b of listBoards()) {
+    const table = partitionsOf(b);
+    t.notThrows(() => checkPartitions(table, b.config.flashBytes), b.name);
+    const names = table.partitions.map((p) => p.name);
+    t.deepEqual(names, ['nvs', 'phy_init', 'ota_0', 'ota_1', 'otadata', 'bcstore'], b.name);
+    t.false(names.includes('factory'), 'no factory slot: the bootloader boots ota_0 while otadata is blank');
+    const layout = updateLayout(table, b.config.flashBytes);
+    t.is(layout.ota0.offset, 0x10000);
+    t.is(layout.slotBytes, 0x200000, 'one slot size on every board, so one image fits them all');
+    t.is(layout.otadata.size, OTADATA_SIZE);
+    // The evidence partition is what the board file says, and takes the flash up to its end.
+    const store = table.partitions.find((p) => p.name === 'bcstore')!;
+    t.is(b.config.storage.kind === 'partition' ? b.config.storage.bytes : -1, store.size, `${b.name}: boards/${b.name}.json storage.bytes`);
+    t.is(store.offset + store.size, b.config.flashBytes, `${b.name}: the evidence partition ends at the end of the flash`);
+    const used = table.partitions.reduce((n, p) => n + p.size, 0);
+    t.is(b.config.flashBytes - used, 0x9000, `${b.name}: nothing is wasted but the bootloader and the table`);
+    // The nvs key store keeps its 24 KiB.
+    t.is(table.partitions.find((p) => p.name === 'nvs')!.size, 0x6000);
+  }
+});
+
+test('a broken partition table is refused, naming the rule', (t) => {
+  const base = ['nvs, data, nvs, 0x9000, 0x6000', 'ota_0, app, ota_0, 0x10000, 0x200000', 'ota_1, app, ota_1, 0x210000, 0x200000', 'otadata, data, ota, 0x410000, 0x2000'];
+  const check = (lines: string[], flash = 0x800000) => () => checkPartitions(parsePartitions(lines.join('\n'), 'x.csv'), flash);
+  t.notThrows(check(base));
+  const refused = (lines: string[], pattern: RegExp, flash?: number) => {
+    const e = t.throws(check(lines, flash));
+    t.is((e as { code?: string }).code, 'E_PARTITIONS');
+    t.regex(e!.message, pattern);
+  };
+  refused([...base, 'bcstore, data, 0x40, 0x411000, 0x3EF000'], /otadata .* overlaps bcstore/);
+  refused([...base.slice(0, 2), 'ota_1, app, ota_1, 0x211000, 0x200000', base[3]], /ota_1 .* not 64 KiB aligned/);
+  refused([...base, 'bcstore, data, 0x40, 0x412000, 0x3EF000'], /bcstore .* past the 8 MB flash/);
+  refused(base.slice(0, 2).concat(base[3]), /exactly one ota_0 and one ota_1/);
+  refused(base.slice(0, 3), /exactly one otadata/);
+  refused([...base.slice(0, 3), 'otadata, data, ota, 0x410000, 0x1000'], /otadata partition is 0x2000 bytes/);
+  refused([...base.slice(0, 2), 'ota_1, app, ota_1, 0x210000, 0x100000', base[3]], /same size/);
+  refused(['nvs, data, nvs, 0x8000, 0x6000', ...base.slice(1)], /below 0x9000/);
+  refused([...base, 'bcstore, data, 0x40, 0x412000, 0x1800'], /4 KiB sectors/);
+});
+
+test('the binary partition table is gen_esp32part.py\'s: 32-byte entries, an MD5 entry, 0xFF to 0xC00', (t) => {
+  const b = listBoards().find((x) => x.name === 'xiao_esp32s3_sense')!;
+  const table = partitionsOf(b);
+  const bin = partitionTableBinary(table);
+  t.is(bin.length, PARTITION_TABLE_LENGTH);
+  const v = new DataView(bin.buffer);
+  const n = table.partitions.length;
+  table.partitions.forEach((p, i) => {
+    const at = 32 * i;
+    t.deepEqual([bin[at], bin[at + 1]], [0xaa, 0x50]);
+    t.is(v.getUint32(at + 4, true), p.offset);
+    t.is(v.getUint32(at + 8, true), p.size);
+    t.is(Buffer.from(bin.subarray(at + 12, at + 28)).toString('latin1').replace(/\0+$/, ''), p.name);
+  });
+  t.deepEqual([bin[2 + 32 * 2], bin[3 + 32 * 2]], [0x00, 0x10], 'ota_0 is app/0x10');
+  t.deepEqual([bin[2 + 32 * 4], bin[3 + 32 * 4]], [0x01, 0x00], 'otadata is data/ota');
+  t.deepEqual([bin[2 + 32 * 5], bin[3 + 32 * 5]], [0x01, 0x40], 'bcstore keeps its custom subtype');
+  const md5 = 32 * n;
+  t.deepEqual([...bin.subarray(md5, md5 + 16)], [0xeb, 0xeb, ...new Array(14).fill(0xff)]);
+  t.deepEqual(Buffer.from(bin.subarray(md5 + 16, md5 + 32)), createHash('md5').update(bin.subarray(0, md5)).digest());
+  t.true(bin.subarray(md5 + 32).every((x) => x === 0xff));
+});
+
+// ------------------------------------------------------------ build --sign-key
+
+async function quiet<T>(f: (errors: string[]) => Promise<T>): Promise<{ value: T; errors: string[] }> {
+  const errors: string[] = [];
+  const orig = console.error;
+  console.error = (l: string) => void errors.push(String(l));
+  try {
+    return { value: await f(errors), errors };
+  } finally {
+    console.error = orig;
+  }
+}
+
+test.serial('build --sign-key: a release build, its application binary signed into an image that verifies', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bodycam-build-'));
+  const sdk = join(dir, 'moddable');
+  t.is(await run(['firmware', 'keygen', '--out', join(dir, 'keys')], () => {}), 0);
+  const board = listBoards().find((b) => b.name === 'xiao_esp32s3_sense')!;
+  const app = appBinaryPath(sdk, board, true);
+  t.is(app, join(sdk, 'build', 'bin', 'esp32', 'xiao_esp32s3_sense', 'release', 'bodycam', 'xs_esp32.bin'));
+  const payload = new Uint8Array(30000).map((_, i) => (i * 7) & 0xff);
+  payload[0] = 0xe9;
+  const runs: string[][] = [];
+  const spawn: Spawner = async (command, args) => {
+    runs.push([command, ...args]);
+    mkdirSync(dirname(app), { recursive: true });
+    writeFileSync(app, payload);
+    return 0;
+  };
+  const lines: string[] = [];
+  const argv = ['--board', 'xiao_esp32s3_sense', '--sign-key', join(dir, 'keys', SECRET_FILE), '--version', '2.1.0'];
+  const { value: rc, errors } = await quiet(() => buildCommand(argv, (l) => void lines.push(l), false, { env: { MODDABLE: sdk }, spawn, cwd: dir }));
+  t.is(rc, 0, errors.join('\n'));
+  t.deepEqual(runs, [['mcconfig', '-m', '-p', 'esp32/xiao_esp32s3_sense', '-t', 'build', 'manifest.json']], 'a release build (no -d)');
+  const out = join(dir, 'bodycam-xiao_esp32s3_sense-2.1.0.img');
+  t.true(lines.some((l) => l === `signed image: ${out}`));
+  t.true(lines.some((l) => l.includes(`bodycam flash --board xiao_esp32s3_sense --port PORT --image ${out}`)));
+  const r = verifyImage(new Uint8Array(readFileSync(out)), { trust: new MemoryTrust({ keys: [readPublicKey(join(dir, 'keys', PUBLIC_FILE))] }), digest: softDigest, board: 'xiao_esp32s3_sense' });
+  t.is(r.code, 'OK');
+  t.like(r.image, { version: '2.1.0', payloadLength: payload.length });
+
+  // Too large for the board's app slot: refused after the build, nothing written.
+  const big = await quiet(() =>
+    buildCommand([...argv.slice(0, 5), '2.2.0'], () => {}, false, {
+      env: { MODDABLE: sdk },
+      cwd: dir,
+      spawn: async () => {
+        writeFileSync(app, new Uint8Array(0x200001));
+        return 0;
+      },
+    }),
+  );
+  t.is(big.value, 1);
+  t.regex(big.errors.join('\n'), /E_FW_TOO_LARGE: .* 2097153 bytes; the board's app slot holds 2097152/);
+  t.false(existsSync(join(dir, 'bodycam-xiao_esp32s3_sense-2.2.0.img')));
+  // No binary where mcconfig leaves it: said so, with the path.
+  const none = await quiet(() => buildCommand([...argv.slice(0, 5), '2.3.0'], () => {}, false, { env: { MODDABLE: join(dir, 'empty-sdk') }, cwd: dir, spawn: async () => 0 }));
+  t.is(none.value, 1);
+  t.regex(none.errors.join('\n'), /E_BUILD_OUTPUT: .*empty-sdk.*xs_esp32\.bin/);
+  // A wrong key file or a missing version stops before any build.
+  const before = runs.length;
+  await t.throwsAsync(buildCommand(['--board', 'xiao_esp32s3_sense', '--sign-key', join(dir, 'keys', PUBLIC_FILE), '--version', '1.0.0'], () => {}, false, { env: { MODDABLE: sdk }, spawn, cwd: dir }), { message: /E_KEY/ });
+  await t.throwsAsync(buildCommand(['--board', 'xiao_esp32s3_sense', '--sign-key', join(dir, 'keys', SECRET_FILE)], () => {}, false, { env: { MODDABLE: sdk }, spawn, cwd: dir }), { message: /E_USAGE: --version/ });
+  await t.throwsAsync(buildCommand(['--board', 'xiao_esp32s3_sense', '--version', '1.0.0'], () => {}, false, { env: { MODDABLE: sdk }, spawn, cwd: dir }), { message: /E_USAGE: .*--sign-key/ });
+  t.is(runs.length, before);
 });
