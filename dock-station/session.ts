@@ -20,7 +20,7 @@ import { manifestDigest, verifyManifest } from '../firmware/signing/manifest.js'
 import { signReceipt, verifyCheckpoint, type ReceiptEntry } from '../firmware/signing/receipt.js';
 import type { Signer } from '../firmware/signing/signer.js';
 import { nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
-import { seqName, type EvidenceStore } from './store.js';
+import { seqName, type EvidenceStore, type Upload } from './store.js';
 import type { FirmwareShelf } from './firmware-shelf.js';
 import { newerVersion } from '../firmware/dock/camera-session.js';
 
@@ -79,6 +79,10 @@ export interface SessionResult {
 }
 
 const MAX_CHUNK_RETRIES = 5;
+/** Unsynced bytes an upload may hold before it fsyncs and records its offset (a crash resends at most this). */
+const SYNC_BYTES = 4 * 1024 * 1024;
+/** Pulls in flight at once. */
+const PULL_WINDOW = 4;
 
 /** A bounded queue of decoded messages from the socket. */
 class Inbox {
@@ -142,6 +146,8 @@ export class DockSession {
   #progress: SessionProgress;
   #result: SessionResult;
   #sessionNonce = new Uint8Array(randomBytes(32));
+  /** The upload in progress: synced (never lost) whenever the session ends. */
+  #inProgress: Upload | undefined;
   /** The last request sent, to send again when the camera reports it arrived corrupted. */
   #lastFrame: Uint8Array | undefined;
   #resends = 0;
@@ -177,14 +183,20 @@ export class DockSession {
   }
 
   /** The next message, skipping (and storing) unsolicited drift statements; camera errors throw. */
-  async #next(expect: MessageType): Promise<{ m: Message; raw: Uint8Array }> {
+  /**
+   * The next message. A frame lost to corruption (ours to the camera, or the camera's to us) is
+   * asked for again; `onLost`, when given, does that instead (the chunk pipeline knows which
+   * request the lost answer belonged to).
+   */
+  async #next(expect: MessageType, onLost?: () => void): Promise<{ m: Message; raw: Uint8Array }> {
     for (;;) {
       const item = await this.#inbox.next(this.#o.timeoutMs ?? 15000);
       if (item instanceof BodycamError) {
         // The answer arrived corrupted and was discarded whole: ask again (every request is idempotent).
-        if (item.code === 'E_PROTO_CHECKSUM' && this.#lastFrame && this.#resends++ < MAX_CHUNK_RETRIES) {
+        if (item.code === 'E_PROTO_CHECKSUM' && this.#resends++ < MAX_CHUNK_RETRIES) {
           this.#result.chunksResent++;
-          if (!this.#socket.destroyed) this.#socket.write(this.#lastFrame);
+          if (onLost) onLost();
+          else if (this.#lastFrame && !this.#socket.destroyed) this.#socket.write(this.#lastFrame);
           continue;
         }
         this.#send('error', { code: item.code, message: errorMessage(item).slice(0, 256), fatal: false });
@@ -198,9 +210,10 @@ export class DockSession {
       }
       if (m.t === 'error') {
         // Our request arrived corrupted: its frame was discarded whole, so send it again (bounded).
-        if (str(m, 'code') === 'E_PROTO_CHECKSUM' && !flag(m, 'fatal') && this.#lastFrame && this.#resends++ < MAX_CHUNK_RETRIES) {
+        if (str(m, 'code') === 'E_PROTO_CHECKSUM' && !flag(m, 'fatal') && this.#resends++ < MAX_CHUNK_RETRIES) {
           this.#result.chunksResent++;
-          if (!this.#socket.destroyed) this.#socket.write(this.#lastFrame);
+          if (onLost) onLost();
+          else if (this.#lastFrame && !this.#socket.destroyed) this.#socket.write(this.#lastFrame);
           continue;
         }
         throw new BodycamError(str(m, 'code'), `camera: ${str(m, 'message')}`, { fatal: flag(m, 'fatal') });
@@ -216,7 +229,7 @@ export class DockSession {
     store.db.prepare('INSERT INTO sessions (id, dock, peer, started) VALUES (?, ?, ?, ?)').run(this.id, this.#dockId, `${this.#socket.remoteAddress}:${this.#socket.remotePort}`, Date.now());
     try {
       await this.#handshake();
-      await this.#upload();
+      await this.#transfer();
       this.#result.ok = this.#result.rejected.length === 0;
       this.#send('bye', { reason: 'session complete' });
       this.#phase('done');
@@ -230,6 +243,8 @@ export class DockSession {
       store.log('session-failed', { dock: this.#dockId, session: this.id, device: this.#camera?.id, detail: { code, message } });
       this.#phase('failed');
     } finally {
+      this.#inProgress?.abandon();
+      this.#inProgress = undefined;
       this.#result.bytesReceived = this.#inbox.bytes;
       store.db.prepare('UPDATE sessions SET device = ?, ended = ?, result = ? WHERE id = ?').run(this.#camera?.id ?? null, Date.now(), this.#result.ok ? 'ok' : (this.#result.code ?? 'incomplete'), this.id);
       store.log('session-end', { dock: this.#dockId, session: this.id, device: this.#camera?.id, detail: { ok: this.#result.ok, stored: this.#result.stored.length, released: this.#result.released.length } });
@@ -270,7 +285,7 @@ export class DockSession {
     store.log('camera-authenticated', { dock: this.#dockId, session: this.id, device: cert.id, detail: { serial: cert.serial } });
   }
 
-  async #upload(): Promise<void> {
+  async #transfer(): Promise<void> {
     const store = this.#o.store;
     const cam = this.#camera!;
     this.#phase('status');
@@ -407,46 +422,73 @@ export class DockSession {
       if (Buffer.from(manifest.prev).toString('hex') !== prevSha) return reject('E_CHAIN', `segment ${seg.seq} does not chain to the stored manifest of segment ${seg.seq - 1}`);
     }
     const digest = manifestDigest(seg.manifest, nodeDigest);
-    let offset: number;
+    let upload: Upload | undefined;
     try {
-      offset = store.beginSegment(cam.id, seg.seq, seg.length, seg.manifest, this.id);
+      upload = store.beginUpload(cam.id, seg.seq, seg.length, seg.manifest, this.id);
     } catch (e) {
       return reject(errorCode(e), errorMessage(e));
     }
-    const already = store.segment(cam.id, seg.seq)!;
-    if (already.state === 'stored') {
+    if (!upload) {
       this.#progress.bytesDone += seg.length;
       return { device: cam.id, seq: seg.seq, manifest: digest };
     }
-    this.#progress.bytesDone += offset;
+    this.#inProgress = upload;
+    this.#progress.bytesDone += upload.offset;
+    // Pulls are pipelined (PULL_WINDOW in flight) so the camera reads the next chunk while the
+    // station writes this one. The camera answers in order, so each answer — a chunk, or a frame
+    // lost to corruption — belongs to the oldest pull in flight; chunks that arrive ahead of a
+    // lost one wait (bounded by the window) until it has been asked for again and arrived.
     const chunk = this.#o.chunkSize ?? DEFAULT_CHUNK;
+    const inflight: { offset: number; length: number }[] = [];
+    const early = new Map<number, Uint8Array>();
+    let next = upload.offset;
     let retries = 0;
-    while (offset < seg.length) {
-      const length = Math.min(chunk, seg.length - offset);
+    const pull = (offset: number, length: number) => {
       this.#send('pull', { seq: seg.seq, offset, length });
-      const got = (await this.#next('chunk')).m;
+      inflight.push({ offset, length });
+    };
+    const lost = () => {
+      const want = inflight.shift();
+      if (!want) return;
+      if (retries++ >= MAX_CHUNK_RETRIES) throw new BodycamError('E_CHUNK', `segment ${seg.seq}: ${MAX_CHUNK_RETRIES} bad chunks in a row at offset ${want.offset}`);
+      this.#result.chunksResent++;
+      pull(want.offset, want.length);
+    };
+    while (upload.offset < seg.length) {
+      while (inflight.length < PULL_WINDOW && next < seg.length) {
+        const length = Math.min(chunk, seg.length - next);
+        pull(next, length);
+        next += length;
+      }
+      const got = (await this.#next('chunk', lost)).m;
+      const want = inflight[0];
       const data = bin(got, 'data');
-      // tus: a chunk for another place or with a bad checksum is discarded and the offset kept.
-      if (num(got, 'seq') !== seg.seq || num(got, 'offset') !== offset || data.length !== length || nodeChecksum.crc32(data) !== num(got, 'crc')) {
-        if (retries++ >= MAX_CHUNK_RETRIES) throw new BodycamError('E_CHUNK', `segment ${seg.seq}: ${MAX_CHUNK_RETRIES} bad chunks in a row at offset ${offset}`);
-        this.#result.chunksResent++;
+      // tus: a chunk for another place or with a bad checksum is discarded and asked for again.
+      if (!want || num(got, 'seq') !== seg.seq || num(got, 'offset') !== want.offset || data.length !== want.length || nodeChecksum.crc32(data) !== num(got, 'crc')) {
+        lost();
         continue;
       }
+      inflight.shift();
       retries = 0;
-      offset = store.appendChunk(cam.id, seg.seq, offset, data);
-      this.#progress.bytesDone += data.length;
+      early.set(want.offset, data);
+      for (let d = early.get(upload.offset); d; d = early.get(upload.offset)) {
+        early.delete(upload.offset);
+        upload.append(upload.offset, d);
+        this.#progress.bytesDone += d.length;
+      }
+      if (upload.offset - upload.durable >= SYNC_BYTES) upload.sync();
       this.#o.onProgress?.({ ...this.#progress, bytesReceived: this.#inbox.bytes });
     }
-    const media = store.partialBytes(cam.id, seg.seq);
-    const mediaSha = createHash('sha256').update(media).digest();
-    if (!mediaSha.equals(Buffer.from(manifest.media))) {
+    this.#inProgress = undefined;
+    const mediaSha = upload.close();
+    if (mediaSha !== Buffer.from(manifest.media).toString('hex')) {
       store.rejectSegment(cam.id, seg.seq, 'E_MEDIA_DIGEST');
       store.resetSegment(cam.id, seg.seq);
       return reject('E_MEDIA_DIGEST', `segment ${seg.seq}: the media's SHA-256 differs from its signed manifest`);
     }
-    store.commitSegment(cam.id, seg.seq, seg.manifest, this.id);
+    store.commitSegment(upload, seg.manifest, this.id);
     this.#result.stored.push(seg.seq);
-    store.log('segment-stored', { dock: this.#dockId, session: this.id, device: cam.id, detail: { seq: seg.seq, bytes: seg.length, media: mediaSha.toString('hex') } });
+    store.log('segment-stored', { dock: this.#dockId, session: this.id, device: cam.id, detail: { seq: seg.seq, bytes: seg.length, media: mediaSha } });
     return { device: cam.id, seq: seg.seq, manifest: digest };
   }
 }

@@ -13,8 +13,8 @@
 // then the index row is committed. A restart finds every partial upload at its durable offset.
 
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, ftruncateSync, readdirSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync, ftruncateSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 
@@ -135,15 +135,16 @@ export class EvidenceStore {
   }
 
   /**
-   * Begin (or resume) a segment upload. Returns the durable offset the camera should send from
-   * (tus-style): bytes past it, from a cut write, are truncated away.
+   * Begin (or resume) a segment upload. Its durable offset — what the index says was fsynced —
+   * is where the camera sends from (tus-style); bytes past it, from a write that was never
+   * synced, are truncated away. Returns undefined when the segment is already stored.
    */
-  beginSegment(device: string, seq: number, length: number, manifest: Uint8Array, session: string): number {
+  beginUpload(device: string, seq: number, length: number, manifest: Uint8Array, session: string): Upload | undefined {
     const existing = this.segment(device, seq);
     const manifestSha = createHash('sha256').update(manifest).digest('hex');
     if (existing) {
       if (existing.manifestSha256 !== manifestSha) throw new BodycamError('E_DUPLICATE_SEQ', `device ${device} segment ${seq} arrived again with a different manifest`);
-      if (existing.state !== 'partial') return existing.length;
+      if (existing.state !== 'partial') return undefined;
     } else {
       this.putObject(manifest, 'manifest');
       this.db.prepare('INSERT INTO segments (device, seq, length, manifest_sha256, durable, state, session, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)').run(device, seq, length, manifestSha, 'partial', session, Date.now());
@@ -152,52 +153,33 @@ export class EvidenceStore {
     mkdirSync(dirname(path), { recursive: true });
     const row = this.segment(device, seq)!;
     const onDisk = existsSync(path) ? statSync(path).size : 0;
-    // The index is the truth for what is durable; a longer file holds a write that was never acknowledged.
+    // The index is the truth for what is durable; a longer file holds writes that were never synced.
     const durable = Math.min(row.durable, onDisk);
-    if (onDisk !== durable || !existsSync(path)) {
-      const fd = openSync(path, existsSync(path) ? 'r+' : 'w');
-      try {
-        ftruncateSync(fd, durable);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
+    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
+    ftruncateSync(fd, durable);
+    fsyncSync(fd);
     if (durable !== row.durable) this.db.prepare('UPDATE segments SET durable = ? WHERE device = ? AND seq = ?').run(durable, device, seq);
-    return durable;
-  }
-
-  /** Append a verified chunk at exactly the durable offset; fsync; then record the new offset. */
-  appendChunk(device: string, seq: number, offset: number, data: Uint8Array): number {
-    const row = this.segment(device, seq);
-    if (!row || row.state !== 'partial') throw new BodycamError('E_NOT_UPLOADING', `no upload in progress for ${device} segment ${seq}`);
-    if (offset !== row.durable) throw new BodycamError('E_OFFSET', `chunk at ${offset}, but ${row.durable} bytes are stored`);
-    if (offset + data.length > row.length) throw new BodycamError('E_OFFSET', `chunk runs past the segment's ${row.length} bytes`);
-    const fd = openSync(this.#partialPath(device, seq), 'r+');
-    try {
-      writeSync(fd, data, 0, data.length, offset);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    // The media digest runs as chunks arrive; on a resume, over what is already on disk first.
+    const hash = createHash('sha256');
+    const buf = Buffer.alloc(1 << 20);
+    for (let o = 0; o < durable; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, durable - o), o);
+      hash.update(buf.subarray(0, n));
+      o += n;
     }
-    const durable = offset + data.length;
+    return new Upload(this, device, seq, length, fd, durable, hash);
+  }
+
+  /** @internal Record a synced offset. */
+  recordDurable(device: string, seq: number, durable: number): void {
     this.db.prepare('UPDATE segments SET durable = ?, updated_at = ? WHERE device = ? AND seq = ?').run(durable, Date.now(), device, seq);
-    return durable;
   }
 
-  /** The bytes of a complete partial upload, for verification. */
-  partialBytes(device: string, seq: number): Uint8Array {
-    return new Uint8Array(readFileSync(this.#partialPath(device, seq)));
-  }
-
-  /** A verified segment: move its media into objects/, link both files into the device tree. */
-  commitSegment(device: string, seq: number, manifest: Uint8Array, session: string): string {
-    const row = this.segment(device, seq);
-    if (!row) throw new BodycamError('E_NOT_UPLOADING', `no upload for ${device} segment ${seq}`);
-    if (row.state === 'stored') return row.mediaSha256!;
+  /** A verified upload: move its media into objects/, link both files into the device tree. */
+  commitSegment(upload: Upload, manifest: Uint8Array, session: string): string {
+    const { device, seq } = upload;
+    const sha = upload.close();
     const part = this.#partialPath(device, seq);
-    const data = readFileSync(part);
-    const sha = createHash('sha256').update(data).digest('hex');
     const obj = this.objectPath(sha);
     mkdirSync(dirname(obj), { recursive: true });
     if (!existsSync(obj)) {
@@ -205,7 +187,7 @@ export class EvidenceStore {
       fsyncDir(dirname(obj));
     } else unlinkSync(part);
     fsyncDir(dirname(part));
-    this.db.prepare('INSERT OR IGNORE INTO objects (sha256, size, kind, stored_at) VALUES (?, ?, ?, ?)').run(sha, data.length, 'media', Date.now());
+    this.db.prepare('INSERT OR IGNORE INTO objects (sha256, size, kind, stored_at) VALUES (?, ?, ?, ?)').run(sha, upload.length, 'media', Date.now());
     const manifestSha = this.putObject(manifest, 'manifest');
     this.link(manifestSha, 'devices', device, 'segments', `${seqName(seq)}.manifest.cose`);
     this.link(sha, 'devices', device, 'segments', `${seqName(seq)}.media`);
@@ -237,5 +219,62 @@ export class EvidenceStore {
     if (!existsSync(dir)) return 1;
     const ns = readdirSync(dir).map((n) => parseInt(n, 10)).filter((n) => Number.isSafeInteger(n));
     return ns.length ? Math.max(...ns) + 1 : 1;
+  }
+}
+
+/**
+ * One segment upload in progress: chunks are written at the end of the partial file and hashed
+ * as they arrive; sync() fsyncs the file and then records the offset in the index, so the
+ * index never claims more than the disk holds. The session syncs every few MiB, at the end of a
+ * segment, and when the session ends for any reason.
+ */
+export class Upload {
+  #fd: number | undefined;
+  #synced: number;
+  constructor(
+    readonly store: EvidenceStore,
+    readonly device: string,
+    readonly seq: number,
+    readonly length: number,
+    fd: number,
+    public offset: number,
+    readonly hash: Hash,
+  ) {
+    this.#fd = fd;
+    this.#synced = offset;
+  }
+  get durable(): number {
+    return this.#synced;
+  }
+  append(offset: number, data: Uint8Array): number {
+    if (this.#fd === undefined) throw new BodycamError('E_NOT_UPLOADING', `upload of ${this.device} segment ${this.seq} is closed`);
+    if (offset !== this.offset) throw new BodycamError('E_OFFSET', `chunk at ${offset}, but ${this.offset} bytes are stored`);
+    if (offset + data.length > this.length) throw new BodycamError('E_OFFSET', `chunk runs past the segment's ${this.length} bytes`);
+    writeSync(this.#fd, data, 0, data.length, offset);
+    this.hash.update(data);
+    this.offset += data.length;
+    return this.offset;
+  }
+  sync(): void {
+    if (this.#fd === undefined || this.#synced === this.offset) return;
+    fsyncSync(this.#fd);
+    this.#synced = this.offset;
+    this.store.recordDurable(this.device, this.seq, this.offset);
+  }
+  /** Sync, close, and return the media's SHA-256 (hex). */
+  close(): string {
+    this.sync();
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+    return this.hash.copy().digest('hex');
+  }
+  /** Give up without losing what is durable. */
+  abandon(): void {
+    try {
+      this.sync();
+    } finally {
+      if (this.#fd !== undefined) closeSync(this.#fd);
+      this.#fd = undefined;
+    }
   }
 }

@@ -44,7 +44,10 @@ export type FrameEvent = { kind: 'message'; payload: Uint8Array } | { kind: 'cor
 /** Reassembles frames from arbitrary pieces of the stream. Bounded: never buffers more than one frame. */
 export class FrameReader {
   #checksum: Checksum;
-  #buf = new Uint8Array(0);
+  // Pieces of the stream not yet consumed, joined only once a whole frame is there (a 256 KiB
+  // chunk arrives in many TCP pieces: joining on every piece would copy it over and over).
+  #parts: Uint8Array[] = [];
+  #total = 0;
   #dead: BodycamError | undefined;
   constructor(checksum: Checksum) {
     this.#checksum = checksum;
@@ -52,41 +55,69 @@ export class FrameReader {
   get dead(): BodycamError | undefined {
     return this.#dead;
   }
+  /** The first n buffered bytes as one array (n ≤ buffered). */
+  #peek(n: number): Uint8Array {
+    if (this.#parts[0].length >= n) return this.#parts[0].subarray(0, n);
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const p of this.#parts) {
+      const take = Math.min(p.length, n - o);
+      out.set(p.subarray(0, take), o);
+      o += take;
+      if (o === n) break;
+    }
+    return out;
+  }
+  /** Remove and return the first n buffered bytes. */
+  #take(n: number): Uint8Array {
+    const out = this.#peek(n);
+    let left = n;
+    while (left > 0) {
+      const p = this.#parts[0];
+      if (p.length <= left) {
+        this.#parts.shift();
+        left -= p.length;
+      } else {
+        this.#parts[0] = p.subarray(left);
+        left = 0;
+      }
+    }
+    this.#total -= n;
+    return out;
+  }
   /** Feed bytes; returns every complete frame (or error) they finish. */
   push(data: BufferLike): FrameEvent[] {
     if (this.#dead) return [];
     const bytes = toBytes(data);
     if (bytes.length === 0) return [];
-    const joined = new Uint8Array(this.#buf.length + bytes.length);
-    joined.set(this.#buf);
-    joined.set(bytes, this.#buf.length);
-    this.#buf = joined;
+    this.#parts.push(bytes.slice());
+    this.#total += bytes.length;
     const events: FrameEvent[] = [];
     for (;;) {
-      const b = this.#buf;
-      if (b.length >= 1 && b[0] !== MAGIC0) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
-      if (b.length >= 2 && b[1] !== MAGIC1) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
-      if (b.length >= 3 && b[2] !== PROTOCOL_VERSION) return this.#fatal(events, 'E_PROTO_VERSION', `protocol version ${b[2]} (this side speaks ${PROTOCOL_VERSION})`);
-      if (b.length < HEADER_BYTES) break;
-      const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-      const len = v.getUint32(4);
+      if (this.#total === 0) break;
+      const head = this.#peek(Math.min(this.#total, HEADER_BYTES));
+      if (head[0] !== MAGIC0) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
+      if (head.length >= 2 && head[1] !== MAGIC1) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
+      if (head.length >= 3 && head[2] !== PROTOCOL_VERSION) return this.#fatal(events, 'E_PROTO_VERSION', `protocol version ${head[2]} (this side speaks ${PROTOCOL_VERSION})`);
+      if (head.length < HEADER_BYTES) break;
+      const len = new DataView(head.buffer, head.byteOffset, HEADER_BYTES).getUint32(4);
       if (len > MAX_PAYLOAD) return this.#fatal(events, 'E_PROTO_TOO_LARGE', `frame of ${len} bytes exceeds ${MAX_PAYLOAD}`);
       const total = HEADER_BYTES + len + TRAILER_BYTES;
-      if (b.length < total) break;
-      const crc = v.getUint32(HEADER_BYTES + len);
-      const payload = b.slice(HEADER_BYTES, HEADER_BYTES + len);
-      if (this.#checksum.crc32(b.subarray(0, HEADER_BYTES + len)) !== crc) {
+      if (this.#total < total) break;
+      const frame = this.#take(total);
+      const crc = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(HEADER_BYTES + len);
+      if (this.#checksum.crc32(frame.subarray(0, HEADER_BYTES + len)) !== crc) {
         events.push({ kind: 'corrupt', error: new BodycamError('E_PROTO_CHECKSUM', `frame of ${len} bytes failed its CRC; discarded`) });
       } else {
-        events.push({ kind: 'message', payload });
+        events.push({ kind: 'message', payload: frame.subarray(HEADER_BYTES, HEADER_BYTES + len) });
       }
-      this.#buf = b.slice(total);
     }
     return events;
   }
   #fatal(events: FrameEvent[], code: string, message: string): FrameEvent[] {
     this.#dead = new BodycamError(code, message);
-    this.#buf = new Uint8Array(0);
+    this.#parts = [];
+    this.#total = 0;
     events.push({ kind: 'fatal', error: this.#dead });
     return events;
   }

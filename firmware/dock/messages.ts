@@ -79,11 +79,21 @@ function check(t: MessageType, m: Map<CborValue, CborValue>): void {
   }
 }
 
+/** A value as decode() would return it after encode(): plain objects become Maps (bytes are not copied). */
+function asDecoded(v: CborValue): CborValue {
+  if (Array.isArray(v)) return v.map(asDecoded);
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, asDecoded(x)]));
+  if (v && typeof v === 'object' && !(v instanceof Uint8Array) && Object.getPrototypeOf(v) === Object.prototype) {
+    return new Map(Object.entries(v).map(([k, x]) => [k, asDecoded(x as CborValue)]));
+  }
+  return v;
+}
+
 export function encodeMessage(t: MessageType, fields: Record<string, CborValue> = {}): Uint8Array {
-  const bytes = encode(new Map<CborValue, CborValue>([['t', t], ...Object.entries(fields)]));
-  // Checked in decoded form: exactly what the receiver will check.
-  check(t, decode(bytes) as Map<CborValue, CborValue>);
-  return bytes;
+  const m = new Map<CborValue, CborValue>([['t', t], ...Object.entries(fields)]);
+  // Checked in the form the receiver decodes (maps for objects): exactly what it will check.
+  check(t, asDecoded(m) as Map<CborValue, CborValue>);
+  return encode(m);
 }
 
 /** Decode and check one payload; E_PROTO_* codes for anything that isn't a valid message. */

@@ -40,11 +40,16 @@ export class StoreUploadSource implements UploadSource {
     this.#o = o;
   }
 
+  // The store reads every segment's manifest from flash to list them: list once per session, and
+  // again only after a release changed the answer.
+  #cache: SegmentInfo[] | undefined;
+
   #sealed(): SegmentInfo[] {
-    return this.#o.store
+    this.#cache ??= this.#o.store
       .segments()
       .filter((s) => s.state === 'sealed' && s.trailer !== undefined)
       .sort((a, b) => a.sequence - b.sequence);
+    return this.#cache;
   }
 
   pending(): PendingSegment[] {
@@ -114,6 +119,7 @@ export class StoreUploadSource implements UploadSource {
       ed25519: this.#o.ed25519,
     });
     const segs = seqs.map((q) => sealed.get(q)!);
+    this.#cache = undefined;
     this.#o.store.release(segs.map((s) => s.id), receipt);
     return { seqs, bytes: segs.reduce((n, s) => n + s.mediaLength, 0) };
   }

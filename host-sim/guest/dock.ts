@@ -235,19 +235,36 @@ export const dockEntries: Record<string, Entry> = {
     const c = cam(env);
     const session = cameraSession(env, arg<boolean>(options, 'updates', false) ? { updates: updates(env) } : {});
     c.session = session;
+    // This connection's link: callbacks still queued when it closes must not touch it (or the next one).
+    let link: Link | undefined;
     const write = (frames: Uint8Array[]) => {
-      for (const f of frames) c.link?.write(f);
-      if (session.state === 'closed') c.link?.close();
+      try {
+        for (const f of frames) link?.write(f);
+      } catch (e) {
+        // The cable went while we answered: the session ends; nothing was freed that wasn't receipted.
+        session.disconnected(`link: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (session.state === 'closed' && link) {
+        link.close();
+        link = undefined;
+      }
     };
-    c.link = new env.platform.Link({
+    link = new env.platform.Link({
       address: arg<string>(options, 'address', '127.0.0.1'),
       port: arg<number>(options, 'port'),
       onReadable: () => {
-        const b = c.link?.read();
+        const b = link?.read();
         if (b) write(session.receive(new Uint8Array(b)));
       },
-      onError: (message) => session.disconnected(`link: ${message}`),
+      onError: (message) => {
+        session.disconnected(`link: ${message}`);
+        if (link) {
+          link.close();
+          link = undefined;
+        }
+      },
     });
+    c.link = link;
     write(session.start());
     return null;
   },

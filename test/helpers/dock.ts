@@ -44,14 +44,25 @@ export async function startStation(o: Partial<StationOptions> & { storeDir?: str
 /** Wakes the host loop when the link has news for the firmware. */
 export class Activity {
   #wake: (() => void) | undefined;
+  #pending = false;
   onActivity(): void {
-    this.#wake?.();
+    if (this.#wake) this.#wake();
+    else this.#pending = true;
   }
+  /** Resolves on the next activity (or at once if some arrived since the last wait), or after `ms`. */
   wait(ms: number): Promise<void> {
+    if (this.#pending) {
+      this.#pending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
+      const t = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
       this.#wake = () => {
         clearTimeout(t);
+        this.#wake = undefined;
         resolve();
       };
     });

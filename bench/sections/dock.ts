@@ -1,0 +1,121 @@
+// Dock figures: upload throughput camera → station over loopback TCP (verification and fsync
+// included) against a plain TCP copy of the same bytes into a file; eight cameras at once
+// against one; XS compute units the camera spends per MiB uploaded.
+
+import { closeSync, fsyncSync, mkdtempSync, openSync, writeSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dock, startCamera, startStation } from '../../test/helpers/dock.js';
+import type { Report } from '../report.js';
+import { Worker } from 'node:worker_threads';
+
+const SEGMENTS = 16;
+const RECORD = { segments: SEGMENTS, frames: 30, bodyBytes: 30 * 1024 };
+
+/** Cameras in their own threads, recorded and ready; dockAll() docks them all at once and resolves when done. */
+async function threadCameras(n: number): Promise<{ dockAll(port: number): Promise<void> }> {
+  const workers: Worker[] = [];
+  for (let i = 0; i < n; i++) {
+    const w = new Worker(new URL('../dock-camera-worker.js', import.meta.url), { workerData: { id: `CAM-${String(i + 1).padStart(4, '0')}`, ...RECORD } });
+    await new Promise<void>((resolve, reject) => {
+      w.once('message', () => resolve());
+      w.once('error', reject);
+    });
+    workers.push(w);
+  }
+  return {
+    dockAll: async (port) => {
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve, reject) => {
+              w.once('message', (m: { pending: number }) => (m.pending === 0 ? resolve() : reject(new Error(`${m.pending} segments left on a camera`))));
+              w.postMessage({ port });
+            }),
+        ),
+      );
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
+async function plainCopy(bytes: number): Promise<number> {
+  const file = join(mkdtempSync(join(tmpdir(), 'bodycam-copy-')), 'copy.bin');
+  const fd = openSync(file, 'w');
+  let got = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const server = createServer((s) => {
+    s.on('data', (c: Buffer) => {
+      writeSync(fd, c);
+      got += c.length;
+      if (got >= bytes) {
+        fsyncSync(fd);
+        done();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  const t0 = performance.now();
+  const sock = connect(port, '127.0.0.1');
+  await new Promise<void>((r) => sock.on('connect', () => r()));
+  for (let sent = 0; sent < bytes; sent += chunk.length) {
+    if (!sock.write(chunk.subarray(0, Math.min(chunk.length, bytes - sent)))) await new Promise((r) => sock.once('drain', r));
+  }
+  await finished;
+  const ms = performance.now() - t0;
+  sock.destroy();
+  closeSync(fd);
+  server.close();
+  return ms;
+}
+
+export default async function dockBench(report: Report): Promise<void> {
+  report.section('dock: upload over loopback TCP');
+  // One camera, in its own thread (a camera is its own machine).
+  const mbps = (b: number, m: number) => b / 1048576 / (m / 1000);
+  let oneRate = 0;
+  let bytes = 0;
+  {
+    const { station, port } = await startStation({ chunkSize: 256 * 1024 });
+    const cams = await threadCameras(1);
+    const t0 = performance.now();
+    await cams.dockAll(port);
+    await station.idle();
+    const ms = performance.now() - t0;
+    bytes = station.store.segments('CAM-0001').reduce((n, s) => n + s.length, 0);
+    const copyMs = await plainCopy(bytes);
+    oneRate = mbps(bytes, ms);
+    report.add({ name: `upload ${SEGMENTS} segments (${(bytes / 1048576).toFixed(1)} MiB), authenticated, verified, fsynced, receipted`, value: oneRate, unit: 'MiB/s', baseline: { name: 'plain TCP copy of the same bytes to a file (MiB/s)', value: mbps(bytes, copyMs) } });
+    await station.close();
+  }
+  // Eight at once.
+  {
+    const eight = await startStation({ chunkSize: 256 * 1024 });
+    const cams = await threadCameras(8);
+    const t1 = performance.now();
+    await cams.dockAll(eight.port);
+    await eight.station.idle();
+    const ms8 = performance.now() - t1;
+    report.add({ name: 'upload from 8 cameras at once, aggregate', value: mbps(8 * bytes, ms8), unit: 'MiB/s', baseline: { name: 'one camera (MiB/s)', value: oneRate } });
+    report.note('(2 cores: the 8 camera threads share them with the station)');
+    await eight.station.close();
+  }
+  // XS compute units on the camera side.
+  {
+    const { station, port } = await startStation({ chunkSize: 64 * 1024 });
+    const cam = await startCamera('xs', { flashBlocks: 4096 });
+    await cam.engine.call('dock.camera.record', { segments: 4, frames: 30, bodyBytes: 30 * 1024 });
+    cam.engine.takeCallbackCompute();
+    await dock(cam, port);
+    await station.idle();
+    const units = cam.engine.takeCallbackCompute();
+    const bytes = station.store.segments('CAM-0001').reduce((n, s) => n + s.length, 0);
+    report.add({ name: 'XS: camera-side firmware units per MiB uploaded (bridge and digests excluded, signing included)', value: units / (bytes / 1048576), unit: 'compute units' });
+    await cam.close();
+    await station.close();
+  }
+}
