@@ -14,7 +14,7 @@ import { softDigest } from '../firmware/platform/soft-digest.js';
 import { KeyPairSigner, keyIdOf } from '../firmware/signing/signer.js';
 import { toHex } from '../firmware/codec/cbor.js';
 import { buildImage, parseHeader, parseVersion, versionText, ED25519_SPKI_PREFIX } from '../firmware/update/image.js';
-import { verifyImage } from '../firmware/update/session.js';
+import { verifyImage, type ImageInfo } from '../firmware/update/session.js';
 import { MemoryTrust } from '../firmware/update/trust.js';
 import { parseArgs, stringOption } from './args.js';
 import { findBoard } from './build.js';
@@ -87,6 +87,46 @@ async function keygen(argv: string[], out: (line: string) => void): Promise<numb
   return 0;
 }
 
+export interface SignFirmwareOptions {
+  /** The firmware signing key (PKCS#8 PEM). */
+  keyFile: string;
+  /** "X.Y.Z[+B]". */
+  version: string;
+  /** A board name from boards/. */
+  board: string;
+  securityCounter?: number;
+  payload: Uint8Array;
+  /** Where warnings go (a key file others can read). */
+  warn?: (line: string) => void;
+}
+
+export interface SignedFirmware {
+  image: Uint8Array;
+  info: ImageInfo;
+  /** Key id of the signing key (hex). */
+  keyId: string;
+}
+
+/**
+ * Wrap an application image into a signed image and check it as a camera would before handing
+ * it back: `bodycam firmware sign` and `bodycam build --sign-key` both come here.
+ */
+export function signFirmware(o: SignFirmwareOptions): SignedFirmware {
+  const board = findBoard(o.board).name;
+  if (o.securityCounter !== undefined && (!Number.isInteger(o.securityCounter) || o.securityCounter < 0 || o.securityCounter > 0xffffffff)) throw new BodycamError('E_USAGE', '--security-counter must be an integer 0..4294967295');
+  if (statSync(o.keyFile).mode & 0o077) o.warn?.(`warning: ${o.keyFile} is readable by other users; chmod 600 it`);
+  const signer = new KeyPairSigner({ seed: readSecretKey(o.keyFile), digest: softDigest });
+  const image = buildImage({ payload: o.payload, version: parseVersion(o.version), securityCounter: o.securityCounter, board, signer, digest: softDigest });
+  const check = verifyImage(image, { trust: new MemoryTrust({ keys: [signer.publicKey] }), digest: softDigest, board });
+  if (check.code !== 'OK') throw new BodycamError(check.code, `the image just signed does not verify: ${check.message}`);
+  return { image, info: check.image!, keyId: toHex(keyIdOf(signer.publicKey, softDigest)) };
+}
+
+/** One line about a signed image, as the armoury sees it. */
+export function describeSigned(file: string, s: SignedFirmware): string {
+  return `${file}: firmware ${s.info.version} for ${s.info.board}, security counter ${s.info.securityCounter}, ${s.info.payloadLength} payload bytes, signed by key ${s.keyId}`;
+}
+
 async function sign(argv: string[], out: (line: string) => void): Promise<number> {
   const p = parseArgs(argv, { key: { value: true }, version: { value: true }, board: { value: true }, 'security-counter': { value: true } });
   const keyFile = stringOption(p, 'key');
@@ -95,16 +135,10 @@ async function sign(argv: string[], out: (line: string) => void): Promise<number
   const board = findBoard(stringOption(p, 'board')).name;
   const counterText = stringOption(p, 'security-counter');
   const securityCounter = counterText === undefined ? undefined : Number(counterText);
-  if (securityCounter !== undefined && (!Number.isInteger(securityCounter) || securityCounter < 0 || securityCounter > 0xffffffff)) throw new BodycamError('E_USAGE', '--security-counter must be an integer 0..4294967295');
   const [input, output] = p.positionals;
-  if (statSync(keyFile).mode & 0o077) out(`warning: ${keyFile} is readable by other users; chmod 600 it`);
-  const signer = new KeyPairSigner({ seed: readSecretKey(keyFile), digest: softDigest });
-  const payload = new Uint8Array(readFileSync(input));
-  const image = buildImage({ payload, version: parseVersion(version), securityCounter, board, signer, digest: softDigest });
-  const check = verifyImage(image, { trust: new MemoryTrust({ keys: [signer.publicKey] }), digest: softDigest, board });
-  if (check.code !== 'OK') throw new BodycamError(check.code, `the image just signed does not verify: ${check.message}`);
-  writeFileSync(output, image);
-  out(`${output}: firmware ${check.image!.version} for ${board}, security counter ${check.image!.securityCounter}, ${payload.length} payload bytes, signed by key ${toHex(keyIdOf(signer.publicKey, softDigest))}`);
+  const signed = signFirmware({ keyFile, version, board, securityCounter, payload: new Uint8Array(readFileSync(input)), warn: out });
+  writeFileSync(output, signed.image);
+  out(describeSigned(output, signed));
   return 0;
 }
 

@@ -1,14 +1,17 @@
 // The armoury commands: `bodycam firmware keygen|sign|verify` (key files OpenSSL/Node read as
-// Ed25519 PKCS#8 and SPKI, the secret at mode 0600, never overwritten), and `bodycam flash`
-// refusing an unsigned build unless the board is declared a development board.
+// Ed25519 PKCS#8 and SPKI, the secret at mode 0600, never overwritten), `bodycam flash`
+// refusing an unsigned build unless the board is declared a development board, and `bodycam
+// flash --image` checking a signed image as a camera would before esptool.py writes it (the
+// esptool command line is checked here; nothing is flashed).
 
 import test from 'ava';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../cli/bodycam.js';
-import { buildCommand } from '../cli/build.js';
+import { buildCommand, ESPTOOL, listBoards, partitionsOf, type Spawner } from '../cli/build.js';
+import { partitionTableBinary } from '../cli/partitions.js';
 import { PUBLIC_FILE, SECRET_FILE, readPublicKey } from '../cli/firmware.js';
 import { payloadOf } from '../host-sim/update/fixture.js';
 
@@ -95,4 +98,123 @@ test.serial('bodycam flash refuses an unsigned build unless --development-board;
   } finally {
     console.error = orig;
   }
+});
+
+// ------------------------------------------------------------------- flash --image
+
+const espApp = (length: number, tag: number) => {
+  const p = payloadOf(length, tag);
+  p[0] = 0xe9; // an ESP-IDF application image starts with its magic
+  return p;
+};
+
+async function sign(version: string, payload: Uint8Array, board = 'xiao_esp32s3_sense', key = join(keys, SECRET_FILE)): Promise<string> {
+  const inFile = join(dir, `in-${version}-${board}.bin`);
+  const outFile = join(dir, `fw-${version}-${board}.img`);
+  writeFileSync(inFile, payload);
+  const r = await bodycam('firmware', 'sign', '--key', key, '--version', version, '--board', board, inFile, outFile);
+  if (r.code !== 0) throw new Error(r.errors.join('\n'));
+  return outFile;
+}
+
+interface Run {
+  command: string;
+  args: string[];
+  files: Map<string, Uint8Array>;
+}
+
+function esptool(code = 0) {
+  const runs: Run[] = [];
+  const spawn: Spawner = async (command, args) => {
+    // esptool.py reads its files while it runs; the command removes them afterwards.
+    const at = args.indexOf('write_flash');
+    const files = new Map(args.slice(at + 1).filter((_, i) => i % 2 === 1).map((f) => [f, new Uint8Array(readFileSync(f))]));
+    runs.push({ command, args, files });
+    return code;
+  };
+  return { runs, spawn };
+}
+
+async function flash(argv: string[], spawn: Spawner, env: NodeJS.ProcessEnv = {}) {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const orig = console.error;
+  console.error = (l: string) => void errors.push(String(l));
+  try {
+    const code = await buildCommand(['--board', 'xiao_esp32s3_sense', '--port', '/dev/ttyACM0', ...argv], (l) => void lines.push(l), true, { env, spawn });
+    return { code, lines, errors };
+  } finally {
+    console.error = orig;
+  }
+}
+
+test.serial('flash --image: a good image is written with esptool.py: partition table, blank otadata, payload into ota_0', async (t) => {
+  const payload = espApp(50000, 7);
+  const image = await sign('1.5.0', payload);
+  const { runs, spawn } = esptool();
+  const r = await flash(['--image', image, '--firmware-key', join(keys, PUBLIC_FILE)], spawn);
+  t.is(r.code, 0, r.errors.join('\n'));
+  t.is(runs.length, 1);
+  const [run] = runs;
+  t.is(run.command, ESPTOOL);
+  const f = [...run.files.keys()];
+  t.deepEqual(run.args, ['--chip', 'esp32s3', '--port', '/dev/ttyACM0', '--baud', '460800', '--before', 'default_reset', '--after', 'hard_reset', 'write_flash', '0x8000', f[0], '0x410000', f[1], '0x10000', f[2]]);
+  const board = listBoards().find((b) => b.name === 'xiao_esp32s3_sense')!;
+  t.deepEqual(run.files.get(f[0]), partitionTableBinary(partitionsOf(board)));
+  t.deepEqual(run.files.get(f[1]), new Uint8Array(0x2000).fill(0xff), 'blank otadata: the bootloader boots ota_0');
+  t.deepEqual(run.files.get(f[2]), payload, 'exactly the signed payload, without header or TLVs');
+  for (const file of f) t.false(existsSync(file), 'temporary files are removed');
+  t.regex(r.lines.join('\n'), /firmware 1\.5\.0 for xiao_esp32s3_sense, signed by key [0-9a-f]{16}: OK/);
+  t.regex(r.lines.at(-1)!, /done: the camera restarts with firmware 1\.5\.0/);
+  // esptool failing is reported, not "done"
+  const failed = await flash(['--image', image, '--firmware-key', join(keys, PUBLIC_FILE)], esptool(2).spawn);
+  t.is(failed.code, 1);
+  t.regex(failed.errors.join('\n'), /E_FLASH_FAILED: esptool\.py exited with 2/);
+});
+
+test.serial('flash --image refuses, with the camera\'s code, what a camera would refuse; esptool never runs', async (t) => {
+  const good = await sign('1.6.0', espApp(40000, 8));
+  const refusals: [string, string[], RegExp][] = [];
+  const key = ['--firmware-key', join(keys, PUBLIC_FILE)];
+  refusals.push(['another key', ['--image', good, '--firmware-key', join(other, PUBLIC_FILE)], /^E_FW_KEY: /]);
+  refusals.push(['another board', ['--image', await sign('1.6.0', espApp(40000, 8), 'lilygo_t_camera_plus_s3'), ...key], /^E_FW_BOARD: .*lilygo_t_camera_plus_s3/]);
+  const tampered = new Uint8Array(readFileSync(good));
+  tampered[1000] ^= 0x10;
+  writeFileSync(join(dir, 'tampered-flash.img'), tampered);
+  refusals.push(['a tampered byte', ['--image', join(dir, 'tampered-flash.img'), ...key], /^E_FW_HASH: /]);
+  writeFileSync(join(dir, 'plain.bin'), espApp(40000, 8));
+  refusals.push(['an unsigned build', ['--image', join(dir, 'plain.bin'), ...key], /^E_FW_FORMAT: .*magic/]);
+  writeFileSync(join(dir, 'short.img'), readFileSync(good).subarray(0, 20000));
+  refusals.push(['a truncated image', ['--image', join(dir, 'short.img'), ...key], /^E_FW_TRUNCATED: /]);
+  refusals.push(['an older security counter', ['--image', good, ...key, '--security-counter', String(0x01070000)], /^E_FW_ROLLBACK: /]);
+  const notEsp = payloadOf(40000, 9);
+  notEsp[0] = 0x7f; // an ELF file, say, rather than the .bin
+  refusals.push(['a payload that is not an ESP32 application', ['--image', await sign('1.6.1', notEsp), ...key], /^E_FW_FORMAT: .*not an ESP32 application image/]);
+  refusals.push(['a payload larger than the app slot', ['--image', await sign('1.6.2', espApp(0x200001, 3)), ...key], /^E_FW_TOO_LARGE: .*holds 2097152/]);
+  for (const [what, argv, pattern] of refusals) {
+    const { runs, spawn } = esptool();
+    const r = await flash(argv, spawn);
+    t.is(r.code, 1, what);
+    t.regex(r.errors.join('\n'), pattern, what);
+    t.regex(r.errors.join('\n'), /a camera would refuse this image|not an ESP32|app slot/, what);
+    t.deepEqual(runs, [], `${what}: nothing written`);
+  }
+  // Usage: a key is required; build options don't mix with a signed image.
+  const { runs, spawn } = esptool();
+  await t.throwsAsync(flash(['--image', good], spawn), { message: /E_USAGE: --firmware-key/ });
+  await t.throwsAsync(flash(['--image', good, ...key, '--development-board'], spawn), { message: /E_USAGE: --development-board is for building/ });
+  await t.throwsAsync(flash(['--image', good, ...key, '--sign-key', 'k.pem'], spawn), { message: /E_USAGE: --sign-key is only for/ });
+  await t.throwsAsync(flash(['--firmware-key', join(keys, PUBLIC_FILE), '--development-board'], spawn), { message: /E_USAGE: --firmware-key .* give it with --image/ });
+  t.deepEqual(runs, []);
+});
+
+test.serial('flash --image without esptool.py says how to install it (E_SDK_MISSING); no SDK variables are needed to check', async (t) => {
+  const image = await sign('1.7.0', espApp(30000, 2));
+  const spawn: Spawner = async () => {
+    throw Object.assign(new Error('spawn esptool.py ENOENT'), { code: 'ENOENT' });
+  };
+  const r = await flash(['--image', image, '--firmware-key', join(keys, PUBLIC_FILE)], spawn, {});
+  t.is(r.code, 2);
+  t.regex(r.errors.join('\n'), /E_SDK_MISSING: esptool\.py .* not found .*npx xs-dev setup --device esp32/);
+  t.regex(r.lines.join('\n'), /OK, a camera would install it/, 'the image was checked before the tool was looked for');
 });
