@@ -16,6 +16,7 @@ import { hostEd25519 } from '../dock-station/ed25519-node.js';
 import { verifyEvidence, type DeviceInput, type EvidenceInput, type EvidenceReport, type SegmentInput } from '../firmware/signing/verifier.js';
 import { nodeDigest } from '../host-sim/node/hardware.js';
 import { parseArgs, stringOption } from './args.js';
+import { checkLedgers, ledgerLines } from './ledger-check.js';
 
 // ---------------------------------------------------------------- the directory layout
 
@@ -228,8 +229,14 @@ export async function verifyCommand(argv: string[], out: (line: string) => void)
   }
   const { input, problems } = readEvidenceDir(dir, { root });
   const report = verifyEvidence(input, { digest: nodeDigest, ed25519: p.options.reference ? tweetEd25519 : hostEd25519() });
-  const ok = report.valid && problems.length === 0;
-  if (p.options.json) out(JSON.stringify(jsonable({ ...report, directory: dir, valid: ok, problems }), null, 2));
-  else human(dir, report, problems, out);
+  // The audit ledgers (cli/ledger-check.ts; firmware/recorder/ledger-verify.ts).
+  const ledgers = checkLedgers(dir, input.root, p.options.reference ? tweetEd25519 : hostEd25519());
+  const ok = report.valid && problems.length === 0 && ledgers.every((l) => l.valid);
+  if (p.options.json) out(JSON.stringify(jsonable({ ...report, directory: dir, valid: ok, problems, ledgers: ledgers.map((l) => ({ ...l, entries: l.entries.length })) }), null, 2));
+  else {
+    human(dir, report, problems, out);
+    ledgerLines(ledgers).forEach((l) => out(l));
+    if (report.valid && problems.length === 0 && !ok) out('FAILED: an audit ledger does not verify');
+  }
   return ok ? 0 : 1;
 }

@@ -107,7 +107,7 @@ export function verifyLedger(files: Uint8Array[], o: VerifyLedgerOptions): Ledge
     const a = ordered[i - 1].entry;
     const b = ordered[i].entry;
     if (b.index !== a.index + 1) {
-      findings.push({ code: 'E_LEDGER_GAP', message: `entries ${a.index + 1}..${b.index - 1} are missing`, index: a.index + 1 });
+      findings.push({ code: 'E_LEDGER_GAP', message: b.index - a.index === 2 ? `entry ${a.index + 1} is missing` : `entries ${a.index + 1}..${b.index - 1} are missing`, index: a.index + 1 });
       continue;
     }
     if (!b.prev || !sameBytes(b.prev, sha256Of(o.digest, ordered[i - 1].bytes))) findings.push({ code: 'E_LEDGER_CHAIN', message: `entry ${b.index} does not chain to entry ${a.index}`, index: b.index });

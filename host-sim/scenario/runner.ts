@@ -357,6 +357,8 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
       if (ev.kind === 'button') hw.buttons.set('record', ev.down);
       else if (ev.kind === 'hiccup') camera.skip(ev.frames);
       else {
+        // A cut still pending (nothing written since) happens first; this one follows the reboot.
+        if (cutArmedAt >= 0) await advanceTo(cutArmedAt + 1000);
         await sample();
         flash.cutAfter(1);
         cutArmedAt = elapsed();
