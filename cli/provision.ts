@@ -7,6 +7,8 @@
 //           ever leaves it)
 //   config  sign a newer configuration for the docks to push
 //   revoke  add a key to the agency's signed revocation list
+//   assign  record that a camera now goes to another officer (the register only; the camera is
+//           not touched and the root passphrase is not needed)
 //
 // The root folder (--root DIR, made by `provision root`):
 //   root.secret      the root key's 32-byte seed, encrypted: scrypt (N=2^17, r=8, p=1) derives an
@@ -31,6 +33,7 @@ import { FrameReader, frameMessage } from '../firmware/dock/frame.js';
 import { BodycamError } from '../firmware/errors.js';
 import { CameraProvisioning } from '../firmware/provision/camera.js';
 import { ANY_DEVICE, DEFAULT_SETTINGS, checkSettings, parseResolution, signConfig, type RecordingSettings } from '../firmware/provision/config.js';
+import { signFirmwareKeys } from '../firmware/provision/firmware-keys.js';
 import { decodeProvisionMessage, encodeProvisionMessage, type ProvisionMessage, type ProvisionMessageType } from '../firmware/provision/messages.js';
 import { issueCertificate, issueRevocationList, verifyRevocationList, type Revocation } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
@@ -42,6 +45,7 @@ import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
 import { PROVISION_KEYSTORE, SIM_FIRMWARE_VERSION } from '../host-sim/guest/provision.js';
 import { parseArgs, intOption, stringOption, type Parsed } from './args.js';
+import { readPublicKey } from './firmware.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 /** Certificates start a day early: a camera's clock may lag before its first dock. */
@@ -74,7 +78,7 @@ export interface RegisterEvent {
   at: string;
   /** The armoury operator (--operator, or the computer's user name). */
   by: string;
-  action: 'root-created' | 'dock-issued' | 'camera-certificate-issued' | 'camera-provisioned' | 'config-issued' | 'revoked';
+  action: 'root-created' | 'dock-issued' | 'camera-certificate-issued' | 'camera-provisioned' | 'camera-assigned' | 'config-issued' | 'revoked';
   [detail: string]: string | number | boolean | null;
 }
 
@@ -433,6 +437,8 @@ export interface ProvisionCameraOptions {
   settings?: RecordingSettings;
   days?: number;
   force?: boolean;
+  /** The agency firmware public keys (32 bytes each) the camera will accept images from. */
+  firmwareKeys?: Uint8Array[];
   operator?: string;
   now?: number;
   ed25519?: Ed25519;
@@ -448,6 +454,8 @@ export interface ProvisionedCamera {
   forced: boolean;
   certificate: Uint8Array;
   config: Uint8Array;
+  /** Key ids (hex) of the firmware keys installed. */
+  firmwareKeyIds: string[];
 }
 
 /** Identify the camera, issue its certificate and configuration, install them, record the assignment. */
@@ -479,17 +487,29 @@ export async function provisionCamera(o: ProvisionCameraOptions): Promise<Provis
   const configVersion = register.nextConfigVersion++;
   const certificate = issueCertificate({ id: o.device, kind: 'device', publicKey: key, agency: o.root.agency, serial, notBefore: now - CLOCK_MARGIN, notAfter: now + days * DAY }, o.root.signer);
   const config = signConfig({ ...settings, agency: o.root.agency, device: o.device, version: configVersion, issued: now }, o.root.signer);
+  const firmwareKeys = o.firmwareKeys?.length ? signFirmwareKeys({ agency: o.root.agency, device: o.device, issued: now, keys: o.firmwareKeys }, o.root.signer) : undefined;
+  const firmwareKeyIds = (o.firmwareKeys ?? []).map((k) => toHex(keyIdOf(k, nodeDigest)));
   keepIssued(o.root, `camera-${o.device}-${serial}.cert.cose`, certificate);
   event(register, by, now, 'camera-certificate-issued', { device: o.device, keyId, serial, officer: o.officer });
   saveRegister(o.root.dir, register);
 
-  const installed = await client.request('install', {
-    cert: certificate,
-    root: o.root.publicKey,
-    config,
-    revocations: currentRevocations(o.root, ed25519) ?? null,
-    force: o.force === true,
-  });
+  // firmwareKeys is left out when there are none, so a camera whose firmware predates it still answers.
+  let installed: ProvisionMessage;
+  try {
+    installed = await client.request('install', {
+      cert: certificate,
+      root: o.root.publicKey,
+      config,
+      revocations: currentRevocations(o.root, ed25519) ?? null,
+      force: o.force === true,
+      ...(firmwareKeys ? { firmwareKeys } : {}),
+    });
+  } catch (e) {
+    if (firmwareKeys && e instanceof BodycamError && e.code === 'E_PROTO_FIELD' && /firmwareKeys/.test(e.message)) {
+      throw new BodycamError('E_CAMERA_FIRMWARE_OLD', `the camera's firmware (${String(id.f.get('fw'))}) predates firmware keys and can't store one: flash a newer signed firmware first, then provision it`);
+    }
+    throw e;
+  }
   if (installed.f.get('id') !== o.device || toHex(installed.f.get('keyId') as Uint8Array) !== keyId) {
     throw new BodycamError('E_PROVISION_REPLY', 'the camera confirmed another identity than the one installed');
   }
@@ -497,10 +517,10 @@ export async function provisionCamera(o: ProvisionCameraOptions): Promise<Provis
   register.cameras[o.device] = { keyId, officer: o.officer, serial, since: new Date(now).toISOString(), by };
   event(register, by, now, 'camera-provisioned', {
     device: o.device, officer: o.officer, keyId, serial, configVersion, firmware: id.f.get('fw') as string, forced: id.f.get('provisioned') === true,
-    previousOfficer: previous ? previous.officer : null,
+    previousOfficer: previous ? previous.officer : null, firmwareKeys: firmwareKeyIds.join(' ') || null,
   });
   saveRegister(o.root.dir, register);
-  return { device: o.device, officer: o.officer, keyId, serial, configVersion, firmware: id.f.get('fw') as string, forced: id.f.get('provisioned') === true, certificate, config };
+  return { device: o.device, officer: o.officer, keyId, serial, configVersion, firmware: id.f.get('fw') as string, forced: id.f.get('provisioned') === true, certificate, config, firmwareKeyIds };
 }
 
 // ----------------------------------------------------------------------------- config
@@ -569,12 +589,48 @@ export function revoke(o: RevokeOptions): { number: number; keyId: string; list:
   return { number, keyId: keyHex, list };
 }
 
+// ----------------------------------------------------------------------------- assign
+
+export interface AssignOptions {
+  /** The agency root folder (only its register is read and written). */
+  rootDir: string;
+  device: string;
+  officer: string;
+  operator?: string;
+  now?: number;
+}
+
+/**
+ * Record that a provisioned camera now goes to another officer. Only the register changes (an
+ * event appended, the current assignment updated): the camera and its certificate are not
+ * touched, so no passphrase is needed. Refuses an unknown or revoked camera, or no change.
+ */
+export function assignCamera(o: AssignOptions): { device: string; officer: string; previousOfficer: string } {
+  const now = o.now ?? Date.now();
+  const by = o.operator ?? operatorName();
+  const officer = o.officer.trim();
+  if (!officer) throw new BodycamError('E_USAGE', '--officer must name the officer the camera is assigned to');
+  const register = readRegister(o.rootDir);
+  const cam = register.cameras[o.device];
+  if (!cam) throw new BodycamError('E_UNKNOWN_DEVICE', `${o.device} is not in the register of ${register.agency}: provision it first (bodycam provision camera)`);
+  if (register.events.some((e) => e.action === 'revoked' && e.keyId === cam.keyId)) {
+    throw new BodycamError('E_CERT_REVOKED', `${o.device}'s key ${cam.keyId} is revoked: a revoked camera is not issued to anyone`);
+  }
+  if (cam.officer === officer) throw new BodycamError('E_ALREADY_ASSIGNED', `${o.device} is already assigned to ${officer} (since ${cam.since})`);
+  const previousOfficer = cam.officer;
+  register.cameras[o.device] = { ...cam, officer, since: new Date(now).toISOString(), by };
+  event(register, by, now, 'camera-assigned', { device: o.device, officer, previousOfficer, keyId: cam.keyId });
+  saveRegister(o.rootDir, register);
+  return { device: o.device, officer, previousOfficer };
+}
+
 // -------------------------------------------------------------------------------- CLI
 
 const OPTIONS = {
   agency: { value: true }, out: { value: true }, root: { value: true }, id: { value: true }, days: { value: true },
   device: { value: true }, officer: { value: true }, config: { value: true }, sim: { value: true }, port: { value: true }, connect: { value: true },
   'key-id': { value: true }, reason: { value: true }, 'passphrase-file': { value: true }, operator: { value: true }, force: {}, help: {},
+  'firmware-key': { value: true, many: true },
 };
 
 const HELP: Record<string, string[]> = {
@@ -586,10 +642,13 @@ const HELP: Record<string, string[]> = {
   ],
   dock: ['usage: bodycam provision dock --root DIR --id DOCK-ID --out DIR [--days N (365)]', '  writes a dock station identity folder (dock.seed, dock.cert.cose, root.pub, revocations.cose) for `bodycam dock`'],
   camera: [
-    'usage: bodycam provision camera --root DIR --device CAM-ID --officer NAME [--config FILE] [--days N (1826)] [--force]',
-    '                                (--sim STATE-DIR | --connect HOST:PORT | --port SERIAL)',
-    '  asks the camera for its public key, signs its certificate, installs it with the agency root key and',
-    '  the configuration, and records the camera ↔ officer assignment in DIR/register.json.',
+    'usage: bodycam provision camera --root DIR --device CAM-ID --officer NAME --firmware-key PUBLIC.pem',
+    '                                [--config FILE] [--days N (1826)] [--force] (--sim STATE-DIR | --connect HOST:PORT | --port SERIAL)',
+    '  asks the camera for its public key, signs its certificate, installs it with the agency root key,',
+    '  the configuration and the firmware key, and records the camera ↔ officer assignment in DIR/register.json.',
+    '  --firmware-key PUBLIC.pem  the agency firmware public key (firmware-signing.pub.pem): the camera installs',
+    '                 only firmware signed by it. Give it twice while moving to a new key. Without it the camera',
+    '                 refuses every firmware update until it is provisioned again with one.',
     '  --config FILE  JSON: {"segmentSeconds": 30, "preEventSeconds": 30, "resolution": "VGA", "frameRate": 5} (these are the defaults)',
     '  --sim DIR      a simulated camera whose key store is kept in DIR (a later `bodycam sim` reuses it)',
     '  --connect H:P  a camera on the network; --port (USB serial) is not available yet',
@@ -600,6 +659,11 @@ const HELP: Record<string, string[]> = {
     '  signs a newer configuration (same JSON as `provision camera --config`) for the docks to push to the camera, or to every camera ("*")',
   ],
   revoke: ['usage: bodycam provision revoke --root DIR (--key-id HEX | --device ID) --reason TEXT', '  adds the key to DIR/revocations.cose (signed, numbered); copy it to every dock station identity folder'],
+  assign: [
+    'usage: bodycam provision assign --root DIR --device CAM-ID --officer NAME',
+    '  records in DIR/register.json that the camera now goes to another officer (who did it, when, and the',
+    '  previous officer are kept); the camera is not touched and the passphrase is not needed',
+  ],
 };
 
 function help(out: (l: string) => void, which?: string): void {
@@ -665,10 +729,18 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
     help(out, sub);
     return sub || p.options.help ? 0 : 2;
   }
-  if (!HELP[sub]) throw new BodycamError('E_USAGE', `unknown provisioning step "${sub}" (root, dock, camera, config, revoke)`);
+  if (!HELP[sub]) throw new BodycamError('E_USAGE', `unknown provisioning step "${sub}" (root, dock, camera, config, revoke, assign)`);
   if (extra.length) throw new BodycamError('E_USAGE', `unexpected argument "${extra[0]}"`);
   const operator = stringOption(p, 'operator');
   const days = p.options.days === undefined ? undefined : intOption(p, 'days', 0);
+  if (sub !== 'camera' && p.options['firmware-key'] !== undefined) throw new BodycamError('E_USAGE', '--firmware-key goes with `provision camera`');
+
+  if (sub === 'assign') {
+    const rootDir = resolve(required(p, 'root'));
+    const r = assignCamera({ rootDir, device: required(p, 'device'), officer: required(p, 'officer'), operator, now });
+    out(`camera ${r.device} assigned to ${r.officer} (was ${r.previousOfficer}); recorded in ${join(rootDir, ROOT_FILES.register)}`);
+    return 0;
+  }
 
   if (sub === 'root') {
     const dir = resolve(required(p, 'out'));
@@ -697,6 +769,7 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
     const device = required(p, 'device');
     const officer = required(p, 'officer');
     const settings = stringOption(p, 'config') ? readSettingsFile(stringOption(p, 'config')!) : undefined;
+    const firmwareKeys = ((p.options['firmware-key'] as string[] | undefined) ?? []).map(readPublicKey);
     const targets = ['sim', 'connect', 'port'].filter((k) => stringOption(p, k) !== undefined);
     if (targets.length !== 1) throw new BodycamError('E_USAGE', 'give exactly one of --sim STATE-DIR, --connect HOST:PORT or --port SERIAL');
     if (targets[0] === 'port') {
@@ -711,9 +784,11 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
       transport = await TcpTransport.open(stringOption(p, 'connect')!);
     }
     try {
-      const r = await provisionCamera({ root, device, officer, transport, settings, days, force: p.options.force === true, operator, now });
+      const r = await provisionCamera({ root, device, officer, transport, settings, days, force: p.options.force === true, firmwareKeys, operator, now });
       out(`camera ${r.device} provisioned${r.forced ? ' (again, forced)' : ''}: assigned to ${r.officer}`);
       out(`  key id ${r.keyId}, certificate ${r.serial}, configuration version ${r.configVersion}, firmware ${r.firmware}`);
+      if (r.firmwareKeyIds.length) out(`  installs firmware signed by key ${r.firmwareKeyIds.join(' or ')}`);
+      else out('  WARNING: no --firmware-key: this camera refuses every firmware update until it is provisioned again with one');
       out(`  recorded in ${join(root.dir, ROOT_FILES.register)}`);
       return 0;
     } finally {

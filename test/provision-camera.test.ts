@@ -1,6 +1,7 @@
 // Provisioning a camera end to end: the armoury tool against the camera-side handler running as
 // firmware (on Node and inside XS, its key store in files), over TCP, and then a docking at a
-// dock station with the certificates the armoury issued.
+// dock station with the certificates the armoury issued; the firmware key it installs is the one
+// the camera's update session then trusts.
 
 import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync } from 'node:fs';
@@ -11,6 +12,11 @@ import { isBytes, toHex, type CborValue } from '../firmware/codec/cbor.js';
 import { CameraSession, type DockEvent } from '../firmware/dock/camera-session.js';
 import { BodycamError } from '../firmware/errors.js';
 import { KEY_CONFIG, readProvisioned } from '../firmware/provision/camera.js';
+import { signFirmwareKeys } from '../firmware/provision/firmware-keys.js';
+import { softDigest } from '../firmware/platform/soft-digest.js';
+import { verifyImage } from '../firmware/update/session.js';
+import { KeyStoreTrust } from '../firmware/update/trust.js';
+import { firmwareSigner, payloadOf, signedImage } from '../host-sim/update/fixture.js';
 import { checkNewerConfig, DEFAULT_SETTINGS, verifyConfig } from '../firmware/provision/config.js';
 import { verifyCertificate } from '../firmware/signing/certificate.js';
 import { DeviceIdentity } from '../firmware/signing/identity.js';
@@ -110,6 +116,68 @@ for (const name of ENGINES) {
       const foreign = issueConfig({ root, device: 'CAM-A', settings: DEFAULT_SETTINGS });
       t.is(t.throws(() => verifyConfig(foreign.config, root.publicKey, { device: 'CAM-B' }), { instanceOf: BodycamError }).code, 'E_CONFIG_DEVICE');
       t.false(isBytes((await b.state()).get('certificate') ?? null));
+    } finally {
+      await a.transport.close();
+      await b.transport.close();
+    }
+  });
+}
+
+for (const name of ENGINES) {
+  test(`[${name}] provisioning installs the firmware key: the camera then installs images signed by it and refuses others`, async (t) => {
+    const root = agency();
+    const dir = tmp('cam-fw');
+    const agencyKey = firmwareSigner(0x51);
+    const otherKey = firmwareSigner(0x52);
+    const cam = await engineCamera(name, dir, 'cam-fw');
+    const r = await provisionCamera({ root, device: 'CAM-0042', officer: 'PC 1', transport: cam.transport, firmwareKeys: [agencyKey.publicKey], ed25519 });
+    t.is(r.firmwareKeyIds.length, 1);
+    t.deepEqual((await cam.state()).get('firmwareKeys'), agencyKey.publicKey);
+    await cam.transport.close();
+
+    // The camera's own KeyStore (same files, next boot), read by firmware/update's trust.
+    const keyStore = new FileKeyStores(dir, { nvsNames: true }).open({ path: PROVISION_KEYSTORE });
+    const trust = new KeyStoreTrust({ keyStore });
+    const payload = payloadOf(20000, 3);
+    const ours = verifyImage(signedImage(payload, { signer: agencyKey, version: '1.2.0' }), { trust, digest: softDigest, board: 'xiao_esp32s3_sense' });
+    t.is(ours.code, 'OK', ours.message);
+    const theirs = verifyImage(signedImage(payload, { signer: otherKey, version: '1.2.0' }), { trust, digest: softDigest, board: 'xiao_esp32s3_sense' });
+    t.is(theirs.code, 'E_FW_KEY');
+    keyStore.close();
+
+    // Re-provisioned (forced) without a firmware key: the old key goes, updates are refused.
+    const again = await engineCamera(name, dir, 'cam-fw-2');
+    await provisionCamera({ root, device: 'CAM-0042', officer: 'PC 2', transport: again.transport, force: true, ed25519 });
+    t.false((await again.state()).has('firmwareKeys'));
+    await again.transport.close();
+    const ks2 = new FileKeyStores(dir, { nvsNames: true }).open({ path: PROVISION_KEYSTORE });
+    t.is(verifyImage(signedImage(payload, { signer: agencyKey, version: '1.2.0' }), { trust: new KeyStoreTrust({ keyStore: ks2 }), digest: softDigest, board: 'xiao_esp32s3_sense' }).code, 'E_FW_NO_KEY');
+    ks2.close();
+  });
+
+  test(`[${name}] a firmware key set the camera's root didn't sign, or signed for another camera, is refused and nothing is stored`, async (t) => {
+    const root = agency();
+    const other = agency('Other Force');
+    const a = await engineCamera(name, tmp('cam-fwa'), 'cam-fwa');
+    const b = await engineCamera(name, tmp('cam-fwb'), 'cam-fwb');
+    try {
+      // Someone on A's provisioning link replays A's certificate and configuration (public) with
+      // force and a firmware key of their own, in a key set another root signed, or our root signed
+      // for another camera: both refused.
+      const ra = await provisionCamera({ root, device: 'CAM-A', officer: 'PC 1', transport: a.transport, firmwareKeys: [firmwareSigner(1).publicKey], ed25519 });
+      const client = new ProvisioningClient(a.transport);
+      const attacker = firmwareSigner(0x66).publicKey;
+      const install = { cert: ra.certificate, root: root.publicKey, config: ra.config, revocations: null, force: true };
+      const foreign = signFirmwareKeys({ agency: 'Metro Police', device: 'CAM-A', issued: 1, keys: [attacker] }, other.signer);
+      await refused(t, client.request('install', { ...install, firmwareKeys: foreign }), 'E_COSE_SIGNATURE');
+      const forB = signFirmwareKeys({ agency: 'Metro Police', device: 'CAM-B', issued: 1, keys: [attacker] }, root.signer);
+      await refused(t, client.request('install', { ...install, firmwareKeys: forB }), 'E_FWKEYS_DEVICE');
+      t.deepEqual((await a.state()).get('firmwareKeys'), firmwareSigner(1).publicKey, 'the key from provisioning is still the only one');
+      t.deepEqual((await a.state()).get('certificate'), ra.certificate, 'and the camera is still provisioned');
+      // An install from an older armoury tool (no firmwareKeys field) is still understood.
+      const rb = await provisionCamera({ root, device: 'CAM-B', officer: 'PC 2', transport: b.transport, ed25519 });
+      t.deepEqual(rb.firmwareKeyIds, []);
+      t.false((await b.state()).has('firmwareKeys'));
     } finally {
       await a.transport.close();
       await b.transport.close();

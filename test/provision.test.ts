@@ -10,11 +10,17 @@ import { toHex } from '../firmware/codec/cbor.js';
 import { BodycamError } from '../firmware/errors.js';
 import { checkNewerConfig, DEFAULT_SETTINGS, parseResolution, peekConfig, signConfig, verifyConfig } from '../firmware/provision/config.js';
 import { decodeProvisionMessage, encodeProvisionMessage } from '../firmware/provision/messages.js';
+import { peekFirmwareKeys, signFirmwareKeys, verifyFirmwareKeys } from '../firmware/provision/firmware-keys.js';
 import { verifyRevocationList } from '../firmware/signing/certificate.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
 import { hostEd25519 } from '../dock-station/ed25519-node.js';
 import { loadDockIdentity } from '../dock-station/identity.js';
-import { createRoot, issueDock, openRoot, provisionCommand, readRegister, readSettingsFile, revoke, ROOT_FILES } from '../cli/provision.js';
+import { assignCamera, createRoot, issueDock, openRoot, provisionCommand, readRegister, readSettingsFile, revoke, ROOT_FILES } from '../cli/provision.js';
+import { run as bodycam } from '../cli/bodycam.js';
+import { PUBLIC_FILE, readPublicKey } from '../cli/firmware.js';
+import { FileKeyStores as CameraKeyStores } from '../host-sim/node/file-keystore.js';
+import { PROVISION_KEYSTORE } from '../host-sim/guest/provision.js';
+import { KEY_FIRMWARE_KEYS } from '../firmware/update/trust.js';
 import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { MemoryKeyStores, nodeDigest } from '../host-sim/node/hardware.js';
 
@@ -208,4 +214,78 @@ test('bodycam provision on the command line: root, dock, camera (simulated), con
   const lines2: string[] = [];
   t.is(await provisionCommand(['--help'], (l) => void lines2.push(l), { env }), 0);
   t.true(lines2.some((l) => l.includes('no prompt')));
+});
+
+test('provisioning messages: install without firmwareKeys (an older armoury tool) decodes; a bad one is refused', (t) => {
+  const install = { cert: new Uint8Array(10), root: new Uint8Array(32), config: new Uint8Array(10), revocations: null, force: false };
+  t.is(decodeProvisionMessage(encodeProvisionMessage('install', install)).f.has('firmwareKeys'), false);
+  t.true(decodeProvisionMessage(encodeProvisionMessage('install', { ...install, firmwareKeys: new Uint8Array(100) })).f.get('firmwareKeys') instanceof Uint8Array);
+  t.is(decodeProvisionMessage(encodeProvisionMessage('install', { ...install, firmwareKeys: null })).f.get('firmwareKeys'), null);
+  t.is(t.throws(() => encodeProvisionMessage('install', { ...install, firmwareKeys: 'key' }), { instanceOf: BodycamError }).code, 'E_PROTO_FIELD');
+  t.is(t.throws(() => encodeProvisionMessage('install', { ...install, firmwareKeys: new Uint8Array(4001) }), { instanceOf: BodycamError }).code, 'E_PROTO_FIELD');
+  // The older fields stay required.
+  const { force: _force, ...noForce } = install;
+  t.is(t.throws(() => encodeProvisionMessage('install', noForce), { instanceOf: BodycamError }).code, 'E_PROTO_FIELD');
+});
+
+test('the firmware key set: signed by the root for one camera or all, 1 to 4 distinct 32-byte keys', (t) => {
+  const root = new KeyPairSigner({ seed: new Uint8Array(32).fill(1), digest: nodeDigest, ed25519 });
+  const k = (b: number) => new Uint8Array(32).fill(b);
+  const set = { agency: 'Metro Police', device: 'CAM-1', issued: 5, keys: [k(1), k(2)] };
+  const bytes = signFirmwareKeys(set, root);
+  t.deepEqual(verifyFirmwareKeys(bytes, root.publicKey, { ed25519, device: 'CAM-1', agency: 'Metro Police' }), set);
+  t.deepEqual(peekFirmwareKeys(bytes).keys, [k(1), k(2)]);
+  t.is(t.throws(() => verifyFirmwareKeys(bytes, root.publicKey, { ed25519, device: 'CAM-2' }), { instanceOf: BodycamError }).code, 'E_FWKEYS_DEVICE');
+  t.is(t.throws(() => verifyFirmwareKeys(bytes, root.publicKey, { ed25519, agency: 'Other' }), { instanceOf: BodycamError }).code, 'E_FWKEYS_DEVICE');
+  t.is(verifyFirmwareKeys(signFirmwareKeys({ ...set, device: '*' }, root), root.publicKey, { ed25519, device: 'CAM-9' }).device, '*');
+  const other = new KeyPairSigner({ seed: new Uint8Array(32).fill(2), digest: nodeDigest, ed25519 });
+  t.is(t.throws(() => verifyFirmwareKeys(bytes, other.publicKey, { ed25519 }), { instanceOf: BodycamError }).code, 'E_COSE_SIGNATURE');
+  for (const keys of [[], [k(1), k(2), k(3), k(4), k(5)], [k(1), k(1)], [new Uint8Array(31)]]) {
+    t.is(t.throws(() => signFirmwareKeys({ ...set, keys }, root), { instanceOf: BodycamError }).code, 'E_FWKEYS_VALUE');
+  }
+  // A config signature is not a key set (the type field keeps structures apart).
+  const config = signConfig({ ...DEFAULT_SETTINGS, agency: 'Metro Police', device: 'CAM-1', version: 1, issued: 1 }, root);
+  t.throws(() => verifyFirmwareKeys(config, root.publicKey, { ed25519 }), { instanceOf: BodycamError });
+});
+
+test('bodycam provision camera --firmware-key installs the key; assign records a reassignment without the camera', async (t) => {
+  const base = tmp('assign');
+  const rootDir = join(base, 'agency');
+  const env = { BODYCAM_PASSPHRASE: PASS };
+  const lines: string[] = [];
+  const run = (...argv: string[]) => provisionCommand(argv, (l) => void lines.push(l), { env });
+  t.is(await run('root', '--agency', 'Metro Police', '--out', rootDir, '--operator', 'sgt.a'), 0);
+  t.is(await bodycam(['firmware', 'keygen', '--out', join(base, 'fw')], () => {}), 0);
+  const pub = join(base, 'fw', PUBLIC_FILE);
+  t.is(await run('camera', '--root', rootDir, '--device', 'CAM-0042', '--officer', 'PC 1234 Smith', '--firmware-key', pub, '--sim', join(base, 'cam'), '--operator', 'sgt.a'), 0);
+  t.true(lines.some((l) => /installs firmware signed by key [0-9a-f]{16}/.test(l)));
+  const ks = new CameraKeyStores(join(base, 'cam'), { nvsNames: true }).open({ path: PROVISION_KEYSTORE });
+  t.deepEqual(new Uint8Array(ks.get(KEY_FIRMWARE_KEYS)!), readPublicKey(pub));
+  ks.close();
+  t.is(await run('camera', '--root', rootDir, '--device', 'CAM-0043', '--officer', 'PC 7', '--sim', join(base, 'cam2')), 0);
+  t.true(lines.some((l) => /WARNING: no --firmware-key/.test(l)));
+  await t.throwsAsync(run('revoke', '--root', rootDir, '--device', 'CAM-0043', '--reason', 'x', '--firmware-key', pub), { message: /E_USAGE: --firmware-key goes with/ });
+
+  // assign: no passphrase needed; the history keeps who, when and the previous officer.
+  const before = readRegister(rootDir).events.length;
+  t.is(await provisionCommand(['assign', '--root', rootDir, '--device', 'CAM-0042', '--officer', 'PC 99 Jones', '--operator', 'sgt.b'], (l) => void lines.push(l), { env: {}, now: () => Date.parse('2025-03-01T08:00:00Z') }), 0);
+  t.true(lines.some((l) => l.includes('camera CAM-0042 assigned to PC 99 Jones (was PC 1234 Smith)')));
+  const reg = readRegister(rootDir);
+  t.is(reg.events.length, before + 1, 'one event appended');
+  t.like(reg.events.at(-1), { action: 'camera-assigned', by: 'sgt.b', at: '2025-03-01T08:00:00.000Z', device: 'CAM-0042', officer: 'PC 99 Jones', previousOfficer: 'PC 1234 Smith', keyId: reg.cameras['CAM-0042'].keyId });
+  t.like(reg.cameras['CAM-0042'], { officer: 'PC 99 Jones', since: '2025-03-01T08:00:00.000Z', by: 'sgt.b' });
+  const provisioned = reg.events.find((e) => e.action === 'camera-provisioned' && e.device === 'CAM-0042');
+  t.is(provisioned?.officer, 'PC 1234 Smith', 'earlier events are untouched');
+  t.is(typeof provisioned?.firmwareKeys, 'string');
+  assignCamera({ rootDir, device: 'CAM-0042', officer: 'PC 5', operator: 'sgt.a' });
+  t.deepEqual(readRegister(rootDir).events.filter((e) => e.action === 'camera-assigned').map((e) => [e.previousOfficer, e.officer]), [['PC 1234 Smith', 'PC 99 Jones'], ['PC 99 Jones', 'PC 5']]);
+
+  const code = (f: () => unknown) => (t.throws(f, { instanceOf: BodycamError }) as BodycamError).code;
+  t.is(code(() => assignCamera({ rootDir, device: 'CAM-NOPE', officer: 'PC 1' })), 'E_UNKNOWN_DEVICE');
+  t.is(code(() => assignCamera({ rootDir, device: 'CAM-0042', officer: 'PC 5' })), 'E_ALREADY_ASSIGNED');
+  t.is(code(() => assignCamera({ rootDir, device: 'CAM-0042', officer: '  ' })), 'E_USAGE');
+  t.is(await run('revoke', '--root', rootDir, '--device', 'CAM-0043', '--reason', 'lost'), 0);
+  t.is(code(() => assignCamera({ rootDir, device: 'CAM-0043', officer: 'PC 8' })), 'E_CERT_REVOKED');
+  await t.throwsAsync(provisionCommand(['assign', '--root', rootDir, '--device', 'CAM-0042'], () => {}, { env: {} }), { message: /E_USAGE: --officer is required/ });
+  t.is(readRegister(rootDir).cameras['CAM-0042'].officer, 'PC 5');
 });

@@ -14,9 +14,14 @@
 //   the agency the camera trusts, so it must be a deliberate act at the armoury.
 // - Writes are ordered so a power cut mid-install leaves the camera unprovisioned (the
 //   certificate is written last, and removed first when forced), never half-provisioned.
+// - The firmware keys (firmware/update's trust) come only in a key set the same root signed for
+//   this camera; install replaces them with that set, or removes them when the install carries
+//   none (a camera re-provisioned for another agency must not keep the old agency's firmware
+//   key; with no key, firmware updates are refused, E_FW_NO_KEY). The security counter is kept.
 // - Key names are at most 15 characters (ESP-IDF NVS).
 //
-// May import: firmware/codec, firmware/platform (types), firmware/signing, firmware/dock/frame.
+// May import: firmware/codec, firmware/platform (types), firmware/signing, firmware/dock/frame,
+// firmware/update/trust (where the firmware keys are kept).
 
 import { BodycamError, errorCode } from '../errors.js';
 import type { Checksum } from '../platform/checksum.js';
@@ -30,6 +35,8 @@ import { DeviceIdentity, KEY_ROOT } from '../signing/identity.js';
 import { sameBytes } from '../signing/signer.js';
 import { toHex, type CborValue } from '../codec/cbor.js';
 import { verifyConfig, type CameraConfig } from './config.js';
+import { verifyFirmwareKeys, type FirmwareKeySet } from './firmware-keys.js';
+import { KEY_FIRMWARE_KEYS, provisionFirmwareKeys } from '../update/trust.js';
 import { decodeProvisionMessage, encodeProvisionMessage, type ProvisionMessage, type ProvisionMessageType } from './messages.js';
 
 /**
@@ -40,7 +47,7 @@ import { decodeProvisionMessage, encodeProvisionMessage, type ProvisionMessage, 
 export const KEY_DEVICE_CERT = 'identity.cert';
 export const KEY_REVOCATIONS = 'trust.revoked';
 export const KEY_CONFIG = 'camera.config';
-export { KEY_ROOT };
+export { KEY_ROOT, KEY_FIRMWARE_KEYS };
 
 /** What provisioning left in a camera's key store (bytes as stored; verify before use). */
 export interface ProvisionedState {
@@ -48,6 +55,8 @@ export interface ProvisionedState {
   rootKey?: Uint8Array;
   config?: Uint8Array;
   revocations?: Uint8Array;
+  /** Concatenated 32-byte firmware public keys (firmware/update/trust.ts's layout). */
+  firmwareKeys?: Uint8Array;
 }
 
 export function readProvisioned(keyStore: KeyStore): ProvisionedState {
@@ -55,12 +64,12 @@ export function readProvisioned(keyStore: KeyStore): ProvisionedState {
     const v = keyStore.get(k);
     return v ? new Uint8Array(v) : undefined;
   };
-  return { certificate: get(KEY_DEVICE_CERT), rootKey: get(KEY_ROOT), config: get(KEY_CONFIG), revocations: get(KEY_REVOCATIONS) };
+  return { certificate: get(KEY_DEVICE_CERT), rootKey: get(KEY_ROOT), config: get(KEY_CONFIG), revocations: get(KEY_REVOCATIONS), firmwareKeys: get(KEY_FIRMWARE_KEYS) };
 }
 
 export type ProvisionEvent =
   | { kind: 'identified'; provisioned: boolean }
-  | { kind: 'installed'; id: string; configVersion: number; forced: boolean }
+  | { kind: 'installed'; id: string; configVersion: number; forced: boolean; firmwareKeys: number }
   | { kind: 'refused'; code: string; message: string };
 
 export interface CameraProvisioningOptions {
@@ -166,6 +175,7 @@ export class CameraProvisioning {
     const configBytes = f('config') as Uint8Array;
     const revocationBytes = f('revocations') as Uint8Array | null;
     const force = f('force') === true;
+    const firmwareKeyBytes = (f('firmwareKeys') ?? null) as Uint8Array | null;
     const ks = this.#o.keyStore;
 
     const held = ks.get(KEY_DEVICE_CERT);
@@ -186,15 +196,20 @@ export class CameraProvisioning {
       if (r) throw new BodycamError('E_CERT_REVOKED', `this camera's key is on the agency's revocation list (${r.reason}); it can't be provisioned with it`);
     }
 
+    let firmwareKeys: FirmwareKeySet | undefined;
+    if (firmwareKeyBytes) firmwareKeys = verifyFirmwareKeys(firmwareKeyBytes, root, { ed25519: this.#ed, device: cert.id, agency: cert.agency });
+
     // Unprovisioned first, the certificate last: a cut in between leaves a camera to provision again.
     if (held) ks.delete(KEY_DEVICE_CERT);
     ks.set(KEY_ROOT, root);
+    if (firmwareKeys) provisionFirmwareKeys(ks, firmwareKeys.keys);
+    else ks.delete(KEY_FIRMWARE_KEYS);
     if (revocationBytes) ks.set(KEY_REVOCATIONS, revocationBytes);
     else ks.delete(KEY_REVOCATIONS);
     ks.set(KEY_CONFIG, configBytes);
     ks.set(KEY_DEVICE_CERT, certificate);
 
     this.#send('installed', { id: cert.id, keyId: cert.keyId, configVersion: config.version });
-    this.#o.onEvent?.({ kind: 'installed', id: cert.id, configVersion: config.version, forced: held !== undefined });
+    this.#o.onEvent?.({ kind: 'installed', id: cert.id, configVersion: config.version, forced: held !== undefined, firmwareKeys: firmwareKeys?.keys.length ?? 0 });
   }
 }

@@ -2,9 +2,11 @@
 // framing, firmware/dock/frame.ts), `t` names the type. The armoury asks, the camera answers:
 //
 //   identify  {}                                   → identity  {id, key, keyId, fw, provisioned}
-//   install   {cert, root, config, revocations, force} → installed {id, keyId, configVersion}
+//   install   {cert, root, config, revocations, force[, firmwareKeys]} → installed {id, keyId, configVersion}
 //   either side: error {code, message, fatal}
 //
+// Fields added after the first release are optional (OPTIONAL_FIELDS below), so an older armoury tool's
+// install still decodes: `firmwareKeys` (the root-signed firmware key set, or null).
 // Like firmware/dock/messages.ts, encodeProvisionMessage() refuses to send what
 // decodeProvisionMessage() would refuse to receive; every field is typed and bounded.
 
@@ -26,12 +28,15 @@ const object = bytes(1, MAX_OBJECT);
 export const PROVISION_SCHEMAS = {
   identify: {},
   identity: { id: orNull(text), key: bytes(32, 32), keyId: bytes(8, 8), fw: text, provisioned: bool },
-  install: { cert: object, root: bytes(32, 32), config: object, revocations: orNull(object), force: bool },
+  install: { cert: object, root: bytes(32, 32), config: object, revocations: orNull(object), force: bool, firmwareKeys: orNull(object) },
   installed: { id: text, keyId: bytes(8, 8), configVersion: uint },
   error: { code: text, message: text, fatal: bool },
 } as const satisfies Record<string, Record<string, Check>>;
 
 export type ProvisionMessageType = keyof typeof PROVISION_SCHEMAS;
+
+/** Fields a message may leave out (added to the exchange later); absent reads as null. */
+export const OPTIONAL_FIELDS: Readonly<Partial<Record<ProvisionMessageType, readonly string[]>>> = Object.freeze({ install: Object.freeze(['firmwareKeys']) });
 
 export interface ProvisionMessage {
   t: ProvisionMessageType;
@@ -44,7 +49,9 @@ function isType(v: CborValue): v is ProvisionMessageType {
 
 function check(t: ProvisionMessageType, m: Map<CborValue, CborValue>): void {
   const schema = PROVISION_SCHEMAS[t] as Record<string, Check>;
+  const optional = OPTIONAL_FIELDS[t] ?? [];
   for (const [k, c] of Object.entries(schema)) {
+    if (!m.has(k) && optional.includes(k)) continue;
     if (!m.has(k)) throw new BodycamError('E_PROTO_FIELD', `${t}: field "${k}" is missing`);
     if (!c(m.get(k) as CborValue)) throw new BodycamError('E_PROTO_FIELD', `${t}: field "${k}" is of the wrong type or out of bounds`);
   }
