@@ -261,6 +261,20 @@ export function encode(v: CborValue): Uint8Array {
   return w.buf.slice(0, w.pos);
 }
 
+/**
+ * Encode into a buffer with `prefix` free bytes before the item and `suffix` after it, sized
+ * from `sizeHint` (the expected encoded length), so a framer can add its header and checksum
+ * in place: a large byte string is copied once, not once per layer.
+ */
+export function encodeWithRoom(v: CborValue, prefix: number, suffix: number, sizeHint = 256): { buffer: Uint8Array; length: number } {
+  const w = new Writer(prefix + sizeHint + suffix);
+  w.pos = prefix;
+  encodeItem(w, v, 0);
+  const length = w.pos - prefix;
+  w.reserve(suffix);
+  return { buffer: w.buf.length === w.pos + suffix ? w.buf : w.buf.subarray(0, w.pos + suffix), length };
+}
+
 // ---------------------------------------------------------------- decoding
 
 const BREAK = Symbol('break');

@@ -19,8 +19,8 @@ import type { Random } from '../platform/random.js';
 import { verifyCertificate, isRevoked, type RevocationList, type VerifiedCertificate } from '../signing/certificate.js';
 import { defaultEd25519, type Ed25519 } from '../signing/ed25519.js';
 import { sameBytes, type Signer } from '../signing/signer.js';
-import { FrameReader, frameMessage } from './frame.js';
-import { arr, bin, decodeMessage, encodeMessage, MAX_INVENTORY, num, str, type Message, type MessageType } from './messages.js';
+import { FrameReader, frameEncoded, frameMessage, HEADER_BYTES, TRAILER_BYTES } from './frame.js';
+import { arr, bin, decodeMessage, encodeMessage, encodeMessageWithRoom, MAX_INVENTORY, num, str, type Message, type MessageType } from './messages.js';
 import { authPayload, timePayload, transcriptHash } from './transcript.js';
 import type { CborValue } from '../codec/cbor.js';
 
@@ -208,7 +208,7 @@ export class CameraSession {
   }
 
   #send(t: MessageType, fields: Record<string, CborValue> = {}): void {
-    this.#out.push(frameMessage(encodeMessage(t, fields), this.#o.checksum));
+    this.#out.push(frameEncoded(encodeMessageWithRoom(t, fields, HEADER_BYTES, TRAILER_BYTES), this.#o.checksum));
   }
 
   #error(code: string, message: string, fatal: boolean): void {

@@ -39,6 +39,20 @@ export function frameMessage(payload: Uint8Array, checksum: Checksum): Uint8Arra
   return out;
 }
 
+/** Frame a payload that was encoded with HEADER_BYTES of room before it and TRAILER_BYTES after (no copy). */
+export function frameEncoded(room: { buffer: Uint8Array; length: number }, checksum: Checksum): Uint8Array {
+  const { buffer, length } = room;
+  if (length > MAX_PAYLOAD) throw new BodycamError('E_PROTO_TOO_LARGE', `message of ${length} bytes exceeds ${MAX_PAYLOAD}`);
+  const v = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  buffer[0] = MAGIC0;
+  buffer[1] = MAGIC1;
+  buffer[2] = PROTOCOL_VERSION;
+  buffer[3] = 0;
+  v.setUint32(4, length);
+  v.setUint32(HEADER_BYTES + length, checksum.crc32(buffer.subarray(0, HEADER_BYTES + length)));
+  return buffer.subarray(0, HEADER_BYTES + length + TRAILER_BYTES);
+}
+
 export type FrameEvent = { kind: 'message'; payload: Uint8Array } | { kind: 'corrupt'; error: BodycamError } | { kind: 'fatal'; error: BodycamError };
 
 /** Reassembles frames from arbitrary pieces of the stream. Bounded: never buffers more than one frame. */

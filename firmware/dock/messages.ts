@@ -2,7 +2,7 @@
 // single definition both sides use: encodeMessage() refuses to send what decodeMessage() would
 // refuse to receive. Every field is typed and bounded; see docs/protocol.md.
 
-import { decode, encode, type CborValue } from '../codec/cbor.js';
+import { decode, encode, encodeWithRoom, type CborValue } from '../codec/cbor.js';
 import { BodycamError } from '../errors.js';
 
 export const MAX_CHUNK = 256 * 1024;
@@ -89,11 +89,22 @@ function asDecoded(v: CborValue): CborValue {
   return v;
 }
 
-export function encodeMessage(t: MessageType, fields: Record<string, CborValue> = {}): Uint8Array {
+function checkedMessage(t: MessageType, fields: Record<string, CborValue>): Map<CborValue, CborValue> {
   const m = new Map<CborValue, CborValue>([['t', t], ...Object.entries(fields)]);
   // Checked in the form the receiver decodes (maps for objects): exactly what it will check.
   check(t, asDecoded(m) as Map<CborValue, CborValue>);
-  return encode(m);
+  return m;
+}
+
+export function encodeMessage(t: MessageType, fields: Record<string, CborValue> = {}): Uint8Array {
+  return encode(checkedMessage(t, fields));
+}
+
+/** A message encoded with room for the frame header and CRC around it (see frame.ts frameEncoded). */
+export function encodeMessageWithRoom(t: MessageType, fields: Record<string, CborValue>, prefix: number, suffix: number): { buffer: Uint8Array; length: number } {
+  let hint = 256;
+  for (const v of Object.values(fields)) if (v instanceof Uint8Array) hint += v.length + 9;
+  return encodeWithRoom(checkedMessage(t, fields), prefix, suffix, hint);
 }
 
 /** Decode and check one payload; E_PROTO_* codes for anything that isn't a valid message. */

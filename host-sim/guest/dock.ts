@@ -15,6 +15,7 @@ import type { Link } from '../../firmware/platform/link.js';
 import { sha256Of } from '../../firmware/platform/soft-digest.js';
 import { DeviceIdentity } from '../../firmware/signing/identity.js';
 import { KeyPairSigner } from '../../firmware/signing/signer.js';
+import { FastEd25519 } from '../../firmware/signing/fast/ed25519-fast.js';
 import { FLAG_CLEAN_CLOSE, ManifestBuilder } from '../../firmware/signing/manifest.js';
 import { SegmentStore } from '../../firmware/storage/index.js';
 import { KeyStoreTrust, provisionFirmwareKeys, UpdateSession } from '../../firmware/update/index.js';
@@ -40,17 +41,25 @@ interface CameraState {
   boot: number;
   ota?: AbSlots;
   trustKeys?: KeyStore;
+  ed25519?: FastEd25519;
 }
 
 function cam(env: GuestEnv): CameraState {
   return ((env.state.dockCamera as CameraState | undefined) ??= { events: [], boot: 1 });
 }
 
+/** The camera signs and verifies with the fast Ed25519 (SHA-512 through the Digest port), as on a device. */
+function ed25519(env: GuestEnv): FastEd25519 {
+  const c = cam(env);
+  c.ed25519 ??= new FastEd25519({ digest: env.platform.digest });
+  return c.ed25519;
+}
+
 function identity(env: GuestEnv): DeviceIdentity {
   const c = cam(env);
   if (!c.identity) {
     c.keys ??= new env.platform.KeyStore({ path: CAMERA_KEYS_PATH });
-    c.identity = new DeviceIdentity({ keyStore: c.keys, random: env.platform.random, digest: env.platform.digest });
+    c.identity = new DeviceIdentity({ keyStore: c.keys, random: env.platform.random, digest: env.platform.digest, ed25519: ed25519(env) });
   }
   return c.identity;
 }
@@ -103,7 +112,7 @@ export function cameraSession(env: GuestEnv, extra: Partial<CameraSessionOptions
   const rootKey = id.rootKey();
   if (!device || !certificate || !rootKey) throw new BodycamError('E_NOT_PROVISIONED', 'the camera has no certificate; provision it first');
   const s = store(env);
-  const source = new StoreUploadSource({ store: s, deviceId: device, identity: id, digest: p.digest, clock: p.clock, bootCounter: c.boot });
+  const source = new StoreUploadSource({ store: s, deviceId: device, identity: id, digest: p.digest, clock: p.clock, bootCounter: c.boot, ed25519: ed25519(env) });
   c.source = source;
   c.events = [];
   return new CameraSession({
@@ -117,6 +126,7 @@ export function cameraSession(env: GuestEnv, extra: Partial<CameraSessionOptions
     random: p.random,
     digest: p.digest,
     checksum: p.checksum,
+    ed25519: ed25519(env),
     status: () => {
       const u = s.usage();
       return { batteryPercent: 80, charging: true, storageTotal: u.total, storageFree: u.free, pendingSegments: u.segmentsAwaitingUpload, pendingBytes: u.awaitingUpload, bootCounter: c.boot };
@@ -135,7 +145,7 @@ function updates(env: GuestEnv): CameraSessionOptions['updates'] {
     open: () => {
       c.ota ??= new AbSlots({ flash: new p.Flash({ path: CAMERA_OTA_PATH }), digest: p.digest, checksum: p.checksum });
       c.trustKeys ??= new p.KeyStore({ path: CAMERA_TRUST_PATH });
-      return new UpdateSession({ target: c.ota, trust: new KeyStoreTrust({ keyStore: c.trustKeys }), digest: p.digest, board: CAMERA_BOARD, maxPayload: c.ota.slotSize });
+      return new UpdateSession({ target: c.ota, trust: new KeyStoreTrust({ keyStore: c.trustKeys }), digest: p.digest, board: CAMERA_BOARD, maxPayload: c.ota.slotSize, ed25519: ed25519(env) });
     },
   };
 }
