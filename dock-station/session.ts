@@ -486,9 +486,8 @@ export class DockSession {
       store.resetSegment(cam.id, seg.seq);
       return reject('E_MEDIA_DIGEST', `segment ${seg.seq}: the media's SHA-256 differs from its signed manifest`);
     }
-    store.commitSegment(upload, seg.manifest, this.id);
+    store.commitSegment(upload, seg.manifest, this.id, { dock: this.#dockId });
     this.#result.stored.push(seg.seq);
-    store.log('segment-stored', { dock: this.#dockId, session: this.id, device: cam.id, detail: { seq: seg.seq, bytes: seg.length, media: mediaSha } });
     return { device: cam.id, seq: seg.seq, manifest: digest };
   }
 }

@@ -176,7 +176,7 @@ export class EvidenceStore {
   }
 
   /** A verified upload: move its media into objects/, link both files into the device tree. */
-  commitSegment(upload: Upload, manifest: Uint8Array, session: string): string {
+  commitSegment(upload: Upload, manifest: Uint8Array, session: string, custody?: { dock: string; detail?: unknown }): string {
     const { device, seq } = upload;
     const sha = upload.close();
     const part = this.#partialPath(device, seq);
@@ -187,11 +187,18 @@ export class EvidenceStore {
       fsyncDir(dirname(obj));
     } else unlinkSync(part);
     fsyncDir(dirname(part));
-    this.db.prepare('INSERT OR IGNORE INTO objects (sha256, size, kind, stored_at) VALUES (?, ?, ?, ?)').run(sha, upload.length, 'media', Date.now());
-    const manifestSha = this.putObject(manifest, 'manifest');
+    const manifestSha = createHash('sha256').update(manifest).digest('hex');
+    if (!existsSync(this.objectPath(manifestSha))) writeDurable(this.objectPath(manifestSha), manifest);
     this.link(manifestSha, 'devices', device, 'segments', `${seqName(seq)}.manifest.cose`);
     this.link(sha, 'devices', device, 'segments', `${seqName(seq)}.media`);
-    this.db.prepare("UPDATE segments SET state = 'stored', media_sha256 = ?, durable = length, session = ?, updated_at = ? WHERE device = ? AND seq = ?").run(sha, session, Date.now(), device, seq);
+    // The files are durable; one index transaction (one WAL sync) records all of it.
+    this.db.transaction(() => {
+      const put = this.db.prepare('INSERT OR IGNORE INTO objects (sha256, size, kind, stored_at) VALUES (?, ?, ?, ?)');
+      put.run(sha, upload.length, 'media', Date.now());
+      put.run(manifestSha, manifest.length, 'manifest', Date.now());
+      this.db.prepare("UPDATE segments SET state = 'stored', media_sha256 = ?, durable = length, session = ?, updated_at = ? WHERE device = ? AND seq = ?").run(sha, session, Date.now(), device, seq);
+      if (custody) this.log('segment-stored', { dock: custody.dock, session, device, detail: custody.detail ?? { seq, bytes: upload.length, media: sha } });
+    })();
     return sha;
   }
 
