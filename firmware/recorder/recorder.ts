@@ -139,6 +139,8 @@ export class Recorder {
   #retryTimer: TimerId | undefined;
   #warnedLow = false;
   #powerCut = false;
+  /** Shut down (the state is 'off' before boot finishes too, so this tells them apart). */
+  #down = false;
   #session: CameraSession | undefined;
   #link: Link | undefined;
   #failures = 0;
@@ -360,7 +362,7 @@ export class Recorder {
   }
 
   #stopRecording(reason: string): void {
-    if (this.#state !== 'recording') return;
+    if (this.#state !== 'recording' && !this.#writer) return;
     this.#set('stopping');
     const recording = this.#recording;
     const sealed = this.#stats.segmentsSealed;
@@ -406,11 +408,11 @@ export class Recorder {
 
   #powerOff(reason: string, millivolts?: number): void {
     if (reason === 'battery-critical') {
+      this.#log('battery-critical', { millivolts: millivolts ?? 0 });
+      this.#quiesce(reason);
       this.#set('battery-critical');
       this.#indicators.pulse(HAPTIC.alert);
-      this.#log('battery-critical', { millivolts: millivolts ?? 0 });
-    }
-    this.#quiesce(reason);
+    } else this.#quiesce(reason);
     this.#endSession(reason);
     this.#keys.delete(KEY_RECORDING);
     this.#shutdown(reason);
@@ -424,12 +426,13 @@ export class Recorder {
     if (this.#retryTimer !== undefined) this.#p.timer.clear(this.#retryTimer);
     this.#batteryTimer = this.#retryTimer = undefined;
     this.#keys.set(KEY_POWER, Uint8Array.of(0));
+    this.#down = true;
     this.#set('off');
   }
 
   #fault(e: unknown): void {
     this.#stats.lastError = `${errorCode(e)}: ${errorMessage(e)}`.slice(0, 200);
-    if (this.#state === 'fault' || this.#state === 'off') return;
+    if (this.#state === 'fault' || this.#down) return;
     try {
       this.#quiesce('fault');
     } catch {

@@ -1,0 +1,196 @@
+// A camera running the real firmware (firmware/main.ts via the recorder.* entries) on either
+// engine, over simulated hardware: flash, camera, button, battery, LED and haptic — for the
+// recorder's state-machine tests. Time is virtual: run(ms) fires every timer on the way and
+// delivers the callbacks it queued.
+
+import type { CborValue } from '../../firmware/codec/cbor.js';
+import { decodeFrameHeader, parseMedia } from '../../firmware/encoder/frame-record.js';
+import { signConfig } from '../../firmware/provision/config.js';
+import type { RecorderStatus } from '../../firmware/recorder/recorder.js';
+import { peekManifest, type Manifest } from '../../firmware/signing/manifest.js';
+import { SegmentStore } from '../../firmware/storage/index.js';
+import { startEngine, type Engine, type EngineName } from '../../host-sim/engine.js';
+import { SimFlash, attachFlash } from '../../host-sim/flash/sim-flash.js';
+import { RECORDER_KEYS_PATH } from '../../host-sim/guest/recorder.js';
+import { nodeChecksum, SimHardware } from '../../host-sim/node/hardware.js';
+import { TcpLink } from '../../host-sim/link/tcp-link.js';
+import type { LinkOptions } from '../../firmware/platform/link.js';
+import { plain } from '../../host-sim/scenario/runner.js';
+import { attachCamera, synthetic, type SimCameraControl, type SimCameraOptions } from '../../host-sim/sensor/sim-camera.js';
+import { certificate, root, AGENCY } from './dock.js';
+
+export const DEVICE = 'CAM-REC-1';
+export const LONG_MS = 2000;
+
+export interface CameraOptions {
+  engine: EngineName;
+  /** Recording settings put in the signed configuration. */
+  segmentSeconds?: number;
+  preEventSeconds?: number;
+  frameRate?: number;
+  /** Flash size in blocks of 4 KiB (default 2048: 8 MiB). */
+  blocks?: number;
+  millivolts?: number;
+  camera?: SimCameraOptions;
+  dockPort?: number;
+  /** Skip provisioning (an unprovisioned camera). */
+  unprovisioned?: boolean;
+}
+
+export interface StoredSegment {
+  seq: number;
+  state: string;
+  manifest: Manifest;
+  frameNumbers: number[];
+  flags: number[];
+}
+
+export class TestCamera {
+  engine!: Engine;
+  readonly hw: SimHardware;
+  readonly flash: SimFlash;
+  readonly cam: SimCameraControl;
+  readonly o: CameraOptions;
+  #bootAt = 0;
+
+  constructor(o: CameraOptions) {
+    this.o = o;
+    this.hw = new SimHardware({ seed: 'recorder-test' });
+    this.flash = attachFlash(this.hw, new SimFlash({ blockLength: 4096, blocks: o.blocks ?? 2048 }));
+    this.cam = attachCamera(this.hw, { source: synthetic(), ...o.camera });
+    this.hw.devices.Link = function TestLink(options: LinkOptions) {
+      return new TcpLink(options);
+    } as unknown as NonNullable<SimHardware['devices']['Link']>;
+    this.battery(o.millivolts ?? 4100, false);
+  }
+
+  static async start(o: CameraOptions): Promise<TestCamera> {
+    const c = new TestCamera(o);
+    c.engine = await startEngine(o.engine, c.hw.platform());
+    if (!o.unprovisioned) {
+      const publicKey = (await c.engine.call('recorder.identity')).value as Uint8Array;
+      const config = signConfig({ agency: AGENCY, device: DEVICE, version: 1, issued: 0, width: 320, height: 240, frameRate: o.frameRate ?? 5, segmentSeconds: o.segmentSeconds ?? 30, preEventSeconds: o.preEventSeconds ?? 10 }, root);
+      await c.engine.call('recorder.provision', root.publicKey, certificate({ id: DEVICE, kind: 'device', publicKey }), config);
+    }
+    await c.boot();
+    return c;
+  }
+
+  async boot(): Promise<RecorderStatus> {
+    const v = (await this.engine.call('recorder.boot', { camera: { width: 320, height: 240, frameRate: this.o.frameRate ?? 5 }, dock: this.o.dockPort ? { port: this.o.dockPort } : null, settings: { longPressMs: LONG_MS } } as CborValue)).value;
+    await this.engine.pump();
+    return plain<RecorderStatus>(v);
+  }
+
+  /** Battery at `millivolts` from now on (charging or not). */
+  battery(millivolts: number, charging: boolean): void {
+    this.hw.battery.curve = [{ at: 0, millivolts, charging }];
+  }
+
+  async status(): Promise<RecorderStatus> {
+    return plain<RecorderStatus>((await this.engine.call('recorder.status')).value);
+  }
+
+  /** Run virtual time forward `ms`, timer by timer. */
+  async run(ms: number): Promise<void> {
+    const until = this.hw.clock.monotonic() + ms;
+    for (let next = this.hw.timer.nextAt(); next !== undefined && next <= until; next = this.hw.timer.nextAt()) {
+      this.hw.timer.runUntil(next);
+      await this.engine.pump();
+    }
+    this.hw.timer.runUntil(until);
+    await this.engine.pump();
+  }
+
+  async button(down: boolean): Promise<void> {
+    this.hw.buttons.set('record', down);
+    await this.engine.pump();
+  }
+
+  /** A short press (down, 200 ms, up). */
+  async press(): Promise<void> {
+    await this.button(true);
+    await this.run(200);
+    await this.button(false);
+  }
+
+  /** A deliberate long press (held past the long-press time). */
+  async longPress(): Promise<void> {
+    await this.button(true);
+    await this.run(LONG_MS + 300);
+    await this.button(false);
+  }
+
+  /** Cut the power at the next flash operation (within a frame), then boot again after `offMs`. */
+  async powerCut(offMs = 2000): Promise<RecorderStatus> {
+    this.flash.cutAfter(1);
+    for (let i = 0; i < 1000 && this.flash.powered; i++) await this.run(10);
+    await this.engine.close();
+    this.hw.timer.reset();
+    this.hw.clock.advanceTo(this.hw.clock.monotonic() + offMs);
+    this.#bootAt += this.hw.clock.monotonic();
+    this.hw.clock.reboot();
+    this.flash.reboot();
+    this.engine = await startEngine(this.o.engine, this.hw.platform());
+    return this.boot();
+  }
+
+  /** LED writes (colours) and haptic pulses, in order. */
+  led(): number[] {
+    return this.hw.indicators.writes.filter((w) => w.pin === 'status').map((w) => w.value);
+  }
+  haptic(): number[] {
+    return this.hw.indicators.writes.filter((w) => w.pin === 'haptic').map((w) => w.value);
+  }
+
+  keys(): Map<string, Uint8Array> {
+    return this.hw.keyStores.partitions.get(RECORDER_KEYS_PATH)!;
+  }
+
+  /** Ledger entries held on the camera, by index. */
+  ledgerEntries(): Uint8Array[] {
+    const k = this.keys();
+    return [...k.entries()].filter(([n]) => /^lg\.\d+$/.test(n)).sort((a, b) => Number(a[0].slice(3)) - Number(b[0].slice(3))).map(([, v]) => v);
+  }
+
+  /** The store's segments as they are on flash now (read from a copy; the camera keeps running). */
+  segments(): StoredSegment[] {
+    const copy = this.flash.clone();
+    const store = SegmentStore.mount({ flash: new (copy.portClass())({ path: 'x' }), checksum: nodeChecksum });
+    const out: StoredSegment[] = [];
+    for (const s of store.segments()) {
+      if (s.state === 'released' || s.state === 'open') continue;
+      const manifestBytes = s.trailer ?? this.keys().get(`rm.${s.sequence}`);
+      if (!manifestBytes) continue;
+      const frames = [...store.records(s.id)].map((r) => decodeFrameHeader(r.header));
+      out.push({ seq: s.sequence, state: s.state, manifest: peekManifest(manifestBytes).manifest, frameNumbers: frames.map((f) => f.frameNumber), flags: frames.map((f) => f.flags) });
+    }
+    return out;
+  }
+
+  /** Every manifest the camera holds (sealed trailers and recovered ones in the key store), by sequence. */
+  manifests(): Map<number, Uint8Array> {
+    const copy = this.flash.clone();
+    const store = SegmentStore.mount({ flash: new (copy.portClass())({ path: 'x' }), checksum: nodeChecksum });
+    const out = new Map<number, Uint8Array>();
+    for (const s of store.segments()) {
+      const m = s.trailer ?? this.keys().get(`rm.${s.sequence}`);
+      if (m) out.set(s.sequence, m);
+    }
+    return out;
+  }
+
+  /** Media of one segment (frame records), for parseMedia. */
+  media(seq: number): Uint8Array {
+    const copy = this.flash.clone();
+    const store = SegmentStore.mount({ flash: new (copy.portClass())({ path: 'x' }), checksum: nodeChecksum });
+    const s = store.segments().find((x) => x.sequence === seq)!;
+    return store.readMedia(s.id, 0, s.mediaLength);
+  }
+
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+}
+
+export { parseMedia };
