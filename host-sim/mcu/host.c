@@ -496,7 +496,7 @@ int main(void)
 		16 * 1024,  /* incrementalChunkSize */
 		1024,       /* initialHeapCount */
 		512,        /* incrementalHeapCount */
-		1024,       /* stackCount */
+		4096,       /* stackCount: parsing the whole bundle on the device needs more than a precompiled Moddable build does */
 		1024,       /* initialKeyCount */
 		256,        /* incrementalKeyCount */
 		127,        /* nameModulo */
