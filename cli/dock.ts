@@ -7,13 +7,16 @@ import { loadDockIdentity } from '../dock-station/identity.js';
 import { DockStation } from '../dock-station/station.js';
 import type { SessionProgress, SessionResult } from '../dock-station/session.js';
 import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { FirmwareShelf } from '../dock-station/firmware-shelf.js';
 import { parseArgs, stringOption } from './args.js';
 
-const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--json]
+const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--firmware DIR] [--json]
 
 Serve cameras at shift end: authenticate each one, upload and verify its evidence into DIR
 (content-addressed originals, SQLite index and custody log), send signed receipts so the camera
-can free space. --identity is the folder \`bodycam provision dock\` wrote.`;
+can free space. --identity is the folder \`bodycam provision dock\` wrote. --firmware is a folder of
+signed images (\`bodycam firmware sign\`): a camera whose evidence is all receipted is offered the
+newest image for its board if it is newer than what it runs.`;
 
 function mib(n: number): string {
   return (n / 1048576).toFixed(1);
@@ -29,7 +32,7 @@ export function progressLine(p: SessionProgress, now = Date.now()): string {
 }
 
 export async function dockCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const a = parseArgs(argv, { listen: { value: true }, store: { value: true }, identity: { value: true }, json: {}, help: {} });
+  const a = parseArgs(argv, { listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {} });
   if (a.options.help) {
     out(HELP);
     return 0;
@@ -41,6 +44,7 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
   const m = /^(.*):(\d+)$/.exec(listen);
   if (!m) throw new BodycamError('E_USAGE', '--listen takes HOST:PORT');
   const json = a.options.json === true;
+  const firmwareDir = stringOption(a, 'firmware');
   const ed25519 = hostEd25519();
   const identity = loadDockIdentity(identityDir, ed25519);
   const live = new Map<string, string>();
@@ -55,6 +59,7 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
     storeDir,
     ed25519,
     revocationsCose: identity.revocationsCose,
+    firmware: firmwareDir ? new FirmwareShelf(firmwareDir) : undefined,
     onProgress: (p) => {
       if (json) out(JSON.stringify({ event: 'progress', ...p }));
       else if (tty) {
