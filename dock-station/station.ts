@@ -4,6 +4,7 @@
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { issueRevocationList } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
@@ -41,6 +42,9 @@ export class DockStation {
     const rootPath = join(o.storeDir, 'trust', 'root.pub');
     if (!existsSync(rootPath)) writeDurable(rootPath, o.identity.rootKey);
     if (o.revocationsCose) writeDurable(join(o.storeDir, 'trust', 'revocations.cose'), o.revocationsCose);
+    // Receipts in this store are checked against the certificates of the docks that signed them.
+    this.store.putObject(o.identity.certificate, 'dock-certificate');
+    this.store.link(createHash('sha256').update(o.identity.certificate).digest('hex'), 'docks', o.identity.id, 'certificate.cose');
     this.store.log('station-start', { dock: o.identity.id });
   }
 

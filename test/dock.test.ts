@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENGINES } from '../host-sim/engine.js';
 import { dock, startCamera, startStation } from './helpers/dock.js';
+import { run } from '../cli/bodycam.js';
 
 for (const engine of ENGINES) {
   test(`[${engine}] a camera uploads everything; the dock verifies and stores it; the camera frees exactly what the receipt covers`, async (t) => {
@@ -33,6 +34,9 @@ for (const engine of ENGINES) {
       const events = station.store.custody('CAM-0001').map((e) => e.event);
       t.true(events.includes('camera-authenticated') && events.includes('receipt-signed') && events.includes('camera-released'));
       t.true(s.events.some((e) => e.startsWith('authenticated DOCK-1')));
+      // The store is an evidence directory that verifies offline, receipts and all.
+      const lines: string[] = [];
+      t.is(await run(['verify', storeDir], (l) => lines.push(l)), 0, lines.join('\n'));
     } finally {
       await camera.close();
       await station.close();

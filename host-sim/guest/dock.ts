@@ -42,6 +42,8 @@ interface CameraState {
   ota?: AbSlots;
   trustKeys?: KeyStore;
   ed25519?: FastEd25519;
+  /** Monotonic time of the last frame `dock.camera.record` made. */
+  lastMono?: number;
 }
 
 function cam(env: GuestEnv): CameraState {
@@ -216,8 +218,11 @@ export const dockEntries: Record<string, Entry> = {
       const forged = arg<number>(options, 'forgeWithSeed', 0);
       const tamper = arg<boolean>(options, 'tamperMedia', false);
       for (let f = 0; f < frames; f++) {
-        const mono = p.clock.monotonic() + f * 66;
-        const utc = p.clock.utc() + f * 66;
+        // Frames 66 ms apart (15 fps) on from the last recorded one: time never goes back.
+        const c = cam(env);
+        const mono = Math.max(p.clock.monotonic(), c.lastMono === undefined ? 0 : c.lastMono + 66);
+        const utc = p.clock.utc() + (mono - p.clock.monotonic());
+        c.lastMono = mono;
         const body = new Uint8Array(bodyBytes).fill((writer.sequence * 31 + f) & 255);
         body[0] = 0xff;
         body[1] = 0xd8;
