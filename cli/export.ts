@@ -3,7 +3,13 @@
 // firmware/encoder/avi.ts (pure); this file only reads and writes files. The dock station calls
 // writeAviExport() for its exports too.
 
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { verifyEvidence } from '../firmware/signing/verifier.js';
+import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { EvidenceStore } from '../dock-station/store.js';
+import { nodeDigest } from '../host-sim/node/hardware.js';
+import { readEvidenceDir, segmentStem } from './verify.js';
 import { aviSidecar, planAviExport, type AviExport, type AviExportOptions } from '../firmware/encoder/avi.js';
 import { BodycamError } from '../firmware/errors.js';
 import { intOption, parseArgs, stringOption } from './args.js';
@@ -83,6 +89,11 @@ export function exportMediaFiles(paths: string[], out: string, options: AviExpor
 
 const HELP = [
   'usage: bodycam export [options] MEDIA...',
+  '       bodycam export --store DIR --device ID [--from SEQ] [--to SEQ] [options]',
+  '',
+  'From a dock station store, every segment is verified first (signature, chain, media digest,',
+  'receipts); an export is refused if any chosen segment fails. <out>.integrity.json then says',
+  'what was checked, the custody log of the device, and the clock offset used.',
   '',
   'Muxes segment media (frame records, in the order given) into a playable AVI (MJPEG) and',
   'writes the per-frame timing next to it as <out>.json (UTC, monotonic time, clock offset).',
@@ -95,15 +106,30 @@ const HELP = [
 ];
 
 export async function exportCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const p = parseArgs(argv, { out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, help: {} });
+  const p = parseArgs(argv, { out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, help: {} });
   if (p.options.help) {
     HELP.forEach((l) => out(l));
     return 0;
   }
-  if (p.positionals.length === 0) throw new BodycamError('E_USAGE', 'name at least one segment media file (bodycam export --help)');
-  const clock = stringOption(p, 'clock-offset');
-  const { exp, written } = exportMediaFiles(p.positionals, stringOption(p, 'out') ?? 'export.avi', {
-    clockOffsetMs: clock === undefined ? null : intOption(p, 'clock-offset', 0),
+  const storeDir = stringOption(p, 'store');
+  let media = p.positionals;
+  let clock = stringOption(p, 'clock-offset');
+  let integrity: StoreExport | undefined;
+  if (storeDir) {
+    const device = stringOption(p, 'device');
+    if (!device) throw new BodycamError('E_USAGE', '--store needs --device ID');
+    integrity = planStoreExport(storeDir, device, intOption(p, 'from', 0), intOption(p, 'to', Number.MAX_SAFE_INTEGER));
+    if (!integrity.valid) {
+      out(`REFUSED: ${integrity.problems.join('; ')}`);
+      return 1;
+    }
+    media = integrity.media;
+    clock ??= integrity.clockOffsetMs === null ? undefined : String(integrity.clockOffsetMs);
+  }
+  if (media.length === 0) throw new BodycamError('E_USAGE', 'name at least one segment media file, or --store DIR --device ID (bodycam export --help)');
+  const outPath = stringOption(p, 'out') ?? 'export.avi';
+  const { exp, written } = exportMediaFiles(media, outPath, {
+    clockOffsetMs: clock === undefined ? null : Number(clock),
     maxFillMs: intOption(p, 'max-fill', 60_000),
     maxBytes: intOption(p, 'max-bytes', 1024 * 1024 * 1024),
   });
@@ -111,5 +137,84 @@ export async function exportCommand(argv: string[], out: (line: string) => void)
   out(`${written.videos.join(', ')}: ${exp.width}x${exp.height} at ${exp.frameRate} fps, ${frames} frames (${exp.stored} stored, ${exp.duplicated} repeats for ${exp.dropped} lost), ${written.bytes} bytes`);
   for (const g of exp.gaps) out(`  gap before frame ${g.frameNumber} (segment ${g.segment}): ${g.dropped} lost over ${g.gapMs} ms at ${new Date(g.utcMs).toISOString()} — ${g.kind}${g.filled ? `, ${g.filled} repeats` : ''}`);
   out(`timing: ${written.sidecars.join(', ')}`);
+  if (integrity) {
+    const reportPath = outPath.replace(/\.avi$/i, '') + '.integrity.json';
+    writeFileSync(reportPath, JSON.stringify({ ...integrity.report, export: { videos: written.videos, sidecars: written.sidecars, frames, stored: exp.stored, repeats: exp.duplicated, dropped: exp.dropped } }, null, 2) + '\n');
+    out(`integrity report: ${reportPath}`);
+  }
   return 0;
+}
+
+export interface StoreExport {
+  valid: boolean;
+  problems: string[];
+  media: string[];
+  clockOffsetMs: number | null;
+  report: Record<string, unknown>;
+}
+
+const hexOf = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('hex') : null);
+
+/**
+ * An export from a dock station's store: the device's segments in [from, to], each verified
+ * (signature, chain, media digest, receipts) before a byte is muxed, with an integrity report of
+ * what was checked, who held it (the custody log) and the camera's clock offset at docking.
+ */
+export function planStoreExport(storeDir: string, device: string, from: number, to: number): StoreExport {
+  const { input, problems: layout } = readEvidenceDir(storeDir);
+  const verdict = verifyEvidence(input, { digest: nodeDigest, ed25519: hostEd25519() });
+  const dev = verdict.devices.find((d) => d.device === device);
+  const problems: string[] = layout.map((l) => `${l.path}: ${l.message}`);
+  if (!dev) return { valid: false, problems: [`no evidence of device ${device} in ${storeDir}`], media: [], clockOffsetMs: null, report: {} };
+  const chosen = dev.segments.filter((s) => s.seq !== null && s.seq >= from && s.seq <= to);
+  if (chosen.length === 0) problems.push(`device ${device} has no segments ${from}..${to}`);
+  for (const s of chosen) if (!s.valid) problems.push(`segment ${s.seq}: ${s.reasons.map((r) => r.code).join(', ')}`);
+  const media = chosen.map((s) => join(storeDir, 'devices', device, 'segments', `${segmentStem(s.seq!)}.media`));
+  // The camera's clock offset, from the station's last clock-set for this device (camera RTC − dock UTC).
+  let clockOffsetMs: number | null = null;
+  const custody: unknown[] = [];
+  const index = join(storeDir, 'index.sqlite');
+  if (existsSync(index)) {
+    const store = new EvidenceStore(storeDir);
+    try {
+      for (const e of store.custody(device)) {
+        custody.push({ at: new Date(e.at).toISOString(), dock: e.dock, session: e.session, event: e.event, detail: e.detail ? (JSON.parse(e.detail) as unknown) : null });
+        if (e.event === 'clock-set' && e.detail) {
+          const d = JSON.parse(e.detail) as { dockUtc?: number; cameraUtc?: number };
+          if (typeof d.dockUtc === 'number' && typeof d.cameraUtc === 'number') clockOffsetMs = d.cameraUtc - d.dockUtc;
+        }
+      }
+    } finally {
+      store.close();
+    }
+  }
+  return {
+    valid: problems.length === 0,
+    problems,
+    media,
+    clockOffsetMs,
+    report: {
+      device,
+      certificate: dev.certificate ? { id: dev.certificate.id, serial: dev.certificate.serial, agency: dev.certificate.agency, keyId: hexOf(dev.certificate.keyId) } : null,
+      deviceVerdict: { valid: dev.valid, findings: dev.reasons.map((r) => ({ code: r.code, message: r.message, seq: r.seq ?? null })) },
+      receipts: dev.receipts,
+      checkpoints: dev.checkpoints,
+      clockOffsetMs,
+      segments: chosen.map((s) => ({
+        seq: s.seq,
+        valid: s.valid,
+        manifestSha256: hexOf(s.manifestDigest),
+        mediaSha256: hexOf(s.manifest?.media),
+        frames: s.manifest?.frames,
+        dropped: s.manifest?.dropped,
+        firstUtc: s.manifest ? new Date(s.manifest.firstUtc).toISOString() : null,
+        lastUtc: s.manifest ? new Date(s.manifest.lastUtc).toISOString() : null,
+        flags: s.manifest?.flags,
+        recording: s.manifest?.recording,
+        boot: s.manifest?.boot,
+      })),
+      custody,
+      verifiedAt: new Date().toISOString(),
+    },
+  };
 }

@@ -1,7 +1,10 @@
 // Dock upload over real loopback TCP into a real SQLite-indexed store, on both engines.
 
 import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { SyntheticFrames } from '../host-sim/sensor/synthetic.js';
 import { join } from 'node:path';
 import { ENGINES } from '../host-sim/engine.js';
 import { dock, startCamera, startStation } from './helpers/dock.js';
@@ -43,3 +46,38 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+test('[node] bodycam export from the store: verified first, plays in ffmpeg, with an integrity report', async (t) => {
+  const { station, port, storeDir } = await startStation();
+  const camera = await startCamera('node');
+  const out = join(mkdtempSync(join(tmpdir(), 'bodycam-export-')), 'incident.avi');
+  try {
+    const jpeg = new Uint8Array(new SyntheticFrames({ width: 320, height: 240 }).frame(7, Date.UTC(2026, 10, 25, 6)));
+    await camera.engine.call('dock.camera.record', { segments: 3, frames: 10, jpeg });
+    await dock(camera, port);
+    await station.idle();
+  } finally {
+    await camera.close();
+    await station.close();
+  }
+  const lines: string[] = [];
+  t.is(await run(['export', '--store', storeDir, '--device', 'CAM-0001', '--from', '1', '--to', '2', '--out', out], (l) => lines.push(l)), 0, lines.join('\n'));
+  const report = JSON.parse(readFileSync(out.replace(/\.avi$/, '.integrity.json'), 'utf8')) as { segments: { seq: number; valid: boolean }[]; custody: { event: string }[]; clockOffsetMs: number };
+  t.deepEqual(report.segments.map((s) => [s.seq, s.valid]), [[1, true], [2, true]]);
+  t.true(report.custody.some((e) => e.event === 'segment-stored'));
+  t.is(typeof report.clockOffsetMs, 'number');
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'json', out], { encoding: 'utf8' });
+  t.is(probe.status, 0, probe.stderr);
+  const stream = (JSON.parse(probe.stdout) as { streams: { nb_read_frames: string; width: number; height: number }[] }).streams[0];
+  t.is(Number(stream.nb_read_frames), 20);
+  t.is(stream.width, 320);
+  // A tampered media file in the store: the export is refused.
+  const media = join(storeDir, 'devices', 'CAM-0001', 'segments', '0000000001.media');
+  const bytes = readFileSync(media);
+  bytes[bytes.length - 10] ^= 1;
+  chmodSync(media, 0o644);
+  writeFileSync(media, bytes);
+  const refused: string[] = [];
+  t.is(await run(['export', '--store', storeDir, '--device', 'CAM-0001', '--out', out], (l) => refused.push(l)), 1);
+  t.regex(refused.join('\n'), /REFUSED: segment 1: media-digest-mismatch/);
+});

@@ -216,6 +216,8 @@ export const dockEntries: Record<string, Entry> = {
         firmware: CAMERA_FIRMWARE,
       });
       const forged = arg<number>(options, 'forgeWithSeed', 0);
+      // A real JPEG to use as every frame's body (exports must play), else filler bytes.
+      const jpeg = arg<Uint8Array | null>(options, 'jpeg', null);
       const tamper = arg<boolean>(options, 'tamperMedia', false);
       for (let f = 0; f < frames; f++) {
         // Frames 66 ms apart (15 fps) on from the last recorded one: time never goes back.
@@ -223,13 +225,17 @@ export const dockEntries: Record<string, Entry> = {
         const mono = Math.max(p.clock.monotonic(), c.lastMono === undefined ? 0 : c.lastMono + 66);
         const utc = p.clock.utc() + (mono - p.clock.monotonic());
         c.lastMono = mono;
-        const body = new Uint8Array(bodyBytes).fill((writer.sequence * 31 + f) & 255);
-        body[0] = 0xff;
-        body[1] = 0xd8;
+        let body: Uint8Array;
+        if (jpeg) body = jpeg.slice();
+        else {
+          body = new Uint8Array(bodyBytes).fill((writer.sequence * 31 + f) & 255);
+          body[0] = 0xff;
+          body[1] = 0xd8;
+        }
         const h = header.encode({
           flags: FrameFlags.KEYFRAME | (f === 0 ? FrameFlags.FIRST : 0),
           width: 320, height: 240, frameRate: 15, clockSource: 'rtc',
-          frameNumber: f, monotonicMs: mono, utcMs: utc, droppedBefore: 0, gapMs: f === 0 ? 0 : 66, droppedTotal: 0, jpegLength: bodyBytes,
+          frameNumber: f, monotonicMs: mono, utcMs: utc, droppedBefore: 0, gapMs: f === 0 ? 0 : 66, droppedTotal: 0, jpegLength: jpeg ? jpeg.length : bodyBytes,
         });
         builder.addFrame(h, body, { mono, utc });
         // Test evidence only: media that differs from what the manifest covers (same length).
