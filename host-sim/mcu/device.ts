@@ -15,6 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NetstringReader } from '../xs/netstring.js';
 import { BodycamError } from '../../firmware/errors.js';
 import { repoRoot } from '../xs/bundle.js';
 
@@ -59,8 +60,6 @@ export interface McuDeviceOptions {
   qemu?: string;
 }
 
-const COMMA = 0x2c;
-const COLON = 0x3a;
 const MCU_DIR = join(repoRoot, 'host-sim', 'mcu');
 
 /** The device image that `npm run build:mcu` (make -C host-sim/mcu) produces. */
@@ -112,7 +111,7 @@ function fatalError(f: Fatal): BodycamError {
 
 export class McuDevice {
   #child: ChildProcess;
-  #pending: Buffer = Buffer.alloc(0);
+  #netstrings = new NetstringReader('the device', 'E_MCU_PROTOCOL');
   #messages: Buffer[] = [];
   #wake: (() => void) | undefined;
   #exited: Error | undefined;
@@ -165,24 +164,15 @@ export class McuDevice {
   }
 
   #receive(chunk: Buffer): void {
-    this.#pending = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk;
-    for (;;) {
-      const colon = this.#pending.indexOf(COLON);
-      if (colon < 0) break;
-      const len = Number(this.#pending.subarray(0, colon).toString('latin1'));
-      if (!Number.isSafeInteger(len)) {
-        this.#fail(new BodycamError('E_MCU_PROTOCOL', 'bad netstring length from the device'));
-        this.#child.kill();
-        break;
-      }
-      if (this.#pending.length < colon + 1 + len + 1) break;
-      if (this.#pending[colon + 1 + len] !== COMMA) {
-        this.#fail(new BodycamError('E_MCU_PROTOCOL', 'netstring from the device lacks its comma'));
-        this.#child.kill();
-        break;
-      }
-      const m = this.#pending.subarray(colon + 1, colon + 1 + len);
-      this.#pending = this.#pending.subarray(colon + 1 + len + 1);
+    let messages: Buffer[];
+    try {
+      messages = this.#netstrings.push(chunk);
+    } catch (e) {
+      this.#fail(e as Error);
+      this.#child.kill();
+      messages = [];
+    }
+    for (const m of messages) {
       if (m[0] === 0x70 /* p */) {
         const text = m.subarray(1).toString('utf8');
         if (this.#options.onOutput) this.#options.onOutput(text);

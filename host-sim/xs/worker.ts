@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { BodycamError } from '../../firmware/errors.js';
+import { NetstringReader } from './netstring.js';
 
 export interface Meter {
   /** XS compute units spent by this request. */
@@ -52,13 +53,10 @@ export function xsnapWorkerPath(): string {
   return join(root, 'xsnap-native', 'xsnap', 'build', 'bin', os, 'release', 'xsnap-worker');
 }
 
-const COMMA = 0x2c;
-const COLON = 0x3a;
-
 export class XsWorker {
   #child: ChildProcess;
   #toWorker: Writable;
-  #pending: Buffer = Buffer.alloc(0);
+  #netstrings = new NetstringReader('xsnap-worker', 'E_XS_PROTOCOL');
   #messages: Buffer[] = [];
   #wake: (() => void) | undefined;
   #exited: Error | undefined;
@@ -100,24 +98,11 @@ export class XsWorker {
   }
 
   #receive(chunk: Buffer): void {
-    this.#pending = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk;
-    for (;;) {
-      const colon = this.#pending.indexOf(COLON);
-      if (colon < 0) break;
-      const len = Number(this.#pending.subarray(0, colon).toString('latin1'));
-      if (!Number.isSafeInteger(len)) {
-        this.#exited = new BodycamError('E_XS_PROTOCOL', 'bad netstring length from xsnap-worker');
-        this.#child.kill();
-        break;
-      }
-      if (this.#pending.length < colon + 1 + len + 1) break;
-      if (this.#pending[colon + 1 + len] !== COMMA) {
-        this.#exited = new BodycamError('E_XS_PROTOCOL', 'netstring from xsnap-worker lacks its comma');
-        this.#child.kill();
-        break;
-      }
-      this.#messages.push(this.#pending.subarray(colon + 1, colon + 1 + len));
-      this.#pending = this.#pending.subarray(colon + 1 + len + 1);
+    try {
+      this.#messages.push(...this.#netstrings.push(chunk));
+    } catch (e) {
+      this.#exited = e as Error;
+      this.#child.kill();
     }
     this.#wake?.();
   }

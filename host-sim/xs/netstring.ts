@@ -1,0 +1,29 @@
+// Netstrings (`<length>:<bytes>,`), the framing of xsnap-worker's pipes and of the MCU device's
+// semihosted output: one parser for both.
+
+import { BodycamError } from '../../firmware/errors.js';
+
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+export class NetstringReader {
+  #pending: Buffer = Buffer.alloc(0);
+  /** `who` names the peer in errors ("xsnap-worker", "the device"); `code` is the error code. */
+  constructor(readonly who: string, readonly code: string) {}
+  /** Every complete message the chunk finishes; throws (code) when the stream is not netstrings. */
+  push(chunk: Buffer): Buffer[] {
+    this.#pending = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk;
+    const out: Buffer[] = [];
+    for (;;) {
+      const colon = this.#pending.indexOf(COLON);
+      if (colon < 0) break;
+      const len = Number(this.#pending.subarray(0, colon).toString('latin1'));
+      if (!Number.isSafeInteger(len)) throw new BodycamError(this.code, `bad netstring length from ${this.who}`);
+      if (this.#pending.length < colon + 1 + len + 1) break;
+      if (this.#pending[colon + 1 + len] !== COMMA) throw new BodycamError(this.code, `netstring from ${this.who} lacks its comma`);
+      out.push(this.#pending.subarray(colon + 1, colon + 1 + len));
+      this.#pending = this.#pending.subarray(colon + 1 + len + 1);
+    }
+    return out;
+  }
+}
