@@ -12,11 +12,12 @@ import { decode, encode, type CborValue } from '../firmware/codec/cbor.js';
 import { BodycamError } from '../firmware/errors.js';
 import type { Platform } from '../firmware/platform/index.js';
 import { EventQueue } from './bridge/events.js';
-import { BridgeHost, messageOf } from './bridge/host.js';
-import { methodNames, OP_CALLBACK, OP_ENTRY } from './bridge/marshal.js';
+import { messageOf } from './bridge/host.js';
+import { methodNames } from './bridge/marshal.js';
 import { entries, type GuestEnv } from './guest/entries.js';
 import { bundleGuest } from './xs/bundle.js';
-import { XsWorker, type Meter } from './xs/worker.js';
+import { XsWorker, type Meter, type XsReply } from './xs/worker.js';
+import { BridgedEngine } from './bridge/engine-base.js';
 import { startMcuEngine } from './mcu/engine.js';
 
 export type EngineName = 'node' | 'xs' | 'mcu';
@@ -108,49 +109,20 @@ class NodeEngine implements Engine {
   async close(): Promise<void> {}
 }
 
-class XsEngine implements Engine {
+class XsEngine extends BridgedEngine<Meter, CallMeter> implements Engine {
   readonly name = 'xs' as const;
   #worker!: XsWorker;
-  #queue: EventQueue;
-  #bridge: BridgeHost;
-  #callbackCompute = 0;
-  constructor(platform: Platform, queue: EventQueue) {
-    this.#queue = queue;
-    this.#bridge = new BridgeHost(platform, queue, (id, args) => this.#callback(id, args));
-  }
   async start(): Promise<this> {
     const script = await bundleGuest();
-    this.#worker = XsWorker.start({ onQuery: (m) => this.#bridge.handle(m) });
+    this.#worker = XsWorker.start({ onQuery: (m) => this.bridge.handle(m) });
     await this.#worker.runScript(script);
     return this;
   }
-  async #callback(id: number, args: unknown[]): Promise<void> {
-    const r = await this.#worker.command(encode([OP_CALLBACK, id, args as CborValue]));
-    const { meter } = this.#check(decode(r.reply), r.meter);
-    this.#callbackCompute += meter.firmware;
+  protected command(bytes: Uint8Array): Promise<XsReply> {
+    return this.#worker.command(bytes);
   }
-  #check(reply: CborValue, raw: Meter): { value: CborValue; meter: CallMeter } {
-    if (!Array.isArray(reply)) throw new BodycamError('E_BRIDGE', 'reply is not an array');
-    const bridge = typeof reply[2] === 'number' ? reply[2] : 0;
-    const meter = { ...raw, bridge, firmware: Math.max(0, raw.compute - bridge) };
-    if (reply[0] === 0) return { value: reply[1], meter };
-    const [code, message] = reply[1] as [string, string];
-    throw new BodycamError(String(code), String(message));
-  }
-  async call(entry: string, ...args: CborValue[]): Promise<CallResult> {
-    const r = await this.#worker.command(encode([OP_ENTRY, entry, args]));
-    return this.#check(decode(r.reply), r.meter);
-  }
-  pump(): Promise<number> {
-    return this.#queue.drain();
-  }
-  takeCallbackCompute(): number {
-    const c = this.#callbackCompute;
-    this.#callbackCompute = 0;
-    return c;
-  }
-  get portCalls(): Map<string, number> {
-    return this.#bridge.calls;
+  protected meterOf(raw: Meter, bridge: number): CallMeter {
+    return { ...raw, bridge, firmware: Math.max(0, raw.compute - bridge) };
   }
   close(): Promise<void> {
     return this.#worker.close();

@@ -12,8 +12,7 @@ import { decode, encode, type CborValue } from '../../firmware/codec/cbor.js';
 import { BodycamError } from '../../firmware/errors.js';
 import type { Platform } from '../../firmware/platform/index.js';
 import { EventQueue } from '../bridge/events.js';
-import { BridgeHost } from '../bridge/host.js';
-import { OP_CALLBACK, OP_ENTRY } from '../bridge/marshal.js';
+import { BridgedEngine } from '../bridge/engine-base.js';
 import type { CallMeter, CallResult, Engine } from '../engine.js';
 import { bundleGuest } from '../xs/bundle.js';
 import { readFile } from 'node:fs/promises';
@@ -77,25 +76,21 @@ function toCallMeter(m: McuMeter, bridge: number): McuCallMeter {
   };
 }
 
-export class McuEngine implements McuEngineLike {
+export class McuEngine extends BridgedEngine<McuMeter, McuCallMeter> implements McuEngineLike {
   readonly name = 'mcu' as const;
   #device!: McuDevice;
-  #queue: EventQueue;
-  #bridge: BridgeHost;
   #options: McuEngineOptions;
-  #callbackCompute = 0;
   #boot!: McuBoot;
 
   constructor(platform: Platform, queue: EventQueue, options: McuEngineOptions = {}) {
-    this.#queue = queue;
+    super(platform, queue);
     this.#options = options;
-    this.#bridge = new BridgeHost(platform, queue, (id, args) => this.#callback(id, args));
   }
 
   async start(): Promise<this> {
     const source = await readFile(this.#options.script ?? (await bundleGuest()), 'utf8');
     this.#device = McuDevice.start({
-      onQuery: (m) => this.#bridge.handle(m),
+      onQuery: (m) => this.bridge.handle(m),
       bootHeapCeiling: this.#options.bootHeapCeiling,
       onOutput: this.#options.onOutput,
       watchdogMs: this.#options.watchdogMs,
@@ -121,43 +116,21 @@ export class McuEngine implements McuEngineLike {
     return this.#device;
   }
 
-  async #callback(id: number, args: unknown[]): Promise<void> {
-    const r = await this.#device.command(encode([OP_CALLBACK, id, args as CborValue]));
-    const { meter } = this.#check(decode(r.reply), r.meter);
-    this.#callbackCompute += meter.firmware;
+  protected command(bytes: Uint8Array): Promise<{ reply: Uint8Array; meter: McuMeter }> {
+    return this.#device.command(bytes);
   }
 
-  #check(reply: CborValue, raw: McuMeter): { value: CborValue; meter: McuCallMeter } {
-    if (!Array.isArray(reply)) throw new BodycamError('E_BRIDGE', 'reply is not an array');
-    const bridge = typeof reply[2] === 'number' ? reply[2] : 0;
-    const meter = toCallMeter(raw, bridge);
-    if (reply[0] === 0) return { value: reply[1], meter };
-    const [code, message] = reply[1] as [string, string];
-    throw new BodycamError(String(code), String(message));
+  protected meterOf(raw: McuMeter, bridge: number): McuCallMeter {
+    return toCallMeter(raw, bridge);
   }
 
-  async call(entry: string, ...args: CborValue[]): Promise<McuCallResult> {
-    const r = await this.#device.command(encode([OP_ENTRY, entry, args]));
-    return this.#check(decode(r.reply), r.meter);
+  override call(entry: string, ...args: CborValue[]): Promise<McuCallResult> {
+    return super.call(entry, ...args);
   }
 
   /** Evaluate a script on the device (tests: memory pressure, determinism). */
   async evaluate(source: string): Promise<McuMeter> {
     return (await this.#device.evaluate(source)).meter;
-  }
-
-  pump(): Promise<number> {
-    return this.#queue.drain();
-  }
-
-  takeCallbackCompute(): number {
-    const c = this.#callbackCompute;
-    this.#callbackCompute = 0;
-    return c;
-  }
-
-  get portCalls(): Map<string, number> {
-    return this.#bridge.calls;
   }
 
   close(): Promise<void> {
