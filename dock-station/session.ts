@@ -19,6 +19,8 @@ import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { manifestDigest, verifyManifest } from '../firmware/signing/manifest.js';
 import { signReceipt, verifyCheckpoint, type ReceiptEntry } from '../firmware/signing/receipt.js';
 import type { Signer } from '../firmware/signing/signer.js';
+import { peekStructure } from '../firmware/signing/signed.js';
+import { LEDGER_TYPE } from '../firmware/recorder/ledger.js';
 import { nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
 import { seqName, type EvidenceStore, type Upload } from './store.js';
 import type { FirmwareShelf } from './firmware-shelf.js';
@@ -83,6 +85,16 @@ const MAX_CHUNK_RETRIES = 5;
 const SYNC_BYTES = 4 * 1024 * 1024;
 /** Pulls in flight at once. */
 const PULL_WINDOW = 4;
+
+/** The index a signed audit-ledger entry carries (firmware/recorder/ledger.ts), if readable. */
+function ledgerIndex(entry: Uint8Array): number | undefined {
+  try {
+    const i = peekStructure(entry, LEDGER_TYPE, 'E_LEDGER_FORMAT').fields.get('index');
+    return typeof i === 'number' && Number.isSafeInteger(i) ? i : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** A bounded queue of decoded messages from the socket. */
 class Inbox {
@@ -352,9 +364,12 @@ export class DockSession {
       this.#send('ledger?', { after });
       const page = (await this.#next('ledger')).m;
       const entries = arr(page, 'entries') as Uint8Array[];
-      for (const e of entries) store.putDeviceFile(cam.id, e, 'ledger', 'ledger', `${createHash('sha256').update(e).digest('hex').slice(0, 16)}.cose`);
+      for (const e of entries) {
+        store.putDeviceFile(cam.id, e, 'ledger', 'ledger', `${createHash('sha256').update(e).digest('hex').slice(0, 16)}.cose`);
+        // The next page starts after the newest entry stored (entries carry their own index).
+        after = Math.max(after, ledgerIndex(e) ?? after);
+      }
       if (!flag(page, 'more') || entries.length === 0) break;
-      after += entries.length;
     }
 
     await this.#offerFirmware(status, batch.length === 0 && this.#result.rejected.length === 0 && this.#result.released.length === segments.length);

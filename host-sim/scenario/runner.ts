@@ -25,7 +25,6 @@ import type { RecorderStatus } from '../../firmware/recorder/recorder.js';
 import type { LedgerReport } from '../../firmware/recorder/ledger-verify.js';
 import { hostEd25519 } from '../../dock-station/ed25519-node.js';
 import { DockStation } from '../../dock-station/station.js';
-import { writeDurable } from '../../dock-station/store.js';
 import { checkLedgers } from '../../cli/ledger-check.js';
 import { readEvidenceDir, segmentStem } from '../../cli/verify.js';
 import { exportMediaFiles } from '../../cli/export.js';
@@ -223,9 +222,6 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   let bootAt = 0;
   const elapsed = () => bootAt + hw.clock.monotonic();
   const station = new DockStation({ identity: dockIdentity, storeDir: evidenceDir, ed25519: ed, timeoutMs: 20_000, now: () => UTC_START + elapsed() });
-  // The dock station keeps the root key beside the evidence but not its own certificate, which
-  // a verifier needs for the receipts: file it the way the evidence layout says.
-  writeDurable(join(evidenceDir, 'docks', dockIdentity.id, 'certificate.cose'), dockIdentity.certificate);
   const { port } = await station.listen(0);
 
   let docked = false;
