@@ -12,9 +12,7 @@
 // time. It is strict like libsodium's crypto_sign_verify_detached: S < L, R and A not of small
 // order, A canonical, and the recomputed R compared byte for byte (cofactorless).
 
-import { BodycamError } from '../../errors.js';
-import type { Digest } from '../../platform/digest.js';
-import { softDigest } from '../../platform/soft-digest.js';
+import { BodycamError, softDigest, type Digest } from '../fast-deps.js';
 import type { Ed25519, Ed25519KeyPair } from '../ed25519-interface.js';
 import { strictPrecheck } from '../ed25519.js';
 import { decodeNegate, doubleScalarMult, encode, p3, scalarMultBase } from './point.js';
