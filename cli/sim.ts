@@ -1,5 +1,5 @@
 // `bodycam sim`: simulate a shift (host-sim/scenarios/*.json, format in host-sim/scenario/format.ts)
-// with the real firmware on the node or xs engine, dock it at a real dock station on loopback
+// with the real firmware on the node, xs or mcu engine, dock it at a real dock station on loopback
 // TCP, verify what the dock stored, and report: DIR/report.json, DIR/summary.txt, the evidence
 // in DIR/evidence and a playable DIR/export.avi. Exit 0 only if nothing was lost and every
 // segment and the ledger verified.
@@ -11,23 +11,36 @@ import { repoRoot } from '../host-sim/xs/bundle.js';
 import { parseScenario } from '../host-sim/scenario/format.js';
 import { runScenario, type Progress, type ScenarioReport } from '../host-sim/scenario/runner.js';
 import type { EngineName } from '../host-sim/engine.js';
+import type { HeapCeiling } from '../host-sim/mcu/engine.js';
 import { parseArgs, stringOption } from './args.js';
 
 export const DEFAULT_SCENARIO = 'default-shift';
 
 const HELP = [
-  'usage: bodycam sim [--scenario FILE|NAME] [--engine node|xs] [--seed N] [--out DIR] [--scale F] [--no-export] [--json]',
+  'usage: bodycam sim [--scenario FILE|NAME] [--engine node|xs|mcu] [--heap-ceiling SIZE] [--seed N] [--out DIR] [--scale F] [--no-export] [--json]',
   '',
   'Simulates a shift with the camera firmware on virtual time (button presses, power cuts,',
   'battery, sensor and link faults from the scenario), docks it at a dock station on loopback',
   'TCP, verifies the evidence and reports what was recorded, dropped, uploaded and lost.',
   '  --scenario   a scenario file, or the name of one in host-sim/scenarios/ (default default-shift)',
-  '  --engine     node (default) or xs (the real XS engine; reports firmware compute units)',
+  '  --engine     node (default), xs (the real XS engine; reports firmware compute units) or mcu',
+  '               (XS on a Cortex-M7 under QEMU; reports instructions and the device\'s peak heap;',
+  '               about 1 s of wall time per 2 s of shift, plus 10 s per boot: scale long shifts down)',
+  '  --heap-ceiling  mcu: the device heap\'s ceiling, e.g. 4MiB (default) or 3000KiB; +SIZE is a',
+  '               ceiling above what the loaded firmware holds (the run-time heap, e.g. +512KiB)',
   '  --seed       seed for the simulated hardware and random power cuts (default 1)',
   '  --out        output directory (default sim-out): report.json, summary.txt, evidence/, export.avi',
   '  --scale      run every time of the shift scaled by F (0 < F <= 1), e.g. 0.05 for a quick run',
   'Exit status: 0 nothing lost and everything verified, 1 otherwise, 2 usage error.',
 ];
+
+/** "4MiB", "512KiB", "1500000" (bytes); a leading + means above the loaded firmware. */
+export function parseHeapCeiling(v: string): HeapCeiling {
+  const m = /^(\+?)(\d+(?:\.\d+)?)(KiB|MiB|)$/.exec(v);
+  const bytes = m ? Math.floor(Number(m[2]) * (m[3] === 'MiB' ? 1048576 : m[3] === 'KiB' ? 1024 : 1)) : 0;
+  if (!m || bytes < 1) throw new BodycamError('E_USAGE', `--heap-ceiling must be a size like 4MiB, 3000KiB or +512KiB, not ${v}`);
+  return m[1] ? { aboveLoaded: bytes } : bytes;
+}
 
 export function scenarioPath(v: string): string {
   if (v.endsWith('.json') || v.includes('/')) return resolve(v);
@@ -70,20 +83,28 @@ export function summary(r: ScenarioReport): string[] {
   l.push(r.lost.frames || r.lost.segments ? `LOST: ${r.lost.frames} frames, ${r.lost.segments} segments` : 'lost: nothing');
   for (const d of r.lost.details) l.push(`  ${d}`);
   if (r.xs) l.push(`firmware cost (XS): ${r.xs.firmwareUnits.toLocaleString('en')} compute units, ${r.xs.unitsPerVirtualSecond.toLocaleString('en')} per second of shift`);
+  if (r.mcu) {
+    const kib = (n: number) => `${Math.round(n / 1024).toLocaleString('en')} KiB`;
+    l.push(`firmware cost (Cortex-M7): ${r.mcu.firmwareInstructions.toLocaleString('en')} instructions, ${r.mcu.firmwareInstructionsPerVirtualSecond.toLocaleString('en')} per second of shift (${r.mcu.boots} boot${r.mcu.boots === 1 ? '' : 's'} of ${r.mcu.bootInstructions.toLocaleString('en')} more each)`);
+    l.push(`device heap: peak ${kib(r.mcu.heapPeak)} of a ${kib(r.mcu.heapCeiling)} ceiling; the loaded firmware held ${kib(r.mcu.heapLoaded)} (${kib(r.mcu.bytecode)} bytecode), so the run needed ${kib(r.mcu.runtimeHeapPeak)} more`);
+  }
   l.push(`evidence: ${r.evidence}   (bodycam verify ${r.evidence})`);
   if (r.export) l.push(`playable export: ${r.export.video.join(', ')} (${r.export.frames} frames; timing in ${r.export.sidecar.join(', ')})`);
   return l;
 }
 
 export async function simCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const p = parseArgs(argv, { scenario: { value: true }, engine: { value: true }, seed: { value: true }, out: { value: true }, scale: { value: true }, 'no-export': {}, json: {}, help: {} });
+  const p = parseArgs(argv, { scenario: { value: true }, engine: { value: true }, 'heap-ceiling': { value: true }, seed: { value: true }, out: { value: true }, scale: { value: true }, 'no-export': {}, json: {}, help: {} });
   if (p.options.help) {
     HELP.forEach((l) => out(l));
     return 0;
   }
   if (p.positionals.length) throw new BodycamError('E_USAGE', `unexpected ${p.positionals[0]} (bodycam sim --help)`);
   const engine = (stringOption(p, 'engine') ?? 'node') as EngineName;
-  if (!['node', 'xs', 'mcu'].includes(engine)) throw new BodycamError('E_USAGE', `--engine must be node or xs, not ${engine}`);
+  if (!['node', 'xs', 'mcu'].includes(engine)) throw new BodycamError('E_USAGE', `--engine must be node, xs or mcu, not ${engine}`);
+  const heapText = stringOption(p, 'heap-ceiling');
+  if (heapText !== undefined && engine !== 'mcu') throw new BodycamError('E_USAGE', '--heap-ceiling is for --engine mcu');
+  const heapCeiling = heapText === undefined ? undefined : parseHeapCeiling(heapText);
   const scaleText = stringOption(p, 'scale');
   const scale = scaleText === undefined ? 1 : Number(scaleText);
   if (!(scale > 0 && scale <= 1)) throw new BodycamError('E_USAGE', `--scale must be a number in (0, 1], not ${scaleText}`);
@@ -96,6 +117,7 @@ export async function simCommand(argv: string[], out: (line: string) => void): P
     seed: stringOption(p, 'seed') ?? '1',
     out: dir,
     export: !p.options['no-export'],
+    mcu: engine === 'mcu' ? { heapCeiling } : undefined,
     onProgress: (pr) => {
       const line = bar(pr);
       if (tty) process.stderr.write(`\r${line.padEnd(lastLine.length)}`);

@@ -5,22 +5,8 @@ import { decode as cborxDecode } from 'cbor-x';
 import { decode, encode, Simple, Tag, type CborValue } from '../firmware/codec/cbor.js';
 import { isBodycamError } from '../firmware/errors.js';
 import { bothEngines, withBoth } from './helpers/engines.js';
-import { bytesToHex, hexToBytes, readVector } from './helpers/vectors.js';
-
-const ascii = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
-
-// FIPS 180-2 / NIST CSRC example vectors for SHA-256.
-const SHA256_CASES: { name: string; data: Uint8Array; hex: string }[] = [
-  { name: 'empty', data: new Uint8Array(0), hex: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' },
-  { name: 'abc', data: ascii('abc'), hex: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' },
-  { name: '448 bits', data: ascii('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'), hex: '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1' },
-  {
-    name: '896 bits',
-    data: ascii('abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu'),
-    hex: 'cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1',
-  },
-  { name: 'one million a', data: new Uint8Array(1_000_000).fill(0x61), hex: 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0' },
-];
+import { bytesToHex, hexToBytes } from './helpers/vectors.js';
+import { APPENDIX_A, ascii, CRC32_CASES, MALFORMED_CBOR as MALFORMED, SHA256_CASES } from './helpers/tables.js';
 
 bothEngines('SHA-256 NIST vectors, software digest in the engine and through the Digest port', async (t, { engine }) => {
   for (const c of SHA256_CASES) {
@@ -39,24 +25,11 @@ bothEngines('SHA-256 NIST vectors, software digest in the engine and through the
 });
 
 bothEngines('CRC-32 (zlib polynomial) in the engine and through the Checksum port', async (t, { engine }) => {
-  const cases: [Uint8Array, number][] = [
-    [ascii('123456789'), 0xcbf43926],
-    [new Uint8Array(0), 0],
-    [ascii('The quick brown fox jumps over the lazy dog'), 0x414fa339],
-  ];
-  for (const [data, crc] of cases) {
+  for (const [data, crc] of CRC32_CASES) {
     t.is((await engine.call('crc32.soft', data)).value, crc);
     t.is((await engine.call('crc32.port', data)).value, crc);
   }
 });
-
-interface AppendixA {
-  hex: string;
-  roundtrip: boolean;
-  decoded?: unknown;
-  diagnostic?: string;
-}
-const APPENDIX_A = readVector<AppendixA[]>('cbor-appendix-a.json');
 
 function sameValue(a: CborValue, b: CborValue): boolean {
   return bytesToHex(encode(a)) === bytesToHex(encode(b));
@@ -145,23 +118,6 @@ test('deterministic encoding: map keys sorted by encoded bytes, shortest forms',
   t.is(bytesToHex(encode(5.960464477539063e-8)), 'f90001');
   t.throws(() => encode(new Map<CborValue, CborValue>([[1, 1], [1n, 2]])), { message: /E_CBOR_DUPLICATE_KEY/ });
 });
-
-const MALFORMED: [string, string][] = [
-  ['', 'E_CBOR_TRUNCATED'],
-  ['18', 'E_CBOR_TRUNCATED'],
-  ['1c', 'E_CBOR_MALFORMED'],
-  ['ff', 'E_CBOR_MALFORMED'],
-  ['5f01ff', 'E_CBOR_MALFORMED'],
-  ['62c328', 'E_CBOR_UTF8'],
-  ['0000', 'E_CBOR_TRAILING'],
-  ['5affffffff00', 'E_CBOR_TRUNCATED'],
-  ['9bffffffffffffffff', 'E_CBOR_LIMIT'],
-  ['a201010102', 'E_CBOR_DUPLICATE_KEY'],
-  ['f818', 'E_CBOR_MALFORMED'],
-  ['81'.repeat(40) + '00', 'E_CBOR_DEPTH'],
-  ['9f01', 'E_CBOR_TRUNCATED'],
-  ['a101ff', 'E_CBOR_MALFORMED'],
-];
 
 bothEngines('malformed CBOR gets a stable error code, never a crash', async (t, { engine }) => {
   for (const [hex, code] of MALFORMED) {

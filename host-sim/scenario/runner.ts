@@ -1,5 +1,6 @@
 // Runs a scenario (format.ts): one simulated camera — the real firmware (firmware/main.ts) on
-// the node or xs engine — over simulated hardware on virtual time, with the shift's button
+// the node, xs or mcu engine (XS on an emulated Cortex-M7: the report then gives instructions
+// and the device's peak heap instead of XS compute units) — over simulated hardware on virtual time, with the shift's button
 // presses, power cuts, sensor hiccups and battery curve, then docking at a real DockStation on
 // loopback TCP with the scenario's link faults. Afterwards the evidence the dock stored is
 // verified with the firmware's own verifier (manifests, media, chain, receipts, ledger) and
@@ -29,6 +30,7 @@ import { checkLedgers } from '../../cli/ledger-check.js';
 import { readEvidenceDir, segmentStem } from '../../cli/verify.js';
 import { exportMediaFiles } from '../../cli/export.js';
 import { startEngine, type Engine, type EngineName } from '../engine.js';
+import { McuEngine, startMcuEngine, type McuEngineOptions } from '../mcu/engine.js';
 import { SimFlash, attachFlash } from '../flash/sim-flash.js';
 import { TcpLink } from '../link/tcp-link.js';
 import { SeededRandom, SimHardware, nodeDigest } from '../node/hardware.js';
@@ -48,6 +50,8 @@ export interface RunOptions {
   out: string;
   /** Write a playable AVI of the uploaded footage (default true). */
   export?: boolean;
+  /** The mcu engine's options (heap ceiling, watchdog, device output). */
+  mcu?: McuEngineOptions;
   /** Called now and then with how far the shift is. */
   onProgress?: (p: Progress) => void;
 }
@@ -77,9 +81,31 @@ export interface ScenarioReport {
   verify: { valid: boolean; findings: string[]; ledger: { valid: boolean; entries: number; findings: string[]; events: Record<string, number> } };
   lost: { frames: number; segments: number; details: string[] };
   xs?: { firmwareUnits: number; unitsPerVirtualSecond: number };
+  mcu?: McuReport;
   evidence: string;
   evidenceSha256: string;
   export?: { video: string[]; sidecar: string[]; frames: number };
+}
+
+/** The mcu engine's figures for the whole run, over every boot of the camera. */
+export interface McuReport {
+  /** Cortex-M7 instructions the firmware executed (bridge marshalling excluded). */
+  firmwareInstructions: number;
+  firmwareInstructionsPerVirtualSecond: number;
+  /** All instructions of every request, bridge included. */
+  instructions: number;
+  /** Most device heap at once in any request (bytes), bundle parsing at boot excluded. */
+  heapPeak: number;
+  /** The ceiling the heap was held to (bytes) and what the loaded firmware held before it ran. */
+  heapCeiling: number;
+  heapLoaded: number;
+  /** Of the loaded heap, bytecode (in flash on a device build). */
+  bytecode: number;
+  /** heapPeak − heapLoaded: the run-time heap the shift needed. */
+  runtimeHeapPeak: number;
+  boots: number;
+  /** Instructions to boot XS and load the bundle, once (the same at every boot). */
+  bootInstructions: number;
 }
 
 /** A Map from CBOR (or an object) as a plain object, recursively. */
@@ -190,9 +216,6 @@ export function timeline(sc: Scenario, seed: number | string): { events: Event[]
 }
 
 export async function runScenario(sc: Scenario, o: RunOptions): Promise<ScenarioReport> {
-  if (o.engine === 'mcu') {
-    throw new BodycamError('E_ENGINE', 'the mcu engine runs one firmware call at a time under QEMU (minutes per simulated second); a shift needs millions of callbacks — use --engine node or --engine xs');
-  }
   const wall0 = Date.now();
   const seed = String(o.seed);
   mkdirSync(o.out, { recursive: true });
@@ -237,6 +260,29 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
 
   let engine: Engine | undefined;
   let units = 0;
+  let mcu: McuReport | undefined;
+  const startCamera = async (): Promise<Engine> => {
+    if (o.engine !== 'mcu') return startEngine(o.engine, platform);
+    const m = await startMcuEngine(platform, o.mcu);
+    const { bundle, loaded } = m.boot;
+    mcu ??= { firmwareInstructions: 0, firmwareInstructionsPerVirtualSecond: 0, instructions: 0, heapPeak: 0, heapCeiling: 0, heapLoaded: loaded.heapInUse, bytecode: loaded.code, runtimeHeapPeak: 0, boots: 0, bootInstructions: m.boot.machine.instructions + bundle.instructions };
+    mcu.boots++;
+    mcu.heapCeiling = m.heapCeiling;
+    return m;
+  };
+  /** The camera's engine stops (power cut, end of the run): keep the mcu engine's totals. */
+  const stopCamera = async () => {
+    const e = engine;
+    engine = undefined;
+    if (!e) return;
+    if (mcu && e instanceof McuEngine) {
+      const t = e.totals;
+      mcu.instructions += t.instructions;
+      mcu.heapPeak = Math.max(mcu.heapPeak, t.heapPeak);
+      mcu.heapLoaded = Math.max(mcu.heapLoaded, e.boot.loaded.heapInUse);
+    }
+    await e.close();
+  };
   const meter = (r: { meter?: { firmware: number } }) => {
     if (r.meter) units += r.meter.firmware;
   };
@@ -263,7 +309,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   };
 
   const boot = async (first: boolean) => {
-    engine = await startEngine(o.engine, platform);
+    engine = await startCamera();
     if (first) {
       const publicKey = (await call('recorder.identity')) as Uint8Array;
       const config = signConfig({ agency: SIM_AGENCY, device: SIM_DEVICE, version: 1, issued: UTC_START, ...sc.camera }, root);
@@ -292,8 +338,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     cutsReport.happened++;
     if (torn) cutsReport.torn++;
     finalStatuses.push(before);
-    await engine!.close();
-    engine = undefined;
+    await stopCamera();
     hw.timer.reset();
     hw.clock.advanceTo(hw.clock.monotonic() + sc.rebootMs);
     const t = elapsed();
@@ -370,7 +415,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     docked = true;
     if (last!.state === 'off') {
       finalStatuses.push(last!);
-      await engine!.close();
+      await stopCamera();
       hw.timer.reset();
       const t = elapsed();
       hw.clock.reboot();
@@ -398,7 +443,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     await station.idle();
     finalStatuses.push(await sample());
   } finally {
-    await engine?.close();
+    await stopCamera();
     await station.close();
   }
   progress('verifying');
@@ -490,6 +535,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     },
     lost: { frames: lostFrames, segments: lostSegments, details: lostDetails },
     xs: o.engine === 'xs' ? { firmwareUnits: units, unitsPerVirtualSecond: Math.round(units / Math.max(1, elapsed() / 1000)) } : undefined,
+    mcu: mcu ? { ...mcu, firmwareInstructions: units, firmwareInstructionsPerVirtualSecond: Math.round(units / Math.max(1, elapsed() / 1000)), runtimeHeapPeak: Math.max(0, mcu.heapPeak - mcu.heapLoaded) } : undefined,
     evidence: evidenceDir,
     evidenceSha256: evidenceHash.digest('hex'),
   };
