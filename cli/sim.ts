@@ -25,7 +25,7 @@ const HELP = [
   '  --scenario   a scenario file, or the name of one in host-sim/scenarios/ (default default-shift)',
   '  --engine     node (default), xs (the real XS engine; reports firmware compute units) or mcu',
   '               (XS on a Cortex-M7 under QEMU; reports instructions and the device\'s peak heap;',
-  '               about 1 s of wall time per 2 s of shift, plus 10 s per boot: scale long shifts down)',
+  '               slow: the default 5-minute shift takes about 6 minutes, so scale long shifts down)',
   '  --heap-ceiling  mcu: the device heap\'s ceiling, e.g. 4MiB (default) or 3000KiB; +SIZE is a',
   '               ceiling above what the loaded firmware holds (the run-time heap, e.g. +512KiB)',
   '  --seed       seed for the simulated hardware and random power cuts (default 1)',

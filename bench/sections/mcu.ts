@@ -189,7 +189,8 @@ export default async function mcu(report: Report): Promise<void> {
   report.add({ name: 'recording session: heap peak less bytecode (in flash on a device build)', value: h.peak - h.bytecode, unit: 'bytes', baseline: SRAM });
   report.add({ name: 'recording session: heap above the loaded firmware (what recording needs at run time)', value: h.peak - h.loaded, unit: 'bytes', baseline: SRAM });
   if (dm.heapPeak !== undefined) report.add({ name: 'mount after a cut: heap above the loaded firmware', value: dm.heapPeak - h.loaded, unit: 'bytes', baseline: SRAM });
-  report.note(`the loaded firmware holds ${h.loaded.toLocaleString('en')} bytes (${h.bytecode.toLocaleString('en')} of bytecode; a preloaded device build keeps both in flash, so the run-time figure is the one to hold against 512 KiB); the session ran under a ${h.ceiling.toLocaleString('en')}-byte ceiling`);
+  report.note(`the loaded firmware holds ${h.loaded.toLocaleString('en')} bytes (${h.bytecode.toLocaleString('en')} of bytecode; a preloaded device build keeps its code and modules in flash); the session ran under a ${h.ceiling.toLocaleString('en')}-byte ceiling`);
+  report.note('the heap above the loaded firmware understates what recording allocates: XS first fills the free room left in the heap blocks the parser grew');
 }
 
 export type { McuEngine };

@@ -101,7 +101,7 @@ export interface McuReport {
   heapLoaded: number;
   /** Of the loaded heap, bytecode (in flash on a device build). */
   bytecode: number;
-  /** heapPeak − heapLoaded: the run-time heap the shift needed. */
+  /** heapPeak − heapLoaded: the heap the shift needed beyond the loaded firmware (XS first fills the free room its parser left). */
   runtimeHeapPeak: number;
   boots: number;
   /** Instructions to boot XS and load the bundle, once (the same at every boot). */
