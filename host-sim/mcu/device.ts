@@ -15,7 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetstringReader } from '../xs/netstring.js';
+import { Mailbox, NetstringReader } from '../xs/netstring.js';
 import { BodycamError } from '../../firmware/errors.js';
 import { repoRoot } from '../xs/bundle.js';
 
@@ -112,9 +112,7 @@ function fatalError(f: Fatal): BodycamError {
 export class McuDevice {
   #child: ChildProcess;
   #netstrings = new NetstringReader('the device', 'E_MCU_PROTOCOL');
-  #messages: Buffer[] = [];
-  #wake: (() => void) | undefined;
-  #exited: Error | undefined;
+  #mail = new Mailbox();
   #options: McuDeviceOptions;
   #busy: Promise<unknown> = Promise.resolve();
   #stderr = '';
@@ -137,7 +135,7 @@ export class McuDevice {
       this.#fail(new BodycamError('E_MCU_EXITED', `the emulated device exited (${signal ?? `code ${code}`})${this.#stderr ? `: ${this.#stderr.trim()}` : ''}`));
     });
     this.booted = this.#request(async () => {
-      const m = await this.#next();
+      const m = await this.#mail.next();
       if (m[0] !== 0x2e) throw new BodycamError('E_MCU_PROTOCOL', `unexpected boot message ${m.subarray(0, 40).toString('latin1')}`);
       return this.#parseOkay(m).meter;
     });
@@ -159,8 +157,7 @@ export class McuDevice {
   }
 
   #fail(e: Error): void {
-    this.#exited ??= e;
-    this.#wake?.();
+    this.#mail.fail(e);
   }
 
   #receive(chunk: Buffer): void {
@@ -180,19 +177,8 @@ export class McuDevice {
       } else if (m[0] === 0x78 /* x */) {
         this.#fail(fatalError(JSON.parse(m.subarray(1).toString('utf8')) as Fatal));
       } else {
-        this.#messages.push(m);
+        this.#mail.push(m);
       }
-    }
-    this.#wake?.();
-  }
-
-  async #next(): Promise<Buffer> {
-    for (;;) {
-      const m = this.#messages.shift();
-      if (m) return m;
-      if (this.#exited) throw this.#exited;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      this.#wake = undefined;
     }
   }
 
@@ -210,7 +196,7 @@ export class McuDevice {
   /** Requests run one at a time, in order; a watchdog kills a device that stops answering. */
   #request<T>(run: () => Promise<T>): Promise<T> {
     const guarded = async (): Promise<T> => {
-      if (this.#exited) throw this.#exited;
+      if (this.#mail.failed) throw this.#mail.failed;
       const ms = this.#options.watchdogMs ?? 600_000;
       const timer = setTimeout(() => {
         this.#fail(new BodycamError('E_MCU_WATCHDOG', `the device did not answer within ${ms} ms; it was stopped`));
@@ -231,7 +217,7 @@ export class McuDevice {
     return this.#request(async () => {
       this.#send(prefix, body);
       for (;;) {
-        const m = await this.#next();
+        const m = await this.#mail.next();
         const kind = m[0];
         if (kind === 0x3f /* ? */) {
           let answer: Uint8Array;
@@ -276,13 +262,13 @@ export class McuDevice {
   }
 
   get exited(): boolean {
-    return this.#exited !== undefined;
+    return this.#mail.failed !== undefined;
   }
 
   async close(): Promise<void> {
     if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
     const done = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
-    if (!this.#exited) this.#send('q', new Uint8Array(0));
+    if (!this.#mail.failed) this.#send('q', new Uint8Array(0));
     this.#child.stdin!.end();
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), 2000);
     await done;

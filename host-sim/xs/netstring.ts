@@ -27,3 +27,31 @@ export class NetstringReader {
     return out;
   }
 }
+
+/** Messages from a child process, awaited in order; once it fails, every wait throws why. */
+export class Mailbox {
+  #messages: Buffer[] = [];
+  #wake: (() => void) | undefined;
+  #failed: Error | undefined;
+  push(...messages: Buffer[]): void {
+    this.#messages.push(...messages);
+    this.#wake?.();
+  }
+  /** The first failure sticks (a later one is usually its consequence). */
+  fail(e: Error): void {
+    this.#failed ??= e;
+    this.#wake?.();
+  }
+  get failed(): Error | undefined {
+    return this.#failed;
+  }
+  async next(): Promise<Buffer> {
+    for (;;) {
+      const m = this.#messages.shift();
+      if (m) return m;
+      if (this.#failed) throw this.#failed;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+    }
+  }
+}

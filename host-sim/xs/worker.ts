@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { BodycamError } from '../../firmware/errors.js';
-import { NetstringReader } from './netstring.js';
+import { Mailbox, NetstringReader } from './netstring.js';
 
 export interface Meter {
   /** XS compute units spent by this request. */
@@ -57,9 +57,7 @@ export class XsWorker {
   #child: ChildProcess;
   #toWorker: Writable;
   #netstrings = new NetstringReader('xsnap-worker', 'E_XS_PROTOCOL');
-  #messages: Buffer[] = [];
-  #wake: (() => void) | undefined;
-  #exited: Error | undefined;
+  #mail = new Mailbox();
   #onQuery: (message: Uint8Array) => Uint8Array;
   #busy: Promise<unknown> = Promise.resolve();
   #stderr = '';
@@ -76,8 +74,7 @@ export class XsWorker {
     });
     this.#toWorker.on('error', () => {});
     child.on('exit', (code, signal) => {
-      this.#exited = new BodycamError('E_XS_EXITED', `xsnap-worker exited (${signal ?? `code ${code}`})${this.#stderr ? `: ${this.#stderr.trim()}` : ''}`);
-      this.#wake?.();
+      this.#mail.fail(new BodycamError('E_XS_EXITED', `xsnap-worker exited (${signal ?? `code ${code}`})${this.#stderr ? `: ${this.#stderr.trim()}` : ''}`));
     });
   }
 
@@ -99,21 +96,10 @@ export class XsWorker {
 
   #receive(chunk: Buffer): void {
     try {
-      this.#messages.push(...this.#netstrings.push(chunk));
+      this.#mail.push(...this.#netstrings.push(chunk));
     } catch (e) {
-      this.#exited = e as Error;
+      this.#mail.fail(e as Error);
       this.#child.kill();
-    }
-    this.#wake?.();
-  }
-
-  async #next(): Promise<Buffer> {
-    for (;;) {
-      const m = this.#messages.shift();
-      if (m) return m;
-      if (this.#exited) throw this.#exited;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      this.#wake = undefined;
     }
   }
 
@@ -125,10 +111,10 @@ export class XsWorker {
   /** One request, run to completion, answering the worker's queries on the way. */
   #request(prefix: string, body: Uint8Array): Promise<XsReply> {
     const run = async (): Promise<XsReply> => {
-      if (this.#exited) throw this.#exited;
+      if (this.#mail.failed) throw this.#mail.failed;
       this.#send(prefix, body);
       for (;;) {
-        const m = await this.#next();
+        const m = await this.#mail.next();
         const kind = m[0];
         if (kind === 0x3f /* ? */) {
           let answer: Uint8Array;
@@ -177,11 +163,11 @@ export class XsWorker {
   }
 
   get exited(): boolean {
-    return this.#exited !== undefined;
+    return this.#mail.failed !== undefined;
   }
 
   async close(): Promise<void> {
-    if (this.#exited) return;
+    if (this.#mail.failed) return;
     const done = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
     this.#toWorker.end();
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), 2000);
