@@ -1,8 +1,9 @@
 // The littlefs-style linear power-cut sweep: run the scripted workload (segments across block
-// and extent boundaries, a pre-event ring promoted, a release, a segment left open), cut the
-// power at every single flash operation, remount, and check every sealed segment bit-exact,
-// the open one short of at most the frame in flight, released segments still released, and a
-// store that takes new evidence afterwards. On Node every cut point; in XS every 3rd (all of
+// and extent boundaries, a pre-event ring promoted, a release, a segment left open, a reboot
+// that recovers it and a trailer attached to it), cut the power at every single flash
+// operation, remount, and check every sealed segment bit-exact, the open one short of at most
+// the frame in flight, an attached trailer whole or absent, released segments still released,
+// that what came back recovered takes its trailer, and a store that takes new evidence afterwards. On Node every cut point; in XS every 3rd (all of
 // them with BODYCAM_LONG). A failure prints the seed and the operation index; replay one with
 // BODYCAM_STORAGE_SEED=s BODYCAM_STORAGE_CUT=n.
 
@@ -10,7 +11,7 @@ import { bothEngines } from './helpers/engines.js';
 import { FlashSlot, SimFlash } from '../host-sim/flash/sim-flash.js';
 import type { SimHardware } from '../host-sim/node/hardware.js';
 import type { WorkloadProgress } from '../host-sim/guest/storage.js';
-import { asSummary, checkAfterCut, checkWritable, plain } from './helpers/storage-check.js';
+import { asSummary, checkAfterCut, checkAttach, checkWritable, plain } from './helpers/storage-check.js';
 
 const SEED0 = Number(process.env.BODYCAM_STORAGE_SEED ?? 1);
 const LONG_SEEDS = [1, 2, 3, 4, 5];
@@ -65,8 +66,13 @@ for (const tear of ['page', 'range'] as const) {
         try {
           const summary = asSummary((await engine.call('storage.mount')).value);
           problems = await checkAfterCut(engine, SEED, summary, progress);
-          // Writing after recovery: every point on Node, every 4th in XS.
-          if (problems.length === 0 && (engine.name === 'node' || checked % 4 === 0)) problems = await checkWritable(t, engine, SEED, summary);
+          // Writing after recovery (a trailer attached to what came back recovered, then a new
+          // segment): every point on Node, every 4th in XS.
+          if (problems.length === 0 && (engine.name === 'node' || checked % 4 === 0)) {
+            const attached = await checkAttach(engine, SEED, summary, progress);
+            problems = attached.problems;
+            if (problems.length === 0) problems = await checkWritable(t, engine, SEED, attached.summary);
+          }
         } catch (e) {
           problems = [`mount or read failed: ${(e as Error).message}`];
         }

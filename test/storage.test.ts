@@ -268,6 +268,116 @@ test('store: the trailer always fits — sealing right at the wall works', (t) =
   t.is(info.trailer!.length, 4000);
 });
 
+// ---------------------------------------------------------------- attachTrailer (a recovered segment's manifest)
+
+/** A store whose segment was cut mid-frame (a torn record after its last complete one), remounted. */
+function recoveredRig() {
+  const r = rig({ blocks: 128, pageLength: 256, tear: 'page' }, { extentBlocks: 4 });
+  const w = r.store.openSegment(new Uint8Array([7]));
+  const frames = Array.from({ length: 6 }, (_, i) => ({ h: bytes(16, i), b: bytes(5000, i + 90) }));
+  for (const f of frames) w.append(f.h, f.b);
+  r.flash.cutAfter(2); // the next frame's second program is torn: garbage follows the last complete record
+  t0(() => w.append(bytes(16, 99), bytes(9000, 99)));
+  r.flash.reboot();
+  const store = r.mount();
+  return { ...r, store, id: w.id, media: Buffer.concat(frames.flatMap((f) => [f.h, f.b])), frames };
+}
+
+function t0(fn: () => unknown): void {
+  try {
+    fn();
+  } catch (e) {
+    if (!isBodycamError(e, 'E_POWER_CUT')) throw e;
+    return;
+  }
+  throw new Error('expected a power cut');
+}
+
+test('store: attachTrailer gives a segment recovered after a torn frame its trailer — frames untouched, still recovered, kept across a remount', (t) => {
+  const { store, mount, id, media, frames } = recoveredRig();
+  const before = store.segment(id);
+  t.is(before.state, 'recovered');
+  t.is(before.trailer, undefined);
+  t.is(before.records, frames.length);
+  const trailer = bytes(700, 5);
+  const info = store.attachTrailer(id, trailer);
+  t.is(info.state, 'recovered');
+  t.true(eq(info.trailer, trailer));
+  t.is(info.records, before.records);
+  t.is(info.mediaLength, before.mediaLength);
+  t.true(eq(info.meta, new Uint8Array([7])));
+  const again = mount();
+  const a = again.segment(id);
+  t.is(a.state, 'recovered');
+  t.true(eq(a.trailer, trailer));
+  t.true(eq(again.readMedia(id, 0, 1 << 30), media));
+  t.deepEqual([...again.records(id)].length, frames.length);
+  t.is(again.usage().segmentsAwaitingUpload, 1);
+  // The trailer took only the block it needs beyond the recovered segment's blocks.
+  t.true(a.flashBytes - before.flashBytes <= again.geometry.blockLength, `${a.flashBytes} vs ${before.flashBytes}`);
+  // A new segment after it, then a release of both: everything is freed.
+  const w = again.openSegment(new Uint8Array([8]));
+  w.append(bytes(16, 1), bytes(3000, 1));
+  const next = w.seal(new Uint8Array([8])).id;
+  again.release([id, next], new Uint8Array([1]));
+  t.is(again.usage().held, 0);
+});
+
+test('store: attachTrailer refuses what is not a recovered segment without a trailer', (t) => {
+  const { store, id } = recoveredRig();
+  code(t, () => store.attachTrailer(id, new Uint8Array(16 * 1024 + 1)), 'E_ARGUMENT');
+  code(t, () => store.attachTrailer(12345, new Uint8Array([1])), 'E_SEGMENT_UNKNOWN');
+  store.attachTrailer(id, new Uint8Array([1]));
+  code(t, () => store.attachTrailer(id, new Uint8Array([2])), 'E_SEGMENT_STATE');
+  const w = store.openSegment(new Uint8Array([2]));
+  w.append(bytes(16, 2), bytes(100, 2));
+  code(t, () => store.attachTrailer(w.id, new Uint8Array([1])), 'E_SEGMENT_STATE');
+  const sealed = w.seal(new Uint8Array([2])).id;
+  code(t, () => store.attachTrailer(sealed, new Uint8Array([1])), 'E_SEGMENT_STATE');
+  store.release([id], new Uint8Array([1]));
+  code(t, () => store.attachTrailer(id, new Uint8Array([1])), 'E_SEGMENT_STATE');
+});
+
+test('store: a cut at every flash operation of attachTrailer leaves no trailer or all of it; a retry leaks no block', (t) => {
+  const { flash, store, opts, id, media } = recoveredRig();
+  const trailer = bytes(2500, 11); // spans several pages and, at 256-byte pages, several programs
+  const image = flash.clone();
+  const ops0 = flash.counters.operations;
+  const clean = store.attachTrailer(id, trailer);
+  const total = flash.counters.operations - ops0;
+  const held = store.usage().held;
+  t.true(total >= 3, `attachTrailer took ${total} flash operations`);
+  let none = 0;
+  let whole = 0;
+  for (let n = 1; n <= total; n++) {
+    const f = image.clone(`attach:${n}`);
+    const Port = f.portClass();
+    const o = () => ({ ...opts(), flash: new Port({ path: 'bodycam-store' }) });
+    const s = SegmentStore.mount(o());
+    f.cutAfter(n);
+    t0(() => s.attachTrailer(id, trailer));
+    f.reboot();
+    const m = SegmentStore.mount(o());
+    const info = m.segment(id);
+    t.is(info.state, 'recovered', `cut ${n}`);
+    t.true(eq(m.readMedia(id, 0, 1 << 30), media), `cut ${n}: frames intact`);
+    if (info.trailer) {
+      t.true(eq(info.trailer, trailer), `cut ${n}: the whole trailer or none`);
+      whole++;
+    } else {
+      none++;
+      const retried = m.attachTrailer(id, trailer);
+      t.true(eq(retried.trailer, trailer));
+      t.is(m.usage().held, held, `cut ${n}: the retry holds what a clean attach does`);
+    }
+    t.true(eq(SegmentStore.mount(o()).segment(id).trailer, trailer), `cut ${n}: kept after the retry`);
+  }
+  // The SEAL delta is attachTrailer's last operation: a cut in it may still leave the delta whole.
+  t.true(none > 0, `${none} cuts left no trailer, ${whole} all of it`);
+  t.is(none + whole, total);
+  t.is(clean.flashBytes, store.segment(id).flashBytes);
+});
+
 test('store: mount refuses an unformatted partition, another geometry, and a corrupt superblock with clear codes', (t) => {
   const blank = new SimFlash({ blockLength: 4096, blocks: 64 });
   const opts = (f: SimFlash) => ({ flash: new (f.portClass())({ path: 'p' }), checksum: nodeChecksum });

@@ -1,6 +1,6 @@
 // The recorder's evidence bookkeeping around the segment store: what each segment's META record
 // says (recording id, boot, flags, picture format), the chain head, manifests for segments a
-// power cut left open, and the upload source a dock session reads.
+// power cut left open, and the upload source a dock session reads (the camera's only one).
 //
 // Promises:
 // - The chain head (sequence and digest of the newest manifest ever signed) is persisted in the
@@ -9,13 +9,20 @@
 // - A segment the store recovered after a cut (state 'recovered', no trailer) gets a manifest
 //   signed at the next boot: its media is read back and hashed through the Digest port, its
 //   frame count, drops and times come from its own frame headers, and it is flagged
-//   FLAG_RECOVERED. The store has no way to add a trailer to a recovered segment, so that
-//   manifest is kept in the KeyStore ("rm.<seq>") until a dock's receipt frees the segment.
+//   FLAG_RECOVERED. The manifest becomes the segment's trailer (SegmentStore.attachTrailer,
+//   power-safe) before it becomes the chain head. Only if the store has no block free for it is
+//   it kept in the KeyStore ("rm.<seq>") instead; such a key (also one an earlier firmware
+//   wrote) is moved into the store at a later boot, and deleted once the trailer is there or a
+//   receipt frees the segment.
+// - Sealed segments and recovered ones with a manifest upload alike, oldest first.
+// - The list of what awaits upload (SegmentStore.segments() reads every segment's meta and
+//   trailer from flash) is made once and kept until a seal, a recovered manifest, a release or
+//   the next session's checkpoint changes it: a dock reads a chunk at a time.
 // - Nothing is freed but through SegmentStore.release() after checkReceipt() (dock key from the
 //   handshake, this session's nonce and checkpoint, the exact manifest digests held here).
 
 import { decode, encode, isUint, isText, type CborValue } from '../codec/cbor.js';
-import { BodycamError } from '../errors.js';
+import { BodycamError, isBodycamError } from '../errors.js';
 import type { Clock } from '../platform/clock.js';
 import type { Digest } from '../platform/digest.js';
 import type { KeyStore } from '../platform/keystore.js';
@@ -86,11 +93,27 @@ export interface EvidenceKeeperOptions {
   ed25519?: Ed25519;
 }
 
+/** A segment awaiting upload, with its manifest (the trailer, or a KeyStore copy). */
+interface Held {
+  seq: number;
+  /** The store's segment id. */
+  id: number;
+  mediaLength: number;
+  manifest: Uint8Array;
+  /** The manifest is the KeyStore's "rm.<seq>", not the segment's trailer. */
+  inKeyStore: boolean;
+  pending: PendingSegment;
+}
+
 export class EvidenceKeeper implements UploadSource {
   readonly #o: EvidenceKeeperOptions;
   #head: ChainHead | undefined;
   #checkpointDigest: Uint8Array | undefined;
   #digests = new Map<number, Uint8Array>();
+  // What awaits upload, by sequence; undefined until listed again.
+  #held: Held[] | undefined;
+  #bySeq = new Map<number, Held>();
+  #pending: PendingSegment[] = [];
 
   constructor(o: EvidenceKeeperOptions) {
     this.#o = o;
@@ -100,7 +123,7 @@ export class EvidenceKeeper implements UploadSource {
       if (Array.isArray(v) && isUint(v[0]) && v[1] instanceof Uint8Array && v[1].length === 32) this.#head = { seq: v[0], digest: v[1] };
     }
     // A seal whose head update a power cut lost: the newest manifest in the store is newer.
-    for (const s of this.#withManifests()) if (!this.#head || s.seq > this.#head.seq) this.#head = { seq: s.seq, digest: this.#digestOf(s.seq, s.manifest) };
+    for (const s of this.#list()) if (!this.#head || s.seq > this.#head.seq) this.#head = { seq: s.seq, digest: this.#digestOf(s.seq, s.manifest) };
   }
 
   /** The newest manifest ever signed (undefined before the first). */
@@ -126,22 +149,37 @@ export class EvidenceKeeper implements UploadSource {
     });
   }
 
-  /** A segment was sealed with `signed`: it is the new head. */
+  /** A segment was sealed with `signed` (its trailer is on flash): it is the new head. */
   sealed(signed: SignedManifest): void {
     this.#head = { seq: signed.manifest.seq, digest: signed.digest };
     this.#digests.set(signed.manifest.seq, signed.digest);
+    this.#held = undefined;
     this.#o.keyStore.set(KEY_CHAIN_HEAD, encode([signed.manifest.seq, signed.digest]));
   }
 
-  /** Sign manifests for every segment a power cut left open (oldest first). */
+  /**
+   * Sign manifests for every segment a power cut left open (oldest first) and attach each as
+   * the segment's trailer; move manifests still in the KeyStore into the store.
+   */
   sealRecovered(): RecoveredSegment[] {
     const o = this.#o;
     const out: RecoveredSegment[] = [];
-    const todo = o.store
+    const recovered = o.store
       .segments()
-      .filter((s) => s.state === 'recovered' && !s.trailer && !o.keyStore.get(recoveredKey(s.sequence)))
+      .filter((s) => s.state === 'recovered')
       .sort((a, b) => a.sequence - b.sequence);
-    for (const s of todo) {
+    for (const s of recovered) {
+      const key = recoveredKey(s.sequence);
+      const kept = o.keyStore.get(key);
+      if (s.trailer) {
+        // A cut between attaching a KeyStore manifest and deleting its key.
+        if (kept) o.keyStore.delete(key);
+        continue;
+      }
+      if (kept) {
+        this.#keep(s, new Uint8Array(kept), true);
+        continue;
+      }
       const meta = decodeMeta(s.meta) ?? { recording: 0, boot: 0, flags: 0, format: 'unknown', width: 0, height: 0, frameRate: 0 };
       const b = this.builder(s.sequence, meta);
       let lastUtc = 0;
@@ -152,24 +190,51 @@ export class EvidenceKeeper implements UploadSource {
         lastUtc = h.utcMs;
       }
       const signed = b.finish({ signer: o.signer, clock: o.clock.source(), flags: FLAG_RECOVERED });
-      o.keyStore.set(recoveredKey(s.sequence), signed.bytes);
+      // The manifest is durable before it becomes the head: a cut in between signs it again.
+      this.#keep(s, signed.bytes, false);
       this.sealed(signed);
       out.push({ seq: s.sequence, recording: meta.recording, frames: signed.manifest.frames, dropped: signed.manifest.dropped, lastUtc });
     }
     return out;
   }
 
-  /** Segments with a manifest that are not released, by sequence. */
-  #withManifests(): { seq: number; info: SegmentInfo; manifest: Uint8Array }[] {
-    const out: { seq: number; info: SegmentInfo; manifest: Uint8Array }[] = [];
-    for (const s of this.#o.store.segments()) {
-      if (s.state === 'sealed' && s.trailer) out.push({ seq: s.sequence, info: s, manifest: s.trailer });
-      else if (s.state === 'recovered') {
-        const m = s.trailer ?? this.#o.keyStore.get(recoveredKey(s.sequence));
-        if (m) out.push({ seq: s.sequence, info: s, manifest: new Uint8Array(m) });
-      }
+  /** Make `manifest` the recovered segment's trailer; with no room for it, keep it in the KeyStore. */
+  #keep(s: SegmentInfo, manifest: Uint8Array, inKeyStore: boolean): void {
+    const key = recoveredKey(s.sequence);
+    this.#held = undefined;
+    try {
+      this.#o.store.attachTrailer(s.id, manifest);
+    } catch (e) {
+      if (!isBodycamError(e, 'E_STORE_FULL')) throw e;
+      // No free block for the trailer: the KeyStore holds it until a later boot finds room.
+      if (!inKeyStore) this.#o.keyStore.set(key, manifest);
+      return;
     }
-    return out.sort((a, b) => a.seq - b.seq);
+    if (inKeyStore) this.#o.keyStore.delete(key);
+  }
+
+  /** Segments with a manifest that are not released, by sequence (listed once, kept until a change). */
+  #list(): Held[] {
+    if (this.#held) return this.#held;
+    const held: Held[] = [];
+    for (const s of this.#o.store.segments()) {
+      let manifest: Uint8Array | undefined;
+      let inKeyStore = false;
+      if (s.state === 'sealed' || s.state === 'recovered') manifest = s.trailer;
+      if (!manifest && s.state === 'recovered') {
+        const k = this.#o.keyStore.get(recoveredKey(s.sequence));
+        if (k) {
+          manifest = new Uint8Array(k);
+          inKeyStore = true;
+        }
+      }
+      if (manifest) held.push({ seq: s.sequence, id: s.id, mediaLength: s.mediaLength, manifest, inKeyStore, pending: { seq: s.sequence, length: s.mediaLength, manifest } });
+    }
+    held.sort((a, b) => a.seq - b.seq);
+    this.#held = held;
+    this.#bySeq = new Map(held.map((h) => [h.seq, h] as const));
+    this.#pending = held.map((h) => h.pending);
+    return held;
   }
 
   #digestOf(seq: number, manifest: Uint8Array): Uint8Array {
@@ -181,16 +246,20 @@ export class EvidenceKeeper implements UploadSource {
   // ------------------------------------------------------------ UploadSource (the dock session)
 
   pending(): PendingSegment[] {
-    return this.#withManifests().map((s) => ({ seq: s.seq, length: s.info.mediaLength, manifest: s.manifest }));
+    this.#list();
+    return this.#pending;
   }
 
   read(seq: number, offset: number, length: number): Uint8Array {
-    const s = this.#withManifests().find((x) => x.seq === seq);
+    this.#list();
+    const s = this.#bySeq.get(seq);
     if (!s) throw new BodycamError('E_NO_SEGMENT', `segment ${seq} is not awaiting upload`);
-    return this.#o.store.readMedia(s.info.id, offset, length);
+    return this.#o.store.readMedia(s.id, offset, length);
   }
 
   checkpoint(sessionNonce: Uint8Array): Uint8Array {
+    // A new session lists the store afresh.
+    this.#held = undefined;
     const h = this.#head;
     const signed = signCheckpoint(
       { device: this.#o.device, seq: h ? h.seq : null, head: h ? h.digest : null, boot: this.#o.boot, mono: Math.floor(this.#o.clock.monotonic()), utc: Math.max(0, Math.floor(this.#o.clock.utc())), nonce: sessionNonce },
@@ -203,7 +272,8 @@ export class EvidenceKeeper implements UploadSource {
 
   acceptReceipt(receipt: Uint8Array, dock: VerifiedCertificate, sessionNonce: Uint8Array): { seqs: number[]; bytes: number } {
     if (!this.#checkpointDigest) throw new BodycamError('E_RECEIPT_SESSION', 'a receipt before the checkpoint it must answer');
-    const held = new Map(this.#withManifests().map((s) => [s.seq, s] as const));
+    this.#list();
+    const held = this.#bySeq;
     const { seqs } = checkReceipt(receipt, {
       dockPublicKey: dock.publicKey,
       device: this.#o.device,
@@ -216,9 +286,10 @@ export class EvidenceKeeper implements UploadSource {
       ed25519: this.#o.ed25519,
     });
     const segs = seqs.map((q) => held.get(q)!);
-    this.#o.store.release(segs.map((s) => s.info.id), receipt);
-    for (const s of segs) if (s.info.state === 'recovered') this.#o.keyStore.delete(recoveredKey(s.seq));
-    return { seqs, bytes: segs.reduce((n, s) => n + s.info.mediaLength, 0) };
+    this.#held = undefined;
+    this.#o.store.release(segs.map((s) => s.id), receipt);
+    for (const s of segs) if (s.inKeyStore) this.#o.keyStore.delete(recoveredKey(s.seq));
+    return { seqs, bytes: segs.reduce((n, s) => n + s.mediaLength, 0) };
   }
 }
 

@@ -10,7 +10,9 @@
 //   blocks hold its records or 0xFF, never stale data. Mount finds every sealed segment
 //   bit-exact and walks the open one from its last checkpoint to its last complete record,
 //   sealing it `recovered`: a cut costs at most the record in flight. An un-promoted
-//   pre-event ring is discarded.
+//   pre-event ring is discarded. attachTrailer() gives a recovered segment its trailer later
+//   (the manifest signed at the next boot), in fresh blocks after its last complete record:
+//   a cut leaves no trailer or all of it, and never touches the frames.
 // - Evidence is freed only by release(ids, receipt), persisted before it takes effect; a full
 //   store throws E_STORE_FULL and overwrites nothing.
 // - Segment sequence numbers are persistent and monotonic across reboots; assigned when a
@@ -293,6 +295,29 @@ export class SegmentStore {
     this.#cursor = undefined;
   }
 
+  /**
+   * Give a segment a power cut left `recovered` without a trailer its trailer (the manifest the
+   * recorder signs at the next boot). The segment stays `recovered`; its records are not touched:
+   * what follows its last complete record may be the torn record in flight, so the TRAILER goes
+   * at the start of a freshly erased extent at that stream offset, and a SEAL makes it count. A
+   * cut at any flash operation leaves the segment without a trailer (call again) or with all of it.
+   */
+  attachTrailer(id: number, trailer: Uint8Array): SegmentInfo {
+    const t = bytesArg(trailer, 'trailer');
+    if (t.length > MAX_TRAILER) throw new BodycamError('E_ARGUMENT', `trailer of ${t.length} bytes exceeds ${MAX_TRAILER}`);
+    const seg = this.#need(id);
+    if (seg.state !== SegState.RECOVERED) throw new BodycamError('E_SEGMENT_STATE', `segment ${id} is ${STATE_NAMES[seg.state]}; only a recovered segment takes a trailer afterwards`);
+    if (seg.trailerOffset >= 0) throw new BodycamError('E_SEGMENT_STATE', `segment ${id} already has its trailer`);
+    const st: Stream = {
+      id, pos: seg.end, records: seg.records, media: seg.media, start: seg.start, dirty: true,
+      evidence: true, sequence: seg.sequence, meta: undefined, metaOffset: seg.metaOffset, closed: false,
+    };
+    const at = this.#append(st, RecordType.TRAILER, EMPTY, t);
+    this.#commit([Delta.SEAL, id, st.pos, st.records, st.media, at, 1, seg.metaOffset]);
+    this.#cursor = undefined;
+    return this.segment(id);
+  }
+
   /** The last receipts persisted by release(), oldest first. */
   receipts(): { ids: number[]; receipt: Uint8Array }[] {
     return this.#state.receipts.map((x) => ({ ids: x.ids.slice(), receipt: x.receipt }));
@@ -522,9 +547,11 @@ export class SegmentStore {
     const payload = header.length + (body ? body.length : 0);
     if (type === RecordType.FRAME) this.#checkFrame(header.length, payload - header.length);
     const span = recordSpan(payload, this.#g.pageLength);
-    const reserve = type === RecordType.TRAILER ? 0 : recordSpan(MAX_TRAILER, this.#g.pageLength);
+    const trailer = type === RecordType.TRAILER;
+    // A trailer is the stream's last record: it needs no room kept after it, and no erase ahead.
+    const reserve = trailer ? 0 : recordSpan(MAX_TRAILER, this.#g.pageLength);
     for (let attempt = 0; ; attempt++) {
-      this.#ensure(st, span, reserve);
+      this.#ensure(st, span, reserve, trailer);
       try {
         this.#writeRecord(st, type, header, body);
         break;
@@ -541,7 +568,7 @@ export class SegmentStore {
       st.records++;
       st.media += payload;
     }
-    this.#eraseAhead(st, span);
+    if (!trailer) this.#eraseAhead(st, span);
     return at;
   }
 
@@ -550,8 +577,8 @@ export class SegmentStore {
     if (headerLength + bodyLength > this.#g.maxRecord) throw new BodycamError('E_RECORD_TOO_LARGE', `a frame of ${headerLength + bodyLength} bytes exceeds this store's maximum record of ${this.#g.maxRecord}`);
   }
 
-  /** Make sure the stream has erased room for `span` bytes at pos, and `reserve` more in free blocks. */
-  #ensure(st: Stream, span: number, reserve: number): void {
+  /** Make sure the stream has erased room for `span` bytes at pos, and `reserve` more in free blocks (`exact`: erase only the blocks `span` needs). */
+  #ensure(st: Stream, span: number, reserve: number, exact: boolean): void {
     const bl = this.#g.blockLength;
     const cap = () => this.#streamCap(st);
     const have = cap() - st.pos;
@@ -559,7 +586,10 @@ export class SegmentStore {
       const free = freeBlocks(this.#state, this.#g) * bl;
       if (have + free < span + reserve) throw this.#fullError(`no room for ${span} more bytes; recording stopped`);
     }
-    while (cap() < st.pos + span) this.#reserve(st, cap(), Math.ceil((st.pos + span - cap()) / bl));
+    while (cap() < st.pos + span) {
+      const need = Math.ceil((st.pos + span - cap()) / bl);
+      this.#reserve(st, cap(), need, exact ? need : this.#g.extentBlocks);
+    }
   }
 
   /** Where the stream's erased room ends (pos itself if it has none, or a failed write left garbage). */
@@ -569,10 +599,10 @@ export class SegmentStore {
     return this.#capacity(seg);
   }
 
-  /** Erase a run of free blocks and commit it as the stream's next extent (at stream offset `base`). */
-  #reserve(st: Stream, base: number, minBlocks: number): void {
+  /** Erase a run of free blocks (up to `maxBlocks`, at least `minBlocks` wanted) and commit it as the stream's next extent (at stream offset `base`). */
+  #reserve(st: Stream, base: number, minBlocks: number, maxBlocks: number): void {
     for (;;) {
-      const run = findRun(this.#state, this.#g, Math.max(this.#g.extentBlocks, minBlocks));
+      const run = findRun(this.#state, this.#g, Math.max(maxBlocks, minBlocks));
       if (!run) throw this.#fullError('no free block left; recording stopped');
       let n = 0;
       for (; n < run.count; n++) {
@@ -600,7 +630,7 @@ export class SegmentStore {
     const extent = this.#g.extentBlocks * this.#g.blockLength;
     if (left >= extent / 2 && left >= 2 * lastSpan) return;
     if ((freeBlocks(this.#state, this.#g) - this.#g.extentBlocks) * this.#g.blockLength < recordSpan(MAX_TRAILER, this.#g.pageLength)) return;
-    this.#reserve(st, this.#capacity(seg), 1);
+    this.#reserve(st, this.#capacity(seg), 1, this.#g.extentBlocks);
   }
 
   #program(st: Stream, o: number, bytes: Uint8Array): void {

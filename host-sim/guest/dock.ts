@@ -1,22 +1,23 @@
 // Firmware entries for the dock area: a camera with an identity, a segment store holding sealed,
 // signed segments, and a dock session over the Link port — the same code on Node and in XS.
-// `dock.camera.record` makes segments the way the recorder does (frame header + body per
-// record, manifest built while appending, sealed with the signed manifest), with deterministic
-// bodies instead of a sensor: the dock tests are about moving evidence, not capturing it.
+// `dock.camera.record` makes segments the way the recorder does (META record, frame header +
+// body per record, manifest built while appending through the recorder's EvidenceKeeper, sealed
+// with the signed manifest, the chain head persisted), with deterministic bodies instead of a
+// sensor: the dock tests are about moving evidence, not capturing it. The session uploads from
+// the same EvidenceKeeper the recorder hands its sessions.
 
 import type { CborValue } from '../../firmware/codec/cbor.js';
 import { CameraSession, type CameraSessionOptions, type DockEvent } from '../../firmware/dock/camera-session.js';
-import { StoreUploadSource } from '../../firmware/dock/upload-source.js';
 import { FrameFlags, FrameHeaderEncoder, MEDIA_FORMAT } from '../../firmware/encoder/frame-record.js';
 import { BodycamError } from '../../firmware/errors.js';
 import type { Flash } from '../../firmware/platform/flash.js';
 import type { KeyStore } from '../../firmware/platform/keystore.js';
 import type { Link } from '../../firmware/platform/link.js';
-import { sha256Of } from '../../firmware/platform/soft-digest.js';
 import { DeviceIdentity } from '../../firmware/signing/identity.js';
 import { KeyPairSigner } from '../../firmware/signing/signer.js';
 import { FastEd25519 } from '../../firmware/signing/fast/ed25519-fast.js';
-import { FLAG_CLEAN_CLOSE, ManifestBuilder } from '../../firmware/signing/manifest.js';
+import { FLAG_CLEAN_CLOSE } from '../../firmware/signing/manifest.js';
+import { EvidenceKeeper, encodeMeta, KEY_CHAIN_HEAD, type SegmentMeta } from '../../firmware/recorder/evidence.js';
 import { SegmentStore } from '../../firmware/storage/index.js';
 import { KeyStoreTrust, provisionFirmwareKeys, UpdateSession } from '../../firmware/update/index.js';
 import { AbSlots } from '../update/ab-slots.js';
@@ -36,7 +37,8 @@ interface CameraState {
   store?: SegmentStore;
   link?: Link;
   session?: CameraSession;
-  source?: StoreUploadSource;
+  /** Evidence bookkeeping over the store (chain head, manifests, the upload source); remade at each mount. */
+  keeper?: EvidenceKeeper;
   events: string[];
   boot: number;
   ota?: AbSlots;
@@ -73,6 +75,18 @@ function store(env: GuestEnv): SegmentStore {
     c.store = SegmentStore.mount({ flash: c.flash, checksum: env.platform.checksum, clock: env.platform.clock });
   }
   return c.store;
+}
+
+function keeper(env: GuestEnv): EvidenceKeeper {
+  const c = cam(env);
+  if (!c.keeper) {
+    const id = identity(env);
+    const device = id.deviceId();
+    if (!device || !c.keys) throw new BodycamError('E_NOT_PROVISIONED', 'the camera has no certificate; provision it first');
+    const p = env.platform;
+    c.keeper = new EvidenceKeeper({ store: store(env), keyStore: c.keys, signer: id, digest: p.digest, clock: p.clock, device, firmware: CAMERA_FIRMWARE, boot: c.boot, ed25519: ed25519(env) });
+  }
+  return c.keeper;
 }
 
 function arg<T>(v: CborValue, key: string, fallback?: T): T {
@@ -114,8 +128,7 @@ export function cameraSession(env: GuestEnv, extra: Partial<CameraSessionOptions
   const rootKey = id.rootKey();
   if (!device || !certificate || !rootKey) throw new BodycamError('E_NOT_PROVISIONED', 'the camera has no certificate; provision it first');
   const s = store(env);
-  const source = new StoreUploadSource({ store: s, deviceId: device, identity: id, digest: p.digest, clock: p.clock, bootCounter: c.boot, ed25519: ed25519(env) });
-  c.source = source;
+  const source = keeper(env);
   c.events = [];
   return new CameraSession({
     deviceId: device,
@@ -184,42 +197,39 @@ export const dockEntries: Record<string, Entry> = {
     c.flash ??= new env.platform.Flash({ path: CAMERA_STORE_PATH });
     // A camera's first segment is sequence 0: its manifest is the one with no previous (signing).
     c.store = SegmentStore.format({ flash: c.flash, checksum: env.platform.checksum, clock: env.platform.clock, firstSequence: 0 });
+    // A factory-fresh camera: no chain head from an earlier life of these keys.
+    c.keys ??= new env.platform.KeyStore({ path: CAMERA_KEYS_PATH });
+    c.keys.delete(KEY_CHAIN_HEAD);
+    c.keeper = undefined;
     return null;
   },
 
-  /** Record `segments` sealed segments of `frames` frames with `bodyBytes`-byte bodies. */
+  /**
+   * Record `segments` sealed segments of `frames` frames with `bodyBytes`-byte bodies; with
+   * `cutAfter` n, one more segment gets n frames and is never sealed (the power goes while it
+   * records: `dock.camera.reboot` brings it back recovered, with its manifest as its trailer).
+   */
   'dock.camera.record': (env, options) => {
     const id = identity(env);
     const s = store(env);
+    const k = keeper(env);
     const p = env.platform;
-    const device = id.deviceId();
-    if (!device) throw new BodycamError('E_NOT_PROVISIONED', 'the camera has no certificate');
     const segments = arg<number>(options, 'segments');
     const frames = arg<number>(options, 'frames', 4);
     const bodyBytes = arg<number>(options, 'bodyBytes', 2048);
     const header = new FrameHeaderEncoder();
     const made: number[] = [];
-    for (let n = 0; n < segments; n++) {
-      const previous = s
-        .segments()
-        .filter((x) => x.trailer !== undefined)
-        .sort((a, b) => b.sequence - a.sequence)[0];
-      const writer = s.openSegment(new Uint8Array(0));
-      const builder = new ManifestBuilder({
-        digest: p.digest,
-        device,
-        seq: writer.sequence,
-        boot: cam(env).boot,
-        recording: 1,
-        prev: previous ? sha256Of(p.digest, previous.trailer!) : null,
-        format: { format: MEDIA_FORMAT, width: 320, height: 240 },
-        firmware: CAMERA_FIRMWARE,
-      });
+    const meta: SegmentMeta = { recording: 1, boot: cam(env).boot, flags: 0, format: MEDIA_FORMAT, width: 320, height: 240, frameRate: 15 };
+    const cutAfter = arg<number>(options, 'cutAfter', 0);
+    for (let n = 0; n < segments + (cutAfter > 0 ? 1 : 0); n++) {
+      const cut = n === segments;
+      const writer = s.openSegment(encodeMeta(meta));
+      const builder = k.builder(writer.sequence, meta);
       const forged = arg<number>(options, 'forgeWithSeed', 0);
       // A real JPEG to use as every frame's body (exports must play), else filler bytes.
       const jpeg = arg<Uint8Array | null>(options, 'jpeg', null);
       const tamper = arg<boolean>(options, 'tamperMedia', false);
-      for (let f = 0; f < frames; f++) {
+      for (let f = 0; f < (cut ? cutAfter : frames); f++) {
         // Frames 66 ms apart (15 fps) on from the last recorded one: time never goes back.
         const c = cam(env);
         const mono = Math.max(p.clock.monotonic(), c.lastMono === undefined ? 0 : c.lastMono + 66);
@@ -242,10 +252,12 @@ export const dockEntries: Record<string, Entry> = {
         if (tamper && f === frames - 1) body[bodyBytes - 1] ^= 1;
         writer.append(h, body);
       }
+      if (cut) break;
       // Test evidence only: a manifest signed by another key.
       const signer = forged ? new KeyPairSigner({ seed: new Uint8Array(32).fill(forged), digest: p.digest }) : id;
       const signed = builder.finish({ signer, clock: p.clock.source(), flags: FLAG_CLEAN_CLOSE });
       writer.seal(signed.bytes);
+      k.sealed(signed);
       made.push(signed.manifest.seq);
     }
     return made;
@@ -297,7 +309,7 @@ export const dockEntries: Record<string, Entry> = {
       state: c.session ? c.session.state : 'none',
       closeReason: c.session ? c.session.closeReason : '',
       events: c.events,
-      pending: c.store ? c.store.segments().filter((x) => x.state === 'sealed').map((x) => x.sequence) : [],
+      pending: c.store ? c.store.segments().filter((x) => x.state === 'sealed' || (x.state === 'recovered' && x.trailer)).map((x) => x.sequence) : [],
       released: c.store ? c.store.segments().filter((x) => x.state === 'released').map((x) => x.sequence) : [],
       awaitingUpload: u ? u.awaitingUpload : 0,
       receipts: c.store ? c.store.receipts().length : 0,
@@ -315,8 +327,11 @@ export const dockEntries: Record<string, Entry> = {
     c.link = undefined;
     c.session = undefined;
     c.store = undefined;
+    c.keeper = undefined;
     c.boot++;
     store(env);
+    // As the recorder at boot: a segment a cut left open gets its manifest as its trailer.
+    if (identity(env).deviceId()) keeper(env).sealRecovered();
     return null;
   },
 };

@@ -114,8 +114,10 @@ export interface WorkloadProgress {
 
 /**
  * The sweep's workload: A (8 frames, sealed); a pre-event ring of 20 frames promoted into B
- * (+4 frames, sealed); C (6 frames, sealed); release A; D (5 frames, left open). Frames are
- * 200–2500 bytes, so records cross blocks and extents on the sweep's small flash.
+ * (+4 frames, sealed); C (6 frames, sealed); release A; D (5 frames, left open); a reboot (the
+ * store remounted on the same flash: D comes back `recovered`); D's trailer attached, as the
+ * recorder does with the manifest it signs at boot. Frames are 200–2500 bytes, so records cross
+ * blocks and extents on the sweep's small flash.
  */
 function runWorkload(env: GuestEnv, seed: number): void {
   const s = store(env);
@@ -157,6 +159,14 @@ function runWorkload(env: GuestEnv, seed: number): void {
   s.release([p.ids.A], workloadTrailer(seed, 'receipt'));
   p.done.push('release');
   segment('D', WORKLOAD.D, false);
+  p.done.push('frames:D');
+  const flash = st(env).flash;
+  if (!flash) throw new BodycamError('E_STORE_NOT_MOUNTED', 'the workload needs a mounted store');
+  const again = SegmentStore.mount({ flash, checksum: env.platform.checksum, clock: env.platform.clock });
+  st(env).store = again;
+  p.done.push('reboot');
+  again.attachTrailer(p.ids.D, workloadTrailer(seed, 'D'));
+  p.done.push('attach:D');
   p.done.push('end');
 }
 
@@ -207,6 +217,8 @@ export const storageEntries: Record<string, Entry> = {
     st(env).writer = undefined;
     return infoValue(info);
   },
+  /** Attach the trailer of a segment recovered without one. */
+  'storage.attachTrailer': (env, id, trailer) => infoValue(store(env).attachTrailer(num(id, 'id'), bytes(trailer, 'trailer'))),
   'storage.abandon': (env) => {
     st(env).writer?.abandon();
     st(env).writer = undefined;

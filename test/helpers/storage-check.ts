@@ -121,13 +121,51 @@ export async function checkAfterCut(engine: Engine, seed: number, summary: Summa
     // In progress at the cut: everything acknowledged, at most the frame in flight more.
     const k = seg.records;
     if (k < acked || k > Math.min(acked + 1, total)) problems.push(`${where}: ${k} records after the cut, acknowledged ${acked} (at most one more may survive)`);
+    // D is never sealed: after the workload's reboot it is recovered, then its trailer is attached.
+    const attaching = L === 'D' && done.has('reboot');
     if (seg.state === 'sealed') {
-      if (k !== total || !eq(seg.trailer, workloadTrailer(seed, L))) problems.push(`${where}: sealed without all frames and its trailer`);
+      if (L === 'D') problems.push(`${where}: sealed, but it was never sealed (only recovered, then given a trailer)`);
+      else if (k !== total || !eq(seg.trailer, workloadTrailer(seed, L))) problems.push(`${where}: sealed without all frames and its trailer`);
     } else if (seg.state !== 'recovered') problems.push(`${where}: state ${seg.state} after a cut, expected recovered`);
+    else if (seg.trailer) {
+      if (!attaching) problems.push(`${where}: recovered with a trailer nobody attached`);
+      else if (!eq(seg.trailer, workloadTrailer(seed, L))) problems.push(`${where}: the attached trailer differs (a torn attach must leave none)`);
+    } else if (done.has(`attach:${L}`)) problems.push(`${where}: its trailer was attached before the cut and is gone`);
     const e = await checkContent(engine, seg, frames, Math.min(k, total), where);
     if (e) problems.push(e);
   }
   return problems;
+}
+
+/**
+ * What the recorder does at the next boot: attach a trailer to every segment recovered without
+ * one (`B` or `D`, by the workload's ids), remount, and check each kept its frames and got all
+ * of its trailer, still `recovered`. Returns the problems and the summary after the remount.
+ */
+export async function checkAttach(engine: Engine, seed: number, before: Summary, p: WorkloadProgress): Promise<{ problems: string[]; summary: Summary }> {
+  const problems: string[] = [];
+  const letterOf = new Map(Object.entries(p.ids).map(([L, id]) => [id, L]));
+  const todo = before.segments.filter((s) => s.state === 'recovered' && !s.trailer);
+  for (const s of todo) {
+    const L = letterOf.get(s.id) ?? '?';
+    const info = plain<SegView>((await engine.call('storage.attachTrailer', s.id, workloadTrailer(seed, L))).value);
+    if (info.state !== 'recovered' || !eq(info.trailer, workloadTrailer(seed, L))) problems.push(`segment ${L}: attachTrailer returned ${info.state} with ${info.trailer ? 'another' : 'no'} trailer`);
+  }
+  const summary = todo.length ? asSummary((await engine.call('storage.mount')).value) : before;
+  for (const s of todo) {
+    const L = letterOf.get(s.id) ?? '?';
+    const where = `segment ${L} after attachTrailer and a remount`;
+    const a = summary.segments.find((x) => x.id === s.id);
+    if (!a) {
+      problems.push(`${where}: missing`);
+      continue;
+    }
+    if (a.state !== 'recovered' || !eq(a.trailer, workloadTrailer(seed, L))) problems.push(`${where}: ${a.state} with ${a.trailer ? 'another' : 'no'} trailer`);
+    if (a.sequence !== s.sequence || !eq(a.meta, s.meta)) problems.push(`${where}: sequence or meta changed`);
+    const e = await checkContent(engine, a, expectedFrames(seed, L), s.records, where);
+    if (e) problems.push(e);
+  }
+  return { problems, summary };
 }
 
 /** After recovery the store must take a new segment and keep it across another mount. */
@@ -148,7 +186,7 @@ export async function checkWritable(t: ExecutionContext, engine: Engine, seed: n
   for (const s of before.segments) {
     const a = after.segments.find((x) => x.id === s.id);
     if (s.state === 'released') continue;
-    if (!a || a.state !== s.state || a.records !== s.records || a.mediaLength !== s.mediaLength) problems.push(`segment ${s.id} changed when the store was written after recovery`);
+    if (!a || a.state !== s.state || a.records !== s.records || a.mediaLength !== s.mediaLength || !eq(a.trailer, s.trailer)) problems.push(`segment ${s.id} changed when the store was written after recovery`);
   }
   void t;
   return problems;
