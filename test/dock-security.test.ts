@@ -332,3 +332,41 @@ test('[node] garbage over TCP ends that connection cleanly; the station serves t
     await station.close();
   }
 });
+
+test('[node] the station under fuzz: hundreds of garbage and mutated sessions, no crash, nothing stored, then a real camera docks', async (t) => {
+  const { station, port } = await startStation({ timeoutMs: 500 });
+  const net = await import('node:net');
+  const hello = frameMessage(encodeMessage('hello', { role: 'camera', id: 'CAM-0001', cert: new Uint8Array(120), nonce: new Uint8Array(32), fw: '0.1.0', versions: [1] }), nodeChecksum);
+  let seedN = 99;
+  const next = () => (seedN = (seedN * 1103515245 + 12345) >>> 0);
+  const sessions = 300;
+  for (let i = 0; i < sessions; i++) {
+    let bytes: Uint8Array;
+    if (i % 3 === 0) bytes = new Uint8Array(randomBytes(1 + (next() % 300)));
+    else {
+      bytes = hello.slice();
+      for (let k = 0; k < 1 + (i % 4); k++) bytes[next() % bytes.length] ^= 1 << next() % 8;
+    }
+    await new Promise<void>((resolve) => {
+      const sock = net.connect(port, '127.0.0.1', () => sock.end(Buffer.from(bytes)));
+      sock.on('data', () => {});
+      sock.on('error', () => resolve());
+      sock.on('close', () => resolve());
+    });
+  }
+  await station.idle();
+  t.is(station.results.length, sessions);
+  t.true(station.results.every((r) => !r.ok && typeof r.code === 'string' && r.code.startsWith('E_')), 'every session ended with a stable code');
+  t.deepEqual(station.store.segments('CAM-0001'), []);
+  const camera = await startCamera('node');
+  try {
+    await camera.engine.call('dock.camera.record', { segments: 2 });
+    const s = await dock(camera, port);
+    await station.idle();
+    t.deepEqual(s.pending, []);
+    t.true(station.results[station.results.length - 1].ok);
+  } finally {
+    await camera.close();
+    await station.close();
+  }
+});
