@@ -16,19 +16,11 @@ import { ReplayFrames } from '../host-sim/sensor/replay.js';
 import { attachCamera, runCamera } from '../host-sim/sensor/sim-camera.js';
 import { run } from '../cli/bodycam.js';
 import { writeAviExport } from '../cli/export.js';
+import { concat } from './helpers/signing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bodycam-export-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-function concat(records: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(records.reduce((n, r) => n + r.length, 0));
-  let o = 0;
-  for (const r of records) {
-    out.set(r, o);
-    o += r.length;
-  }
-  return out;
-}
 
 /** Capture on the node engine with two sensor hiccups and a storage failure; media in `segments` pieces. */
 async function evidence(options: { width?: number; height?: number; segments?: number; hw?: SimHardware; camera?: Parameters<typeof attachCamera>[1] } = {}): Promise<Uint8Array[]> {

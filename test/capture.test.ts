@@ -7,6 +7,7 @@ import { decodeFrameHeader, FRAME_HEADER_LENGTH, FrameFlags, parseMedia, type Fr
 import type { SimHardware } from '../host-sim/node/hardware.js';
 import { attachCamera, runCamera, type SimCameraControl, type SimCameraOptions } from '../host-sim/sensor/sim-camera.js';
 import { bothEngines, withBoth } from './helpers/engines.js';
+import { concat } from './helpers/signing.js';
 
 const QVGA = { width: 320, height: 240, frameRate: 15 };
 
@@ -19,15 +20,6 @@ function rec(v: CborValue): Record<string, CborValue> {
   return v instanceof Map ? Object.fromEntries(v) : (v as Record<string, CborValue>);
 }
 
-function concat(records: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(records.reduce((n, r) => n + r.length, 0));
-  let o = 0;
-  for (const r of records) {
-    out.set(r, o);
-    o += r.length;
-  }
-  return out;
-}
 
 const cams = new WeakMap<SimHardware, SimCameraControl>();
 /** Attach a simulated camera to each engine's hardware; the test body finds it by its hw. */

@@ -9,7 +9,7 @@
 import test from 'ava';
 import { isBodycamError } from '../firmware/errors.js';
 import { PreEventRing, SegmentStore, SegmentWriter } from '../firmware/storage/index.js';
-import { SimFlash } from '../host-sim/flash/sim-flash.js';
+import { prng, SimFlash } from '../host-sim/flash/sim-flash.js';
 import { nodeChecksum } from '../host-sim/node/hardware.js';
 import { eq } from './helpers/storage-check.js';
 
@@ -19,16 +19,6 @@ const RUNS = LONG ? 1000 : 12;
 const STEPS = LONG ? 1000 : 400;
 const WINDOW_MS = 1000;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Frame {
   h: Uint8Array;

@@ -63,7 +63,8 @@ export interface SimFlashCounters {
 }
 
 /** Small deterministic PRNG (mulberry32) for fault decisions. */
-function prng(seed: number | string): () => number {
+/** A small seeded PRNG (mulberry32 over an FNV-1a hash of the seed): fault decisions, test workloads. */
+export function prng(seed: number | string): () => number {
   let h = 2166136261;
   const s = String(seed);
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
