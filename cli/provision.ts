@@ -20,12 +20,14 @@
 //   issued/          a copy of every certificate issued
 //
 // The camera side of `provision camera` is firmware/provision/camera.ts, reached over the
-// link with the dock framing: a simulated camera (--sim DIR, its key store kept in files) or a
-// real one over TCP (--connect HOST:PORT). USB serial is not available yet.
+// link with the dock framing: a simulated camera (--sim DIR, its key store kept in files), a real
+// one that connects to the tool (--listen HOST:PORT: an unprovisioned camera's firmware dials the
+// armoury address it was built with, firmware/provision/boot.ts), or one that answers at a
+// reachable socket (--connect HOST:PORT). USB serial is not available yet.
 
 import { createCipheriv, createDecipheriv, randomBytes, randomFillSync, scryptSync } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { toHex, fromHex, type CborValue } from '../firmware/codec/cbor.js';
@@ -341,11 +343,9 @@ export class TcpTransport implements ProvisionTransport {
     });
   }
   static open(hostPort: string, timeoutMs = 15000): Promise<TcpTransport> {
-    const m = /^(.+):(\d{1,5})$/.exec(hostPort);
-    if (!m) throw new BodycamError('E_USAGE', `--connect takes HOST:PORT, not "${hostPort}"`);
-    const host = m[1].replace(/^\[(.*)\]$/, '$1');
+    const { host, port } = parseHostPort(hostPort, '--connect');
     return new Promise((done, fail) => {
-      const s = connect({ host, port: Number(m[2]) });
+      const s = connect({ host, port });
       const timer = setTimeout(() => {
         s.destroy();
         fail(new BodycamError('E_TIMEOUT', `no camera answered at ${hostPort} within ${timeoutMs} ms`));
@@ -382,6 +382,94 @@ export class TcpTransport implements ProvisionTransport {
   async close(): Promise<void> {
     this.#socket.end();
     this.#socket.destroy();
+  }
+}
+
+function parseHostPort(hostPort: string, option: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(hostPort);
+  if (!m || Number(m[2]) > 65535) throw new BodycamError('E_USAGE', `${option} takes HOST:PORT, not "${hostPort}"`);
+  return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
+}
+
+export interface ListenOptions {
+  /** How long to wait for a camera to connect. */
+  acceptTimeoutMs?: number;
+  /** How long a connected camera may stay silent. */
+  replyTimeoutMs?: number;
+  /** A camera connected (its address, for the operator). */
+  onConnected?: (remote: string) => void;
+}
+
+/**
+ * The armoury listens; an unprovisioned camera connects to it (firmware/provision/boot.ts: the
+ * camera's Link is a TCP client). The first camera that connects is the one provisioned: the
+ * server stops listening then, and any other connection is closed. The first write waits for
+ * that camera (E_TIMEOUT after acceptTimeoutMs); then it is a TcpTransport over the socket.
+ */
+export class ListenTransport implements ProvisionTransport {
+  #server: Server;
+  #accepted: Promise<TcpTransport>;
+  #transport: TcpTransport | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly host: string;
+  readonly port: number;
+
+  private constructor(server: Server, host: string, port: number, o: ListenOptions) {
+    this.#server = server;
+    this.host = host;
+    this.port = port;
+    const acceptTimeoutMs = o.acceptTimeoutMs ?? 5 * 60_000;
+    this.#accepted = new Promise<TcpTransport>((done, fail) => {
+      this.#timer = setTimeout(() => {
+        server.close();
+        fail(new BodycamError('E_TIMEOUT', `no camera connected to ${host}:${port} within ${Math.round(acceptTimeoutMs / 1000)} s: check that the camera is switched on and blinking cyan (not provisioned), on the armoury network, and built with this computer's address and port (its board's "provision" entry); pressing its button makes it try again at once`));
+      }, acceptTimeoutMs);
+      server.on('connection', (socket: Socket) => {
+        if (this.#transport) {
+          socket.destroy(); // one camera at a time
+          return;
+        }
+        clearTimeout(this.#timer);
+        server.close();
+        socket.setNoDelay(true);
+        this.#transport = new TcpTransport(socket, o.replyTimeoutMs ?? 15000);
+        o.onConnected?.(`${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+        done(this.#transport);
+      });
+    });
+    this.#accepted.catch(() => {}); // reported by write(); no unhandled rejection meanwhile
+  }
+
+  /** Listen on HOST:PORT (port 0: any free port, see .port). */
+  static open(hostPort: string, o: ListenOptions = {}): Promise<ListenTransport> {
+    const { host, port } = parseHostPort(hostPort, '--listen');
+    return new Promise((done, fail) => {
+      const server = createServer();
+      server.once('error', (e: NodeJS.ErrnoException) => {
+        const why = e.code === 'EADDRINUSE' ? 'the port is in use (another `provision camera --listen`, or a dock station?): choose another with the camera built for it' : e.code === 'EADDRNOTAVAIL' ? `${host} is not an address of this computer` : e.message;
+        fail(new BodycamError('E_LISTEN', `can't listen on ${hostPort}: ${why}`));
+      });
+      server.listen({ host, port }, () => {
+        const a = server.address() as AddressInfo;
+        done(new ListenTransport(server, host, a.port, o));
+      });
+    });
+  }
+
+  /** Resolves once a camera has connected. */
+  connected(): Promise<TcpTransport> {
+    return this.#accepted;
+  }
+  async write(frame: Uint8Array): Promise<void> {
+    await (await this.#accepted).write(frame);
+  }
+  async read(): Promise<Uint8Array> {
+    return (await this.#accepted).read();
+  }
+  async close(): Promise<void> {
+    clearTimeout(this.#timer);
+    if (this.#server.listening) this.#server.close();
+    await this.#transport?.close();
   }
 }
 
@@ -628,7 +716,7 @@ export function assignCamera(o: AssignOptions): { device: string; officer: strin
 
 const OPTIONS = {
   agency: { value: true }, out: { value: true }, root: { value: true }, id: { value: true }, days: { value: true },
-  device: { value: true }, officer: { value: true }, config: { value: true }, sim: { value: true }, port: { value: true }, connect: { value: true },
+  device: { value: true }, officer: { value: true }, config: { value: true }, sim: { value: true }, port: { value: true }, connect: { value: true }, listen: { value: true }, wait: { value: true },
   'key-id': { value: true }, reason: { value: true }, 'passphrase-file': { value: true }, operator: { value: true }, force: {}, help: {},
   'firmware-key': { value: true, many: true },
 };
@@ -643,7 +731,8 @@ const HELP: Record<string, string[]> = {
   dock: ['usage: bodycam provision dock --root DIR --id DOCK-ID --out DIR [--days N (365)]', '  writes a dock station identity folder (dock.seed, dock.cert.cose, root.pub, revocations.cose) for `bodycam dock`'],
   camera: [
     'usage: bodycam provision camera --root DIR --device CAM-ID --officer NAME --firmware-key PUBLIC.pem',
-    '                                [--config FILE] [--days N (1826)] [--force] (--sim STATE-DIR | --connect HOST:PORT | --port SERIAL)',
+    '                                [--config FILE] [--days N (1826)] [--force]',
+    '                                (--listen HOST:PORT [--wait SECONDS (300)] | --connect HOST:PORT | --sim STATE-DIR | --port SERIAL)',
     '  asks the camera for its public key, signs its certificate, installs it with the agency root key,',
     '  the configuration and the firmware key, and records the camera ↔ officer assignment in DIR/register.json.',
     '  --firmware-key PUBLIC.pem  the agency firmware public key (firmware-signing.pub.pem): the camera installs',
@@ -651,7 +740,10 @@ const HELP: Record<string, string[]> = {
     '                 refuses every firmware update until it is provisioned again with one.',
     '  --config FILE  JSON: {"segmentSeconds": 30, "preEventSeconds": 30, "resolution": "VGA", "frameRate": 5} (these are the defaults)',
     '  --sim DIR      a simulated camera whose key store is kept in DIR (a later `bodycam sim` reuses it)',
-    '  --connect H:P  a camera on the network; --port (USB serial) is not available yet',
+    '  --listen H:P   wait for a camera that is not provisioned yet (its LED blinks cyan) to connect to this computer',
+    '                 at H:P (the address and port its firmware was built with: the board\'s "provision" entry,',
+    '                 10.42.0.1:7421 by default) and provision the first one that does; --wait: how long to wait',
+    '  --connect H:P  a camera on the network that answers at H:P; --port (USB serial) is not available yet',
     '  --force        re-provision a camera that is already provisioned (e.g. moved to another agency)',
   ],
   config: [
@@ -770,8 +862,9 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
     const officer = required(p, 'officer');
     const settings = stringOption(p, 'config') ? readSettingsFile(stringOption(p, 'config')!) : undefined;
     const firmwareKeys = ((p.options['firmware-key'] as string[] | undefined) ?? []).map(readPublicKey);
-    const targets = ['sim', 'connect', 'port'].filter((k) => stringOption(p, k) !== undefined);
-    if (targets.length !== 1) throw new BodycamError('E_USAGE', 'give exactly one of --sim STATE-DIR, --connect HOST:PORT or --port SERIAL');
+    const targets = ['sim', 'listen', 'connect', 'port'].filter((k) => stringOption(p, k) !== undefined);
+    if (targets.length !== 1) throw new BodycamError('E_USAGE', 'give exactly one of --listen HOST:PORT, --connect HOST:PORT, --sim STATE-DIR or --port SERIAL');
+    if (p.options.wait !== undefined && targets[0] !== 'listen') throw new BodycamError('E_USAGE', '--wait goes with --listen');
     if (targets[0] === 'port') {
       throw new BodycamError('E_UNSUPPORTED', `provisioning over USB serial (${stringOption(p, 'port')}) is not available yet; connect the camera to the dock network and use --connect HOST:PORT`);
     }
@@ -780,6 +873,13 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
       const dir = resolve(stringOption(p, 'sim')!);
       mkdirSync(dir, { recursive: true });
       transport = simulatedCamera(dir).transport;
+    } else if (targets[0] === 'listen') {
+      const wait = intOption(p, 'wait', 300);
+      if (wait < 1 || wait > 3600) throw new BodycamError('E_USAGE', '--wait takes seconds, from 1 to 3600');
+      const listening = await ListenTransport.open(stringOption(p, 'listen')!, { acceptTimeoutMs: wait * 1000, onConnected: (from) => out(`camera connected from ${from}; provisioning…`) });
+      out(`waiting up to ${wait} s for a camera to connect to ${listening.host}:${listening.port}`);
+      out('  switch the camera on: a camera that is not provisioned yet blinks cyan and connects by itself (press its button to make it try at once)');
+      transport = listening;
     } else {
       transport = await TcpTransport.open(stringOption(p, 'connect')!);
     }

@@ -18,6 +18,7 @@ import { readBoard } from './board.js';
 import { devicePlatform, type DeviceModules } from './platform.js';
 import type { AnalogClass } from './moddable.js';
 import { start } from '../main.js';
+import { readArmouryAddress } from '../provision/boot.js';
 
 const modules: DeviceModules<Timer> = {
   Camera,
@@ -36,5 +37,7 @@ const modules: DeviceModules<Timer> = {
 
 export default function main(): void {
   const board = readBoard(config.bodycam);
-  start(devicePlatform(board, modules), { board: board.board, camera: board.camera, storagePath: board.storage.path, keyStorePath: board.keystore.path });
+  // Where an unprovisioned camera finds the armoury tool (boards/<name>.json `provision`).
+  const provision = readArmouryAddress((config.bodycam as { provision?: unknown }).provision, board.board);
+  start(devicePlatform(board, modules), { board: board.board, camera: board.camera, storagePath: board.storage.path, keyStorePath: board.keystore.path, provision });
 }

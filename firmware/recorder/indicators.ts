@@ -1,6 +1,10 @@
 // What the officer (and anyone facing the officer) sees and feels for each recorder state. The
 // status LED is RGB (0xRRGGBB): recording is solid red and no other state uses red, so a
-// recording camera never looks like an idle one. The haptic motor pulses on every change the
+// recording camera never looks like an idle one. Every recorder state is a steady colour; the one
+// blinking pattern, AWAITING_PROVISIONING, belongs to a camera that has no certificate and runs
+// no recorder (firmware/provision/boot.ts): it blinks, and in a colour with no red in it, so even
+// a board with a one-colour LED (where every colour is just "on") can't show it while recording.
+// The haptic motor pulses on every change the
 // officer caused or must know about; the pulse length tells which (short: started, long: stopped,
 // longest: an alert).
 
@@ -18,6 +22,9 @@ export const LED_COLOURS: Readonly<Record<RecorderState, number>> = Object.freez
   'battery-critical': 0xffa000,
   fault: 0xffff00,
 });
+
+/** A camera with no certificate: cyan, on and off every `halfPeriodMs` (no recorder runs). */
+export const AWAITING_PROVISIONING = Object.freeze({ colour: 0x00ffff, halfPeriodMs: 500 });
 
 export const HAPTIC = Object.freeze({
   /** Recording started. */

@@ -13,6 +13,7 @@ import { recorderEntries } from './recorder.js';
 import { updateEntries } from './update.js';
 import { ed25519Entries } from './ed25519.js';
 import { provisionEntries } from './provision.js';
+import { bootEntries } from './boot.js';
 
 export type { Entry, GuestEnv } from './env.js';
 
@@ -26,4 +27,5 @@ export const entries: Record<string, Entry> = {
   ...updateEntries,
   ...ed25519Entries,
   ...provisionEntries,
+  ...bootEntries,
 };
