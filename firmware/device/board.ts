@@ -43,7 +43,8 @@ export interface BoardConfig {
   cameraPower: PinConfig | null;
   storage: StorageConfig;
   keystore: { path: string };
-  link: { kind: 'tcp'; port: number };
+  /** The dock station the camera connects to when docked (its address on the dock network). */
+  link: { kind: 'tcp'; address: string; port: number };
   notes: string[];
 }
 
@@ -145,7 +146,7 @@ export function readBoard(value: unknown, expectedName?: string): BoardConfig {
     cameraPower: optionalPin(o.cameraPower, board, 'cameraPower'),
     storage,
     keystore: { path: ksPath },
-    link: { kind: 'tcp', port: int(link, 'port', board, 'link', 1) },
+    link: { kind: 'tcp', address: link.address === undefined ? '10.42.0.1' : str(link, 'address', board, 'link'), port: int(link, 'port', board, 'link', 1) },
     notes: notes as string[],
   };
 }

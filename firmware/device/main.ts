@@ -39,5 +39,7 @@ export default function main(): void {
   const board = readBoard(config.bodycam);
   // Where an unprovisioned camera finds the armoury tool (boards/<name>.json `provision`).
   const provision = readArmouryAddress((config.bodycam as { provision?: unknown }).provision, board.board);
-  start(devicePlatform(board, modules), { board: board.board, camera: board.camera, storagePath: board.storage.path, keyStorePath: board.keystore.path, provision });
+  // Where the dock station listens when the camera is docked (boards/<name>.json `link`).
+  const dock = { address: board.link.address, port: board.link.port };
+  start(devicePlatform(board, modules), { board: board.board, camera: board.camera, storagePath: board.storage.path, keyStorePath: board.keystore.path, provision, dock });
 }

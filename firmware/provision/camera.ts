@@ -31,7 +31,7 @@ import type { Random } from '../platform/random.js';
 import { FrameReader, frameMessage } from '../dock/frame.js';
 import { isRevoked, peekCertificate, verifyCertificate, verifyRevocationList, type RevocationList } from '../signing/certificate.js';
 import { defaultEd25519, type Ed25519 } from '../signing/ed25519.js';
-import { DeviceIdentity, KEY_ROOT } from '../signing/identity.js';
+import { DeviceIdentity, KEY_CERTIFICATE, KEY_ROOT } from '../signing/identity.js';
 import { sameBytes } from '../signing/signer.js';
 import { toHex, type CborValue } from '../codec/cbor.js';
 import { verifyConfig, type CameraConfig } from './config.js';
@@ -40,11 +40,10 @@ import { KEY_FIRMWARE_KEYS, provisionFirmwareKeys } from '../update/trust.js';
 import { decodeProvisionMessage, encodeProvisionMessage, type ProvisionMessage, type ProvisionMessageType } from './messages.js';
 
 /**
- * KeyStore names written at provisioning (NVS allows 15 characters). The device certificate
- * is NOT under signing/identity.ts's KEY_CERTIFICATE ("identity.certificate", 20 characters,
- * which NVS refuses); the agency root is under identity.ts's KEY_ROOT ("trust.root").
+ * KeyStore names written at provisioning (NVS allows 15 characters): the device certificate and
+ * the agency root under signing/identity.ts's names, so DeviceIdentity reads what was installed.
  */
-export const KEY_DEVICE_CERT = 'identity.cert';
+export const KEY_DEVICE_CERT = KEY_CERTIFICATE;
 export const KEY_REVOCATIONS = 'trust.revoked';
 export const KEY_CONFIG = 'camera.config';
 export { KEY_ROOT, KEY_FIRMWARE_KEYS };
