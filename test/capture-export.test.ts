@@ -13,7 +13,8 @@ import { encodeFrameHeader, FRAME_HEADER_LENGTH, parseMedia } from '../firmware/
 import { startEngine } from '../host-sim/engine.js';
 import { SimHardware } from '../host-sim/node/hardware.js';
 import { ReplayFrames } from '../host-sim/sensor/replay.js';
-import { attachCamera, runCamera } from '../host-sim/sensor/sim-camera.js';
+import { attachCamera } from '../host-sim/sensor/sim-camera.js';
+import { runVirtualTime } from '../host-sim/node/hardware.js';
 import { run } from '../cli/bodycam.js';
 import { writeAviExport } from '../cli/export.js';
 import { concat } from './helpers/signing.js';
@@ -29,13 +30,13 @@ async function evidence(options: { width?: number; height?: number; segments?: n
   const engine = await startEngine('node', hw.platform());
   await engine.call('capture.open', { width: options.width ?? 320, height: options.height ?? 240, frameRate: 15 });
   await engine.call('capture.start');
-  await runCamera(hw, engine, 1000);
+  await runVirtualTime(hw, engine, 1000);
   cam.skip(2);
-  await runCamera(hw, engine, 2500);
+  await runVirtualTime(hw, engine, 2500);
   await engine.call('capture.failSink', 1);
-  await runCamera(hw, engine, 3500);
+  await runVirtualTime(hw, engine, 3500);
   cam.skip(4);
-  await runCamera(hw, engine, 6000);
+  await runVirtualTime(hw, engine, 6000);
   const records = (await engine.call('capture.take')).value as Uint8Array[];
   await engine.close();
   const n = options.segments ?? 3;

@@ -5,7 +5,8 @@ import test from 'ava';
 import type { CborValue } from '../firmware/codec/cbor.js';
 import { decodeFrameHeader, FRAME_HEADER_LENGTH, FrameFlags, parseMedia, type FrameHeader } from '../firmware/encoder/frame-record.js';
 import type { SimHardware } from '../host-sim/node/hardware.js';
-import { attachCamera, runCamera, type SimCameraControl, type SimCameraOptions } from '../host-sim/sensor/sim-camera.js';
+import { attachCamera, type SimCameraControl, type SimCameraOptions } from '../host-sim/sensor/sim-camera.js';
+import { runVirtualTime } from '../host-sim/node/hardware.js';
 import { bothEngines, withBoth } from './helpers/engines.js';
 import { concat } from './helpers/signing.js';
 
@@ -29,7 +30,7 @@ bothEngines('capture: 2 s at 15 fps gives 30 paced, numbered JPEG frame records;
   const cam = cams.get(hw)!;
   await engine.call('capture.open', QVGA);
   await engine.call('capture.start');
-  await runCamera(hw, engine, 2000);
+  await runVirtualTime(hw, engine, 2000);
   const records = (await engine.call('capture.take')).value as Uint8Array[];
   const hs = headers(records);
   t.is(hs.length, 30);
@@ -52,7 +53,7 @@ bothEngines('capture: a sensor faster than the target is paced down without coun
   const cam = cams.get(hw)!;
   await engine.call('capture.open', QVGA);
   await engine.call('capture.start');
-  await runCamera(hw, engine, 4000);
+  await runVirtualTime(hw, engine, 4000);
   const hs = headers((await engine.call('capture.take')).value);
   const stats = rec((await engine.call('capture.stats')).value) as Record<string, number>;
   t.true(hs.length >= 59 && hs.length <= 61, `${hs.length} frames in 4 s`);
@@ -66,9 +67,9 @@ bothEngines('capture: a frame the sink refuses is closed, counted, and charged t
   const cam = cams.get(hw)!;
   await engine.call('capture.open', QVGA);
   await engine.call('capture.start');
-  await runCamera(hw, engine, 500);
+  await runVirtualTime(hw, engine, 500);
   await engine.call('capture.failSink', 2);
-  await runCamera(hw, engine, 1500);
+  await runVirtualTime(hw, engine, 1500);
   const hs = headers((await engine.call('capture.take')).value);
   const stats = rec((await engine.call('capture.stats')).value);
   t.deepEqual(stats.errors, ['E_STORE_IO', 'E_STORE_IO']);
@@ -92,9 +93,9 @@ bothEngines('capture: frames the sensor never delivered are counted from the pac
   const cam = cams.get(hw)!;
   await engine.call('capture.open', QVGA);
   await engine.call('capture.start');
-  await runCamera(hw, engine, 1000);
+  await runVirtualTime(hw, engine, 1000);
   cam.skip(3);
-  await runCamera(hw, engine, 2000);
+  await runVirtualTime(hw, engine, 2000);
   const hs = headers((await engine.call('capture.take')).value);
   const gap = hs.filter((h) => h.droppedBefore > 0);
   t.is(gap.length, 1);
@@ -108,11 +109,11 @@ bothEngines('capture: storage too slow (the firmware falls behind) overruns the 
   const cam = cams.get(hw)!;
   await engine.call('capture.open', QVGA);
   await engine.call('capture.start');
-  await runCamera(hw, engine, 1000);
+  await runVirtualTime(hw, engine, 1000);
   // One second in which the firmware is busy: the driver fills its 3 buffers, then discards.
   hw.timer.runUntil(2000);
   await engine.pump();
-  await runCamera(hw, engine, 3000);
+  await runVirtualTime(hw, engine, 3000);
   const hs = headers((await engine.call('capture.take')).value);
   t.true(cam.overruns >= 10, `${cam.overruns} overruns`);
   const dropped = hs.reduce((n, h) => n + h.droppedBefore, 0);
@@ -125,13 +126,13 @@ bothEngines('capture: stop and start is a pause, not a loss; pre-event routing f
   const cam = cams.get(hw)!;
   await engine.call('capture.open', { ...QVGA, preEvent: true });
   await engine.call('capture.start');
-  await runCamera(hw, engine, 400);
+  await runVirtualTime(hw, engine, 400);
   await engine.call('capture.route', false);
-  await runCamera(hw, engine, 800);
+  await runVirtualTime(hw, engine, 800);
   await engine.call('capture.stop');
-  await runCamera(hw, engine, 5000);
+  await runVirtualTime(hw, engine, 5000);
   await engine.call('capture.start');
-  await runCamera(hw, engine, 5400);
+  await runVirtualTime(hw, engine, 5400);
   const hs = headers((await engine.call('capture.take')).value);
   const restart = hs.findIndex((h, i) => i > 0 && (h.flags & FrameFlags.FIRST) !== 0);
   t.true(restart > 0);
@@ -164,11 +165,11 @@ test('capture: node and xs hand byte-identical frame records to storage for the 
     for (const [name, { engine, hw }] of Object.entries(f)) {
       await engine.call('capture.open', QVGA);
       await engine.call('capture.start');
-      await runCamera(hw, engine, 700);
+      await runVirtualTime(hw, engine, 700);
       await engine.call('capture.failSink', 1);
-      await runCamera(hw, engine, 1400);
+      await runVirtualTime(hw, engine, 1400);
       cams.get(hw)!.skip(2);
-      await runCamera(hw, engine, 2500);
+      await runVirtualTime(hw, engine, 2500);
       result[name] = (await engine.call('capture.take')).value as Uint8Array[];
     }
     return result;

@@ -23,7 +23,7 @@ import { startEngine, type Engine, type EngineName } from '../host-sim/engine.js
 import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
 import { RECORDER_KEYS_PATH } from '../host-sim/guest/recorder.js';
 import { TcpLink } from '../host-sim/link/tcp-link.js';
-import { MemoryKeyStores, SimHardware } from '../host-sim/node/hardware.js';
+import { MemoryKeyStores, runVirtualTime, SimHardware } from '../host-sim/node/hardware.js';
 import { plain } from '../host-sim/scenario/runner.js';
 import { attachCamera, synthetic } from '../host-sim/sensor/sim-camera.js';
 import { Activity, certificate, root as testRoot } from './helpers/dock.js';
@@ -80,13 +80,7 @@ class BootCamera {
 
   /** Virtual time forward `ms`, timer by timer, delivering what each queued. */
   async run(ms: number): Promise<void> {
-    const until = this.hw.clock.monotonic() + ms;
-    for (let next = this.hw.timer.nextAt(); next !== undefined && next <= until; next = this.hw.timer.nextAt()) {
-      this.hw.timer.runUntil(next);
-      await this.engine.pump();
-    }
-    this.hw.timer.runUntil(until);
-    await this.engine.pump();
+    await runVirtualTime(this.hw, this.engine, this.hw.clock.monotonic() + ms);
   }
 
   /** Deliver link callbacks (real time) until `work` settles; its result. */

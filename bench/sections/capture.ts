@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { exportMediaFiles } from '../../cli/export.js';
 import { startEngine } from '../../host-sim/engine.js';
 import { SimHardware } from '../../host-sim/node/hardware.js';
-import { attachCamera, runCamera } from '../../host-sim/sensor/sim-camera.js';
+import { attachCamera } from '../../host-sim/sensor/sim-camera.js';
+import { runVirtualTime } from '../../host-sim/node/hardware.js';
 import { SyntheticFrames } from '../../host-sim/sensor/synthetic.js';
 import { bestOf, type Report } from '../report.js';
 
@@ -26,10 +27,10 @@ export default async function capture(report: Report): Promise<void> {
     try {
       await engine.call('capture.open', { width: 640, height: 480, frameRate: 15, keep: false });
       await engine.call('capture.start');
-      await runCamera(hw, engine, 1000); // warm up
+      await runVirtualTime(hw, engine, 1000); // warm up
       engine.takeCallbackCompute();
       const before = ((await engine.call('capture.stats')).value as Map<string, number>).get('stored')!;
-      await runCamera(hw, engine, 9000);
+      await runVirtualTime(hw, engine, 9000);
       const units = engine.takeCallbackCompute();
       const stored = ((await engine.call('capture.stats')).value as Map<string, number>).get('stored')! - before;
       report.add({ name: 'XS: firmware units per captured frame, camera callback → record handed to the sink (VGA JPEG, bridge excluded)', value: units / stored, unit: 'compute units', baseline: { name: 'the goal', value: 50_000 } });
@@ -53,7 +54,7 @@ export default async function capture(report: Report): Promise<void> {
     await engine.call('capture.open', { width: 640, height: 480, frameRate: 15, keep: false });
     await engine.call('capture.start');
     const t0 = performance.now();
-    await runCamera(hw, engine, 120_000);
+    await runVirtualTime(hw, engine, 120_000);
     const wall = performance.now() - t0;
     await engine.close();
     const pathFps = (1800 * 1000) / wall;
@@ -69,7 +70,7 @@ export default async function capture(report: Report): Promise<void> {
     const engine = await startEngine('node', hw.platform());
     await engine.call('capture.open', { width: 640, height: 480, frameRate: 15 });
     await engine.call('capture.start');
-    await runCamera(hw, engine, 100_000);
+    await runVirtualTime(hw, engine, 100_000);
     const records = (await engine.call('capture.take')).value as Uint8Array[];
     await engine.close();
     const media = join(dir, 'segment.media');

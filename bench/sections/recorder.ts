@@ -12,7 +12,8 @@ import { parseScenario } from '../../host-sim/scenario/format.js';
 import { runScenario } from '../../host-sim/scenario/runner.js';
 import { startEngine } from '../../host-sim/engine.js';
 import { SimHardware } from '../../host-sim/node/hardware.js';
-import { attachCamera, runCamera } from '../../host-sim/sensor/sim-camera.js';
+import { attachCamera } from '../../host-sim/sensor/sim-camera.js';
+import { runVirtualTime } from '../../host-sim/node/hardware.js';
 import { loadScenario } from '../../cli/sim.js';
 import { TestCamera } from '../../test/helpers/recorder.js';
 import type { Report } from '../report.js';
@@ -66,9 +67,9 @@ export default async function recorder(report: Report): Promise<void> {
     try {
       await engine.call('capture.open', { width: 320, height: 240, frameRate: 15, keep: false });
       await engine.call('capture.start');
-      await runCamera(hw, engine, 2000);
+      await runVirtualTime(hw, engine, 2000);
       engine.takeCallbackCompute();
-      await runCamera(hw, engine, 2000 + seconds * 1000);
+      await runVirtualTime(hw, engine, 2000 + seconds * 1000);
       capture = engine.takeCallbackCompute() / seconds;
     } finally {
       await engine.close();

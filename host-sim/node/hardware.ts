@@ -323,3 +323,17 @@ export class SimHardware {
     };
   }
 }
+
+/**
+ * Advance virtual time to `untilMs` timer by timer, delivering the hardware callbacks each timer
+ * queued before the next one fires (as a device's event loop would, with a firmware that keeps
+ * up). Tests and benches drive the simulated camera with it.
+ */
+export async function runVirtualTime(hw: SimHardware, engine: { pump(): Promise<number> }, untilMs: number): Promise<void> {
+  for (let next = hw.timer.nextAt(); next !== undefined && next <= untilMs; next = hw.timer.nextAt()) {
+    hw.timer.runUntil(next);
+    await engine.pump();
+  }
+  hw.timer.runUntil(untilMs);
+  await engine.pump();
+}

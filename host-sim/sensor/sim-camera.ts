@@ -183,17 +183,3 @@ export function attachCamera(hw: SimHardware, options: SimCameraOptions = {}): S
   hw.devices.Camera = SimCamera;
   return control;
 }
-
-/**
- * Advance virtual time to `untilMs` timer by timer, delivering the hardware callbacks each timer
- * queued before the next one fires (as a device's event loop would, with a firmware that keeps
- * up). The recorder's shift simulator has its own loop; this one is for capture tests and benches.
- */
-export async function runCamera(hw: SimHardware, engine: { pump(): Promise<number> }, untilMs: number): Promise<void> {
-  for (let next = hw.timer.nextAt(); next !== undefined && next <= untilMs; next = hw.timer.nextAt()) {
-    hw.timer.runUntil(next);
-    await engine.pump();
-  }
-  hw.timer.runUntil(untilMs);
-  await engine.pump();
-}

@@ -12,7 +12,7 @@ import { SegmentStore } from '../../firmware/storage/index.js';
 import { startEngine, type Engine, type EngineName } from '../../host-sim/engine.js';
 import { SimFlash, attachFlash } from '../../host-sim/flash/sim-flash.js';
 import { RECORDER_KEYS_PATH } from '../../host-sim/guest/recorder.js';
-import { nodeChecksum, SimHardware } from '../../host-sim/node/hardware.js';
+import { nodeChecksum, runVirtualTime, SimHardware } from '../../host-sim/node/hardware.js';
 import { TcpLink } from '../../host-sim/link/tcp-link.js';
 import type { LinkOptions } from '../../firmware/platform/link.js';
 import { plain } from '../../host-sim/scenario/runner.js';
@@ -93,13 +93,7 @@ export class TestCamera {
 
   /** Run virtual time forward `ms`, timer by timer. */
   async run(ms: number): Promise<void> {
-    const until = this.hw.clock.monotonic() + ms;
-    for (let next = this.hw.timer.nextAt(); next !== undefined && next <= until; next = this.hw.timer.nextAt()) {
-      this.hw.timer.runUntil(next);
-      await this.engine.pump();
-    }
-    this.hw.timer.runUntil(until);
-    await this.engine.pump();
+    await runVirtualTime(this.hw, this.engine, this.hw.clock.monotonic() + ms);
   }
 
   async button(down: boolean): Promise<void> {
