@@ -26,7 +26,7 @@
 // reachable socket (--connect HOST:PORT). USB serial is not available yet.
 
 import { createCipheriv, createDecipheriv, randomBytes, randomFillSync, scryptSync } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -61,17 +61,6 @@ export const ROOT_FILES = Object.freeze({ secret: 'root.secret', pub: 'root.pub'
 
 // ------------------------------------------------------------------------------ files
 
-function writeSecretFile(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
 
 // --------------------------------------------------------------------------- register
 
@@ -184,7 +173,7 @@ export function createRoot(o: CreateRootOptions): AgencyRoot {
     cipher: { name: 'aes-256-gcm', iv: iv.toString('hex'), tag: cipher.getAuthTag().toString('hex') },
     ciphertext: ciphertext.toString('hex'),
   };
-  writeSecretFile(join(dir, ROOT_FILES.secret), JSON.stringify(secret, null, 2) + '\n');
+  writeDurable(join(dir, ROOT_FILES.secret), JSON.stringify(secret, null, 2) + '\n', { mode: 0o600 });
   writeDurable(join(dir, ROOT_FILES.pub), signer.publicKey);
   const register: Register = {
     format: REGISTER_FORMAT,

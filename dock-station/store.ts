@@ -29,13 +29,17 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Write a file durably: temp file, fsync, rename, fsync the directory. */
-export function writeDurable(path: string, data: Uint8Array): void {
+/**
+ * Write a file durably: temp file, fsync, rename, fsync the directory. `mode` for secrets
+ * (0o600, set before a byte is written); `exclusive` refuses to replace an existing file.
+ */
+export function writeDurable(path: string, data: Uint8Array | string, o: { mode?: number; exclusive?: boolean } = {}): void {
   mkdirSync(dirname(path), { recursive: true });
+  if (o.exclusive && existsSync(path)) throw new BodycamError('E_EXISTS', `${path} already exists; refusing to replace it`);
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  const fd = openSync(tmp, 'w', o.mode ?? 0o644);
   try {
-    writeSync(fd, data);
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -10,10 +10,11 @@
 // `nvsNames: true` it also refuses what NVS would (keys and partitions of 1..15 printable
 // characters, values of at most 4000 bytes), so the simulator catches names a camera refuses.
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BodycamError } from '../../firmware/errors.js';
 import type { KeyStore, KeyStoreConstructor, KeyStoreOptions } from '../../firmware/platform/keystore.js';
+import { writeDurable } from '../../dock-station/store.js';
 
 export const NVS_MAX_NAME = 15;
 export const NVS_MAX_VALUE = 4000;
@@ -35,17 +36,6 @@ function checkName(what: string, name: string, strict: boolean): void {
   }
 }
 
-function writeDurably(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
 
 export class FileKeyStores {
   readonly dir: string;
@@ -82,7 +72,7 @@ export class FileKeyStores {
         check(key);
         const bytes = value instanceof ArrayBuffer ? new Uint8Array(value.slice(0)) : value.slice();
         if (strict && bytes.length > NVS_MAX_VALUE) throw new BodycamError('E_KEYSTORE_VALUE', `value for "${key}" is ${bytes.length} bytes; NVS holds at most ${NVS_MAX_VALUE}`);
-        writeDurably(join(dir, fileName(key)), bytes);
+        writeDurable(join(dir, fileName(key)), bytes, { mode: 0o600 });
       },
       delete(key: string) {
         check(key);
