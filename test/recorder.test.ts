@@ -244,3 +244,24 @@ test('[node] a recording camera never shows an idle colour, and no other state i
   for (const [state, colour] of Object.entries(LED_COLOURS)) if (state !== 'recording') t.not(colour, LED_COLOURS.recording, state);
   t.not(LED_COLOURS.recording, 0);
 });
+
+for (const engine of ['node', 'xs'] as EngineName[]) {
+  test(`[${engine}] a one-colour LED is lit only while recording (and sealing): recording never looks like standby`, async (t) => {
+    const c = await TestCamera.start({ engine, preEventSeconds: 5, segmentSeconds: 30, monoLed: true });
+    try {
+      t.is((await c.status()).state, 'standby');
+      t.is(c.led().at(-1), 0, 'dark in standby');
+      await c.button(true);
+      await c.button(false);
+      t.is((await c.status()).state, 'recording');
+      t.is(c.led().at(-1), 1, 'lit while recording');
+      await c.run(3000);
+      await c.longPress();
+      t.is((await c.status()).state, 'standby');
+      t.deepEqual(c.led().slice(-2), [1, 0], 'lit while the last segment is sealed, then dark');
+      t.true(c.led().every((v) => v === 0 || v === 1), 'only on and off are written to a one-colour LED');
+    } finally {
+      await c.close();
+    }
+  });
+}

@@ -32,6 +32,8 @@ export function digitalLed(Digital: DigitalClass, config: PinConfig | null): Led
   if (!config) return NoLed;
   const pin = config;
   return class DigitalLed implements Led {
+    /** A plain GPIO LED: one colour, on for any non-zero value. */
+    readonly rgb = false;
     #io: DigitalPin;
     constructor() {
       this.#io = new Digital({ pin: pin.pin, mode: Digital.Output });

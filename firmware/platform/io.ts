@@ -20,7 +20,12 @@ export interface LedOptions {
 }
 
 export interface Led {
-  /** 0 off, 1 on; boards with an RGB LED take 0xRRGGBB. */
+  /**
+   * True when write() shows 0xRRGGBB colours (an RGB LED). A one-colour LED (false or absent)
+   * is simply on for any non-zero value, so the recorder picks what to light with this in mind.
+   */
+  readonly rgb?: boolean;
+  /** 0 off, non-zero on; an RGB LED takes 0xRRGGBB. */
   write(value: number): void;
   close(): void;
 }

@@ -4,6 +4,9 @@
 // blinking pattern, AWAITING_PROVISIONING, belongs to a camera that has no certificate and runs
 // no recorder (firmware/provision/boot.ts): it blinks, and in a colour with no red in it, so even
 // a board with a one-colour LED (where every colour is just "on") can't show it while recording.
+// A one-colour LED (Led.rgb not true: the XIAO's orange LED) can't show colours, so it is lit
+// while recording (and while the last segment is sealed) and dark otherwise: recording and idle
+// still never look alike; alerts are felt through the haptic motor.
 // The haptic motor pulses on every change the
 // officer caused or must know about; the pulse length tells which (short: started, long: stopped,
 // longest: an alert).
@@ -22,6 +25,9 @@ export const LED_COLOURS: Readonly<Record<RecorderState, number>> = Object.freez
   'battery-critical': 0xffa000,
   fault: 0xffff00,
 });
+
+/** The states a one-colour LED is lit in. */
+export const MONO_LIT: readonly RecorderState[] = Object.freeze(['recording', 'stopping']);
 
 /** A camera with no certificate: cyan, on and off every `halfPeriodMs` (no recorder runs). */
 export const AWAITING_PROVISIONING = Object.freeze({ colour: 0x00ffff, halfPeriodMs: 500 });
@@ -48,7 +54,7 @@ export class Indicators {
   }
 
   show(state: RecorderState): void {
-    const c = LED_COLOURS[state];
+    const c = this.#led.rgb ? LED_COLOURS[state] : MONO_LIT.includes(state) ? 1 : 0;
     if (c === this.#colour) return;
     this.#colour = c;
     this.#led.write(c);

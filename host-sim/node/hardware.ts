@@ -260,6 +260,8 @@ export class SimHardware {
   readonly indicators: IndicatorLog;
   readonly buttons = new ButtonPanel();
   readonly battery: SimBattery;
+  /** Whether the status LED shows colours (as on a board with an RGB LED) or is one-colour. */
+  rgbLed = true;
   /** Port constructors that a later module provides (Camera, Flash, Link), by name. */
   readonly devices: Partial<Pick<Platform, 'Camera' | 'Flash' | 'Link'>> = {};
 
@@ -280,6 +282,8 @@ export class SimHardware {
       } as unknown as new (o: unknown) => never;
     class SimLed implements Led {
       #pin: string | number;
+      /** The simulated status LED is RGB unless the scenario says it is a one-colour LED. */
+      readonly rgb: boolean = hw.rgbLed;
       constructor(o: LedOptions) {
         this.#pin = o.pin;
       }

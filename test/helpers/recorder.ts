@@ -35,6 +35,8 @@ export interface CameraOptions {
   dockPort?: number;
   /** Skip provisioning (an unprovisioned camera). */
   unprovisioned?: boolean;
+  /** A one-colour status LED (as the XIAO's), instead of an RGB one. */
+  monoLed?: boolean;
 }
 
 export interface StoredSegment {
@@ -56,6 +58,7 @@ export class TestCamera {
   constructor(o: CameraOptions) {
     this.o = o;
     this.hw = new SimHardware({ seed: 'recorder-test' });
+    if (o.monoLed) this.hw.rgbLed = false;
     this.flash = attachFlash(this.hw, new SimFlash({ blockLength: 4096, blocks: o.blocks ?? 2048 }));
     this.cam = attachCamera(this.hw, { source: synthetic(), ...o.camera });
     this.hw.devices.Link = function TestLink(options: LinkOptions) {
