@@ -1,6 +1,7 @@
 // TweetNaCl's Ed25519 (tweetnacl-js 1.0.3, nacl-fast.js), as an ES module in TypeScript, so it
 // runs unchanged on Node, in XS and on the camera (a Moddable module must be ESM; the npm
-// package is a UMD script whose Node branch `require("crypto")` can't be bundled for XS).
+// package is a UMD script whose Node branch loads "crypto" through CommonJS, which can't be
+// bundled for XS).
 //
 // Promises: byte-for-byte tweetnacl's results (test/signing-ed25519.test.ts compares with the npm
 // package on Node). The field and group arithmetic below is tweetnacl's code with types added
