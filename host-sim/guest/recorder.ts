@@ -10,6 +10,7 @@ import { start, type Started, type StartOptions } from '../../firmware/main.js';
 import { KEY_CONFIG } from '../../firmware/provision/camera.js';
 import { DeviceIdentity } from '../../firmware/signing/identity.js';
 import type { RecorderConfig } from '../../firmware/recorder/config.js';
+import type { RetryPolicy } from '../../firmware/provision/boot.js';
 import type { Entry, GuestEnv } from './env.js';
 
 export const RECORDER_STORE_PATH = 'bodycam-store';
@@ -36,6 +37,38 @@ function started(env: GuestEnv): Started {
   return s;
 }
 
+function address(v: CborValue | undefined): { address?: string; port: number } | undefined {
+  if (!(v instanceof Map)) return undefined;
+  const o = plain(v);
+  return { address: typeof o.address === 'string' ? o.address : '127.0.0.1', port: Number(o.port) };
+}
+
+/**
+ * Power on as a device does: firmware/main.ts start() with CBOR options {camera: {width, height,
+ * frameRate}, sensor, dock: {address, port}, provision: {address, port}, retry, settings}.
+ * Returns the status: the recorder's, or {state: "awaiting-provisioning", ...}.
+ */
+export function powerOn(env: GuestEnv, options: CborValue, defaults: { frameRate: number; firmware?: string }): CborValue {
+  if (env.state.recorder) throw new BodycamError('E_STARTED', 'the firmware is already running (a reboot is a new engine)');
+  const o = opts(options);
+  const camera = plain(o.get('camera'));
+  const startOptions: StartOptions = {
+    board: 'sim',
+    camera: { width: Number(camera.width ?? 320), height: Number(camera.height ?? 240), frameRate: Number(camera.frameRate ?? defaults.frameRate) },
+    storagePath: RECORDER_STORE_PATH,
+    keyStorePath: RECORDER_KEYS_PATH,
+    sensor: typeof o.get('sensor') === 'string' ? (o.get('sensor') as string) : 'SYNTHETIC',
+    firmware: defaults.firmware,
+    dock: address(o.get('dock')),
+    provision: address(o.get('provision')),
+    provisionRetry: plain(o.get('retry')) as Partial<RetryPolicy>,
+    settings: plain(o.get('settings')) as Partial<RecorderConfig>,
+  };
+  const s = start(env.platform, startOptions);
+  env.state.recorder = s;
+  return s.status() as unknown as CborValue;
+}
+
 export const recorderEntries: Record<string, Entry> = {
   /** The camera's public key (the key pair is made on first use from the Random port). */
   'recorder.identity': (env) => identity(env).publicKey,
@@ -49,24 +82,7 @@ export const recorderEntries: Record<string, Entry> = {
   },
 
   /** Power on: firmware/main.ts start() with {camera, sensor, dock: {address, port}, settings}. */
-  'recorder.boot': (env, options) => {
-    if (env.state.recorder) throw new BodycamError('E_STARTED', 'the firmware is already running (a reboot is a new engine)');
-    const o = opts(options);
-    const camera = plain(o.get('camera'));
-    const dock = o.get('dock');
-    const startOptions: StartOptions = {
-      board: 'sim',
-      camera: { width: Number(camera.width ?? 320), height: Number(camera.height ?? 240), frameRate: Number(camera.frameRate ?? 15) },
-      storagePath: RECORDER_STORE_PATH,
-      keyStorePath: RECORDER_KEYS_PATH,
-      sensor: typeof o.get('sensor') === 'string' ? (o.get('sensor') as string) : 'SYNTHETIC',
-      dock: dock instanceof Map ? { address: String(plain(dock).address ?? '127.0.0.1'), port: Number(plain(dock).port) } : undefined,
-      settings: plain(o.get('settings')) as Partial<RecorderConfig>,
-    };
-    const s = start(env.platform, startOptions);
-    env.state.recorder = s;
-    return s.status() as unknown as CborValue;
-  },
+  'recorder.boot': (env, options) => powerOn(env, options, { frameRate: 15 }),
 
   'recorder.status': (env) => started(env).status() as unknown as CborValue,
 
