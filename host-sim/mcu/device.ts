@@ -15,7 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Mailbox, NetstringReader } from '../xs/netstring.js';
+import { Mailbox, NetstringReader, serveRequest } from '../xs/netstring.js';
 import { BodycamError } from '../../firmware/errors.js';
 import { repoRoot } from '../xs/bundle.js';
 
@@ -216,29 +216,19 @@ export class McuDevice {
   #exchange(prefix: string, body: Uint8Array): Promise<McuReply> {
     return this.#request(async () => {
       this.#send(prefix, body);
-      for (;;) {
-        const m = await this.#mail.next();
-        const kind = m[0];
-        if (kind === 0x3f /* ? */) {
-          let answer: Uint8Array;
-          try {
-            answer = this.#options.onQuery(new Uint8Array(m.buffer, m.byteOffset + 1, m.length - 1));
-          } catch (e) {
-            this.#send('/', new Uint8Array(0));
-            throw e;
-          }
-          this.#send('/', answer);
-        } else if (kind === 0x2e /* . */) {
-          return this.#parseOkay(m);
-        } else if (kind === 0x21 /* ! */) {
-          throw new BodycamError('E_MCU_EXCEPTION', `uncaught exception in XS on the device: ${m.subarray(1).toString('utf8')}`);
-        } else {
+      return serveRequest(this.#mail, {
+        onQuery: (m) => this.#options.onQuery(m),
+        send: (p, b) => this.#send(p, b),
+        ok: (m) => this.#parseOkay(m),
+        error: (text) => new BodycamError('E_MCU_EXCEPTION', `uncaught exception in XS on the device: ${text}`),
+        unknown: (m) => {
           this.#child.kill();
-          throw new BodycamError('E_MCU_PROTOCOL', `unknown message from the device: ${m.subarray(0, 40).toString('latin1')}`);
-        }
-      }
+          return new BodycamError('E_MCU_PROTOCOL', `unknown message from the device: ${m.subarray(0, 40).toString('latin1')}`);
+        },
+      });
     });
   }
+
 
   /** Evaluate a program (the guest bundle) on the device; XS parses it there. */
   evaluate(source: string): Promise<McuReply> {

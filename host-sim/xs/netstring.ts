@@ -55,3 +55,42 @@ export class Mailbox {
     }
   }
 }
+
+export interface ServeOptions<T> {
+  /** Answer a query the guest made through issueCommand (the bridge). */
+  onQuery: (message: Uint8Array) => Uint8Array;
+  /** Send one netstring to the guest. */
+  send: (prefix: string, body: Uint8Array) => void;
+  /** The request's `.` reply (meter, then \x01, then the result). */
+  ok: (message: Buffer) => T;
+  /** The request's `!` reply: an exception in XS. */
+  error: (text: string) => Error;
+  /** Anything else: the stream can't be trusted. */
+  unknown: (message: Buffer) => Error;
+}
+
+/** Run one request to its reply, answering the guest's queries (`?` → `/`) on the way. */
+export async function serveRequest<T>(mail: Mailbox, o: ServeOptions<T>): Promise<T> {
+  for (;;) {
+    const m = await mail.next();
+    const kind = m[0];
+    if (kind === 0x3f /* ? */) {
+      let answer: Uint8Array;
+      try {
+        answer = o.onQuery(new Uint8Array(m.buffer, m.byteOffset + 1, m.length - 1));
+      } catch (e) {
+        // The bridge encodes port errors itself; reaching here is a host bug. Answer something
+        // so the guest is not left blocked, then report.
+        o.send('/', new Uint8Array(0));
+        throw e;
+      }
+      o.send('/', answer);
+    } else if (kind === 0x2e /* . */) {
+      return o.ok(m);
+    } else if (kind === 0x21 /* ! */) {
+      throw o.error(m.subarray(1).toString('utf8'));
+    } else {
+      throw o.unknown(m);
+    }
+  }
+}

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { BodycamError } from '../../firmware/errors.js';
-import { Mailbox, NetstringReader } from './netstring.js';
+import { Mailbox, NetstringReader, serveRequest } from './netstring.js';
 
 export interface Meter {
   /** XS compute units spent by this request. */
@@ -113,34 +113,24 @@ export class XsWorker {
     const run = async (): Promise<XsReply> => {
       if (this.#mail.failed) throw this.#mail.failed;
       this.#send(prefix, body);
-      for (;;) {
-        const m = await this.#mail.next();
-        const kind = m[0];
-        if (kind === 0x3f /* ? */) {
-          let answer: Uint8Array;
-          try {
-            answer = this.#onQuery(new Uint8Array(m.buffer, m.byteOffset + 1, m.length - 1));
-          } catch (e) {
-            // The query handler encodes port errors itself; reaching here is a host bug. Answer
-            // something so the worker is not left blocked, then report.
-            this.#send('/', new Uint8Array(0));
-            throw e;
-          }
-          this.#send('/', answer);
-        } else if (kind === 0x2e /* . */) {
+      return serveRequest(this.#mail, {
+        onQuery: (m) => this.#onQuery(m),
+        send: (p, b) => this.#send(p, b),
+        ok: (m) => {
           const sep = m.indexOf(1);
           const meterJson = JSON.parse(m.subarray(1, sep).toString('utf8')) as Meter;
           const reply = new Uint8Array(m.subarray(sep + 1));
           return { reply, meter: { compute: meterJson.compute, allocate: meterJson.allocate, currentHeapCount: meterJson.currentHeapCount } };
-        } else if (kind === 0x21 /* ! */) {
-          const text = m.subarray(1).toString('utf8');
-          if (/too much computation/i.test(text)) throw new BodycamError('E_XS_METER', `XS request exceeded its compute limit: ${text}`);
-          throw new BodycamError('E_XS_EXCEPTION', `uncaught exception in XS: ${text}`);
-        } else {
+        },
+        error: (text) =>
+          /too much computation/i.test(text)
+            ? new BodycamError('E_XS_METER', `XS request exceeded its compute limit: ${text}`)
+            : new BodycamError('E_XS_EXCEPTION', `uncaught exception in XS: ${text}`),
+        unknown: (m) => {
           this.#child.kill();
-          throw new BodycamError('E_XS_PROTOCOL', `unknown message from xsnap-worker: ${m.subarray(0, 40).toString('latin1')}`);
-        }
-      }
+          return new BodycamError('E_XS_PROTOCOL', `unknown message from xsnap-worker: ${m.subarray(0, 40).toString('latin1')}`);
+        },
+      });
     };
     const result = this.#busy.then(run, run);
     this.#busy = result.catch(() => undefined);
