@@ -42,13 +42,7 @@ export interface McuEngineOptions {
 }
 
 /** CallMeter in instructions, plus the device's heap. */
-export interface McuCallMeter extends CallMeter {
-  instructions: number;
-  heapInUse: number;
-  heapPeak: number;
-  heapPeakEver: number;
-  heapCeiling: number;
-  footprint: number;
+export interface McuCallMeter extends CallMeter, Pick<McuMeter, 'instructions' | 'heapInUse' | 'heapPeak' | 'heapPeakEver' | 'heapCeiling' | 'footprint'> {
   /** Of heapInUse, bytecode bytes (in flash on a device build). */
   code: number;
 }
