@@ -4,10 +4,10 @@
 //   DIR/root.pub          the agency root public key (32 bytes)
 //   DIR/revocations.cose  optional: the agency's signed revocation list
 
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
-import { verifyCertificate, verifyRevocationList } from '../firmware/signing/certificate.js';
+import { isRevoked, verifyCertificate, verifyRevocationList, type RevocationList } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
 import { nodeDigest } from '../host-sim/node/hardware.js';
@@ -22,8 +22,8 @@ export interface DockIdentityFiles {
 }
 
 export function writeDockIdentity(dir: string, files: DockIdentityFiles): void {
-  writeDurable(join(dir, 'dock.seed'), files.seed);
-  chmodSync(join(dir, 'dock.seed'), 0o600);
+  // The secret is 0600 from its first byte (the temp file is created with the mode).
+  writeDurable(join(dir, 'dock.seed'), files.seed, { mode: 0o600 });
   writeDurable(join(dir, 'dock.cert.cose'), files.certificate);
   writeDurable(join(dir, 'root.pub'), files.rootKey);
   if (files.revocations) writeDurable(join(dir, 'revocations.cose'), files.revocations);
@@ -46,5 +46,15 @@ export function loadDockIdentity(dir: string, ed25519: Ed25519, now = Date.now()
   const revPath = join(dir, 'revocations.cose');
   const revocationsCose = existsSync(revPath) ? new Uint8Array(readFileSync(revPath)) : undefined;
   const revocations = revocationsCose ? verifyRevocationList(revocationsCose, rootKey, { ed25519 }) : undefined;
+  checkOwnIdentity(cert, revocations);
   return { id: cert.id, signer, certificate, rootKey, revocations, revocationsCose };
+}
+
+/**
+ * A station refuses to serve under an identity its own agency revoked (the certificate's
+ * expiry is checked where it is verified, against the station's clock).
+ */
+export function checkOwnIdentity(cert: { id: string; keyId: Uint8Array }, revocations: RevocationList | undefined): void {
+  const r = isRevoked(revocations, cert.keyId);
+  if (r) throw new BodycamError('E_CERT_REVOKED', `this dock's identity ${cert.id} is on the agency's revocation list (${r.reason}): it may not serve cameras; issue it a new identity with \`bodycam provision dock\``);
 }

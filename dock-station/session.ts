@@ -47,6 +47,8 @@ export interface SessionOptions {
   timeoutMs?: number;
   /** Signed firmware images to offer cameras, newest per board, once their evidence is receipted. */
   firmware?: FirmwareShelf;
+  /** The agency's signed revocation list, sent to every camera after the handshake (it keeps it if newer). */
+  revocationsCose?: Uint8Array;
   /** Signed configuration to push to a camera (by device id), if any. */
   configFor?: (device: string) => Uint8Array | undefined;
   onProgress?: (p: SessionProgress) => void;
@@ -300,6 +302,14 @@ export class DockSession {
   async #transfer(): Promise<void> {
     const store = this.#o.store;
     const cam = this.#camera!;
+    if (this.#o.revocationsCose) {
+      // First, before anything is listed: a camera that learns from this list that this dock is
+      // revoked ends the session (E_CERT_REVOKED) and keeps everything.
+      this.#phase('revocations');
+      this.#send('revocations', { cose: this.#o.revocationsCose });
+      const held = num((await this.#next('revocations-ok')).m, 'number');
+      store.log('revocations-checked', { dock: this.#dockId, session: this.id, device: cam.id, detail: { number: held } });
+    }
     this.#phase('status');
     this.#send('status?');
     const status = (await this.#next('status')).m;

@@ -6,7 +6,11 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { issueRevocationList } from '../firmware/signing/certificate.js';
+import { issueRevocationList, verifyCertificate, verifyRevocationList } from '../firmware/signing/certificate.js';
+import { BodycamError } from '../firmware/errors.js';
+import { sameBytes } from '../firmware/signing/signer.js';
+import { nodeDigest } from '../host-sim/node/hardware.js';
+import { checkOwnIdentity } from './identity.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { DockSession, type DockIdentity, type SessionProgress, type SessionResult } from './session.js';
 import { EvidenceStore, writeDurable } from './store.js';
@@ -38,6 +42,11 @@ export class DockStation {
 
   constructor(o: StationOptions) {
     this.#o = o;
+    // A station never serves under an expired or revoked identity (E_CERT_EXPIRED, E_CERT_REVOKED).
+    const own = verifyCertificate(o.identity.certificate, o.identity.rootKey, { digest: nodeDigest, ed25519: o.ed25519, kind: 'dock', at: (o.now ?? Date.now)() });
+    if (!sameBytes(own.publicKey, o.identity.signer.publicKey)) throw new BodycamError('E_DOCK_IDENTITY', 'the dock certificate is for another key than the dock signs with');
+    if (!o.identity.revocations && o.revocationsCose) o.identity.revocations = verifyRevocationList(o.revocationsCose, o.identity.rootKey, { ed25519: o.ed25519 });
+    checkOwnIdentity(own, o.identity.revocations);
     this.store = new EvidenceStore(o.storeDir);
     const rootPath = join(o.storeDir, 'trust', 'root.pub');
     if (!existsSync(rootPath)) writeDurable(rootPath, o.identity.rootKey);
@@ -69,6 +78,7 @@ export class DockStation {
       timeoutMs: this.#o.timeoutMs,
       now: this.#o.now,
       configFor: this.#o.configFor,
+      revocationsCose: this.#o.revocationsCose,
       firmware: this.#o.firmware,
       onProgress: this.#o.onProgress,
     });

@@ -16,7 +16,7 @@ import type { Checksum } from '../platform/checksum.js';
 import type { Clock } from '../platform/clock.js';
 import type { Digest } from '../platform/digest.js';
 import type { Random } from '../platform/random.js';
-import { verifyCertificate, isRevoked, type RevocationList, type VerifiedCertificate } from '../signing/certificate.js';
+import { verifyCertificate, verifyRevocationList, isRevoked, peekCertificate, type RevocationList, type VerifiedCertificate } from '../signing/certificate.js';
 import { defaultEd25519, type Ed25519 } from '../signing/ed25519.js';
 import { sameBytes, type Signer } from '../signing/signer.js';
 import { FrameReader, frameEncoded, frameMessage, HEADER_BYTES, TRAILER_BYTES } from './frame.js';
@@ -76,7 +76,19 @@ export interface CameraSessionOptions {
   certificate: Uint8Array;
   /** The agency root public key set at provisioning. */
   rootKey: Uint8Array;
+  /** The agency's revocation list the camera holds (from provisioning, or a later docking). */
   revocations?: RevocationList;
+  /**
+   * A newer signed revocation list arrived from an authenticated dock and verified against the
+   * agency root: keep it (the KeyStore), so the next docking checks against it.
+   */
+  onRevocations?: (cose: Uint8Array, list: RevocationList) => void;
+  /**
+   * The latest UTC (ms) the camera knows for certain has passed (a persisted time floor), if any.
+   * A dock certificate that expired before it is refused whatever the clock says; the camera's
+   * own certificate's notBefore and the revocation list's issue date count too.
+   */
+  timeFloor?: number;
   firmwareVersion: string;
   source: UploadSource;
   clock: Clock;
@@ -121,6 +133,8 @@ export class CameraSession {
   #hello: Uint8Array | undefined;
   #dockHello: Uint8Array | undefined;
   #dock: VerifiedCertificate | undefined;
+  /** The revocation list in force: the one held, or a newer one a dock brought this session. */
+  #revoked: RevocationList | undefined;
   #closeReason = '';
   #lastReceipt: { cose: Uint8Array; seqs: number[]; bytes: number } | undefined;
   #update: { session: UpdateSessionLike; version: string; total: number } | undefined;
@@ -131,6 +145,7 @@ export class CameraSession {
     this.#o = o;
     this.#ed = o.ed25519 ?? defaultEd25519();
     this.#reader = new FrameReader(o.checksum);
+    this.#revoked = o.revocations;
   }
 
   get state(): State {
@@ -244,14 +259,45 @@ export class CameraSession {
     if (str(m, 'role') !== 'dock') throw new BodycamError('E_AUTH_ROLE', 'the peer does not present itself as a dock');
     const versions = arr(m, 'versions');
     if (!versions.some((v) => PROTOCOL_VERSIONS.includes(v as number))) throw new BodycamError('E_PROTO_VERSION', `no common protocol version (dock: ${versions.join(',')})`);
-    const now = this.#o.clock.utc();
-    const cert = verifyCertificate(bin(m, 'cert'), this.#o.rootKey, { digest: this.#o.digest, ed25519: this.#ed, kind: 'dock', at: this.#o.clock.source().source === 'none' ? undefined : now });
+    // A clock that was never set can't say a certificate is not yet valid, but the camera still
+    // knows a time that has certainly passed (timeFloor): an expired dock is refused either way.
+    const clockKnown = this.#o.clock.source().source !== 'none';
+    const cert = verifyCertificate(bin(m, 'cert'), this.#o.rootKey, { digest: this.#o.digest, ed25519: this.#ed, kind: 'dock', at: clockKnown ? this.#o.clock.utc() : undefined });
+    const floor = this.#timeFloor();
+    if (cert.notAfter < floor) throw new BodycamError('E_CERT_EXPIRED', `dock certificate ${cert.id} expired ${new Date(cert.notAfter).toISOString()}, before ${new Date(floor).toISOString()}, a time this camera knows has passed`);
     if (cert.id !== str(m, 'id')) throw new BodycamError('E_AUTH_IDENTITY', `the dock says it is ${str(m, 'id')} but its certificate is for ${cert.id}`);
-    const revoked = isRevoked(this.#o.revocations, cert.keyId);
+    const revoked = isRevoked(this.#revoked, cert.keyId);
     if (revoked) throw new BodycamError('E_CERT_REVOKED', `dock ${cert.id} is revoked (${revoked.reason})`);
     this.#dock = cert;
     this.#dockHello = raw;
     this.#state = 'dock-proven';
+  }
+
+  /** The latest UTC this camera knows has passed: its own certificate's start, the revocation list's issue, the persisted floor. */
+  #timeFloor(): number {
+    let floor = this.#o.timeFloor ?? 0;
+    try {
+      floor = Math.max(floor, peekCertificate(this.#o.certificate).notBefore);
+    } catch {
+      // The camera's own certificate is the dock's to judge.
+    }
+    if (this.#revoked) floor = Math.max(floor, this.#revoked.issued);
+    return floor;
+  }
+
+  /** A signed revocation list from an authenticated dock: kept if newer; a dock it revokes is dropped at once. */
+  #revocations(cose: Uint8Array, dock: VerifiedCertificate): void {
+    const list = verifyRevocationList(cose, this.#o.rootKey, { ed25519: this.#ed });
+    if (!this.#revoked || list.number > this.#revoked.number) {
+      this.#o.onRevocations?.(cose, list);
+      this.#revoked = list;
+    }
+    const revoked = isRevoked(this.#revoked, dock.keyId);
+    if (revoked) {
+      this.#error('E_CERT_REVOKED', `dock ${dock.id} is revoked (${revoked.reason})`, true);
+      return;
+    }
+    this.#send('revocations-ok', { number: this.#revoked!.number });
   }
 
   #dockAuth(m: Message): void {
@@ -292,6 +338,8 @@ export class CameraSession {
         this.#o.onEvent?.({ kind: 'clock-set', before, after: dockUtc, drift: before - dockUtc, dock: dock.id });
         return;
       }
+      case 'revocations':
+        return this.#revocations(bin(m, 'cose'), dock);
       case 'head?':
         this.#send('checkpoint', { cose: this.#o.source.checkpoint(this.#nonce) });
         return;

@@ -31,6 +31,8 @@ const SEGMENT_ENTRY = record({ seq: uint, length: uint, manifest: object });
 export const SCHEMAS = {
   hello: { role: oneOf('camera', 'dock'), id: text, cert: object, nonce: bytes(32, 32), fw: text, versions: list(uint, 8) },
   auth: { sig: bytes(64, 64) },
+  revocations: { cose: object },
+  'revocations-ok': { number: uint },
   'status?': {},
   status: {
     batteryPercent: uint, charging: bool, storageTotal: uint, storageFree: uint, pendingSegments: uint, pendingBytes: uint,

@@ -66,6 +66,26 @@ export function readProvisioned(keyStore: KeyStore): ProvisionedState {
   return { certificate: get(KEY_DEVICE_CERT), rootKey: get(KEY_ROOT), config: get(KEY_CONFIG), revocations: get(KEY_REVOCATIONS), firmwareKeys: get(KEY_FIRMWARE_KEYS) };
 }
 
+/**
+ * The revocation list this camera holds (from provisioning, or newer from a docking), verified
+ * against its agency root; undefined when it holds none or the stored one no longer verifies
+ * (a newer list comes with the next docking).
+ */
+export function heldRevocations(keyStore: KeyStore, rootKey: Uint8Array | undefined, ed25519?: Ed25519): RevocationList | undefined {
+  const v = keyStore.get(KEY_REVOCATIONS);
+  if (!v || !rootKey) return undefined;
+  try {
+    return verifyRevocationList(new Uint8Array(v), rootKey, { ed25519 });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keep a newer revocation list a dock brought (CameraSession's onRevocations). */
+export function keepRevocations(keyStore: KeyStore, cose: Uint8Array): void {
+  keyStore.set(KEY_REVOCATIONS, cose);
+}
+
 export type ProvisionEvent =
   | { kind: 'identified'; provisioned: boolean }
   | { kind: 'installed'; id: string; configVersion: number; forced: boolean; firmwareKeys: number }

@@ -44,7 +44,7 @@ import { FLAG_CLEAN_CLOSE, FLAG_PRE_EVENT, type ManifestBuilder } from '../signi
 import { signStructure } from '../signing/signed.js';
 import { CameraSession, type DockEvent } from '../dock/camera-session.js';
 import { checkNewerConfig, verifyConfig } from '../provision/config.js';
-import { KEY_CONFIG } from '../provision/camera.js';
+import { KEY_CONFIG, heldRevocations, keepRevocations } from '../provision/camera.js';
 import { fromSignedConfig, heldConfig, recorderConfig, type RecorderConfig } from './config.js';
 import { ButtonGestures } from './gestures.js';
 import { HAPTIC, Indicators, type RecorderState } from './indicators.js';
@@ -536,6 +536,8 @@ export class Recorder {
       identity: this.#identity,
       certificate: cert,
       rootKey: root,
+      revocations: heldRevocations(this.#keys, root, this.#ed),
+      onRevocations: (cose) => keepRevocations(this.#keys, cose),
       firmwareVersion: this.#o.firmware,
       source: this.#keeper,
       clock: p.clock,

@@ -20,6 +20,7 @@ import { FLAG_CLEAN_CLOSE } from '../../firmware/signing/manifest.js';
 import { EvidenceKeeper, encodeMeta, KEY_CHAIN_HEAD, type SegmentMeta } from '../../firmware/recorder/evidence.js';
 import { SegmentStore } from '../../firmware/storage/index.js';
 import { KeyStoreTrust, provisionFirmwareKeys, UpdateSession } from '../../firmware/update/index.js';
+import { heldRevocations, keepRevocations, KEY_REVOCATIONS } from '../../firmware/provision/camera.js';
 import { AbSlots } from '../update/ab-slots.js';
 import type { Entry, GuestEnv } from './env.js';
 
@@ -135,6 +136,8 @@ export function cameraSession(env: GuestEnv, extra: Partial<CameraSessionOptions
     identity: id,
     certificate,
     rootKey,
+    revocations: heldRevocations(c.keys!, rootKey, ed25519(env)),
+    onRevocations: (cose) => keepRevocations(c.keys!, cose),
     firmwareVersion: CAMERA_FIRMWARE,
     source,
     clock: p.clock,
@@ -169,10 +172,20 @@ export const dockEntries: Record<string, Entry> = {
   /** The camera's public key (made on first use from the Random port, kept in the KeyStore). */
   'dock.camera.identity': (env) => identity(env).publicKey,
 
-  /** Provisioning: the agency root key and this camera's certificate. */
-  'dock.camera.install': (env, root, certificate) => {
+  /** Provisioning: the agency root key, this camera's certificate and (optional) the agency's signed revocation list. */
+  'dock.camera.install': (env, root, certificate, revocations) => {
     identity(env).provision(root as Uint8Array, certificate as Uint8Array);
+    const keys = cam(env).keys!;
+    if (revocations instanceof Uint8Array) keys.set(KEY_REVOCATIONS, revocations);
+    else keys.delete(KEY_REVOCATIONS);
     return null;
+  },
+
+  /** The signed revocation list the camera holds now (provisioning's, or a newer one from a dock). */
+  'dock.camera.revocations': (env) => {
+    identity(env);
+    const v = cam(env).keys!.get(KEY_REVOCATIONS);
+    return v ? new Uint8Array(v) : null;
   },
 
   /** Provisioning: the agency's firmware-signing public key (for dock-delivered updates). */
