@@ -55,7 +55,7 @@ export async function run(argv: string[], out: (line: string) => void = (l) => c
   } catch (e) {
     if (isBodycamError(e)) {
       console.error(e.message);
-      return e.code === 'E_USAGE' ? 2 : e instanceof BodycamError && e.code.startsWith('E_XS') ? 2 : 1;
+      return e.code === 'E_USAGE' || e.code.startsWith('E_TRUST') ? 2 : e instanceof BodycamError && e.code.startsWith('E_XS') ? 2 : 1;
     }
     throw e;
   }

@@ -6,7 +6,7 @@ import { BodycamError } from '../firmware/errors.js';
 import { loadDockIdentity } from '../dock-station/identity.js';
 import { DockStation } from '../dock-station/station.js';
 import type { SessionProgress, SessionResult } from '../dock-station/session.js';
-import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { hostEd25519 } from '../host/ed25519-node.js';
 import { FirmwareShelf } from '../dock-station/firmware-shelf.js';
 import { parseArgs, stringOption } from './args.js';
 

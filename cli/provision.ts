@@ -40,11 +40,11 @@ import { decodeProvisionMessage, encodeProvisionMessage, type ProvisionMessage, 
 import { issueCertificate, issueRevocationList, verifyRevocationList, type Revocation } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { KeyPairSigner, keyIdOf } from '../firmware/signing/signer.js';
-import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { hostEd25519 } from '../host/ed25519-node.js';
 import { writeDockIdentity } from '../dock-station/identity.js';
 import { writeDurable } from '../dock-station/store.js';
 import { FileKeyStores } from '../host-sim/node/file-keystore.js';
-import { nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
+import { nodeChecksum, nodeDigest } from '../host/ports.js';
 import { PROVISION_KEYSTORE, SIM_FIRMWARE_VERSION } from '../host-sim/guest/provision.js';
 import { parseArgs, intOption, stringOption, type Parsed } from './args.js';
 import { readPublicKey } from './firmware.js';

@@ -5,7 +5,7 @@
 // segment and the ledger verified.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import { repoRoot } from '../host-sim/xs/bundle.js';
 import { parseScenario } from '../host-sim/scenario/format.js';
@@ -88,7 +88,7 @@ export function summary(r: ScenarioReport): string[] {
     l.push(`firmware cost (Cortex-M7): ${r.mcu.firmwareInstructions.toLocaleString('en')} instructions, ${r.mcu.firmwareInstructionsPerVirtualSecond.toLocaleString('en')} per second of shift (${r.mcu.boots} boot${r.mcu.boots === 1 ? '' : 's'} of ${r.mcu.bootInstructions.toLocaleString('en')} more each)`);
     l.push(`device heap: peak ${kib(r.mcu.heapPeak)} of a ${kib(r.mcu.heapCeiling)} ceiling; the loaded firmware held ${kib(r.mcu.heapLoaded)} (${kib(r.mcu.bytecode)} bytecode), so the run needed ${kib(r.mcu.runtimeHeapPeak)} more`);
   }
-  l.push(`evidence: ${r.evidence}   (bodycam verify ${r.evidence})`);
+  l.push(`evidence: ${r.evidence}   (bodycam verify ${r.evidence} --root ${join(dirname(r.evidence), 'root.pub')})`);
   if (r.export) l.push(`playable export: ${r.export.video.join(', ')} (${r.export.frames} frames; timing in ${r.export.sidecar.join(', ')})`);
   return l;
 }

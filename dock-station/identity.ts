@@ -10,7 +10,7 @@ import { BodycamError } from '../firmware/errors.js';
 import { isRevoked, verifyCertificate, verifyRevocationList, type RevocationList } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
-import { nodeDigest } from '../host-sim/node/hardware.js';
+import { nodeDigest } from '../host/ports.js';
 import type { DockIdentity } from './session.js';
 import { writeDurable } from './store.js';
 

@@ -21,7 +21,7 @@ import { signReceipt, verifyCheckpoint, type ReceiptEntry } from '../firmware/si
 import type { Signer } from '../firmware/signing/signer.js';
 import { peekStructure } from '../firmware/signing/signed.js';
 import { LEDGER_TYPE } from '../firmware/recorder/ledger.js';
-import { nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
+import { nodeChecksum, nodeDigest } from '../host/ports.js';
 import { seqName, type EvidenceStore, type Upload } from './store.js';
 import type { FirmwareShelf } from './firmware-shelf.js';
 import { newerVersion } from '../firmware/dock/camera-session.js';

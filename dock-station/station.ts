@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { issueRevocationList, verifyCertificate, verifyRevocationList } from '../firmware/signing/certificate.js';
 import { BodycamError } from '../firmware/errors.js';
 import { sameBytes } from '../firmware/signing/signer.js';
-import { nodeDigest } from '../host-sim/node/hardware.js';
+import { nodeDigest } from '../host/ports.js';
 import { checkOwnIdentity } from './identity.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { DockSession, type DockIdentity, type SessionProgress, type SessionResult } from './session.js';

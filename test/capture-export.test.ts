@@ -16,7 +16,7 @@ import { ReplayFrames } from '../host-sim/sensor/replay.js';
 import { attachCamera } from '../host-sim/sensor/sim-camera.js';
 import { runVirtualTime } from '../host-sim/node/hardware.js';
 import { run } from '../cli/bodycam.js';
-import { writeAviExport } from '../cli/export.js';
+import { writeAviExport } from '../evidence/export.js';
 import { concat } from './helpers/signing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bodycam-export-'));

@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import type { LinkFaults } from '../host-sim/link/tcp-link.js';
-import { dock, startCamera, startStation, type Camera } from './helpers/dock.js';
+import { dock, rootFile, startCamera, startStation, type Camera } from './helpers/dock.js';
 import { run } from '../cli/bodycam.js';
 
 const LONG = !!process.env.BODYCAM_LONG;
@@ -66,7 +66,7 @@ test('[node] link cut at every camera message boundary and in the middle of ever
       const result = station.results[station.results.length - 1];
       t.true(result.ok, `cut ${cut}: ${result.code} ${result.message}`);
       const lines: string[] = [];
-      t.is(await run(['verify', storeDir], (l) => lines.push(l)), 0, `cut ${cut}: ${lines.join('\n')}`);
+      t.is(await run(['verify', storeDir, '--root', rootFile()], (l) => lines.push(l)), 0, `cut ${cut}: ${lines.join('\n')}`);
       // Resuming sends only what was not durable: the second session's media bytes are the rest.
       const media = mediaTotal - durableBefore;
       t.true(result.bytesReceived < media + 8 * 1024 + 2000 * SEGMENTS, `cut ${cut}: resent durable data (${result.bytesReceived} bytes for ${media} missing)`);

@@ -9,12 +9,13 @@ import type { CameraSession } from '../firmware/dock/camera-session.js';
 import { FrameReader, frameMessage } from '../firmware/dock/frame.js';
 import { bin, decodeMessage, encodeMessage, SCHEMAS, str, type Message, type MessageType } from '../firmware/dock/messages.js';
 import { authPayload, transcriptHash } from '../firmware/dock/transcript.js';
+import { deriveSessionKeys, ephemeralKey, SessionMac } from '../firmware/dock/session-keys.js';
 import { isBodycamError } from '../firmware/errors.js';
 import { issueRevocationList } from '../firmware/signing/certificate.js';
 import { manifestDigest } from '../firmware/signing/manifest.js';
 import { signReceipt } from '../firmware/signing/receipt.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
-import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { hostEd25519 } from '../host/ed25519-node.js';
 import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
 import { cameraSession, dockEntries } from '../host-sim/guest/dock.js';
 import type { GuestEnv } from '../host-sim/guest/env.js';
@@ -37,21 +38,24 @@ function pending(env: GuestEnv): number[] {
   return ((dockEntries['dock.camera.status'](env) as { pending: number[] }).pending).slice();
 }
 
-/** A dock in the test: sends frames into a CameraSession, reads its answers. */
+/** A dock in the test: sends frames into a CameraSession, reads its answers (sealed with the session MAC once authenticated). */
 class TestDock {
   reader = new FrameReader(nodeChecksum);
   cameraHello: Uint8Array | undefined;
   cameraNonce: Uint8Array | undefined;
+  cameraKx: Uint8Array | undefined;
+  mac: SessionMac | undefined;
   constructor(readonly session: CameraSession, readonly identity = dockIdentity()) {}
   #answers(frames: Uint8Array[]): Message[] {
     const out: Message[] = [];
     for (const f of frames)
       for (const ev of this.reader.push(f)) {
         if (ev.kind !== 'message') throw new Error(`camera sent a bad frame: ${ev.error.message}`);
-        out.push(decodeMessage(ev.payload));
+        out.push(decodeMessage(this.mac ? this.mac.open(ev) : ev.payload));
         if (out[out.length - 1].t === 'hello') {
           this.cameraHello = ev.payload;
           this.cameraNonce = bin(out[out.length - 1], 'nonce');
+          this.cameraKx = bin(out[out.length - 1], 'kx');
         }
       }
     return out;
@@ -59,8 +63,12 @@ class TestDock {
   start(): Message[] {
     return this.#answers(this.session.start());
   }
+  /** A payload framed as this dock would: sealed once the session has keys. */
+  frame(payload: Uint8Array): Uint8Array {
+    return this.mac ? this.mac.sealPayload(payload) : frameMessage(payload, nodeChecksum);
+  }
   send(t: MessageType, fields: Record<string, CborValue> = {}): Message[] {
-    return this.#answers(this.session.receive(frameMessage(encodeMessage(t, fields), nodeChecksum)));
+    return this.raw(this.frame(encodeMessage(t, fields)));
   }
   raw(bytes: Uint8Array): Message[] {
     return this.#answers(this.session.receive(bytes));
@@ -68,10 +76,15 @@ class TestDock {
   /** hello + auth as this dock, with an optional wrong signer for the auth. */
   handshake(authSigner = this.identity.signer): Message[] {
     this.start();
-    const hello = encodeMessage('hello', { role: 'dock', id: this.identity.id, cert: this.identity.certificate, nonce: new Uint8Array(randomBytes(32)), fw: 'test', versions: [1] });
+    const kx = ephemeralKey(new Uint8Array(randomBytes(32)));
+    const hello = encodeMessage('hello', { role: 'dock', id: this.identity.id, cert: this.identity.certificate, nonce: new Uint8Array(randomBytes(32)), kx: kx.publicKey, fw: 'test', versions: [1] });
     const a = this.#answers(this.session.receive(frameMessage(hello, nodeChecksum)));
+    if (!this.cameraKx) return a;
     const h = transcriptHash(nodeDigest, this.cameraHello!, hello);
-    return [...a, ...this.send('auth', { sig: authSigner.sign(authPayload(h, 'dock')) })];
+    const keys = deriveSessionKeys(nodeDigest, kx.secret, this.cameraKx, h);
+    const b = this.send('auth', { sig: authSigner.sign(authPayload(h, 'dock')) });
+    if (this.session.state === 'authenticated') this.mac = new SessionMac({ digest: nodeDigest, checksum: nodeChecksum, keys, role: 'dock' });
+    return [...a, ...b];
   }
 }
 
@@ -179,22 +192,23 @@ test('garbage to an authenticated camera: an error reply for each, no crash, no 
   for (let i = 0; i < 2000; i++) {
     let frame: Uint8Array;
     const kind = i % 4;
+    // (sealed by the authenticated dock: an unsealed frame ends the session, tested below)
     if (kind === 0) {
       // a well-framed payload of random bytes
-      frame = frameMessage(rnd(1 + (i % 200)), nodeChecksum);
+      frame = s.d.frame(rnd(1 + (i % 200)));
     } else if (kind === 1) {
       // a real message with one field of the wrong type
       const t = types[i % types.length];
       const m = new Map<CborValue, CborValue>([['t', t], ['seq', 'x'], ['offset', -1], ['cose', 5]]);
-      frame = frameMessage(new Uint8Array(encode(m)), nodeChecksum);
+      frame = s.d.frame(new Uint8Array(encode(m)));
     } else if (kind === 2) {
       // a valid frame with one byte flipped (CRC catches it)
       // (damage to the 8-byte header desynchronises the stream and ends it: tested below)
-      frame = frameMessage(encodeMessage('status?'), nodeChecksum);
+      frame = s.d.frame(encodeMessage('status?'));
       frame[8 + (i % (frame.length - 8))] ^= 1 << (i % 8);
     } else {
       // unknown message types
-      frame = frameMessage(new Uint8Array(encode(new Map([['t', `x${i}`]]))), nodeChecksum);
+      frame = s.d.frame(new Uint8Array(encode(new Map([['t', `x${i}`]]))));
     }
     const answers = s.d.raw(frame);
     replies += answers.length;
@@ -214,7 +228,7 @@ test('garbage to an authenticated camera: an error reply for each, no crash, no 
 
 test('the message decoder: thousands of mutated messages are a message or an E_PROTO_* error, never anything else', (t) => {
   const samples: Uint8Array[] = [
-    encodeMessage('hello', { role: 'camera', id: 'CAM-1', cert: new Uint8Array(100), nonce: new Uint8Array(32), fw: '1', versions: [1] }),
+    encodeMessage('hello', { role: 'camera', id: 'CAM-1', cert: new Uint8Array(100), nonce: new Uint8Array(32), kx: new Uint8Array(32), fw: '1', versions: [1] }),
     encodeMessage('chunk', { seq: 3, offset: 4096, data: new Uint8Array(300), crc: 123 }),
     encodeMessage('inventory', { segments: [{ seq: 1, length: 5, manifest: new Uint8Array(40) }], more: false }),
     encodeMessage('receipt', { cose: new Uint8Array(90) }),
@@ -336,7 +350,7 @@ test('[node] garbage over TCP ends that connection cleanly; the station serves t
 test('[node] the station under fuzz: hundreds of garbage and mutated sessions, no crash, nothing stored, then a real camera docks', async (t) => {
   const { station, port } = await startStation({ timeoutMs: 500 });
   const net = await import('node:net');
-  const hello = frameMessage(encodeMessage('hello', { role: 'camera', id: 'CAM-0001', cert: new Uint8Array(120), nonce: new Uint8Array(32), fw: '0.1.0', versions: [1] }), nodeChecksum);
+  const hello = frameMessage(encodeMessage('hello', { role: 'camera', id: 'CAM-0001', cert: new Uint8Array(120), nonce: new Uint8Array(32), kx: new Uint8Array(32), fw: '0.1.0', versions: [1] }), nodeChecksum);
   let seedN = 99;
   const next = () => (seedN = (seedN * 1103515245 + 12345) >>> 0);
   const sessions = 300;

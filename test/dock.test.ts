@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { SyntheticFrames } from '../host-sim/sensor/synthetic.js';
 import { join } from 'node:path';
 import { ENGINES } from '../host-sim/engine.js';
-import { dock, startCamera, startStation } from './helpers/dock.js';
+import { dock, rootFile, startCamera, startStation } from './helpers/dock.js';
 import { run } from '../cli/bodycam.js';
 
 for (const engine of ENGINES) {
@@ -39,7 +39,7 @@ for (const engine of ENGINES) {
       t.true(s.events.some((e) => e.startsWith('authenticated DOCK-1')));
       // The store is an evidence directory that verifies offline, receipts and all.
       const lines: string[] = [];
-      t.is(await run(['verify', storeDir], (l) => lines.push(l)), 0, lines.join('\n'));
+      t.is(await run(['verify', storeDir, '--root', rootFile()], (l) => lines.push(l)), 0, lines.join('\n'));
     } finally {
       await camera.close();
       await station.close();
@@ -61,11 +61,14 @@ test('[node] bodycam export from the store: verified first, plays in ffmpeg, wit
     await station.close();
   }
   const lines: string[] = [];
-  t.is(await run(['export', '--store', storeDir, '--device', 'CAM-0001', '--from', '1', '--to', '2', '--out', out], (l) => lines.push(l)), 0, lines.join('\n'));
-  const report = JSON.parse(readFileSync(out.replace(/\.avi$/, '.integrity.json'), 'utf8')) as { segments: { seq: number; valid: boolean }[]; custody: { event: string }[]; clockOffsetMs: number };
+  const root = rootFile();
+  t.is(await run(['export', '--store', storeDir, '--device', 'CAM-0001', '--from', '1', '--to', '2', '--out', out, '--root', root], (l) => lines.push(l)), 0, lines.join('\n'));
+  const report = JSON.parse(readFileSync(out.replace(/\.avi$/, '.integrity.json'), 'utf8')) as { segments: { seq: number; valid: boolean }[]; trust: { fingerprint: string; source: string }; clock: { offsetMs: number | null } };
   t.deepEqual(report.segments.map((s) => [s.seq, s.valid]), [[1, true], [2, true]]);
-  t.true(report.custody.some((e) => e.event === 'segment-stored'));
-  t.is(typeof report.clockOffsetMs, 'number');
+  t.is(report.trust.source, 'pinned');
+  t.regex(report.trust.fingerprint, /^[0-9a-f]{64}$/);
+  // This test camera signs no drift statement, so the export gives no offset rather than an index row's.
+  t.is(report.clock.offsetMs, null);
   const probe = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'json', out], { encoding: 'utf8' });
   t.is(probe.status, 0, probe.stderr);
   const stream = (JSON.parse(probe.stdout) as { streams: { nb_read_frames: string; width: number; height: number }[] }).streams[0];
@@ -78,6 +81,8 @@ test('[node] bodycam export from the store: verified first, plays in ffmpeg, wit
   chmodSync(media, 0o644);
   writeFileSync(media, bytes);
   const refused: string[] = [];
-  t.is(await run(['export', '--store', storeDir, '--device', 'CAM-0001', '--out', out], (l) => refused.push(l)), 1);
-  t.regex(refused.join('\n'), /REFUSED: segment 1: media-digest-mismatch/);
+  t.is(await run(['export', '--store', storeDir, '--device', 'CAM-0001', '--out', out, '--root', root], (l) => refused.push(l)), 1);
+  t.regex(refused.join('\n'), /REFUSED: segment 1 does not verify \(media-digest-mismatch\)/);
+  // Without a pinned root it does not start.
+  t.is(await run(['export', '--store', storeDir, '--device', 'CAM-0001', '--out', out], () => {}), 2);
 });

@@ -17,7 +17,7 @@ import { heldProvisioning, readArmouryAddress } from '../firmware/provision/boot
 import { KEY_CONFIG, KEY_DEVICE_CERT, KEY_ROOT } from '../firmware/provision/camera.js';
 import { DEFAULT_SETTINGS } from '../firmware/provision/config.js';
 import { AWAITING_PROVISIONING, LED_COLOURS } from '../firmware/recorder/indicators.js';
-import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { hostEd25519 } from '../host/ed25519-node.js';
 import { createRoot, ListenTransport, provisionCamera, provisionCommand, ProvisioningClient, readRegister, type AgencyRoot } from '../cli/provision.js';
 import { startEngine, type Engine, type EngineName } from '../host-sim/engine.js';
 import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';

@@ -21,7 +21,7 @@ import { checkNewerConfig, DEFAULT_SETTINGS, verifyConfig } from '../firmware/pr
 import { verifyCertificate } from '../firmware/signing/certificate.js';
 import { DeviceIdentity } from '../firmware/signing/identity.js';
 import { signCheckpoint } from '../firmware/signing/receipt.js';
-import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { hostEd25519 } from '../host/ed25519-node.js';
 import { loadDockIdentity } from '../dock-station/identity.js';
 import { DockStation } from '../dock-station/station.js';
 import {

@@ -13,7 +13,7 @@ import { decodeProvisionMessage, encodeProvisionMessage } from '../firmware/prov
 import { peekFirmwareKeys, signFirmwareKeys, verifyFirmwareKeys } from '../firmware/provision/firmware-keys.js';
 import { verifyRevocationList } from '../firmware/signing/certificate.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
-import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { hostEd25519 } from '../host/ed25519-node.js';
 import { loadDockIdentity } from '../dock-station/identity.js';
 import { assignCamera, createRoot, issueDock, openRoot, provisionCommand, readRegister, readSettingsFile, revoke, ROOT_FILES } from '../cli/provision.js';
 import { run as bodycam } from '../cli/bodycam.js';

@@ -65,3 +65,22 @@ test('the purity check itself catches each kind of leak', (t) => {
   t.deepEqual(impurities(f, "// the npm package's require(\"crypto\") can't be bundled\nexport const x = 1;"), []);
   t.deepEqual(impurities(f, "const c = require('crypto');"), ['uses require()']);
 });
+
+test('the station and the evidence library never import the simulator or the CLI; the host layer imports only firmware', (t) => {
+  const rooms: [string, RegExp][] = [
+    ['dock-station', /^(host-sim|cli|test|bench)\b/],
+    ['evidence', /^(host-sim|dock-station|cli|test|bench)\b/],
+    ['host', /^(host-sim|dock-station|evidence|cli|test|bench)\b/],
+  ];
+  const found: string[] = [];
+  for (const [room, banned] of rooms) {
+    for (const f of walk(join(repoRoot, room))) {
+      const code = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"])\/\/.*$/gm, '$1');
+      for (const m of code.matchAll(/(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]/g)) {
+        const target = relative(repoRoot, resolve(f, '..', m[1]));
+        if (banned.test(target)) found.push(`${relative(repoRoot, f)} imports ${target}`);
+      }
+    }
+  }
+  t.deepEqual(found, []);
+});

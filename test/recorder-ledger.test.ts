@@ -10,7 +10,7 @@ import { AuditLedger, KEY_LEDGER_HEAD, ledgerKey } from '../firmware/recorder/le
 import { verifyLedger } from '../firmware/recorder/ledger-verify.js';
 import { signStructure } from '../firmware/signing/signed.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
-import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { hostEd25519 } from '../host/ed25519-node.js';
 import { MemoryKeyStores, VirtualClock, nodeDigest } from '../host-sim/node/hardware.js';
 import { run } from '../cli/bodycam.js';
 import { parseScenario } from '../host-sim/scenario/format.js';
@@ -95,11 +95,11 @@ test('bodycam verify fails when the ledger of a shift is incomplete', async (t) 
   const report = await runScenario(parseScenario(loadScenario('default-shift'), { scale: 0.4 }), { engine: 'node', seed: 3, out, export: false });
   t.true(report.ok, JSON.stringify(report.lost));
   const lines: string[] = [];
-  t.is(await run(['verify', report.evidence], (l) => lines.push(l)), 0);
+  t.is(await run(['verify', report.evidence, '--root', join(out, 'root.pub')], (l) => lines.push(l)), 0);
   t.true(lines.some((l) => /VALID +CAM-SIM-0001 ledger/.test(l)));
   const dir = join(report.evidence, 'devices', 'CAM-SIM-0001', 'ledger');
   unlinkSync(join(dir, readdirSync(dir)[0]));
   const after: string[] = [];
-  t.is(await run(['verify', report.evidence], (l) => after.push(l)), 1);
+  t.is(await run(['verify', report.evidence, '--root', join(out, 'root.pub')], (l) => after.push(l)), 1);
   t.true(after.some((l) => /INVALID +CAM-SIM-0001 ledger/.test(l)), after.join('\n'));
 });

@@ -11,7 +11,7 @@ import { openLedgerEntry, verifyLedger } from '../firmware/recorder/ledger-verif
 import { manifestDigest } from '../firmware/signing/manifest.js';
 import { nodeDigest } from '../host-sim/node/hardware.js';
 import { DEVICE, TestCamera } from './helpers/recorder.js';
-import { hostEd25519 } from '../dock-station/ed25519-node.js';
+import { hostEd25519 } from '../host/ed25519-node.js';
 import type { EngineName } from '../host-sim/engine.js';
 import { startStation } from './helpers/dock.js';
 import { peekCertificate } from '../firmware/signing/certificate.js';

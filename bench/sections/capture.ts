@@ -6,7 +6,7 @@
 import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportMediaFiles } from '../../cli/export.js';
+import { exportMediaFiles } from '../../evidence/export.js';
 import { startEngine } from '../../host-sim/engine.js';
 import { SimHardware } from '../../host-sim/node/hardware.js';
 import { attachCamera } from '../../host-sim/sensor/sim-camera.js';

@@ -5,7 +5,7 @@
 import type { CborValue } from '../../firmware/codec/cbor.js';
 import { tweetEd25519 } from '../../firmware/signing/ed25519.js';
 import { verifyEvidence } from '../../firmware/signing/verifier.js';
-import { hostEd25519 } from '../../dock-station/ed25519-node.js';
+import { hostEd25519 } from '../../host/ed25519-node.js';
 import { startEngine } from '../../host-sim/engine.js';
 import { nodeDigest, SimHardware } from '../../host-sim/node/hardware.js';
 import { frame, scenario, seedOf, T0 } from '../../test/helpers/signing.js';

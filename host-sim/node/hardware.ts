@@ -5,8 +5,8 @@
 // receives them between calls, in the same order on Node and in XS.
 
 import { createHash } from 'node:crypto';
-import * as zlib from 'node:zlib';
 import { BodycamError } from '../../firmware/errors.js';
+import { nodeChecksum, nodeDigest } from '../../host/ports.js';
 import { toBytes, type BufferLike } from '../../firmware/platform/buffers.js';
 import type {
   Battery, BatteryOptions, BatteryReading, Button, ButtonOptions, Checksum, Clock, ClockSource, Digest, DigestAlgorithm, DigestContext,
@@ -124,42 +124,8 @@ export class SeededRandom implements Random {
   }
 }
 
-class NodeDigestContext implements DigestContext {
-  #alg: string;
-  #hash: ReturnType<typeof createHash> | undefined;
-  constructor(algorithm: DigestAlgorithm) {
-    if (algorithm !== 'SHA256' && algorithm !== 'SHA512') throw new BodycamError('E_DIGEST_ALGORITHM', `unsupported digest ${String(algorithm)}`);
-    this.#alg = algorithm === 'SHA256' ? 'sha256' : 'sha512';
-    this.#hash = createHash(this.#alg);
-  }
-  write(data: BufferLike): void {
-    if (!this.#hash) throw new BodycamError('E_DIGEST_CLOSED', 'write after close');
-    this.#hash.update(toBytes(data));
-  }
-  close(): ArrayBuffer {
-    if (!this.#hash) throw new BodycamError('E_DIGEST_CLOSED', 'close after close');
-    const d = this.#hash.digest();
-    this.#hash = undefined;
-    return d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength) as ArrayBuffer;
-  }
-  reset(): void {
-    this.#hash = createHash(this.#alg);
-  }
-}
-
-/** The "hardware SHA engine" of the simulator: Node's native crypto. */
-export const nodeDigest: Digest = Object.freeze({
-  create: (algorithm: DigestAlgorithm): DigestContext => new NodeDigestContext(algorithm),
-});
-
-const zlibCrc32 = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-
-/** The "native CRC" of the simulator: zlib's crc32 where Node has it. */
-export const nodeChecksum: Checksum = Object.freeze({
-  crc32(data: BufferLike, previous = 0): number {
-    return zlibCrc32 ? zlibCrc32(toBytes(data), previous) >>> 0 : softChecksum.crc32(data, previous);
-  },
-});
+// The simulator's "hardware SHA engine" and "native CRC" are the host layer's Node adapters.
+export { nodeChecksum, nodeDigest };
 
 /** KeyStore partitions kept in memory across simulated reboots (keyed by path). */
 export class MemoryKeyStores {

@@ -11,7 +11,7 @@
 // (virtual time stops while a dock session runs; the dock's clock is the simulation's).
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CborValue } from '../../firmware/codec/cbor.js';
 import { BodycamError } from '../../firmware/errors.js';
@@ -21,14 +21,14 @@ import { signConfig } from '../../firmware/provision/config.js';
 import { issueCertificate } from '../../firmware/signing/certificate.js';
 import { peekManifest, FLAG_PRE_EVENT, FLAG_RECOVERED } from '../../firmware/signing/manifest.js';
 import { KeyPairSigner } from '../../firmware/signing/signer.js';
-import { verifyEvidence } from '../../firmware/signing/verifier.js';
 import type { RecorderStatus } from '../../firmware/recorder/recorder.js';
 import type { LedgerReport } from '../../firmware/recorder/ledger-verify.js';
-import { hostEd25519 } from '../../dock-station/ed25519-node.js';
+import { hostEd25519 } from '../../host/ed25519-node.js';
 import { DockStation } from '../../dock-station/station.js';
-import { checkLedgers } from '../../cli/ledger-check.js';
-import { readEvidenceDir, segmentStem } from '../../cli/verify.js';
-import { exportMediaFiles } from '../../cli/export.js';
+import { pinnedTrust } from '../../evidence/trust.js';
+import { verifyStore } from '../../evidence/verify-store.js';
+import { planStoreExport, writeAviExport } from '../../evidence/export.js';
+import { planAviExport } from '../../firmware/encoder/avi.js';
 import { startEngine, type Engine, type EngineName } from '../engine.js';
 import { McuEngine, startMcuEngine, type McuEngineOptions } from '../mcu/engine.js';
 import { SimFlash, attachFlash } from '../flash/sim-flash.js';
@@ -84,7 +84,7 @@ export interface ScenarioReport {
   mcu?: McuReport;
   evidence: string;
   evidenceSha256: string;
-  export?: { video: string[]; sidecar: string[]; frames: number };
+  export?: { video: string[]; sidecar: string[]; frames: number; clockOffsetMs: number | null; findings: string[] };
 }
 
 /** The mcu engine's figures for the whole run, over every boot of the camera. */
@@ -449,14 +449,17 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   progress('verifying');
 
   // What the dock holds, verified with the firmware's verifier.
-  const { input, problems } = readEvidenceDir(evidenceDir);
-  const verdict = verifyEvidence(input, { digest: nodeDigest, ed25519: ed });
-  const ledgers: LedgerReport[] = checkLedgers(evidenceDir, root.publicKey, ed);
+  // The root is pinned from outside the store (the simulator made it), and kept beside the evidence.
+  writeFileSync(join(o.out, 'root.pub'), root.publicKey);
+  const trust = pinnedTrust(root.publicKey, join(o.out, 'root.pub'));
+  const checked = verifyStore(evidenceDir, { trust, ed25519: ed });
+  const { input, problems } = checked;
+  const verdict = checked.evidence;
+  const ledgers: LedgerReport[] = checked.ledgers;
   const ledger = ledgers.find((l) => l.device === SIM_DEVICE);
   const device = input.devices.find((d) => d.id === SIM_DEVICE);
   const deviceReport = verdict.devices.find((d) => d.device === SIM_DEVICE);
   const segments = device?.segments ?? [];
-  const segDir = join(evidenceDir, 'devices', SIM_DEVICE, 'segments');
   const framesByBoot = new Map<number, number>();
   const recordings = new Set<number>();
   const footage = { recordings: 0, segments: segments.length, frames: 0, seconds: 0, bytes: 0, preEventSegments: 0, recoveredSegments: 0 };
@@ -542,9 +545,13 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   report.ok = lostFrames === 0 && lostSegments === 0 && notUploaded === 0 && rejected === 0 && report.verify.valid && ledgerOk && verifiedSegments === segments.length;
 
   if (o.export !== false && segments.length > 0) {
-    const paths = segments.map((s) => join(segDir, `${segmentStem(s.seq ?? 0)}.media`)).filter((p) => existsSync(p));
-    const { exp, written } = exportMediaFiles(paths, join(o.out, 'export.avi'));
-    report.export = { video: written.videos, sidecar: written.sidecars, frames: exp.parts.reduce((n, p) => n + p.frames.length, 0) };
+    // The same export `bodycam export --store` makes: verified segments, the signed clock offset.
+    const plan = planStoreExport(evidenceDir, SIM_DEVICE, 0, Number.MAX_SAFE_INTEGER, { trust, ed25519: ed, verified: checked });
+    if (plan.blocked.length === 0) {
+      const exp = planAviExport(plan.mediaBytes, { clockOffsetMs: plan.clockOffsetMs });
+      const written = writeAviExport(exp, join(o.out, 'export.avi'));
+      report.export = { video: written.videos, sidecar: written.sidecars, frames: exp.parts.reduce((n, p) => n + p.frames.length, 0), clockOffsetMs: plan.clockOffsetMs, findings: plan.findings.map((f) => `${f.scope}: ${f.code}: ${f.message}`) };
+    }
   }
   report.wallSeconds = Math.round((Date.now() - wall0) / 100) / 10;
   report.simulatedSecondsPerWallSecond = Math.round(elapsed() / Math.max(1, Date.now() - wall0));

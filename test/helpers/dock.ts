@@ -1,13 +1,13 @@
 // A dock station on real loopback TCP with real SQLite, an agency root, and a camera (on either
 // engine) provisioned by that root, holding a formatted store on simulated flash.
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CborValue } from '../../firmware/codec/cbor.js';
 import { issueCertificate, type Certificate } from '../../firmware/signing/certificate.js';
 import { KeyPairSigner } from '../../firmware/signing/signer.js';
-import { hostEd25519 } from '../../dock-station/ed25519-node.js';
+import { hostEd25519 } from '../../host/ed25519-node.js';
 import { DockStation, type StationOptions } from '../../dock-station/station.js';
 import { startEngine, type Engine, type EngineName } from '../../host-sim/engine.js';
 import { SimFlash, attachFlash } from '../../host-sim/flash/sim-flash.js';
@@ -24,6 +24,13 @@ export function seed(n: number): Uint8Array {
 }
 
 export const root = new KeyPairSigner({ seed: seed(1), digest: nodeDigest, ed25519: hostEd25519() });
+
+/** The agency root key in a file outside any store: what `--root` pins verify and export to. */
+export function rootFile(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'bodycam-root-')), 'root.pub');
+  writeFileSync(path, root.publicKey);
+  return path;
+}
 
 export function certificate(c: Partial<Certificate> & Pick<Certificate, 'id' | 'kind' | 'publicKey'>, signer = root): Uint8Array {
   return issueCertificate({ agency: AGENCY, serial: 1, notBefore: Date.UTC(2026, 0, 1), notAfter: Date.UTC(2030, 0, 1), ...c }, signer);

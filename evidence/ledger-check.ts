@@ -1,29 +1,29 @@
-// The audit-ledger part of `bodycam verify DIR`: for every device in an evidence directory, the
+// The audit-ledger part of verifying a store: for every device in an evidence directory, the
 // ledger entries the dock stored (DIR/devices/<id>/ledger/*.cose) checked with the firmware's
 // own verifier (firmware/recorder/ledger-verify.ts) against the device key from its
 // certificate, which must chain to the agency root.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode, errorMessage } from '../firmware/errors.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { verifyCertificate } from '../firmware/signing/certificate.js';
 import { verifyLedger, type LedgerReport } from '../firmware/recorder/ledger-verify.js';
-import { nodeDigest } from '../host-sim/node/hardware.js';
+import { nodeDigest } from '../host/ports.js';
+import { SafeReader } from './layout.js';
 
-/** Ledger reports of every device that has a ledger folder. */
-export function checkLedgers(dir: string, root: Uint8Array, ed25519: Ed25519): LedgerReport[] {
+/** Ledger reports of every device that has a ledger folder (read without following links). */
+export function checkLedgers(dir: string, root: Uint8Array, ed25519: Ed25519, r = new SafeReader()): LedgerReport[] {
   const devices = join(dir, 'devices');
-  if (!existsSync(devices)) return [];
   const out: LedgerReport[] = [];
-  for (const id of readdirSync(devices).sort()) {
+  for (const id of r.list(devices)) {
     const ledgerDir = join(devices, id, 'ledger');
-    if (!existsSync(ledgerDir)) continue;
-    const files = readdirSync(ledgerDir).filter((n) => n.endsWith('.cose')).sort().map((n) => new Uint8Array(readFileSync(join(ledgerDir, n))));
+    if (r.kind(join(devices, id)) !== 'dir' || r.kind(ledgerDir) === undefined) continue;
+    const files = r.list(ledgerDir).filter((n) => n.endsWith('.cose')).flatMap((n) => r.read(join(ledgerDir, n)) ?? []);
     const certPath = join(devices, id, 'certificate.cose');
     try {
-      if (!existsSync(certPath)) throw new Error('E_CERT_MISSING: no certificate.cose to check the ledger with');
-      const cert = verifyCertificate(new Uint8Array(readFileSync(certPath)), root, { digest: nodeDigest, ed25519, kind: 'device' });
+      const certificate = r.kind(certPath) === undefined ? undefined : r.read(certPath);
+      if (!certificate) throw new Error('E_CERT_MISSING: no certificate.cose to check the ledger with');
+      const cert = verifyCertificate(certificate, root, { digest: nodeDigest, ed25519, kind: 'device' });
       out.push(verifyLedger(files, { device: id, publicKey: cert.publicKey, digest: nodeDigest, ed25519 }));
     } catch (e) {
       out.push({ device: id, valid: false, entries: [], startsAt: 0, findings: [{ code: errorCode(e), message: `the ledger can't be checked: ${errorMessage(e)}` }] });

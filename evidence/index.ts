@@ -1,0 +1,14 @@
+// evidence/: the library for a store of evidence — reading it safely (layout.ts), the trust it
+// is checked against (trust.ts), verifying it whole (verify-store.ts, ledger-check.ts), the
+// camera's signed clock statements (drift.ts), and exporting from it (export.ts).
+//
+// It is host code (Node.js): it may import firmware/ (the verifier, codecs, formats) and host/
+// (the Node adapters of the ports); cli/, host-sim/ and dock-station/ import it. It never
+// imports cli/, host-sim/ or dock-station/, and it never writes into a store it reads.
+
+export * from './layout.js';
+export * from './trust.js';
+export * from './verify-store.js';
+export * from './ledger-check.js';
+export * from './drift.js';
+export * from './export.js';
