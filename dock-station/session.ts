@@ -13,14 +13,17 @@ import type { CborValue } from '../firmware/codec/cbor.js';
 import { FrameReader, frameMessage } from '../firmware/dock/frame.js';
 import { arr, bin, decodeMessage, encodeMessage, flag, num, str, type Message, type MessageType, DEFAULT_CHUNK } from '../firmware/dock/messages.js';
 import { authPayload, timePayload, transcriptHash } from '../firmware/dock/transcript.js';
+import { deriveSessionKeys, ephemeralKey, SessionMac } from '../firmware/dock/session-keys.js';
 import { BodycamError, errorCode, errorMessage } from '../firmware/errors.js';
 import { isRevoked, verifyCertificate, type RevocationList, type VerifiedCertificate } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { manifestDigest, verifyManifest } from '../firmware/signing/manifest.js';
 import { signReceipt, verifyCheckpoint, type ReceiptEntry } from '../firmware/signing/receipt.js';
 import type { Signer } from '../firmware/signing/signer.js';
-import { peekStructure } from '../firmware/signing/signed.js';
-import { LEDGER_TYPE } from '../firmware/recorder/ledger.js';
+import { openStructure } from '../firmware/signing/signed.js';
+import { openLedgerEntry } from '../firmware/recorder/ledger-verify.js';
+import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
+import { sameBytes } from '../firmware/signing/signer.js';
 import { nodeChecksum, nodeDigest } from '../host/ports.js';
 import { seqName, type EvidenceStore, type Upload } from './store.js';
 import type { FirmwareShelf } from './firmware-shelf.js';
@@ -88,20 +91,12 @@ const SYNC_BYTES = 4 * 1024 * 1024;
 /** Pulls in flight at once. */
 const PULL_WINDOW = 4;
 
-/** The index a signed audit-ledger entry carries (firmware/recorder/ledger.ts), if readable. */
-function ledgerIndex(entry: Uint8Array): number | undefined {
-  try {
-    const i = peekStructure(entry, LEDGER_TYPE, 'E_LEDGER_FORMAT').fields.get('index');
-    return typeof i === 'number' && Number.isSafeInteger(i) ? i : undefined;
-  } catch {
-    return undefined;
-  }
-}
+type Frame = { payload: Uint8Array; flags: number; framed: Uint8Array };
 
-/** A bounded queue of decoded messages from the socket. */
+/** A bounded queue of whole frames from the socket (opened and decoded by the session, which holds the keys). */
 class Inbox {
   #reader = new FrameReader(nodeChecksum);
-  #queue: ({ m: Message; raw: Uint8Array } | BodycamError)[] = [];
+  #queue: (Frame | BodycamError)[] = [];
   #wake: (() => void) | undefined;
   #closed: string | undefined;
   #fatal: BodycamError | undefined;
@@ -111,11 +106,7 @@ class Inbox {
       this.bytes += chunk.length;
       for (const ev of this.#reader.push(chunk)) {
         if (ev.kind === 'message') {
-          try {
-            this.#queue.push({ m: decodeMessage(ev.payload), raw: ev.payload });
-          } catch (e) {
-            this.#queue.push(e instanceof BodycamError ? e : new BodycamError('E_PROTO_MESSAGE', String(e)));
-          }
+          this.#queue.push({ payload: ev.payload, flags: ev.flags, framed: ev.framed });
         } else if (ev.kind === 'corrupt') {
           onCorrupt(ev.error);
           this.#queue.push(ev.error);
@@ -132,7 +123,7 @@ class Inbox {
     });
     socket.on('error', () => {});
   }
-  async next(timeoutMs: number): Promise<{ m: Message; raw: Uint8Array } | BodycamError> {
+  async next(timeoutMs: number): Promise<Frame | BodycamError> {
     for (;;) {
       const item = this.#queue.shift();
       if (item) return item;
@@ -163,7 +154,11 @@ export class DockSession {
   /** The upload in progress: synced (never lost) whenever the session ends. */
   #inProgress: Upload | undefined;
   /** The last request sent, to send again when the camera reports it arrived corrupted. */
-  #lastFrame: Uint8Array | undefined;
+  #lastPayload: Uint8Array | undefined;
+  /** The session MAC, once the camera has signed the transcript. */
+  #mac: SessionMac | undefined;
+  /** The UTC this dock sent the camera in `time` (what its drift statement must be about). */
+  #timeSent: number | undefined;
   #resends = 0;
 
   constructor(socket: Socket, o: SessionOptions) {
@@ -184,10 +179,15 @@ export class DockSession {
 
   #send(t: MessageType, fields: Record<string, CborValue> = {}): Uint8Array {
     const payload = encodeMessage(t, fields);
-    const frame = frameMessage(payload, nodeChecksum);
-    if (t !== 'error') this.#lastFrame = frame;
-    if (!this.#socket.destroyed) this.#socket.write(frame);
+    if (t !== 'error') this.#lastPayload = payload;
+    this.#write(payload);
     return payload;
+  }
+
+  /** Frame a payload (sealed once the session has keys: a resend gets a fresh counter) and write it. */
+  #write(payload: Uint8Array): void {
+    const frame = this.#mac ? this.#mac.sealPayload(payload) : frameMessage(payload, nodeChecksum);
+    if (!this.#socket.destroyed) this.#socket.write(frame);
   }
 
   #phase(phase: string): void {
@@ -204,13 +204,14 @@ export class DockSession {
    */
   async #next(expect: MessageType, onLost?: () => void): Promise<{ m: Message; raw: Uint8Array }> {
     for (;;) {
-      const item = await this.#inbox.next(this.#o.timeoutMs ?? 15000);
+      const got = await this.#inbox.next(this.#o.timeoutMs ?? 15000);
+      const item = got instanceof BodycamError ? got : this.#open(got);
       if (item instanceof BodycamError) {
         // The answer arrived corrupted and was discarded whole: ask again (every request is idempotent).
         if (item.code === 'E_PROTO_CHECKSUM' && this.#resends++ < MAX_CHUNK_RETRIES) {
           this.#result.chunksResent++;
           if (onLost) onLost();
-          else if (this.#lastFrame && !this.#socket.destroyed) this.#socket.write(this.#lastFrame);
+          else if (this.#lastPayload) this.#write(this.#lastPayload);
           continue;
         }
         this.#send('error', { code: item.code, message: errorMessage(item).slice(0, 256), fatal: false });
@@ -218,8 +219,7 @@ export class DockSession {
       }
       const { m } = item;
       if (m.t === 'drift' && this.#camera) {
-        const n = this.#o.store.nextNumber(this.#camera.id, 'clock');
-        this.#o.store.putDeviceFile(this.#camera.id, bin(m, 'statement'), 'drift', 'clock', `${seqName(n)}.cose`);
+        this.#keepDrift(bin(m, 'statement'));
         continue;
       }
       if (m.t === 'error') {
@@ -227,7 +227,7 @@ export class DockSession {
         if (str(m, 'code') === 'E_PROTO_CHECKSUM' && !flag(m, 'fatal') && this.#resends++ < MAX_CHUNK_RETRIES) {
           this.#result.chunksResent++;
           if (onLost) onLost();
-          else if (this.#lastFrame && !this.#socket.destroyed) this.#socket.write(this.#lastFrame);
+          else if (this.#lastPayload) this.#write(this.#lastPayload);
           continue;
         }
         throw new BodycamError(str(m, 'code'), `camera: ${str(m, 'message')}`, { fatal: flag(m, 'fatal') });
@@ -236,6 +236,42 @@ export class DockSession {
       if (m.t !== expect) throw new BodycamError('E_PROTO_UNEXPECTED', `expected ${expect}, the camera sent ${m.t}`);
       return item;
     }
+  }
+
+  /**
+   * A frame's message. After the handshake only the authenticated camera speaks: a frame it did
+   * not seal (or a replayed one) ends the session (E_SESSION_MAC), and nothing in it is kept.
+   * A payload that isn't a valid message is an error value (non-fatal once authenticated).
+   */
+  #open(f: Frame): { m: Message; raw: Uint8Array } | BodycamError {
+    let payload = f.payload;
+    if (this.#mac) payload = this.#mac.open(f);
+    else if (f.flags !== 0) throw new BodycamError('E_AUTH_REQUIRED', 'a sealed frame before the session has keys');
+    try {
+      return { m: decodeMessage(payload), raw: payload };
+    } catch (e) {
+      return e instanceof BodycamError ? e : new BodycamError('E_PROTO_MESSAGE', String(e));
+    }
+  }
+
+  /**
+   * A drift statement is kept only if the camera signed it, for itself, in this session (its
+   * nonce), about the time this dock sent: anything else is refused in the custody log.
+   */
+  #keepDrift(statement: Uint8Array): void {
+    const cam = this.#camera!;
+    const store = this.#o.store;
+    try {
+      const f = openStructure(statement, DRIFT_TYPE, 'E_DRIFT_FORMAT', cam.publicKey, this.#o.ed25519).fields;
+      if (f.get('device') !== cam.id) throw new BodycamError('E_DRIFT_DEVICE', `a drift statement for ${String(f.get('device'))} from ${cam.id}`);
+      const nonce = f.get('nonce');
+      if (!(nonce instanceof Uint8Array) || !sameBytes(nonce, this.#cameraNonce)) throw new BodycamError('E_DRIFT_SESSION', 'a drift statement from another session');
+      if (this.#timeSent === undefined || f.get('dockUtc') !== this.#timeSent) throw new BodycamError('E_DRIFT_TIME', 'a drift statement about a time this dock did not send');
+    } catch (e) {
+      store.log('drift-refused', { dock: this.#dockId, session: this.id, device: cam.id, detail: { code: errorCode(e), message: errorMessage(e) } });
+      return;
+    }
+    store.putDeviceFile(cam.id, statement, 'drift', 'clock', `${seqName(store.nextNumber(cam.id, 'clock'))}.cose`);
   }
 
   async run(): Promise<SessionResult> {
@@ -282,14 +318,19 @@ export class DockSession {
       throw e;
     }
     this.#cameraNonce = bin(m, 'nonce');
-    const dockHello = this.#send('hello', { role: 'dock', id: this.#dockId, cert: this.#o.identity.certificate, nonce: this.#sessionNonce, fw: 'dock-station', versions: [1] });
+    const kx = ephemeralKey(new Uint8Array(randomBytes(32)));
+    const dockHello = this.#send('hello', { role: 'dock', id: this.#dockId, cert: this.#o.identity.certificate, nonce: this.#sessionNonce, kx: kx.publicKey, fw: 'dock-station', versions: [1] });
     const transcript = transcriptHash(nodeDigest, raw, dockHello);
+    const keys = deriveSessionKeys(nodeDigest, kx.secret, bin(m, 'kx'), transcript);
+    kx.secret.fill(0);
     this.#send('auth', { sig: this.#o.identity.signer.sign(authPayload(transcript, 'dock')) });
     const auth = await this.#next('auth');
     if (!this.#o.ed25519.verify(authPayload(transcript, 'camera'), bin(auth.m, 'sig'), cert.publicKey)) {
       this.#o.store.log('camera-refused', { dock: this.#dockId, session: this.id, device: cert.id, detail: { code: 'E_AUTH_SIGNATURE' } });
       throw new BodycamError('E_AUTH_SIGNATURE', `camera ${cert.id} did not sign this session's transcript`);
     }
+    // Every frame from here on, either way, carries the session MAC under keys bound to this transcript.
+    this.#mac = new SessionMac({ digest: nodeDigest, checksum: nodeChecksum, keys, role: 'dock' });
     this.#camera = cert;
     this.#progress.device = cert.id;
     this.#result.device = cert.id;
@@ -317,6 +358,7 @@ export class DockSession {
 
     // Time: the camera signs its drift (a 'drift' message, stored as evidence) before it changes its clock.
     const utc = this.#now();
+    this.#timeSent = utc;
     this.#send('time', { utc, sig: this.#o.identity.signer.sign(timePayload(this.#cameraNonce, utc)) });
     store.log('clock-set', { dock: this.#dockId, session: this.id, device: cam.id, detail: { dockUtc: utc, cameraUtc: num(status, 'utc') } });
 
@@ -374,12 +416,25 @@ export class DockSession {
       this.#send('ledger?', { after });
       const page = (await this.#next('ledger')).m;
       const entries = arr(page, 'entries') as Uint8Array[];
+      let advanced = false;
       for (const e of entries) {
+        // Kept only if the camera signed it for itself; the next page starts after the newest verified entry.
+        let index: number;
+        try {
+          const entry = openLedgerEntry(e, cam.publicKey, this.#o.ed25519);
+          if (entry.device !== cam.id) throw new BodycamError('E_LEDGER_DEVICE', `a ledger entry of ${entry.device} from ${cam.id}`);
+          index = entry.index;
+        } catch (err) {
+          store.log('ledger-refused', { dock: this.#dockId, session: this.id, device: cam.id, detail: { code: errorCode(err), message: errorMessage(err) } });
+          continue;
+        }
         store.putDeviceFile(cam.id, e, 'ledger', 'ledger', `${createHash('sha256').update(e).digest('hex').slice(0, 16)}.cose`);
-        // The next page starts after the newest entry stored (entries carry their own index).
-        after = Math.max(after, ledgerIndex(e) ?? after);
+        if (index > after) {
+          after = index;
+          advanced = true;
+        }
       }
-      if (!flag(page, 'more') || entries.length === 0) break;
+      if (!flag(page, 'more') || !advanced) break;
     }
 
     await this.#offerFirmware(status, batch.length === 0 && this.#result.rejected.length === 0 && this.#result.released.length === segments.length);

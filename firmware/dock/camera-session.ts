@@ -8,8 +8,10 @@
 // - Segments are freed only through source.release(), after the receipt verified (dock key,
 //   this session's nonce, the exact manifest digests the camera holds) — a replayed receipt or
 //   one for segments never sent frees nothing.
+// - After the handshake every frame either way carries the session MAC (session-keys.ts): a
+//   frame the authenticated dock did not seal, or a replayed one, ends the session (E_SESSION_MAC).
 // - Bad input (corrupt frames, unknown or malformed messages, requests out of order) gets an
-//   error reply with a stable code; only a broken stream or a failed handshake closes.
+//   error reply with a stable code; only a broken stream, a failed MAC or a failed handshake closes.
 
 import { BodycamError, errorCode, errorMessage } from '../errors.js';
 import type { Checksum } from '../platform/checksum.js';
@@ -22,6 +24,7 @@ import { sameBytes, type Signer } from '../signing/signer.js';
 import { FrameReader, frameEncoded, frameMessage, HEADER_BYTES, TRAILER_BYTES } from './frame.js';
 import { arr, bin, decodeMessage, encodeMessage, encodeMessageWithRoom, MAX_INVENTORY, num, str, type Message, type MessageType } from './messages.js';
 import { authPayload, timePayload, transcriptHash } from './transcript.js';
+import { deriveSessionKeys, ephemeralKey, MAC_TRAILER, SessionMac } from './session-keys.js';
 import type { CborValue } from '../codec/cbor.js';
 
 export const PROTOCOL_VERSIONS = [1];
@@ -130,6 +133,11 @@ export class CameraSession {
   #reader: FrameReader;
   #state: State = 'idle';
   #nonce = new Uint8Array(32);
+  /** This session's ephemeral X25519 key (the secret is wiped once the keys are derived). */
+  #kx: { secret: Uint8Array; publicKey: Uint8Array } | undefined;
+  #dockKx: Uint8Array | undefined;
+  /** The session MAC, from the moment the dock is authenticated: every frame after is sealed and checked. */
+  #mac: SessionMac | undefined;
   #hello: Uint8Array | undefined;
   #dockHello: Uint8Array | undefined;
   #dock: VerifiedCertificate | undefined;
@@ -161,11 +169,15 @@ export class CameraSession {
   /** Begin: the camera's hello. */
   start(): Uint8Array[] {
     this.#o.random.fill(this.#nonce);
+    const secret = new Uint8Array(32);
+    this.#o.random.fill(secret);
+    this.#kx = ephemeralKey(secret);
     this.#hello = encodeMessage('hello', {
       role: 'camera',
       id: this.#o.deviceId,
       cert: this.#o.certificate,
       nonce: this.#nonce,
+      kx: this.#kx.publicKey,
       fw: this.#o.firmwareVersion,
       versions: PROTOCOL_VERSIONS,
     });
@@ -184,15 +196,25 @@ export class CameraSession {
       } else if (ev.kind === 'corrupt') {
         this.#error(ev.error.code, ev.error.message, false);
       } else {
+        let payload = ev.payload;
+        try {
+          // After the handshake only the authenticated dock speaks: a frame it didn't seal ends the session.
+          if (this.#mac) payload = this.#mac.open(ev);
+          else if (ev.flags !== 0) throw new BodycamError('E_AUTH_REQUIRED', 'a sealed frame before the session has keys');
+        } catch (e) {
+          this.#error(errorCode(e), errorMessage(e), true);
+          this.#o.onEvent?.({ kind: 'refused', code: errorCode(e), message: errorMessage(e) });
+          continue;
+        }
         let m: Message;
         try {
-          m = decodeMessage(ev.payload);
+          m = decodeMessage(payload);
         } catch (e) {
           this.#error(errorCode(e), errorMessage(e), false);
           continue;
         }
         try {
-          this.#handle(m, ev.payload);
+          this.#handle(m, payload);
         } catch (e) {
           const code = errorCode(e);
           const fatal = this.#state !== 'authenticated';
@@ -213,6 +235,8 @@ export class CameraSession {
       this.#update.session.abort();
       this.#update = undefined;
     }
+    this.#kx?.secret.fill(0);
+    this.#mac = undefined;
     this.#o.onEvent?.({ kind: 'closed', reason });
   }
 
@@ -223,7 +247,8 @@ export class CameraSession {
   }
 
   #send(t: MessageType, fields: Record<string, CborValue> = {}): void {
-    this.#out.push(frameEncoded(encodeMessageWithRoom(t, fields, HEADER_BYTES, TRAILER_BYTES), this.#o.checksum));
+    if (this.#mac) this.#out.push(this.#mac.seal(encodeMessageWithRoom(t, fields, HEADER_BYTES, TRAILER_BYTES + MAC_TRAILER)));
+    else this.#out.push(frameEncoded(encodeMessageWithRoom(t, fields, HEADER_BYTES, TRAILER_BYTES), this.#o.checksum));
   }
 
   #error(code: string, message: string, fatal: boolean): void {
@@ -269,6 +294,7 @@ export class CameraSession {
     const revoked = isRevoked(this.#revoked, cert.keyId);
     if (revoked) throw new BodycamError('E_CERT_REVOKED', `dock ${cert.id} is revoked (${revoked.reason})`);
     this.#dock = cert;
+    this.#dockKx = bin(m, 'kx');
     this.#dockHello = raw;
     this.#state = 'dock-proven';
   }
@@ -305,7 +331,11 @@ export class CameraSession {
     if (!this.#ed.verify(authPayload(transcript, 'dock'), bin(m, 'sig'), this.#dock!.publicKey)) {
       throw new BodycamError('E_AUTH_SIGNATURE', `dock ${this.#dock!.id} did not sign this session's transcript`);
     }
+    // Keys bound to this transcript: from here on every frame either way carries the session MAC.
+    const keys = deriveSessionKeys(this.#o.digest, this.#kx!.secret, this.#dockKx!, transcript);
+    this.#kx!.secret.fill(0);
     this.#send('auth', { sig: this.#o.identity.sign(authPayload(transcript, 'camera')) });
+    this.#mac = new SessionMac({ digest: this.#o.digest, checksum: this.#o.checksum, keys, role: 'camera' });
     this.#state = 'authenticated';
     this.#o.onEvent?.({ kind: 'authenticated', dock: this.#dock!.id });
   }

@@ -4,7 +4,8 @@
 //   offset size  field
 //   0      2     magic "BD" (0x42 0x44)
 //   2      1     protocol version (1)
-//   3      1     flags (0; reserved)
+//   3      1     flags: bit 0 (FLAG_MAC) = the payload ends with a counter and an HMAC tag
+//                 (session-keys.ts); every other bit 0 (reserved)
 //   4      4     payload length, big-endian, ≤ MAX_PAYLOAD
 //   8      n     payload: one CBOR item (a message map, see messages.ts)
 //   8+n    4     CRC-32 (zlib) of bytes 0 .. 8+n-1, big-endian
@@ -22,8 +23,26 @@ export const MAGIC1 = 0x44;
 export const PROTOCOL_VERSION = 1;
 export const HEADER_BYTES = 8;
 export const TRAILER_BYTES = 4;
-/** Largest payload: a 256 KiB chunk plus its message fields. */
+/** Largest payload: a 256 KiB chunk plus its message fields (and the session MAC trailer). */
 export const MAX_PAYLOAD = 256 * 1024 + 1024;
+/** Frame flag: the payload is message ‖ counter ‖ HMAC tag (an authenticated session's frame). */
+export const FLAG_MAC = 0x01;
+
+/** Write a frame's header (magic, version, flags, payload length) into the first HEADER_BYTES of `buffer`. */
+export function writeFrameHeader(buffer: Uint8Array, flags: number, length: number): void {
+  if (length > MAX_PAYLOAD) throw new BodycamError('E_PROTO_TOO_LARGE', `message of ${length} bytes exceeds ${MAX_PAYLOAD}`);
+  buffer[0] = MAGIC0;
+  buffer[1] = MAGIC1;
+  buffer[2] = PROTOCOL_VERSION;
+  buffer[3] = flags;
+  new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).setUint32(4, length);
+}
+
+/** Write the CRC after a frame's payload; returns the whole frame. */
+export function writeFrameCrc(buffer: Uint8Array, length: number, checksum: Checksum): Uint8Array {
+  new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).setUint32(HEADER_BYTES + length, checksum.crc32(buffer.subarray(0, HEADER_BYTES + length)));
+  return buffer.subarray(0, HEADER_BYTES + length + TRAILER_BYTES);
+}
 
 export function frameMessage(payload: Uint8Array, checksum: Checksum): Uint8Array {
   if (payload.length > MAX_PAYLOAD) throw new BodycamError('E_PROTO_TOO_LARGE', `message of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
@@ -41,19 +60,15 @@ export function frameMessage(payload: Uint8Array, checksum: Checksum): Uint8Arra
 
 /** Frame a payload that was encoded with HEADER_BYTES of room before it and TRAILER_BYTES after (no copy). */
 export function frameEncoded(room: { buffer: Uint8Array; length: number }, checksum: Checksum): Uint8Array {
-  const { buffer, length } = room;
-  if (length > MAX_PAYLOAD) throw new BodycamError('E_PROTO_TOO_LARGE', `message of ${length} bytes exceeds ${MAX_PAYLOAD}`);
-  const v = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  buffer[0] = MAGIC0;
-  buffer[1] = MAGIC1;
-  buffer[2] = PROTOCOL_VERSION;
-  buffer[3] = 0;
-  v.setUint32(4, length);
-  v.setUint32(HEADER_BYTES + length, checksum.crc32(buffer.subarray(0, HEADER_BYTES + length)));
-  return buffer.subarray(0, HEADER_BYTES + length + TRAILER_BYTES);
+  writeFrameHeader(room.buffer, 0, room.length);
+  return writeFrameCrc(room.buffer, room.length, checksum);
 }
 
-export type FrameEvent = { kind: 'message'; payload: Uint8Array } | { kind: 'corrupt'; error: BodycamError } | { kind: 'fatal'; error: BodycamError };
+/**
+ * A whole frame: `payload` is what the header's length covers; `flags` its flags byte; `framed`
+ * the header and payload together (what a session MAC covers, with the counter).
+ */
+export type FrameEvent = { kind: 'message'; payload: Uint8Array; flags: number; framed: Uint8Array } | { kind: 'corrupt'; error: BodycamError } | { kind: 'fatal'; error: BodycamError };
 
 /** Reassembles frames from arbitrary pieces of the stream. Bounded: never buffers more than one frame. */
 export class FrameReader {
@@ -123,7 +138,7 @@ export class FrameReader {
       if (this.#checksum.crc32(frame.subarray(0, HEADER_BYTES + len)) !== crc) {
         events.push({ kind: 'corrupt', error: new BodycamError('E_PROTO_CHECKSUM', `frame of ${len} bytes failed its CRC; discarded`) });
       } else {
-        events.push({ kind: 'message', payload: frame.subarray(HEADER_BYTES, HEADER_BYTES + len) });
+        events.push({ kind: 'message', payload: frame.subarray(HEADER_BYTES, HEADER_BYTES + len), flags: frame[3], framed: frame.subarray(0, HEADER_BYTES + len) });
       }
     }
     return events;

@@ -29,7 +29,7 @@ const SEGMENT_ENTRY = record({ seq: uint, length: uint, manifest: object });
 
 /** Every message type and its fields (all required; no others allowed). */
 export const SCHEMAS = {
-  hello: { role: oneOf('camera', 'dock'), id: text, cert: object, nonce: bytes(32, 32), fw: text, versions: list(uint, 8) },
+  hello: { role: oneOf('camera', 'dock'), id: text, cert: object, nonce: bytes(32, 32), kx: bytes(32, 32), fw: text, versions: list(uint, 8) },
   auth: { sig: bytes(64, 64) },
   revocations: { cose: object },
   'revocations-ok': { number: uint },

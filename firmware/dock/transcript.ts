@@ -2,13 +2,12 @@
 // 'SIGn-and-MAc' approach", as used by IKEv2) and Noise's handshake hash: each side signs a hash
 // of the whole handshake so far — both hellos with both fresh nonces, both identities and
 // certificates — plus its own role, so a signature can't be replayed into another session,
-// reflected back at its sender, or moved between a camera and a dock. Unlike SIGMA there is no
-// Diffie-Hellman exchange and no MAC: the session is authenticated, not encrypted (evidence is
-// signed end to end; receipts, time and config are signed objects bound to the session nonces).
+// reflected back at its sender, or moved between a camera and a dock. The hellos carry ephemeral
+// X25519 keys, so the hash also binds the session keys (session-keys.ts) that MAC every later frame.
 
 import { encode } from '../codec/cbor.js';
 import type { Digest } from '../platform/digest.js';
-import { sha256Of } from '../platform/soft-digest.js';
+import { sha256Of } from '../platform/digest.js';
 
 export const PROTOCOL_LABEL = 'bodycam dock session v1';
 
