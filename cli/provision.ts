@@ -630,6 +630,11 @@ export interface RevokeOptions {
   keyId?: string;
   device?: string;
   reason: string;
+  /**
+   * UTC ms from which the key is revoked (default: now): evidence a dock receipted before it stays
+   * valid. null: from the start — everything the key ever signed (a key compromised from issue).
+   */
+  effective?: number | null;
   operator?: string;
   now?: number;
   ed25519?: Ed25519;
@@ -656,12 +661,13 @@ export function revoke(o: RevokeOptions): { number: number; keyId: string; list:
   const old = existing ? verifyRevocationList(existing, o.root.publicKey, { ed25519 }) : undefined;
   const revoked: Revocation[] = old ? [...old.revoked] : [];
   if (revoked.some((r) => toHex(r.keyId) === keyHex)) throw new BodycamError('E_ALREADY_REVOKED', `key ${keyHex} is already on the revocation list`);
-  revoked.push({ keyId: fromHex(keyHex), reason: o.reason });
+  const effective = o.effective === undefined ? now : o.effective;
+  revoked.push({ keyId: fromHex(keyHex), reason: o.reason, ...(effective === null ? {} : { effective }) });
   const number = Math.max(register.revocationNumber, old?.number ?? 0) + 1;
   const list = issueRevocationList({ agency: o.root.agency, number, issued: now, revoked }, o.root.signer);
   writeDurable(join(o.root.dir, ROOT_FILES.revocations), list);
   register.revocationNumber = number;
-  event(register, o.operator ?? operatorName(), now, 'revoked', { keyId: keyHex, device: o.device ?? null, reason: o.reason, list: number });
+  event(register, o.operator ?? operatorName(), now, 'revoked', { keyId: keyHex, device: o.device ?? null, reason: o.reason, effective: effective === null ? 'from the start' : new Date(effective).toISOString(), list: number });
   saveRegister(o.root.dir, register);
   return { number, keyId: keyHex, list };
 }
@@ -706,7 +712,7 @@ export function assignCamera(o: AssignOptions): { device: string; officer: strin
 const OPTIONS = {
   agency: { value: true }, out: { value: true }, root: { value: true }, id: { value: true }, days: { value: true },
   device: { value: true }, officer: { value: true }, config: { value: true }, sim: { value: true }, port: { value: true }, connect: { value: true }, listen: { value: true }, wait: { value: true },
-  'key-id': { value: true }, reason: { value: true }, 'passphrase-file': { value: true }, operator: { value: true }, force: {}, help: {},
+  'key-id': { value: true }, reason: { value: true }, effective: { value: true }, 'passphrase-file': { value: true }, operator: { value: true }, force: {}, help: {},
   'firmware-key': { value: true, many: true },
 };
 
@@ -739,7 +745,7 @@ const HELP: Record<string, string[]> = {
     'usage: bodycam provision config --root DIR --device CAM-ID|"*" --config FILE --out FILE',
     '  signs a newer configuration (same JSON as `provision camera --config`) for the docks to push to the camera, or to every camera ("*")',
   ],
-  revoke: ['usage: bodycam provision revoke --root DIR (--key-id HEX | --device ID) --reason TEXT', '  adds the key to DIR/revocations.cose (signed, numbered); copy it to every dock station identity folder'],
+  revoke: ['usage: bodycam provision revoke --root DIR (--key-id HEX | --device ID) --reason TEXT [--effective UTC|start]', '  adds the key to DIR/revocations.cose (signed, numbered); copy it to every dock station identity folder', '  --effective   from when the key is revoked (default now): what a dock receipted before stays valid;', '                "start" revokes everything the key ever signed (a key compromised from its issue)'],
   assign: [
     'usage: bodycam provision assign --root DIR --device CAM-ID --officer NAME',
     '  records in DIR/register.json that the camera now goes to another officer (who did it, when, and the',
@@ -897,8 +903,15 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
   const keyId = stringOption(p, 'key-id');
   const device = stringOption(p, 'device');
   if (keyId && device) throw new BodycamError('E_USAGE', 'give --key-id or --device, not both');
-  const r = revoke({ root, keyId, device, reason: required(p, 'reason'), operator, now });
-  out(`revoked key ${r.keyId}${device ? ` (${device})` : ''}: revocation list number ${r.number} written to ${join(root.dir, ROOT_FILES.revocations)}`);
+  const eff = stringOption(p, 'effective');
+  let effective: number | null | undefined;
+  if (eff === 'start') effective = null;
+  else if (eff !== undefined) {
+    effective = Date.parse(eff);
+    if (!Number.isFinite(effective) || effective < 0) throw new BodycamError('E_USAGE', `--effective takes a UTC time (2026-11-25T06:00:00Z) or "start", not "${eff}"`);
+  }
+  const r = revoke({ root, keyId, device, reason: required(p, 'reason'), effective, operator, now });
+  out(`revoked key ${r.keyId}${device ? ` (${device})` : ''} ${effective === null ? 'from the start (everything it ever signed)' : `from ${new Date(effective ?? now).toISOString()} (what a dock receipted before stays valid)`}: revocation list number ${r.number} written to ${join(root.dir, ROOT_FILES.revocations)}`);
   out('  copy it into every dock station identity folder (revocations.cose) and restart the docks');
   return 0;
 }

@@ -9,14 +9,12 @@
 // store (a store can withhold a list but not forge one); when the store's is missing or older, the
 // report says so.
 
+import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
-import { toHex } from '../firmware/codec/cbor.js';
 import { BodycamError, errorMessage } from '../firmware/errors.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { verifyRevocationList } from '../firmware/signing/certificate.js';
-import { sha256Of } from '../firmware/platform/soft-digest.js';
-import { nodeDigest } from '../host/ports.js';
 import { SafeReader } from './layout.js';
 
 export interface Trust {
@@ -48,7 +46,7 @@ export interface TrustOptions {
 
 /** The fingerprint reports name a root by. */
 export function rootFingerprint(root: Uint8Array): string {
-  return toHex(sha256Of(nodeDigest, root));
+  return createHash('sha256').update(root).digest('hex');
 }
 
 function inside(path: string, dir: string): boolean {

@@ -89,13 +89,15 @@ test('a dock identity issued by the armoury loads in the dock station, and refus
 test('revocation lists are signed by the root and their numbers increase; a key is revoked once', (t) => {
   const { dir, root } = newRoot();
   issueDock({ root, id: 'DOCK-9', out: join(tmp('dock'), 'd'), ed25519 });
-  const a = revoke({ root, keyId: '0011223344556677', reason: 'lost', ed25519 });
-  const b = revoke({ root, device: 'DOCK-9', reason: 'stolen', ed25519 });
+  const a = revoke({ root, keyId: '0011223344556677', reason: 'lost', ed25519, now: 1_800_000_000_000 });
+  const b = revoke({ root, device: 'DOCK-9', reason: 'stolen', ed25519, effective: null });
   t.is(a.number, 1);
   t.is(b.number, 2);
   const list = verifyRevocationList(readFileSync(join(dir, ROOT_FILES.revocations)), root.publicKey, { ed25519 });
   t.is(list.number, 2);
   t.deepEqual(list.revoked.map((r) => [toHex(r.keyId), r.reason]), [['0011223344556677', 'lost'], [readRegister(dir).docks['DOCK-9'].keyId, 'stolen']]);
+  // Revoked from the moment of revoking by default (earlier receipts stay valid), or from the start.
+  t.deepEqual(list.revoked.map((r) => r.effective), [1_800_000_000_000, undefined]);
   t.is(t.throws(() => revoke({ root, keyId: '0011223344556677', reason: 'again', ed25519 }), { instanceOf: BodycamError }).code, 'E_ALREADY_REVOKED');
   t.is(t.throws(() => revoke({ root, device: 'CAM-NOPE', reason: 'x', ed25519 }), { instanceOf: BodycamError }).code, 'E_UNKNOWN_DEVICE');
   t.is(t.throws(() => revoke({ root, keyId: 'xyz', reason: 'x', ed25519 }), { instanceOf: BodycamError }).code, 'E_USAGE');

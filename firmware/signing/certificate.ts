@@ -106,6 +106,11 @@ export interface Revocation {
   keyId: Uint8Array;
   /** Why, for people ("lost", "key compromise"). */
   reason: string;
+  /**
+   * UTC ms from which the key is revoked: what a dock receipted before it stays valid. Absent: from
+   * the start, everything the key ever signed.
+   */
+  effective?: number;
 }
 
 export interface RevocationList {
@@ -124,7 +129,7 @@ export function issueRevocationList(list: RevocationList, root: Signer): Uint8Ar
     agency: list.agency,
     number: list.number,
     issued: list.issued,
-    revoked: list.revoked.map((r) => ({ keyId: r.keyId, reason: r.reason }) as CborValue),
+    revoked: list.revoked.map((r) => (r.effective === undefined ? { keyId: r.keyId, reason: r.reason } : { keyId: r.keyId, reason: r.reason, effective: r.effective }) as CborValue),
   }, root);
 }
 
@@ -138,11 +143,19 @@ export function verifyRevocationList(bytesIn: Uint8Array, rootPublicKey: Uint8Ar
     issued: uint(f, 'issued', RCODE, 'revocation list'),
     revoked: revoked.map((r) => {
       if (!isMap(r)) throw new BodycamError(RCODE, 'revocation list: an entry is not a map');
-      return { keyId: bytes(r, 'keyId', RCODE, 'revocation'), reason: text(r, 'reason', RCODE, 'revocation') };
+      const entry: Revocation = { keyId: bytes(r, 'keyId', RCODE, 'revocation'), reason: text(r, 'reason', RCODE, 'revocation') };
+      if (r.has('effective')) entry.effective = uint(r, 'effective', RCODE, 'revocation');
+      return entry;
     }),
   };
 }
 
-export function isRevoked(list: RevocationList | undefined, keyId: Uint8Array): Revocation | undefined {
-  return list?.revoked.find((r) => sameBytes(r.keyId, keyId));
+/**
+ * The revocation of `keyId`, if it is revoked at UTC `at`; without `at`, if it is revoked at all
+ * (whatever its effective time: the camera and the dock, which act now, ask this way).
+ */
+export function isRevoked(list: RevocationList | undefined, keyId: Uint8Array, at?: number): Revocation | undefined {
+  const r = list?.revoked.find((x) => sameBytes(x.keyId, keyId));
+  if (!r || at === undefined || r.effective === undefined) return r;
+  return at >= r.effective ? r : undefined;
 }

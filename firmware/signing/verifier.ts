@@ -11,7 +11,9 @@
 // device is and the trust material (revocation list, dock certificates) verified.
 //
 // What it checks, per device:
-// - the device certificate chains to the root, names this device, is not revoked;
+// - the device certificate chains to the root, names this device, is not revoked — or revoked
+//   from a time (`effective`), and then each segment is valid only if a dock receipted it before
+//   that time (a receipt by a dock revoked from a time counts if it was signed before that time);
 // - each manifest: well-formed, signed by this device's key (or by another known device's key:
 //   "replayed"), names this device, its sequence matches where it was stored, its media digest
 //   and length match the media, its times don't run backwards;
@@ -33,7 +35,7 @@ import { sha256Of } from '../platform/soft-digest.js';
 import { errorCode } from '../errors.js';
 import { defaultEd25519, type Ed25519 } from './ed25519.js';
 import { verifySign1 } from './cose.js';
-import { isRevoked, verifyCertificate, verifyRevocationList, type RevocationList, type VerifiedCertificate } from './certificate.js';
+import { isRevoked, verifyCertificate, verifyRevocationList, type Revocation, type RevocationList, type VerifiedCertificate } from './certificate.js';
 import { peekManifest, type Manifest } from './manifest.js';
 import { peekCheckpoint, peekReceipt, type Checkpoint, type Receipt } from './receipt.js';
 import { sameBytes } from './signer.js';
@@ -122,6 +124,8 @@ export interface DeviceReport {
   head?: { seq: number; manifestDigest: Uint8Array };
   checkpoints: number;
   receipts: number;
+  /** The device key's revocation, when it is on the list (effective null: from the start). */
+  revocation?: { reason: string; effective: number | null };
 }
 
 export interface EvidenceReport {
@@ -198,7 +202,7 @@ function verifyDevice(d: DeviceInput, cert: VerifiedCertificate | unknown, trust
   const { o } = trust;
   const reasons: Finding[] = [];
   let key: VerifiedCertificate | undefined;
-  let revoked = false;
+  let revocation: Revocation | undefined;
   if (cert === undefined) {
     reasons.push(finding(REASONS.UNKNOWN_KEY, `no certificate for device ${d.id}: its signatures can't be checked`));
   } else if (!(cert && typeof cert === 'object' && 'keyId' in cert)) {
@@ -209,10 +213,10 @@ function verifyDevice(d: DeviceInput, cert: VerifiedCertificate | unknown, trust
       reasons.push(finding(REASONS.UNKNOWN_KEY, `the certificate filed under ${d.id} is device ${key.id}'s`));
       key = undefined;
     } else {
-      const r = isRevoked(trust.revocations, key.keyId);
-      if (r) {
-        revoked = true;
-        reasons.push(finding(REASONS.REVOKED_KEY, `device ${d.id}'s key ${hex(key.keyId)} is revoked (${r.reason})`));
+      revocation = isRevoked(trust.revocations, key.keyId);
+      // Revoked from the start: nothing it signed counts. From a time: see step 4.
+      if (revocation && revocation.effective === undefined) {
+        reasons.push(finding(REASONS.REVOKED_KEY, `device ${d.id}'s key ${hex(key.keyId)} is revoked (${revocation.reason}), for everything it ever signed`));
       }
     }
   }
@@ -245,7 +249,7 @@ function verifyDevice(d: DeviceInput, cert: VerifiedCertificate | unknown, trust
       } catch (e) {
         add(errorCode(e) === 'E_COSE_SIGNATURE' ? REASONS.BAD_SIGNATURE : REASONS.MALFORMED, `the manifest signature does not verify with ${d.id}'s key (${why(e)})`);
       }
-      if (revoked) add(REASONS.REVOKED_KEY, `signed with a revoked key`);
+      if (revocation && revocation.effective === undefined) add(REASONS.REVOKED_KEY, `signed with a revoked key`);
     } else if (signer && signer.id !== d.id) {
       let genuine = false;
       try {
@@ -352,16 +356,33 @@ function verifyDevice(d: DeviceInput, cert: VerifiedCertificate | unknown, trust
     }
     if (cp.seq !== null && cp.head) named(`checkpoint ${n}`, cp.seq, cp.head);
   }
+  /** Segments a dock receipted, by seq: the earliest receipt time (dock clock) for that manifest. */
+  const receiptedAt = new Map<number, number>();
   for (const [n, bytes] of (d.receipts ?? []).entries()) {
     const r = openReceipt(bytes, `receipt ${n}`, reasons, trust);
     if (!r) continue;
     const receipt: Receipt = r;
+    for (const e of receipt.entries) {
+      const p = e.device === d.id ? bySeq.get(e.seq) : undefined;
+      if (p && sameBytes(p.report.manifestDigest, e.manifest)) receiptedAt.set(e.seq, Math.min(receiptedAt.get(e.seq) ?? receipt.utc, receipt.utc));
+    }
     if (!checkpointDigests.some((c) => sameBytes(c, receipt.checkpoint))) {
       reasons.push(finding(REASONS.HEAD_MISMATCH, `receipt ${n} answers a checkpoint that isn't in the evidence`));
     }
     const mine = receipt.entries.filter((e) => e.device === d.id);
     if (mine.length === 0 && receipt.entries.length > 0) reasons.push(finding(REASONS.REPLAYED, `receipt ${n} lists no segment of ${d.id} (it is ${receipt.entries[0].device}'s)`));
     for (const e of mine) named(`receipt ${n} from ${receipt.dock}`, e.seq, e.manifest);
+  }
+
+  // 4. A key revoked from a time: a segment stays valid only if a dock receipted it before then.
+  if (revocation && revocation.effective !== undefined && key) {
+    const at = revocation.effective;
+    for (const p of bySeq.values()) {
+      const when = receiptedAt.get(p.manifest.seq);
+      if (when === undefined || when >= at) {
+        p.report.reasons.push(finding(REASONS.REVOKED_KEY, `device ${d.id}'s key is revoked from ${isoTime(at)} (${revocation.reason}) and no dock receipted this segment before then`, p.manifest.seq));
+      }
+    }
   }
 
   for (const r of reports) r.valid = r.reasons.length === 0;
@@ -374,7 +395,12 @@ function verifyDevice(d: DeviceInput, cert: VerifiedCertificate | unknown, trust
     ...(newest ? { head: { seq: newest.manifest.seq, manifestDigest: newest.report.manifestDigest } } : {}),
     checkpoints: d.checkpoints?.length ?? 0,
     receipts: d.receipts?.length ?? 0,
+    ...(revocation ? { revocation: { reason: revocation.reason, effective: revocation.effective ?? null } } : {}),
   };
+}
+
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 function checkMedia(s: SegmentInput, m: Manifest, digest: Digest, add: (code: ReasonCode, message: string) => void): void {
@@ -431,15 +457,17 @@ function openReceipt(bytes: Uint8Array, what: string, reasons: Finding[], trust:
     reasons.push(finding(REASONS.UNKNOWN_KEY, `${what} is signed by key ${r.kid ? hex(r.kid) : '(no kid)'}, which no verified dock certificate holds`));
     return undefined;
   }
-  const rev = isRevoked(trust.revocations, dock.keyId);
-  if (rev) {
-    reasons.push(finding(REASONS.REVOKED_KEY, `${what} is signed by dock ${dock.id}, whose key is revoked (${rev.reason})`));
-    return undefined;
-  }
   try {
     verifySign1(bytes, dock.publicKey, { ed25519: trust.o.ed25519 });
   } catch (e) {
     reasons.push(finding(REASONS.BAD_SIGNATURE, `${what} signature does not verify (${why(e)})`));
+    return undefined;
+  }
+  // A dock revoked from a time: its receipts signed before then still count (by the dock's own
+  // clock, which only a log checkpoint held outside the store can hold it to).
+  const rev = isRevoked(trust.revocations, dock.keyId, r.receipt.utc);
+  if (rev) {
+    reasons.push(finding(REASONS.REVOKED_KEY, `${what} is signed by dock ${dock.id}, whose key is revoked${rev.effective === undefined ? '' : ` from ${isoTime(rev.effective)}`} (${rev.reason})`));
     return undefined;
   }
   if (r.receipt.dock !== dock.id) {

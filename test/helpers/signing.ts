@@ -72,8 +72,8 @@ export class Dock {
     this.certificate = agency.certify(id, 'dock', this.key);
   }
   /** A receipt for `segments` of `device`, answering `checkpoint`. */
-  receipt(device: string, segments: StoredSegment[], checkpoint: SignedCheckpoint, nonce: Uint8Array, signer: Signer = this.key): Uint8Array {
-    return signReceipt({ dock: this.id, nonce, checkpoint: checkpoint.digest, utc: T0 + 3600_000, entries: segments.map((s) => ({ device, seq: s.seq, manifest: s.signed.digest })) }, signer);
+  receipt(device: string, segments: StoredSegment[], checkpoint: SignedCheckpoint, nonce: Uint8Array, signer: Signer = this.key, utc = T0 + 3600_000): Uint8Array {
+    return signReceipt({ dock: this.id, nonce, checkpoint: checkpoint.digest, utc, entries: segments.map((s) => ({ device, seq: s.seq, manifest: s.signed.digest })) }, signer);
   }
 }
 
