@@ -8,7 +8,7 @@ import { planAviExport } from '../firmware/encoder/avi.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { exportMediaFiles, planStoreExport, writeAviExport, type AviExportResult, type StoreExport } from '../evidence/export.js';
 import { intOption, parseArgs, stringOption } from './args.js';
-import { jsonable, TRUST_HELP, TRUST_OPTIONS, trustFromArgs, trustLines } from './verify.js';
+import { checkpointFromArgs, jsonable, TRUST_HELP, TRUST_OPTIONS, trustFromArgs, trustLines } from './verify.js';
 
 const HELP = [
   'usage: bodycam export --store DIR --device ID [--from SEQ] [--to SEQ] (--root FILE | --trust DIR | --trust-store-root) [options]',
@@ -25,6 +25,7 @@ const HELP = [
   'Lost frames are filled with repeats of the frame before them; the sidecar lists each one.',
   '',
   ...TRUST_HELP,
+  '  --checkpoint FILE   a custody-log checkpoint kept outside the store (as bodycam verify)',
   '  --accept-findings   export despite findings about the device; each is printed and recorded',
   '  --out FILE          the AVI to write (default export.avi)',
   '  --clock-offset MS   (media files only) camera RTC minus reference UTC, if known',
@@ -33,7 +34,7 @@ const HELP = [
 ];
 
 export async function exportCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const p = parseArgs(argv, { ...TRUST_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, help: {} });
+  const p = parseArgs(argv, { ...TRUST_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, checkpoint: { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, help: {} });
   if (p.options.help) {
     HELP.forEach((l) => out(l));
     return 0;
@@ -50,7 +51,7 @@ export async function exportCommand(argv: string[], out: (line: string) => void)
     if (stringOption(p, 'clock-offset') !== undefined) throw new BodycamError('E_USAGE', '--clock-offset is for media files; from a store the offset comes from the camera\'s signed drift statement');
     const ed25519 = hostEd25519();
     const trust = trustFromArgs(p, storeDir, ed25519);
-    plan = planStoreExport(storeDir, device, intOption(p, 'from', 0), intOption(p, 'to', Number.MAX_SAFE_INTEGER), { trust, ed25519 });
+    plan = planStoreExport(storeDir, device, intOption(p, 'from', 0), intOption(p, 'to', Number.MAX_SAFE_INTEGER), { trust, ed25519, checkpoint: checkpointFromArgs(p) });
     trustLines(plan.trust).forEach((l) => out(l));
     for (const b of plan.blocked) out(`REFUSED: ${b}`);
     if (plan.blocked.length) return 1;

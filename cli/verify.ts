@@ -8,6 +8,8 @@ import type { LedgerReport } from '../firmware/recorder/ledger-verify.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { resolveTrust, type Trust } from '../evidence/trust.js';
 import { verifyStore, type StoreReport } from '../evidence/verify-store.js';
+import type { CustodyReport } from '../evidence/custody-log.js';
+import { SafeReader } from '../evidence/layout.js';
 import { parseArgs, stringOption, type OptionSpec, type Parsed } from './args.js';
 
 /** The trust options verify and export share. */
@@ -53,6 +55,15 @@ function ledgerLines(reports: LedgerReport[]): string[] {
   ]);
 }
 
+export function custodyLines(c: CustodyReport): string[] {
+  const ref = c.reference;
+  return [
+    ref ? `custody  log of ${c.logSize} entries checked against ${ref.source === 'outside' ? 'the OUTSIDE' : 'the store\'s own'} checkpoint ${ref.file}: ${ref.size} entries, root ${ref.root.slice(0, 16)}…, signed by ${ref.dock} at ${ref.utc}` : `custody  log of ${c.logSize} entries, no checkpoint to check it against`,
+    ...c.statements.map((s) => `  NOTE   ${s}`),
+    ...c.findings.map((f) => `  CUSTODY  ${f.code}: ${f.message}`),
+  ];
+}
+
 function human(r: StoreReport, out: (l: string) => void): void {
   const report = r.evidence;
   out(`evidence in ${r.directory}`);
@@ -68,25 +79,44 @@ function human(r: StoreReport, out: (l: string) => void): void {
     for (const s of d.segments) for (const f of s.reasons) out(`    segment ${s.seq ?? '?'}: ${f.code}: ${f.message}`);
   }
   ledgerLines(r.ledgers).forEach((l) => out(l));
+  for (const c of r.completeness) {
+    for (const f of c.findings) out(`INCOMPLETE ${c.device}: ${f.code}: ${f.message}`);
+    for (const e of c.elsewhere) out(`  NOTE   ${c.device}: segments ${e.seqs.join(', ')} were released to ${e.dock}, whose evidence is not in this store`);
+  }
+  custodyLines(r.custody).forEach((l) => out(l));
+  const incomplete = r.completeness.reduce((n, c) => n + c.findings.length, 0) + r.custody.findings.length;
   const devicesBad = report.devices.filter((d) => !d.valid).length;
   const ledgersBad = r.ledgers.filter((l) => !l.valid).length;
   if (r.valid) out(`OK: ${report.devices.length} device${report.devices.length === 1 ? '' : 's'}, ${report.devices.reduce((n, d) => n + d.segments.length, 0)} segments, all verified against root ${r.trust.fingerprint.slice(0, 16)}…${r.trust.source === 'store' ? ' (TAKEN FROM THE STORE)' : ''}`);
-  else out(`FAILED: ${devicesBad} of ${report.devices.length} devices with findings${report.reasons.length ? ', untrusted trust material' : ''}${r.problems.length ? `, ${r.problems.length} unusable file${r.problems.length === 1 ? '' : 's'}` : ''}${ledgersBad ? `, ${ledgersBad} audit ledger${ledgersBad === 1 ? '' : 's'} that do not verify` : ''}`);
+  else out(`FAILED: ${devicesBad} of ${report.devices.length} devices with findings${report.reasons.length ? ', untrusted trust material' : ''}${r.problems.length ? `, ${r.problems.length} unusable file${r.problems.length === 1 ? '' : 's'}` : ''}${ledgersBad ? `, ${ledgersBad} audit ledger${ledgersBad === 1 ? '' : 's'} that do not verify` : ''}${incomplete ? `, ${incomplete} completeness finding${incomplete === 1 ? '' : 's'}` : ''}`);
 }
 
 const HELP = [
-  'usage: bodycam verify DIR (--root FILE | --trust DIR | --trust-store-root) [--json] [--reference]',
+  'usage: bodycam verify DIR (--root FILE | --trust DIR | --trust-store-root) [--checkpoint FILE] [--json] [--reference]',
   '',
   'Verify a directory of evidence as the dock station stores it (docs/FORMAT.md):',
   'certificates, manifest signatures, media digests, the hash chain, checkpoints, receipts and',
   'audit ledgers, against an agency root given from outside the store.',
   ...TRUST_HELP,
+  '  --checkpoint FILE     a custody-log checkpoint kept outside the store (the station\'s',
+  '                        DIR/log/checkpoints/<size>.cose, copied out): everything it covers must',
+  '                        be present and unchanged (docs/custody-log.md)',
   '  --json                print the full report as JSON (always a report, even on a usage error)',
   '  --reference           verify with the firmware\'s TweetNaCl instead of Node\'s native Ed25519',
   'Exit status: 0 everything verifies, 1 something does not, 2 usage error.',
 ];
 
-const SPEC: Record<string, OptionSpec> = { ...TRUST_OPTIONS, json: {}, reference: {}, help: {} };
+const SPEC: Record<string, OptionSpec> = { ...TRUST_OPTIONS, checkpoint: { value: true }, json: {}, reference: {}, help: {} };
+
+/** --checkpoint FILE, read as any evidence file is (no links, no special files, bounded). */
+export function checkpointFromArgs(p: Parsed): { bytes: Uint8Array; file: string } | undefined {
+  const file = stringOption(p, 'checkpoint');
+  if (!file) return undefined;
+  const r = new SafeReader();
+  const bytes = r.read(file);
+  if (!bytes) throw new BodycamError('E_USAGE', `--checkpoint ${file}: ${r.problems.map((x) => `${x.code}: ${x.message}`).join('; ')}`);
+  return { bytes, file };
+}
 
 export async function verifyCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const json = argv.includes('--json');
@@ -100,10 +130,11 @@ export async function verifyCommand(argv: string[], out: (line: string) => void)
     const dir = p.positionals[0];
     const ed25519 = p.options.reference ? tweetEd25519 : hostEd25519();
     const trust = trustFromArgs(p, dir, ed25519);
-    const report = verifyStore(dir, { trust, ed25519 });
+    const report = verifyStore(dir, { trust, ed25519, checkpoint: checkpointFromArgs(p) });
     if (json) {
-      const { input: _input, ledgers, ...rest } = report;
-      out(JSON.stringify(jsonable({ ...rest, devices: rest.evidence.devices, reasons: rest.evidence.reasons, evidence: undefined, ledgers: ledgers.map((l) => ({ ...l, entries: l.entries.length })) }), null, 2));
+      const { input: _input, ledgers, custody, ...rest } = report;
+      const { entries, hashes: _hashes, ...custodySummary } = custody;
+      out(JSON.stringify(jsonable({ ...rest, devices: rest.evidence.devices, reasons: rest.evidence.reasons, evidence: undefined, ledgers: ledgers.map((l) => ({ ...l, entries: l.entries.length })), custody: { ...custodySummary, entries: entries.length } }), null, 2));
     } else human(report, out);
     return report.valid ? 0 : 1;
   } catch (e) {

@@ -48,6 +48,7 @@ export class DockStation {
     if (!o.identity.revocations && o.revocationsCose) o.identity.revocations = verifyRevocationList(o.revocationsCose, o.identity.rootKey, { ed25519: o.ed25519 });
     checkOwnIdentity(own, o.identity.revocations);
     this.store = new EvidenceStore(o.storeDir);
+    this.store.custodySigner = { dock: o.identity.id, signer: o.identity.signer, now: o.now };
     const rootPath = join(o.storeDir, 'trust', 'root.pub');
     if (!existsSync(rootPath)) writeDurable(rootPath, o.identity.rootKey);
     if (o.revocationsCose) writeDurable(join(o.storeDir, 'trust', 'revocations.cose'), o.revocationsCose);

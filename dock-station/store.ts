@@ -2,6 +2,7 @@
 // log in SQLite, and a browsable evidence tree that `bodycam verify DIR` reads.
 //
 //   DIR/index.sqlite                       index + custody log (WAL, synchronous=FULL)
+//   DIR/log/checkpoints/<size>.cose        signed checkpoints of the custody log (docs/custody-log.md)
 //   DIR/objects/sha256/ab/<hex>            every original, named by its SHA-256 (read-only)
 //   DIR/partial/<device>/<seq>.part        an upload in progress; its durable length is the resume offset
 //   DIR/trust/root.pub                     the agency root public key (32 bytes)
@@ -17,6 +18,9 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync, ftruncateSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
+import type { Signer } from '../firmware/signing/signer.js';
+import { encodeCustodyLeaf, signLogCheckpoint } from '../evidence/custody-log.js';
+import { CompactRange, leafHash } from '../evidence/merkle.js';
 
 export const seqName = (seq: number): string => String(seq).padStart(10, '0');
 
@@ -81,7 +85,33 @@ export class EvidenceStore {
       CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, device TEXT, dock TEXT NOT NULL, peer TEXT, started INTEGER NOT NULL, ended INTEGER, result TEXT);
       CREATE TABLE IF NOT EXISTS receipts (id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, session TEXT NOT NULL, sha256 TEXT NOT NULL, segments INTEGER NOT NULL, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS custody (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, dock TEXT NOT NULL, session TEXT, device TEXT, event TEXT NOT NULL, detail TEXT);
+      CREATE TABLE IF NOT EXISTS log (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL);
     `);
+    for (const r of this.db.prepare('SELECT leaf FROM log ORDER BY idx').iterate() as IterableIterator<{ leaf: Buffer }>) this.#range.append(leafHash(r.leaf));
+  }
+
+  /** The custody log's right edge: a checkpoint costs O(log n), never a rehash of the log. */
+  #range = new CompactRange();
+  /**
+   * Who signs custody-log checkpoints (the station sets it): one after every session and at
+   * station stop, written to DIR/log/checkpoints/<size>.cose.
+   */
+  custodySigner: { dock: string; signer: Signer; now?: () => number } | undefined;
+
+  /** The dock id object-stored custody entries are recorded under. */
+  get #dock(): string {
+    return this.custodySigner?.dock ?? 'unknown';
+  }
+
+  /** Sign a checkpoint of the custody log as it is now (tree size + root hash); returns its file. */
+  checkpointLog(): { size: number; root: Uint8Array; path: string } | undefined {
+    const c = this.custodySigner;
+    if (!c) return undefined;
+    const size = this.#range.size;
+    const root = this.#range.root();
+    const path = join(this.dir, 'log', 'checkpoints', `${seqName(size)}.cose`);
+    writeDurable(path, signLogCheckpoint({ dock: c.dock, size, root, utc: (c.now ?? Date.now)() }, c.signer));
+    return { size, root, path };
   }
 
   close(): void {
@@ -89,10 +119,16 @@ export class EvidenceStore {
   }
 
   /** Append to the custody log: who, when, what. */
+  /** Each entry is also a leaf of the signed custody log (same transaction); a session's end, and the station's stop, sign a checkpoint. */
   log(event: string, fields: { dock: string; session?: string; device?: string; detail?: unknown }): void {
-    this.db
-      .prepare('INSERT INTO custody (at, dock, session, device, event, detail) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(Date.now(), fields.dock, fields.session ?? null, fields.device ?? null, event, fields.detail === undefined ? null : JSON.stringify(fields.detail));
+    const entry = { at: Date.now(), dock: fields.dock, session: fields.session ?? null, device: fields.device ?? null, event, detail: fields.detail === undefined ? null : JSON.stringify(fields.detail) };
+    const leaf = encodeCustodyLeaf(entry);
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO custody (at, dock, session, device, event, detail) VALUES (?, ?, ?, ?, ?, ?)').run(entry.at, entry.dock, entry.session, entry.device, event, entry.detail);
+      this.db.prepare('INSERT INTO log (idx, leaf) VALUES (?, ?)').run(this.#range.size, leaf);
+    })();
+    this.#range.append(leafHash(leaf));
+    if (event === 'session-end' || event === 'station-stop') this.checkpointLog();
   }
 
   custody(device?: string): { at: number; dock: string; session: string | null; device: string | null; event: string; detail: string | null }[] {
@@ -114,15 +150,17 @@ export class EvidenceStore {
   }
 
   /** Make `name` in the device tree point at an object (hard link; durable). */
-  link(sha256: string, ...name: string[]): void {
+  /** Returns false when the name already pointed at the object. */
+  link(sha256: string, ...name: string[]): boolean {
     const target = join(this.dir, ...name);
     mkdirSync(dirname(target), { recursive: true });
     if (existsSync(target)) {
-      if (statSync(target).ino === statSync(this.objectPath(sha256)).ino) return;
+      if (statSync(target).ino === statSync(this.objectPath(sha256)).ino) return false;
       unlinkSync(target);
     }
     linkSync(this.objectPath(sha256), target);
     fsyncDir(dirname(target));
+    return true;
   }
 
   segment(device: string, seq: number): SegmentRow | undefined {
@@ -201,7 +239,7 @@ export class EvidenceStore {
       put.run(sha, upload.length, 'media', Date.now());
       put.run(manifestSha, manifest.length, 'manifest', Date.now());
       this.db.prepare("UPDATE segments SET state = 'stored', media_sha256 = ?, durable = length, session = ?, updated_at = ? WHERE device = ? AND seq = ?").run(sha, session, Date.now(), device, seq);
-      if (custody) this.log('segment-stored', { dock: custody.dock, session, device, detail: custody.detail ?? { seq, bytes: upload.length, media: sha } });
+      if (custody) this.log('segment-stored', { dock: custody.dock, session, device, detail: custody.detail ?? { seq, bytes: upload.length, media: sha, manifest: manifestSha } });
     })();
     return sha;
   }
@@ -220,7 +258,8 @@ export class EvidenceStore {
   /** Store a device-tree object (certificate, checkpoint, receipt, ledger entry) durably. */
   putDeviceFile(device: string, data: Uint8Array, kind: string, ...name: string[]): string {
     const sha = this.putObject(data, kind);
-    this.link(sha, 'devices', device, ...name);
+    // A new file in the device tree is a custody entry naming it and its digest.
+    if (this.link(sha, 'devices', device, ...name)) this.log('object-stored', { dock: this.#dock, device, detail: { path: ['devices', device, ...name].join('/'), sha256: sha, kind } });
     return sha;
   }
 

@@ -14,6 +14,7 @@ import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { verifyCertificate } from '../firmware/signing/certificate.js';
 import type { Manifest } from '../firmware/signing/manifest.js';
 import { nodeDigest } from '../host/ports.js';
+import { custodyProof } from './custody-log.js';
 import { driftFor, readDriftStatements } from './drift.js';
 import { SafeReader, segmentStem } from './layout.js';
 import type { Trust } from './trust.js';
@@ -124,6 +125,8 @@ export interface StoreExportOptions {
   ed25519: Ed25519;
   /** A verification of the store already made with the same trust (else one is made). */
   verified?: StoreReport;
+  /** A custody-log checkpoint from outside the store. */
+  checkpoint?: { bytes: Uint8Array; file: string };
 }
 
 const hexOf = (b: Uint8Array | null | undefined) => (b ? toHex(b) : null);
@@ -161,7 +164,7 @@ export function checkFramesAgainstManifest(media: Uint8Array, m: Manifest): { co
  * accepts them. The clock offset is the camera's signed drift statement's, never an index row.
  */
 export function planStoreExport(storeDir: string, device: string, from: number, to: number, o: StoreExportOptions): StoreExport {
-  const verified = o.verified ?? verifyStore(storeDir, { trust: o.trust, ed25519: o.ed25519 });
+  const verified = o.verified ?? verifyStore(storeDir, { trust: o.trust, ed25519: o.ed25519, checkpoint: o.checkpoint });
   const findings: ExportFinding[] = [];
   const blocked: string[] = [];
   for (const s of verified.trust.statements) if (o.trust.source === 'store') findings.push({ scope: 'trust', code: 'trust-from-store', message: s });
@@ -174,6 +177,8 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
   for (const f of dev.reasons) findings.push({ scope: 'device', code: f.code, message: f.message, ...(f.seq !== undefined ? { seq: f.seq } : {}) });
   for (const s of dev.segments) for (const f of s.reasons) findings.push({ scope: 'segment', code: f.code, message: f.message, ...(s.seq !== null ? { seq: s.seq } : {}) });
   for (const l of verified.ledgers.filter((x) => x.device === device)) for (const f of l.findings) findings.push({ scope: 'ledger', code: f.code, message: f.message });
+  for (const c of verified.completeness.filter((x) => x.device === device)) for (const f of c.findings) findings.push({ scope: 'custody', code: f.code, message: f.message, seq: f.seq });
+  for (const f of verified.custody.findings) if (f.device === undefined || f.device === device) findings.push({ scope: 'custody', code: f.code, message: f.message, ...(f.seq !== undefined ? { seq: f.seq } : {}), ...(f.path ? { path: f.path } : {}) });
 
   const chosen = dev.segments.filter((s) => s.seq !== null && s.seq >= from && s.seq <= to);
   if (chosen.length === 0) blocked.push(`device ${device} has no segments ${from}..${to}`);
@@ -225,6 +230,21 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
   }
   for (const p of reader.problems) findings.push({ scope: 'layout', code: p.code, message: p.message, path: p.path });
 
+  // Custody facts come from the signed log only: the entries about this device within the checkpoint.
+  const c = verified.custody;
+  const custody = c.reference
+    ? {
+        checkpoint: c.reference,
+        note: c.reference.source === 'outside' ? 'entries within a checkpoint given from outside the store' : 'entries within the store\'s own newest checkpoint: proves they were not altered, not that none were deleted with later checkpoints',
+        entries: c.entries.filter((e) => e.device === device).map((e) => ({ index: e.index, at: iso(e.at), dock: e.dock, session: e.session, event: e.event, detail: e.detail === null ? null : (JSON.parse(e.detail) as unknown) })),
+        segmentProofs: chosen.flatMap((s) => {
+          const e = c.entries.find((x) => x.device === device && x.event === 'segment-stored' && x.detail !== null && (JSON.parse(x.detail) as { seq?: unknown }).seq === s.seq);
+          const proof = e ? custodyProof(c, e.index) : undefined;
+          return proof ? [{ seq: s.seq, ...proof }] : [];
+        }),
+      }
+    : { checkpoint: null, note: 'UNSIGNED: no custody-log checkpoint covers this store; no custody facts are given', entries: [], segmentProofs: [] };
+
   return {
     findings,
     blocked,
@@ -241,6 +261,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
       receipts: dev.receipts,
       checkpoints: dev.checkpoints,
       clock,
+      custody,
       segments: chosen.map((s) => ({
         seq: s.seq,
         valid: s.valid,

@@ -1,15 +1,21 @@
 // Verify a store of evidence as a whole: the firmware verifier over every device (certificates,
-// manifests, media digests, chain, checkpoints, receipts), the audit ledgers, and the layout
-// itself — all against the trust the caller pinned (evidence/trust.ts). The one answer that
-// `bodycam verify`, the scenario runner and an export start from.
+// manifests, media digests, chain, checkpoints, receipts), the audit ledgers and their word on
+// which segments exist (completeness.ts), the custody log against a checkpoint (custody-log.ts),
+// and the layout itself — all against the trust the caller pinned (trust.ts). The one answer
+// that `bodycam verify`, the scenario runner and an export start from.
 //
 // Promises: any store gives a report — bad files are findings with their paths, never an
 // exception; `valid` is true only when nothing at all was found.
 
+import { join } from 'node:path';
+import { toHex } from '../firmware/codec/cbor.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { verifyEvidence, type EvidenceInput, type EvidenceReport } from '../firmware/signing/verifier.js';
 import type { LedgerReport } from '../firmware/recorder/ledger-verify.js';
+import { peekCertificate } from '../firmware/signing/certificate.js';
 import { nodeDigest } from '../host/ports.js';
+import { crossCheckLedger, type Completeness } from './completeness.js';
+import { checkCustody, type CustodyReport } from './custody-log.js';
 import { checkLedgers } from './ledger-check.js';
 import { readEvidenceDir, SafeReader, type LayoutProblem } from './layout.js';
 import type { Trust } from './trust.js';
@@ -21,6 +27,9 @@ export interface StoreReport {
   evidence: EvidenceReport;
   problems: LayoutProblem[];
   ledgers: LedgerReport[];
+  /** Each device's ledger against its segments. */
+  completeness: Completeness[];
+  custody: CustodyReport;
   /** What was read (for callers that go on, like an export). */
   input: EvidenceInput;
 }
@@ -28,6 +37,8 @@ export interface StoreReport {
 export interface VerifyStoreOptions {
   trust: Trust;
   ed25519: Ed25519;
+  /** A custody-log checkpoint from outside the store (--checkpoint FILE). */
+  checkpoint?: { bytes: Uint8Array; file: string };
 }
 
 export function trustSummary(t: Trust): StoreReport['trust'] {
@@ -36,9 +47,38 @@ export function trustSummary(t: Trust): StoreReport['trust'] {
 
 export function verifyStore(dir: string, o: VerifyStoreOptions): StoreReport {
   const reader = new SafeReader();
-  const { input, problems } = readEvidenceDir(dir, o.trust, reader);
+  const { input } = readEvidenceDir(dir, o.trust, reader);
   const evidence = verifyEvidence(input, { digest: nodeDigest, ed25519: o.ed25519 });
   const ledgers = checkLedgers(dir, o.trust.root, o.ed25519, reader);
-  const valid = evidence.valid && problems.length === 0 && ledgers.every((l) => l.valid);
-  return { directory: dir, valid, trust: trustSummary(o.trust), evidence, problems, ledgers, input };
+
+  // What is present, by device: stored seq → digests.
+  const present = new Map<string, Map<number, { manifest: string; media: string | null }>>();
+  input.devices.forEach((d, i) => {
+    const m = new Map<number, { manifest: string; media: string | null }>();
+    d.segments.forEach((s, j) => {
+      if (s.seq !== undefined) m.set(s.seq, { manifest: toHex(evidence.devices[i].segments[j].manifestDigest), media: s.mediaDigest ? toHex(s.mediaDigest) : null });
+    });
+    present.set(d.id, m);
+  });
+  const docksHere = new Set<string>();
+  for (const c of input.docks ?? []) {
+    try {
+      docksHere.add(peekCertificate(c).id);
+    } catch {
+      // an unreadable dock certificate is the verifier's finding
+    }
+  }
+  const completeness = ledgers.filter((l) => l.valid || l.entries.length).map((l) => crossCheckLedger(l, new Set(present.get(l.device)?.keys() ?? []), docksHere));
+  const custody = checkCustody(dir, {
+    root: o.trust.root,
+    revocations: o.trust.revocations,
+    ed25519: o.ed25519,
+    docks: input.docks ?? [],
+    outside: o.checkpoint,
+    objects: { segment: (device, seq) => present.get(device)?.get(seq), hasDevice: (device) => present.has(device) || reader.kind(join(dir, 'devices', device)) === 'dir' },
+    reader,
+  });
+  const problems = reader.problems;
+  const valid = evidence.valid && problems.length === 0 && ledgers.every((l) => l.valid) && completeness.every((c) => c.findings.length === 0) && custody.findings.length === 0;
+  return { directory: dir, valid, trust: trustSummary(o.trust), evidence, problems, ledgers, completeness, custody, input };
 }
