@@ -25,7 +25,7 @@ import { openLedgerEntry } from '../firmware/recorder/ledger-verify.js';
 import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
 import { sameBytes } from '../firmware/signing/signer.js';
 import { nodeChecksum, nodeDigest } from '../host/ports.js';
-import { seqName, type EvidenceStore, type Upload } from './store.js';
+import { seqName, stationFault, type EvidenceStore, type Upload } from './store.js';
 import type { FirmwareShelf } from './firmware-shelf.js';
 import { newerVersion } from '../firmware/dock/camera-session.js';
 
@@ -46,8 +46,19 @@ export interface SessionOptions {
   batch?: number;
   /** The station's UTC clock (ms). */
   now?: () => number;
-  /** Seconds to wait for each camera message. */
+  /** Milliseconds to wait for each camera message (DEFAULT_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Milliseconds from connection to an authenticated camera (DEFAULT_HANDSHAKE_MS). */
+  handshakeMs?: number;
+  /** Inventory pages asked for in one session (MAX_INVENTORY_PAGES). */
+  maxInventoryPages?: number;
+  /**
+   * Record a security event about an unauthenticated peer (by its address, never a claimed id):
+   * the station rate-limits them. Nothing else is written for a peer that did not authenticate.
+   */
+  securityEvent?: (peer: string, code: string) => void;
+  /** The store failed under a session (E_STATION_FULL, ...): the station says so. */
+  onStoreFault?: (e: BodycamError) => void;
   /** Signed firmware images to offer cameras, newest per board, once their evidence is receipted. */
   firmware?: FirmwareShelf;
   /** The agency's signed revocation list, sent to every camera after the handshake (it keeps it if newer). */
@@ -86,6 +97,16 @@ export interface SessionResult {
 }
 
 const MAX_CHUNK_RETRIES = 5;
+/** Default wait for each camera message (configurable: timeoutMs). */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Default time from connection to an authenticated camera (configurable: handshakeMs). */
+export const DEFAULT_HANDSHAKE_MS = 10_000;
+/** Frames received but not yet taken before the socket is paused (backpressure). */
+const QUEUE_BYTES = 2 * 1024 * 1024;
+/** Inventory pages one session asks for (64 segments each): at most 16 384 segments per session. */
+export const MAX_INVENTORY_PAGES = 256;
+/** Ledger pages one session asks for (at most 64 entries each). */
+export const MAX_LEDGER_PAGES = 64;
 /** Unsynced bytes an upload may hold before it fsyncs and records its offset (a crash resends at most this). */
 const SYNC_BYTES = 4 * 1024 * 1024;
 /** Pulls in flight at once. */
@@ -93,28 +114,36 @@ const PULL_WINDOW = 4;
 
 type Frame = { payload: Uint8Array; flags: number; framed: Uint8Array };
 
-/** A bounded queue of whole frames from the socket (opened and decoded by the session, which holds the keys). */
+/**
+ * A bounded queue of whole frames from the socket (opened and decoded by the session, which holds
+ * the keys). Backpressure, not buffering: past QUEUE_BYTES of frames not yet taken, the socket is
+ * paused (TCP then slows the camera) until the session catches up.
+ */
 class Inbox {
   #reader = new FrameReader(nodeChecksum);
   #queue: (Frame | BodycamError)[] = [];
+  #queued = 0;
+  #socket: Socket;
   #wake: (() => void) | undefined;
   #closed: string | undefined;
   #fatal: BodycamError | undefined;
   bytes = 0;
-  constructor(socket: Socket, onCorrupt: (e: BodycamError) => void) {
+  constructor(socket: Socket) {
+    this.#socket = socket;
     socket.on('data', (chunk: Buffer) => {
       this.bytes += chunk.length;
       for (const ev of this.#reader.push(chunk)) {
         if (ev.kind === 'message') {
           this.#queue.push({ payload: ev.payload, flags: ev.flags, framed: ev.framed });
+          this.#queued += ev.framed.length;
         } else if (ev.kind === 'corrupt') {
-          onCorrupt(ev.error);
           this.#queue.push(ev.error);
         } else {
           // The stream can't be followed any more: the session ends with this error.
           this.#fatal = ev.error;
         }
       }
+      if (this.#queued > QUEUE_BYTES && !socket.isPaused()) socket.pause();
       this.#wake?.();
     });
     socket.on('close', () => {
@@ -123,20 +152,29 @@ class Inbox {
     });
     socket.on('error', () => {});
   }
-  async next(timeoutMs: number): Promise<Frame | BodycamError> {
+  /**
+   * The next frame, by `deadline` (a Date.now() time): bytes that don't complete a frame don't
+   * extend it. `what` names the wait in the timeout error.
+   */
+  async next(deadline: number, code: string, what: string): Promise<Frame | BodycamError> {
     for (;;) {
       const item = this.#queue.shift();
-      if (item) return item;
+      if (item) {
+        if (!(item instanceof BodycamError)) this.#queued -= item.framed.length;
+        if (this.#queued <= QUEUE_BYTES / 2 && this.#socket.isPaused()) this.#socket.resume();
+        return item;
+      }
       if (this.#fatal) throw this.#fatal;
       if (this.#closed) throw new BodycamError('E_LINK_CLOSED', this.#closed);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new BodycamError(code, what);
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = await new Promise<boolean>((resolve) => {
-        this.#wake = () => resolve(false);
-        timer = setTimeout(() => resolve(true), timeoutMs);
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        timer = setTimeout(resolve, left);
       });
       clearTimeout(timer);
       this.#wake = undefined;
-      if (timedOut) throw new BodycamError('E_TIMEOUT', `the camera sent nothing for ${timeoutMs} ms`);
     }
   }
 }
@@ -151,6 +189,8 @@ export class DockSession {
   #progress: SessionProgress;
   #result: SessionResult;
   #sessionNonce = new Uint8Array(randomBytes(32));
+  #handshakeDeadline: number;
+  readonly peer: string;
   /** The upload in progress: synced (never lost) whenever the session ends. */
   #inProgress: Upload | undefined;
   /** The last request sent, to send again when the camera reports it arrived corrupted. */
@@ -164,7 +204,9 @@ export class DockSession {
   constructor(socket: Socket, o: SessionOptions) {
     this.#o = o;
     this.#socket = socket;
-    this.#inbox = new Inbox(socket, () => {});
+    this.#inbox = new Inbox(socket);
+    this.#handshakeDeadline = Date.now() + (o.handshakeMs ?? DEFAULT_HANDSHAKE_MS);
+    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
     this.#progress = { session: this.id, device: undefined, phase: 'handshake', segmentsDone: 0, segmentsTotal: 0, bytesDone: 0, bytesTotal: 0, bytesReceived: 0, startedAt: Date.now() };
     this.#result = { session: this.id, ok: false, stored: [], rejected: [], released: [], bytesReceived: 0, chunksResent: 0 };
   }
@@ -204,8 +246,16 @@ export class DockSession {
    */
   async #next(expect: MessageType, onLost?: () => void): Promise<{ m: Message; raw: Uint8Array }> {
     for (;;) {
-      const got = await this.#inbox.next(this.#o.timeoutMs ?? 15000);
+      // Each message has timeoutMs from when it is awaited; before authentication the whole
+      // handshake also has handshakeMs from the connection, however many bytes trickle in.
+      const timeoutMs = this.#o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const byMessage = Date.now() + timeoutMs;
+      const got = this.#mac
+        ? await this.#inbox.next(byMessage, 'E_TIMEOUT', `the camera sent no whole message for ${timeoutMs} ms`)
+        : await this.#inbox.next(Math.min(byMessage, this.#handshakeDeadline), 'E_TIMEOUT', `no whole message, or no handshake within ${this.#o.handshakeMs ?? DEFAULT_HANDSHAKE_MS} ms of connecting`);
       const item = got instanceof BodycamError ? got : this.#open(got);
+      // Before authentication nothing is asked for again: garbage from an unknown peer ends the connection.
+      if (!this.#mac && item instanceof BodycamError) throw item;
       if (item instanceof BodycamError) {
         // The answer arrived corrupted and was discarded whole: ask again (every request is idempotent).
         if (item.code === 'E_PROTO_CHECKSUM' && this.#resends++ < MAX_CHUNK_RETRIES) {
@@ -276,31 +326,61 @@ export class DockSession {
 
   async run(): Promise<SessionResult> {
     const store = this.#o.store;
-    store.db.prepare('INSERT INTO sessions (id, dock, peer, started) VALUES (?, ?, ?, ?)').run(this.id, this.#dockId, `${this.#socket.remoteAddress}:${this.#socket.remotePort}`, Date.now());
     try {
       await this.#handshake();
       await this.#transfer();
       this.#result.ok = this.#result.rejected.length === 0;
       this.#send('bye', { reason: 'session complete' });
       this.#phase('done');
-    } catch (e) {
+    } catch (thrown) {
+      // A full disk is the station's fault, never the camera's: the session ends with
+      // E_STATION_FULL, no receipt for anything not durable, and the camera keeps everything.
+      const e = stationFault(thrown);
       const code = errorCode(e);
       const message = errorMessage(e);
       this.#result.code = code;
       this.#result.message = message;
       const fatalFromCamera = e instanceof BodycamError && (e.detail as { fatal?: boolean } | undefined)?.fatal;
-      if (!fatalFromCamera && !this.#socket.destroyed && code !== 'E_LINK_CLOSED') this.#send('error', { code, message: message.slice(0, 256), fatal: true });
-      store.log('session-failed', { dock: this.#dockId, session: this.id, device: this.#camera?.id, detail: { code, message } });
+      if (!fatalFromCamera && !this.#socket.destroyed && code !== 'E_LINK_CLOSED') {
+        try {
+          this.#send('error', { code, message: message.slice(0, 256), fatal: true });
+        } catch {
+          // the socket went while we answered
+        }
+      }
+      // An unauthenticated peer leaves one rate-limited security event naming its address, nothing else.
+      if (this.#camera) this.#record(() => store.log('session-failed', { dock: this.#dockId, session: this.id, device: this.#camera?.id, detail: { code, message } }));
+      else this.#o.securityEvent?.(this.peer, code);
       this.#phase('failed');
     } finally {
-      this.#inProgress?.abandon();
+      try {
+        this.#inProgress?.abandon();
+      } catch (e) {
+        // What was synced stays durable; a disk that can't take the last bytes loses only those (resent next time).
+        this.#result.code ??= errorCode(stationFault(e));
+      }
       this.#inProgress = undefined;
       this.#result.bytesReceived = this.#inbox.bytes;
-      store.db.prepare('UPDATE sessions SET device = ?, ended = ?, result = ? WHERE id = ?').run(this.#camera?.id ?? null, Date.now(), this.#result.ok ? 'ok' : (this.#result.code ?? 'incomplete'), this.id);
-      store.log('session-end', { dock: this.#dockId, session: this.id, device: this.#camera?.id, detail: { ok: this.#result.ok, stored: this.#result.stored.length, released: this.#result.released.length } });
+      if (this.#camera) {
+        this.#record(() => {
+          store.db.prepare('UPDATE sessions SET ended = ?, result = ? WHERE id = ?').run(Date.now(), this.#result.ok ? 'ok' : (this.#result.code ?? 'incomplete'), this.id);
+          store.log('session-end', { dock: this.#dockId, session: this.id, device: this.#camera?.id, detail: { ok: this.#result.ok, stored: this.#result.stored.length, released: this.#result.released.length } });
+        });
+      }
       this.#socket.end();
     }
     return this.#result;
+  }
+
+  /** A write to the custody record that must not end the station (a full disk): failures are noted in the result. */
+  #record(write: () => void): void {
+    try {
+      write();
+    } catch (e) {
+      const f = stationFault(e);
+      this.#result.code ??= errorCode(f);
+      if (f instanceof BodycamError) this.#o.onStoreFault?.(f);
+    }
   }
 
   async #handshake(): Promise<void> {
@@ -314,7 +394,7 @@ export class DockSession {
       const revoked = isRevoked(this.#o.identity.revocations, cert.keyId);
       if (revoked) throw new BodycamError('E_CERT_REVOKED', `camera ${cert.id} is revoked (${revoked.reason})`);
     } catch (e) {
-      this.#o.store.log('camera-refused', { dock: this.#dockId, session: this.id, device: str(m, 'id'), detail: { code: errorCode(e), message: errorMessage(e) } });
+      // Nothing is written under the id a peer claims: run() records a security event by address.
       throw e;
     }
     this.#cameraNonce = bin(m, 'nonce');
@@ -326,7 +406,6 @@ export class DockSession {
     this.#send('auth', { sig: this.#o.identity.signer.sign(authPayload(transcript, 'dock')) });
     const auth = await this.#next('auth');
     if (!this.#o.ed25519.verify(authPayload(transcript, 'camera'), bin(auth.m, 'sig'), cert.publicKey)) {
-      this.#o.store.log('camera-refused', { dock: this.#dockId, session: this.id, device: cert.id, detail: { code: 'E_AUTH_SIGNATURE' } });
       throw new BodycamError('E_AUTH_SIGNATURE', `camera ${cert.id} did not sign this session's transcript`);
     }
     // Every frame from here on, either way, carries the session MAC under keys bound to this transcript.
@@ -335,6 +414,7 @@ export class DockSession {
     this.#progress.device = cert.id;
     this.#result.device = cert.id;
     const store = this.#o.store;
+    store.db.prepare('INSERT INTO sessions (id, dock, peer, device, started) VALUES (?, ?, ?, ?, ?)').run(this.id, this.#dockId, this.peer, cert.id, this.#progress.startedAt);
     store.db.prepare('INSERT INTO devices (device, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET last_seen = excluded.last_seen').run(cert.id, Date.now(), Date.now());
     store.putDeviceFile(cert.id, cert.bytes, 'certificate', 'certificate.cose');
     store.log('camera-authenticated', { dock: this.#dockId, session: this.id, device: cert.id, detail: { serial: cert.serial } });
@@ -371,19 +451,14 @@ export class DockSession {
     const cpDigest = createHash('sha256').update(checkpointBytes).digest();
     store.putDeviceFile(cam.id, checkpointBytes, 'checkpoint', 'checkpoints', `${seqName(store.nextNumber(cam.id, 'checkpoints'))}.cose`);
 
-    this.#phase('inventory');
-    const segments: { seq: number; length: number; manifest: Uint8Array }[] = [];
-    for (let after = -1; ; ) {
-      this.#send('inventory?', { after });
-      const inv = (await this.#next('inventory')).m;
-      const page = arr(inv, 'segments') as Map<CborValue, CborValue>[];
-      for (const s of page) segments.push({ seq: s.get('seq') as number, length: s.get('length') as number, manifest: s.get('manifest') as Uint8Array });
-      if (!flag(inv, 'more') || page.length === 0) break;
-      after = segments[segments.length - 1].seq;
-    }
-    segments.sort((a, b) => a.seq - b.seq);
-    this.#progress.segmentsTotal = segments.length;
-    this.#progress.bytesTotal = segments.reduce((n, s) => n + s.length, 0);
+    // Progress totals from the camera's (authenticated) status; the inventory is read a page at a
+    // time and each page uploaded before the next is asked for, so a session holds at most one
+    // page of manifests (64 × 8 KiB) however much the camera lists, and asks for at most
+    // MAX_INVENTORY_PAGES pages (the rest waits for the next docking).
+    this.#progress.segmentsTotal = num(status, 'pendingSegments');
+    this.#progress.bytesTotal = num(status, 'pendingBytes');
+    let listed = 0;
+    let complete = false;
 
     let batch: ReceiptEntry[] = [];
     const flush = async () => {
@@ -402,17 +477,35 @@ export class DockSession {
       batch = [];
     };
 
-    for (const seg of segments) {
-      this.#phase(`segment ${seg.seq}`);
-      const entry = await this.#segment(seg);
-      if (entry) batch.push(entry);
-      this.#progress.segmentsDone++;
-      if (batch.length >= (this.#o.batch ?? 16)) await flush();
+    for (let after = -1, pages = 0; pages < (this.#o.maxInventoryPages ?? MAX_INVENTORY_PAGES); pages++) {
+      this.#phase('inventory');
+      this.#send('inventory?', { after });
+      const inv = (await this.#next('inventory')).m;
+      const page = (arr(inv, 'segments') as Map<CborValue, CborValue>[]).map((x) => ({ seq: x.get('seq') as number, length: x.get('length') as number, manifest: x.get('manifest') as Uint8Array }));
+      // A page lists segments after `after`, in rising order: anything else would loop or repeat.
+      for (const seg of page) {
+        if (seg.seq <= after) throw new BodycamError('E_PROTO_INVENTORY', `inventory lists segment ${seg.seq} after ${after}`);
+        after = seg.seq;
+      }
+      listed += page.length;
+      this.#progress.segmentsTotal = Math.max(this.#progress.segmentsTotal, listed);
+      for (const seg of page) {
+        this.#phase(`segment ${seg.seq}`);
+        const entry = await this.#segment(seg);
+        if (entry) batch.push(entry);
+        this.#progress.segmentsDone++;
+        if (batch.length >= (this.#o.batch ?? 16)) await flush();
+      }
+      if (!flag(inv, 'more') || page.length === 0) {
+        complete = true;
+        break;
+      }
     }
     await flush();
+    if (!complete) store.log('inventory-truncated', { dock: this.#dockId, session: this.id, device: cam.id, detail: { listed, pages: this.#o.maxInventoryPages ?? MAX_INVENTORY_PAGES } });
 
     this.#phase('ledger');
-    for (let after = -1; ; ) {
+    for (let after = -1, pages = 0; pages < MAX_LEDGER_PAGES; pages++) {
       this.#send('ledger?', { after });
       const page = (await this.#next('ledger')).m;
       const entries = arr(page, 'entries') as Uint8Array[];
@@ -437,7 +530,7 @@ export class DockSession {
       if (!flag(page, 'more') || !advanced) break;
     }
 
-    await this.#offerFirmware(status, batch.length === 0 && this.#result.rejected.length === 0 && this.#result.released.length === segments.length);
+    await this.#offerFirmware(status, complete && batch.length === 0 && this.#result.rejected.length === 0 && this.#result.released.length === listed);
 
     const config = this.#o.configFor?.(cam.id);
     if (config) {

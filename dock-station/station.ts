@@ -7,13 +7,15 @@ import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { issueRevocationList, verifyCertificate, verifyRevocationList } from '../firmware/signing/certificate.js';
-import { BodycamError } from '../firmware/errors.js';
+import { BodycamError, errorMessage } from '../firmware/errors.js';
 import { sameBytes } from '../firmware/signing/signer.js';
-import { nodeDigest } from '../host/ports.js';
+import { nodeChecksum, nodeDigest } from '../host/ports.js';
 import { checkOwnIdentity } from './identity.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { DockSession, type DockIdentity, type SessionProgress, type SessionResult } from './session.js';
-import { EvidenceStore, writeDurable } from './store.js';
+import { EvidenceStore, stationFault, writeDurable } from './store.js';
+import { frameMessage } from '../firmware/dock/frame.js';
+import { encodeMessage } from '../firmware/dock/messages.js';
 import type { FirmwareShelf } from './firmware-shelf.js';
 
 export interface StationOptions {
@@ -22,7 +24,18 @@ export interface StationOptions {
   ed25519: Ed25519;
   chunkSize?: number;
   batch?: number;
+  /** Milliseconds to wait for each camera message (session.ts DEFAULT_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Milliseconds from connection to an authenticated camera (session.ts DEFAULT_HANDSHAKE_MS). */
+  handshakeMs?: number;
+  /** Inventory pages one session asks for (session.ts MAX_INVENTORY_PAGES). */
+  maxInventoryPages?: number;
+  /** Sessions at once; more connections are refused with E_STATION_BUSY (DEFAULT_MAX_SESSIONS). */
+  maxSessions?: number;
+  /** How long close() lets sessions finish (DEFAULT_SHUTDOWN_MS). */
+  shutdownMs?: number;
+  /** The store failed (E_STATION_FULL): said once; new connections are refused with it. */
+  onFault?: (e: BodycamError) => void;
   now?: () => number;
   /** Signed revocation list bytes to keep beside the evidence. */
   revocationsCose?: Uint8Array;
@@ -32,6 +45,52 @@ export interface StationOptions {
   onResult?: (r: SessionResult) => void;
 }
 
+/** Sessions at once (each up to about 2.5 MiB of buffers). */
+export const DEFAULT_MAX_SESSIONS = 128;
+/** How long close() lets sessions in progress finish. */
+export const DEFAULT_SHUTDOWN_MS = 10_000;
+/** Session results kept in memory (for tests and the console). */
+const MAX_RESULTS = 10_000;
+
+/**
+ * Security events about unauthenticated peers, by address: at most PER_PEER a minute from one
+ * address and GLOBAL a minute in all; the rest are counted and reported with the next event.
+ */
+class SecurityLog {
+  static readonly PER_PEER = 5;
+  static readonly GLOBAL = 60;
+  #window = 0;
+  #total = 0;
+  #byPeer = new Map<string, number>();
+  #suppressed = 0;
+  constructor(readonly write: (detail: { peer: string; code: string; suppressed: number }) => void) {}
+  event(peerWithPort: string, code: string): void {
+    const minute = Math.floor(Date.now() / 60_000);
+    if (minute !== this.#window) {
+      this.#window = minute;
+      this.#total = 0;
+      this.#byPeer.clear();
+    }
+    // The address without its port: one host reconnecting is one peer.
+    const peer = peerWithPort.replace(/:\d+$/, '');
+    const n = this.#byPeer.get(peer) ?? 0;
+    if (n >= SecurityLog.PER_PEER || this.#total >= SecurityLog.GLOBAL) {
+      this.#suppressed++;
+      return;
+    }
+    this.#byPeer.set(peer, n + 1);
+    this.#total++;
+    const suppressed = this.#suppressed;
+    this.#suppressed = 0;
+    this.write({ peer, code, suppressed });
+  }
+  /** Say how many were left out, at shutdown. */
+  flush(): void {
+    if (this.#suppressed) this.write({ peer: '-', code: 'suppressed', suppressed: this.#suppressed });
+    this.#suppressed = 0;
+  }
+}
+
 export class DockStation {
   readonly store: EvidenceStore;
   #o: StationOptions;
@@ -39,6 +98,11 @@ export class DockStation {
   #sockets = new Set<Socket>();
   #sessions = new Set<Promise<SessionResult>>();
   readonly results: SessionResult[] = [];
+  /** Connections refused with E_STATION_BUSY or E_STATION_FULL. */
+  refused = 0;
+  #closing = false;
+  #fault: BodycamError | undefined;
+  #security: SecurityLog;
 
   constructor(o: StationOptions) {
     this.#o = o;
@@ -49,6 +113,14 @@ export class DockStation {
     checkOwnIdentity(own, o.identity.revocations);
     this.store = new EvidenceStore(o.storeDir);
     this.store.custodySigner = { dock: o.identity.id, signer: o.identity.signer, now: o.now };
+    this.#security = new SecurityLog((detail) => {
+      try {
+        this.store.log('peer-refused', { dock: o.identity.id, detail });
+      } catch (e) {
+        const f = stationFault(e);
+        if (f instanceof BodycamError) this.#storeFault(f);
+      }
+    });
     const rootPath = join(o.storeDir, 'trust', 'root.pub');
     if (!existsSync(rootPath)) writeDurable(rootPath, o.identity.rootKey);
     if (o.revocationsCose) writeDurable(join(o.storeDir, 'trust', 'revocations.cose'), o.revocationsCose);
@@ -56,6 +128,11 @@ export class DockStation {
     this.store.putObject(o.identity.certificate, 'dock-certificate');
     this.store.link(createHash('sha256').update(o.identity.certificate).digest('hex'), 'docks', o.identity.id, 'certificate.cose');
     this.store.log('station-start', { dock: o.identity.id });
+  }
+
+  /** Why the station can't take evidence now (E_STATION_FULL ...), or undefined when it can. */
+  get fault(): BodycamError | undefined {
+    return this.#fault;
   }
 
   listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
@@ -67,6 +144,20 @@ export class DockStation {
   }
 
   #accept(socket: Socket): void {
+    // Refused with a clear answer, not a silent hang: over the cap, while shutting down, or a
+    // station whose store is full (the camera keeps everything and docks again later).
+    const busy = this.#closing
+      ? new BodycamError('E_STATION_BUSY', 'the dock station is shutting down; dock again in a minute')
+      : this.#sessions.size >= (this.#o.maxSessions ?? DEFAULT_MAX_SESSIONS)
+        ? new BodycamError('E_STATION_BUSY', `the dock station is serving ${this.#sessions.size} cameras, its limit; dock again in a minute`)
+        : this.#fault;
+    if (busy) {
+      this.refused++;
+      socket.on('error', () => {});
+      socket.end(frameMessage(encodeMessage('error', { code: busy.code, message: errorMessage(busy).slice(0, 256), fatal: true }), nodeChecksum));
+      socket.setTimeout(5000, () => socket.destroy());
+      return;
+    }
     this.#sockets.add(socket);
     socket.setNoDelay(true);
     socket.on('close', () => this.#sockets.delete(socket));
@@ -77,14 +168,20 @@ export class DockStation {
       chunkSize: this.#o.chunkSize,
       batch: this.#o.batch,
       timeoutMs: this.#o.timeoutMs,
+      handshakeMs: this.#o.handshakeMs,
+      maxInventoryPages: this.#o.maxInventoryPages,
       now: this.#o.now,
       configFor: this.#o.configFor,
       revocationsCose: this.#o.revocationsCose,
       firmware: this.#o.firmware,
       onProgress: this.#o.onProgress,
+      securityEvent: (peer, code) => this.#security.event(peer, code),
+      onStoreFault: (e) => this.#storeFault(e),
     });
     const p = session.run().then((r) => {
       this.results.push(r);
+      if (this.results.length > MAX_RESULTS) this.results.splice(0, this.results.length - MAX_RESULTS);
+      if (r.code === 'E_STATION_FULL') this.#storeFault(new BodycamError('E_STATION_FULL', r.message ?? 'the store is full'));
       this.#o.onResult?.(r);
       return r;
     });
@@ -92,18 +189,43 @@ export class DockStation {
     void p.finally(() => this.#sessions.delete(p));
   }
 
+  /** The store failed: say so once (onFault), keep serving what can be served. */
+  #storeFault(e: BodycamError): void {
+    if (e.code !== 'E_STATION_FULL') return;
+    const first = !this.#fault;
+    this.#fault = e;
+    if (first) this.#o.onFault?.(e);
+  }
+
   /** Wait for every session in progress to end. */
   async idle(): Promise<void> {
     while (this.#sessions.size) await Promise.allSettled([...this.#sessions]);
   }
 
-  /** Stop listening and end every session; the store stays consistent (what was acked is durable). */
-  async close(options: { abrupt?: boolean } = {}): Promise<void> {
+  /**
+   * Stop: refuse new connections at once, let sessions in progress finish for up to `deadlineMs`
+   * (DEFAULT_SHUTDOWN_MS), then cut the rest. Nothing is lost either way: a cut upload keeps its
+   * durable offset, and nothing was receipted that isn't durable.
+   */
+  async close(options: { abrupt?: boolean; deadlineMs?: number } = {}): Promise<void> {
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
     if (options.abrupt) for (const s of this.#sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
-    if (!options.abrupt) await this.idle();
-    else await Promise.allSettled([...this.#sessions]);
-    this.store.log('station-stop', { dock: this.#o.identity.id });
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.deadlineMs ?? this.#o.shutdownMs ?? DEFAULT_SHUTDOWN_MS)));
+      await Promise.race([this.idle(), deadline]);
+      clearTimeout(timer);
+      for (const s of this.#sockets) s.destroy();
+    }
+    await Promise.allSettled([...this.#sessions]);
+    await closed;
+    this.#security.flush();
+    try {
+      this.store.log('station-stop', { dock: this.#o.identity.id });
+    } catch {
+      // a full disk: the stop is the one row we can't write
+    }
     this.store.close();
   }
 }

@@ -24,6 +24,19 @@ import { CompactRange, leafHash } from '../evidence/merkle.js';
 
 export const seqName = (seq: number): string => String(seq).padStart(10, '0');
 
+/**
+ * A failure of the station's own storage as a stable code: a full disk or quota (ENOSPC,
+ * EDQUOT, SQLITE_FULL) is E_STATION_FULL; other I/O errors E_STATION_IO. Anything else as it was.
+ */
+export function stationFault(e: unknown): BodycamError | Error {
+  if (e instanceof BodycamError) return e;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return new BodycamError('E_STATION_FULL', `the station's store is full (${String(code)}): nothing more is received or receipted until space is freed; cameras keep their evidence`);
+  if (typeof code === 'string' && (code.startsWith('SQLITE_IOERR') || code === 'EIO' || code === 'EROFS')) return new BodycamError('E_STATION_IO', `the station's store failed (${code}: ${message})`);
+  return e instanceof Error ? e : new Error(message);
+}
+
 function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {

@@ -260,7 +260,7 @@ for (const [title, cert, code] of [
   ['an expired camera certificate', { notAfter: Date.UTC(2026, 0, 2) }, 'E_CERT_EXPIRED'],
   ['a camera certificate from another agency root', { otherRoot: true }, 'E_COSE_SIGNATURE'],
 ] as const) {
-  test(`[node] the station refuses ${title}, logs why, and stores nothing`, async (t) => {
+  test(`[node] the station refuses ${title}, logs a security event by peer address, and writes nothing under the claimed id`, async (t) => {
     const { station, port } = await startStation();
     const camera = await startCamera('node', { cert: 'otherRoot' in cert ? {} : cert });
     try {
@@ -276,9 +276,13 @@ for (const [title, cert, code] of [
       t.deepEqual(s.pending, [0]);
       t.is(station.results[0].code, code);
       t.deepEqual(station.store.segments('CAM-0001'), []);
-      const refused = station.store.custody().find((e) => e.event === 'camera-refused');
+      const refused = station.store.custody().find((e) => e.event === 'peer-refused');
       t.truthy(refused);
-      t.true(refused!.detail!.includes(code));
+      t.deepEqual(JSON.parse(refused!.detail!), { peer: '127.0.0.1', code, suppressed: 0 });
+      t.is(refused!.device, null);
+      // Nothing in the custody record of the camera it claimed to be (its export report stays clean).
+      t.deepEqual(station.store.custody('CAM-0001'), []);
+      t.deepEqual(station.store.db.prepare('SELECT * FROM sessions').all(), []);
     } finally {
       await camera.close();
       await station.close();
