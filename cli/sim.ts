@@ -75,12 +75,13 @@ export function summary(r: ScenarioReport): string[] {
   const l: string[] = [];
   l.push(`${r.ok ? 'OK' : 'FAILED'}: scenario ${r.scenario} on ${r.engine} (seed ${r.seed}), ${r.virtualSeconds} s of shift in ${r.wallSeconds} s (${r.simulatedSecondsPerWallSecond}x)`);
   l.push(`footage: ${r.footage.seconds} s in ${r.footage.frames} frames, ${r.footage.segments} segments, ${r.footage.recordings} recording${r.footage.recordings === 1 ? '' : 's'}, ${(r.footage.bytes / 1048576).toFixed(1)} MiB (${r.footage.preEventSegments} with pre-event, ${r.footage.recoveredSegments} recovered after a cut)`);
-  l.push(`dropped: ${r.dropped.total} frames (sensor missed ${r.dropped.sensor}, storage refused ${r.dropped.storage}; ${r.dropped.inEvidence} counted in the evidence); ${r.dropped.powerCutGapMs / 1000} s of recording lost to reboots after power cuts`);
+  l.push(`dropped: ${r.dropped.total} frame${r.dropped.total === 1 ? '' : 's'} (sensor missed ${r.dropped.sensor}, storage refused ${r.dropped.storage}, in flight at a power cut ${r.dropped.atCuts}; ${r.dropped.inEvidence} counted in the evidence); ${r.dropped.powerCutGapMs / 1000} s of recording lost to reboots after power cuts (a freeze in the export)`);
   l.push(`power cuts: ${r.powerCuts.happened} of ${r.powerCuts.planned} (${r.powerCuts.torn} tore a flash write), ${r.powerCuts.survived} survived, ${r.powerCuts.resumedRecording} of ${r.powerCuts.wereRecording} recordings resumed`);
   l.push(`upload: ${r.upload.segmentsStored} segments stored, ${r.upload.segmentsVerified} verified, ${r.upload.notUploaded} left on the camera; ${r.upload.completed} dock session${r.upload.completed === 1 ? '' : 's'} completed, ${r.upload.failed} failed`);
   l.push(`ledger: ${r.verify.ledger.entries} signed entries, ${r.verify.ledger.valid ? 'verified' : 'INVALID'} (${Object.entries(r.verify.ledger.events).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   for (const f of [...r.verify.findings, ...r.verify.ledger.findings]) l.push(`  finding: ${f}`);
-  l.push(r.lost.frames || r.lost.segments ? `LOST: ${r.lost.frames} frames, ${r.lost.segments} segments` : 'lost: nothing');
+  const counted = r.dropped.inEvidence ? `; ${r.dropped.inEvidence} dropped frame${r.dropped.inEvidence === 1 ? '' : 's'} counted in the evidence` : '';
+  l.push(r.lost.frames || r.lost.segments ? `LOST: ${r.lost.frames} frames, ${r.lost.segments} segments the evidence does not account for${counted}` : `lost: nothing the evidence does not account for${counted}`);
   for (const d of r.lost.details) l.push(`  ${d}`);
   if (r.xs) l.push(`firmware cost (XS): ${r.xs.firmwareUnits.toLocaleString('en')} compute units, ${r.xs.unitsPerVirtualSecond.toLocaleString('en')} per second of shift`);
   if (r.mcu) {

@@ -18,6 +18,7 @@ import { runVirtualTime } from '../host-sim/node/hardware.js';
 import { run } from '../cli/bodycam.js';
 import { writeAviExport } from '../evidence/export.js';
 import { concat } from './helpers/signing.js';
+import { bothEngines } from './helpers/engines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bodycam-export-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -181,4 +182,25 @@ test('export: a restart and a gap longer than the fill limit are listed, not fil
   const exp = planAviExport([media], { maxFillMs: 60_000 });
   t.is(exp.parts[0].frames.length, 4);
   t.deepEqual(exp.gaps.map((g) => [g.frameNumber, g.kind, g.dropped, g.filled]), [[2, 'long-gap', 900, 0], [3, 'restart', 0, 0]]);
+});
+
+bothEngines('export: a reboot inside a recording stays in the timeline as a freeze, so the video lasts as long as the recording', async (t, { engine }) => {
+  const jpeg = Uint8Array.from([0xff, 0xd8, 0xff, 0xd9]);
+  const frame = (n: number, mono: number, utc: number, flags: number) =>
+    concat([encodeFrameHeader({ flags, width: 320, height: 240, frameRate: 10, clockSource: 'dock', frameNumber: n, monotonicMs: mono, utcMs: 1e12 + utc, droppedBefore: 0, gapMs: 0, droppedTotal: 0, jpegLength: 4 }), jpeg]);
+  // Boot 1: frames at 0, 100, 200 ms; the power is cut; boot 2 resumes 2.1 s later (its monotonic
+  // time starts again), then 4 s later a pause and a new start in the same boot.
+  const before = concat([frame(0, 50_000, 0, 9), frame(1, 50_100, 100, 1), frame(2, 50_200, 200, 1)]);
+  const after = concat([frame(0, 900, 2300, 9), frame(1, 1000, 2400, 1), frame(0, 5000, 6400, 9)]);
+  const value = (await engine.call('capture.exportPlan', [before, after], 60_000)).value as unknown as Map<string, unknown>;
+  const plan = { frames: value.get('frames') as [number, number, number | null][], gaps: value.get('gaps') as [number, string, number, number, number][] };
+  t.deepEqual(plan.gaps, [[0, 'reboot', 0, 20, 2100], [0, 'restart', 0, 0, 0]]);
+  const frames = plan.frames;
+  t.is(frames.length, 3 + 20 + 3);
+  // The repeats hold the frame before the cut, at the times the camera was off.
+  t.deepEqual(frames.slice(3, 23).map((f) => f[2]), Array(20).fill(2));
+  t.is(frames[3][1], 1e12 + 300);
+  t.is(frames[22][1], 1e12 + 2200);
+  // So the video (frames / 10 fps) spans the recording's UTC span up to the pause, to the frame.
+  t.is((frames.length - 1 - 1) / 10, (2400 - 0) / 1000);
 });

@@ -48,7 +48,17 @@ for (const name of shipped) {
     if (name === 'quiet-12h-shift') t.is(r.footage.recordings, 3);
     if (name === 'default-shift') {
       t.is(r.powerCuts.resumedRecording, 1);
-      t.is(r.export!.frames, r.footage.frames);
+      // The frame the cut tore in flight is counted, in the ledger and the recovered manifest.
+      t.is(r.powerCuts.torn, 1);
+      t.is(r.dropped.atCuts, 1);
+      t.true(r.dropped.inEvidence >= r.dropped.atCuts);
+      // The reboot stays in the export's timeline as repeats, so the video lasts as the recording did.
+      const sidecar = JSON.parse(readFileSync(r.export!.sidecar[0], 'utf8')) as { gaps: { kind: string; filled: number; gapMs: number }[] };
+      const reboot = sidecar.gaps.filter((g) => g.kind === 'reboot');
+      t.is(reboot.length, 1);
+      t.true(Math.abs(reboot[0].gapMs - r.dropped.powerCutGapMs) < 200, `${reboot[0].gapMs} vs ${r.dropped.powerCutGapMs}`);
+      t.is(r.export!.frames, r.footage.frames + reboot[0].filled);
+      t.is(r.export!.findings.length, 0);
     }
   });
 }

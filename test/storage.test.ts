@@ -559,3 +559,35 @@ test('store: a worn-out metadata slot stops the store with E_STORE_WORN_OUT, not
   const m = mount();
   for (const id of sealed) t.is(m.segment(id).state, 'sealed');
 });
+
+// ---------------------------------------------------------------- the frame in flight at a cut
+
+const flashes = new WeakMap<object, SimFlash>();
+const withTearingFlash = {
+  setup: (hw: { devices: { Flash?: unknown } }) => {
+    const f = new SimFlash({ blockLength: 4096, blocks: 256, pageLength: 256, tear: 'page', seed: 5 });
+    flashes.set(hw, f);
+    hw.devices.Flash = f.portClass();
+  },
+};
+
+bothEngines('storage: a frame record torn by a cut is counted lost at the cut (kept through attachTrailer and remounts); a cut between records counts none', async (t, { engine, hw }) => {
+  const flash = flashes.get(hw)!;
+  await engine.call('storage.format', { pageLength: 256, extentBlocks: 4 });
+  await engine.call('storage.open', new Uint8Array([7]));
+  for (let i = 0; i < 3; i++) await engine.call('storage.append', bytes(16, i), bytes(5000, i + 90));
+  flash.cutAfter(2); // the next frame's second page program is torn
+  await t.throwsAsync(engine.call('storage.append', bytes(16, 99), bytes(9000, 99)), { message: /E_POWER_CUT/ });
+  flash.reboot();
+  const torn = plain<Summary>((await engine.call('storage.mount')).value).segments[0] as SegView & { lostAtCut: number };
+  t.like(torn, { state: 'recovered', records: 3, lostAtCut: 1 });
+  await engine.call('storage.attachTrailer', torn.id, new Uint8Array([1, 2]));
+  const again = plain<Summary>((await engine.call('storage.mount')).value).segments[0] as SegView & { lostAtCut: number };
+  t.like(again, { state: 'recovered', records: 3, lostAtCut: 1 });
+  // A second segment: the power goes with no write in flight.
+  await engine.call('storage.open', new Uint8Array([8]));
+  for (let i = 0; i < 2; i++) await engine.call('storage.append', bytes(16, i), bytes(3000, i));
+  flash.reboot();
+  const segs = plain<Summary>((await engine.call('storage.mount')).value).segments as (SegView & { lostAtCut: number })[];
+  t.deepEqual(segs.map((s) => [s.state, s.records, s.lostAtCut]), [['recovered', 3, 1], ['recovered', 2, 0]]);
+}, withTearingFlash);

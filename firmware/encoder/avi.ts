@@ -60,7 +60,7 @@ export interface AviGap {
   monotonicMs: number;
   /** Repeats written for it (0 for a discontinuity). */
   filled: number;
-  kind: 'drop' | 'restart' | 'long-gap' | 'missing-records';
+  kind: 'drop' | 'reboot' | 'restart' | 'long-gap' | 'missing-records';
 }
 
 export interface AviPart {
@@ -122,7 +122,15 @@ export function planAviExport(media: readonly BufferLike[], options: AviExportOp
       if (prev) {
         let kind: AviGap['kind'] | undefined;
         let fill = 0;
-        if (restart) kind = 'restart';
+        let spanMs = h.gapMs;
+        if (restart && h.monotonicMs < prev.monotonicMs && h.utcMs > prev.utcMs && h.utcMs - prev.utcMs <= maxFillMs) {
+          // A reboot (monotonic time starts again) inside the recording: the camera was off for
+          // the UTC gap. It stays in the timeline as a freeze, so the video lasts as long as the
+          // recording did.
+          kind = 'reboot';
+          spanMs = h.utcMs - prev.utcMs;
+          fill = Math.max(0, Math.round((spanMs * h.frameRate) / 1000) - 1);
+        } else if (restart) kind = 'restart';
         else if (h.frameNumber !== prev.frameNumber + 1) kind = 'missing-records';
         else if (h.droppedBefore > 0) {
           if (h.gapMs <= maxFillMs) {
@@ -130,9 +138,9 @@ export function planAviExport(media: readonly BufferLike[], options: AviExportOp
             fill = h.droppedBefore;
           } else kind = 'long-gap';
         }
-        if (kind) gaps.push({ frameNumber: h.frameNumber, segment, dropped: h.droppedBefore, gapMs: h.gapMs, utcMs: h.utcMs, monotonicMs: h.monotonicMs, filled: fill, kind });
+        if (kind) gaps.push({ frameNumber: h.frameNumber, segment, dropped: h.droppedBefore, gapMs: spanMs, utcMs: h.utcMs, monotonicMs: h.monotonicMs, filled: fill, kind });
         for (let k = 1; k <= fill; k++) {
-          const at = Math.round((h.gapMs * k) / (fill + 1));
+          const at = Math.round((spanMs * k) / (fill + 1));
           all.push({ ...prev, index: 0, monotonicMs: prev.monotonicMs + at, utcMs: prev.utcMs + at, duplicateOf: prev.frameNumber });
         }
         duplicated += fill;

@@ -77,7 +77,10 @@ export interface RecoveredSegment {
   seq: number;
   recording: number;
   frames: number;
+  /** Frames lost in the segment, the one a cut tore in flight included. */
   dropped: number;
+  /** Of those, frames the cut tore in flight (0 or 1). */
+  lostAtCut: number;
   lastUtc: number;
 }
 
@@ -189,11 +192,13 @@ export class EvidenceKeeper implements UploadSource {
         if (h.droppedBefore) b.addDropped(h.droppedBefore);
         lastUtc = h.utcMs;
       }
+      // The frame the cut tore in flight was captured and is not in the evidence: counted here.
+      if (s.lostAtCut) b.addDropped(s.lostAtCut);
       const signed = b.finish({ signer: o.signer, clock: o.clock.source(), flags: FLAG_RECOVERED });
       // The manifest is durable before it becomes the head: a cut in between signs it again.
       this.#keep(s, signed.bytes, false);
       this.sealed(signed);
-      out.push({ seq: s.sequence, recording: meta.recording, frames: signed.manifest.frames, dropped: signed.manifest.dropped, lastUtc });
+      out.push({ seq: s.sequence, recording: meta.recording, frames: signed.manifest.frames, dropped: signed.manifest.dropped, lostAtCut: s.lostAtCut, lastUtc });
     }
     return out;
   }

@@ -198,7 +198,7 @@ export class Recorder {
     for (const r of recovered) {
       this.#stats.segmentsRecovered++;
       this.#stats.recoveredFrames += r.frames;
-      this.#log('segment-recovered', { seq: r.seq, recording: r.recording, frames: r.frames, dropped: r.dropped, lastUtc: r.lastUtc });
+      this.#log('segment-recovered', { seq: r.seq, recording: r.recording, frames: r.frames, dropped: r.dropped, lostAtCut: r.lostAtCut, lastUtc: r.lastUtc });
     }
 
     this.#batteryTimer = p.timer.set(() => this.#guard(() => this.#checkBattery()), this.#config.batteryPollMs, this.#config.batteryPollMs);

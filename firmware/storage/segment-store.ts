@@ -73,6 +73,8 @@ export interface SegmentInfo {
   flashBytes: number;
   meta: Uint8Array | undefined;
   trailer: Uint8Array | undefined;
+  /** Frame records a power cut tore in flight, found when the segment was recovered (0 or 1). */
+  lostAtCut: number;
 }
 
 export interface StoreUsage {
@@ -313,7 +315,7 @@ export class SegmentStore {
       evidence: true, sequence: seg.sequence, meta: undefined, metaOffset: seg.metaOffset, closed: false,
     };
     const at = this.#append(st, RecordType.TRAILER, EMPTY, t);
-    this.#commit([Delta.SEAL, id, st.pos, st.records, st.media, at, 1, seg.metaOffset]);
+    this.#commit([Delta.SEAL, id, st.pos, st.records, st.media, at, 1, seg.metaOffset, ...(seg.lostAtCut ? [seg.lostAtCut] : [])]);
     this.#cursor = undefined;
     return this.segment(id);
   }
@@ -390,6 +392,7 @@ export class SegmentStore {
       flashBytes,
       meta: !released && s.metaOffset >= 0 ? this.#readRecord(s, s.metaOffset).payload : undefined,
       trailer: !released && s.trailerOffset >= 0 ? this.#readRecord(s, s.trailerOffset).payload : undefined,
+      lostAtCut: s.lostAtCut ?? 0,
     };
   }
 
@@ -426,8 +429,22 @@ export class SegmentStore {
       }
       const w = this.#walk(s, s.end, s.records, s.media);
       const metaOffset = s.metaOffset >= 0 ? s.metaOffset : w.metaOffset;
-      this.#commit([Delta.SEAL, s.id, w.end, w.records, w.media, w.trailerOffset, w.trailerOffset >= 0 ? 0 : 1, metaOffset]);
+      const torn = w.trailerOffset < 0 ? this.#tornFrameAt(s, w.end) : 0;
+      this.#commit([Delta.SEAL, s.id, w.end, w.records, w.media, w.trailerOffset, w.trailerOffset >= 0 ? 0 : 1, metaOffset, ...(torn ? [torn] : [])]);
     }
+  }
+
+  /**
+   * 1 if the flash after a recovered segment's last complete record is not erased and is not a
+   * META or TRAILER head: a frame record was being written when the power went (the frame in
+   * flight, lost). A cut before its first byte reached the flash leaves no trace to count.
+   */
+  #tornFrameAt(s: Seg, p: number): number {
+    if (p + RECORD_HEAD > this.#capacity(s)) return 0;
+    const head = parseRecordHead(this.#readStream(s, p, RECORD_HEAD));
+    if (head === 'erased') return 0;
+    if (head && head.owner === s.id >>> 0 && head.type !== RecordType.FRAME) return 0;
+    return 1;
   }
 
   /** Walk complete records from `from` (a checkpoint) to the first missing or broken one. */

@@ -51,6 +51,8 @@ export interface Seg {
   media: number;
   metaOffset: number;
   trailerOffset: number;
+  /** Records a power cut tore in flight (found at recovery, 0 or 1): frames lost at the cut. */
+  lostAtCut?: number;
 }
 
 export interface StoreState {
@@ -170,6 +172,7 @@ export function applyDelta(s: StoreState, d: CborValue, g: Geometry): void {
       seg.trailerOffset = int(d[5], 'trailer offset');
       seg.state = d[6] === 1 ? SegState.RECOVERED : SegState.SEALED;
       seg.metaOffset = int(d[7], 'meta offset');
+      if (d.length > 8) seg.lostAtCut = uint(d[8], 'lost at cut');
       // Give back the blocks reserved ahead that the segment never used.
       const kept: Extent[] = [];
       for (const e of seg.extents) {
@@ -234,7 +237,9 @@ export function encodeSnapshot(s: StoreState): CborValue {
     s.segments.map((x) => {
       const ext: number[] = [];
       for (const e of x.extents) ext.push(e.block, e.count, e.base);
-      return [x.id, x.sequence, x.state, x.start, x.end, x.records, x.media, x.metaOffset, x.trailerOffset, ext];
+      const entry: CborValue[] = [x.id, x.sequence, x.state, x.start, x.end, x.records, x.media, x.metaOffset, x.trailerOffset, ext];
+      if (x.lostAtCut) entry.push(x.lostAtCut);
+      return entry;
     }),
   ];
 }
@@ -253,13 +258,14 @@ export function decodeSnapshot(v: CborValue): StoreState {
       return { ids: r[0].map((x) => uint(x, 'receipt id')), receipt: r[1] };
     }),
     segments: segs.map((x) => {
-      if (!Array.isArray(x) || x.length !== 10 || !Array.isArray(x[9]) || x[9].length % 3 !== 0) corrupt('segment entry');
+      if (!Array.isArray(x) || (x.length !== 10 && x.length !== 11) || !Array.isArray(x[9]) || x[9].length % 3 !== 0) corrupt('segment entry');
       const ext = x[9];
       const extents: Extent[] = [];
       for (let i = 0; i < ext.length; i += 3) extents.push({ block: uint(ext[i], 'block'), count: uint(ext[i + 1], 'count'), base: uint(ext[i + 2], 'base') });
       return {
         id: uint(x[0], 'id'), sequence: int(x[1], 'sequence'), state: uint(x[2], 'state'), start: uint(x[3], 'start'), end: uint(x[4], 'end'),
         records: uint(x[5], 'records'), media: uint(x[6], 'media'), metaOffset: int(x[7], 'meta offset'), trailerOffset: int(x[8], 'trailer offset'), extents,
+        ...(x.length === 11 ? { lostAtCut: uint(x[10], 'lost at cut') } : {}),
       };
     }),
   };

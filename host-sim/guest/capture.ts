@@ -1,10 +1,11 @@
 // Firmware entries for the capture area: open a FrameCapture on the platform's Camera with a
 // sink that lives in the engine (so tests and benches see the exact frame records the firmware
 // hands to storage), start and stop it, take the records, fail the sink on purpose, and run the
-// frame-record codec. Pure ECMAScript: bundled into the XS guest.
+// frame-record codec and the export's timeline. Pure ECMAScript: bundled into the XS guest.
 
 import { type CborValue } from '../../firmware/codec/cbor.js';
 import { decodeFrameHeader, encodeFrameHeader, parseMedia, type FrameHeader, type FrameSink } from '../../firmware/encoder/frame-record.js';
+import { planAviExport } from '../../firmware/encoder/avi.js';
 import { BodycamError } from '../../firmware/errors.js';
 import { toBytes, type BufferLike } from '../../firmware/platform/buffers.js';
 import { FrameCapture } from '../../firmware/sensor/capture.js';
@@ -128,4 +129,12 @@ export const captureEntries: Record<string, Entry> = {
   'capture.decodeHeader': (_env, bytes) => headerValue(decodeFrameHeader(bytes as Uint8Array)),
   /** Headers of every frame in a segment's media. */
   'capture.parseMedia': (_env, media) => parseMedia(media as Uint8Array).map((f) => headerValue(f.header)),
+  /** The export's timeline of segment media: [frame number, UTC ms, repeat of] per AVI frame, and the gaps. */
+  'capture.exportPlan': (_env, media, maxFillMs) => {
+    const exp = planAviExport(media as Uint8Array[], { maxFillMs: maxFillMs as number });
+    return {
+      frames: exp.parts.flatMap((p) => p.frames.map((f) => [f.frameNumber, f.utcMs, f.duplicateOf ?? null])),
+      gaps: exp.gaps.map((g) => [g.frameNumber, g.kind, g.dropped, g.filled, g.gapMs]),
+    };
+  },
 };

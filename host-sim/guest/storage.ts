@@ -57,7 +57,7 @@ function num(v: CborValue, what: string): number {
 }
 
 function infoValue(i: SegmentInfo): CborValue {
-  return { id: i.id, sequence: i.sequence, state: i.state, records: i.records, mediaLength: i.mediaLength, flashBytes: i.flashBytes, meta: i.meta ?? null, trailer: i.trailer ?? null };
+  return { id: i.id, sequence: i.sequence, state: i.state, records: i.records, mediaLength: i.mediaLength, flashBytes: i.flashBytes, meta: i.meta ?? null, trailer: i.trailer ?? null, lostAtCut: i.lostAtCut };
 }
 
 function summary(s: SegmentStore): CborValue {

@@ -74,7 +74,8 @@ export interface ScenarioReport {
   wallSeconds: number;
   simulatedSecondsPerWallSecond: number;
   footage: { recordings: number; segments: number; frames: number; seconds: number; bytes: number; preEventSegments: number; recoveredSegments: number };
-  dropped: { total: number; sensor: number; storage: number; inEvidence: number; powerCutGapMs: number };
+  /** atCuts: frames a power cut tore in flight (the camera's signed ledger counts them, and the recovered manifest). */
+  dropped: { total: number; sensor: number; storage: number; atCuts: number; inEvidence: number; powerCutGapMs: number };
   powerCuts: { planned: number; happened: number; survived: number; resumedRecording: number; wereRecording: number; torn: number };
   states: Record<string, number>;
   upload: { attempts: number; completed: number; failed: number; segmentsStored: number; segmentsVerified: number; notUploaded: number; rejected: number };
@@ -512,7 +513,12 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   ];
   const verifiedSegments = (deviceReport?.segments ?? []).filter((s) => s.valid).length;
   const ledgerEvents: Record<string, number> = {};
-  for (const e of ledger?.entries ?? []) ledgerEvents[e.event] = (ledgerEvents[e.event] ?? 0) + 1;
+  let atCuts = 0;
+  for (const e of ledger?.entries ?? []) {
+    ledgerEvents[e.event] = (ledgerEvents[e.event] ?? 0) + 1;
+    const n = e.event === 'segment-recovered' ? e.detail.get('lostAtCut') : undefined;
+    if (typeof n === 'number') atCuts += n;
+  }
   const ledgerOk = !!ledger && ledger.valid;
   const sum = (k: 'missed' | 'lost') => finalStatuses.reduce((n, s) => n + (s[k] ?? 0), 0);
   const rejected = station.results.reduce((n, r) => n + r.rejected.length, 0);
@@ -527,7 +533,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     wallSeconds: 0,
     simulatedSecondsPerWallSecond: 0,
     footage,
-    dropped: { total: sum('missed') + sum('lost'), sensor: sum('missed'), storage: sum('lost'), inEvidence, powerCutGapMs },
+    dropped: { total: sum('missed') + sum('lost') + atCuts, sensor: sum('missed'), storage: sum('lost'), atCuts, inEvidence, powerCutGapMs },
     powerCuts: cutsReport,
     states,
     upload: { attempts: fin?.sessions.attempts ?? 0, completed: fin?.sessions.completed ?? 0, failed: fin?.sessions.failed ?? 0, segmentsStored: segments.length, segmentsVerified: verifiedSegments, notUploaded, rejected },
