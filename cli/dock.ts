@@ -10,13 +10,16 @@ import { hostEd25519 } from '../host/ed25519-node.js';
 import { FirmwareShelf } from '../dock-station/firmware-shelf.js';
 import { parseArgs, stringOption } from './args.js';
 
-const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--firmware DIR] [--json]
+const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--firmware DIR] [--json] [--rebuild-index]
 
 Serve cameras at shift end: authenticate each one, upload and verify its evidence into DIR
 (content-addressed originals, SQLite index and custody log), send signed receipts so the camera
 can free space. --identity is the folder \`bodycam provision dock\` wrote. --firmware is a folder of
 signed images (\`bodycam firmware sign\`): a camera whose evidence is all receipted is offered the
-newest image for its board if it is newer than what it runs.`;
+newest image for its board if it is newer than what it runs. A store whose index.sqlite is
+missing or damaged is refused (E_INDEX_MISSING, E_INDEX_DAMAGED); --rebuild-index rebuilds it from
+the signed files in the store (the damaged file is kept beside it). A full disk is said once
+(E_STATION_FULL): cameras are turned away and keep their evidence until space is freed.`;
 
 function mib(n: number): string {
   return (n / 1048576).toFixed(1);
@@ -32,7 +35,7 @@ export function progressLine(p: SessionProgress, now = Date.now()): string {
 }
 
 export async function dockCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const a = parseArgs(argv, { listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {} });
+  const a = parseArgs(argv, { listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {} });
   if (a.options.help) {
     out(HELP);
     return 0;
@@ -59,6 +62,8 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
     storeDir,
     ed25519,
     revocationsCose: identity.revocationsCose,
+    rebuildIndex: a.options['rebuild-index'] === true,
+    onFault: (e) => out(json ? JSON.stringify({ event: 'fault', code: e.code, message: e.message }) : `STATION ${e.message}`),
     firmware: firmwareDir ? new FirmwareShelf(firmwareDir) : undefined,
     onProgress: (p) => {
       if (json) out(JSON.stringify({ event: 'progress', ...p }));
@@ -75,6 +80,10 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
       else out(`${r.device ?? 'unknown camera'}: ${r.ok ? 'done' : `FAILED ${r.code ?? ''} ${r.message ?? ''}`} — stored ${r.stored.length} segments, released ${r.released.length}${r.rejected.length ? `, rejected ${r.rejected.map((x) => `${x.seq} (${x.code})`).join(', ')}` : ''}`);
     },
   });
+  if (station.rebuilt) {
+    const r = station.rebuilt;
+    out(json ? JSON.stringify({ event: 'index-rebuilt', ...r }) : `index rebuilt from the signed files: ${r.devices} cameras, ${r.segments} segments, ${r.receipts} receipts, ${r.custodyRows} custody rows kept; ${r.skipped.length} files left out${r.skipped.slice(0, 10).map((x) => `\n  ${x.file}: ${x.why}`).join('')}`);
+  }
   const addr = await station.listen(Number(m[2]), m[1]);
   if (json) out(JSON.stringify({ event: 'listening', address: addr.address, port: addr.port, dock: identity.id, store: storeDir }));
   else out(`dock ${identity.id} listening on ${addr.address}:${addr.port}, evidence in ${storeDir}`);

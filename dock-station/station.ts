@@ -3,7 +3,7 @@
 // self-contained evidence directory for `bodycam verify`.
 
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { issueRevocationList, verifyCertificate, verifyRevocationList } from '../firmware/signing/certificate.js';
@@ -17,6 +17,7 @@ import { EvidenceStore, stationFault, writeDurable } from './store.js';
 import { frameMessage } from '../firmware/dock/frame.js';
 import { encodeMessage } from '../firmware/dock/messages.js';
 import type { FirmwareShelf } from './firmware-shelf.js';
+import { rebuildIndex, type RebuildReport } from './rebuild.js';
 
 export interface StationOptions {
   identity: DockIdentity;
@@ -28,6 +29,13 @@ export interface StationOptions {
   timeoutMs?: number;
   /** Milliseconds from connection to an authenticated camera (session.ts DEFAULT_HANDSHAKE_MS). */
   handshakeMs?: number;
+  /**
+   * Start on a store whose index is missing or damaged by rebuilding it from the signed files
+   * (`bodycam dock --rebuild-index`); without it such a store is refused (E_INDEX_MISSING, E_INDEX_DAMAGED).
+   */
+  rebuildIndex?: boolean;
+  /** Free bytes the store must have to take evidence (DEFAULT_MIN_FREE); below it the station starts, or goes, read-only. */
+  minFreeBytes?: number;
   /** Inventory pages one session asks for (session.ts MAX_INVENTORY_PAGES). */
   maxInventoryPages?: number;
   /** Sessions at once; more connections are refused with E_STATION_BUSY (DEFAULT_MAX_SESSIONS). */
@@ -49,6 +57,8 @@ export interface StationOptions {
 export const DEFAULT_MAX_SESSIONS = 128;
 /** How long close() lets sessions in progress finish. */
 export const DEFAULT_SHUTDOWN_MS = 10_000;
+/** Free space below which a station takes no evidence (it starts, or goes, read-only). */
+export const DEFAULT_MIN_FREE = 64 * 1024 * 1024;
 /** Session results kept in memory (for tests and the console). */
 const MAX_RESULTS = 10_000;
 
@@ -98,6 +108,8 @@ export class DockStation {
   #sockets = new Set<Socket>();
   #sessions = new Set<Promise<SessionResult>>();
   readonly results: SessionResult[] = [];
+  /** What --rebuild-index restored, when it ran. */
+  rebuilt: RebuildReport | undefined;
   /** Connections refused with E_STATION_BUSY or E_STATION_FULL. */
   refused = 0;
   #closing = false;
@@ -111,7 +123,8 @@ export class DockStation {
     if (!sameBytes(own.publicKey, o.identity.signer.publicKey)) throw new BodycamError('E_DOCK_IDENTITY', 'the dock certificate is for another key than the dock signs with');
     if (!o.identity.revocations && o.revocationsCose) o.identity.revocations = verifyRevocationList(o.revocationsCose, o.identity.rootKey, { ed25519: o.ed25519 });
     checkOwnIdentity(own, o.identity.revocations);
-    this.store = new EvidenceStore(o.storeDir);
+    this.store = new EvidenceStore(o.storeDir, { rebuildIndex: o.rebuildIndex });
+    if (this.store.needsRebuild) this.rebuilt = rebuildIndex(this.store, { dock: o.identity.id, rootKey: o.identity.rootKey, ed25519: o.ed25519, damaged: this.store.needsRebuild });
     this.store.custodySigner = { dock: o.identity.id, signer: o.identity.signer, now: o.now };
     this.#security = new SecurityLog((detail) => {
       try {
@@ -121,13 +134,49 @@ export class DockStation {
         if (f instanceof BodycamError) this.#storeFault(f);
       }
     });
-    const rootPath = join(o.storeDir, 'trust', 'root.pub');
-    if (!existsSync(rootPath)) writeDurable(rootPath, o.identity.rootKey);
-    if (o.revocationsCose) writeDurable(join(o.storeDir, 'trust', 'revocations.cose'), o.revocationsCose);
-    // Receipts in this store are checked against the certificates of the docks that signed them.
-    this.store.putObject(o.identity.certificate, 'dock-certificate');
-    this.store.link(createHash('sha256').update(o.identity.certificate).digest('hex'), 'docks', o.identity.id, 'certificate.cose');
-    this.store.log('station-start', { dock: o.identity.id });
+    try {
+      const rootPath = join(o.storeDir, 'trust', 'root.pub');
+      if (!existsSync(rootPath)) writeDurable(rootPath, o.identity.rootKey);
+      if (o.revocationsCose) writeDurable(join(o.storeDir, 'trust', 'revocations.cose'), o.revocationsCose);
+      // Receipts in this store are checked against the certificates of the docks that signed them.
+      this.store.putObject(o.identity.certificate, 'dock-certificate');
+      this.store.link(createHash('sha256').update(o.identity.certificate).digest('hex'), 'docks', o.identity.id, 'certificate.cose');
+      this.store.log('station-start', { dock: o.identity.id });
+    } catch (e) {
+      // A full disk at start: the station comes up read-only and says so, rather than not at all.
+      const f = stationFault(e);
+      if (!(f instanceof BodycamError) || f.code !== 'E_STATION_FULL') throw f;
+      this.#storeFault(f);
+    }
+    if (!this.#fault && this.#freeBytes() < this.#minFree) this.#storeFault(this.#fullError());
+  }
+
+  get #minFree(): number {
+    return this.#o.minFreeBytes ?? DEFAULT_MIN_FREE;
+  }
+
+  #freeBytes(): number {
+    try {
+      const st = statfsSync(this.#o.storeDir);
+      return st.bavail * st.bsize;
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  #fullError(): BodycamError {
+    return new BodycamError('E_STATION_FULL', `the station's store has ${this.#freeBytes()} bytes free, under ${this.#minFree}: it takes no evidence until space is freed; cameras keep theirs`);
+  }
+
+  /** A full station takes evidence again once space was freed. */
+  #recheck(): void {
+    if (this.#fault?.code !== 'E_STATION_FULL' || this.#freeBytes() < this.#minFree) return;
+    this.#fault = undefined;
+    try {
+      this.store.log('station-writable', { dock: this.#o.identity.id, detail: { free: this.#freeBytes() } });
+    } catch {
+      // still full after all: the next session says so
+    }
   }
 
   /** Why the station can't take evidence now (E_STATION_FULL ...), or undefined when it can. */
@@ -146,11 +195,14 @@ export class DockStation {
   #accept(socket: Socket): void {
     // Refused with a clear answer, not a silent hang: over the cap, while shutting down, or a
     // station whose store is full (the camera keeps everything and docks again later).
+    this.#recheck();
     const busy = this.#closing
       ? new BodycamError('E_STATION_BUSY', 'the dock station is shutting down; dock again in a minute')
       : this.#sessions.size >= (this.#o.maxSessions ?? DEFAULT_MAX_SESSIONS)
         ? new BodycamError('E_STATION_BUSY', `the dock station is serving ${this.#sessions.size} cameras, its limit; dock again in a minute`)
         : this.#fault;
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
     if (busy) {
       this.refused++;
       socket.on('error', () => {});
@@ -158,9 +210,7 @@ export class DockStation {
       socket.setTimeout(5000, () => socket.destroy());
       return;
     }
-    this.#sockets.add(socket);
     socket.setNoDelay(true);
-    socket.on('close', () => this.#sockets.delete(socket));
     const session = new DockSession(socket, {
       identity: this.#o.identity,
       store: this.store,

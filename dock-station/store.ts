@@ -15,7 +15,7 @@
 
 import Database from 'better-sqlite3';
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync, ftruncateSync, readdirSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync, ftruncateSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import type { Signer } from '../firmware/signing/signer.js';
@@ -54,15 +54,52 @@ export function writeDurable(path: string, data: Uint8Array | string, o: { mode?
   mkdirSync(dirname(path), { recursive: true });
   if (o.exclusive && existsSync(path)) throw new BodycamError('E_EXISTS', `${path} already exists; refusing to replace it`);
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', o.mode ?? 0o644);
+  // A fresh file, created with its mode (O_EXCL: never a stale temp file's mode, never through a symlink).
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, o.mode ?? 0o644);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
     fsyncSync(fd);
-  } finally {
+  } catch (e) {
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
   }
+  closeSync(fd);
   renameSync(tmp, path);
   fsyncDir(dirname(path));
+}
+
+/** Whether a store folder holds any evidence (an object or a device tree). */
+function holdsEvidence(dir: string): boolean {
+  const nonEmpty = (d: string) => existsSync(d) && readdirSync(d).length > 0;
+  return nonEmpty(join(dir, 'objects', 'sha256')) || nonEmpty(join(dir, 'devices'));
+}
+
+const TABLES = ['objects', 'devices', 'segments', 'sessions', 'receipts', 'custody'];
+
+/** Why an index can't be used as it is, or undefined if it can (or there is none and no evidence). */
+function indexProblem(path: string, evidence: boolean): { code: string; why: string } | undefined {
+  if (!existsSync(path)) return evidence ? { code: 'E_INDEX_MISSING', why: 'the index is missing' } : undefined;
+  if (statSync(path).size === 0) return evidence ? { code: 'E_INDEX_MISSING', why: 'the index is empty' } : undefined;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true });
+    const check = db.pragma('quick_check') as { quick_check: string }[];
+    if (check.length !== 1 || check[0].quick_check !== 'ok') return { code: 'E_INDEX_DAMAGED', why: `the index fails SQLite's check (${check.map((c) => c.quick_check).join('; ').slice(0, 200)})` };
+    const names = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
+    const missing = TABLES.filter((t) => !names.has(t));
+    if (missing.length && (evidence || names.size > 0)) return { code: 'E_INDEX_DAMAGED', why: `the index lacks its ${missing.join(', ')} tables` };
+    return undefined;
+  } catch (e) {
+    // A full or failing disk is not a damaged index: say what it is, and don't ask for a rebuild.
+    const f = stationFault(e);
+    if (f instanceof BodycamError && (f.code === 'E_STATION_FULL' || f.code === 'E_STATION_IO')) throw new BodycamError(f.code, `${path}: ${f.message} (is the disk full?)`);
+    return { code: 'E_INDEX_DAMAGED', why: `the index can't be read (${e instanceof Error ? e.message : String(e)})` };
+  } finally {
+    db?.close();
+  }
 }
 
 export interface SegmentRow {
@@ -80,11 +117,28 @@ export class EvidenceStore {
   readonly dir: string;
   readonly db: Database.Database;
 
-  constructor(dir: string) {
+  /** Set when the index was missing or damaged and a fresh one was opened to be rebuilt (rebuildIndex()). */
+  readonly needsRebuild: string | undefined;
+
+  /**
+   * Open a store. A store that holds evidence but whose index is missing, empty or damaged is
+   * refused (E_INDEX_MISSING, E_INDEX_DAMAGED) unless `rebuildIndex` is set: then the damaged
+   * file is kept aside (index.sqlite.damaged-<time>) and a fresh index is opened for
+   * dock-station/rebuild.ts to fill from the signed files.
+   */
+  constructor(dir: string, o: { rebuildIndex?: boolean } = {}) {
     this.dir = dir;
-    mkdirSync(join(dir, 'objects', 'sha256'), { recursive: true });
-    mkdirSync(join(dir, 'partial'), { recursive: true });
-    this.db = new Database(join(dir, 'index.sqlite'));
+    mkdirSync(join(dir, 'objects', 'sha256'), { recursive: true, mode: 0o750 });
+    mkdirSync(join(dir, 'partial'), { recursive: true, mode: 0o750 });
+    const indexPath = join(dir, 'index.sqlite');
+    const problem = indexProblem(indexPath, holdsEvidence(dir));
+    if (problem) {
+      if (!o.rebuildIndex) throw new BodycamError(problem.code, `${indexPath}: ${problem.why}; the store holds evidence, so the station will not start on a fresh index by itself: run \`bodycam dock --rebuild-index\` to rebuild it from the signed files`);
+      const aside = `${indexPath}.damaged-${Date.now()}`;
+      for (const suffix of ['', '-wal', '-shm']) if (existsSync(indexPath + suffix)) renameSync(indexPath + suffix, aside + suffix);
+      this.needsRebuild = existsSync(aside) ? aside : 'missing';
+    }
+    this.db = new Database(indexPath);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(`
@@ -313,7 +367,8 @@ export class Upload {
     if (this.#fd === undefined) throw new BodycamError('E_NOT_UPLOADING', `upload of ${this.device} segment ${this.seq} is closed`);
     if (offset !== this.offset) throw new BodycamError('E_OFFSET', `chunk at ${offset}, but ${this.offset} bytes are stored`);
     if (offset + data.length > this.length) throw new BodycamError('E_OFFSET', `chunk runs past the segment's ${this.length} bytes`);
-    writeSync(this.#fd, data, 0, data.length, offset);
+    // A short write (a disk filling up) writes the rest or throws (ENOSPC): never a silent hole.
+    for (let done = 0; done < data.length; ) done += writeSync(this.#fd, data, done, data.length - done, offset + done);
     this.hash.update(data);
     this.offset += data.length;
     return this.offset;
