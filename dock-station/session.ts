@@ -21,6 +21,7 @@ import { manifestDigest, verifyManifest } from '../firmware/signing/manifest.js'
 import { signReceipt, verifyCheckpoint, type ReceiptEntry } from '../firmware/signing/receipt.js';
 import type { Signer } from '../firmware/signing/signer.js';
 import { openStructure } from '../firmware/signing/signed.js';
+import { isSafeId } from '../firmware/signing/ids.js';
 import { openLedgerEntry } from '../firmware/recorder/ledger-verify.js';
 import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
 import { sameBytes } from '../firmware/signing/signer.js';
@@ -390,6 +391,8 @@ export class DockSession {
     let cert: VerifiedCertificate;
     try {
       cert = verifyCertificate(bin(m, 'cert'), this.#o.identity.rootKey, { digest: nodeDigest, ed25519: this.#o.ed25519, kind: 'device', at: this.#now() });
+      // The id becomes folder names in the store: checked against the one id rule before any path is built.
+      if (!isSafeId(cert.id)) throw new BodycamError('E_CERT_ID', `the camera certificate's id ${JSON.stringify(cert.id.slice(0, 80))} is not a safe id`);
       if (cert.id !== str(m, 'id')) throw new BodycamError('E_AUTH_IDENTITY', `the camera says it is ${str(m, 'id')} but its certificate is for ${cert.id}`);
       const revoked = isRevoked(this.#o.identity.revocations, cert.keyId);
       if (revoked) throw new BodycamError('E_CERT_REVOKED', `camera ${cert.id} is revoked (${revoked.reason})`);

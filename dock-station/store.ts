@@ -15,9 +15,10 @@
 
 import Database from 'better-sqlite3';
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, constants as fsConstants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync, ftruncateSync, readdirSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsConstants, existsSync, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync, ftruncateSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
+import { isSafeId } from '../firmware/signing/ids.js';
 import type { Signer } from '../firmware/signing/signer.js';
 import { encodeCustodyLeaf, signLogCheckpoint } from '../evidence/custody-log.js';
 import { CompactRange, leafHash } from '../evidence/merkle.js';
@@ -69,6 +70,41 @@ export function writeDurable(path: string, data: Uint8Array | string, o: { mode?
   closeSync(fd);
   renameSync(tmp, path);
   fsyncDir(dirname(path));
+}
+
+/** Evidence files are read-only once stored; folders are the station's alone. */
+export const EVIDENCE_MODE = 0o440;
+export const FOLDER_MODE = 0o750;
+const PARTIAL_MODE = 0o640;
+
+/** Open without following a symlink in the last component. */
+const NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
+
+/**
+ * `dir/...parts` as a real folder inside the store, made if missing: every component is checked
+ * with lstat, so a symlink planted anywhere in the store is refused (E_STORE_SYMLINK), never followed.
+ */
+function storeFolder(root: string, ...parts: string[]): string {
+  let path = root;
+  for (const part of parts) {
+    if (part === '' || part === '.' || part === '..' || part.includes('/') || part.includes('\\')) throw new BodycamError('E_STORE_PATH', `"${part}" is not a folder name in the store`);
+    path = join(path, part);
+    let st;
+    try {
+      st = lstatSync(path);
+    } catch {
+      mkdirSync(path, { mode: FOLDER_MODE });
+      continue;
+    }
+    if (!st.isDirectory()) throw new BodycamError('E_STORE_SYMLINK', `${path} is ${st.isSymbolicLink() ? 'a symlink' : 'not a folder'}; the store follows no links: remove it`);
+  }
+  return path;
+}
+
+/** A device id as a folder name: the one id rule (firmware/signing/ids.ts), checked before any path is built. */
+function deviceFolder(device: string): string {
+  if (!isSafeId(device)) throw new BodycamError('E_CERT_ID', `device id ${JSON.stringify(device.slice(0, 80))} is not a safe id (1 to 64 letters, digits, ".", "_" or "-")`);
+  return device;
 }
 
 /** Whether a store folder holds any evidence (an object or a device tree). */
@@ -139,6 +175,7 @@ export class EvidenceStore {
       this.needsRebuild = existsSync(aside) ? aside : 'missing';
     }
     this.db = new Database(indexPath);
+    chmodSync(indexPath, 0o640);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(`
@@ -211,7 +248,8 @@ export class EvidenceStore {
   putObject(data: Uint8Array, kind: string): string {
     const sha = createHash('sha256').update(data).digest('hex');
     const path = this.objectPath(sha);
-    if (!existsSync(path)) writeDurable(path, data);
+    storeFolder(this.dir, 'objects', 'sha256', sha.slice(0, 2));
+    if (!existsSync(path)) writeDurable(path, data, { mode: EVIDENCE_MODE });
     this.db.prepare('INSERT OR IGNORE INTO objects (sha256, size, kind, stored_at) VALUES (?, ?, ?, ?)').run(sha, data.length, kind, Date.now());
     return sha;
   }
@@ -219,10 +257,17 @@ export class EvidenceStore {
   /** Make `name` in the device tree point at an object (hard link; durable). */
   /** Returns false when the name already pointed at the object. */
   link(sha256: string, ...name: string[]): boolean {
-    const target = join(this.dir, ...name);
-    mkdirSync(dirname(target), { recursive: true });
-    if (existsSync(target)) {
-      if (statSync(target).ino === statSync(this.objectPath(sha256)).ino) return false;
+    if (name[0] === 'devices' || name[0] === 'docks') deviceFolder(name[1]);
+    const target = join(storeFolder(this.dir, ...name.slice(0, -1)), name[name.length - 1]);
+    let existing;
+    try {
+      existing = lstatSync(target);
+    } catch {
+      existing = undefined;
+    }
+    if (existing) {
+      if (existing.isFile() && existing.ino === statSync(this.objectPath(sha256)).ino) return false;
+      // Whatever was there (an old file, a planted symlink) is replaced, never followed.
       unlinkSync(target);
     }
     linkSync(this.objectPath(sha256), target);
@@ -240,7 +285,7 @@ export class EvidenceStore {
   }
 
   #partialPath(device: string, seq: number): string {
-    return join(this.dir, 'partial', device, `${seqName(seq)}.part`);
+    return join(this.dir, 'partial', deviceFolder(device), `${seqName(seq)}.part`);
   }
 
   /**
@@ -259,12 +304,19 @@ export class EvidenceStore {
       this.db.prepare('INSERT INTO segments (device, seq, length, manifest_sha256, durable, state, session, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)').run(device, seq, length, manifestSha, 'partial', session, Date.now());
     }
     const path = this.#partialPath(device, seq);
-    mkdirSync(dirname(path), { recursive: true });
+    storeFolder(this.dir, 'partial', deviceFolder(device));
     const row = this.segment(device, seq)!;
-    const onDisk = existsSync(path) ? statSync(path).size : 0;
+    // O_NOFOLLOW: a symlink planted at the partial file's name is refused (ELOOP), not written through.
+    let fd: number;
+    try {
+      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT | NOFOLLOW, PARTIAL_MODE);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ELOOP') throw new BodycamError('E_STORE_SYMLINK', `${path} is a symlink; the store follows no links: remove it`);
+      throw e;
+    }
+    const onDisk = statSync(path).size;
     // The index is the truth for what is durable; a longer file holds writes that were never synced.
     const durable = Math.min(row.durable, onDisk);
-    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
     ftruncateSync(fd, durable);
     fsyncSync(fd);
     if (durable !== row.durable) this.db.prepare('UPDATE segments SET durable = ? WHERE device = ? AND seq = ?').run(durable, device, seq);
@@ -290,14 +342,17 @@ export class EvidenceStore {
     const sha = upload.close();
     const part = this.#partialPath(device, seq);
     const obj = this.objectPath(sha);
-    mkdirSync(dirname(obj), { recursive: true });
+    storeFolder(this.dir, 'objects', 'sha256', sha.slice(0, 2));
     if (!existsSync(obj)) {
       renameSync(part, obj);
       fsyncDir(dirname(obj));
     } else unlinkSync(part);
     fsyncDir(dirname(part));
     const manifestSha = createHash('sha256').update(manifest).digest('hex');
-    if (!existsSync(this.objectPath(manifestSha))) writeDurable(this.objectPath(manifestSha), manifest);
+    if (!existsSync(this.objectPath(manifestSha))) {
+      storeFolder(this.dir, 'objects', 'sha256', manifestSha.slice(0, 2));
+      writeDurable(this.objectPath(manifestSha), manifest, { mode: EVIDENCE_MODE });
+    }
     this.link(manifestSha, 'devices', device, 'segments', `${seqName(seq)}.manifest.cose`);
     this.link(sha, 'devices', device, 'segments', `${seqName(seq)}.media`);
     // The files are durable; one index transaction (one WAL sync) records all of it.
@@ -324,6 +379,7 @@ export class EvidenceStore {
 
   /** Store a device-tree object (certificate, checkpoint, receipt, ledger entry) durably. */
   putDeviceFile(device: string, data: Uint8Array, kind: string, ...name: string[]): string {
+    deviceFolder(device);
     const sha = this.putObject(data, kind);
     // A new file in the device tree is a custody entry naming it and its digest.
     if (this.link(sha, 'devices', device, ...name)) this.log('object-stored', { dock: this.#dock, device, detail: { path: ['devices', device, ...name].join('/'), sha256: sha, kind } });
@@ -332,8 +388,7 @@ export class EvidenceStore {
 
   /** Next free number in a device folder (checkpoints/, receipts/, ledger/). */
   nextNumber(device: string, folder: string): number {
-    const dir = join(this.dir, 'devices', device, folder);
-    if (!existsSync(dir)) return 1;
+    const dir = storeFolder(this.dir, 'devices', deviceFolder(device), folder);
     const ns = readdirSync(dir).map((n) => parseInt(n, 10)).filter((n) => Number.isSafeInteger(n));
     return ns.length ? Math.max(...ns) + 1 : 1;
   }
@@ -382,6 +437,8 @@ export class Upload {
   /** Sync, close, and return the media's SHA-256 (hex). */
   close(): string {
     this.sync();
+    // Complete: read-only from here on (it becomes an object by rename, same inode).
+    if (this.#fd !== undefined && this.offset === this.length) fchmodSync(this.#fd, EVIDENCE_MODE);
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
     return this.hash.copy().digest('hex');
