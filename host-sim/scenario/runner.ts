@@ -510,6 +510,8 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     ...problems.map((p) => `layout: ${p.path}: ${p.message}`),
     ...(deviceReport?.reasons ?? []).map((f) => `${f.code}: ${f.message}`),
     ...(deviceReport?.segments ?? []).flatMap((s) => s.reasons.map((f) => `segment ${s.seq ?? '?'}: ${f.code}: ${f.message}`)),
+    ...checked.completeness.flatMap((c) => c.findings.map((f) => `${f.code}: ${f.message}`)),
+    ...checked.custody.findings.map((f) => `${f.code}: ${f.message}`),
   ];
   const verifiedSegments = (deviceReport?.segments ?? []).filter((s) => s.valid).length;
   const ledgerEvents: Record<string, number> = {};
@@ -538,7 +540,8 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     states,
     upload: { attempts: fin?.sessions.attempts ?? 0, completed: fin?.sessions.completed ?? 0, failed: fin?.sessions.failed ?? 0, segmentsStored: segments.length, segmentsVerified: verifiedSegments, notUploaded, rejected },
     verify: {
-      valid: verdict.valid && problems.length === 0,
+      // The whole answer: segments, layout, ledgers, the ledger against the segments, the custody log.
+      valid: checked.valid,
       findings,
       ledger: { valid: ledgerOk, entries: ledger?.entries.length ?? 0, findings: ledger ? ledger.findings.map((f) => `${f.code}: ${f.message}`) : ['no ledger was uploaded'], events: ledgerEvents },
     },
