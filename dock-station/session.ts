@@ -51,6 +51,8 @@ export interface SessionOptions {
   timeoutMs?: number;
   /** Milliseconds from connection to an authenticated camera (DEFAULT_HANDSHAKE_MS). */
   handshakeMs?: number;
+  /** The station's upload slots: segments pulled at once across all sessions. */
+  uploadSlots?: Slots;
   /** Inventory pages asked for in one session (MAX_INVENTORY_PAGES). */
   maxInventoryPages?: number;
   /**
@@ -114,6 +116,27 @@ const SYNC_BYTES = 4 * 1024 * 1024;
 const PULL_WINDOW = 4;
 
 type Frame = { payload: Uint8Array; flags: number; framed: Uint8Array };
+
+/** A FIFO of slots: at most `size` holders at once, the rest wait their turn in order. */
+export class Slots {
+  #free: number;
+  #waiting: (() => void)[] = [];
+  constructor(readonly size: number) {
+    this.#free = size;
+  }
+  async acquire(): Promise<() => void> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    };
+  }
+}
 
 /**
  * A bounded queue of whole frames from the socket (opened and decoded by the session, which holds
@@ -494,7 +517,15 @@ export class DockSession {
       this.#progress.segmentsTotal = Math.max(this.#progress.segmentsTotal, listed);
       for (const seg of page) {
         this.#phase(`segment ${seg.seq}`);
-        const entry = await this.#segment(seg);
+        // Backpressure, not starvation: a segment is pulled only while this session holds one of
+        // the station's upload slots; waiting for one is not waiting on the camera (no timeout runs).
+        const release = await (this.#o.uploadSlots?.acquire() ?? Promise.resolve(() => {}));
+        let entry: ReceiptEntry | undefined;
+        try {
+          entry = await this.#segment(seg);
+        } finally {
+          release();
+        }
         if (entry) batch.push(entry);
         this.#progress.segmentsDone++;
         if (batch.length >= (this.#o.batch ?? 16)) await flush();

@@ -12,7 +12,7 @@ import { sameBytes } from '../firmware/signing/signer.js';
 import { nodeChecksum, nodeDigest } from '../host/ports.js';
 import { checkOwnIdentity } from './identity.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
-import { DockSession, type DockIdentity, type SessionProgress, type SessionResult } from './session.js';
+import { DockSession, Slots, type DockIdentity, type SessionProgress, type SessionResult } from './session.js';
 import { EvidenceStore, stationFault, writeDurable } from './store.js';
 import { frameMessage } from '../firmware/dock/frame.js';
 import { encodeMessage } from '../firmware/dock/messages.js';
@@ -38,6 +38,8 @@ export interface StationOptions {
   minFreeBytes?: number;
   /** Inventory pages one session asks for (session.ts MAX_INVENTORY_PAGES). */
   maxInventoryPages?: number;
+  /** Segments uploaded at once across all sessions (DEFAULT_UPLOAD_SLOTS). */
+  uploadSlots?: number;
   /** Sessions at once; more connections are refused with E_STATION_BUSY (DEFAULT_MAX_SESSIONS). */
   maxSessions?: number;
   /** How long close() lets sessions finish (DEFAULT_SHUTDOWN_MS). */
@@ -55,6 +57,8 @@ export interface StationOptions {
 
 /** Sessions at once (each up to about 2.5 MiB of buffers). */
 export const DEFAULT_MAX_SESSIONS = 128;
+/** Segments uploaded at once across all sessions; the other sessions wait their turn (no timeout runs while they wait). */
+export const DEFAULT_UPLOAD_SLOTS = 8;
 /** How long close() lets sessions in progress finish. */
 export const DEFAULT_SHUTDOWN_MS = 10_000;
 /** Free space below which a station takes no evidence (it starts, or goes, read-only). */
@@ -115,9 +119,11 @@ export class DockStation {
   #closing = false;
   #fault: BodycamError | undefined;
   #security: SecurityLog;
+  #slots: Slots;
 
   constructor(o: StationOptions) {
     this.#o = o;
+    this.#slots = new Slots(o.uploadSlots ?? DEFAULT_UPLOAD_SLOTS);
     // A station never serves under an expired or revoked identity (E_CERT_EXPIRED, E_CERT_REVOKED).
     const own = verifyCertificate(o.identity.certificate, o.identity.rootKey, { digest: nodeDigest, ed25519: o.ed25519, kind: 'dock', at: (o.now ?? Date.now)() });
     if (!sameBytes(own.publicKey, o.identity.signer.publicKey)) throw new BodycamError('E_DOCK_IDENTITY', 'the dock certificate is for another key than the dock signs with');
@@ -220,6 +226,7 @@ export class DockStation {
       timeoutMs: this.#o.timeoutMs,
       handshakeMs: this.#o.handshakeMs,
       maxInventoryPages: this.#o.maxInventoryPages,
+      uploadSlots: this.#slots,
       now: this.#o.now,
       configFor: this.#o.configFor,
       revocationsCose: this.#o.revocationsCose,

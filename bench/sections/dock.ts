@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { dock, startCamera, startStation } from '../../test/helpers/dock.js';
 import type { Report } from '../report.js';
 import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 // Ten-second segments at 15 fps of 30 KiB VGA frames: 4.4 MiB each, as a camera records them.
 const SEGMENTS = 8;
@@ -109,6 +111,42 @@ export default async function dockBench(report: Report): Promise<void> {
     report.add({ name: 'upload from 8 cameras at once, aggregate', value: mbps(8 * bytes, ms8), unit: 'MiB/s', baseline: { name: 'one camera (MiB/s)', value: oneRate } });
     report.note('(2 cores: the 8 camera threads share them with the station)');
     await eight.station.close();
+  }
+  // Many cameras at once: the fleet in its own process, so the station's RSS is its own.
+  {
+    const fleetRecord = { segments: 2, frames: 60, bodyBytes: 30 * 1024 };
+    report.section('dock: many cameras at once (1, 8, 32, 64), one station');
+    report.note(`each camera: ${fleetRecord.segments} segments of ${fleetRecord.frames} frames of ${fleetRecord.bodyBytes / 1024} KiB; the cameras run in one other process (2 cores in all); station defaults (upload slots, per-message timeout)`);
+    let single = 0;
+    for (const n of [1, 8, 32, 64]) {
+      const child = fork(fileURLToPath(new URL('../dock-fleet.js', import.meta.url)), [String(n), String(fleetRecord.segments), String(fleetRecord.frames), String(fleetRecord.bodyBytes)], { stdio: 'inherit' });
+      await new Promise<void>((resolve, reject) => {
+        child.once('message', () => resolve());
+        child.once('error', reject);
+      });
+      const { station, port } = await startStation({ timeoutMs: 30_000 });
+      const rss0 = process.memoryUsage().rss;
+      let peak = rss0;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+      const t0 = performance.now();
+      const done = await new Promise<{ empty: number; reasons: string[] }>((resolve) => {
+        child.once('message', (m: { empty: number; reasons: string[] }) => resolve(m));
+        child.send({ port });
+      });
+      await station.idle();
+      const ms = performance.now() - t0;
+      clearInterval(sampler);
+      const ok = station.results.filter((r) => r.ok).length;
+      const timedOut = station.results.filter((r) => r.code === 'E_TIMEOUT').length;
+      const total = station.results.reduce((sum, r) => sum + (r.device ? station.store.segments(r.device).reduce((x, s) => x + s.length, 0) : 0), 0);
+      const rate = mbps(total, ms);
+      if (n === 1) single = rate;
+      report.add({ name: `${n} camera${n > 1 ? 's' : ''} at once: sessions completed`, value: ok, unit: `of ${n} (${timedOut} timed out; ${done.empty} cameras left empty)` });
+      report.add({ name: `${n} camera${n > 1 ? 's' : ''} at once: aggregate upload`, value: rate, unit: 'MiB/s', ...(n > 1 ? { baseline: { name: 'one camera (MiB/s)', value: single } } : {}) });
+      report.add({ name: `${n} camera${n > 1 ? 's' : ''} at once: station RSS at peak`, value: peak / 1048576, unit: `MiB (${((peak - rss0) / 1048576).toFixed(1)} MiB above its idle ${(rss0 / 1048576).toFixed(0)} MiB)` });
+      if (done.reasons.length) report.note(`cameras not emptied: ${done.reasons.slice(0, 3).join(' | ')}`);
+      await station.close();
+    }
   }
   // XS compute units on the camera side: a session's fixed cost (handshake, checkpoint, receipt
   // check: Ed25519 with the fast signer) and the cost per MiB of media on top of it.
