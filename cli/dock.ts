@@ -2,6 +2,8 @@
 // A live line per camera (segments and bytes done of total, rate, ETA) on a terminal; with --json,
 // one JSON object per event on stdout instead (for monitoring).
 
+import { newestCheckpoint } from '../evidence/custody-log.js';
+import { SafeReader } from '../evidence/layout.js';
 import { BodycamError } from '../firmware/errors.js';
 import { loadDockIdentity } from '../dock-station/identity.js';
 import { DockStation } from '../dock-station/station.js';
@@ -92,5 +94,8 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
     process.once('SIGTERM', resolve);
   });
   await station.close();
+  // What to copy out of the store: the custody checkpoint that pins everything stored so far.
+  const cp = newestCheckpoint(storeDir, new SafeReader());
+  if (cp) out(json ? JSON.stringify({ event: 'custody-checkpoint', file: cp.file, entries: cp.size }) : `custody log: ${cp.size} entries, checkpoint ${cp.file} — copy it out of the store (bodycam verify --checkpoint, docs/custody-log.md)`);
   return 0;
 }

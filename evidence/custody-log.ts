@@ -289,6 +289,14 @@ export function checkCustody(storeDir: string, o: CheckCustodyOptions): CustodyR
   return { reference, logSize: leaves.length, storeCheckpoints, findings, statements, entries, hashes };
 }
 
+/** The newest checkpoint a station wrote into its store (DIR/log/checkpoints/<size>.cose), if any. */
+export function newestCheckpoint(storeDir: string, reader: SafeReader): { file: string; size: number } | undefined {
+  const dir = join(storeDir, 'log', 'checkpoints');
+  const names = reader.list(dir).filter((n) => /^\d{10}\.cose$/.test(n));
+  const last = names[names.length - 1];
+  return last ? { file: join(dir, last), size: Number(last.slice(0, 10)) } : undefined;
+}
+
 /** An inclusion proof of entry `index` against a tree of `size` (for an export's integrity report). */
 export function custodyProof(report: CustodyReport, index: number): { index: number; size: number; leafHash: string; path: string[] } | undefined {
   const size = report.reference?.size ?? 0;

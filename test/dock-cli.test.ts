@@ -50,4 +50,9 @@ test('[node] bodycam dock serves a camera, reports progress and the session as J
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   t.is(await exit, 0);
+  // It says which custody checkpoint to copy out of the store: the one taken at its stop.
+  const cp = events.find((e) => e.event === 'custody-checkpoint');
+  t.truthy(cp, JSON.stringify(events.map((e) => e.event)));
+  t.regex(String(cp!.file), /log\/checkpoints\/\d{10}\.cose$/);
+  t.true((cp!.entries as number) > 5);
 });
