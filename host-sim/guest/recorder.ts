@@ -7,7 +7,7 @@
 import type { CborValue } from '../../firmware/codec/cbor.js';
 import { BodycamError } from '../../firmware/errors.js';
 import { start, type Started, type StartOptions } from '../../firmware/main.js';
-import { KEY_CONFIG } from '../../firmware/provision/camera.js';
+import { KEY_CONFIG, KEY_REVOCATIONS } from '../../firmware/provision/camera.js';
 import { DeviceIdentity } from '../../firmware/signing/identity.js';
 import type { RecorderConfig } from '../../firmware/recorder/config.js';
 import type { RetryPolicy } from '../../firmware/provision/boot.js';
@@ -74,11 +74,19 @@ export const recorderEntries: Record<string, Entry> = {
   'recorder.identity': (env) => identity(env).publicKey,
 
   /** Armoury: install the agency root, this camera's certificate and (optionally) a signed config. */
-  'recorder.provision': (env, root, certificate, config) => {
+  'recorder.provision': (env, root, certificate, config, revocations) => {
     const id = identity(env);
     id.provision(root as Uint8Array, certificate as Uint8Array);
-    if (config instanceof Uint8Array) new env.platform.KeyStore({ path: RECORDER_KEYS_PATH }).set(KEY_CONFIG, config);
+    const keys = new env.platform.KeyStore({ path: RECORDER_KEYS_PATH });
+    if (config instanceof Uint8Array) keys.set(KEY_CONFIG, config);
+    if (revocations instanceof Uint8Array) keys.set(KEY_REVOCATIONS, revocations);
     return id.deviceId() ?? null;
+  },
+
+  /** The signed revocation list the camera holds (provisioning's, or a newer one a dock brought). */
+  'recorder.revocations': (env) => {
+    const v = new env.platform.KeyStore({ path: RECORDER_KEYS_PATH }).get(KEY_REVOCATIONS);
+    return v ? new Uint8Array(v) : null;
   },
 
   /** Power on: firmware/main.ts start() with {camera, sensor, dock: {address, port}, settings}. */

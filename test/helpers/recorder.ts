@@ -35,6 +35,8 @@ export interface CameraOptions {
   dockPort?: number;
   /** Skip provisioning (an unprovisioned camera). */
   unprovisioned?: boolean;
+  /** The agency's signed revocation list to provision the camera with. */
+  revocations?: Uint8Array;
   /** A one-colour status LED (as the XIAO's), instead of an RGB one. */
   monoLed?: boolean;
 }
@@ -73,7 +75,7 @@ export class TestCamera {
     if (!o.unprovisioned) {
       const publicKey = (await c.engine.call('recorder.identity')).value as Uint8Array;
       const config = signConfig({ agency: AGENCY, device: DEVICE, version: 1, issued: 0, width: 320, height: 240, frameRate: o.frameRate ?? 5, segmentSeconds: o.segmentSeconds ?? 30, preEventSeconds: o.preEventSeconds ?? 10 }, root);
-      await c.engine.call('recorder.provision', root.publicKey, certificate({ id: DEVICE, kind: 'device', publicKey }), config);
+      await c.engine.call('recorder.provision', root.publicKey, certificate({ id: DEVICE, kind: 'device', publicKey }), config, o.revocations ?? null);
     }
     await c.boot();
     return c;
