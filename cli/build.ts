@@ -2,19 +2,14 @@
 // (mcconfig), wrap it into a signed image (`build --sign-key`), and write a signed image to a
 // camera over USB with ESP-IDF's esptool.py (`flash --image`: checked first exactly as the
 // camera's update session would check it); an unsigned build goes only onto a board declared a
-// development board. Also the single source of truth for what the
-// Moddable manifest must list: every firmware module under its path-mirroring name (our imports
-// end in `.js`; XS drops the extension and resolves `./` and `../` against the importing
-// module's name), plus the npm modules they import. `bodycam build --sync-manifest` rewrites the
-// `modules` list of manifest.json from the source tree; test/manifest.test.ts checks it.
+// development board. `bodycam build --sync-manifest` rewrites the `modules` list of
+// manifest.json from the source tree (toolchain/module-graph.ts).
 
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, posix, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
-import { readBoard, type BoardConfig } from '../firmware/device/board.js';
 import { softDigest } from '../firmware/platform/soft-digest.js';
 import { toHex } from '../firmware/codec/cbor.js';
 import { keyIdOf } from '../firmware/signing/signer.js';
@@ -25,138 +20,15 @@ import { parseArgs, stringOption, type Parsed } from './args.js';
 import { describeSigned, readPublicKey, readSecretKey, signFirmware } from './firmware.js';
 import { PARTITION_TABLE_OFFSET, partitionTableBinary, readPartitions, updateLayout, type PartitionTable, type UpdateLayout } from './partitions.js';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { repoRoot } from '../toolchain/root.js';
+import { repoRoot } from '../toolchain/root.js';
 
 export const SDK_HELP = 'install the Moddable SDK once with `npx xs-dev setup --device esp32`, open a new terminal (so MODDABLE and the ESP-IDF are set), then run this again';
 
-/** Modules the Moddable SDK provides (the manifest includes their manifests, never lists them). */
-export function isSdkModule(specifier: string): boolean {
-  return specifier.startsWith('embedded:') || ['crypt', 'timer', 'time', 'mc/config', 'crc', 'modules', 'Resource', 'instrumentation'].includes(specifier);
-}
-
-// ---------------------------------------------------------------------------------- boards
-
-export interface Board {
-  name: string;
-  /** boards/<name>.json, relative to the repository. */
-  file: string;
-  config: BoardConfig;
-}
-
-export function listBoards(root = repoRoot): Board[] {
-  const dir = join(root, 'boards');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => {
-      const name = f.slice(0, -'.json'.length);
-      const json = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { config?: { bodycam?: unknown } };
-      return { name, file: `boards/${f}`, config: readBoard(json.config?.bodycam, name) };
-    });
-}
-
-export function findBoard(name: string | undefined, root = repoRoot): Board {
-  const boards = listBoards(root);
-  const known = boards.map((b) => b.name).join(', ');
-  if (!name) throw new BodycamError('E_USAGE', `--board is required; known boards: ${known}`);
-  const board = boards.find((b) => b.name === name || b.config.target === name);
-  if (!board) throw new BodycamError('E_BOARD_UNKNOWN', `unknown board "${name}"; known boards: ${known}`);
-  return board;
-}
-
-// ------------------------------------------------------------------------- module graph
-
-const IMPORT = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
-
-function specifiers(source: string): string[] {
-  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  // `import type` / `export type` vanish at compile time: they are not module dependencies.
-  return [...code.matchAll(IMPORT)].filter((m) => !/^(?:import|export)\s+type\s/.test(m[0])).map((m) => m[1] ?? m[2] ?? m[3]);
-}
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    if (n.startsWith('_')) return []; // private probes and scratch files never ship
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) return walk(p);
-    if (n.endsWith('.d.ts')) return [];
-    return n.endsWith('.ts') || n.endsWith('.js') ? [p] : [];
-  });
-}
-
-const stripExt = (p: string) => p.replace(/\.(?:[cm]?js|ts)$/, '');
-const toPosix = (p: string) => p.split(sep).join('/');
-
-export interface ModuleGraph {
-  /** Module name → manifest path ("./firmware/errors"), sorted by name. */
-  modules: Record<string, string>;
-  /** "importer: specifier" for imports that won't resolve on a device. */
-  problems: string[];
-}
-
-/**
- * Every firmware module and everything it imports, named as XS will look it up: a module's
- * name is its path without extension; `../x.js` from `a/b/c` is `a/x` (XS resolves a single
- * `./` or `../` prefix only); a bare `pkg/sub.js` is `pkg/sub`, found in node_modules.
- */
-export function moduleGraph(root = repoRoot): ModuleGraph {
-  const modules = new Map<string, string>();
-  const problems: string[] = [];
-  const queue: { name: string; file: string }[] = [];
-  const add = (name: string, file: string) => {
-    if (modules.has(name)) return;
-    modules.set(name, './' + toPosix(relative(root, stripExt(file))));
-    queue.push({ name, file });
-  };
-  for (const file of walk(join(root, 'firmware'))) {
-    if (file.includes(`${sep}device-types${sep}`)) continue; // compile-time proofs only
-    add(toPosix(relative(root, stripExt(file))), file);
-  }
-  for (let item = queue.shift(); item; item = queue.shift()) {
-    for (const spec of specifiers(readFileSync(item.file, 'utf8'))) {
-      if (isSdkModule(spec) || spec === 'bodycam/native') continue;
-      if (spec.startsWith('.')) {
-        if (!/^\.\.?\/(?!\.\.?\/)/.test(spec) || /\/\.\.?\//.test(spec.replace(/^\.\.?\//, ''))) {
-          problems.push(`${item.name}: "${spec}" climbs more than one directory; XS on the device resolves a single ./ or ../ only`);
-          continue;
-        }
-        const target = resolve(dirname(item.file), spec);
-        const candidates = [target, target.replace(/\.js$/, '.ts')];
-        const file = candidates.find((c) => existsSync(c) && statSync(c).isFile());
-        if (!file) {
-          problems.push(`${item.name}: "${spec}" not found`);
-          continue;
-        }
-        const name = posix.normalize(posix.join(posix.dirname(item.name), stripExt(spec)));
-        add(name, file);
-      } else {
-        const file = join(root, 'node_modules', spec);
-        if (!/\.m?js$/.test(spec) || !existsSync(file)) {
-          problems.push(`${item.name}: "${spec}" must name an ES module file in node_modules (e.g. pkg/file.js)`);
-          continue;
-        }
-        add(stripExt(spec), file);
-      }
-    }
-  }
-  const sorted = Object.fromEntries([...modules.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  // The native half of bodycam/native is a .js + .c pair, named for its import specifier.
-  sorted['bodycam/native'] = './firmware/device/native/bodycam-native';
-  delete sorted['firmware/device/native/bodycam-native'];
-  return { modules: sorted, problems };
-}
-
-/** Rewrites manifest.json's top-level `modules` from the source tree; returns what changed. */
-export function syncManifest(root = repoRoot): { added: string[]; removed: string[] } {
-  const path = join(root, 'manifest.json');
-  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { modules: Record<string, string> };
-  const want = moduleGraph(root).modules;
-  const added = Object.keys(want).filter((k) => !(k in manifest.modules));
-  const removed = Object.keys(manifest.modules).filter((k) => !(k in want));
-  manifest.modules = want;
-  writeFileSync(path, JSON.stringify(manifest, null, '\t') + '\n');
-  return { added, removed };
-}
+import { findBoard, listBoards, type Board } from '../toolchain/boards.js';
+import { moduleGraph, syncManifest } from '../toolchain/module-graph.js';
+export { findBoard, listBoards, type Board } from '../toolchain/boards.js';
+export { isSdkModule, moduleGraph, syncManifest, type ModuleGraph } from '../toolchain/module-graph.js';
 
 // --------------------------------------------------------------------------- mcconfig
 

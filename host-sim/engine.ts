@@ -5,6 +5,9 @@
 // - mcu:  the same bundle in XS built for a Cortex-M7 under QEMU (host-sim/mcu/), the same
 //         bridge over semihosting; the meter counts instructions. Not in ENGINES (slow to
 //         boot): tests and `bodycam sim --engine mcu` ask for it by name.
+// - moddable: the firmware compiled, linked and preloaded by the real mcconfig for x-cli-lin with
+//         a board's preload and creation, run by host-sim/moddable/host.c over the same bridge.
+//         Also asked for by name (its first build takes a minute).
 // Both give firmware the same Platform behaviour and the same order of hardware callbacks
 // (bridge/events.ts), so the same inputs give byte-identical outputs.
 
@@ -19,8 +22,9 @@ import { bundleGuest } from './xs/bundle.js';
 import { XsWorker, type Meter, type XsReply } from './xs/worker.js';
 import { BridgedEngine } from './bridge/engine-base.js';
 import { startMcuEngine } from './mcu/engine.js';
+import { startModdableEngine } from './moddable/engine.js';
 
-export type EngineName = 'node' | 'xs' | 'mcu';
+export type EngineName = 'node' | 'xs' | 'mcu' | 'moddable';
 export const ENGINES: readonly EngineName[] = ['node', 'xs'];
 
 export interface CallMeter extends Meter {
@@ -135,7 +139,8 @@ export async function startEngine(name: EngineName, platform: Platform): Promise
   if (name === 'node') return new NodeEngine(platform, queue);
   if (name === 'xs') return new XsEngine(platform, queue).start();
   if (name === 'mcu') return startMcuEngine(platform, {}, queue);
-  throw new BodycamError('E_ENGINE', `unknown engine ${String(name)} (node or xs)`);
+  if (name === 'moddable') return startModdableEngine(platform, {}, queue);
+  throw new BodycamError('E_ENGINE', `unknown engine ${String(name)} (node, xs, mcu or moddable)`);
 }
 
 export { messageOf };

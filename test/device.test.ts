@@ -16,7 +16,7 @@ import { partitionFlash } from '../firmware/device/flash.js';
 import { analogBattery, digitalButton, digitalHaptic, digitalLed } from '../firmware/device/io.js';
 import { keyValueStore } from '../firmware/device/keystore.js';
 import { tcpLink } from '../firmware/device/link.js';
-import type { AnalogClass, DigitalClass, FilesDirectory, FilesFile, FlashPartition, FlashStorageModule, IOBuffer, KeyValueModule, TCPClass, TimerModule } from '../firmware/device/moddable.js';
+import type { AnalogClass, DigitalClass, DigitalOptions, FilesDirectory, FilesFile, FlashPartition, FlashStorageModule, IOBuffer, KeyValueModule, TCPClass, TimerModule } from '../firmware/device/moddable.js';
 import { devicePlatform, type DeviceModules } from '../firmware/device/platform.js';
 import { softChecksum } from '../firmware/platform/soft-checksum.js';
 import { listBoards } from '../cli/build.js';
@@ -160,19 +160,23 @@ class FakeCameraDriver {
 
 /** embedded:io/digital: pins by number, edges call onReadable. */
 function fakeDigital() {
-  const pins = new Map<number, { value: number; mode: unknown; onReadable?: () => void }>();
+  const pins = new Map<number, { value: number; mode: string; onReadable?: () => void }>();
   const log: string[] = [];
+  // The SDK's constants (modules/io/digital/digitalbank.js): modes and edges are numbers.
+  const MODES: Record<number, string> = { 0: 'Input', 1: 'InputPullUp', 8: 'Output' };
   const Digital = class {
-    static Input = 'Input';
-    static InputPullUp = 'InputPullUp';
-    static Output = 'Output';
+    static Input = 0;
+    static InputPullUp = 1;
+    static Output = 8;
     static Rising = 1;
     static Falling = 2;
     #pin: number;
-    constructor(o: { pin: number; mode: unknown; edge?: number; onReadable?: () => void }) {
+    constructor(o: DigitalOptions) {
       this.#pin = o.pin;
-      pins.set(o.pin, { value: o.mode === 'InputPullUp' ? 1 : 0, mode: o.mode, onReadable: o.onReadable });
-      log.push(`open ${o.pin} ${String(o.mode)}`);
+      const mode = MODES[o.mode] ?? `mode ${o.mode}`;
+      const onReadable = 'onReadable' in o ? o.onReadable : undefined;
+      pins.set(o.pin, { value: mode === 'InputPullUp' ? 1 : 0, mode, onReadable });
+      log.push(`open ${o.pin} ${mode}`);
     }
     read() {
       return pins.get(this.#pin)!.value;

@@ -27,8 +27,8 @@ interface Manifest {
 const manifest = JSON.parse(readFileSync(join(repoRoot, 'manifest.json'), 'utf8')) as Manifest;
 const SYNC = 'run `npx bodycam build --sync-manifest` and commit manifest.json';
 
-test('every module the manifest lists exists (as .ts or .js)', (t) => {
-  const missing = Object.entries(manifest.modules).filter(([, path]) => !['.ts', '.js'].some((ext) => existsSync(join(repoRoot, path + ext))));
+test('every module the manifest lists exists (as .ts, .js or a .d.ts declaration)', (t) => {
+  const missing = Object.entries(manifest.modules).filter(([, path]) => !['.ts', '.js', '.d.ts'].some((ext) => existsSync(join(repoRoot, path + ext))));
   t.deepEqual(missing, [], SYNC);
 });
 

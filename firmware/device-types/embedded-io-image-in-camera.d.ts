@@ -1,5 +1,5 @@
 // Typings for Moddable's `embedded:io/image/in/camera` (modules/io/imagein/camera in the
-// Moddable SDK), which the published @moddable/typings lack. Written from the module's JS
+// Moddable SDK), which the SDK's typings/ lack. Written from the module's JS
 // surface on ESP32: one options object, onReadable, start/read/stop/close; with format
 // "buffer/disposable" read() lends a host buffer that must be closed to give it back to the
 // driver (3 frame buffers in PSRAM; when all are lent the driver discards new frames).

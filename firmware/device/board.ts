@@ -48,7 +48,7 @@ export interface BoardConfig {
   notes: string[];
 }
 
-const IMAGE_TYPES: readonly string[] = ['jpeg', 'yuv422', 'rgb565le', 'rgb565be', 'gray8'];
+const IMAGE_TYPES: readonly string[] = Object.freeze(['jpeg', 'yuv422', 'rgb565le', 'rgb565be', 'gray8']);
 
 type Json = Record<string, unknown>;
 

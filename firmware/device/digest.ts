@@ -6,7 +6,7 @@ import { toBytes, type BufferLike } from '../platform/buffers.js';
 import type { Digest, DigestAlgorithm, DigestContext } from '../platform/digest.js';
 import type { CryptDigest, CryptDigestConstructor } from './moddable.js';
 
-const ALGORITHMS: readonly DigestAlgorithm[] = ['SHA256', 'SHA512'];
+const ALGORITHMS: readonly DigestAlgorithm[] = Object.freeze(['SHA256', 'SHA512']);
 
 class NativeDigestContext implements DigestContext {
   #native: CryptDigest;

@@ -12,12 +12,9 @@ export function digitalButton(Digital: DigitalClass, pin: PinConfig): ButtonCons
   return class DigitalButton implements Button {
     #io: DigitalPin;
     constructor({ onReadable }: ButtonOptions) {
-      this.#io = new Digital({
-        pin: pin.pin,
-        mode: pin.activeLow ? Digital.InputPullUp : Digital.Input,
-        edge: Digital.Rising | Digital.Falling,
-        onReadable: onReadable ? () => onReadable() : undefined,
-      });
+      const mode = pin.activeLow ? Digital.InputPullUp : Digital.Input;
+      const edge = Digital.Rising | Digital.Falling;
+      this.#io = onReadable ? new Digital({ pin: pin.pin, mode, edge, onReadable: () => onReadable() }) : new Digital({ pin: pin.pin, mode });
     }
     read(): number {
       return (this.#io.read() ? 1 : 0) ^ (pin.activeLow ? 1 : 0);
@@ -106,7 +103,7 @@ export function analogBattery(Analog: AnalogClass, battery: BatteryConfig | null
       return { millivolts, percent, charging: millivolts > config.fullMillivolts };
     }
     close(): void {
-      this.#io.close();
+      this.#io.close?.();
     }
   };
 }

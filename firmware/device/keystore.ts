@@ -3,6 +3,7 @@
 // blobs. Enable NVS encryption in production so the device key can't be read off the chip.
 
 import { BodycamError } from '../errors.js';
+import { toBytes } from '../platform/buffers.js';
 import type { KeyStore, KeyStoreConstructor, KeyStoreOptions } from '../platform/keystore.js';
 import type { KeyValueModule, KeyValueStorage } from './moddable.js';
 
@@ -31,12 +32,14 @@ export function keyValueStore(kv: KeyValueModule): KeyStoreConstructor {
     }
     get(key: string): ArrayBuffer | undefined {
       checkKey(key);
-      return this.#open().read(key);
+      const value = this.#open().read(key);
+      if (value === undefined || value instanceof ArrayBuffer) return value;
+      throw new BodycamError('E_KEYSTORE_FORMAT', `key store "${this.#path}" holds "${key}" as ${typeof value}, not bytes`);
     }
     set(key: string, value: ArrayBuffer | Uint8Array): void {
       checkKey(key);
       if (value.byteLength > MAX_VALUE_BYTES) throw new BodycamError('E_KEYSTORE_VALUE', `value for "${key}" is ${value.byteLength} bytes; the key store holds at most ${MAX_VALUE_BYTES}`);
-      this.#open().write(key, value);
+      this.#open().write(key, toBytes(value));
     }
     delete(key: string): void {
       checkKey(key);

@@ -1,7 +1,8 @@
 // The Moddable entry point (manifest.json `creation.main`): imports the real device modules,
 // builds the Platform for the board this image was built for (`mc/config`, from
 // boards/<name>.json), and hands it to firmware/main.ts. The only firmware file that imports
-// Moddable modules; typechecked by firmware/device/tsconfig.json against @moddable/typings.
+// Moddable modules; type-checked by mcconfig against the SDK's own typings/ (npm run
+// build:moddable does it for every board).
 
 import Camera from 'embedded:io/image/in/camera';
 import flash from 'embedded:storage/flash';
@@ -16,7 +17,7 @@ import config from 'mc/config';
 import native from 'bodycam/native';
 import { readBoard } from './board.js';
 import { devicePlatform, type DeviceModules } from './platform.js';
-import type { AnalogClass } from './moddable.js';
+import type { CryptDigestConstructor } from './moddable.js';
 import { start } from '../main.js';
 import { readArmouryAddress } from '../provision/boot.js';
 
@@ -24,11 +25,13 @@ const modules: DeviceModules<Timer> = {
   Camera,
   flash,
   keyValue,
-  Digest,
+  // The SDK types Digest.write(string | ArrayBuffer); its native write takes any buffer
+  // (modCrypt.c reads it with xsmcGetBufferReadable), which is what lets a frame's HostBuffer be
+  // hashed where it lies. The one widening of an SDK type in the device build.
+  Digest: Digest as unknown as CryptDigestConstructor,
   native,
   Digital,
-  // @moddable/typings 5.6.0 omit Analog's close(), which the SDK's Analog has (ECMA-419).
-  Analog: Analog as unknown as AnalogClass,
+  Analog,
   TCP,
   Timer,
   Time,

@@ -2,9 +2,12 @@
 // Adapters receive these by injection (main.ts passes the real modules; tests pass fakes that
 // follow each module's documented behaviour), so every adapter here is plain ECMAScript that
 // compiles and runs anywhere. main.ts is where the real modules are checked against these
-// shapes, by the device tsconfig with @moddable/typings and types/*.d.ts.
+// shapes, by mcconfig's own type check against the SDK's typings/ (host-sim/moddable/build.ts
+// runs it for every board). Where a shape is narrower than the module accepts, it follows the
+// SDK's typings, not the C: a parameter the typings type as ByteBuffer (a view, never a bare
+// ArrayBuffer) is a Uint8Array here.
 
-/** A buffer as Moddable's IO accepts it (ArrayBuffer, a view, or a HostBuffer). */
+/** A buffer as the adapters hand it in (ArrayBuffer, or a view such as a Uint8Array). */
 export type IOBuffer = ArrayBuffer | ArrayBufferView;
 
 /** `embedded:storage/flash` default export. */
@@ -14,7 +17,8 @@ export interface FlashStorageModule {
 /** One opened partition. status() on ESP32 reports only size, blockLength, blocks. */
 export interface FlashPartition {
   read(byteLength: number, byteOffset: number): ArrayBuffer;
-  write(buffer: IOBuffer, byteOffset: number): void;
+  /** The SDK types the buffer as ByteBuffer (typed array, DataView or HostBuffer). */
+  write(buffer: Uint8Array, byteOffset: number): void;
   eraseBlock(start: number, end?: number): void;
   status(): { size: number; blockLength: number; blocks: number };
   close(): void;
@@ -56,7 +60,12 @@ export interface ModdableCamera {
 }
 export type ModdableCameraConstructor = new (options: ModdableCameraOptions) => ModdableCamera;
 
-/** `crypt`'s Digest class. */
+/**
+ * `crypt`'s Digest class. The SDK's typings say write(string | ArrayBuffer), but the native
+ * write (modules/crypt/digest/modCrypt.c, xs_crypt_Digest_write) reads any buffer through
+ * xsmcGetBufferReadable — ArrayBuffer, typed array, DataView or HostBuffer — so a frame is
+ * hashed where it lies, with no copy. main.ts states that one widening where it hands Digest in.
+ */
 export interface CryptDigest {
   write(data: IOBuffer): void;
   close(): ArrayBuffer;
@@ -76,20 +85,23 @@ export interface DigitalPin {
   write(value: 0 | 1): void;
   close(): void;
 }
+/** As the SDK types it: a pin that calls onReadable must name its edge. */
+export type DigitalOptions = { pin: number; mode: number } & ({ onReadable: () => void; edge: number } | { edge?: number });
 export interface DigitalClass {
-  readonly Input: unknown;
-  readonly InputPullUp: unknown;
-  readonly Output: unknown;
+  readonly Input: number;
+  readonly InputPullUp: number;
+  readonly Output: number;
   readonly Rising: number;
   readonly Falling: number;
-  new (options: { pin: number; mode: unknown; edge?: number; onReadable?: () => void }): DigitalPin;
+  new (options: DigitalOptions): DigitalPin;
 }
 
 /** `embedded:io/analog`. */
 export interface AnalogPin {
   readonly resolution: number;
   read(): number;
-  close(): void;
+  /** The SDK's Analog has close() (modules/io/analog/esp32/_analog.js); its typings omit it. */
+  close?(): void;
 }
 export type AnalogClass = new (options: { pin: number }) => AnalogPin;
 
@@ -114,8 +126,9 @@ export interface KeyValueModule {
   open(options: { path: string; format?: 'buffer'; mode?: 'r' | 'r+' }): KeyValueStorage;
 }
 export interface KeyValueStorage {
-  read(key: string): ArrayBuffer | undefined;
-  write(key: string, value: IOBuffer): void;
+  /** The SDK types every format's value; with format "buffer" it is an ArrayBuffer, or undefined when the key is missing. */
+  read(key: string): ArrayBuffer | string | number | bigint | undefined;
+  write(key: string, value: Uint8Array): void;
   delete(key: string): void;
   close(): void;
 }

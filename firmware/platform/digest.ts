@@ -16,3 +16,10 @@ export interface DigestContext {
 export interface Digest {
   create(algorithm: DigestAlgorithm): DigestContext;
 }
+
+/** One-shot SHA-256 through a Digest port. */
+export function sha256Of(digest: Digest, ...parts: BufferLike[]): Uint8Array {
+  const ctx = digest.create('SHA256');
+  for (const p of parts) ctx.write(p);
+  return new Uint8Array(ctx.close());
+}

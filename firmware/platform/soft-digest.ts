@@ -43,9 +43,6 @@ export const softDigest: Digest = Object.freeze({
   },
 });
 
-/** One-shot SHA-256 through a Digest port. */
-export function sha256Of(digest: Digest, ...parts: BufferLike[]): Uint8Array {
-  const ctx = digest.create('SHA256');
-  for (const p of parts) ctx.write(p);
-  return new Uint8Array(ctx.close());
-}
+// sha256Of lives with the port (digest.ts), so firmware that only hashes through a port never
+// loads @noble/hashes; re-exported here for host code that pairs it with softDigest.
+export { sha256Of } from './digest.js';

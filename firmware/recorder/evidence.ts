@@ -26,7 +26,7 @@ import { BodycamError, isBodycamError } from '../errors.js';
 import type { Clock } from '../platform/clock.js';
 import type { Digest } from '../platform/digest.js';
 import type { KeyStore } from '../platform/keystore.js';
-import { sha256Of } from '../platform/soft-digest.js';
+import { sha256Of } from '../platform/digest.js';
 import { decodeFrameHeader } from '../encoder/frame-record.js';
 import type { PendingSegment, UploadSource } from '../dock/camera-session.js';
 import type { VerifiedCertificate } from '../signing/certificate.js';

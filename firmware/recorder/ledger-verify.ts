@@ -10,7 +10,7 @@
 import { isBytes, isMap, isText, isUint, type CborValue } from '../codec/cbor.js';
 import { BodycamError, errorCode, errorMessage } from '../errors.js';
 import type { Digest } from '../platform/digest.js';
-import { sha256Of } from '../platform/soft-digest.js';
+import { sha256Of } from '../platform/digest.js';
 import type { Ed25519 } from '../signing/ed25519.js';
 import { openStructure } from '../signing/signed.js';
 import { sameBytes } from '../signing/signer.js';

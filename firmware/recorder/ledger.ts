@@ -19,7 +19,7 @@ import { BodycamError } from '../errors.js';
 import type { Clock } from '../platform/clock.js';
 import type { Digest } from '../platform/digest.js';
 import type { KeyStore } from '../platform/keystore.js';
-import { sha256Of } from '../platform/soft-digest.js';
+import { sha256Of } from '../platform/digest.js';
 import { signStructure } from '../signing/signed.js';
 import type { Signer } from '../signing/signer.js';
 

@@ -4,4 +4,3 @@
 
 export { BodycamError } from '../errors.js';
 export type { Digest } from '../platform/digest.js';
-export { softDigest } from '../platform/soft-digest.js';

@@ -14,7 +14,7 @@ import type { ClockSource } from '../platform/clock.js';
 import type { Digest, DigestContext } from '../platform/digest.js';
 import type { BufferLike } from '../platform/buffers.js';
 import { toBytes } from '../platform/buffers.js';
-import { sha256Of } from '../platform/soft-digest.js';
+import { sha256Of } from '../platform/digest.js';
 import { BodycamError } from '../errors.js';
 import type { Ed25519 } from './ed25519.js';
 import type { Signer } from './signer.js';

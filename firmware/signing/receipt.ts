@@ -10,7 +10,7 @@
 
 import { isArray, isMap, type CborValue } from '../codec/cbor.js';
 import type { Digest } from '../platform/digest.js';
-import { sha256Of } from '../platform/soft-digest.js';
+import { sha256Of } from '../platform/digest.js';
 import { BodycamError } from '../errors.js';
 import type { Ed25519 } from './ed25519.js';
 import { sameBytes, type Signer } from './signer.js';

@@ -4,7 +4,7 @@
 // through the Digest port.
 
 import type { Digest } from '../platform/digest.js';
-import { sha256Of } from '../platform/soft-digest.js';
+import { sha256Of } from '../platform/digest.js';
 import { BodycamError } from '../errors.js';
 import { defaultEd25519, type Ed25519 } from './ed25519.js';
 

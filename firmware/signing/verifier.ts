@@ -31,7 +31,7 @@
 import { toHex as hex } from '../codec/cbor.js';
 import type { BufferLike } from '../platform/buffers.js';
 import type { Digest } from '../platform/digest.js';
-import { sha256Of } from '../platform/soft-digest.js';
+import { sha256Of } from '../platform/digest.js';
 import { errorCode } from '../errors.js';
 import { defaultEd25519, type Ed25519 } from './ed25519.js';
 import { verifySign1 } from './cose.js';

@@ -18,7 +18,7 @@
 import { BodycamError } from '../errors.js';
 import { utf8Decode, utf8Encode } from '../codec/utf8.js';
 import type { Digest } from '../platform/digest.js';
-import { sha256Of } from '../platform/soft-digest.js';
+import { sha256Of } from '../platform/digest.js';
 
 export const IMAGE_MAGIC = 0x96f3b83d;
 export const IMAGE_HEADER_SIZE = 32;

@@ -17,12 +17,17 @@ import { BodycamError } from '../../firmware/errors.js';
 import { Mailbox, NetstringReader, serveRequest } from './netstring.js';
 
 export interface Meter {
-  /** XS compute units spent by this request. */
+  /** XS compute units spent by this request (0 where the engine is built without a meter). */
   compute: number;
   /** Bytes of heap the machine has allocated (chunks), after the request. */
   allocate: number;
   /** Slots in use in the heap, after the request. */
   currentHeapCount: number;
+  /** The moddable engine's machine (fixed heaps, as on the camera): peaks during the request and the creation's maximums. */
+  chunksPeak?: number;
+  chunksMax?: number;
+  slotsPeak?: number;
+  slotsMax?: number;
 }
 
 export interface XsReply {
@@ -118,14 +123,20 @@ export class XsWorker {
         send: (p, b) => this.#send(p, b),
         ok: (m) => {
           const sep = m.indexOf(1);
-          const meterJson = JSON.parse(m.subarray(1, sep).toString('utf8')) as Meter;
+          const j = JSON.parse(m.subarray(1, sep).toString('utf8')) as Meter;
           const reply = new Uint8Array(m.subarray(sep + 1));
-          return { reply, meter: { compute: meterJson.compute, allocate: meterJson.allocate, currentHeapCount: meterJson.currentHeapCount } };
+          const meter: Meter = { compute: j.compute, allocate: j.allocate, currentHeapCount: j.currentHeapCount };
+          if (j.chunksMax !== undefined) Object.assign(meter, { chunksPeak: j.chunksPeak, chunksMax: j.chunksMax, slotsPeak: j.slotsPeak, slotsMax: j.slotsMax });
+          return { reply, meter };
         },
         error: (text) =>
           /too much computation/i.test(text)
             ? new BodycamError('E_XS_METER', `XS request exceeded its compute limit: ${text}`)
-            : new BodycamError('E_XS_EXCEPTION', `uncaught exception in XS: ${text}`),
+            : /^XS abort: not enough memory/.test(text)
+              ? new BodycamError('E_XS_OUT_OF_MEMORY', `the machine ran out of its fixed heap and stopped, as a camera would reset: ${text}`)
+              : /^XS abort:/.test(text)
+                ? new BodycamError('E_XS_ABORT', `the machine stopped: ${text}`)
+                : new BodycamError('E_XS_EXCEPTION', `uncaught exception in XS: ${text}`),
         unknown: (m) => {
           this.#child.kill();
           return new BodycamError('E_XS_PROTOCOL', `unknown message from xsnap-worker: ${m.subarray(0, 40).toString('latin1')}`);

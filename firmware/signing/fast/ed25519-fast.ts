@@ -12,15 +12,15 @@
 // time. It is strict like libsodium's crypto_sign_verify_detached: S < L, R and A not of small
 // order, A canonical, and the recomputed R compared byte for byte (cofactorless).
 
-import { BodycamError, softDigest, type Digest } from '../fast-deps.js';
+import { BodycamError, type Digest } from '../fast-deps.js';
 import type { Ed25519, Ed25519KeyPair } from '../ed25519-interface.js';
 import { strictPrecheck } from '../ed25519.js';
 import { decodeNegate, doubleScalarMult, encode, p3, scalarMultBase } from './point.js';
 import { mulAdd, reduce } from './scalar.js';
 
 export interface FastEd25519Options {
-  /** SHA-512 comes from here: the native `crypt` Digest on a device. Default: software. */
-  digest?: Digest;
+  /** SHA-512 comes from here: the native `crypt` Digest on a device, softDigest on a host. */
+  digest: Digest;
 }
 
 function checkLength(v: unknown, length: number, what: string): void {
@@ -39,8 +39,8 @@ export class FastEd25519 implements Ed25519 {
   #point = p3();
   #check = new Uint8Array(32);
 
-  constructor(options: FastEd25519Options = {}) {
-    this.#digest = options.digest ?? softDigest;
+  constructor(options: FastEd25519Options) {
+    this.#digest = options.digest;
   }
 
   #sha512(...parts: Uint8Array[]): Uint8Array {

@@ -65,9 +65,14 @@ function request(req: CborValue[], args?: unknown[]): unknown {
   }
 }
 
+/** The view's bytes as an ArrayBuffer of their own (the view itself when it spans its buffer). */
+function exactBuffer(bytes: Uint8Array): ArrayBuffer {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  return whole ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
+}
+
 function requestUnmetered(req: CborValue[], args?: unknown[]): unknown {
-  const bytes = encode(req);
-  const reply = decode(new Uint8Array(globalThis.issueCommand(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer)));
+  const reply = decode(new Uint8Array(globalThis.issueCommand(exactBuffer(encode(req)))));
   if (!Array.isArray(reply)) throw new BodycamError('E_BRIDGE', 'reply is not an array');
   if (reply[0] === 0) {
     // Output buffers the port wrote into (Random.fill): copy back into the caller's arrays.
@@ -126,7 +131,7 @@ function reply(status: number, value: CborValue): ArrayBuffer {
   b[1] = status;
   b.set(body, 2);
   b.set(tail, 2 + body.length);
-  return b.buffer;
+  return exactBuffer(b);
 }
 
 globalThis.handleCommand = (message: ArrayBuffer): ArrayBuffer => {

@@ -1,0 +1,160 @@
+// The 'moddable' engine: the firmware as the real mcconfig (SDK 8.2.3) builds it — TypeScript
+// checked against the SDK's typings, bytecode from xsc, linked and preloaded by xsl with a
+// board's preload list — for the x-cli-lin platform, in a machine created with the board's own
+// `creation` (fixed chunk heap, slot heap, stack and keys, as on the camera), linked with a
+// small C host (host.c) that speaks the bridge protocol of the xs and mcu engines.
+//
+// What it proves that xs and mcu do not: the code that runs is the code mcconfig compiles and
+// preloads (a module that writes a buffer it made at load time throws "read-only buffer" here,
+// as on the camera), and the firmware runs inside the machine the board's manifest creates (a
+// heap too small stops it with E_XS_OUT_OF_MEMORY). It has no compute meter: cost is measured on
+// xs (compute units) and mcu (instructions).
+//
+// The executable is built on first use (toolchain/mcconfig.ts) under .bodycam/build and reused
+// while its sources are unchanged (mcconfig's make rebuilds only what changed).
+
+import { join } from 'node:path';
+import { BodycamError } from '../../firmware/errors.js';
+import type { Platform } from '../../firmware/platform/index.js';
+import { BridgedEngine } from '../bridge/engine-base.js';
+import { EventQueue } from '../bridge/events.js';
+import type { CallMeter, CallResult, Engine } from '../engine.js';
+import { XsWorker, type Meter, type XsReply } from '../xs/worker.js';
+import { findBoard, type Board } from '../../toolchain/boards.js';
+import { buildEngine, type Creation } from '../../toolchain/mcconfig.js';
+import { repoRoot } from '../../toolchain/root.js';
+import { ensureSdk } from '../../toolchain/sdk.js';
+
+/** The board whose preload and creation the engine uses unless told otherwise. */
+export const DEFAULT_MODDABLE_BOARD = 'xiao_esp32s3_sense';
+
+export interface ModdableEngineOptions {
+  /** boards/<name>.json: its creation (unless `creation` overrides it) and the firmware's preload. */
+  board?: string;
+  /** A creation to use instead of the board's (the bench's roomy machine that measures peaks). */
+  creation?: Creation;
+  /** Progress of a first build (it takes a minute). */
+  log?: (line: string) => void;
+}
+
+export interface ModdableMeter extends CallMeter {
+  chunksPeak: number;
+  chunksMax: number;
+  slotsPeak: number;
+  slotsMax: number;
+}
+
+/** Where engine builds go (gitignored). */
+export function buildDir(root = repoRoot): string {
+  return join(root, '.bodycam', 'build');
+}
+
+const built = new Map<string, string>();
+
+/** Build (or bring up to date) the engine executable for a board, once per process. */
+export function ensureModdableBinary(board: Board, creation?: Creation, log: (line: string) => void = () => {}): string {
+  const key = `${board.name}:${JSON.stringify(creation ?? null)}`;
+  const done = built.get(key);
+  if (done) return done;
+  const sdk = ensureSdk(log);
+  log(`building the moddable engine for ${board.name} with mcconfig (x-cli-lin)`);
+  const r = buildEngine(sdk, board, { out: buildDir(), creation });
+  if (!r.ok || !r.binary) throw new BodycamError('E_MODDABLE_BUILD', `mcconfig could not build the moddable engine for ${board.name}:\n${r.problems.join('\n')}`);
+  built.set(key, r.binary);
+  return r.binary;
+}
+
+function toMeter(m: Meter, bridge: number): ModdableMeter {
+  return {
+    ...m,
+    bridge,
+    firmware: 0,
+    chunksPeak: m.chunksPeak ?? m.allocate,
+    chunksMax: m.chunksMax ?? 0,
+    slotsPeak: m.slotsPeak ?? m.currentHeapCount,
+    slotsMax: m.slotsMax ?? 0,
+  };
+}
+
+/** Peak use over a stretch of requests. */
+export interface ModdablePeaks {
+  chunks: number;
+  slots: number;
+}
+
+export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implements Engine {
+  readonly name = 'moddable' as const;
+  #worker!: XsWorker;
+  #options: ModdableEngineOptions;
+  #board!: Board;
+  #loaded!: ModdableMeter;
+  #peaks: ModdablePeaks = { chunks: 0, slots: 0 };
+
+  constructor(platform: Platform, queue: EventQueue, options: ModdableEngineOptions = {}) {
+    super(platform, queue);
+    this.#options = options;
+  }
+
+  async start(): Promise<this> {
+    this.#board = findBoard(this.#options.board ?? DEFAULT_MODDABLE_BOARD);
+    const binary = ensureModdableBinary(this.#board, this.#options.creation, this.#options.log);
+    this.#worker = XsWorker.start({ onQuery: (m) => this.bridge.handle(m), binary });
+    try {
+      // An empty script: the machine once the guest runtime is loaded.
+      this.#loaded = toMeter((await this.#worker.evaluate('')).meter, 0);
+    } catch (e) {
+      await this.#worker.close();
+      throw e;
+    }
+    this.#peaks = { chunks: this.#loaded.allocate, slots: this.#loaded.currentHeapCount };
+    return this;
+  }
+
+  get board(): Board {
+    return this.#board;
+  }
+
+  /** The machine once the firmware modules and the guest were loaded (nothing run yet). */
+  get loaded(): ModdableMeter {
+    return this.#loaded;
+  }
+
+  /** Most chunk bytes and slots in use at once since start (or the last takePeaks). */
+  get peaks(): ModdablePeaks {
+    return { ...this.#peaks };
+  }
+
+  takePeaks(): ModdablePeaks {
+    const p = this.peaks;
+    this.#peaks = { chunks: 0, slots: 0 };
+    return p;
+  }
+
+  protected command(bytes: Uint8Array): Promise<XsReply> {
+    return this.#worker.command(bytes);
+  }
+
+  protected meterOf(raw: Meter, bridge: number): ModdableMeter {
+    const m = toMeter(raw, bridge);
+    this.#peaks.chunks = Math.max(this.#peaks.chunks, m.chunksPeak);
+    this.#peaks.slots = Math.max(this.#peaks.slots, m.slotsPeak);
+    return m;
+  }
+
+  override call(entry: string, ...args: Parameters<Engine['call']>[1][]): Promise<CallResult & { meter: ModdableMeter }> {
+    return super.call(entry, ...args);
+  }
+
+  /** Evaluate a script in the machine (tests). */
+  async evaluate(source: string): Promise<ModdableMeter> {
+    return toMeter((await this.#worker.evaluate(source)).meter, 0);
+  }
+
+  close(): Promise<void> {
+    return this.#worker.close();
+  }
+}
+
+export function startModdableEngine(platform: Platform, options: ModdableEngineOptions = {}, queue: EventQueue = new EventQueue()): Promise<ModdableEngine> {
+  return new ModdableEngine(platform, queue, options).start();
+}

@@ -1,0 +1,40 @@
+// `npm run build:moddable`: the real Moddable build for every board in boards/ (TypeScript
+// against the SDK's typings, xsc, xsl link and preload; everything short of ESP-IDF), then the
+// moddable engine (x-cli-lin with the board's preload and creation). Prints one line per build
+// and every problem; exits 1 if any build has one.
+//   npm run build:moddable [-- --board NAME] [-- --no-engine]
+
+import { join } from 'node:path';
+import { listBoards } from './boards.js';
+import { buildBoardImage, buildEngine, type BuildResult } from './mcconfig.js';
+import { repoRoot } from './root.js';
+import { ensureSdk } from './sdk.js';
+
+function line(r: BuildResult): string {
+  const status = r.ok ? 'ok' : 'FAILED';
+  const accepted = r.warnings.filter((w) => w.accepted).length;
+  return `${status.padEnd(6)} ${r.platform.padEnd(36)} ${r.seconds.toFixed(1).padStart(6)} s  ${r.summary.replace(/^### /, '')}${accepted ? `  (${accepted} accepted third-party xsl warnings)` : ''}`;
+}
+
+function main(argv: string[]): number {
+  const only = argv.includes('--board') ? argv[argv.indexOf('--board') + 1] : undefined;
+  const engine = !argv.includes('--no-engine');
+  const sdk = ensureSdk((l) => console.log(l));
+  console.log(`Moddable SDK: ${sdk.root}${sdk.fromEnv ? ' ($MODDABLE)' : ''}`);
+  const out = join(repoRoot, '.bodycam', 'build');
+  let failed = 0;
+  for (const board of listBoards().filter((b) => !only || b.name === only)) {
+    const results = [buildBoardImage(sdk, board, { out })];
+    if (engine) results.push(buildEngine(sdk, board, { out }));
+    for (const r of results) {
+      console.log(line(r));
+      for (const p of r.problems) console.log(`  ${p.replace(/\n/g, '\n  ')}`);
+      if (!r.ok) failed++;
+    }
+  }
+  if (failed) console.log(`${failed} build${failed === 1 ? '' : 's'} failed`);
+  else console.log('every board compiles, links and preloads with the real mcconfig; ESP-IDF would take it from here (`mcconfig -d -m -p esp32/<board>`)');
+  return failed ? 1 : 0;
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,119 @@
+// What the Moddable manifest must list: every firmware module under its path-mirroring name (our
+// imports end in `.js`; XS drops the extension and resolves `./` and `../` against the
+// importing module's name), plus the npm modules they import. `bodycam build --sync-manifest`
+// rewrites manifest.json's `modules` from this; test/manifest.test.ts checks it.
+
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { repoRoot } from './root.js';
+
+/** Modules the Moddable SDK provides (the manifest includes their manifests, never lists them). */
+export function isSdkModule(specifier: string): boolean {
+  return specifier.startsWith('embedded:') || ['crypt', 'timer', 'time', 'mc/config', 'crc', 'modules', 'Resource', 'instrumentation'].includes(specifier);
+}
+
+const IMPORT = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+function specifiers(source: string): string[] {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  // `import type` / `export type` vanish at compile time: they are not module dependencies.
+  return [...code.matchAll(IMPORT)].filter((m) => !/^(?:import|export)\s+type\s/.test(m[0])).map((m) => m[1] ?? m[2] ?? m[3]);
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    if (n.startsWith('_')) return []; // private probes and scratch files never ship
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) return walk(p);
+    if (n.endsWith('.d.ts')) return [];
+    return n.endsWith('.ts') || n.endsWith('.js') ? [p] : [];
+  });
+}
+
+const stripExt = (p: string) => p.replace(/\.(?:[cm]?js|ts)$/, '');
+const toPosix = (p: string) => p.split(sep).join('/');
+
+export interface ModuleGraph {
+  /** Module name → manifest path ("./firmware/errors"), sorted by name. */
+  modules: Record<string, string>;
+  /** "importer: specifier" for imports that won't resolve on a device. */
+  problems: string[];
+}
+
+/**
+ * Every firmware module (and each of `entries`) and everything it imports, named as XS will look
+ * it up: a module's name is its path without extension; `../x.js` from `a/b/c` is `a/x`, and
+ * `../../x.js` is `x` (SDK 8.2.3's fxFindModule climbs one folder per leading `../`; a `./` or
+ * `../` inside a path is not resolved); a bare `pkg/sub.js` is `pkg/sub`, found in node_modules.
+ */
+export function moduleGraph(root = repoRoot, entries: string[] = []): ModuleGraph {
+  const modules = new Map<string, string>();
+  const problems: string[] = [];
+  const queue: { name: string; file: string }[] = [];
+  const add = (name: string, file: string) => {
+    if (modules.has(name)) return;
+    modules.set(name, './' + toPosix(relative(root, stripExt(file))));
+    queue.push({ name, file });
+  };
+  for (const file of walk(join(root, 'firmware'))) {
+    if (file.includes(`${sep}device-types${sep}`)) continue; // compile-time proofs only
+    add(toPosix(relative(root, stripExt(file))), file);
+  }
+  // More starting points (the moddable engine's guest), as repository paths of .ts files.
+  for (const entry of entries) add(stripExt(entry), join(root, entry));
+  // Declarations of SDK modules that the SDK's typings lack: mcconfig's type check sees only the
+  // .d.ts files the manifest lists, under the specifier they declare.
+  const declarations = new Map<string, string>();
+  const typesDir = join(root, 'firmware', 'device-types');
+  for (const n of existsSync(typesDir) ? readdirSync(typesDir).filter((f) => f.endsWith('.d.ts')).sort() : []) {
+    for (const m of readFileSync(join(typesDir, n), 'utf8').matchAll(/^declare module ['"]([^'"]+)['"]/gm)) {
+      declarations.set(m[1], './' + toPosix(relative(root, join(typesDir, n.slice(0, -'.d.ts'.length)))));
+    }
+  }
+  for (let item = queue.shift(); item; item = queue.shift()) {
+    for (const spec of specifiers(readFileSync(item.file, 'utf8'))) {
+      if (isSdkModule(spec) || spec === 'bodycam/native') continue;
+      if (spec.startsWith('.')) {
+        if (/\/\.\.?\//.test(spec.replace(/^(?:\.\/|(?:\.\.\/)+)/, ''))) {
+          problems.push(`${item.name}: "${spec}" has ./ or ../ after its start; XS resolves only leading ones`);
+          continue;
+        }
+        const target = resolve(dirname(item.file), spec);
+        const candidates = [target, target.replace(/\.js$/, '.ts')];
+        const file = candidates.find((c) => existsSync(c) && statSync(c).isFile());
+        if (!file) {
+          problems.push(`${item.name}: "${spec}" not found`);
+          continue;
+        }
+        const name = posix.normalize(posix.join(posix.dirname(item.name), stripExt(spec)));
+        add(name, file);
+      } else {
+        const file = join(root, 'node_modules', spec);
+        if (!/\.m?js$/.test(spec) || !existsSync(file)) {
+          problems.push(`${item.name}: "${spec}" must name an ES module file in node_modules (e.g. pkg/file.js)`);
+          continue;
+        }
+        add(stripExt(spec), file);
+      }
+    }
+  }
+  const sorted = Object.fromEntries([...modules.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  // The native half of bodycam/native is a .js + .c pair, named for its import specifier.
+  sorted['bodycam/native'] = './firmware/device/native/bodycam-native';
+  delete sorted['firmware/device/native/bodycam-native'];
+  for (const [specifier, path] of declarations) sorted[specifier] = path;
+  return { modules: sorted, problems };
+}
+
+/** Rewrites manifest.json's top-level `modules` from the source tree; returns what changed. */
+export function syncManifest(root = repoRoot): { added: string[]; removed: string[] } {
+  const path = join(root, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { modules: Record<string, string> };
+  const want = moduleGraph(root).modules;
+  const added = Object.keys(want).filter((k) => !(k in manifest.modules));
+  const removed = Object.keys(manifest.modules).filter((k) => !(k in want));
+  manifest.modules = want;
+  writeFileSync(path, JSON.stringify(manifest, null, '\t') + '\n');
+  return { added, removed };
+}
+
