@@ -1,0 +1,103 @@
+// `bodycam dock` killed with SIGKILL mid-upload, as a real process: the camera keeps everything
+// not receipted, the restarted station resumes on the same store, and everything arrives once.
+// A store whose index was lost is refused by the command until --rebuild-index.
+
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { writeDockIdentity } from '../dock-station/identity.js';
+import { repoRoot } from '../host-sim/xs/bundle.js';
+import { KeyPairSigner } from '../firmware/signing/signer.js';
+import { nodeDigest } from '../host-sim/node/hardware.js';
+import { EvidenceStore } from '../dock-station/store.js';
+import { certificate, dock, root, seed, startCamera } from './helpers/dock.js';
+
+interface Station {
+  child: ChildProcess;
+  events: Record<string, unknown>[];
+  stderr: string[];
+  waitFor(pred: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  exit: Promise<number | null>;
+}
+
+function bodycamDock(args: string[]): Station {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), 'dock', '--listen', '127.0.0.1:0', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  const waiters: (() => void)[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      events.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // not JSON
+    }
+    for (const w of waiters) w();
+  });
+  child.stderr!.on('data', (b: Buffer) => stderr.push(b.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    events,
+    stderr,
+    exit,
+    waitFor: (pred) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const e = events.find(pred);
+          if (e) resolve(e);
+        };
+        waiters.push(check);
+        void exit.then((code) => reject(new Error(`bodycam dock exited (${code}): ${stderr.join('')}`)));
+        check();
+      }),
+  };
+}
+
+test('[node] bodycam dock killed with SIGKILL mid-upload: nothing lost, the restart resumes, everything arrives once; a lost index is refused until --rebuild-index', async (t) => {
+  const identityDir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
+  const storeDir = mkdtempSync(join(tmpdir(), 'bodycam-store-'));
+  const dockSigner = new KeyPairSigner({ seed: seed(2), digest: nodeDigest });
+  writeDockIdentity(identityDir, { seed: seed(2), certificate: certificate({ id: 'DOCK-1', kind: 'dock', publicKey: dockSigner.publicKey }), rootKey: root.publicKey });
+  const args = ['--store', storeDir, '--identity', identityDir];
+  const camera = await startCamera('node', { flashBlocks: 4096 });
+  try {
+    await camera.engine.call('dock.camera.record', { segments: 3, frames: 60, bodyBytes: 30 * 1024 });
+    const first = bodycamDock(args);
+    const port = (await first.waitFor((e) => e.event === 'listening')).port as number;
+    const docking = dock(camera, port);
+    await first.waitFor((e) => e.event === 'progress' && (e.bytesDone as number) > 1024 * 1024);
+    first.child.kill('SIGKILL');
+    t.is(await first.exit, null);
+    const cut = await docking;
+    t.true(cut.pending.length > 0, 'the camera kept what was not receipted');
+
+    const second = bodycamDock(args);
+    const port2 = (await second.waitFor((e) => e.event === 'listening')).port as number;
+    const done = await dock(camera, port2);
+    const session = await second.waitFor((e) => e.event === 'session');
+    t.true(session.ok as boolean, JSON.stringify(session));
+    t.deepEqual(done.pending, []);
+    second.child.kill('SIGTERM');
+    t.is(await second.exit, 0);
+    const store = new EvidenceStore(storeDir);
+    t.deepEqual(store.segments('CAM-0001').map((s) => [s.seq, s.state]), [[0, 'stored'], [1, 'stored'], [2, 'stored']]);
+    store.close();
+
+    // The index lost: refused, then rebuilt on request.
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(storeDir, `index.sqlite${suffix}`), { force: true });
+    const refused = bodycamDock(args);
+    t.not(await refused.exit, 0);
+    t.regex(refused.stderr.join(''), /E_INDEX_MISSING/);
+    const rebuilt = bodycamDock([...args, '--rebuild-index']);
+    const r = await rebuilt.waitFor((e) => e.event === 'index-rebuilt');
+    t.is(r.segments, 3);
+    await rebuilt.waitFor((e) => e.event === 'listening');
+    rebuilt.child.kill('SIGTERM');
+    t.is(await rebuilt.exit, 0);
+  } finally {
+    await camera.close();
+  }
+});
