@@ -17,7 +17,7 @@ export const TRUST_OPTIONS: Record<string, OptionSpec> = { root: { value: true }
 
 export const TRUST_HELP = [
   '  --root FILE           the agency root public key (32 raw bytes), from outside the store',
-  '  --revocations FILE    the agency\'s signed revocation list, with --root',
+  '  --revocations FILE    the agency\'s signed revocation list (default: revocations.cose beside --root)',
   '  --trust DIR           a trust folder outside the store: root.pub, revocations.cose',
   '                        (default: the BODYCAM_TRUST environment variable)',
   '  --trust-store-root    trust the root key the store itself holds (the report says so)',

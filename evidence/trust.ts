@@ -1,6 +1,7 @@
 // Pinned trust: the agency root key (and its revocation list) a verification starts from. It comes
-// from the caller — a root key file, or a trust folder configured outside the store (root.pub,
-// revocations.cose: what `bodycam provision dock` writes) — never silently from the store being
+// from the caller — a root key file (with the revocations.cose beside it, if any), or a trust
+// folder configured outside the store (root.pub, revocations.cose: what `bodycam provision dock`
+// writes) — never silently from the store being
 // checked. Taking the store's own trust/ folder needs the caller's explicit consent
 // (trustStoreRoot), and every report then says so in words. Every report names the root by its
 // fingerprint.
@@ -11,7 +12,7 @@
 
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import { BodycamError, errorMessage } from '../firmware/errors.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { verifyRevocationList } from '../firmware/signing/certificate.js';
@@ -86,8 +87,9 @@ export function resolveTrust(o: TrustOptions): Trust {
     if (r.kind(pinned) === undefined) throw new BodycamError('E_USAGE', `the root key ${pinned}: no such file`);
     root = mustRead(r, pinned, 'the root key');
     rootFrom = pinned;
-    const listPath = o.revocationsFile ?? (o.trustDir ? resolve(o.trustDir, 'revocations.cose') : undefined);
-    if (listPath && r.kind(listPath) !== undefined) pinnedList = { bytes: mustRead(r, listPath, 'the revocation list'), from: listPath };
+    // The list beside the pinned root (a dock identity folder and the agency folder keep both).
+    const listPath = o.revocationsFile ?? resolve(dirname(pinned), 'revocations.cose');
+    if (r.kind(listPath) !== undefined) pinnedList = { bytes: mustRead(r, listPath, 'the revocation list'), from: listPath };
     else if (o.revocationsFile) throw new BodycamError('E_USAGE', `--revocations ${o.revocationsFile}: no such file`);
   } else if (o.trustStoreRoot) {
     if (r.kind(storeRoot) === undefined) throw new BodycamError('E_USAGE', `no agency root key: ${storeRoot} is missing (give --root FILE)`);

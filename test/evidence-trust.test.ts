@@ -110,6 +110,8 @@ test('a pinned revocation list: deleting the store\'s copy does not un-revoke; a
   t.is(r.code, 1);
   t.regex(r.out, /INVALID {2}CAM-0002/);
   t.regex(r.out, /store holds no valid revocation list/);
+  // --root FILE takes the list kept beside it (a dock identity folder, the agency folder).
+  t.is((await verify(store, '--root', join(trust, 'root.pub'))).code, 1);
   writeFileSync(join(store, 'trust', 'revocations.cose'), issueRevocationList({ agency: agency.name, number: 4, issued: T0, revoked: [] }, agency.root));
   const r2 = await verify(store, '--trust', trust);
   t.is(r2.code, 1);
