@@ -59,6 +59,7 @@ export function custodyLines(c: CustodyReport): string[] {
   const ref = c.reference;
   return [
     ref ? `custody  log of ${c.logSize} entries checked against ${ref.source === 'outside' ? 'the OUTSIDE' : 'the store\'s own'} checkpoint ${ref.file}: ${ref.size} entries, root ${ref.root.slice(0, 16)}…, signed by ${ref.dock} at ${ref.utc}` : `custody  log of ${c.logSize} entries, no checkpoint to check it against`,
+    ...(c.consistency ? [`  the store's newer checkpoint (${c.consistency.to} entries) extends it: consistency proof of ${c.consistency.proof.length} hashes in --json, for a witness`] : []),
     ...c.statements.map((s) => `  NOTE   ${s}`),
     ...c.findings.map((f) => `  CUSTODY  ${f.code}: ${f.message}`),
   ];

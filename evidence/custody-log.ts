@@ -21,7 +21,7 @@ import type { Signer } from '../firmware/signing/signer.js';
 import { sameBytes } from '../firmware/signing/signer.js';
 import { bytes, openStructure, peekStructure, signStructure, text, uint } from '../firmware/signing/signed.js';
 import { nodeDigest } from '../host/ports.js';
-import { inclusionProof, leafHash, treeHash, type Hash } from './merkle.js';
+import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, treeHash, verifyConsistency, type Hash } from './merkle.js';
 import type { SafeReader } from './layout.js';
 
 export const CUSTODY_LEAF_TYPE = 'bodycam/custody/1';
@@ -122,6 +122,11 @@ export interface CustodyReport {
   entries: (CustodyEntry & { index: number })[];
   /** Leaf hashes of the whole log (for proofs). */
   hashes: Hash[];
+  /**
+   * From the outside checkpoint to the store's newest (when that one is larger): the RFC 9162
+   * consistency proof a witness holding only the older checkpoint checks before it accepts the newer.
+   */
+  consistency?: { from: number; to: number; toRoot: string; toFile: string; proof: string[] };
 }
 
 /** The log's leaves from the store's index (read-only; a missing log is empty). */
@@ -286,7 +291,14 @@ export function checkCustody(storeDir: string, o: CheckCustodyOptions): CustodyR
       if (h && h.digest && toHex(h.digest) !== detail.sha256) findings.push({ code: 'custody-mismatch', message: `custody entry ${i}: ${rel} is not the file ${e.dock} stored`, ...(e.device ? { device: e.device } : {}), path });
     }
   }
-  return { reference, logSize: leaves.length, storeCheckpoints, findings, statements, entries, hashes };
+  let consistency: CustodyReport['consistency'];
+  if (reference?.source === 'outside' && covered > 0 && newest && newest.c.size > covered) {
+    const proof = consistencyProof(hashes.slice(0, newest.c.size), covered);
+    if (verifyConsistency(covered, newest.c.size, hashes.length >= covered ? treeHash(hashes, 0, covered) : EMPTY_ROOT, newest.c.root, proof)) {
+      consistency = { from: covered, to: newest.c.size, toRoot: toHex(newest.c.root), toFile: newest.file, proof: proof.map(toHex) };
+    }
+  }
+  return { reference, logSize: leaves.length, storeCheckpoints, findings, statements, entries, hashes, ...(consistency ? { consistency } : {}) };
 }
 
 /** The newest checkpoint a station wrote into its store (DIR/log/checkpoints/<size>.cose), if any. */

@@ -16,6 +16,7 @@ import { LEDGER_TYPE } from '../firmware/recorder/ledger.js';
 import { peekStructure } from '../firmware/signing/signed.js';
 import { parseScenario } from '../host-sim/scenario/format.js';
 import { runScenario } from '../host-sim/scenario/runner.js';
+import { verifyConsistency } from '../evidence/merkle.js';
 
 const DEVICE = 'CAM-SIM-0001';
 
@@ -96,6 +97,21 @@ test('the ledger, the log\'s tail and the store\'s checkpoints cut too: only the
   t.is(witnessed.code, 1);
   t.regex(witnessed.out, /CUSTODY {2}custody-truncated: the outside checkpoint .* covers \d+ custody entries, the store's log holds \d+/);
   t.regex(witnessed.out, /checked against the OUTSIDE checkpoint/);
+});
+
+test('a witness holding an older checkpoint gets the consistency proof to the store\'s newest', async (t) => {
+  const { store, root, dir } = await copy(t);
+  const cps = readdirSync(join(store, 'log', 'checkpoints')).sort();
+  t.true(cps.length >= 2);
+  const older = join(dir, 'older.cose');
+  copyFileSync(join(store, 'log', 'checkpoints', cps[0]), older);
+  const r = await bodycam('verify', store, '--root', root, '--checkpoint', older, '--json');
+  t.is(r.code, 0, r.out);
+  const c = (JSON.parse(r.out) as { custody: { consistency: { from: number; to: number; toRoot: string; proof: string[] }; reference: { root: string } } }).custody;
+  t.is(c.consistency.from, Number(cps[0].slice(0, 10)));
+  t.is(c.consistency.to, Number(cps[cps.length - 1].slice(0, 10)));
+  const hex = (x: string) => new Uint8Array(Buffer.from(x, 'hex'));
+  t.true(verifyConsistency(c.consistency.from, c.consistency.to, hex(c.reference.root), hex(c.consistency.toRoot), c.consistency.proof.map(hex)));
 });
 
 test('against the outside checkpoint, every object it covers must be present: deleted segments, receipts and a whole device are named', async (t) => {
