@@ -72,6 +72,7 @@ export async function exportCommand(argv: string[], out: (line: string) => void)
   const frames = exp.parts.reduce((n, part) => n + part.frames.length, 0);
   const overReboots = exp.gaps.filter((g) => g.kind === 'reboot').reduce((n, g) => n + g.filled, 0);
   out(`${written.videos.join(', ')}: ${exp.width}x${exp.height} at ${exp.frameRate} fps, ${frames} frames (${exp.stored} stored, ${exp.duplicated - overReboots} repeats for ${exp.dropped} lost${overReboots ? `, ${overReboots} repeats over reboot gaps` : ''}), ${written.bytes} bytes`);
+  for (const [seq, n] of plan?.lostAfterLastFrame ?? []) out(`  segment ${seq}: ${n} frame${n === 1 ? '' : 's'} lost after its last frame (in flight when the power was cut), counted in its signed manifest`);
   for (const g of exp.gaps) out(`  gap before frame ${g.frameNumber} (segment ${g.segment}): ${g.dropped} lost over ${g.gapMs} ms at ${new Date(g.utcMs).toISOString()} — ${g.kind}${g.filled ? `, ${g.filled} repeats` : ''}`);
   out(`timing: ${written.sidecars.join(', ')}`);
   if (plan) {

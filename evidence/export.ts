@@ -112,6 +112,8 @@ export interface StoreExport {
   findings: ExportFinding[];
   /** Why the export can't go ahead even with acceptFindings (a chosen segment is itself invalid, none chosen). */
   blocked: string[];
+  /** Frames a segment's manifest counts lost after its last frame (the frame a cut tore in flight), by seq. */
+  lostAfterLastFrame: Map<number, number>;
   /** The root it was checked against, and what the report must say about it. */
   trust: StoreReport['trust'];
   media: string[];
@@ -175,7 +177,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
   for (const p of verified.problems) if (p.path === join(storeDir, 'trust') || p.path.startsWith(`${deviceDir}/`) || p.path === deviceDir || p.path.startsWith(join(storeDir, 'docks'))) findings.push({ scope: 'layout', code: p.code, message: p.message, path: p.path });
   const dev = verified.evidence.devices.find((d) => d.device === device);
   const input = verified.input.devices.find((d) => d.id === device);
-  if (!dev || !input) return { findings, blocked: [`no evidence of device ${device} in ${storeDir}`], trust: verified.trust, media: [], mediaBytes: [], clockOffsetMs: null, report: {} };
+  if (!dev || !input) return { findings, blocked: [`no evidence of device ${device} in ${storeDir}`], lostAfterLastFrame: new Map(), trust: verified.trust, media: [], mediaBytes: [], clockOffsetMs: null, report: {} };
   for (const f of dev.reasons) findings.push({ scope: 'device', code: f.code, message: f.message, ...(f.seq !== undefined ? { seq: f.seq } : {}) });
   for (const s of dev.segments) for (const f of s.reasons) findings.push({ scope: 'segment', code: f.code, message: f.message, ...(s.seq !== null ? { seq: s.seq } : {}) });
   for (const l of verified.ledgers.filter((x) => x.device === device)) for (const f of l.findings) findings.push({ scope: 'ledger', code: f.code, message: f.message });
@@ -190,6 +192,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
   // What the frames say must be what the signed manifests say.
   const reader = new SafeReader();
   const mediaBytes: Uint8Array[] = [];
+  const lostAfterLastFrame = new Map<number, number>();
   if (blocked.length === 0) {
     for (const [i, s] of chosen.entries()) {
       const bytes = reader.read(media[i], 0x7fff_ffff);
@@ -199,6 +202,13 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
       }
       mediaBytes.push(bytes);
       for (const f of checkFramesAgainstManifest(bytes, s.manifest!)) findings.push({ scope: 'frames', code: f.code, message: f.message, seq: s.seq! });
+      // Frames the manifest counts lost that no frame header carries: lost after the last frame (a cut's frame in flight).
+      try {
+        const after = s.manifest!.dropped - parseMedia(bytes).reduce((n, f) => n + f.header.droppedBefore, 0);
+        if (after > 0) lostAfterLastFrame.set(s.seq!, after);
+      } catch {
+        // unreadable media is a frames-unreadable finding already
+      }
     }
   }
 
@@ -250,6 +260,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
   return {
     findings,
     blocked,
+    lostAfterLastFrame,
     trust: verified.trust,
     media,
     mediaBytes,
@@ -271,6 +282,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
         mediaSha256: hexOf(s.manifest?.media),
         frames: s.manifest?.frames,
         dropped: s.manifest?.dropped,
+        lostAfterLastFrame: lostAfterLastFrame.get(s.seq!) ?? 0,
         firstUtc: s.manifest ? iso(s.manifest.firstUtc) : null,
         lastUtc: s.manifest ? iso(s.manifest.lastUtc) : null,
         flags: s.manifest?.flags,

@@ -146,8 +146,11 @@ test('edited index and custody rows change nothing in the answer; an edited log 
   t.is(e2.code, 0, e2.out);
   const sidecar = (p: string) => JSON.parse(readFileSync(`${p}.json`, 'utf8')) as { frames: { referenceUtcMs?: number; utcMs: number }[]; clockOffsetMs: number | null };
   t.deepEqual(sidecar(out2).frames, sidecar(out1).frames);
-  const integrity = (p: string) => JSON.parse(readFileSync(p.replace(/\.avi$/, '.integrity.json'), 'utf8')) as { clock: { offsetMs: number; statement: string; corroboratedBy: unknown }; custody: { entries: { dock: string }[]; segmentProofs: { seq: number; path: string[] }[] } };
+  const integrity = (p: string) => JSON.parse(readFileSync(p.replace(/\.avi$/, '.integrity.json'), 'utf8')) as { clock: { offsetMs: number; statement: string; corroboratedBy: unknown }; custody: { entries: { dock: string }[]; segmentProofs: { seq: number; path: string[] }[] }; segments: { lostAfterLastFrame: number }[] };
   const i2 = integrity(out2);
+  // The frames the shift's power cuts tore in flight are in the export's report, from the signed manifests.
+  const { report } = await shift;
+  t.is(i2.segments.reduce((n, s) => n + s.lostAfterLastFrame, 0), report.dropped.atCuts);
   t.deepEqual(i2.clock, integrity(out1).clock);
   t.regex(i2.clock.statement, /clock\/\d{10}\.cose$/);
   t.like(i2.clock.corroboratedBy, { dock: 'DOCK-SIM-1' });
