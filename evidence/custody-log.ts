@@ -21,7 +21,7 @@ import type { Signer } from '../firmware/signing/signer.js';
 import { sameBytes } from '../firmware/signing/signer.js';
 import { bytes, openStructure, peekStructure, signStructure, text, uint } from '../firmware/signing/signed.js';
 import { nodeDigest } from '../host/ports.js';
-import { consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, treeHash, verifyConsistency, type Hash } from './merkle.js';
+import { consistencyProof, inclusionProof, leafHash, treeHash, verifyConsistency, type Hash } from './merkle.js';
 import type { SafeReader } from './layout.js';
 
 export const CUSTODY_LEAF_TYPE = 'bodycam/custody/1';
@@ -236,8 +236,8 @@ export function checkCustody(storeDir: string, o: CheckCustodyOptions): CustodyR
     const c = open(o.outside.bytes, o.outside.file);
     if (c) {
       reference = { source: 'outside', file: o.outside.file, dock: c.dock, size: c.size, root: toHex(c.root), utc: iso(c.utc) };
-      covered = matches(c, o.outside.file, 'the outside') ? c.size : Math.min(c.size, hashes.length);
-      if (covered < c.size || findings.some((f) => f.code === 'custody-forked' && f.path === o.outside!.file)) covered = 0;
+      // A log that does not reproduce the checkpoint authenticates none of its entries.
+      covered = matches(c, o.outside.file, 'the outside') ? c.size : 0;
     }
   } else if (newest) {
     reference = { source: 'store', file: newest.file, dock: newest.c.dock, size: newest.c.size, root: toHex(newest.c.root), utc: iso(newest.c.utc) };
@@ -294,7 +294,7 @@ export function checkCustody(storeDir: string, o: CheckCustodyOptions): CustodyR
   let consistency: CustodyReport['consistency'];
   if (reference?.source === 'outside' && covered > 0 && newest && newest.c.size > covered) {
     const proof = consistencyProof(hashes.slice(0, newest.c.size), covered);
-    if (verifyConsistency(covered, newest.c.size, hashes.length >= covered ? treeHash(hashes, 0, covered) : EMPTY_ROOT, newest.c.root, proof)) {
+    if (verifyConsistency(covered, newest.c.size, treeHash(hashes, 0, covered), newest.c.root, proof)) {
       consistency = { from: covered, to: newest.c.size, toRoot: toHex(newest.c.root), toFile: newest.file, proof: proof.map(toHex) };
     }
   }
