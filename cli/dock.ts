@@ -87,12 +87,14 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
     out(json ? JSON.stringify({ event: 'index-rebuilt', ...r }) : `index rebuilt from the signed files: ${r.devices} cameras, ${r.segments} segments, ${r.receipts} receipts, ${r.custodyRows} custody rows kept; ${r.skipped.length} files left out${r.skipped.slice(0, 10).map((x) => `\n  ${x.file}: ${x.why}`).join('')}`);
   }
   const addr = await station.listen(Number(m[2]), m[1]);
-  if (json) out(JSON.stringify({ event: 'listening', address: addr.address, port: addr.port, dock: identity.id, store: storeDir }));
-  else out(`dock ${identity.id} listening on ${addr.address}:${addr.port}, evidence in ${storeDir}`);
-  await new Promise<void>((resolve) => {
+  // The stop handlers first: whoever reads "listening" may send SIGTERM at once.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  if (json) out(JSON.stringify({ event: 'listening', address: addr.address, port: addr.port, dock: identity.id, store: storeDir }));
+  else out(`dock ${identity.id} listening on ${addr.address}:${addr.port}, evidence in ${storeDir}`);
+  await stopped;
   await station.close();
   // What to copy out of the store: the custody checkpoint that pins everything stored so far.
   const cp = newestCheckpoint(storeDir, new SafeReader());

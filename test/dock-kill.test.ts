@@ -20,7 +20,7 @@ interface Station {
   events: Record<string, unknown>[];
   stderr: string[];
   waitFor(pred: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
-  exit: Promise<number | null>;
+  exit: Promise<number | string | null>;
 }
 
 function bodycamDock(args: string[]): Station {
@@ -37,7 +37,7 @@ function bodycamDock(args: string[]): Station {
     for (const w of waiters) w();
   });
   child.stderr!.on('data', (b: Buffer) => stderr.push(b.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exit = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
   return {
     child,
     events,
@@ -70,7 +70,7 @@ test('[node] bodycam dock killed with SIGKILL mid-upload: nothing lost, the rest
     const docking = dock(camera, port);
     await first.waitFor((e) => e.event === 'progress' && (e.bytesDone as number) > 1024 * 1024);
     first.child.kill('SIGKILL');
-    t.is(await first.exit, null);
+    t.is(await first.exit, 'SIGKILL');
     const cut = await docking;
     t.true(cut.pending.length > 0, 'the camera kept what was not receipted');
 
@@ -96,7 +96,7 @@ test('[node] bodycam dock killed with SIGKILL mid-upload: nothing lost, the rest
     t.is(r.segments, 3);
     await rebuilt.waitFor((e) => e.event === 'listening');
     rebuilt.child.kill('SIGTERM');
-    t.is(await rebuilt.exit, 0);
+    t.is(await rebuilt.exit, 0, rebuilt.stderr.join(''));
   } finally {
     await camera.close();
   }
