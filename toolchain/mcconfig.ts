@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { withLock } from './lock.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import type { Board } from './boards.js';
 import { moduleGraph } from './module-graph.js';
@@ -132,7 +132,7 @@ function finish(platform: string, board: string, started: number, tmpDir: string
 export function buildBoardImage(sdk: Sdk, board: Board, options: { out: string; debug?: boolean; root?: string }): BuildResult {
   const root = options.root ?? repoRoot;
   const started = Date.now();
-  const dir = join(options.out, board.name);
+  const dir = join(resolve(options.out), board.name);
   mkdirSync(dir, { recursive: true });
   const manifest = join(dir, 'manifest.json');
   writeFileSync(manifest, JSON.stringify({ include: [join(root, 'manifest.json')], typescript: { compiler: tscBatchCommand() } }, null, '\t'));
@@ -186,7 +186,7 @@ export function buildEngine(sdk: Sdk, board: Board, options: { out: string; root
   // One output folder for every engine build, one NAME each: they share the compiled XS
   // sources (mcconfig's LIB_DIR), which are most of a first build's minute.
   const name = options.name ?? `bodycam-moddable-${board.name}${c ? `-c${c.chunk.initial}-h${c.heap.initial}-s${c.stack}-k${c.keys?.initial ?? 0}` : ''}`;
-  const dir = join(options.out, 'engines');
+  const dir = join(resolve(options.out), 'engines');
   const manifestDir = join(dir, 'manifests', name);
   mkdirSync(manifestDir, { recursive: true });
   const manifest = join(manifestDir, 'manifest.json');

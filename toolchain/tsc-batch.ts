@@ -23,7 +23,10 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
-import ts from 'typescript';
+import type * as TS from 'typescript';
+
+// Loaded only by the call that compiles: the other ~100 calls of a build just find their output.
+let ts: typeof TS;
 
 interface PerModule {
   config: string;
@@ -45,7 +48,7 @@ function listConfigs(dir: string): string[] {
 }
 
 /** True when a root could change another root's diagnostics (globals). */
-function leaksGlobals(file: ts.SourceFile): boolean {
+function leaksGlobals(file: TS.SourceFile): boolean {
   if (!ts.isExternalModule(file)) return true;
   return file.statements.some((s) => ts.isModuleDeclaration(s) && (s.flags & ts.NodeFlags.GlobalAugmentation) !== 0);
 }
@@ -70,13 +73,13 @@ function compileAll(base: string, modules: PerModule[]): { ok: boolean; text: st
   if (!parsed) throw new Error(`cannot read ${base}`);
   const bySource = new Map(modules.map((m) => [resolve(m.source), m]));
   const scratch = '/__bodycam_tsc_batch__';
-  const options: ts.CompilerOptions = { ...parsed.options, rootDir: '/', outDir: scratch };
+  const options: TS.CompilerOptions = { ...parsed.options, rootDir: '/', outDir: scratch };
   const host = ts.createCompilerHost(options);
   const program = ts.createProgram({ rootNames: [...bySource.keys()], options, host });
   const roots = program.getRootFileNames().map((f) => program.getSourceFile(f)!);
   if (roots.some(leaksGlobals)) return { ok: false, text: 'fallback' };
   const diagnostics = ts.getPreEmitDiagnostics(program);
-  const format: ts.FormatDiagnosticsHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' };
+  const format: TS.FormatDiagnosticsHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' };
   if (diagnostics.length) return { ok: false, text: ts.formatDiagnostics(diagnostics, format) };
   const emitted = program.emit(undefined, (fileName, text) => {
     const rel = fileName.slice(scratch.length); // the source's absolute path, with .js or .js.map
@@ -100,7 +103,7 @@ function realTsc(config: string): number {
   return spawnSync(process.execPath, [tscBinary(), '-p', config], { stdio: 'inherit' }).status ?? 1;
 }
 
-function main(argv: string[], again = false): number {
+async function main(argv: string[], again = false): Promise<number> {
   const p = argv.indexOf('-p');
   if (p < 0 || !argv[p + 1]) {
     console.error('usage: tsc-batch -p MODULE-tsconfig.json (called by mcconfig)');
@@ -132,6 +135,7 @@ function main(argv: string[], again = false): number {
     }
     try {
       const modules = listConfigs(modulesDir).map(readPerModule);
+      ts = ((await import('typescript')) as unknown as { default: typeof TS }).default;
       const result = compileAll(mine.base, modules);
       if (result.ok) writeFileSync(done, String(modules.length));
       else {
@@ -152,9 +156,9 @@ function main(argv: string[], again = false): number {
       return 1;
     }
     rmSync(done, { force: true });
-    return main(argv, true);
+    return await main(argv, true);
   }
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));
