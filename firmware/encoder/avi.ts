@@ -305,11 +305,11 @@ export function aviSidecar(exp: AviExport, part: AviPart, files: { video: string
   return {
     format: 'bodycam-export-timing/1',
     video: { file: files.video, part: files.part, parts: exp.parts.length, codec: 'MJPG', container: 'AVI', width: part.width, height: part.height, frameRate: part.frameRate, frames: part.frames.length, durationMs: part.durationMs },
-    timing: 'constant frame rate; each frame lost in capture is replaced by a repeat of the frame before it (duplicateOf), so video time follows capture time; restarts and gaps longer than the fill limit are not filled and are listed in gaps',
+    timing: 'constant frame rate; each frame lost in capture, and each frame time of a reboot inside a recording, is a repeat of the frame before it (duplicateOf), so video time follows capture time; restarts within a boot and gaps longer than the fill limit are not filled and are listed in gaps',
     clock: {
       utc: 'camera RTC at capture (utcMs); monotonicMs is milliseconds since boot',
       clockOffsetMs: offset,
-      clockOffset: offset === null ? 'not known to this export: take it from the dock time-sync record' : 'camera RTC minus reference UTC at the last dock sync; reference time = utcMs - clockOffsetMs',
+      clockOffset: offset === null ? 'not known to this export: no signed clock-drift statement of the camera was given, so no reference time is claimed' : 'camera RTC minus reference UTC, from the camera\'s signed drift statement at docking (see the integrity report); reference time = utcMs - clockOffsetMs',
     },
     evidence: { stored: exp.stored, dropped: exp.dropped, duplicated: exp.duplicated },
     gaps: exp.gaps.filter((g) => partFrames.has(`${g.segment}:${g.frameNumber}`)),
