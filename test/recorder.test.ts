@@ -111,6 +111,12 @@ for (const engine of ['node', 'xs'] as EngineName[]) {
       const gap = resumed.detail.get('gapMs') as number;
       t.true(gap >= 3000 && gap < 3500, `the gap is the time the camera was off (${gap} ms)`);
       t.true(verifyLedger(c.ledgerEntries(), { device: DEVICE, publicKey: publicKeyOf(c), digest: nodeDigest, ed25519: ed }).valid);
+      // A frame the cut tore in flight (0 or 1) is in the ledger and counted in the recovered manifest.
+      const recovered = c.ledgerEntries().map((e) => openLedgerEntry(e, publicKeyOf(c), ed)).find((e) => e.event === 'segment-recovered')!;
+      const lostAtCut = recovered.detail.get('lostAtCut') as number;
+      t.true(lostAtCut === 0 || lostAtCut === 1);
+      t.is(recovered.detail.get('dropped'), segs[1].manifest.dropped);
+      t.true(segs[1].manifest.dropped >= lostAtCut);
     } finally {
       await c.close();
     }
