@@ -15,6 +15,19 @@ import { hostEd25519 } from '../host/ed25519-node.js';
 import { DockStation } from '../dock-station/station.js';
 import { dock, dockIdentity, startCamera, startStation } from './helpers/dock.js';
 
+const mounted = new Set<string>();
+// A test that times out never reaches its finally: unmount whatever is left when the file ends.
+test.after.always(() => {
+  for (const dir of mounted) {
+    try {
+      execFileSync('umount', [dir], { stdio: 'pipe' });
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // already gone
+    }
+  }
+});
+
 /** Mount a tmpfs of `bytes` at a fresh folder; undefined (and why) where this machine can't. */
 function smallDisk(bytes: number): { dir: string; unmount: () => void } | string {
   const dir = mkdtempSync(join(tmpdir(), 'bodycam-smalldisk-'));
@@ -24,12 +37,14 @@ function smallDisk(bytes: number): { dir: string; unmount: () => void } | string
     rmSync(dir, { recursive: true, force: true });
     return `mounting a tmpfs needs root (or CAP_SYS_ADMIN): ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
   }
+  mounted.add(dir);
   return {
     dir,
     unmount: () => {
       try {
         execFileSync('umount', [dir], { stdio: 'pipe' });
       } finally {
+        mounted.delete(dir);
         rmSync(dir, { recursive: true, force: true });
       }
     },
