@@ -21,7 +21,7 @@ import type { Signer } from '../firmware/signing/signer.js';
 import { sameBytes } from '../firmware/signing/signer.js';
 import { bytes, openStructure, peekStructure, signStructure, text, uint } from '../firmware/signing/signed.js';
 import { nodeDigest } from '../host/ports.js';
-import { consistencyProof, inclusionProof, leafHash, treeHash, verifyConsistency, type Hash } from './merkle.js';
+import { consistencyProof, inclusionProof, leafHash, rootsAt, treeHash, verifyConsistency, type Hash } from './merkle.js';
 import type { SafeReader } from './layout.js';
 
 export const CUSTODY_LEAF_TYPE = 'bodycam/custody/1';
@@ -197,23 +197,10 @@ export function checkCustody(storeDir: string, o: CheckCustodyOptions): CustodyR
       return undefined;
     }
   };
-  /** Does the log reproduce this checkpoint? A finding when not. */
-  const matches = (c: LogCheckpoint, file: string, whose: string): boolean => {
-    if (c.size > hashes.length) {
-      findings.push({ code: 'custody-truncated', message: `${whose} checkpoint (${file}) covers ${c.size} custody entries, the store's log holds ${hashes.length}: the log was cut back by ${c.size - hashes.length}`, path: file });
-      return false;
-    }
-    if (!sameBytes(treeHash(hashes, 0, c.size), c.root)) {
-      findings.push({ code: 'custody-forked', message: `the store's first ${c.size} custody entries do not hash to ${whose} checkpoint's root (${file}): entries were altered, removed or reordered`, path: file });
-      return false;
-    }
-    return true;
-  };
-
-  // The store's own checkpoints: each must match its log (they can be deleted, so they prove little alone).
+  // Every checkpoint first, then the log's root at each of their sizes in one pass (a station
+  // signs one per session: thousands of them must not cost a rehash of the log each).
   const storeDir2 = join(storeDir, 'log', 'checkpoints');
-  let newest: { c: LogCheckpoint; file: string } | undefined;
-  let storeCheckpoints = 0;
+  const own: { c: LogCheckpoint; file: string }[] = [];
   for (const name of o.reader.list(storeDir2)) {
     const file = join(storeDir2, name);
     if (!/^\d{10}\.cose$/.test(name)) {
@@ -221,9 +208,29 @@ export function checkCustody(storeDir: string, o: CheckCustodyOptions): CustodyR
       continue;
     }
     const bytes = o.reader.read(file);
-    if (!bytes) continue;
-    const c = open(bytes, file);
-    if (!c) continue;
+    const c = bytes ? open(bytes, file) : undefined;
+    if (c) own.push({ c, file });
+  }
+  const given = o.outside ? open(o.outside.bytes, o.outside.file) : undefined;
+  const roots = rootsAt(hashes, [...own.map((x) => x.c.size), ...(given ? [given.size] : [])]);
+
+  /** Does the log reproduce this checkpoint? A finding when not. */
+  const matches = (c: LogCheckpoint, file: string, whose: string): boolean => {
+    if (c.size > hashes.length) {
+      findings.push({ code: 'custody-truncated', message: `${whose} checkpoint (${file}) covers ${c.size} custody entries, the store's log holds ${hashes.length}: the log was cut back by ${c.size - hashes.length}`, path: file });
+      return false;
+    }
+    if (!sameBytes(roots.get(c.size)!, c.root)) {
+      findings.push({ code: 'custody-forked', message: `the store's first ${c.size} custody entries do not hash to ${whose} checkpoint's root (${file}): entries were altered, removed or reordered`, path: file });
+      return false;
+    }
+    return true;
+  };
+
+  // The store's own checkpoints: each must match its log (they can be deleted, so they prove little alone).
+  let newest: { c: LogCheckpoint; file: string } | undefined;
+  let storeCheckpoints = 0;
+  for (const { c, file } of own) {
     if (matches(c, file, 'the store\'s')) {
       storeCheckpoints++;
       if (!newest || c.size > newest.c.size) newest = { c, file };
@@ -233,7 +240,7 @@ export function checkCustody(storeDir: string, o: CheckCustodyOptions): CustodyR
   let reference: CustodyReport['reference'] = null;
   let covered = 0;
   if (o.outside) {
-    const c = open(o.outside.bytes, o.outside.file);
+    const c = given;
     if (c) {
       reference = { source: 'outside', file: o.outside.file, dock: c.dock, size: c.size, root: toHex(c.root), utc: iso(c.utc) };
       // A log that does not reproduce the checkpoint authenticates none of its entries.

@@ -152,3 +152,16 @@ export class CompactRange {
     return r;
   }
 }
+
+/** The roots of the trees of the first `size` leaves, for every size asked, in one pass over the leaves. */
+export function rootsAt(hashes: readonly Hash[], sizes: Iterable<number>): Map<number, Hash> {
+  const want = new Set([...sizes].filter((n) => Number.isSafeInteger(n) && n >= 0 && n <= hashes.length));
+  const out = new Map<number, Hash>();
+  const range = new CompactRange();
+  if (want.has(0)) out.set(0, range.root());
+  for (let i = 0; i < hashes.length && out.size < want.size; i++) {
+    range.append(hashes[i]);
+    if (want.has(i + 1)) out.set(i + 1, range.root());
+  }
+  return out;
+}

@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { CompactRange, consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, nodeHash, treeHash, verifyConsistency, verifyInclusion } from '../evidence/merkle.js';
+import { CompactRange, rootsAt, consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, nodeHash, treeHash, verifyConsistency, verifyInclusion } from '../evidence/merkle.js';
 import { decodeCustodyLeaf, encodeCustodyLeaf, openLogCheckpoint, signLogCheckpoint } from '../evidence/custody-log.js';
 import { verifyCertificate } from '../firmware/signing/certificate.js';
 import { nodeDigest } from '../host/ports.js';
@@ -61,6 +61,9 @@ test('every consistency proof between trees of 1 to 33 leaves verifies; a differ
 
 test('the compact range a station keeps gives the full tree\'s root at every size', (t) => {
   const h = leaves(100);
+  const some = rootsAt(h, [0, 1, 37, 64, 100, 101]);
+  t.deepEqual([...some.keys()], [0, 1, 37, 64, 100]);
+  for (const [n, root] of some) t.deepEqual(root, treeHash(h, 0, n), `size ${n}`);
   const r = new CompactRange();
   t.deepEqual(r.root(), EMPTY_ROOT);
   for (let i = 0; i < h.length; i++) {
