@@ -13,6 +13,7 @@ import { FirmwareShelf } from '../dock-station/firmware-shelf.js';
 import { parseArgs, stringOption } from './args.js';
 
 const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--firmware DIR] [--json] [--rebuild-index]
+                   [--timeout SECONDS] [--max-cameras N]
 
 Serve cameras at shift end: authenticate each one, upload and verify its evidence into DIR
 (content-addressed originals, SQLite index and custody log), send signed receipts so the camera
@@ -21,7 +22,9 @@ signed images (\`bodycam firmware sign\`): a camera whose evidence is all receip
 newest image for its board if it is newer than what it runs. A store whose index.sqlite is
 missing or damaged is refused (E_INDEX_MISSING, E_INDEX_DAMAGED); --rebuild-index rebuilds it from
 the signed files in the store (the damaged file is kept beside it). A full disk is said once
-(E_STATION_FULL): cameras are turned away and keep their evidence until space is freed.`;
+(E_STATION_FULL): cameras are turned away and keep their evidence until space is freed.
+--timeout is how long to wait for each camera message (30); --max-cameras how many cameras are
+served at once (128; more are told E_STATION_BUSY and dock again later).`;
 
 function mib(n: number): string {
   return (n / 1048576).toFixed(1);
@@ -36,8 +39,17 @@ export function progressLine(p: SessionProgress, now = Date.now()): string {
   return `${(p.device ?? '?').padEnd(12)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.segmentsDone}/${p.segmentsTotal} segments ${mib(p.bytesDone)}/${mib(p.bytesTotal)} MiB ${mib(rate)} MiB/s ETA ${eta}s ${p.phase}`;
 }
 
+/** A whole number option in 1..max, or 0 when absent. */
+function positive(a: ReturnType<typeof parseArgs>, name: string, max: number): number {
+  const v = stringOption(a, name);
+  if (v === undefined) return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new BodycamError('E_USAGE', `--${name} takes a whole number from 1 to ${max}`);
+  return n;
+}
+
 export async function dockCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const a = parseArgs(argv, { listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {} });
+  const a = parseArgs(argv, { listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {}, timeout: { value: true }, 'max-cameras': { value: true } });
   if (a.options.help) {
     out(HELP);
     return 0;
@@ -49,6 +61,8 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
   const m = /^(.*):(\d+)$/.exec(listen);
   if (!m) throw new BodycamError('E_USAGE', '--listen takes HOST:PORT');
   const json = a.options.json === true;
+  const timeoutMs = positive(a, 'timeout', 3600) * 1000 || undefined;
+  const maxSessions = positive(a, 'max-cameras', 100_000) || undefined;
   const firmwareDir = stringOption(a, 'firmware');
   const ed25519 = hostEd25519();
   const identity = loadDockIdentity(identityDir, ed25519);
@@ -65,6 +79,8 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
     ed25519,
     revocationsCose: identity.revocationsCose,
     rebuildIndex: a.options['rebuild-index'] === true,
+    timeoutMs,
+    maxSessions,
     onFault: (e) => out(json ? JSON.stringify({ event: 'fault', code: e.code, message: e.message }) : `STATION ${e.message}`),
     firmware: firmwareDir ? new FirmwareShelf(firmwareDir) : undefined,
     onProgress: (p) => {
