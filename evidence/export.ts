@@ -244,14 +244,28 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
 
   // Custody facts come from the signed log only: the entries about this device within the checkpoint.
   const c = verified.custody;
+  const mine = c.entries.filter((e) => e.device === device);
+  const detailOf = (e: { detail: string | null }): unknown => {
+    try {
+      return e.detail === null ? null : (JSON.parse(e.detail) as unknown);
+    } catch {
+      return e.detail;
+    }
+  };
+  /** Log index of each segment's segment-stored entry. */
+  const storedAt = new Map<number, number>();
+  for (const e of mine) {
+    const d = e.event === 'segment-stored' ? (detailOf(e) as { seq?: unknown } | null) : null;
+    if (d && typeof d.seq === 'number' && !storedAt.has(d.seq)) storedAt.set(d.seq, e.index);
+  }
   const custody = c.reference
     ? {
         checkpoint: c.reference,
         note: c.reference.source === 'outside' ? 'entries within a checkpoint given from outside the store' : 'entries within the store\'s own newest checkpoint: proves they were not altered, not that none were deleted with later checkpoints',
-        entries: c.entries.filter((e) => e.device === device).map((e) => ({ index: e.index, at: iso(e.at), dock: e.dock, session: e.session, event: e.event, detail: e.detail === null ? null : (JSON.parse(e.detail) as unknown) })),
+        entries: mine.map((e) => ({ index: e.index, at: iso(e.at), dock: e.dock, session: e.session, event: e.event, detail: detailOf(e) })),
         segmentProofs: chosen.flatMap((s) => {
-          const e = c.entries.find((x) => x.device === device && x.event === 'segment-stored' && x.detail !== null && (JSON.parse(x.detail) as { seq?: unknown }).seq === s.seq);
-          const proof = e ? custodyProof(c, e.index) : undefined;
+          const index = storedAt.get(s.seq!);
+          const proof = index === undefined ? undefined : custodyProof(c, index);
           return proof ? [{ seq: s.seq, ...proof }] : [];
         }),
       }
