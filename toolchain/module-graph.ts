@@ -105,15 +105,33 @@ export function moduleGraph(root = repoRoot, entries: string[] = []): ModuleGrap
   return { modules: sorted, problems };
 }
 
-/** Rewrites manifest.json's top-level `modules` from the source tree; returns what changed. */
+/**
+ * Modules kept out of the preload, with why. Everything else is preloaded: xsl runs it at build
+ * time and moves what it made to flash, so the camera's RAM holds only what the firmware makes
+ * while it runs. A preloaded module's load-time ArrayBuffers become read-only, so a module that
+ * keeps working buffers at module level must stay out (it is loaded into RAM at first import).
+ */
+export const NOT_PRELOADED: readonly { pattern: RegExp; why: string }[] = Object.freeze([
+  { pattern: /^firmware\/device\/main$/, why: 'the entry point (creation.main): run at boot, never preloaded' },
+  { pattern: /^@noble\/hashes\//, why: 'keeps working buffers at module level (sha2 SHA256_W, _u64 tables): read-only in flash' },
+  { pattern: /^firmware\/platform\/soft-digest$/, why: 'the software Digest for hosts: it imports @noble/hashes; a camera hashes natively' },
+  { pattern: /^firmware\/signing\/fast\/(?!base-table$)/, why: 'the fast Ed25519 keeps its field and point scratch at module level (reused per call for speed)' },
+  { pattern: /^embedded:/, why: 'a declaration (.d.ts), not a module' },
+]);
+
+export function preloadList(modules: Record<string, string>): string[] {
+  return Object.keys(modules).filter((name) => !NOT_PRELOADED.some((n) => n.pattern.test(name)));
+}
+
+/** Rewrites manifest.json's top-level `modules` and `preload` from the source tree; returns what changed. */
 export function syncManifest(root = repoRoot): { added: string[]; removed: string[] } {
   const path = join(root, 'manifest.json');
-  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { modules: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { modules: Record<string, string>; preload: string[] };
   const want = moduleGraph(root).modules;
   const added = Object.keys(want).filter((k) => !(k in manifest.modules));
   const removed = Object.keys(manifest.modules).filter((k) => !(k in want));
   manifest.modules = want;
+  manifest.preload = preloadList(want);
   writeFileSync(path, JSON.stringify(manifest, null, '\t') + '\n');
   return { added, removed };
 }
-

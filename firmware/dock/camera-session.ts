@@ -27,7 +27,7 @@ import { authPayload, timePayload, transcriptHash } from './transcript.js';
 import { deriveSessionKeys, ephemeralKey, MAC_TRAILER, SessionMac } from './session-keys.js';
 import type { CborValue } from '../codec/cbor.js';
 
-export const PROTOCOL_VERSIONS = [1];
+export const PROTOCOL_VERSIONS: readonly number[] = Object.freeze([1]);
 
 export interface PendingSegment {
   seq: number;
@@ -179,7 +179,7 @@ export class CameraSession {
       nonce: this.#nonce,
       kx: this.#kx.publicKey,
       fw: this.#o.firmwareVersion,
-      versions: PROTOCOL_VERSIONS,
+      versions: [...PROTOCOL_VERSIONS],
     });
     this.#state = 'hello-sent';
     this.#out.push(frameMessage(this.#hello, this.#o.checksum));

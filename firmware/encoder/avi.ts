@@ -93,7 +93,7 @@ export interface AviExport {
 const AVIF_HASINDEX = 0x10;
 const AVIF_ISINTERLEAVED = 0x100;
 const AVIIF_KEYFRAME = 0x10;
-const CHUNK_ID = [0x30, 0x30, 0x64, 0x63]; // "00dc"
+const CHUNK_ID: readonly number[] = Object.freeze([0x30, 0x30, 0x64, 0x63]); // "00dc"
 
 function fourcc(v: DataView, o: number, s: string): void {
   for (let i = 0; i < 4; i++) v.setUint8(o + i, s.charCodeAt(i));

@@ -54,7 +54,7 @@ export const FrameFlags = Object.freeze({
 });
 const KNOWN_FLAGS = 0x003f;
 
-const CLOCK_SOURCES: readonly ClockSource[] = ['none', 'rtc', 'dock'];
+const CLOCK_SOURCES: readonly ClockSource[] = Object.freeze(['none', 'rtc', 'dock']);
 
 export interface FrameHeader {
   flags: number;

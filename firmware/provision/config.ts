@@ -13,6 +13,7 @@ import { BodycamError } from '../errors.js';
 import type { Ed25519 } from '../signing/ed25519.js';
 import type { Signer } from '../signing/signer.js';
 import { openStructure, peekStructure, signStructure, text, uint, type Fields } from '../signing/signed.js';
+import { deepFreeze } from '../frozen.js';
 
 export const CONFIG_TYPE = 'bodycam/config/1';
 /** A configuration for every camera of the agency rather than one device. */
@@ -47,7 +48,7 @@ export interface CameraConfig extends RecordingSettings {
 export const DEFAULT_SETTINGS: Readonly<RecordingSettings> = Object.freeze({ segmentSeconds: 30, preEventSeconds: 30, width: 640, height: 480, frameRate: 5 });
 
 /** Picture sizes the supported sensors give as JPEG, by the names people use for them. */
-export const RESOLUTIONS: Readonly<Record<string, readonly [number, number]>> = Object.freeze({
+export const RESOLUTIONS: Readonly<Record<string, readonly [number, number]>> = deepFreeze({
   QVGA: [320, 240],
   VGA: [640, 480],
   SVGA: [800, 600],
@@ -57,7 +58,7 @@ export const RESOLUTIONS: Readonly<Record<string, readonly [number, number]>> = 
   UXGA: [1600, 1200],
 });
 
-export const BOUNDS = Object.freeze({
+export const BOUNDS = deepFreeze({
   segmentSeconds: [5, 600] as const,
   preEventSeconds: [0, 120] as const,
   frameRate: [1, 30] as const,

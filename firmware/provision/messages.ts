@@ -12,6 +12,7 @@
 
 import { decode, encode, type CborValue } from '../codec/cbor.js';
 import { BodycamError } from '../errors.js';
+import { deepFreeze } from '../frozen.js';
 
 /** The largest signed object carried (certificate, configuration, revocation list). */
 export const MAX_OBJECT = 4000;
@@ -21,17 +22,25 @@ type Check = (v: CborValue) => boolean;
 const text: Check = (v) => typeof v === 'string' && v.length <= MAX_TEXT;
 const bool: Check = (v) => typeof v === 'boolean';
 const uint: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const bytes = (min: number, max: number): Check => (v) => v instanceof Uint8Array && v.length >= min && v.length <= max;
-const orNull = (c: Check): Check => (v) => v === null || c(v);
+// Checks keep what they close over in consts, and the table is frozen: the camera preloads this
+// module (see frozen.ts).
+const bytes = (min: number, max: number): Check => {
+  const lo = min, hi = max;
+  return (v) => v instanceof Uint8Array && v.length >= lo && v.length <= hi;
+};
+const orNull = (c: Check): Check => {
+  const check = c;
+  return (v) => v === null || check(v);
+};
 const object = bytes(1, MAX_OBJECT);
 
-export const PROVISION_SCHEMAS = {
+export const PROVISION_SCHEMAS = deepFreeze({
   identify: {},
   identity: { id: orNull(text), key: bytes(32, 32), keyId: bytes(8, 8), fw: text, provisioned: bool },
   install: { cert: object, root: bytes(32, 32), config: object, revocations: orNull(object), force: bool, firmwareKeys: orNull(object) },
   installed: { id: text, keyId: bytes(8, 8), configVersion: uint },
   error: { code: text, message: text, fatal: bool },
-} as const satisfies Record<string, Record<string, Check>>;
+} as const satisfies Record<string, Record<string, Check>>);
 
 export type ProvisionMessageType = keyof typeof PROVISION_SCHEMAS;
 

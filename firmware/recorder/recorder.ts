@@ -38,7 +38,7 @@ import { FrameCapture } from '../sensor/capture.js';
 import { MEDIA_FORMAT, type FrameSink } from '../encoder/frame-record.js';
 import { SegmentStore, type PreEventRing, type SegmentWriter } from '../storage/index.js';
 import { DeviceIdentity } from '../signing/identity.js';
-import { useEd25519, type Ed25519 } from '../signing/ed25519.js';
+import type { Ed25519 } from '../signing/ed25519.js';
 import { FastEd25519 } from '../signing/fast/ed25519-fast.js';
 import { FLAG_CLEAN_CLOSE, FLAG_PRE_EVENT, type ManifestBuilder } from '../signing/manifest.js';
 import { signStructure } from '../signing/signed.js';
@@ -153,7 +153,6 @@ export class Recorder {
     this.#o = o;
     const p = (this.#p = o.platform);
     this.#ed = o.ed25519 ?? new FastEd25519({ digest: p.digest });
-    useEd25519(this.#ed);
     const keys = (this.#keys = new p.KeyStore({ path: o.keyStorePath }));
     const bootBytes = keys.get(KEY_BOOT_COUNT);
     const bootValue = bootBytes ? decode(new Uint8Array(bootBytes)) : 0;

@@ -10,8 +10,9 @@
 // - The strict pre-checks are exported (`strictPrecheck`) so every implementation (the fast one
 //   in fast/) makes the very same decisions.
 //
-// The implementation used by manifests, certificates and receipts is one module-level choice
-// (`useEd25519`), and every signing API also takes one explicitly (`options.ed25519`).
+// Every signing API takes its implementation explicitly (`options.ed25519`); without one it uses
+// this TweetNaCl. No module-level choice: a preloaded module's state is in flash on the camera,
+// so the recorder hands its fast implementation to everything it builds.
 
 import type { Ed25519, Ed25519KeyPair } from './ed25519-interface.js';
 import { BodycamError } from '../errors.js';
@@ -26,7 +27,7 @@ const L = Uint8Array.of(
 );
 
 /** libsodium's ge25519_has_small_order list: every encoding of a point of order 1, 2, 4 or 8 (bit 255 ignored). */
-const SMALL_ORDER: readonly Uint8Array[] = [
+const SMALL_ORDER: readonly Uint8Array[] = Object.freeze([
   // 0 (order 4)
   new Uint8Array(32),
   // 1 (order 1)
@@ -41,7 +42,7 @@ const SMALL_ORDER: readonly Uint8Array[] = [
   Uint8Array.of(0xed, ...new Array<number>(30).fill(0xff), 0x7f),
   // p + 1 (= 1, order 1)
   Uint8Array.of(0xee, ...new Array<number>(30).fill(0xff), 0x7f),
-];
+]);
 
 /** S < L, reading 32 bytes little-endian (RFC 8032 §5.1.7 step 1). */
 export function isCanonicalScalar(s: Uint8Array): boolean {
@@ -99,14 +100,7 @@ export class TweetEd25519 implements Ed25519 {
 
 export const tweetEd25519: Ed25519 = Object.freeze(new TweetEd25519());
 
-let current: Ed25519 = tweetEd25519;
-
-/** The implementation signing code uses when none is passed in. */
+/** The implementation signing code uses when none is passed in: TweetNaCl with strict verification. */
 export function defaultEd25519(): Ed25519 {
-  return current;
-}
-
-/** Choose the implementation for the whole firmware (e.g. the fast one on a camera). */
-export function useEd25519(impl: Ed25519): void {
-  current = impl;
+  return tweetEd25519;
 }

@@ -1,16 +1,15 @@
 // firmware/signing: device identity, segment manifests (COSE_Sign1), the hash chain,
 // checkpoints and receipts, and the evidence verifier the dock station imports.
 //
-// May import: firmware/codec, firmware/platform (types and soft-digest's sha256Of), firmware/errors,
-// @noble/hashes (SHA-512 inside Ed25519). Must not touch: flash, the camera, the dock link — the
+// May import: firmware/codec, firmware/platform (ports and types; sha256Of), firmware/errors. Must not touch: flash, the camera, the dock link — the
 // recorder and the dock code call in here with bytes and ports.
 //
 // Ed25519: tweetnacl.ts (TweetNaCl as an ES module) behind ed25519.ts (strict verification);
 // fast/ holds a faster implementation of the same interface. Every signing API takes an
-// `Ed25519` explicitly or uses the one chosen with useEd25519().
+// `Ed25519` explicitly, or uses TweetNaCl (defaultEd25519()).
 
 export type { Ed25519, Ed25519KeyPair } from './ed25519-interface.js';
-export { TweetEd25519, tweetEd25519, defaultEd25519, useEd25519, strictPrecheck, isCanonicalScalar, isCanonicalPoint, hasSmallOrder } from './ed25519.js';
+export { TweetEd25519, tweetEd25519, defaultEd25519, strictPrecheck, isCanonicalScalar, isCanonicalPoint, hasSmallOrder } from './ed25519.js';
 export { signSign1, decodeSign1, verifySign1, sigStructure, kidOf, EDDSA_PROTECTED, ALG_EDDSA, COSE_SIGN1_TAG, type Sign1 } from './cose.js';
 export { KeyPairSigner, keyIdOf, sameBytes, KEY_ID_LENGTH, type Signer } from './signer.js';
 export {

@@ -28,7 +28,7 @@ export const FLAG_RECOVERED = 2;
 export const FLAG_CLEAN_CLOSE = 4;
 const KNOWN_FLAGS = FLAG_PRE_EVENT | FLAG_RECOVERED | FLAG_CLEAN_CLOSE;
 
-const CLOCK_SOURCES: readonly ClockSource[] = ['none', 'rtc', 'dock'];
+const CLOCK_SOURCES: readonly ClockSource[] = Object.freeze(['none', 'rtc', 'dock']);
 
 export interface FrameTimes {
   /** Monotonic ms since boot. */

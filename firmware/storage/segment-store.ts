@@ -95,7 +95,7 @@ export interface StoredRecord {
   body: Uint8Array;
 }
 
-const STATE_NAMES: SegmentStateName[] = ['open', 'sealed', 'recovered', 'released'];
+const STATE_NAMES: readonly SegmentStateName[] = Object.freeze(['open', 'sealed', 'recovered', 'released']);
 const EMPTY = new Uint8Array(0);
 
 function bytesArg(v: unknown, what: string): Uint8Array {
@@ -742,6 +742,10 @@ export class SegmentStore {
     if (findSeg(this.#state, st.id)) this.#commit([Delta.DISCARD, st.id]);
   }
 }
+
+// The prototype of the generators records() makes is an object of this module: frozen, because
+// the camera preloads the module and xsl flags every object it would leave writable in flash.
+Object.freeze((SegmentStore.prototype.records as unknown as { prototype: object }).prototype);
 
 /** What a writer may do to the store (internal). */
 interface WriterOps {

@@ -11,7 +11,7 @@ import type { Ed25519 } from '../../firmware/signing/ed25519-interface.js';
 import { FastEd25519 } from '../../firmware/signing/fast/ed25519-fast.js';
 import { buildBaseTable } from '../../firmware/signing/fast/base-table.js';
 import { fe, invert, mul, sqr, add, toBytes } from '../../firmware/signing/fast/field.js';
-import { dbl, madd, niels, p3, scalarMultBase, encode } from '../../firmware/signing/fast/point.js';
+import { dbl, madd, niels, p3, scalarMultBase, encode, work } from '../../firmware/signing/fast/point.js';
 import { reduce } from '../../firmware/signing/fast/scalar.js';
 import type { Entry, GuestEnv } from './env.js';
 
@@ -38,7 +38,7 @@ function cost(op: string, count: number): CborValue {
   const a = fe([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].map((x) => x * 7001));
   const b = fe([9, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].map((x) => x * 6007));
   const o = fe();
-  const p = p3(), q = niels();
+  const p = p3(), q = niels(), w = work();
   const s = new Uint8Array(32).fill(0x5a);
   const h = new Uint8Array(64).fill(0xa5);
   switch (op) {
@@ -49,8 +49,8 @@ function cost(op: string, count: number): CborValue {
     case 'fe.alloc': for (let i = 0; i < count; i++) fe(); break;
     case 'fe.invert': for (let i = 0; i < count; i++) invert(o, a); break;
     case 'fe.toBytes': for (let i = 0; i < count; i++) toBytes(s, a); break;
-    case 'point.madd': for (let i = 0; i < count; i++) madd(p, p, q); break;
-    case 'point.dbl': for (let i = 0; i < count; i++) dbl(p, p, true); break;
+    case 'point.madd': for (let i = 0; i < count; i++) madd(p, p, q, w); break;
+    case 'point.dbl': for (let i = 0; i < count; i++) dbl(p, p, true, w); break;
     case 'point.encode': for (let i = 0; i < count; i++) encode(s, p); break;
     case 'scalarMultBase': s[31] = 0x3a; for (let i = 0; i < count; i++) scalarMultBase(p, s); break;
     case 'scalar.reduce': for (let i = 0; i < count; i++) reduce(s, h); break;

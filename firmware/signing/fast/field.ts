@@ -8,6 +8,10 @@
 //
 // Everything here is constant time (no branch or index depends on a value) except `isZero`
 // and `equal`, which verification uses on public values only.
+//
+// No working buffer lives at module level: the camera preloads this module, and a preloaded
+// module's load-time buffers are in flash, read-only. Temporaries are made per call (the
+// functions that need them run a few times per signature, never in the inner loops).
 
 import { mul, sqr } from './field-mul.js';
 
@@ -50,10 +54,9 @@ export function sqrN(o: Fe, a: Fe, n: number): void {
   for (let i = 1; i < n; i++) sqr(o, o);
 }
 
-const t0 = fe(), t1 = fe(), t2 = fe();
-
-/** z^(2^250 - 1) into t0's partner: leaves z^11 in `z11` and z^(2^250-1) in `o` (ref10's chain). */
+/** z^(2^250 - 1): leaves z^11 in `z11` and z^(2^250-1) in `o` (ref10's chain). */
 function pow2250m1(o: Fe, z11: Fe, z: Fe): void {
+  const t0 = fe(), t1 = fe(), t2 = fe();
   sqr(t0, z); // z^2
   sqrN(t1, t0, 2); // z^8
   mul(t1, z, t1); // z^9
@@ -76,10 +79,9 @@ function pow2250m1(o: Fe, z11: Fe, z: Fe): void {
   mul(o, t1, t0); // 2^250-1
 }
 
-const z11 = fe(), p250 = fe();
-
 /** o = 1/z = z^(p-2) (0 for 0). 254 squarings and 11 multiplications. */
 export function invert(o: Fe, z: Fe): void {
+  const z11 = fe(), p250 = fe();
   pow2250m1(p250, z11, z);
   sqrN(p250, p250, 5); // 2^255-32
   mul(o, p250, z11); // 2^255-21 = p-2
@@ -87,6 +89,7 @@ export function invert(o: Fe, z: Fe): void {
 
 /** o = z^((p-5)/8) = z^(2^252-3), for square roots. */
 export function pow2523(o: Fe, z: Fe): void {
+  const z11 = fe(), p250 = fe();
   pow2250m1(p250, z11, z);
   sqrN(p250, p250, 2); // 2^252-4
   mul(o, p250, z);
@@ -100,8 +103,6 @@ export function cmov(o: Fe, a: Fe, flag: number): void {
   const m = -flag;
   for (let i = 0; i < LIMBS; i++) o[i] ^= (o[i] ^ a[i]) & m;
 }
-
-const n = fe();
 
 /** The canonical limbs (0 <= limb < 2^17, value < p) of a, in `o`. Constant time. */
 function normalize(o: Fe, a: Fe): void {
@@ -129,6 +130,7 @@ function normalize(o: Fe, a: Fe): void {
 
 /** Little-endian 32 bytes of the canonical value (top bit 0). */
 export function toBytes(out: Uint8Array, a: Fe): void {
+  const n = fe();
   normalize(n, a);
   let acc = 0, bits = 0, k = 0;
   for (let i = 0; i < LIMBS; i++) {
@@ -157,16 +159,16 @@ export function fromBytes(o: Fe, s: Uint8Array): void {
   }
 }
 
-const nb = new Uint8Array(32);
-
 /** The low bit of the canonical value ("negative" in RFC 8032's encoding). Constant time. */
 export function isNegative(a: Fe): number {
+  const n = fe();
   normalize(n, a);
   return n[0] & 1;
 }
 
 /** Whether a = 0 mod p. Variable time: public values only. */
 export function isZero(a: Fe): boolean {
+  const nb = new Uint8Array(32);
   toBytes(nb, a);
   for (let i = 0; i < 32; i++) if (nb[i] !== 0) return false;
   return true;

@@ -3,9 +3,11 @@
 // the fixed base table, and "cached" (Y+X, Y-X, Z, 2dT) for variable points in verification.
 // The formulas are the complete ones for a = -1 (valid for every pair, identity included).
 //
-// Scratch field elements are module-level to avoid allocation per operation (measured: a
-// Float64Array costs ~60 XS units and heap); nothing here is reentrant, which is fine because
-// XS runs one call at a time and these functions never yield.
+// No working buffer lives at module level: the camera preloads this module, and a preloaded
+// module's load-time buffers are in flash, read-only (the constants D, D2, SQRTM1 and the base
+// table are only read). Each scalar multiplication makes its scratch once (a `Work`, the digits,
+// the selected table entry) and hands it to the point operations it runs hundreds of times, so
+// allocation stays per operation, not per addition (a Float64Array costs ~60 XS units and heap).
 
 import { add, fe, mul, sqr, sub, cmov, copy, invert, isNegative, toBytes, fromBytes, pow2523, isZero, neg, LIMBS, type Fe } from './field.js';
 import { BASE_TABLE } from './base-table.js';
@@ -36,10 +38,12 @@ export function setIdentity(p: P3): void {
   p.Y[0] = 1; p.Z[0] = 1;
 }
 
-const e = fe(), f = fe(), g = fe(), h = fe(), u = fe();
+/** The five temporaries of a point addition or doubling, made once per scalar multiplication. */
+export interface Work { e: Fe; f: Fe; g: Fe; h: Fe; u: Fe }
+export const work = (): Work => ({ e: fe(), f: fe(), g: fe(), h: fe(), u: fe() });
 
 /** r = the p1p1 point (e, h, g, f) in extended coordinates (T only if needed). */
-function complete(r: P3, withT: boolean): void {
+function complete(r: P3, withT: boolean, { e, f, g, h }: Work): void {
   mul(r.X, e, f);
   mul(r.Y, g, h);
   mul(r.Z, f, g);
@@ -47,7 +51,8 @@ function complete(r: P3, withT: boolean): void {
 }
 
 /** r = p + q, q a niels point (ref10 ge_madd): 7 multiplications. r may be p. */
-export function madd(r: P3, p: P3, q: Niels): void {
+export function madd(r: P3, p: P3, q: Niels, w: Work): void {
+  const { e, f, g, h, u } = w;
   add(e, p.Y, p.X);
   sub(f, p.Y, p.X);
   mul(g, e, q.yplusx); // A
@@ -58,11 +63,12 @@ export function madd(r: P3, p: P3, q: Niels): void {
   add(f, p.Z, p.Z); // D = 2Z
   add(g, f, u); // G = D + C
   sub(f, f, u); // F = D - C
-  complete(r, true);
+  complete(r, true, w);
 }
 
 /** r = p ± q, q a cached point (ref10 ge_add / ge_sub): 9 multiplications. r may be p. */
-export function addCached(r: P3, p: P3, q: Cached, subtract: boolean): void {
+export function addCached(r: P3, p: P3, q: Cached, subtract: boolean, w: Work): void {
+  const { e, f, g, h, u } = w;
   add(e, p.Y, p.X);
   sub(f, p.Y, p.X);
   mul(g, e, subtract ? q.YminusX : q.YplusX); // A
@@ -79,11 +85,12 @@ export function addCached(r: P3, p: P3, q: Cached, subtract: boolean): void {
     add(g, f, u);
     sub(f, f, u);
   }
-  complete(r, true);
+  complete(r, true, w);
 }
 
 /** r = 2p (ref10 ge_p2_dbl: uses X, Y, Z only); T is computed only when asked. */
-export function dbl(r: P3, p: P3, withT: boolean): void {
+export function dbl(r: P3, p: P3, withT: boolean, w: Work): void {
+  const { e, f, g, h, u } = w;
   sqr(e, p.X); // XX
   sqr(h, p.Y); // YY
   sqr(g, p.Z);
@@ -108,10 +115,9 @@ export function toCached(c: Cached, p: P3): void {
   mul(c.T2d, p.T, D2);
 }
 
-const zi = fe(), x = fe(), y = fe();
-
 /** RFC 8032 encoding: y with the sign of x in bit 255. */
 export function encode(out: Uint8Array, p: P3): void {
+  const zi = fe(), x = fe(), y = fe();
   invert(zi, p.Z);
   mul(x, p.X, zi);
   mul(y, p.Y, zi);
@@ -119,7 +125,7 @@ export function encode(out: Uint8Array, p: P3): void {
   out[31] ^= isNegative(x) << 7;
 }
 
-const one = fe([1]), vxx = fe(), v3 = fe(), chk = fe();
+const one = fe([1]);
 
 /**
  * Decode a public key and negate it (libsodium's ge25519_frombytes_negate_vartime): false if
@@ -127,6 +133,7 @@ const one = fe([1]), vxx = fe(), v3 = fe(), chk = fe();
  * time: public keys only.
  */
 export function decodeNegate(p: P3, s: Uint8Array): boolean {
+  const u = fe(), h = fe(), vxx = fe(), v3 = fe(), chk = fe();
   fromBytes(p.Y, s);
   p.Z.fill(0); p.Z[0] = 1;
   sqr(u, p.Y);
@@ -157,9 +164,6 @@ export function decodeNegate(p: P3, s: Uint8Array): boolean {
 // ---- fixed-base scalar multiplication (signing: constant time) ----
 
 const ENTRY = 3 * LIMBS; // one niels point in the table: y+x, y-x, 2dxy
-const digits = new Int32Array(64);
-const selected = new Float64Array(ENTRY);
-const sel: Niels = { yplusx: selected.subarray(0, LIMBS), yminusx: selected.subarray(LIMBS, 2 * LIMBS), xy2d: selected.subarray(2 * LIMBS) };
 
 /**
  * sel = b * 256^pos * B for a digit b in [-8, 8]. When signing the digit is secret, so the
@@ -167,7 +171,7 @@ const sel: Niels = { yplusx: selected.subarray(0, LIMBS), yminusx: selected.suba
  * sign is applied under a mask too: no branch and no address depends on b. Verification
  * (`vartime`, public scalars) indexes the table directly.
  */
-function selectBase(pos: number, b: number, vartime: boolean): void {
+function selectBase(selected: Float64Array, pos: number, b: number, vartime: boolean): void {
   const negative = b >>> 31;
   const babs = b - ((-negative & b) << 1);
   selected.fill(0);
@@ -191,7 +195,7 @@ function selectBase(pos: number, b: number, vartime: boolean): void {
 }
 
 /** Signed radix-16 digits of a 32-byte scalar below 2^255: 64 digits in [-8, 8]. Constant time. */
-function recode(a: Uint8Array): void {
+function recode(digits: Int32Array, a: Uint8Array): void {
   for (let i = 0; i < 32; i++) {
     digits[2 * i] = a[i] & 15;
     digits[2 * i + 1] = (a[i] >> 4) & 15;
@@ -210,51 +214,54 @@ function recode(a: Uint8Array): void {
  * time unless `vartime` (public scalars only: verification).
  */
 export function scalarMultBase(h: P3, a: Uint8Array, vartime = false): void {
-  recode(a);
+  const w = work();
+  const digits = new Int32Array(64);
+  const selected = new Float64Array(ENTRY);
+  const sel: Niels = { yplusx: selected.subarray(0, LIMBS), yminusx: selected.subarray(LIMBS, 2 * LIMBS), xy2d: selected.subarray(2 * LIMBS) };
+  recode(digits, a);
   setIdentity(h);
   for (let i = 1; i < 64; i += 2) {
-    selectBase(i >> 1, digits[i], vartime);
-    madd(h, h, sel);
+    selectBase(selected, i >> 1, digits[i], vartime);
+    madd(h, h, sel, w);
   }
-  dbl(h, h, false);
-  dbl(h, h, false);
-  dbl(h, h, false);
-  dbl(h, h, true);
+  dbl(h, h, false, w);
+  dbl(h, h, false, w);
+  dbl(h, h, false, w);
+  dbl(h, h, true, w);
   for (let i = 0; i < 64; i += 2) {
-    selectBase(i >> 1, digits[i], vartime);
-    madd(h, h, sel);
+    selectBase(selected, i >> 1, digits[i], vartime);
+    madd(h, h, sel, w);
   }
 }
 
 // ---- double scalar multiplication (verification: public inputs, variable time) ----
 
-const multiples: Cached[] = Array.from({ length: 8 }, cached);
-const acc = p3(), sb = p3(), q2 = p3(), sbCached = cached();
-const kDigits = new Int32Array(64);
-
 /** r = s*B + k*A (A given as a point, k and s 32-byte scalars below 2^255). */
 export function doubleScalarMult(r: P3, k: Uint8Array, a: P3, s: Uint8Array): void {
+  const w = work();
+  const multiples: Cached[] = Array.from({ length: 8 }, cached);
+  const acc = p3(), sb = p3(), q2 = p3(), sbCached = cached();
+  const kDigits = new Int32Array(64);
   // (j+1) * A for j = 0..7, cached.
   toCached(multiples[0], a);
   copy(q2.X, a.X); copy(q2.Y, a.Y); copy(q2.Z, a.Z); copy(q2.T, a.T);
   for (let j = 1; j < 8; j++) {
-    addCached(q2, q2, multiples[0], false);
+    addCached(q2, q2, multiples[0], false, w);
     toCached(multiples[j], q2);
   }
-  recode(k);
-  kDigits.set(digits);
+  recode(kDigits, k);
   setIdentity(acc);
   for (let i = 63; i >= 0; i--) {
     if (i !== 63) {
-      dbl(acc, acc, false);
-      dbl(acc, acc, false);
-      dbl(acc, acc, false);
-      dbl(acc, acc, true);
+      dbl(acc, acc, false, w);
+      dbl(acc, acc, false, w);
+      dbl(acc, acc, false, w);
+      dbl(acc, acc, true, w);
     }
     const d = kDigits[i];
-    if (d !== 0) addCached(acc, acc, multiples[(d < 0 ? -d : d) - 1], d < 0);
+    if (d !== 0) addCached(acc, acc, multiples[(d < 0 ? -d : d) - 1], d < 0, w);
   }
   scalarMultBase(sb, s, true);
   toCached(sbCached, sb);
-  addCached(r, acc, sbCached, false);
+  addCached(r, acc, sbCached, false, w);
 }

@@ -4,17 +4,18 @@
 
 import { modL } from '../tweetnacl.js';
 
-const wide = new Float64Array(64);
+// The 64-limb working value is made per call: a preloaded module's load-time buffers are read-only.
 
 /** out (32 bytes) = the 64-byte little-endian h mod L. */
 export function reduce(out: Uint8Array, h: Uint8Array): void {
+  const wide = new Float64Array(64);
   for (let i = 0; i < 64; i++) wide[i] = h[i];
   modL(out, wide);
 }
 
 /** out (32 bytes) = (r + k * a) mod L, all 32-byte little-endian. */
 export function mulAdd(out: Uint8Array, k: Uint8Array, a: Uint8Array, r: Uint8Array): void {
-  wide.fill(0);
+  const wide = new Float64Array(64);
   for (let i = 0; i < 32; i++) wide[i] = r[i];
   for (let i = 0; i < 32; i++) {
     const ki = k[i];

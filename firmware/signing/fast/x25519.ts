@@ -5,11 +5,11 @@
 
 import { add, cmov, copy, fe, fromBytes, invert, mul, sqr, sub, toBytes, type Fe } from './field.js';
 
+// A24 is only read; the ladder's temporaries are made per call (the camera preloads this module,
+// and a preloaded module's load-time buffers are read-only). One exchange per dock session.
 const A24 = fe([121665]);
-const x1 = fe(), x2 = fe(), z2 = fe(), x3 = fe(), z3 = fe();
-const a = fe(), aa = fe(), b = fe(), bb = fe(), e = fe(), c = fe(), d = fe(), da = fe(), cb = fe(), t = fe();
 
-function cswap(p: Fe, q: Fe, flag: number): void {
+function cswap(p: Fe, q: Fe, flag: number, t: Fe): void {
   copy(t, p);
   cmov(p, q, flag);
   cmov(q, t, flag);
@@ -17,6 +17,8 @@ function cswap(p: Fe, q: Fe, flag: number): void {
 
 /** X25519(k, u): 32-byte scalar (clamped here) and 32-byte u-coordinate (bit 255 ignored). */
 export function x25519(scalar: Uint8Array, u: Uint8Array): Uint8Array {
+  const x1 = fe(), x2 = fe(), z2 = fe(), x3 = fe(), z3 = fe();
+  const a = fe(), aa = fe(), b = fe(), bb = fe(), e = fe(), c = fe(), d = fe(), da = fe(), cb = fe(), t = fe();
   const k = scalar.slice(0, 32);
   k[0] &= 248;
   k[31] &= 127;
@@ -32,8 +34,8 @@ export function x25519(scalar: Uint8Array, u: Uint8Array): Uint8Array {
   for (let i = 254; i >= 0; i--) {
     const bit = (k[i >>> 3] >>> (i & 7)) & 1;
     swap ^= bit;
-    cswap(x2, x3, swap);
-    cswap(z2, z3, swap);
+    cswap(x2, x3, swap, t);
+    cswap(z2, z3, swap, t);
     swap = bit;
     add(a, x2, z2);
     sqr(aa, a);
@@ -54,8 +56,8 @@ export function x25519(scalar: Uint8Array, u: Uint8Array): Uint8Array {
     add(t, aa, t);
     mul(z2, e, t);
   }
-  cswap(x2, x3, swap);
-  cswap(z2, z3, swap);
+  cswap(x2, x3, swap, t);
+  cswap(z2, z3, swap, t);
   invert(t, z2);
   mul(x2, x2, t);
   const out = new Uint8Array(32);
