@@ -72,6 +72,12 @@ test('the compact range a station keeps gives the full tree\'s root at every siz
   }
 });
 
+test('the custody leaf is byte for byte the one docs/custody-log.md shows', (t) => {
+  const leaf = encodeCustodyLeaf({ at: 1796246404323, dock: 'DOCK-SIM-1', session: null, device: null, event: 'station-start', detail: null });
+  t.is(hex(leaf), 'a76261741b000001a238a0fce364646f636b6a444f434b2d53494d2d31647479706571626f647963616d2f637573746f64792f31656576656e746d73746174696f6e2d73746172746664657461696cf666646576696365f66773657373696f6ef6');
+  t.is(leaf.length, 97);
+});
+
 test('custody leaves round-trip; a log checkpoint opens with its dock\'s certificate only', (t) => {
   const e = { at: 1_790_000_000_000, dock: 'DOCK-1', session: 'ab', device: 'CAM-1', event: 'segment-stored', detail: '{"seq":3}' };
   t.deepEqual(decodeCustodyLeaf(encodeCustodyLeaf(e)), e);
