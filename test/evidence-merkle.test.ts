@@ -76,6 +76,9 @@ test('the custody leaf is byte for byte the one docs/custody-log.md shows', (t) 
   const leaf = encodeCustodyLeaf({ at: 1796246404323, dock: 'DOCK-SIM-1', session: null, device: null, event: 'station-start', detail: null });
   t.is(hex(leaf), 'a76261741b000001a238a0fce364646f636b6a444f434b2d53494d2d31647479706571626f647963616d2f637573746f64792f31656576656e746d73746174696f6e2d73746172746664657461696cf666646576696365f66773657373696f6ef6');
   t.is(leaf.length, 97);
+  // And the checkpoint of a log of just that leaf, by the helpers' DOCK-1 key.
+  const cp = signLogCheckpoint({ dock: 'DOCK-1', size: 1, root: leafHash(leaf), utc: 1796246404323 }, new Dock('DOCK-1', new Agency()).key);
+  t.is(hex(cp), 'd28443a10127a1044879a0a2f3480b50b25890a7636c6f6776626f647963616d2d637573746f64792f444f434b2d31637574631b000001a238a0fce364646f636b66444f434b2d3164726f6f74582072b0ebaeab04d730deadc73fc5a8d220c05c4a5042f4022bd76f35da6e1821a06473697a650164747970657818626f647963616d2f6c6f672d636865636b706f696e742f31656b657949644879a0a2f3480b50b2584049cb2f9bf7efcd02fac61c7399cadc350283659196b3812f08e3618c10df514c448e22c7fd96331260d896ad5868e168073ca03c3687efbe3e295e5144293d0d');
 });
 
 test('custody leaves round-trip; a log checkpoint opens with its dock\'s certificate only', (t) => {
