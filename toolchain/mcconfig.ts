@@ -17,7 +17,7 @@ import { withLock } from './lock.js';
 import { join, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import type { Board } from './boards.js';
-import { moduleGraph } from './module-graph.js';
+import { moduleGraph, preloadList } from './module-graph.js';
 import { repoRoot } from './root.js';
 import type { Sdk } from './sdk.js';
 
@@ -153,7 +153,8 @@ export function buildBoardImage(sdk: Sdk, board: Board, options: { out: string; 
 /** The manifest of the moddable engine for a board: the firmware's modules and preload, the board's creation, the guest and the C host. */
 export function engineManifest(board: Board, root = repoRoot, creation?: Creation): object {
   const firmware = readRootManifest(root);
-  const guest = moduleGraph(root, [`${ENGINE_MAIN}.ts`]).modules;
+  const graph = moduleGraph(root, [`${ENGINE_MAIN}.ts`]);
+  const guest = graph.modules;
   const modules: Record<string, string> = {};
   const absolute = (p: string) => (p.startsWith('./') ? join(root, p.slice(2)) : p);
   for (const [name, path] of Object.entries({ ...firmware.modules, ...guest })) {
@@ -167,7 +168,13 @@ export function engineManifest(board: Board, root = repoRoot, creation?: Creatio
     include: ['$(MODDABLE)/examples/manifest_base.json', join(root, board.file)],
     creation: { ...creation, main: ENGINE_MAIN },
     modules: { ...modules, '~': remove },
-    preload: firmware.preload.filter((m) => !(DEVICE_ONLY_MODULES as readonly string[]).includes(m)),
+    // The firmware's own preload, and the guest's modules too (but its main, which runs at
+    // start): the harness then costs RAM only for what it does per call, so the machine's
+    // figures are the firmware's.
+    preload: [
+      ...firmware.preload.filter((m) => !(DEVICE_ONLY_MODULES as readonly string[]).includes(m)),
+      ...preloadList(graph).filter((m) => !(m in firmware.modules) && m !== ENGINE_MAIN),
+    ],
     strip: firmware.strip ?? '*',
     typescript: { compiler: tscBatchCommand() },
   };

@@ -38,6 +38,8 @@ export interface ModuleGraph {
   modules: Record<string, string>;
   /** "importer: specifier" for imports that won't resolve on a device. */
   problems: string[];
+  /** Module name → the names it imports. */
+  imports: Record<string, string[]>;
 }
 
 /**
@@ -50,6 +52,8 @@ export function moduleGraph(root = repoRoot, entries: string[] = []): ModuleGrap
   const modules = new Map<string, string>();
   const problems: string[] = [];
   const queue: { name: string; file: string }[] = [];
+  const imports: Record<string, string[]> = {};
+  const edge = (from: string, to: string) => (imports[from] ??= []).push(to);
   const add = (name: string, file: string) => {
     if (modules.has(name)) return;
     modules.set(name, './' + toPosix(relative(root, stripExt(file))));
@@ -86,6 +90,7 @@ export function moduleGraph(root = repoRoot, entries: string[] = []): ModuleGrap
           continue;
         }
         const name = posix.normalize(posix.join(posix.dirname(item.name), stripExt(spec)));
+        edge(item.name, name);
         add(name, file);
       } else {
         const file = join(root, 'node_modules', spec);
@@ -93,6 +98,7 @@ export function moduleGraph(root = repoRoot, entries: string[] = []): ModuleGrap
           problems.push(`${item.name}: "${spec}" must name an ES module file in node_modules (e.g. pkg/file.js)`);
           continue;
         }
+        edge(item.name, stripExt(spec));
         add(stripExt(spec), file);
       }
     }
@@ -102,7 +108,7 @@ export function moduleGraph(root = repoRoot, entries: string[] = []): ModuleGrap
   sorted['bodycam/native'] = './firmware/device/native/bodycam-native';
   delete sorted['firmware/device/native/bodycam-native'];
   for (const [specifier, path] of declarations) sorted[specifier] = path;
-  return { modules: sorted, problems };
+  return { modules: sorted, problems, imports };
 }
 
 /**
@@ -115,23 +121,37 @@ export const NOT_PRELOADED: readonly { pattern: RegExp; why: string }[] = Object
   { pattern: /^firmware\/device\/main$/, why: 'the entry point (creation.main): run at boot, never preloaded' },
   { pattern: /^@noble\/hashes\//, why: 'keeps working buffers at module level (sha2 SHA256_W, _u64 tables): read-only in flash' },
   { pattern: /^firmware\/platform\/soft-digest$/, why: 'the software Digest for hosts: it imports @noble/hashes; a camera hashes natively' },
-  { pattern: /^firmware\/signing\/fast\/(?!base-table$)/, why: 'the fast Ed25519 keeps its field and point scratch at module level (reused per call for speed)' },
   { pattern: /^embedded:/, why: 'a declaration (.d.ts), not a module' },
 ]);
 
-export function preloadList(modules: Record<string, string>): string[] {
-  return Object.keys(modules).filter((name) => !NOT_PRELOADED.some((n) => n.pattern.test(name)));
+/**
+ * Every module of the graph but those NOT_PRELOADED and those that import one, directly or not:
+ * xsl preloads a preloaded module's imports with it, so one of those would be preloaded anyway.
+ */
+export function preloadList(graph: ModuleGraph): string[] {
+  const excluded = new Set(Object.keys(graph.modules).filter((name) => NOT_PRELOADED.some((n) => n.pattern.test(name))));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [name, deps] of Object.entries(graph.imports)) {
+      if (!excluded.has(name) && deps.some((d) => excluded.has(d))) {
+        excluded.add(name);
+        changed = true;
+      }
+    }
+  }
+  return Object.keys(graph.modules).filter((name) => !excluded.has(name));
 }
 
 /** Rewrites manifest.json's top-level `modules` and `preload` from the source tree; returns what changed. */
 export function syncManifest(root = repoRoot): { added: string[]; removed: string[] } {
   const path = join(root, 'manifest.json');
   const manifest = JSON.parse(readFileSync(path, 'utf8')) as { modules: Record<string, string>; preload: string[] };
-  const want = moduleGraph(root).modules;
+  const graph = moduleGraph(root);
+  const want = graph.modules;
   const added = Object.keys(want).filter((k) => !(k in manifest.modules));
   const removed = Object.keys(manifest.modules).filter((k) => !(k in want));
   manifest.modules = want;
-  manifest.preload = preloadList(want);
+  manifest.preload = preloadList(graph);
   writeFileSync(path, JSON.stringify(manifest, null, '\t') + '\n');
   return { added, removed };
 }

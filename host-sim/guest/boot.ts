@@ -9,7 +9,7 @@ import { SIM_FIRMWARE_VERSION } from './provision.js';
 import { powerOn, recorderEntries } from './recorder.js';
 import type { Entry } from './env.js';
 
-export const bootEntries: Record<string, Entry> = {
+export const bootEntries: Record<string, Entry> = Object.freeze({
   /**
    * Power on: start() with {camera, provision: {address, port}, dock, settings, retry}. Returns the
    * status: the recorder's, or {state: "awaiting-provisioning", ...}.
@@ -18,4 +18,4 @@ export const bootEntries: Record<string, Entry> = {
   'boot.status': recorderEntries['recorder.status'],
   /** The power switch. */
   'boot.off': recorderEntries['recorder.off'],
-};
+});

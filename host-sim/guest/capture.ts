@@ -67,7 +67,7 @@ function headerValue(h: FrameHeader): CborValue {
   return { ...h };
 }
 
-export const captureEntries: Record<string, Entry> = {
+export const captureEntries: Record<string, Entry> = Object.freeze({
   /** Open the camera: {width, height, frameRate, sensor?, keep? (default true), preEvent?}. */
   'capture.open': (env, config) => {
     const c = record(config);
@@ -137,4 +137,4 @@ export const captureEntries: Record<string, Entry> = {
       gaps: exp.gaps.map((g) => [g.frameNumber, g.kind, g.dropped, g.filled, g.gapMs]),
     };
   },
-};
+});

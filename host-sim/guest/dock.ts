@@ -168,7 +168,7 @@ function updates(env: GuestEnv): CameraSessionOptions['updates'] {
   };
 }
 
-export const dockEntries: Record<string, Entry> = {
+export const dockEntries: Record<string, Entry> = Object.freeze({
   /** The camera's public key (made on first use from the Random port, kept in the KeyStore). */
   'dock.camera.identity': (env) => identity(env).publicKey,
 
@@ -347,4 +347,4 @@ export const dockEntries: Record<string, Entry> = {
     if (identity(env).deviceId()) keeper(env).sealRecovered();
     return null;
   },
-};
+});

@@ -60,7 +60,7 @@ function cost(op: string, count: number): CborValue {
   return null;
 }
 
-export const ed25519Entries: Record<string, Entry> = {
+export const ed25519Entries: Record<string, Entry> = Object.freeze({
   /** [publicKey, secretKey] of a 32-byte seed. */
   'ed25519.keyPair': (e, which, seed) => {
     const kp = impl(e, which).keyPairFromSeed(bytes(seed, 'seed'));
@@ -85,4 +85,4 @@ export const ed25519Entries: Record<string, Entry> = {
   /** Build a fresh copy of the fixed-base table (the meter's allocate delta is its heap); its size in bytes. */
   'ed25519.table': () => buildBaseTable().byteLength,
   'ed25519.cost': (_e, op, count) => cost(String(op), Number(count)),
-};
+});

@@ -17,7 +17,7 @@ import { bootEntries } from './boot.js';
 
 export type { Entry, GuestEnv } from './env.js';
 
-export const entries: Record<string, Entry> = {
+export const entries: Record<string, Entry> = Object.freeze({
   ...foundationEntries,
   ...storageEntries,
   ...signingEntries,
@@ -28,4 +28,4 @@ export const entries: Record<string, Entry> = {
   ...ed25519Entries,
   ...provisionEntries,
   ...bootEntries,
-};
+});

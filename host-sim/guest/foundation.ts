@@ -12,7 +12,7 @@ function bytes(v: CborValue, what: string): Uint8Array {
   return v;
 }
 
-export const foundationEntries: Record<string, Entry> = {
+export const foundationEntries: Record<string, Entry> = Object.freeze({
   /** SHA-256 computed in the engine itself (@noble/hashes in JS). */
   'sha256.soft': (_e, data) => sha256Of(softDigest, bytes(data, 'data')),
   /** SHA-256 through the Digest port (native on a device, the host across the bridge in XS). */
@@ -30,4 +30,4 @@ export const foundationEntries: Record<string, Entry> = {
   /** Encode a value that arrived over the bridge. */
   'cbor.encode': (_e, value) => encode(value),
   'noop': () => null,
-};
+});

@@ -19,7 +19,7 @@ function handler(env: GuestEnv): CameraProvisioning {
   return h;
 }
 
-export const provisionEntries: Record<string, Entry> = {
+export const provisionEntries: Record<string, Entry> = Object.freeze({
   /** Boot the camera's provisioning service (makes the key pair on first boot); returns its key. */
   'provision.open': (env, path = PROVISION_KEYSTORE, fw = SIM_FIRMWARE_VERSION) => {
     const keyStore = new env.platform.KeyStore({ path: String(path) });
@@ -49,4 +49,4 @@ export const provisionEntries: Record<string, Entry> = {
     delete env.state.provisioningKeyStore;
     return null;
   },
-};
+});

@@ -69,7 +69,7 @@ export function powerOn(env: GuestEnv, options: CborValue, defaults: { frameRate
   return s.status() as unknown as CborValue;
 }
 
-export const recorderEntries: Record<string, Entry> = {
+export const recorderEntries: Record<string, Entry> = Object.freeze({
   /** The camera's public key (the key pair is made on first use from the Random port). */
   'recorder.identity': (env) => identity(env).publicKey,
 
@@ -100,4 +100,4 @@ export const recorderEntries: Record<string, Entry> = {
     s.close();
     return s.status() as unknown as CborValue;
   },
-};
+});

@@ -98,7 +98,7 @@ function evidenceArg(v: CborValue): EvidenceInput {
   return { root: bytes(r.root, 'root'), devices, ...(isBytes(r.revocations) ? { revocations: r.revocations } : {}), docks: list(r.docks) };
 }
 
-export const signingEntries: Record<string, Entry> = {
+export const signingEntries: Record<string, Entry> = Object.freeze({
   'signing.ed25519.keypair': (_e, seed) => {
     const kp = tweetEd25519.keyPairFromSeed(bytes(seed, 'seed'));
     return { publicKey: kp.publicKey, secretKey: kp.secretKey };
@@ -207,4 +207,4 @@ export const signingEntries: Record<string, Entry> = {
     }).seqs;
   },
   'signing.evidence.verify': (env, input) => verifyEvidence(evidenceArg(input), { digest: env.platform.digest }) as unknown as CborValue,
-};
+});

@@ -172,7 +172,7 @@ function runWorkload(env: GuestEnv, seed: number): void {
 
 // ---------------------------------------------------------------- entries
 
-export const storageEntries: Record<string, Entry> = {
+export const storageEntries: Record<string, Entry> = Object.freeze({
   /** Format the platform's flash (options: pageLength, extentBlocks, slotBlocks, maxSegments, maxRecord, firstSequence). */
   'storage.format': (env, options) => {
     const flash = openFlash(env);
@@ -267,4 +267,4 @@ export const storageEntries: Record<string, Entry> = {
     return st(env).progress as unknown as CborValue;
   },
   'storage.workload.progress': (env) => (st(env).progress ?? null) as unknown as CborValue,
-};
+});

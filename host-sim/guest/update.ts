@@ -65,7 +65,7 @@ function newSession(env: GuestEnv, board: CborValue, impl: CborValue, install = 
   return new UpdateSession({ target, trust: trust(env), digest: env.platform.digest, board: text(board, 'board'), maxPayload, ed25519: ed25519(env, impl) });
 }
 
-export const updateEntries: Record<string, Entry> = {
+export const updateEntries: Record<string, Entry> = Object.freeze({
   /** Provisioning: the firmware public keys (array of 32-byte keys). */
   'update.provision': (env, keys) => {
     if (!isArray(keys)) throw new BodycamError('E_ARGUMENT', 'keys must be an array of bytes');
@@ -104,4 +104,4 @@ export const updateEntries: Record<string, Entry> = {
     const r = s.boot();
     return r ? s.readSlot(r) : null;
   },
-};
+});

@@ -11,8 +11,10 @@
  *               `?<bytes>` and blocks for `/<bytes>`; the request ends `.{meter}\x01<reply>`
  *               or `!<error text>`.
  *   `e<source>` evaluate a script (tests; an empty one reports the machine once the guest is loaded).
- * The meter reports the machine's own accounting: chunk bytes and slots in use now, and their
- * peaks since the previous request (xsMemory.c keeps them), beside the creation's maximums.
+ * The meter reports the machine's own accounting: chunk bytes and slots live at the end of the
+ * request (after a full collection, so garbage does not count), the most in use at once during
+ * it (xsMemory.c's peaks: live data plus garbage not yet collected, an upper bound), and the
+ * creation's maximums.
  * When XS runs out of its fixed heap it calls fxAbort: the host sends `!XS abort: ...` with the
  * figures and exits with XS's status, as a camera would reset.
  */
@@ -91,9 +93,35 @@ static uint8_t* readMessage(size_t* size)
 	return data;
 }
 
+/* Debugging aid (BODYCAM_MODDABLE_HEAP=1): chunk bytes by the kind of slot that owns them. */
+static void heapByKind(txMachine* the)
+{
+	long bytes[64] = { 0 }, counts[64] = { 0 };
+	for (txSlot* heap = the->firstHeap; heap; heap = heap->next) {
+		for (txSlot* slot = heap + 1; slot < heap->value.reference; slot++) {
+			void* data = NULL;
+			switch (slot->kind) {
+			case XS_STRING_KIND: data = slot->value.string; break;
+			case XS_CODE_KIND: data = slot->value.code.address; break;
+			case XS_ARRAY_BUFFER_KIND: data = slot->value.arrayBuffer.address; break;
+			case XS_ARRAY_KIND: data = slot->value.array.address; break;
+			default: break;
+			}
+			if (data) {
+				bytes[slot->kind & 63] += ((txChunk*)((txByte*)data - sizeof(txChunk)))->size;
+				counts[slot->kind & 63]++;
+			}
+		}
+	}
+	for (int k = 0; k < 64; k++)
+		if (counts[k]) fprintf(stderr, "kind %d: %ld chunks, %ld bytes\n", k, counts[k], bytes[k]);
+}
+
 static void sendMeter(txMachine* the, const void* reply, size_t replySize)
 {
 	char json[400];
+	fxCollectGarbage(the);
+	if (getenv("BODYCAM_MODDABLE_HEAP")) heapByKind(the);
 	int n = snprintf(json, sizeof(json),
 		"{\"compute\":0,\"allocate\":%ld,\"currentHeapCount\":%ld,\"chunks\":%ld,\"chunksPeak\":%ld,\"chunksMax\":%ld,"
 		"\"slots\":%ld,\"slotsPeak\":%ld,\"slotsMax\":%ld}\x01",
@@ -254,6 +282,8 @@ int main(int argc, char* argv[])
 	machine->aliasCount = (txID)preparation->aliasCount;
 	machine = fxCloneMachine(&preparation->creation, machine, "bodycam-moddable", NULL);
 	gMachine = machine;
+	if (getenv("BODYCAM_MODDABLE_CLONE"))
+		fprintf(stderr, "clone: chunks %ld slots %ld\n", (long)machine->currentChunksSize, (long)machine->currentHeapCount);
 
 	xsBeginHost(machine);
 	{
