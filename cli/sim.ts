@@ -17,13 +17,16 @@ import { parseArgs, stringOption } from './args.js';
 export const DEFAULT_SCENARIO = 'default-shift';
 
 const HELP = [
-  'usage: bodycam sim [--scenario FILE|NAME] [--engine node|xs|mcu] [--heap-ceiling SIZE] [--seed N] [--out DIR] [--scale F] [--no-export] [--json]',
+  'usage: bodycam sim [--scenario FILE|NAME] [--engine node|xs|mcu|moddable] [--board NAME] [--heap-ceiling SIZE] [--seed N] [--out DIR] [--scale F] [--no-export] [--json]',
   '',
   'Simulates a shift with the camera firmware on virtual time (button presses, power cuts,',
   'battery, sensor and link faults from the scenario), docks it at a dock station on loopback',
   'TCP, verifies the evidence and reports what was recorded, dropped, uploaded and lost.',
   '  --scenario   a scenario file, or the name of one in host-sim/scenarios/ (default default-shift)',
-  '  --engine     node (default), xs (the real XS engine; reports firmware compute units) or mcu',
+  '  --engine     node (default), xs (the real XS engine; reports firmware compute units), mcu or',
+  '               moddable (the firmware as the real mcconfig builds and preloads it, in a board\'s',
+  '               own machine: fixed chunk and slot heaps; reports their use; first build ~1 minute)',
+  '  --board      moddable: whose preload and creation (default xiao_esp32s3_sense)',
   '               (XS on a Cortex-M7 under QEMU; reports instructions and the device\'s peak heap;',
   '               slow: the default 5-minute shift takes about 6 minutes, so scale long shifts down)',
   '  --heap-ceiling  mcu: the device heap\'s ceiling, e.g. 4MiB (default) or 3000KiB; +SIZE is a',
@@ -71,6 +74,8 @@ function bar(p: Progress): string {
 }
 
 /** The human summary of a run. */
+const kib = (n: number) => `${Math.round(n / 1024).toLocaleString('en')} KiB`;
+
 export function summary(r: ScenarioReport): string[] {
   const l: string[] = [];
   l.push(`${r.ok ? 'OK' : 'FAILED'}: scenario ${r.scenario} on ${r.engine} (seed ${r.seed}), ${r.virtualSeconds} s of shift in ${r.wallSeconds} s (${r.simulatedSecondsPerWallSecond}x)`);
@@ -84,8 +89,11 @@ export function summary(r: ScenarioReport): string[] {
   l.push(r.lost.frames || r.lost.segments ? `LOST: ${r.lost.frames} frames, ${r.lost.segments} segments the evidence does not account for${counted}` : `lost: nothing the evidence does not account for${counted}`);
   for (const d of r.lost.details) l.push(`  ${d}`);
   if (r.xs) l.push(`firmware cost (XS): ${r.xs.firmwareUnits.toLocaleString('en')} compute units, ${r.xs.unitsPerVirtualSecond.toLocaleString('en')} per second of shift`);
+  if (r.moddable) {
+    const m = r.moddable;
+    l.push(`device heap (${m.board}'s creation, mcconfig build): live at most ${kib(m.liveChunks)} of ${kib(m.chunksMax)} chunks and ${m.liveSlots} of ${m.slotsMax} slots; ${kib(m.loadedChunks)} and ${m.loadedSlots} slots once loaded; in use at once with garbage ${kib(m.peakChunks)} and ${m.peakSlots} slots`);
+  }
   if (r.mcu) {
-    const kib = (n: number) => `${Math.round(n / 1024).toLocaleString('en')} KiB`;
     l.push(`firmware cost (Cortex-M7): ${r.mcu.firmwareInstructions.toLocaleString('en')} instructions, ${r.mcu.firmwareInstructionsPerVirtualSecond.toLocaleString('en')} per second of shift (${r.mcu.boots} boot${r.mcu.boots === 1 ? '' : 's'} of ${r.mcu.bootInstructions.toLocaleString('en')} more each)`);
     l.push(`device heap: peak ${kib(r.mcu.heapPeak)} of a ${kib(r.mcu.heapCeiling)} ceiling; the loaded firmware held ${kib(r.mcu.heapLoaded)} (${kib(r.mcu.bytecode)} bytecode), so the run needed ${kib(r.mcu.runtimeHeapPeak)} more`);
   }
@@ -95,14 +103,16 @@ export function summary(r: ScenarioReport): string[] {
 }
 
 export async function simCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const p = parseArgs(argv, { scenario: { value: true }, engine: { value: true }, 'heap-ceiling': { value: true }, seed: { value: true }, out: { value: true }, scale: { value: true }, 'no-export': {}, json: {}, help: {} });
+  const p = parseArgs(argv, { scenario: { value: true }, engine: { value: true }, board: { value: true }, 'heap-ceiling': { value: true }, seed: { value: true }, out: { value: true }, scale: { value: true }, 'no-export': {}, json: {}, help: {} });
   if (p.options.help) {
     HELP.forEach((l) => out(l));
     return 0;
   }
   if (p.positionals.length) throw new BodycamError('E_USAGE', `unexpected ${p.positionals[0]} (bodycam sim --help)`);
   const engine = (stringOption(p, 'engine') ?? 'node') as EngineName;
-  if (!['node', 'xs', 'mcu'].includes(engine)) throw new BodycamError('E_USAGE', `--engine must be node, xs or mcu, not ${engine}`);
+  if (!['node', 'xs', 'mcu', 'moddable'].includes(engine)) throw new BodycamError('E_USAGE', `--engine must be node, xs, mcu or moddable, not ${engine}`);
+  const board = stringOption(p, 'board');
+  if (board !== undefined && engine !== 'moddable') throw new BodycamError('E_USAGE', '--board is for --engine moddable');
   const heapText = stringOption(p, 'heap-ceiling');
   if (heapText !== undefined && engine !== 'mcu') throw new BodycamError('E_USAGE', '--heap-ceiling is for --engine mcu');
   const heapCeiling = heapText === undefined ? undefined : parseHeapCeiling(heapText);
@@ -119,6 +129,7 @@ export async function simCommand(argv: string[], out: (line: string) => void): P
     out: dir,
     export: !p.options['no-export'],
     mcu: engine === 'mcu' ? { heapCeiling } : undefined,
+    moddable: engine === 'moddable' ? { board, log: (l) => process.stderr.write(`${l}\n`) } : undefined,
     onProgress: (pr) => {
       const line = bar(pr);
       if (tty) process.stderr.write(`\r${line.padEnd(lastLine.length)}`);

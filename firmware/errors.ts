@@ -3,11 +3,13 @@
 // so the dock station, the CLI and the tests can branch on `code` and never on text.
 
 export class BodycamError extends Error {
+  // A field (defined on the instance), not `this.name = ...`: on the camera Error.prototype is
+  // preloaded and frozen, and assigning over its read-only `name` throws (the override mistake).
+  override readonly name = 'BodycamError';
   readonly code: string;
   readonly detail: unknown;
   constructor(code: string, message: string, detail?: unknown) {
     super(`${code}: ${message}`);
-    this.name = 'BodycamError';
     this.code = code;
     this.detail = detail;
   }

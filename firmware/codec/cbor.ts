@@ -52,7 +52,12 @@ export interface DecodeLimits {
   maxItems?: number;
 }
 
-const DEFAULT_LIMITS: Required<DecodeLimits> = Object.freeze({ maxBytes: 64 * 1024 * 1024, maxDepth: 32, maxItems: 65536 });
+// Nesting is bounded on both sides by MAX_DEPTH: each level is a recursive call, and the camera's
+// XS stack is fixed by the board's creation (test/moddable.test.ts decodes and re-encodes the
+// deepest value allowed inside it).
+export const MAX_DEPTH = 32;
+
+const DEFAULT_LIMITS: Required<DecodeLimits> = Object.freeze({ maxBytes: 64 * 1024 * 1024, maxDepth: MAX_DEPTH, maxItems: 65536 });
 
 
 // ---------------------------------------------------------------- encoding
@@ -175,7 +180,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 function encodeItem(w: Writer, v: CborValue, depth: number): void {
-  if (depth > 64) throw new BodycamError('E_CBOR_DEPTH', 'value nested deeper than 64 levels');
+  if (depth > MAX_DEPTH) throw new BodycamError('E_CBOR_DEPTH', `value nested deeper than ${MAX_DEPTH} levels`);
   switch (typeof v) {
     case 'number':
       // JS numbers don't say "float": an integral value is encoded as an integer (so 1.0 and 1

@@ -35,6 +35,8 @@ export interface ModdableEngineOptions {
   creation?: Creation;
   /** Progress of a first build (it takes a minute). */
   log?: (line: string) => void;
+  /** An executable built already (tests build fixtures with toolchain/mcconfig.ts). */
+  binary?: string;
 }
 
 export interface ModdableMeter extends CallMeter {
@@ -76,10 +78,14 @@ function toMeter(m: Meter, bridge: number): ModdableMeter {
   };
 }
 
-/** Peak use over a stretch of requests. */
+/** Heap use over a stretch of requests. */
 export interface ModdablePeaks {
+  /** Most chunk bytes and slots in use at once (live data plus garbage not yet collected). */
   chunks: number;
   slots: number;
+  /** Most chunk bytes and slots live at the end of a request (after a full collection). */
+  liveChunks: number;
+  liveSlots: number;
 }
 
 export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implements Engine {
@@ -88,7 +94,7 @@ export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implemen
   #options: ModdableEngineOptions;
   #board!: Board;
   #loaded!: ModdableMeter;
-  #peaks: ModdablePeaks = { chunks: 0, slots: 0 };
+  #peaks: ModdablePeaks = { chunks: 0, slots: 0, liveChunks: 0, liveSlots: 0 };
 
   constructor(platform: Platform, queue: EventQueue, options: ModdableEngineOptions = {}) {
     super(platform, queue);
@@ -97,7 +103,7 @@ export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implemen
 
   async start(): Promise<this> {
     this.#board = findBoard(this.#options.board ?? DEFAULT_MODDABLE_BOARD);
-    const binary = ensureModdableBinary(this.#board, this.#options.creation, this.#options.log);
+    const binary = this.#options.binary ?? ensureModdableBinary(this.#board, this.#options.creation, this.#options.log);
     this.#worker = XsWorker.start({ onQuery: (m) => this.bridge.handle(m), binary });
     try {
       // An empty script: the machine once the guest runtime is loaded.
@@ -106,8 +112,13 @@ export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implemen
       await this.#worker.close();
       throw e;
     }
-    this.#peaks = { chunks: this.#loaded.allocate, slots: this.#loaded.currentHeapCount };
+    this.#peaks = { chunks: this.#loaded.allocate, slots: this.#loaded.currentHeapCount, liveChunks: this.#loaded.allocate, liveSlots: this.#loaded.currentHeapCount };
     return this;
+  }
+
+  /** The machine's fixed sizes: chunk heap bytes and slots (the creation it was built with). */
+  get limits(): { chunks: number; slots: number } {
+    return { chunks: this.#loaded.chunksMax, slots: this.#loaded.slotsMax };
   }
 
   get board(): Board {
@@ -126,7 +137,7 @@ export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implemen
 
   takePeaks(): ModdablePeaks {
     const p = this.peaks;
-    this.#peaks = { chunks: 0, slots: 0 };
+    this.#peaks = { chunks: 0, slots: 0, liveChunks: 0, liveSlots: 0 };
     return p;
   }
 
@@ -136,12 +147,18 @@ export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implemen
 
   protected meterOf(raw: Meter, bridge: number): ModdableMeter {
     const m = toMeter(raw, bridge);
+    // BODYCAM_MODDABLE_TRACE=1: one line per request (the entry, or the last entry before a callback).
+    if (process.env.BODYCAM_MODDABLE_TRACE) process.stderr.write(`moddable: ${this.#last} live ${m.allocate} B ${m.currentHeapCount} slots, peak ${m.chunksPeak} B ${m.slotsPeak} slots\n`);
     this.#peaks.chunks = Math.max(this.#peaks.chunks, m.chunksPeak);
     this.#peaks.slots = Math.max(this.#peaks.slots, m.slotsPeak);
+    this.#peaks.liveChunks = Math.max(this.#peaks.liveChunks, m.allocate);
+    this.#peaks.liveSlots = Math.max(this.#peaks.liveSlots, m.currentHeapCount);
     return m;
   }
 
+  #last = '';
   override call(entry: string, ...args: Parameters<Engine['call']>[1][]): Promise<CallResult & { meter: ModdableMeter }> {
+    this.#last = entry;
     return super.call(entry, ...args);
   }
 

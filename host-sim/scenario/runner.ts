@@ -31,6 +31,7 @@ import { planStoreExport, writeAviExport } from '../../evidence/export.js';
 import { planAviExport } from '../../firmware/encoder/avi.js';
 import { startEngine, type Engine, type EngineName } from '../engine.js';
 import { McuEngine, startMcuEngine, type McuEngineOptions } from '../mcu/engine.js';
+import { ModdableEngine, startModdableEngine, type ModdableEngineOptions } from '../moddable/engine.js';
 import { SimFlash, attachFlash } from '../flash/sim-flash.js';
 import { TcpLink } from '../link/tcp-link.js';
 import { SeededRandom, SimHardware, nodeDigest } from '../node/hardware.js';
@@ -52,6 +53,8 @@ export interface RunOptions {
   export?: boolean;
   /** The mcu engine's options (heap ceiling, watchdog, device output). */
   mcu?: McuEngineOptions;
+  /** The moddable engine's options (the board whose preload and creation it runs in). */
+  moddable?: ModdableEngineOptions;
   /** Called now and then with how far the shift is. */
   onProgress?: (p: Progress) => void;
 }
@@ -83,6 +86,7 @@ export interface ScenarioReport {
   lost: { frames: number; segments: number; details: string[] };
   xs?: { firmwareUnits: number; unitsPerVirtualSecond: number };
   mcu?: McuReport;
+  moddable?: ModdableReport;
   evidence: string;
   evidenceSha256: string;
   export?: { video: string[]; sidecar: string[]; frames: number; clockOffsetMs: number | null; findings: string[] };
@@ -107,6 +111,24 @@ export interface McuReport {
   boots: number;
   /** Instructions to boot XS and load the bundle, once (the same at every boot). */
   bootInstructions: number;
+}
+
+/** The moddable engine's heap over the whole run (every boot), in the board's own machine. */
+export interface ModdableReport {
+  board: string;
+  /** The creation's chunk heap (bytes) and slot heap (slots). */
+  chunksMax: number;
+  slotsMax: number;
+  /** Once the firmware was loaded (after a collection). */
+  loadedChunks: number;
+  loadedSlots: number;
+  /** Most live at the end of any request (after a collection). */
+  liveChunks: number;
+  liveSlots: number;
+  /** Most in use at once, garbage included (XS collects when the heap is full, so this may reach the maximum without harm). */
+  peakChunks: number;
+  peakSlots: number;
+  boots: number;
 }
 
 /** A Map from CBOR (or an object) as a plain object, recursively. */
@@ -262,7 +284,15 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   let engine: Engine | undefined;
   let units = 0;
   let mcu: McuReport | undefined;
+  let moddable: ModdableReport | undefined;
   const startCamera = async (): Promise<Engine> => {
+    if (o.engine === 'moddable') {
+      const m = await startModdableEngine(platform, o.moddable);
+      const l = m.loaded;
+      moddable ??= { board: m.board.name, chunksMax: l.chunksMax, slotsMax: l.slotsMax, loadedChunks: l.allocate, loadedSlots: l.currentHeapCount, liveChunks: 0, liveSlots: 0, peakChunks: 0, peakSlots: 0, boots: 0 };
+      moddable.boots++;
+      return m;
+    }
     if (o.engine !== 'mcu') return startEngine(o.engine, platform);
     const m = await startMcuEngine(platform, o.mcu);
     const { bundle, loaded } = m.boot;
@@ -281,6 +311,13 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
       mcu.instructions += t.instructions;
       mcu.heapPeak = Math.max(mcu.heapPeak, t.heapPeak);
       mcu.heapLoaded = Math.max(mcu.heapLoaded, e.boot.loaded.heapInUse);
+    }
+    if (moddable && e instanceof ModdableEngine) {
+      const p = e.peaks;
+      moddable.liveChunks = Math.max(moddable.liveChunks, p.liveChunks);
+      moddable.liveSlots = Math.max(moddable.liveSlots, p.liveSlots);
+      moddable.peakChunks = Math.max(moddable.peakChunks, p.chunks);
+      moddable.peakSlots = Math.max(moddable.peakSlots, p.slots);
     }
     await e.close();
   };
@@ -548,6 +585,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     lost: { frames: lostFrames, segments: lostSegments, details: lostDetails },
     xs: o.engine === 'xs' ? { firmwareUnits: units, unitsPerVirtualSecond: Math.round(units / Math.max(1, elapsed() / 1000)) } : undefined,
     mcu: mcu ? { ...mcu, firmwareInstructions: units, firmwareInstructionsPerVirtualSecond: Math.round(units / Math.max(1, elapsed() / 1000)), runtimeHeapPeak: Math.max(0, mcu.heapPeak - mcu.heapLoaded) } : undefined,
+    moddable,
     evidence: evidenceDir,
     evidenceSha256: evidenceHash.digest('hex'),
   };
