@@ -12,8 +12,9 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { MAX_DEPTH, type CborValue } from '../firmware/codec/cbor.js';
 import { isBodycamError } from '../firmware/errors.js';
 import { startEngine, type Engine } from '../host-sim/engine.js';
@@ -66,6 +67,35 @@ test.serial('every board compiles, links and preloads with the real mcconfig: no
     t.regex(r.summary, /^### \d+ instances, \d+ keys/, board.name);
     t.true(Number(/(\d+) instances/.exec(r.summary)?.[1]) > 1000, r.summary);
     t.true(r.output.includes('# xsl modules'), `${board.name}: xsl ran`);
+  }
+});
+
+test.serial('tsc-batch emits what the real per-module tsc emits, byte for byte', (t) => {
+  const out = join(buildDir(), 'test-boards');
+  const board = findBoard('xiao_esp32s3_sense');
+  const r = buildBoardImage(sdk, board, { out });
+  t.true(r.ok, r.problems.join('\n'));
+  const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  // A module with type-only imports, one with classes and private fields, one with a re-export.
+  for (const target of ['firmware/codec/cbor', 'firmware/storage/segment-store', 'firmware/signing/fast-deps']) {
+    const config = join(r.tmpDir, 'modules', `${target}-tsconfig.json`);
+    const json = JSON.parse(readFileSync(config, 'utf8')) as { compilerOptions: { outDir: string }; files: string[] };
+    const source = json.files[0];
+    const scratch = mkdtempSync(join(tmpdir(), 'bodycam-tsc-'));
+    t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+    const mine = join(scratch, 'tsconfig.json');
+    writeFileSync(mine, JSON.stringify({ ...json, compilerOptions: { ...json.compilerOptions, outDir: join(scratch, 'out') } }));
+    const run = spawnSync(process.execPath, [tsc, '-p', mine], { encoding: 'utf8' });
+    t.is(run.status, 0, run.stdout + run.stderr);
+    const batchJs = join(json.compilerOptions.outDir, source.replace(/\.ts$/, '.js'));
+    const realJs = join(scratch, 'out', source.replace(/\.ts$/, '.js'));
+    t.is(readFileSync(batchJs, 'utf8'), readFileSync(realJs, 'utf8'), target);
+    // Source maps: the same mappings, each naming the same source file from where it lies.
+    const map = (f: string) => {
+      const m = JSON.parse(readFileSync(`${f}.map`, 'utf8')) as { sources: string[]; mappings: string };
+      return { mappings: m.mappings, sources: m.sources.map((x) => resolve(dirname(f), x)) };
+    };
+    t.deepEqual(map(batchJs), map(realJs), `${target} source map`);
   }
 });
 

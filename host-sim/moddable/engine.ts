@@ -86,6 +86,8 @@ export interface ModdablePeaks {
   /** Most chunk bytes and slots live at the end of a request (after a full collection). */
   liveChunks: number;
   liveSlots: number;
+  /** Where the live chunk bytes were at the request that left the most. */
+  liveSplit?: Meter['split'];
 }
 
 export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implements Engine {
@@ -151,6 +153,7 @@ export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implemen
     if (process.env.BODYCAM_MODDABLE_TRACE) process.stderr.write(`moddable: ${this.#last} live ${m.allocate} B ${m.currentHeapCount} slots, peak ${m.chunksPeak} B ${m.slotsPeak} slots\n`);
     this.#peaks.chunks = Math.max(this.#peaks.chunks, m.chunksPeak);
     this.#peaks.slots = Math.max(this.#peaks.slots, m.slotsPeak);
+    if (m.allocate > this.#peaks.liveChunks) this.#peaks.liveSplit = m.split;
     this.#peaks.liveChunks = Math.max(this.#peaks.liveChunks, m.allocate);
     this.#peaks.liveSlots = Math.max(this.#peaks.liveSlots, m.currentHeapCount);
     return m;

@@ -93,41 +93,44 @@ static uint8_t* readMessage(size_t* size)
 	return data;
 }
 
-/* Debugging aid (BODYCAM_MODDABLE_HEAP=1): chunk bytes by the kind of slot that owns them. */
-static void heapByKind(txMachine* the)
+/* Where the live chunk bytes are: strings, arrays' element tables, ArrayBuffer data, and the rest
+ * (property tables of Maps and Sets, closures' environments, bigints, ...). Walked after the
+ * collection, so only live data counts. */
+typedef struct { long strings, arrays, buffers, other; } HeapSplit;
+
+static HeapSplit heapSplit(txMachine* the)
 {
-	long bytes[64] = { 0 }, counts[64] = { 0 };
+	HeapSplit h = { 0, 0, 0, 0 };
 	for (txSlot* heap = the->firstHeap; heap; heap = heap->next) {
 		for (txSlot* slot = heap + 1; slot < heap->value.reference; slot++) {
 			void* data = NULL;
+			long* into = NULL;
 			switch (slot->kind) {
-			case XS_STRING_KIND: data = slot->value.string; break;
-			case XS_CODE_KIND: data = slot->value.code.address; break;
-			case XS_ARRAY_BUFFER_KIND: data = slot->value.arrayBuffer.address; break;
-			case XS_ARRAY_KIND: data = slot->value.array.address; break;
+			case XS_STRING_KIND: data = slot->value.string; into = &h.strings; break;
+			case XS_ARRAY_KIND: data = slot->value.array.address; into = &h.arrays; break;
+			case XS_ARRAY_BUFFER_KIND: data = slot->value.arrayBuffer.address; into = &h.buffers; break;
 			default: break;
 			}
-			if (data) {
-				bytes[slot->kind & 63] += ((txChunk*)((txByte*)data - sizeof(txChunk)))->size;
-				counts[slot->kind & 63]++;
-			}
+			if (data) *into += ((txChunk*)((txByte*)data - sizeof(txChunk)))->size;
 		}
 	}
-	for (int k = 0; k < 64; k++)
-		if (counts[k]) fprintf(stderr, "kind %d: %ld chunks, %ld bytes\n", k, counts[k], bytes[k]);
+	h.other = (long)the->currentChunksSize - h.strings - h.arrays - h.buffers;
+	return h;
 }
 
 static void sendMeter(txMachine* the, const void* reply, size_t replySize)
 {
-	char json[400];
+	char json[600];
 	fxCollectGarbage(the);
-	if (getenv("BODYCAM_MODDABLE_HEAP")) heapByKind(the);
+	HeapSplit h = heapSplit(the);
 	int n = snprintf(json, sizeof(json),
 		"{\"compute\":0,\"allocate\":%ld,\"currentHeapCount\":%ld,\"chunks\":%ld,\"chunksPeak\":%ld,\"chunksMax\":%ld,"
-		"\"slots\":%ld,\"slotsPeak\":%ld,\"slotsMax\":%ld}\x01",
+		"\"slots\":%ld,\"slotsPeak\":%ld,\"slotsMax\":%ld,"
+		"\"split\":{\"strings\":%ld,\"arrays\":%ld,\"buffers\":%ld,\"other\":%ld}}\x01",
 		(long)the->currentChunksSize, (long)the->currentHeapCount,
 		(long)the->currentChunksSize, (long)the->peakChunksSize, (long)the->maximumChunksSize,
-		(long)the->currentHeapCount, (long)the->peakHeapCount, (long)the->maximumHeapCount);
+		(long)the->currentHeapCount, (long)the->peakHeapCount, (long)the->maximumHeapCount,
+		h.strings, h.arrays, h.buffers, h.other);
 	sendNetString('.', json, (size_t)n, reply, replySize);
 }
 
@@ -282,8 +285,6 @@ int main(int argc, char* argv[])
 	machine->aliasCount = (txID)preparation->aliasCount;
 	machine = fxCloneMachine(&preparation->creation, machine, "bodycam-moddable", NULL);
 	gMachine = machine;
-	if (getenv("BODYCAM_MODDABLE_CLONE"))
-		fprintf(stderr, "clone: chunks %ld slots %ld\n", (long)machine->currentChunksSize, (long)machine->currentHeapCount);
 
 	xsBeginHost(machine);
 	{

@@ -129,6 +129,8 @@ export interface ModdableReport {
   peakChunks: number;
   peakSlots: number;
   boots: number;
+  /** Where the live chunk bytes were when the most were live. */
+  liveSplit?: { strings: number; arrays: number; buffers: number; other: number };
 }
 
 /** A Map from CBOR (or an object) as a plain object, recursively. */
@@ -314,6 +316,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     }
     if (moddable && e instanceof ModdableEngine) {
       const p = e.peaks;
+      if (p.liveChunks > moddable.liveChunks) moddable.liveSplit = p.liveSplit;
       moddable.liveChunks = Math.max(moddable.liveChunks, p.liveChunks);
       moddable.liveSlots = Math.max(moddable.liveSlots, p.liveSlots);
       moddable.peakChunks = Math.max(moddable.peakChunks, p.chunks);

@@ -28,6 +28,8 @@ export interface Meter {
   chunksMax?: number;
   slotsPeak?: number;
   slotsMax?: number;
+  /** moddable: where the live chunk bytes are. */
+  split?: { strings: number; arrays: number; buffers: number; other: number };
 }
 
 export interface XsReply {
@@ -126,7 +128,7 @@ export class XsWorker {
           const j = JSON.parse(m.subarray(1, sep).toString('utf8')) as Meter;
           const reply = new Uint8Array(m.subarray(sep + 1));
           const meter: Meter = { compute: j.compute, allocate: j.allocate, currentHeapCount: j.currentHeapCount };
-          if (j.chunksMax !== undefined) Object.assign(meter, { chunksPeak: j.chunksPeak, chunksMax: j.chunksMax, slotsPeak: j.slotsPeak, slotsMax: j.slotsMax });
+          if (j.chunksMax !== undefined) Object.assign(meter, { chunksPeak: j.chunksPeak, chunksMax: j.chunksMax, slotsPeak: j.slotsPeak, slotsMax: j.slotsMax, split: j.split });
           return { reply, meter };
         },
         error: (text) =>
