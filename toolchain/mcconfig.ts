@@ -162,6 +162,8 @@ export function engineManifest(board: Board, root = repoRoot, creation?: Creatio
     modules[name] = absolute(path);
   }
   modules['bodycam-moddable-host'] = join(root, 'host-sim', 'moddable', 'host');
+  // The requests host.c shares with the mcu host: listed so make rebuilds host.c when it changes.
+  modules['bodycam-bridge-requests'] = join(root, 'host-sim', 'bridge', 'xs-requests');
   const remove = ['$(MODULES)/files/resource/*']; // no resource map on a host build (as the SDK's repl example)
   return {
     build: { NAME: 'bodycam-moddable' },

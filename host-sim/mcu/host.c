@@ -381,70 +381,12 @@ static void sendMeter(txMachine* the, uint64_t instructions, const void* reply, 
 	sendNetString('.', json, n, reply, replySize);
 }
 
-static void evaluate(txMachine* the, uint8_t* source, size_t size)
-{
-	volatile int failed = 0;
-	xsBeginHost(the);
-	{
-		xsVars(1);
-		xsTry {
-			txStringCStream stream = { (txString)source, 0, (txSize)size };
-			txSlot* realm = mxProgram.value.reference->next->value.module.realm;
-			txScript* script = fxParseScript(the, &stream, fxStringCGetter, mxProgramFlag);
-			fxRunScript(the, script, mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL, mxProgram.value.reference);
-			mxPullSlot(mxResult);
-		}
-		xsCatch {
-			xsVar(0) = xsException;
-			xsException = xsUndefined;
-			failed = 1;
-		}
-		if (failed) {
-			xsStringValue s = xsToString(xsVar(0));
-			sendNetString('!', s, strlen(s), NULL, 0);
-		}
-	}
-	xsEndHost(the);
-	if (!failed) {
-		runJobs(the);
-		sendMeter(the, instructionsNow() - requestStart, "", 0);
-	}
-}
-
-static void command(txMachine* the, uint8_t* message, size_t size)
-{
-	volatile int failed = 0;
-	xsBeginHost(the);
-	{
-		xsVars(2);
-		xsTry {
-			xsVar(0) = xsArrayBuffer(message, size);
-			/* Count from the call into the firmware: receiving the message is the transport's
-			 * cost (xsnap does not meter its pipe either); issueCommand's is the guest's bridge. */
-			requestStart = instructionsNow();
-			xsVar(1) = xsCall1(xsGlobal, xsID("handleCommand"), xsVar(0));
-		}
-		xsCatch {
-			xsVar(1) = xsException;
-			xsException = xsUndefined;
-			failed = 1;
-		}
-		if (!failed) runJobs(the);
-		if (failed) {
-			xsStringValue s = xsToString(xsVar(1));
-			sendNetString('!', s, strlen(s), NULL, 0);
-		}
-		else if (xsIsInstanceOf(xsVar(1), xsArrayBufferPrototype)) {
-			uint64_t instructions = instructionsNow() - requestStart;
-			sendMeter(the, instructions, xsToArrayBuffer(xsVar(1)), xsGetArrayBufferLength(xsVar(1)));
-		}
-		else {
-			const char* s = "handleCommand did not return an ArrayBuffer";
-			sendNetString('!', s, strlen(s), NULL, 0);
-		}
-	}
-	xsEndHost(the);
-}
+/* evaluate() and command(): the bridge's requests, shared with the moddable engine's host.
+ * Instructions count from the call into the firmware: receiving the message is the transport's
+ * cost (xsnap does not meter its pipe either); issueCommand's is the guest's bridge. */
+#define REQUEST_OK(THE, REPLY, SIZE) sendMeter(THE, instructionsNow() - requestStart, REPLY, SIZE)
+#define REQUEST_CALL_STARTS() (requestStart = instructionsNow())
+#include "../bridge/xs-requests.h"
 
 /* A loop of a known instruction count, so the host can check the counter's scale. */
 static void calibrate(void)

@@ -198,65 +198,10 @@ static void runJobs(txMachine* the)
 	while (g_main_context_iteration(NULL, FALSE)) {}
 }
 
-static void evaluate(txMachine* the, uint8_t* source, size_t size)
-{
-	volatile int failed = 0;
-	xsBeginHost(the);
-	{
-		xsVars(1);
-		xsTry {
-			txStringCStream stream = { (txString)source, 0, (txSize)size };
-			txSlot* realm = mxProgram.value.reference->next->value.module.realm;
-			txScript* script = fxParseScript(the, &stream, fxStringCGetter, mxProgramFlag);
-			fxRunScript(the, script, mxRealmGlobal(realm), C_NULL, mxRealmClosures(realm)->value.reference, C_NULL, mxProgram.value.reference);
-			mxPullSlot(mxResult);
-		}
-		xsCatch {
-			xsVar(0) = xsException;
-			xsException = xsUndefined;
-			failed = 1;
-		}
-		if (failed) {
-			xsStringValue s = xsToString(xsVar(0));
-			sendNetString('!', s, strlen(s), NULL, 0);
-		}
-	}
-	xsEndHost(the);
-	if (!failed) {
-		runJobs(the);
-		sendMeter(the, "", 0);
-	}
-}
-
-static void command(txMachine* the, uint8_t* message, size_t size)
-{
-	volatile int failed = 0;
-	xsBeginHost(the);
-	{
-		xsVars(2);
-		xsTry {
-			xsVar(0) = xsArrayBuffer(message, (xsIntegerValue)size);
-			xsVar(1) = xsCall1(xsGlobal, xsID("handleCommand"), xsVar(0));
-		}
-		xsCatch {
-			xsVar(1) = xsException;
-			xsException = xsUndefined;
-			failed = 1;
-		}
-		if (!failed) runJobs(the);
-		if (failed) {
-			xsStringValue s = xsToString(xsVar(1));
-			sendNetString('!', s, strlen(s), NULL, 0);
-		}
-		else if (xsIsInstanceOf(xsVar(1), xsArrayBufferPrototype))
-			sendMeter(the, xsToArrayBuffer(xsVar(1)), (size_t)xsGetArrayBufferLength(xsVar(1)));
-		else {
-			const char* s = "handleCommand did not return an ArrayBuffer";
-			sendNetString('!', s, strlen(s), NULL, 0);
-		}
-	}
-	xsEndHost(the);
-}
+/* evaluate() and command(): the bridge's requests, shared with the emulated microcontroller. */
+#define REQUEST_OK(THE, REPLY, SIZE) sendMeter(THE, REPLY, SIZE)
+#define REQUEST_CALL_STARTS() ((void)0)
+#include "../bridge/xs-requests.h"
 
 int main(int argc, char* argv[])
 {
