@@ -8,7 +8,7 @@
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix, resolve } from 'node:path';
+import { delimiter, join, posix, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import { softDigest } from '../firmware/platform/soft-digest.js';
 import { toHex } from '../firmware/codec/cbor.js';
@@ -280,9 +280,11 @@ async function buildSigned(p: Parsed, board: Board, out: (line: string) => void,
 }
 
 export async function buildCommand(argv: string[], out: (line: string) => void, deploy: boolean, deps: Partial<BuildDeps> = {}): Promise<number> {
-  const env = deps.env ?? process.env;
-  const spawn = deps.spawn ?? spawnInherit;
   const root = deps.root ?? repoRoot;
+  // mcconfig's makefile runs `tsc` from PATH: the repository's pinned TypeScript comes first.
+  const given = deps.env ?? process.env;
+  const env: NodeJS.ProcessEnv = { ...given, PATH: [join(root, 'node_modules', '.bin'), given.PATH ?? ''].join(delimiter) };
+  const spawn = deps.spawn ?? spawnInherit;
   const full: BuildDeps = { env, spawn, root, cwd: deps.cwd ?? process.cwd() };
   const p = parseArgs(argv, OPTIONS);
   if (p.options.help) {
