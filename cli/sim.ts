@@ -32,7 +32,8 @@ const HELP = [
   '  --heap-ceiling  mcu: the device heap\'s ceiling, e.g. 4MiB (default) or 3000KiB; +SIZE is a',
   '               ceiling above what the loaded firmware holds (the run-time heap, e.g. +512KiB)',
   '  --seed       seed for the simulated hardware and random power cuts (default 1)',
-  '  --out        output directory (default sim-out): report.json, summary.txt, evidence/, export.avi',
+  '  --out        output directory (default sim-out): report.json, summary.txt, evidence/, export.avi;',
+  '               a new or empty folder, or one an earlier run made (any other is refused: E_OUT_EXISTS)',
   '  --scale      run every time of the shift scaled by F (0 < F <= 1), e.g. 0.05 for a quick run',
   'Exit status: 0 nothing lost and everything verified, 1 otherwise, 2 usage error.',
 ];

@@ -11,7 +11,7 @@
 // (virtual time stops while a dock session runs; the dock's clock is the simulation's).
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CborValue } from '../../firmware/codec/cbor.js';
 import { BodycamError } from '../../firmware/errors.js';
@@ -39,6 +39,8 @@ import { attachCamera, synthetic } from '../sensor/sim-camera.js';
 import type { Scenario } from './format.js';
 
 export const SIM_DEVICE = 'CAM-SIM-0001';
+/** The file that marks an output folder as the simulator's own: only such a folder's evidence/ is replaced. */
+export const SIM_MARK = '.bodycam-sim';
 export const SIM_AGENCY = 'Simulated Constabulary';
 const UTC_START = Date.UTC(2026, 10, 25, 6, 0, 0);
 const SHORT_PRESS_MS = 200;
@@ -240,10 +242,42 @@ export function timeline(sc: Scenario, seed: number | string): { events: Event[]
   return { events, cuts: cuts.length };
 }
 
+/**
+ * Makes `dir` the simulator's output folder, or refuses: a run replaces its evidence/, so the
+ * folder must be new, empty, or one a run made (marked with SIM_MARK) whose evidence holds only
+ * the simulated camera. Anything else — a dock store, a copy of one, someone's files — is left
+ * untouched (E_OUT_EXISTS, E_OUT_NOT_FOLDER).
+ */
+export function claimOutDir(dir: string): void {
+  let entries: string[];
+  try {
+    if (!lstatSync(dir).isDirectory()) throw new BodycamError('E_OUT_NOT_FOLDER', `--out ${dir} is a file, not a folder; nothing was changed. Give a new or empty folder`);
+    entries = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dir, { recursive: true });
+    entries = [];
+  }
+  if (entries.length && !entries.includes(SIM_MARK)) {
+    throw new BodycamError('E_OUT_EXISTS', `--out ${dir} already holds files bodycam sim did not make (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); a run replaces the evidence/ folder in it, so nothing was changed. Give a new or empty folder`);
+  }
+  let devices: string[] = [];
+  try {
+    devices = readdirSync(join(dir, 'evidence', 'devices'));
+  } catch {
+    // No evidence yet, or not a store: nothing of anyone's to lose.
+  }
+  const others = devices.filter((d) => d !== SIM_DEVICE);
+  if (others.length) {
+    throw new BodycamError('E_OUT_EXISTS', `--out ${dir}/evidence holds evidence of cameras the simulator did not make (${others.slice(0, 3).join(', ')}); nothing was changed. Give a new or empty folder`);
+  }
+  writeFileSync(join(dir, SIM_MARK), 'made by bodycam sim: each run replaces evidence/, report.json, summary.txt, root.pub and export.avi here\n');
+}
+
 export async function runScenario(sc: Scenario, o: RunOptions): Promise<ScenarioReport> {
   const wall0 = Date.now();
   const seed = String(o.seed);
-  mkdirSync(o.out, { recursive: true });
+  claimOutDir(o.out);
   const evidenceDir = join(o.out, 'evidence');
   rmSync(evidenceDir, { recursive: true, force: true });
 
