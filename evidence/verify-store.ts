@@ -7,10 +7,11 @@
 // Promises: any store gives a report — bad files are findings with their paths, never an
 // exception; `valid` is true only when nothing at all was found.
 
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../firmware/codec/cbor.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
-import { verifyEvidence, type EvidenceInput, type EvidenceReport } from '../firmware/signing/verifier.js';
+import { REASONS, verifyEvidence, type EvidenceInput, type EvidenceReport } from '../firmware/signing/verifier.js';
 import type { LedgerReport } from '../firmware/recorder/ledger-verify.js';
 import { peekCertificate } from '../firmware/signing/certificate.js';
 import { nodeDigest } from '../host/ports.js';
@@ -22,6 +23,8 @@ import type { Trust } from './trust.js';
 
 export interface StoreReport {
   directory: string;
+  /** Uploads a dock station's store holds unfinished (partial/<device>/<seq>.part), by device. */
+  uploads: { device: string; seq: number; bytes: number }[];
   valid: boolean;
   trust: { fingerprint: string; source: Trust['source']; rootFrom: string; revocationsFrom: string | null; statements: string[] };
   evidence: EvidenceReport;
@@ -49,6 +52,8 @@ export function verifyStore(dir: string, o: VerifyStoreOptions): StoreReport {
   const reader = new SafeReader();
   const { input } = readEvidenceDir(dir, o.trust, reader);
   const evidence = verifyEvidence(input, { digest: nodeDigest, ed25519: o.ed25519 });
+  const uploads = inProgress(dir, reader);
+  explainTruncation(evidence, uploads);
   const ledgers = checkLedgers(dir, o.trust.root, o.ed25519, reader);
 
   // What is present, by device: stored seq → digests.
@@ -80,5 +85,40 @@ export function verifyStore(dir: string, o: VerifyStoreOptions): StoreReport {
   });
   const problems = reader.problems;
   const valid = evidence.valid && problems.length === 0 && ledgers.every((l) => l.valid) && completeness.every((c) => c.findings.length === 0) && custody.findings.length === 0;
-  return { directory: dir, valid, trust: trustSummary(o.trust), evidence, problems, ledgers, completeness, custody, input };
+  return { directory: dir, uploads, valid, trust: trustSummary(o.trust), evidence, problems, ledgers, completeness, custody, input };
+}
+
+const PART = /^(\d{10})\.part$/;
+
+/** The unfinished uploads of a station's store: regular files partial/<device>/<seq>.part (links are not followed). */
+function inProgress(dir: string, reader: SafeReader): StoreReport['uploads'] {
+  const out: StoreReport['uploads'] = [];
+  const partial = join(dir, 'partial');
+  for (const device of reader.list(partial)) {
+    for (const name of reader.list(join(partial, device))) {
+      const m = PART.exec(name);
+      const path = join(partial, device, name);
+      if (m && reader.kind(path) === 'file') out.push({ device, seq: Number(m[1]), bytes: statSync(path).size });
+    }
+  }
+  return out;
+}
+
+/**
+ * A tail the receipts or checkpoints name but the store lacks is "truncated" — unless the store
+ * holds that device's upload of the first missing segment unfinished: then it is an upload in
+ * progress. Still a finding (the evidence is not all there, and the report stays invalid), but not
+ * the word for tampering. A planted .part file can change only the word, never the verdict.
+ */
+function explainTruncation(evidence: EvidenceReport, uploads: StoreReport['uploads']): void {
+  for (const d of evidence.devices) {
+    const held = uploads.filter((u) => u.device === d.device);
+    if (!held.length) continue;
+    const first = held.reduce((a, b) => (b.seq < a.seq ? b : a));
+    d.reasons = d.reasons.map((r) =>
+      r.code === REASONS.TRUNCATED && r.seq !== undefined && r.seq >= first.seq
+        ? { code: REASONS.UPLOAD_IN_PROGRESS, message: `${r.message}; the station holds segment ${first.seq}'s upload unfinished (${first.bytes} bytes so far): an upload in progress, not evidence yet`, seq: r.seq }
+        : r,
+    );
+  }
 }

@@ -53,6 +53,8 @@ export const REASONS = Object.freeze({
   REPLAYED: 'replayed',
   CHAIN_BROKEN: 'chain-broken',
   TRUNCATED: 'truncated',
+  /** A truncation the store explains by an upload it holds unfinished (a dock station's store only). */
+  UPLOAD_IN_PROGRESS: 'upload-in-progress',
   HEAD_MISMATCH: 'head-mismatch',
   CLOCK_BACKWARDS: 'clock-backwards',
   BAD_TRUST: 'bad-trust',
