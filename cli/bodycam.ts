@@ -1,9 +1,12 @@
 // The `bodycam` command line: one entry per user task (simulate a shift, run a dock, verify
 // and export evidence, provision, build and flash). Each subcommand lives in its own module.
-// Exit codes: 0 success, 1 the work ran and found a problem (e.g. evidence that doesn't
-// verify), 2 a usage or environment error.
+// Exit codes mean one thing each, for every command (EXIT below; README "Exit codes"): a script
+// or CI can tell lost evidence from a typo from a busy port. Every failure reaches the user as
+// a stable E_* code and a message, never a stack trace or a bare errno; with --json, as JSON.
 
-import { BodycamError, isBodycamError } from '../firmware/errors.js';
+import { readFileSync } from 'node:fs';
+import { BodycamError, errorMessage } from '../firmware/errors.js';
+import { EXIT, asBodycamError, exitCodeOf } from './exit.js';
 import { demo } from './demo.js';
 import { dockCommand } from './dock.js';
 import { verifyCommand } from './verify.js';
@@ -30,33 +33,46 @@ export const commands: Record<string, Command> = {
   firmware: { summary: 'firmware signing key, sign and verify firmware images (armoury)', run: (a, out) => firmwareCommand(a, out) },
 };
 
+/** This package's version (bodycam --version). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+const EXIT_HELP = 'exit status: 0 ok, 1 the work found a problem with evidence (or an image), 2 usage or input, 3 environment (a tool, a port, the disk), 4 a bug';
+
 function usage(out: (line: string) => void): void {
   out('usage: bodycam <command> [options]');
   out('');
   for (const [name, c] of Object.entries(commands)) out(`  ${name.padEnd(10)} ${c.summary}`);
   out('');
-  out('bodycam <command> --help tells more.');
+  out('bodycam help COMMAND (or bodycam COMMAND --help) tells more; bodycam --version.');
+  out(EXIT_HELP);
 }
 
 export async function run(argv: string[], out: (line: string) => void = (l) => console.log(l)): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === 'version') {
+    out(`bodycam ${version()}`);
+    return EXIT.ok;
+  }
+  if (name === 'help' && rest[0] !== undefined && commands[rest[0]]) return run([rest[0], '--help'], out);
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     usage(out);
-    return name ? 0 : 2;
+    return name ? EXIT.ok : EXIT.usage;
   }
+  const json = argv.includes('--json');
   const c = commands[name];
-  if (!c) {
-    console.error(`E_USAGE: unknown command "${name}"`);
-    usage((l) => console.error(l));
-    return 2;
-  }
   try {
-    return await c.run(rest, out);
-  } catch (e) {
-    if (isBodycamError(e)) {
-      console.error(e.message);
-      return e.code === 'E_USAGE' || e.code.startsWith('E_TRUST') ? 2 : e instanceof BodycamError && e.code.startsWith('E_XS') ? 2 : 1;
-    }
-    throw e;
+    if (!c) throw new BodycamError('E_USAGE', `unknown command "${name}" (bodycam help lists them)`);
+    const code = await c.run(rest, out);
+    if (rest.includes('--help') && code === EXIT.ok) out(EXIT_HELP);
+    return code;
+  } catch (thrown) {
+    const e = asBodycamError(thrown);
+    const exit = exitCodeOf(e.code);
+    if (json) out(JSON.stringify({ ok: false, error: { code: e.code, message: errorMessage(e) }, exit }));
+    else console.error(e.message);
+    if (process.env.BODYCAM_DEBUG && thrown instanceof Error) console.error(thrown.stack);
+    return exit;
   }
 }

@@ -17,6 +17,7 @@ import { firmwareKeyHash, parseHeader, parseVersion } from '../firmware/update/i
 import { verifyImage, type ImageInfo } from '../firmware/update/session.js';
 import { MemoryTrust } from '../firmware/update/trust.js';
 import { parseArgs, stringOption, type Parsed } from './args.js';
+import { EXIT } from './exit.js';
 import { describeSigned, readPublicKey, readSecretKey, signFirmware } from './firmware.js';
 import { PARTITION_TABLE_OFFSET, partitionTableBinary, readPartitions, updateLayout, type PartitionTable, type UpdateLayout } from './partitions.js';
 
@@ -198,13 +199,14 @@ async function flashSigned(p: Parsed, board: Board, port: string, out: (line: st
   const counterText = stringOption(p, 'security-counter');
   const securityCounter = counterText === undefined ? 0 : Number(counterText);
   if (!Number.isInteger(securityCounter) || securityCounter < 0 || securityCounter > 0xffffffff) throw new BodycamError('E_USAGE', '--security-counter must be an integer 0..4294967295');
+  if (!existsSync(file)) throw new BodycamError('E_NOT_FOUND', `--image ${file} does not exist: give the signed image \`bodycam build --sign-key\` made (bodycam-BOARD-VERSION.img)`);
   let plan: FlashPlan;
   try {
     plan = planFlash({ board, image: new Uint8Array(readFileSync(file)), keys: keyFiles.map(readPublicKey), securityCounter, root: deps.root });
   } catch (e) {
     if (e instanceof BodycamError && e.code.startsWith('E_FW_')) {
       console.error(`${e.message} (${file})`);
-      return 1;
+      return EXIT.finding;
     }
     throw e;
   }
@@ -228,10 +230,10 @@ async function flashSigned(p: Parsed, board: Board, port: string, out: (line: st
     });
     out(`writing it to ${board.config.title} on ${port} (app slot ${layout.ota0.name} at 0x${layout.ota0.offset.toString(16)})`);
     const code = await runTool(deps.spawn, ESPTOOL, args, { cwd: deps.root, env: deps.env }, ESPTOOL_HELP);
-    if (code === undefined) return 2;
+    if (code === undefined) return EXIT.environment;
     if (code !== 0) {
       console.error(`E_FLASH_FAILED: esptool.py exited with ${code}; the lines above say why. Check the cable and the port, or put the board in programming mode and try again`);
-      return 1;
+      return EXIT.environment;
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -255,21 +257,21 @@ async function buildSigned(p: Parsed, board: Board, out: (line: string) => void,
   const args = mcconfigArgs({ board, deploy: false, release: true, ssid: stringOption(p, 'ssid'), password: stringOption(p, 'password') });
   out(`building signed bodycam ${version} for ${board.config.title} (${board.config.target}), a release build`);
   const code = await runTool(deps.spawn, 'mcconfig', args, { cwd: deps.root, env: deps.env }, `mcconfig was not found on PATH: ${SDK_HELP}`);
-  if (code === undefined) return 2;
+  if (code === undefined) return EXIT.environment;
   if (code !== 0) {
     console.error(`E_BUILD_FAILED: mcconfig exited with ${code}; the lines above say why`);
-    return 1;
+    return EXIT.environment;
   }
   const app = appBinaryPath(moddable, board, true, deps.root);
   if (!existsSync(app)) {
     console.error(`E_BUILD_OUTPUT: mcconfig finished but ${app} is not there; sign the application binary it made with \`bodycam firmware sign\``);
-    return 1;
+    return EXIT.environment;
   }
   const payload = new Uint8Array(readFileSync(app));
   const { slotBytes } = updateLayout(partitionsOf(board, deps.root), board.config.flashBytes);
   if (payload.length > slotBytes) {
     console.error(`E_FW_TOO_LARGE: the firmware is ${payload.length} bytes; the board's app slot holds ${slotBytes}. It can't be installed: make it smaller (fewer preloaded modules) or change boards/partitions-*.csv`);
-    return 1;
+    return EXIT.finding;
   }
   const signed = signFirmware({ keyFile, version, board: board.name, securityCounter, payload, warn: out });
   writeFileSync(outFile, signed.image);
@@ -316,7 +318,7 @@ export async function buildCommand(argv: string[], out: (line: string) => void, 
   } catch (e) {
     if (e instanceof BodycamError && e.code === 'E_BOARD_UNKNOWN') {
       console.error(e.message);
-      return 2;
+      return EXIT.usage;
     }
     throw e;
   }
@@ -326,22 +328,22 @@ export async function buildCommand(argv: string[], out: (line: string) => void, 
   if (deploy && p.options['development-board'] !== true) {
     // Signed firmware (issue 10): a build from source is unsigned; only a development board takes one.
     console.error('E_FW_UNSIGNED: without --image, bodycam flash writes a build straight from the source tree, which no firmware key has signed. A camera in service runs only signed images: make one with `bodycam build --board NAME --sign-key KEY --version X.Y.Z` and write it with `bodycam flash --board NAME --port PORT --image FILE --firmware-key PUBLIC.pem`. If this is a development board that will never hold evidence, say so with --development-board.');
-    return 1;
+    return EXIT.usage;
   }
   if (deploy && (p.options['firmware-key'] !== undefined || p.options['security-counter'] !== undefined)) throw new BodycamError('E_USAGE', '--firmware-key and --security-counter check a signed image: give it with --image');
   if (!env.MODDABLE) {
     console.error(`E_SDK_MISSING: the Moddable SDK is not installed (MODDABLE is not set): ${SDK_HELP}`);
-    return 2;
+    return EXIT.environment;
   }
   if (!deploy && stringOption(p, 'sign-key') !== undefined) return buildSigned(p, board, out, full);
   if (!deploy && (p.options.version !== undefined || p.options.out !== undefined || p.options['security-counter'] !== undefined)) throw new BodycamError('E_USAGE', '--version, --out and --security-counter go with --sign-key');
   const args = mcconfigArgs({ board, deploy, release: p.options.release === true, port, ssid: stringOption(p, 'ssid'), password: stringOption(p, 'password') });
   out(`${deploy ? 'flashing' : 'building'} bodycam for ${board.config.title} (${board.config.target})${port ? ` on ${port}` : ''}`);
   const code = await runTool(spawn, 'mcconfig', args, { cwd: root, env: port ? { ...env, UPLOAD_PORT: port } : env }, `mcconfig was not found on PATH: ${SDK_HELP}`);
-  if (code === undefined) return 2;
+  if (code === undefined) return EXIT.environment;
   if (code !== 0) {
     console.error(`E_BUILD_FAILED: mcconfig exited with ${code}; the lines above say why`);
-    return 1;
+    return EXIT.environment;
   }
   out(deploy ? 'done: the camera restarts with the new firmware' : 'done');
   return 0;

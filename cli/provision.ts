@@ -103,8 +103,13 @@ export interface Register {
 export function readRegister(rootDir: string): Register {
   const p = join(rootDir, ROOT_FILES.register);
   if (!existsSync(p)) throw new BodycamError('E_ROOT_MISSING', `${p} is missing: is ${rootDir} an agency root folder (made by \`bodycam provision root\`)?`);
-  const r = JSON.parse(readFileSync(p, 'utf8')) as Register;
-  if (r.format !== REGISTER_FORMAT) throw new BodycamError('E_REGISTER_FORMAT', `${p} is not an armoury register (${REGISTER_FORMAT})`);
+  let r: Register;
+  try {
+    r = JSON.parse(readFileSync(p, 'utf8')) as Register;
+  } catch (e) {
+    throw new BodycamError('E_REGISTER_FORMAT', `${p} is damaged (${(e as Error).message}); nothing was changed. Restore it from the agency folder's backup copy`);
+  }
+  if (!r || typeof r !== 'object' || r.format !== REGISTER_FORMAT) throw new BodycamError('E_REGISTER_FORMAT', `${p} is not an armoury register (${REGISTER_FORMAT}); nothing was changed. Restore it from the agency folder's backup copy`);
   return r;
 }
 

@@ -35,7 +35,7 @@ const HELP = [
   '  --out        output directory (default sim-out): report.json, summary.txt, evidence/, export.avi;',
   '               a new or empty folder, or one an earlier run made (any other is refused: E_OUT_EXISTS)',
   '  --scale      run every time of the shift scaled by F (0 < F <= 1), e.g. 0.05 for a quick run',
-  'Exit status: 0 nothing lost and everything verified, 1 otherwise, 2 usage error.',
+  'Exit status 0 means nothing was lost and everything verified; 1 that something was lost or did not verify.',
 ];
 
 /** "4MiB", "512KiB", "1500000" (bytes); a leading + means above the loaded firmware. */

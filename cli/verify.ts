@@ -2,7 +2,8 @@
 // or --json (always a report, even when the command can't start); exit 0 only when everything
 // verifies, 1 when anything doesn't, 2 on a usage error (no such directory, no pinned root).
 
-import { BodycamError, errorCode, errorMessage } from '../firmware/errors.js';
+import { BodycamError, errorMessage } from '../firmware/errors.js';
+import { asBodycamError, exitCodeOf } from './exit.js';
 import { tweetEd25519 } from '../firmware/signing/ed25519.js';
 import type { LedgerReport } from '../firmware/recorder/ledger-verify.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
@@ -104,7 +105,7 @@ const HELP = [
   '                        be present and unchanged (docs/custody-log.md)',
   '  --json                print the full report as JSON (always a report, even on a usage error)',
   '  --reference           verify with the firmware\'s TweetNaCl instead of Node\'s native Ed25519',
-  'Exit status: 0 everything verifies, 1 something does not, 2 usage error.',
+  'Exit status 0 means everything verifies; 1 that something does not.',
 ];
 
 const SPEC: Record<string, OptionSpec> = { ...TRUST_OPTIONS, checkpoint: { value: true }, json: {}, reference: {}, help: {} };
@@ -141,7 +142,8 @@ export async function verifyCommand(argv: string[], out: (line: string) => void)
   } catch (e) {
     if (!json) throw e;
     // A machine asked for JSON: it gets a report, with the reason nothing was verified.
-    out(JSON.stringify({ valid: false, error: { code: errorCode(e), message: errorMessage(e) } }, null, 2));
-    return errorCode(e) === 'E_USAGE' || errorCode(e).startsWith('E_TRUST') ? 2 : 1;
+    const be = asBodycamError(e);
+    out(JSON.stringify({ valid: false, error: { code: be.code, message: errorMessage(be) } }, null, 2));
+    return exitCodeOf(be.code);
   }
 }

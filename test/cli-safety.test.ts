@@ -48,7 +48,7 @@ test('bodycam sim --out never deletes or overwrites a folder it did not make', (
   fakeStore(dir);
   const before = tree(dir);
   const r = bodycam('sim', '--scale', '0.05', '--no-export', '--out', dir);
-  t.not(r.status, 0);
+  t.is(r.status, 2, 'a usage error, not lost evidence');
   t.regex(r.stderr, /E_OUT_EXISTS/);
   t.deepEqual(tree(dir), before, 'nothing changed');
   // The folder that holds it is refused too (--out /srv on a dock machine).
@@ -62,6 +62,7 @@ test('bodycam sim --out never deletes or overwrites a folder it did not make', (
   const file = join(tmp(), 'notes.txt');
   writeFileSync(file, 'mine');
   const f = bodycam('sim', '--scale', '0.05', '--no-export', '--out', file);
+  t.is(f.status, 2);
   t.regex(f.stderr, /E_OUT_NOT_FOLDER/);
   t.is(readFileSync(file, 'utf8'), 'mine');
 });
@@ -80,4 +81,49 @@ test('bodycam sim reruns into a folder it made, and refuses it once another came
   const r = bodycam('sim', '--scale', '0.05', '--no-export', '--out', dir);
   t.regex(r.stderr, /E_OUT_EXISTS.*CAM-0042/);
   t.deepEqual(tree(dir), before);
+});
+
+/** A refusal as the user sees it: this exit status and code, no stack trace, no bare errno. */
+function refused(t: import('ava').ExecutionContext, r: ReturnType<typeof bodycam>, status: number, code: string, what: string): void {
+  t.is(r.status, status, `${what}: ${r.stderr}`);
+  t.regex(r.stderr, new RegExp(`^${code}: `, 'm'), what);
+  t.notRegex(r.stderr, /\n\s+at |\bE(NOENT|ISDIR|EXIST|NOTDIR|ACCES)\b/, `${what}: no stack trace or raw errno`);
+}
+
+test('exit status 2 is a usage or input error, for every command; each with a stable code and no stack trace', (t) => {
+  const dir = tmp();
+  const badJson = join(dir, 'bad.json');
+  writeFileSync(badJson, '{ "name": ');
+  refused(t, bodycam('sim', '--scenario', badJson, '--out', join(dir, 'o1')), 2, 'E_SCENARIO', 'a scenario file that is not JSON');
+  refused(t, bodycam('sim', '--scenario', 'no-such-shift', '--out', join(dir, 'o2')), 2, 'E_USAGE', 'a scenario name that does not exist');
+  refused(t, bodycam('nonsense'), 2, 'E_USAGE', 'an unknown command');
+  refused(t, bodycam('provision', 'root', '--agency', 'Metro Police', '--out', join(dir, 'agency')), 2, 'E_PASSPHRASE_MISSING', 'no passphrase');
+  const key = join(dir, 'firmware-signing.pub.pem');
+  refused(t, bodycam('flash', '--board', 'xiao_esp32s3_sense', '--port', '/dev/null', '--image', join(dir, 'nosuch.img'), '--firmware-key', key), 2, 'E_NOT_FOUND', 'a missing image');
+  refused(t, bodycam('firmware', 'verify', join(dir, 'nosuch.img'), '--key', key), 2, 'E_NOT_FOUND', 'a missing file is a code, not ENOENT');
+  refused(t, bodycam('firmware', 'verify', dir, '--key', key), 2, 'E_IS_FOLDER', 'a folder for a file is a code, not EISDIR');
+  // A damaged armoury register: refused with its code, untouched.
+  const agency = join(dir, 'agency2');
+  mkdirSync(agency);
+  writeFileSync(join(agency, 'register.json'), '{"format": "bodycam-armoury-register/1", "cameras": {');
+  const before = tree(agency);
+  refused(t, bodycam('provision', 'assign', '--root', agency, '--device', 'CAM-1', '--officer', 'PC 1'), 2, 'E_REGISTER_FORMAT', 'a corrupt register.json');
+  t.deepEqual(tree(agency), before);
+});
+
+test('--json: errors are JSON too, with the code and the exit status', (t) => {
+  const r = bodycam('sim', '--scenario', 'no-such-shift', '--json');
+  t.is(r.status, 2);
+  t.like(JSON.parse(r.stdout), { ok: false, error: { code: 'E_USAGE' }, exit: 2 });
+  t.regex(JSON.parse(r.stdout).error.message, /no scenario/);
+});
+
+test('--version and help COMMAND', (t) => {
+  const v = bodycam('--version');
+  t.is(v.status, 0);
+  t.is(v.stdout.trim(), `bodycam ${(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version}`);
+  const h = bodycam('help', 'sim');
+  t.is(h.status, 0);
+  t.regex(h.stdout, /^usage: bodycam sim /);
+  t.regex(h.stdout, /exit status: 0 ok, 1 .*, 2 usage/);
 });

@@ -114,7 +114,7 @@ test.serial('without the SDK, build stops and says how to install it; nothing is
   } finally {
     c.restore();
   }
-  t.is(rc, 2);
+  t.is(rc, 3, 'the environment');
   t.deepEqual(runs, []);
   t.regex(c.errors.join('\n'), /E_SDK_MISSING.*npx xs-dev setup --device esp32/);
 });
@@ -146,7 +146,7 @@ test.serial('a missing mcconfig on PATH is reported like a missing SDK', async (
   } finally {
     c.restore();
   }
-  t.is(rc, 2);
+  t.is(rc, 3);
   t.regex(c.errors.join('\n'), /E_SDK_MISSING: mcconfig was not found/);
 });
 
@@ -274,7 +274,7 @@ test.serial('build --sign-key: a release build, its application binary signed in
   t.false(existsSync(join(dir, 'bodycam-xiao_esp32s3_sense-2.2.0.img')));
   // No binary where mcconfig leaves it: said so, with the path.
   const none = await quiet(() => buildCommand([...argv.slice(0, 5), '2.3.0'], () => {}, false, { env: { MODDABLE: join(dir, 'empty-sdk') }, cwd: dir, spawn: async () => 0 }));
-  t.is(none.value, 1);
+  t.is(none.value, 3, 'the toolchain left no binary: the environment');
   t.regex(none.errors.join('\n'), /E_BUILD_OUTPUT: .*empty-sdk.*xs_esp32\.bin/);
   // A wrong key file or a missing version stops before any build.
   const before = runs.length;

@@ -47,7 +47,7 @@ test.serial('keygen writes the signing key 0600 with a warning, and its public k
   t.deepEqual(createPublicKey(secret).export({ format: 'der', type: 'spki' }), pub.export({ format: 'der', type: 'spki' }));
   t.deepEqual(readPublicKey(join(keys, SECRET_FILE)), readPublicKey(join(keys, PUBLIC_FILE)));
   const again = await bodycam('firmware', 'keygen', '--out', keys);
-  t.is(again.code, 1);
+  t.is(again.code, 2);
   t.regex(again.errors.join('\n'), /E_EXISTS/);
   t.is((await bodycam('firmware', 'keygen', '--out', other)).code, 0);
 });
@@ -74,8 +74,8 @@ test.serial('sign, then verify (human and --json); another key, another board, a
   writeFileSync(tampered, bytes);
   t.like(JSON.parse((await bodycam('firmware', 'verify', tampered, '--key', join(keys, PUBLIC_FILE), '--json')).lines[0]), { code: 'E_FW_HASH' });
   t.is((await bodycam('firmware', 'sign', '--key', join(keys, SECRET_FILE), '--version', '1.4', '--board', 'xiao_esp32s3_sense', app, signed)).code, 2);
-  t.is((await bodycam('firmware', 'sign', '--key', join(keys, SECRET_FILE), '--version', '1.4.0', '--board', 'no_such_board', app, signed)).code, 1);
-  t.is((await bodycam('firmware', 'sign', '--key', join(keys, PUBLIC_FILE), '--version', '1.4.0', '--board', 'xiao_esp32s3_sense', app, signed)).code, 1, 'a public key can not sign');
+  t.is((await bodycam('firmware', 'sign', '--key', join(keys, SECRET_FILE), '--version', '1.4.0', '--board', 'no_such_board', app, signed)).code, 2);
+  t.is((await bodycam('firmware', 'sign', '--key', join(keys, PUBLIC_FILE), '--version', '1.4.0', '--board', 'xiao_esp32s3_sense', app, signed)).code, 2, 'a public key can not sign');
 });
 
 test.serial('bodycam flash refuses an unsigned build unless --development-board; nothing is run', async (t) => {
@@ -89,7 +89,7 @@ test.serial('bodycam flash refuses an unsigned build unless --development-board;
   console.error = (l: string) => void errors.push(String(l));
   try {
     const argv = ['--board', 'xiao_esp32s3_sense', '--port', '/dev/ttyACM0'];
-    t.is(await buildCommand(argv, () => {}, true, { env: { MODDABLE: '/sdk' }, spawn }), 1);
+    t.is(await buildCommand(argv, () => {}, true, { env: { MODDABLE: '/sdk' }, spawn }), 2, 'a usage error');
     t.deepEqual(runs, []);
     t.regex(errors.join('\n'), /E_FW_UNSIGNED: .*--development-board/);
     t.is(await buildCommand([...argv, '--development-board'], () => {}, true, { env: { MODDABLE: '/sdk' }, spawn }), 0);
@@ -168,7 +168,7 @@ test.serial('flash --image: a good image is written with esptool.py: partition t
   t.regex(r.lines.at(-1)!, /done: the camera restarts with firmware 1\.5\.0/);
   // esptool failing is reported, not "done"
   const failed = await flash(['--image', image, '--firmware-key', join(keys, PUBLIC_FILE)], esptool(2).spawn);
-  t.is(failed.code, 1);
+  t.is(failed.code, 3, 'the environment: cable, port, programming mode');
   t.regex(failed.errors.join('\n'), /E_FLASH_FAILED: esptool\.py exited with 2/);
 });
 
@@ -214,7 +214,7 @@ test.serial('flash --image without esptool.py says how to install it (E_SDK_MISS
     throw Object.assign(new Error('spawn esptool.py ENOENT'), { code: 'ENOENT' });
   };
   const r = await flash(['--image', image, '--firmware-key', join(keys, PUBLIC_FILE)], spawn, {});
-  t.is(r.code, 2);
+  t.is(r.code, 3);
   t.regex(r.errors.join('\n'), /E_SDK_MISSING: esptool\.py .* not found .*npx xs-dev setup --device esp32/);
   t.regex(r.lines.join('\n'), /OK, a camera would install it/, 'the image was checked before the tool was looked for');
 });
