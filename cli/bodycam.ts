@@ -70,8 +70,9 @@ export async function run(argv: string[], out: (line: string) => void = (l) => c
   } catch (thrown) {
     const e = asBodycamError(thrown);
     const exit = exitCodeOf(e.code);
+    // With --json the machine reading stdout gets it as JSON; the person watching still sees it.
     if (json) out(JSON.stringify({ ok: false, error: { code: e.code, message: errorMessage(e) }, exit }));
-    else console.error(e.message);
+    console.error(e.message);
     if (process.env.BODYCAM_DEBUG && thrown instanceof Error) console.error(thrown.stack);
     return exit;
   }

@@ -10,6 +10,9 @@ import { DockStation } from '../dock-station/station.js';
 import type { SessionProgress, SessionResult } from '../dock-station/session.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { FirmwareShelf } from '../dock-station/firmware-shelf.js';
+import { StoreLock, prepareStoreDir } from '../dock-station/store-lock.js';
+import { statSync } from 'node:fs';
+import { asBodycamError } from './exit.js';
 import { parseArgs, stringOption } from './args.js';
 
 const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--firmware DIR] [--json] [--rebuild-index]
@@ -23,6 +26,9 @@ newest image for its board if it is newer than what it runs. A store whose index
 missing or damaged is refused (E_INDEX_MISSING, E_INDEX_DAMAGED); --rebuild-index rebuilds it from
 the signed files in the store (the damaged file is kept beside it). A full disk is said once
 (E_STATION_FULL): cameras are turned away and keep their evidence until space is freed.
+Before anything is written: --firmware must be a folder (its images are listed), --store's parent
+must exist (E_STORE_PATH), no other dock may hold the store (E_STORE_LOCKED: station.lock in it),
+and the port must be free (E_PORT_BUSY).
 --timeout is how long to wait for each camera message (30); --max-cameras how many cameras are
 served at once (128; more are told E_STATION_BUSY and dock again later).`;
 
@@ -60,60 +66,96 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
   if (!storeDir || !identityDir) throw new BodycamError('E_USAGE', `--store and --identity are required\n${HELP}`);
   const m = /^(.*):(\d+)$/.exec(listen);
   if (!m) throw new BodycamError('E_USAGE', '--listen takes HOST:PORT');
+  const [host, port] = [m[1], Number(m[2])];
   const json = a.options.json === true;
   const timeoutMs = positive(a, 'timeout', 3600) * 1000 || undefined;
   const maxSessions = positive(a, 'max-cameras', 100_000) || undefined;
   const firmwareDir = stringOption(a, 'firmware');
   const ed25519 = hostEd25519();
   const identity = loadDockIdentity(identityDir, ed25519);
-  const live = new Map<string, string>();
-  const tty = process.stderr.isTTY && !json;
-  const render = () => {
-    if (!tty) return;
-    process.stderr.write(`\x1b[${live.size}A`);
-    for (const line of live.values()) process.stderr.write(`\x1b[2K${line}\n`);
-  };
-  const station = new DockStation({
-    identity,
-    storeDir,
-    ed25519,
-    revocationsCose: identity.revocationsCose,
-    rebuildIndex: a.options['rebuild-index'] === true,
-    timeoutMs,
-    maxSessions,
-    onFault: (e) => out(json ? JSON.stringify({ event: 'fault', code: e.code, message: e.message }) : `STATION ${e.message}`),
-    firmware: firmwareDir ? new FirmwareShelf(firmwareDir) : undefined,
-    onProgress: (p) => {
-      if (json) out(JSON.stringify({ event: 'progress', ...p }));
-      else if (tty) {
-        const fresh = !live.has(p.session);
-        live.set(p.session, progressLine(p));
-        if (fresh) process.stderr.write('\n');
-        render();
-      }
-    },
-    onResult: (r: SessionResult) => {
-      live.delete(r.session);
-      if (json) out(JSON.stringify({ event: 'session', ...r }));
-      else out(`${r.device ?? 'unknown camera'}: ${r.ok ? 'done' : `FAILED ${r.code ?? ''} ${r.message ?? ''}`} — stored ${r.stored.length} segments, released ${r.released.length}${r.rejected.length ? `, rejected ${r.rejected.map((x) => `${x.seq} (${x.code})`).join(', ')}` : ''}`);
-    },
-  });
-  if (station.rebuilt) {
-    const r = station.rebuilt;
-    out(json ? JSON.stringify({ event: 'index-rebuilt', ...r }) : `index rebuilt from the signed files: ${r.devices} cameras, ${r.segments} segments, ${r.receipts} receipts, ${r.custodyRows} custody rows kept; ${r.skipped.length} files left out${r.skipped.slice(0, 10).map((x) => `\n  ${x.file}: ${x.why}`).join('')}`);
+  // The settings, checked before anything is written: the firmware folder, the store's place.
+  let shelf: FirmwareShelf | undefined;
+  if (firmwareDir !== undefined) {
+    let isDir = false;
+    try {
+      isDir = statSync(firmwareDir).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new BodycamError('E_FIRMWARE_DIR', `--firmware ${firmwareDir} is not a folder that exists: give the folder of signed images (bodycam firmware sign), or leave --firmware out`);
+    shelf = new FirmwareShelf(firmwareDir);
+    const images = shelf.images();
+    if (json) out(JSON.stringify({ event: 'firmware-shelf', dir: firmwareDir, images: images.map((i) => ({ file: i.file, version: i.version, board: i.board })) }));
+    else {
+      out(`firmware: ${images.length} signed image${images.length === 1 ? '' : 's'} in ${firmwareDir}${images.length ? '' : ' — no camera will be offered an update'}`);
+      for (const i of images) out(`  ${i.board} ${i.version}  ${i.file}`);
+    }
   }
-  const addr = await station.listen(Number(m[2]), m[1]);
-  // The stop handlers first: whoever reads "listening" may send SIGTERM at once.
-  const stopped = new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  if (json) out(JSON.stringify({ event: 'listening', address: addr.address, port: addr.port, dock: identity.id, store: storeDir }));
-  else out(`dock ${identity.id} listening on ${addr.address}:${addr.port}, evidence in ${storeDir}`);
-  await stopped;
-  await station.close();
-  // What to copy out of the store: the custody checkpoint that pins everything stored so far.
-  const cp = newestCheckpoint(storeDir, new SafeReader());
-  if (cp) out(json ? JSON.stringify({ event: 'custody-checkpoint', file: cp.file, entries: cp.size }) : `custody log: ${cp.size} entries, checkpoint ${cp.file} — copy it out of the store (bodycam verify --checkpoint, docs/custody-log.md)`);
-  return 0;
+  prepareStoreDir(storeDir);
+  const lock = StoreLock.take(storeDir);
+  try {
+    return await serve(storeDir);
+  } finally {
+    lock.release();
+  }
+
+  async function serve(storeDir: string): Promise<number> {
+    const live = new Map<string, string>();
+    const tty = process.stderr.isTTY && !json;
+    const render = () => {
+      if (!tty) return;
+      process.stderr.write(`\x1b[${live.size}A`);
+      for (const line of live.values()) process.stderr.write(`\x1b[2K${line}\n`);
+    };
+    const station = new DockStation({
+      identity,
+      storeDir,
+      ed25519,
+      revocationsCose: identity.revocationsCose,
+      rebuildIndex: a.options['rebuild-index'] === true,
+      timeoutMs,
+      maxSessions,
+      onFault: (e) => out(json ? JSON.stringify({ event: 'fault', code: e.code, message: e.message }) : `STATION ${e.message}`),
+      firmware: shelf,
+      onProgress: (p) => {
+        if (json) out(JSON.stringify({ event: 'progress', ...p }));
+        else if (tty) {
+          const fresh = !live.has(p.session);
+          live.set(p.session, progressLine(p));
+          if (fresh) process.stderr.write('\n');
+          render();
+        }
+      },
+      onResult: (r: SessionResult) => {
+        live.delete(r.session);
+        if (json) out(JSON.stringify({ event: 'session', ...r }));
+        else out(`${r.device ?? 'unknown camera'}: ${r.ok ? 'done' : `FAILED ${r.code ?? ''} ${r.message ?? ''}`} — stored ${r.stored.length} segments, released ${r.released.length}${r.rejected.length ? `, rejected ${r.rejected.map((x) => `${x.seq} (${x.code})`).join(', ')}` : ''}`);
+      },
+    });
+    if (station.rebuilt) {
+      const r = station.rebuilt;
+      out(json ? JSON.stringify({ event: 'index-rebuilt', ...r }) : `index rebuilt from the signed files: ${r.devices} cameras, ${r.segments} segments, ${r.receipts} receipts, ${r.custodyRows} custody rows kept; ${r.skipped.length} files left out${r.skipped.slice(0, 10).map((x) => `\n  ${x.file}: ${x.why}`).join('')}`);
+    }
+    let addr: Awaited<ReturnType<DockStation['listen']>>;
+    try {
+      addr = await station.listen(port, host);
+    } catch (e) {
+      await station.close();
+      const be = asBodycamError(e);
+      throw be.code === 'E_PORT_BUSY' ? new BodycamError('E_PORT_BUSY', `port ${port} on ${host} is in use by another program (another dock?): stop it, or give --listen another port`) : be;
+    }
+    // The stop handlers first: whoever reads "listening" may send SIGTERM at once.
+    const stopped = new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    if (json) out(JSON.stringify({ event: 'listening', address: addr.address, port: addr.port, dock: identity.id, store: storeDir }));
+    else out(`dock ${identity.id} listening on ${addr.address}:${addr.port}, evidence in ${storeDir}`);
+    await stopped;
+    await station.close();
+    // What to copy out of the store: the custody checkpoint that pins everything stored so far.
+    const cp = newestCheckpoint(storeDir, new SafeReader());
+    if (cp) out(json ? JSON.stringify({ event: 'custody-checkpoint', file: cp.file, entries: cp.size }) : `custody log: ${cp.size} entries, checkpoint ${cp.file} — copy it out of the store (bodycam verify --checkpoint, docs/custody-log.md)`);
+    return 0;
+  }
 }

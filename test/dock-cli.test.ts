@@ -2,8 +2,8 @@
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeDockIdentity } from '../dock-station/identity.js';
@@ -11,6 +11,7 @@ import { repoRoot } from '../host-sim/xs/bundle.js';
 import { dock, root, seed, certificate, startCamera } from './helpers/dock.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
 import { nodeDigest } from '../host-sim/node/hardware.js';
+import { firmwareSigner, payloadOf, signedImage } from '../host-sim/update/fixture.js';
 
 test('[node] bodycam dock serves a camera, reports progress and the session as JSON, stops on SIGTERM', async (t) => {
   const identityDir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
@@ -55,4 +56,74 @@ test('[node] bodycam dock serves a camera, reports progress and the session as J
   t.truthy(cp, JSON.stringify(events.map((e) => e.event)));
   t.regex(String(cp!.file), /log\/checkpoints\/\d{10}\.cose$/);
   t.true((cp!.entries as number) > 5);
+});
+
+/** A dock process with its JSON lines; resolves once it listens or exits. */
+function startDock(args: string[]): Promise<{ child: ReturnType<typeof spawn>; events: Record<string, unknown>[]; exit: Promise<number | null>; stderr: () => string }> {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), 'dock', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Record<string, unknown>[] = [];
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      events.push(JSON.parse(line) as Record<string, unknown>);
+      if (events.at(-1)!.event === 'listening') resolve({ child, events, exit, stderr: () => err });
+    });
+    void exit.then(() => resolve({ child, events, exit, stderr: () => err }));
+  });
+}
+
+function dockIdentityDir(): string {
+  const identityDir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
+  const dockSigner = new KeyPairSigner({ seed: seed(2), digest: nodeDigest });
+  writeDockIdentity(identityDir, { seed: seed(2), certificate: certificate({ id: 'DOCK-7', kind: 'dock', publicKey: dockSigner.publicKey }), rootKey: root.publicKey });
+  return identityDir;
+}
+
+test('[node] bodycam dock refuses bad settings before writing anything: a missing firmware folder, a store whose parent does not exist', async (t) => {
+  const identity = dockIdentityDir();
+  const base = mkdtempSync(join(tmpdir(), 'bodycam-dockset-'));
+  const fw = await startDock(['--listen', '127.0.0.1:0', '--store', join(base, 'store'), '--identity', identity, '--firmware', join(base, 'nosuchdir')]);
+  t.is(await fw.exit, 2, fw.stderr());
+  t.like(fw.events.at(-1), { ok: false, error: { code: 'E_FIRMWARE_DIR' } });
+  t.false(existsSync(join(base, 'store')), 'no store was made');
+  const deep = await startDock(['--listen', '127.0.0.1:0', '--store', join(base, 'nonexistent', 'deep', 'store'), '--identity', identity]);
+  t.is(await deep.exit, 2);
+  t.like(deep.events.at(-1), { ok: false, error: { code: 'E_STORE_PATH' } });
+  t.false(existsSync(join(base, 'nonexistent')), 'no folders were made');
+});
+
+test('[node] bodycam dock lists the signed images it found; one station per store (a lock); a busy port is E_PORT_BUSY, as JSON', async (t) => {
+  const identity = dockIdentityDir();
+  const base = mkdtempSync(join(tmpdir(), 'bodycam-dockset-'));
+  mkdirSync(join(base, 'fw'));
+  writeFileSync(join(base, 'fw', 'bodycam-1.1.0.img'), signedImage(payloadOf(10_000, 1), { version: '1.1.0', signer: firmwareSigner(0x42) }));
+  writeFileSync(join(base, 'fw', 'README.txt'), 'not an image');
+  const store = join(base, 'store');
+  const first = await startDock(['--listen', '127.0.0.1:0', '--store', store, '--identity', identity, '--firmware', join(base, 'fw')]);
+  try {
+    const listening = first.events.find((e) => e.event === 'listening');
+    t.truthy(listening, first.stderr());
+    t.like(first.events.find((e) => e.event === 'firmware-shelf'), { images: [{ file: join(base, 'fw', 'bodycam-1.1.0.img'), version: '1.1.0', board: 'xiao_esp32s3_sense' }] });
+    const second = await startDock(['--listen', '127.0.0.1:0', '--store', store, '--identity', identity]);
+    t.is(await second.exit, 3, second.stderr());
+    t.like(second.events.at(-1), { ok: false, error: { code: 'E_STORE_LOCKED' }, exit: 3 });
+    const otherStore = join(base, 'store2');
+    const busy = await startDock(['--listen', `127.0.0.1:${listening!.port as number}`, '--store', otherStore, '--identity', identity]);
+    t.is(await busy.exit, 3, busy.stderr());
+    t.like(busy.events.at(-1), { ok: false, error: { code: 'E_PORT_BUSY' }, exit: 3 });
+    t.regex((busy.events.at(-1)!.error as { message: string }).message, /another port/);
+    t.false(existsSync(join(otherStore, 'station.lock')), 'the refused dock let go of its store');
+  } finally {
+    first.child.kill('SIGTERM');
+    t.is(await first.exit, 0);
+  }
+  t.false(existsSync(join(store, 'station.lock')), 'a stopped dock lets go of its store');
+  // A dock that died without letting go (killed): its lock is stale, and the next one starts.
+  writeFileSync(join(store, 'station.lock'), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), since: 'then' }));
+  const after = await startDock(['--listen', '127.0.0.1:0', '--store', store, '--identity', identity]);
+  t.truthy(after.events.find((e) => e.event === 'listening'), after.stderr());
+  after.child.kill('SIGTERM');
+  t.is(await after.exit, 0);
 });
