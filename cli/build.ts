@@ -12,8 +12,7 @@ import { delimiter, join, posix, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import { softDigest } from '../firmware/platform/soft-digest.js';
 import { toHex } from '../firmware/codec/cbor.js';
-import { keyIdOf } from '../firmware/signing/signer.js';
-import { firmwareKeyHash, parseHeader, parseVersion } from '../firmware/update/image.js';
+import { firmwareKeyHash, firmwareKeyId, parseHeader, parseVersion } from '../firmware/update/image.js';
 import { verifyImage, type ImageInfo } from '../firmware/update/session.js';
 import { MemoryTrust } from '../firmware/update/trust.js';
 import { parseArgs, stringOption, type Parsed } from './args.js';
@@ -174,7 +173,7 @@ export function planFlash(o: PlanFlashOptions): FlashPlan {
   const layout = updateLayout(table, o.board.config.flashBytes);
   if (payload.length > layout.slotBytes) throw new BodycamError('E_FW_TOO_LARGE', `the payload is ${payload.length} bytes; the board's app slot (${layout.ota0.name}) holds ${layout.slotBytes}`);
   const key = o.keys.find((k) => toHex(firmwareKeyHash(k, softDigest)).startsWith(info.keyId))!;
-  return { info, keyId: toHex(keyIdOf(key, softDigest)), payload, table: partitionTableBinary(table), layout };
+  return { info, keyId: toHex(firmwareKeyId(key, softDigest)), payload, table: partitionTableBinary(table), layout };
 }
 
 async function runTool(spawn: Spawner, command: string, args: string[], options: SpawnOptions, missing: string): Promise<number | undefined> {

@@ -11,9 +11,9 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import { softDigest } from '../firmware/platform/soft-digest.js';
-import { KeyPairSigner, keyIdOf } from '../firmware/signing/signer.js';
+import { KeyPairSigner } from '../firmware/signing/signer.js';
 import { toHex } from '../firmware/codec/cbor.js';
-import { buildImage, parseHeader, parseVersion, versionText, ED25519_SPKI_PREFIX } from '../firmware/update/image.js';
+import { buildImage, firmwareKeyId, parseHeader, parseVersion, versionText, ED25519_SPKI_PREFIX } from '../firmware/update/image.js';
 import { verifyImage, type ImageInfo } from '../firmware/update/session.js';
 import { MemoryTrust } from '../firmware/update/trust.js';
 import { parseArgs, stringOption } from './args.js';
@@ -80,7 +80,7 @@ async function keygen(argv: string[], out: (line: string) => void): Promise<numb
   const pkcs8 = new Uint8Array([...PKCS8_PREFIX, ...seed]);
   writeFileSync(secret, pem('PRIVATE KEY', pkcs8), { mode: 0o600, flag: 'wx' });
   writeFileSync(pub, pem('PUBLIC KEY', new Uint8Array([...ED25519_SPKI_PREFIX, ...signer.publicKey])), { mode: 0o644, flag: 'wx' });
-  out(`firmware public key: ${pub} (key id ${toHex(keyIdOf(signer.publicKey, softDigest))}); provision cameras with it`);
+  out(`firmware public key: ${pub} (key id ${toHex(firmwareKeyId(signer.publicKey, softDigest))}); provision cameras with it`);
   out(`WARNING: the firmware SIGNING key is in ${resolve(secret)} (mode 0600).`);
   out('  Anyone who holds it can sign firmware that every camera of the agency installs.');
   out('  Move it to offline storage (an encrypted USB key in the armoury safe); keep a second copy; never put it on a dock.');
@@ -119,7 +119,7 @@ export function signFirmware(o: SignFirmwareOptions): SignedFirmware {
   const image = buildImage({ payload: o.payload, version: parseVersion(o.version), securityCounter: o.securityCounter, board, signer, digest: softDigest });
   const check = verifyImage(image, { trust: new MemoryTrust({ keys: [signer.publicKey] }), digest: softDigest, board });
   if (check.code !== 'OK') throw new BodycamError(check.code, `the image just signed does not verify: ${check.message}`);
-  return { image, info: check.image!, keyId: toHex(keyIdOf(signer.publicKey, softDigest)) };
+  return { image, info: check.image!, keyId: toHex(firmwareKeyId(signer.publicKey, softDigest)) };
 }
 
 /** One line about a signed image, as the armoury sees it. */

@@ -40,6 +40,7 @@ import { decodeProvisionMessage, encodeProvisionMessage, type ProvisionMessage, 
 import { issueCertificate, issueRevocationList, verifyRevocationList, type Revocation } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { KeyPairSigner, keyIdOf } from '../firmware/signing/signer.js';
+import { firmwareKeyId } from '../firmware/update/image.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { writeDockIdentity } from '../dock-station/identity.js';
 import { writeDurable } from '../dock-station/store.js';
@@ -570,7 +571,7 @@ export async function provisionCamera(o: ProvisionCameraOptions): Promise<Provis
   const certificate = issueCertificate({ id: o.device, kind: 'device', publicKey: key, agency: o.root.agency, serial, notBefore: now - CLOCK_MARGIN, notAfter: now + days * DAY }, o.root.signer);
   const config = signConfig({ ...settings, agency: o.root.agency, device: o.device, version: configVersion, issued: now }, o.root.signer);
   const firmwareKeys = o.firmwareKeys?.length ? signFirmwareKeys({ agency: o.root.agency, device: o.device, issued: now, keys: o.firmwareKeys }, o.root.signer) : undefined;
-  const firmwareKeyIds = (o.firmwareKeys ?? []).map((k) => toHex(keyIdOf(k, nodeDigest)));
+  const firmwareKeyIds = (o.firmwareKeys ?? []).map((k) => toHex(firmwareKeyId(k, nodeDigest)));
   keepIssued(o.root, `camera-${o.device}-${serial}.cert.cose`, certificate);
   event(register, by, now, 'camera-certificate-issued', { device: o.device, keyId, serial, officer: o.officer });
   saveRegister(o.root.dir, register);

@@ -141,6 +141,7 @@ for (const name of ENGINES) {
     const payload = payloadOf(20000, 3);
     const ours = verifyImage(signedImage(payload, { signer: agencyKey, version: '1.2.0' }), { trust, digest: softDigest, board: 'xiao_esp32s3_sense' });
     t.is(ours.code, 'OK', ours.message);
+    t.is(ours.image!.keyId, r.firmwareKeyIds[0], 'provision names the key by the id the camera reports');
     const theirs = verifyImage(signedImage(payload, { signer: otherKey, version: '1.2.0' }), { trust, digest: softDigest, board: 'xiao_esp32s3_sense' });
     t.is(theirs.code, 'E_FW_KEY');
     keyStore.close();

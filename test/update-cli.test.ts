@@ -52,6 +52,21 @@ test.serial('keygen writes the signing key 0600 with a warning, and its public k
   t.is((await bodycam('firmware', 'keygen', '--out', other)).code, 0);
 });
 
+test.serial('one firmware key id everywhere: keygen, sign, verify and the E_FW_KEY a camera gives name the key alike', async (t) => {
+  const made = join(dir, 'id-keys');
+  const k = await bodycam('firmware', 'keygen', '--out', made);
+  const id = /key id ([0-9a-f]{16})/.exec(k.lines.join('\n'))?.[1];
+  t.truthy(id, k.lines.join('\n'));
+  const img = join(dir, 'id.img');
+  const s = await bodycam('firmware', 'sign', '--key', join(made, SECRET_FILE), '--version', '1.0.0', '--board', 'xiao_esp32s3_sense', app, img);
+  t.regex(s.lines.join('\n'), new RegExp(`signed by key ${id}`));
+  t.regex((await bodycam('firmware', 'verify', img, '--key', join(made, PUBLIC_FILE))).lines[0], new RegExp(`key ${id},`));
+  // A camera that trusts another key names this one by the same id.
+  const refused = await bodycam('firmware', 'verify', img, '--key', join(keys, PUBLIC_FILE), '--json');
+  t.like(JSON.parse(refused.lines[0]), { code: 'E_FW_KEY' });
+  t.regex(JSON.parse(refused.lines[0]).message, new RegExp(`signed by key ${id}, which`));
+});
+
 test.serial('sign, then verify (human and --json); another key, another board, a tampered byte, a rollback are refused', async (t) => {
   const s = await bodycam('firmware', 'sign', '--key', join(keys, SECRET_FILE), '--version', '1.4.2', '--board', 'xiao_esp32s3_sense', app, signed);
   t.is(s.code, 0, s.errors.join('\n'));

@@ -94,6 +94,17 @@ export function firmwareKeyHash(publicKey: Uint8Array, digest: Digest): Uint8Arr
   return sha256Of(digest, new Uint8Array(ED25519_SPKI_PREFIX), publicKey);
 }
 
+/**
+ * The firmware key's id — the one every tool prints (keygen, sign, flash, provision, verify) and
+ * the camera names in E_FW_KEY: the first 8 bytes of KEYHASH. An image carries only KEYHASH, so
+ * a camera can name a key it does not trust by nothing else; an id from the bare key (the
+ * certificates' key id, FORMAT.md) would differ.
+ */
+export const FIRMWARE_KEY_ID_LENGTH = 8;
+export function firmwareKeyId(publicKey: Uint8Array, digest: Digest): Uint8Array {
+  return firmwareKeyHash(publicKey, digest).slice(0, FIRMWARE_KEY_ID_LENGTH);
+}
+
 function fail(code: string, message: string): never {
   throw new BodycamError(code, message);
 }

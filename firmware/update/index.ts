@@ -14,7 +14,7 @@
 
 export {
   IMAGE_MAGIC, IMAGE_HEADER_SIZE, TLV_INFO_MAGIC, TLV_PROT_INFO_MAGIC, TLV, MAX_TRAILER, ED25519_SPKI_PREFIX,
-  parseHeader, parseTlvs, tlvOffset, parseVersion, versionText, autoSecurityCounter, firmwareKeyHash, buildImage,
+  parseHeader, parseTlvs, tlvOffset, parseVersion, versionText, autoSecurityCounter, firmwareKeyHash, firmwareKeyId, FIRMWARE_KEY_ID_LENGTH, buildImage,
   type ImageHeader, type ImageTlvs, type ImageVersion, type BuildImageOptions,
 } from './image.js';
 export { KeyStoreTrust, MemoryTrust, provisionFirmwareKeys, KEY_FIRMWARE_KEYS, KEY_SECURITY_COUNTER, MAX_FIRMWARE_KEYS, type FirmwareTrust } from './trust.js';

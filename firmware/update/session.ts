@@ -23,7 +23,7 @@ import type { Digest, DigestContext } from '../platform/digest.js';
 import { defaultEd25519, type Ed25519 } from '../signing/ed25519.js';
 import { sameBytes } from '../signing/signer.js';
 import { toHex } from '../codec/cbor.js';
-import { firmwareKeyHash, IMAGE_HEADER_SIZE, MAX_TRAILER, parseHeader, parseTlvs, tlvOffset, versionText, TLV_INFO_SIZE, type ImageHeader } from './image.js';
+import { FIRMWARE_KEY_ID_LENGTH, firmwareKeyHash, IMAGE_HEADER_SIZE, MAX_TRAILER, parseHeader, parseTlvs, tlvOffset, versionText, TLV_INFO_SIZE, type ImageHeader } from './image.js';
 import { discardTarget, type UpdateTarget, type UpdateTargetOpener } from './target.js';
 import type { FirmwareTrust } from './trust.js';
 
@@ -173,7 +173,7 @@ export class UpdateSession {
       const keys = this.#o.trust.keys();
       if (keys.length === 0) return this.#refuse('E_FW_NO_KEY', 'no firmware key is provisioned on this camera; provision it before updating');
       const key = keys.find((k) => sameBytes(firmwareKeyHash(k, this.#o.digest), tlvs.keyHash));
-      if (!key) return this.#refuse('E_FW_KEY', `signed by key ${toHex(tlvs.keyHash.subarray(0, 8))}, which this camera does not trust`);
+      if (!key) return this.#refuse('E_FW_KEY', `signed by key ${toHex(tlvs.keyHash.subarray(0, FIRMWARE_KEY_ID_LENGTH))}, which this camera does not trust`);
       const ed = this.#o.ed25519 ?? defaultEd25519();
       if (!ed.verify(computed, tlvs.signature, key)) return this.#refuse('E_FW_SIGNATURE', 'the Ed25519 signature does not verify: the image was not signed by the firmware key');
       if (tlvs.board !== this.#o.board) return this.#refuse('E_FW_BOARD', `the image is for board "${tlvs.board}"; this camera is "${this.#o.board}"`);
@@ -184,7 +184,7 @@ export class UpdateSession {
         securityCounter: tlvs.securityCounter,
         board: tlvs.board,
         payloadLength: h.imageSize,
-        keyId: toHex(tlvs.keyHash.subarray(0, 8)),
+        keyId: toHex(tlvs.keyHash.subarray(0, FIRMWARE_KEY_ID_LENGTH)),
         digest: toHex(computed),
       };
       this.#o.trust.raise(tlvs.securityCounter);
