@@ -4,7 +4,7 @@
 // in DIR/evidence and a playable DIR/export.avi. Exit 0 only if nothing was lost and every
 // segment and the ledger verified.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import { repoRoot } from '../host-sim/xs/bundle.js';
@@ -12,6 +12,7 @@ import { parseScenario } from '../host-sim/scenario/format.js';
 import { runScenario, type Progress, type ScenarioReport } from '../host-sim/scenario/runner.js';
 import type { EngineName } from '../host-sim/engine.js';
 import type { HeapCeiling } from '../host-sim/mcu/engine.js';
+import { mcuElfPath } from '../host-sim/mcu/device.js';
 import { parseArgs, stringOption } from './args.js';
 
 export const DEFAULT_SCENARIO = 'default-shift';
@@ -74,6 +75,32 @@ function bar(p: Progress): string {
   return `[${'#'.repeat(full)}${'.'.repeat(w - full)}] ${t(p.elapsedMs)} / ${t(p.durationMs)}  ${p.phase.padEnd(9)} ${p.state} (boot ${p.boot})`;
 }
 
+/** Off a terminal (CI, a log file), a progress line at most every this often, and at least this often while the shift runs. */
+export const LOG_PROGRESS_EVERY_MS = 10_000;
+
+/**
+ * Where a run's progress goes: on a terminal one bar redrawn in place; off one (a CI log) a line
+ * per phase and, while the shift runs, one every `everyMs` — so a long run (the mcu engine takes
+ * minutes) is never silent, and a log is not flooded.
+ */
+export function progressPrinter(o: { tty: boolean; write: (s: string) => void; now?: () => number; everyMs?: number }): (p: Progress) => void {
+  const now = o.now ?? Date.now;
+  const every = o.everyMs ?? LOG_PROGRESS_EVERY_MS;
+  let lastLine = '';
+  let lastPhase = '';
+  let lastAt = -Infinity;
+  return (pr) => {
+    const line = bar(pr);
+    if (o.tty) o.write(`\r${line.padEnd(lastLine.length)}${pr.phase === 'done' ? '\n' : ''}`);
+    else if (pr.phase !== lastPhase || (pr.phase === 'shift' && now() - lastAt >= every)) {
+      o.write(`${line}\n`);
+      lastAt = now();
+    }
+    lastLine = line;
+    lastPhase = pr.phase;
+  };
+}
+
 /** The human summary of a run. */
 const kib = (n: number) => `${Math.round(n / 1024).toLocaleString('en')} KiB`;
 
@@ -122,8 +149,8 @@ export async function simCommand(argv: string[], out: (line: string) => void): P
   if (!(scale > 0 && scale <= 1)) throw new BodycamError('E_USAGE', `--scale must be a number in (0, 1], not ${scaleText}`);
   const sc = parseScenario(loadScenario(stringOption(p, 'scenario') ?? DEFAULT_SCENARIO), { scale });
   const dir = resolve(stringOption(p, 'out') ?? 'sim-out');
-  const tty = process.stderr.isTTY;
-  let lastLine = '';
+  const tty = process.stderr.isTTY === true;
+  if (engine === 'mcu' && !existsSync(mcuElfPath())) process.stderr.write('building the MCU image first (make -C host-sim/mcu; about a minute, once)\n');
   const report = await runScenario(sc, {
     engine,
     seed: stringOption(p, 'seed') ?? '1',
@@ -131,14 +158,8 @@ export async function simCommand(argv: string[], out: (line: string) => void): P
     export: !p.options['no-export'],
     mcu: engine === 'mcu' ? { heapCeiling } : undefined,
     moddable: engine === 'moddable' ? { board, log: (l) => process.stderr.write(`${l}\n`) } : undefined,
-    onProgress: (pr) => {
-      const line = bar(pr);
-      if (tty) process.stderr.write(`\r${line.padEnd(lastLine.length)}`);
-      else if (pr.phase !== 'shift' && line !== lastLine) process.stderr.write(`${line}\n`);
-      lastLine = line;
-    },
+    onProgress: progressPrinter({ tty, write: (s) => process.stderr.write(s) }),
   });
-  if (tty) process.stderr.write('\n');
   const lines = summary(report);
   writeFileSync(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(dir, 'summary.txt'), `${lines.join('\n')}\n`);

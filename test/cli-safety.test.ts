@@ -8,6 +8,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../host-sim/xs/bundle.js';
+import { progressPrinter } from '../cli/sim.js';
+import type { Progress } from '../host-sim/scenario/runner.js';
 
 const BIN = join(repoRoot, 'bin', 'bodycam.js');
 
@@ -126,4 +128,24 @@ test('--version and help COMMAND', (t) => {
   t.is(h.status, 0);
   t.regex(h.stdout, /^usage: bodycam sim /);
   t.regex(h.stdout, /exit status: 0 ok, 1 .*, 2 usage/);
+});
+
+test('off a terminal a long run is never silent: a progress line per phase and one every interval while the shift runs', (t) => {
+  let clock = 0;
+  const lines: string[] = [];
+  const print = progressPrinter({ tty: false, write: (s) => lines.push(s), now: () => clock, everyMs: 10_000 });
+  const at = (ms: number, phase: Progress['phase'] = 'shift') => print({ elapsedMs: ms, durationMs: 600_000, phase, state: 'recording', boot: 1 });
+  at(0);
+  for (let wall = 1000; wall <= 35_000; wall += 1000) {
+    clock = wall;
+    at(wall * 10);
+  }
+  at(600_000, 'docking');
+  at(600_000, 'docking');
+  at(600_000, 'done');
+  const shift = lines.filter((l) => / shift /.test(l));
+  t.is(shift.length, 4, 'the first, then at 10, 20 and 30 s of wall time');
+  t.true(lines.every((l) => l.endsWith('\n') && !l.includes('\r')), 'plain lines for a log');
+  t.is(lines.filter((l) => / docking /.test(l)).length, 1, 'a phase once');
+  t.is(lines.length, 6);
 });

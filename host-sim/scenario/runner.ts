@@ -638,7 +638,8 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     }
   }
   report.wallSeconds = Math.round((Date.now() - wall0) / 100) / 10;
-  report.simulatedSecondsPerWallSecond = Math.round(elapsed() / Math.max(1, Date.now() - wall0));
+  // Two significant digits: an mcu run is slower than real time (0.83x, not 0x).
+  report.simulatedSecondsPerWallSecond = Number((elapsed() / Math.max(1, Date.now() - wall0)).toPrecision(2));
   progress('done');
   return report;
 }
