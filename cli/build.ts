@@ -17,7 +17,7 @@ import { verifyImage, type ImageInfo } from '../firmware/update/session.js';
 import { MemoryTrust } from '../firmware/update/trust.js';
 import { parseArgs, stringOption, type Parsed } from './args.js';
 import { EXIT } from './exit.js';
-import { describeSigned, readPublicKey, readSecretKey, signFirmware } from './firmware.js';
+import { describeSigned, firmwarePassphrase, readPublicKey, readSecretKey, signFirmware } from './firmware.js';
 import { PARTITION_TABLE_OFFSET, partitionTableBinary, readPartitions, updateLayout, type PartitionTable, type UpdateLayout } from './partitions.js';
 
 export { repoRoot } from '../toolchain/root.js';
@@ -68,7 +68,7 @@ export interface BuildDeps {
 
 const OPTIONS = {
   board: { value: true }, port: { value: true }, ssid: { value: true }, password: { value: true }, release: {}, 'sync-manifest': {}, 'list-boards': {}, 'development-board': {}, help: {},
-  'sign-key': { value: true }, version: { value: true }, 'security-counter': { value: true }, out: { value: true },
+  'sign-key': { value: true }, 'passphrase-file': { value: true }, version: { value: true }, 'security-counter': { value: true }, out: { value: true },
   image: { value: true }, 'firmware-key': { value: true, many: true },
 };
 
@@ -84,7 +84,8 @@ function help(deploy: boolean, out: (line: string) => void, root: string): void 
   } else {
     out('usage: bodycam build --board NAME [--release] [--ssid NAME --password SECRET]');
     out('  builds the firmware for the board with the Moddable SDK (mcconfig)');
-    out('       bodycam build --board NAME --sign-key firmware-signing.pem --version X.Y.Z [--out FILE] [--security-counter N]');
+    out('       bodycam build --board NAME --sign-key firmware-signing.pem --version X.Y.Z [--out FILE] [--security-counter N] [--passphrase-file FILE]');
+    out('  (the signing key\'s passphrase: --passphrase-file FILE or BODYCAM_FIRMWARE_PASSPHRASE)');
     out('  a release build, wrapped into a signed image (as `bodycam firmware sign`) for `bodycam flash --image` and the docks');
     out('  --sync-manifest rewrite the module list of manifest.json from firmware/ (developers)');
   }
@@ -250,7 +251,9 @@ async function buildSigned(p: Parsed, board: Board, out: (line: string) => void,
   const securityCounter = counterText === undefined ? undefined : Number(counterText);
   const outFile = resolve(deps.cwd, stringOption(p, 'out') ?? `bodycam-${board.name}-${version}.img`);
   if (!existsSync(keyFile)) throw new BodycamError('E_KEY', `${keyFile} does not exist: give the firmware signing key (firmware-signing.pem, made by \`bodycam firmware keygen\`)`);
-  readSecretKey(keyFile); // a wrong key file stops here, before a build of several minutes
+  // A wrong key file or passphrase stops here, before a build of several minutes.
+  const passphrase = firmwarePassphrase(p, deps.env);
+  readSecretKey(keyFile, passphrase);
   const moddable = deps.env.MODDABLE!;
   // Cameras in service run release builds: a debug build waits for a debugger.
   const args = mcconfigArgs({ board, deploy: false, release: true, ssid: stringOption(p, 'ssid'), password: stringOption(p, 'password') });
@@ -272,7 +275,7 @@ async function buildSigned(p: Parsed, board: Board, out: (line: string) => void,
     console.error(`E_FW_TOO_LARGE: the firmware is ${payload.length} bytes; the board's app slot holds ${slotBytes}. It can't be installed: make it smaller (fewer preloaded modules) or change boards/partitions-*.csv`);
     return EXIT.finding;
   }
-  const signed = signFirmware({ keyFile, version, board: board.name, securityCounter, payload, warn: out });
+  const signed = signFirmware({ keyFile, passphrase, version, board: board.name, securityCounter, payload, warn: out });
   writeFileSync(outFile, signed.image);
   out(describeSigned(outFile, signed));
   out(`signed image: ${outFile}`);

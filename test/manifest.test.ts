@@ -25,6 +25,9 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(readFileSync(join(repoRoot, 'manifest.json'), 'utf8')) as Manifest;
+// The firmware signing key is encrypted; keygen (run in this process) and build --sign-key read its passphrase.
+const FW_PASSPHRASE = 'armoury test passphrase';
+process.env.BODYCAM_FIRMWARE_PASSPHRASE = FW_PASSPHRASE;
 const SYNC = 'run `npx bodycam build --sync-manifest` and commit manifest.json';
 
 test('every module the manifest lists exists (as .ts, .js or a .d.ts declaration)', (t) => {
@@ -248,7 +251,7 @@ test.serial('build --sign-key: a release build, its application binary signed in
   };
   const lines: string[] = [];
   const argv = ['--board', 'xiao_esp32s3_sense', '--sign-key', join(dir, 'keys', SECRET_FILE), '--version', '2.1.0'];
-  const { value: rc, errors } = await quiet(() => buildCommand(argv, (l) => void lines.push(l), false, { env: { MODDABLE: sdk }, spawn, cwd: dir }));
+  const { value: rc, errors } = await quiet(() => buildCommand(argv, (l) => void lines.push(l), false, { env: { MODDABLE: sdk, BODYCAM_FIRMWARE_PASSPHRASE: FW_PASSPHRASE }, spawn, cwd: dir }));
   t.is(rc, 0, errors.join('\n'));
   t.deepEqual(runs, [['mcconfig', '-m', '-p', 'esp32/xiao_esp32s3_sense', '-t', 'build', 'manifest.json']], 'a release build (no -d)');
   const out = join(dir, 'bodycam-xiao_esp32s3_sense-2.1.0.img');
@@ -261,7 +264,7 @@ test.serial('build --sign-key: a release build, its application binary signed in
   // Too large for the board's app slot: refused after the build, nothing written.
   const big = await quiet(() =>
     buildCommand([...argv.slice(0, 5), '2.2.0'], () => {}, false, {
-      env: { MODDABLE: sdk },
+      env: { MODDABLE: sdk, BODYCAM_FIRMWARE_PASSPHRASE: FW_PASSPHRASE },
       cwd: dir,
       spawn: async () => {
         writeFileSync(app, new Uint8Array(0x200001));
@@ -273,13 +276,13 @@ test.serial('build --sign-key: a release build, its application binary signed in
   t.regex(big.errors.join('\n'), /E_FW_TOO_LARGE: .* 2097153 bytes; the board's app slot holds 2097152/);
   t.false(existsSync(join(dir, 'bodycam-xiao_esp32s3_sense-2.2.0.img')));
   // No binary where mcconfig leaves it: said so, with the path.
-  const none = await quiet(() => buildCommand([...argv.slice(0, 5), '2.3.0'], () => {}, false, { env: { MODDABLE: join(dir, 'empty-sdk') }, cwd: dir, spawn: async () => 0 }));
+  const none = await quiet(() => buildCommand([...argv.slice(0, 5), '2.3.0'], () => {}, false, { env: { MODDABLE: join(dir, 'empty-sdk'), BODYCAM_FIRMWARE_PASSPHRASE: FW_PASSPHRASE }, cwd: dir, spawn: async () => 0 }));
   t.is(none.value, 3, 'the toolchain left no binary: the environment');
   t.regex(none.errors.join('\n'), /E_BUILD_OUTPUT: .*empty-sdk.*xs_esp32\.bin/);
   // A wrong key file or a missing version stops before any build.
   const before = runs.length;
-  await t.throwsAsync(buildCommand(['--board', 'xiao_esp32s3_sense', '--sign-key', join(dir, 'keys', PUBLIC_FILE), '--version', '1.0.0'], () => {}, false, { env: { MODDABLE: sdk }, spawn, cwd: dir }), { message: /E_KEY/ });
-  await t.throwsAsync(buildCommand(['--board', 'xiao_esp32s3_sense', '--sign-key', join(dir, 'keys', SECRET_FILE)], () => {}, false, { env: { MODDABLE: sdk }, spawn, cwd: dir }), { message: /E_USAGE: --version/ });
-  await t.throwsAsync(buildCommand(['--board', 'xiao_esp32s3_sense', '--version', '1.0.0'], () => {}, false, { env: { MODDABLE: sdk }, spawn, cwd: dir }), { message: /E_USAGE: .*--sign-key/ });
+  await t.throwsAsync(buildCommand(['--board', 'xiao_esp32s3_sense', '--sign-key', join(dir, 'keys', PUBLIC_FILE), '--version', '1.0.0'], () => {}, false, { env: { MODDABLE: sdk, BODYCAM_FIRMWARE_PASSPHRASE: FW_PASSPHRASE }, spawn, cwd: dir }), { message: /E_KEY/ });
+  await t.throwsAsync(buildCommand(['--board', 'xiao_esp32s3_sense', '--sign-key', join(dir, 'keys', SECRET_FILE)], () => {}, false, { env: { MODDABLE: sdk, BODYCAM_FIRMWARE_PASSPHRASE: FW_PASSPHRASE }, spawn, cwd: dir }), { message: /E_USAGE: --version/ });
+  await t.throwsAsync(buildCommand(['--board', 'xiao_esp32s3_sense', '--version', '1.0.0'], () => {}, false, { env: { MODDABLE: sdk, BODYCAM_FIRMWARE_PASSPHRASE: FW_PASSPHRASE }, spawn, cwd: dir }), { message: /E_USAGE: .*--sign-key/ });
   t.is(runs.length, before);
 });

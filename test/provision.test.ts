@@ -24,6 +24,9 @@ import { KEY_FIRMWARE_KEYS } from '../firmware/update/trust.js';
 import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { MemoryKeyStores, nodeDigest } from '../host-sim/node/hardware.js';
 
+// `bodycam firmware keygen` (run in this process) encrypts the signing key with this passphrase.
+process.env.BODYCAM_FIRMWARE_PASSPHRASE = 'armoury test passphrase';
+
 const ed25519 = hostEd25519();
 const PASS = 'correct horse battery staple';
 const N = 1 << 12; // cheap scrypt for tests; the tool's default is 2^17

@@ -28,6 +28,10 @@ async function bodycam(...argv: string[]): Promise<{ code: number; lines: string
   }
 }
 
+// The signing key is encrypted at keygen; keygen, sign and build read the passphrase from here.
+const PASSPHRASE = 'armoury test passphrase';
+process.env.BODYCAM_FIRMWARE_PASSPHRASE = PASSPHRASE;
+
 const dir = mkdtempSync(join(tmpdir(), 'bodycam-fw-'));
 const keys = join(dir, 'keys');
 const other = join(dir, 'other');
@@ -40,16 +44,56 @@ test.serial('keygen writes the signing key 0600 with a warning, and its public k
   t.is(r.code, 0);
   t.is(statSync(join(keys, SECRET_FILE)).mode & 0o777, 0o600);
   t.regex(r.lines.join('\n'), /WARNING: the firmware SIGNING key is in .*firmware-signing\.pem/);
-  // Node (OpenSSL) reads both as Ed25519 keys, and they are a pair
-  const secret = createPrivateKey(readFileSync(join(keys, SECRET_FILE)));
+  // The secret is an encrypted PKCS#8 key: Node (OpenSSL) opens it only with the passphrase, as
+  // an Ed25519 key whose public half is the public key file.
+  const text = readFileSync(join(keys, SECRET_FILE), 'utf8');
+  t.regex(text, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+  t.throws(() => createPrivateKey(text));
+  const secret = createPrivateKey({ key: text, passphrase: PASSPHRASE });
   t.is(secret.asymmetricKeyType, 'ed25519');
+  const seed = (secret.export({ format: 'der', type: 'pkcs8' }) as Buffer).subarray(-32);
+  t.false(readFileSync(join(keys, SECRET_FILE)).includes(seed), 'the seed is not in the file in the clear');
   const pub = createPublicKey(readFileSync(join(keys, PUBLIC_FILE)));
   t.deepEqual(createPublicKey(secret).export({ format: 'der', type: 'spki' }), pub.export({ format: 'der', type: 'spki' }));
-  t.deepEqual(readPublicKey(join(keys, SECRET_FILE)), readPublicKey(join(keys, PUBLIC_FILE)));
+  t.throws(() => readPublicKey(join(keys, SECRET_FILE)), { message: /E_KEY: .*the secret signing key/ });
   const again = await bodycam('firmware', 'keygen', '--out', keys);
   t.is(again.code, 2);
   t.regex(again.errors.join('\n'), /E_EXISTS/);
   t.is((await bodycam('firmware', 'keygen', '--out', other)).code, 0);
+});
+
+test.serial('the signing key needs its passphrase: missing, short, wrong, or a key in the clear are refused with their codes', async (t) => {
+  const made = join(dir, 'pass-keys');
+  const saved = process.env.BODYCAM_FIRMWARE_PASSPHRASE;
+  try {
+    delete process.env.BODYCAM_FIRMWARE_PASSPHRASE;
+    const none = await bodycam('firmware', 'keygen', '--out', made);
+    t.is(none.code, 2);
+    t.regex(none.errors.join('\n'), /E_PASSPHRASE_MISSING/);
+    t.false(existsSync(join(made, SECRET_FILE)), 'nothing written without a passphrase');
+    process.env.BODYCAM_FIRMWARE_PASSPHRASE = 'short';
+    t.regex((await bodycam('firmware', 'keygen', '--out', made)).errors.join('\n'), /E_PASSPHRASE_WEAK/);
+    process.env.BODYCAM_FIRMWARE_PASSPHRASE = PASSPHRASE;
+    t.is((await bodycam('firmware', 'keygen', '--out', made)).code, 0);
+    const img = join(dir, 'pass.img');
+    process.env.BODYCAM_FIRMWARE_PASSPHRASE = 'the wrong passphrase';
+    const wrong = await bodycam('firmware', 'sign', '--key', join(made, SECRET_FILE), '--version', '1.0.0', '--board', 'xiao_esp32s3_sense', app, img);
+    t.regex(wrong.errors.join('\n'), /E_PASSPHRASE: wrong passphrase/);
+    t.false(existsSync(img));
+    // --passphrase-file takes precedence over the environment.
+    const file = join(dir, 'passphrase.txt');
+    writeFileSync(file, `${PASSPHRASE}\n`, { mode: 0o600 });
+    t.is((await bodycam('firmware', 'sign', '--key', join(made, SECRET_FILE), '--passphrase-file', file, '--version', '1.0.0', '--board', 'xiao_esp32s3_sense', app, img)).code, 0);
+    // A key written in the clear (an older keygen, or imgtool without a password) is refused for signing.
+    process.env.BODYCAM_FIRMWARE_PASSPHRASE = PASSPHRASE;
+    const clear = join(dir, 'clear.pem');
+    writeFileSync(clear, createPrivateKey({ key: readFileSync(join(made, SECRET_FILE), 'utf8'), passphrase: PASSPHRASE }).export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    const r = await bodycam('firmware', 'sign', '--key', clear, '--version', '1.0.0', '--board', 'xiao_esp32s3_sense', app, join(dir, 'clear.img'));
+    t.not(r.code, 0);
+    t.regex(r.errors.join('\n'), /E_KEY_UNENCRYPTED/);
+  } finally {
+    process.env.BODYCAM_FIRMWARE_PASSPHRASE = saved;
+  }
 });
 
 test.serial('one firmware key id everywhere: keygen, sign, verify and the E_FW_KEY a camera gives name the key alike', async (t) => {
