@@ -24,7 +24,8 @@ import { runScenario } from '../host-sim/scenario/runner.js';
 import { parseScenario } from '../host-sim/scenario/format.js';
 import { loadScenario } from '../cli/sim.js';
 import { listBoards, findBoard } from '../toolchain/boards.js';
-import { buildBoardImage, buildEngine, type Creation } from '../toolchain/mcconfig.js';
+import { unlistedLoadTimeBuffers } from '../toolchain/load-time-buffers.js';
+import { buildBoardImage, buildEngine, readRootManifest, type Creation } from '../toolchain/mcconfig.js';
 import { repoRoot } from '../toolchain/root.js';
 import { ensureSdk } from '../toolchain/sdk.js';
 import { bytesToHex, hexToBytes } from './helpers/vectors.js';
@@ -111,6 +112,14 @@ test.serial('a writable table in a preloaded module fails the build (xsl: not fr
   const r = buildBoardImage(sdk, findBoard('xiao_esp32s3_sense', root), { out: join(root, '.bodycam', 'build'), root });
   t.false(r.ok);
   t.true(r.problems.some((p) => /^xsl: firmware\/platform\/soft-checksum: .*SEEN: not frozen/.test(p)), r.problems.join('\n'));
+});
+
+test.serial('a buffer a preloaded module makes at load time is found before any run, unless it is a listed read-only table', async (t) => {
+  const manifest = readRootManifest();
+  t.deepEqual(await unlistedLoadTimeBuffers(manifest.modules, manifest.preload), [], 'the firmware as it is');
+  const root = fixtureRoot(t, 'firmware/platform/soft-checksum.ts', (s) => `${s}\nconst SCRATCH = new Uint8Array(4);\nexport function scratchLength(): number {\n  SCRATCH[0] = 1;\n  return SCRATCH.length;\n}\n`);
+  const found = await unlistedLoadTimeBuffers(manifest.modules, manifest.preload, root);
+  t.deepEqual(found.map((b) => `${b.module}: ${b.name}`), ['firmware/platform/soft-checksum: SCRATCH']);
 });
 
 test.serial('a preloaded module that writes a buffer it made at load time throws "read-only buffer" on the moddable engine, as on a camera', async (t) => {
