@@ -740,7 +740,7 @@ const HELP: Record<string, string[]> = {
     '                 only firmware signed by it. Give it twice while moving to a new key. Without it the camera',
     '                 refuses every firmware update until it is provisioned again with one.',
     '  --config FILE  JSON: {"segmentSeconds": 30, "preEventSeconds": 30, "resolution": "VGA", "frameRate": 5} (these are the defaults)',
-    '  --sim DIR      a simulated camera whose key store is kept in DIR (a later `bodycam sim` reuses it)',
+    '  --sim DIR      a simulated camera whose key store is kept in DIR (`bodycam sim --dock HOST:PORT --camera DIR` docks it)',
     '  --listen H:P   wait for a camera that is not provisioned yet (its LED blinks cyan) to connect to this computer',
     '                 at H:P (the address and port its firmware was built with: the board\'s "provision" entry,',
     '                 10.42.0.1:7421 by default) and provision the first one that does; --wait: how long to wait',

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import { repoRoot } from '../host-sim/xs/bundle.js';
 import { parseScenario } from '../host-sim/scenario/format.js';
-import { runScenario, type Progress, type ScenarioReport } from '../host-sim/scenario/runner.js';
+import { practiceShift, runScenario, type PracticeReport, type Progress, type ScenarioReport } from '../host-sim/scenario/runner.js';
 import type { EngineName } from '../host-sim/engine.js';
 import type { HeapCeiling } from '../host-sim/mcu/engine.js';
 import { mcuElfPath } from '../host-sim/mcu/device.js';
@@ -19,6 +19,7 @@ export const DEFAULT_SCENARIO = 'default-shift';
 
 const HELP = [
   'usage: bodycam sim [--scenario FILE|NAME] [--engine node|xs|mcu|moddable] [--board NAME] [--heap-ceiling SIZE] [--seed N] [--out DIR] [--scale F] [--no-export] [--json]',
+  '       bodycam sim --dock HOST:PORT --camera DIR [--scenario ...] [--out DIR]   (practice docking)',
   '',
   'Simulates a shift with the camera firmware on virtual time (button presses, power cuts,',
   'battery, sensor and link faults from the scenario), docks it at a dock station on loopback',
@@ -36,6 +37,9 @@ const HELP = [
   '  --out        output directory (default sim-out): report.json, summary.txt, evidence/, export.avi;',
   '               a new or empty folder, or one an earlier run made (any other is refused: E_OUT_EXISTS)',
   '  --scale      run every time of the shift scaled by F (0 < F <= 1), e.g. 0.05 for a quick run',
+  '  --dock HOST:PORT --camera DIR   practice docking: the camera `bodycam provision camera --sim DIR`',
+  '               made records the shift and docks at the running `bodycam dock` at HOST:PORT (over TCP);',
+  '               the dock stores and verifies its evidence; report.json and summary.txt say what the camera did',
   'Exit status 0 means nothing was lost and everything verified; 1 that something was lost or did not verify.',
 ];
 
@@ -130,8 +134,17 @@ export function summary(r: ScenarioReport): string[] {
   return l;
 }
 
+/** The human summary of a practice docking. */
+export function practiceSummary(r: PracticeReport): string[] {
+  return [
+    `${r.ok ? 'OK' : 'NOT DOCKED'}: camera ${r.device} recorded ${r.virtualSeconds} s of scenario ${r.scenario} (${r.framesCommitted} frames, ${r.boots} boot${r.boots === 1 ? '' : 's'}, ${r.powerCuts} power cut${r.powerCuts === 1 ? '' : 's'}) and docked at ${r.dock}`,
+    `dock sessions: ${r.sessions.completed} completed, ${r.sessions.failed} failed of ${r.sessions.attempts}; ${r.notUploaded === 0 ? 'everything receipted: the camera freed it' : `${r.notUploaded} segments still on the camera (not receipted): see the dock's output`}`,
+    'the dock holds the evidence: check it there with `bodycam verify STORE --root AGENCY/root.pub`',
+  ];
+}
+
 export async function simCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const p = parseArgs(argv, { scenario: { value: true }, engine: { value: true }, board: { value: true }, 'heap-ceiling': { value: true }, seed: { value: true }, out: { value: true }, scale: { value: true }, 'no-export': {}, json: {}, help: {} });
+  const p = parseArgs(argv, { dock: { value: true }, camera: { value: true }, scenario: { value: true }, engine: { value: true }, board: { value: true }, 'heap-ceiling': { value: true }, seed: { value: true }, out: { value: true }, scale: { value: true }, 'no-export': {}, json: {}, help: {} });
   if (p.options.help) {
     HELP.forEach((l) => out(l));
     return 0;
@@ -150,6 +163,20 @@ export async function simCommand(argv: string[], out: (line: string) => void): P
   const sc = parseScenario(loadScenario(stringOption(p, 'scenario') ?? DEFAULT_SCENARIO), { scale });
   const dir = resolve(stringOption(p, 'out') ?? 'sim-out');
   const tty = process.stderr.isTTY === true;
+  const dockAt = stringOption(p, 'dock');
+  const cameraDir = stringOption(p, 'camera');
+  if ((dockAt === undefined) !== (cameraDir === undefined)) throw new BodycamError('E_USAGE', '--dock HOST:PORT and --camera DIR go together: the camera `bodycam provision camera --sim DIR` made, and the running dock it docks at');
+  if (dockAt !== undefined && cameraDir !== undefined) {
+    const m = /^(.+):(\d+)$/.exec(dockAt);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new BodycamError('E_USAGE', `--dock takes HOST:PORT (the address \`bodycam dock\` listens on), not ${dockAt}`);
+    const r = await practiceShift(sc, { engine, seed: stringOption(p, 'seed') ?? '1', out: dir, cameraDir: resolve(cameraDir), dock: { address: m[1], port: Number(m[2]) }, onProgress: progressPrinter({ tty, write: (s) => process.stderr.write(s) }) });
+    const lines = practiceSummary(r);
+    writeFileSync(join(dir, 'report.json'), `${JSON.stringify(r, null, 2)}\n`);
+    writeFileSync(join(dir, 'summary.txt'), `${lines.join('\n')}\n`);
+    if (p.options.json) out(JSON.stringify(r, null, 2));
+    else lines.forEach((l) => out(l));
+    return r.ok ? 0 : 1;
+  }
   if (engine === 'mcu' && !existsSync(mcuElfPath())) process.stderr.write('building the MCU image first (make -C host-sim/mcu; about a minute, once)\n');
   const report = await runScenario(sc, {
     engine,

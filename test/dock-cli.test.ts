@@ -2,7 +2,7 @@
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -126,4 +126,53 @@ test('[node] bodycam dock lists the signed images it found; one station per stor
   t.truthy(after.events.find((e) => e.event === 'listening'), after.stderr());
   after.child.kill('SIGTERM');
   t.is(await after.exit, 0);
+});
+
+/** A bodycam process run to its end without blocking the event loop (a dock's output keeps flowing). */
+function bodycamAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+}
+
+test('[node] practice docking, as the README walks through it: a simulated camera provisioned with --sim records a shift and docks at a running bodycam dock over TCP, twice; the store verifies', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'bodycam-practice-'));
+  const env = { BODYCAM_PASSPHRASE: 'correct horse battery staple' };
+  const step = async (...args: string[]) => {
+    const r = await bodycamAsync(args, env);
+    t.is(r.status, 0, `bodycam ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  await step('provision', 'root', '--agency', 'Metro Police', '--out', join(base, 'agency'));
+  await step('provision', 'dock', '--root', join(base, 'agency'), '--id', 'DOCK-1', '--out', join(base, 'dock-1'));
+  await step('provision', 'camera', '--root', join(base, 'agency'), '--device', 'CAM-0042', '--officer', 'PC 1234 Smith', '--sim', join(base, 'practice-camera'));
+  const station = await startDock(['--listen', '127.0.0.1:0', '--store', join(base, 'store'), '--identity', join(base, 'dock-1')]);
+  const listening = station.events.find((e) => e.event === 'listening');
+  t.truthy(listening, station.stderr());
+  try {
+    for (const run of [1, 2]) {
+      const r = await step('sim', '--dock', `127.0.0.1:${listening!.port as number}`, '--camera', join(base, 'practice-camera'), '--scale', '0.05', '--out', join(base, 'practice'));
+      t.regex(r.stdout, /^OK: camera CAM-0042 recorded/m, `run ${run}`);
+      t.regex(r.stdout, /everything receipted/);
+      const report = JSON.parse(readFileSync(join(base, 'practice', 'report.json'), 'utf8')) as { ok: boolean; notUploaded: number; sessions: { completed: number } };
+      t.like(report, { ok: true, notUploaded: 0 });
+      t.true(report.sessions.completed > 0);
+    }
+    const sessions = station.events.filter((e) => e.event === 'session');
+    t.is(sessions.length, 2, JSON.stringify(sessions));
+    t.true(sessions.every((s) => s.ok === true && s.device === 'CAM-0042' && (s.stored as number[]).length > 0));
+    // Not a provisioned camera: refused as an input error.
+    const empty = await bodycamAsync(['sim', '--dock', `127.0.0.1:${listening!.port as number}`, '--camera', join(base, 'nobody'), '--scale', '0.05', '--out', join(base, 'practice-2')]);
+    t.is(empty.status, 2);
+    t.regex(empty.stderr, /^E_NOT_PROVISIONED: .*bodycam provision camera/m);
+  } finally {
+    station.child.kill('SIGTERM');
+    t.is(await station.exit, 0);
+  }
+  const verified = await bodycamAsync(['verify', join(base, 'store'), '--root', join(base, 'agency', 'root.pub')]);
+  t.is(verified.status, 0, verified.stdout);
+  t.regex(verified.stdout, /VALID {4}CAM-0042: \d+ segments/);
 });

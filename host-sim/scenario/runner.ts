@@ -11,7 +11,8 @@
 // (virtual time stops while a dock session runs; the dock's clock is the simulation's).
 
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CborValue } from '../../firmware/codec/cbor.js';
 import { BodycamError } from '../../firmware/errors.js';
@@ -36,6 +37,12 @@ import { SimFlash, attachFlash } from '../flash/sim-flash.js';
 import { TcpLink } from '../link/tcp-link.js';
 import { SeededRandom, SimHardware, nodeDigest } from '../node/hardware.js';
 import { attachCamera, synthetic } from '../sensor/sim-camera.js';
+import { FileKeyStores } from '../node/file-keystore.js';
+import { PROVISION_KEYSTORE } from '../guest/provision.js';
+import { RECORDER_KEYS_PATH } from '../guest/recorder.js';
+import { readProvisioned } from '../../firmware/provision/camera.js';
+import { peekCertificate } from '../../firmware/signing/certificate.js';
+import type { KeyStoreConstructor } from '../../firmware/platform/keystore.js';
 import type { Scenario } from './format.js';
 
 export const SIM_DEVICE = 'CAM-SIM-0001';
@@ -59,6 +66,33 @@ export interface RunOptions {
   moddable?: ModdableEngineOptions;
   /** Called now and then with how far the shift is. */
   onProgress?: (p: Progress) => void;
+}
+
+/**
+ * Practice docking (practiceShift): the camera is the one `bodycam provision camera --sim DIR`
+ * provisioned — its identity, certificate and settings in DIR's key store files, which it keeps —
+ * and it docks at a running dock station (`bodycam dock`) at `dock`, not at the simulator's own.
+ */
+export interface PracticeOptions extends Omit<RunOptions, 'export'> {
+  cameraDir: string;
+  dock: { address: string; port: number };
+}
+
+/** What a practice docking did, from the camera's side (the dock's own store is the dock's to verify). */
+export interface PracticeReport {
+  scenario: string;
+  engine: EngineName;
+  device: string;
+  dock: string;
+  ok: boolean;
+  virtualSeconds: number;
+  wallSeconds: number;
+  framesCommitted: number;
+  boots: number;
+  powerCuts: number;
+  sessions: { attempts: number; completed: number; failed: number };
+  /** Segments still on the camera after docking: the dock did not receipt them. */
+  notUploaded: number;
 }
 
 export interface Progress {
@@ -242,6 +276,57 @@ export function timeline(sc: Scenario, seed: number | string): { events: Event[]
   return { events, cuts: cuts.length };
 }
 
+const PRACTICE_CLOCK = 'clock.json';
+
+/** Where the practice camera's clock stopped (UTC ms), or 0. */
+function practiceClock(dir: string): number {
+  try {
+    const utc = (JSON.parse(readFileSync(join(dir, PRACTICE_CLOCK), 'utf8')) as { utc?: unknown }).utc;
+    return typeof utc === 'number' && Number.isFinite(utc) ? utc : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The practice camera's flash in a file (gzip), sparse: each block that is not erased, as its number (u32 LE) and bytes. */
+function saveFlash(flash: SimFlash, file: string): void {
+  const parts: Uint8Array[] = [];
+  for (let b = 0; b < flash.blocks; b++) {
+    const bytes = flash.peek(b * flash.blockLength, flash.blockLength);
+    if (bytes.every((x) => x === 0xff)) continue;
+    const n = new Uint8Array(4);
+    new DataView(n.buffer).setUint32(0, b, true);
+    parts.push(n, bytes);
+  }
+  writeFileSync(file, gzipSync(Buffer.concat(parts)));
+}
+
+function loadFlash(flash: SimFlash, file: string): void {
+  let data: Uint8Array;
+  try {
+    data = new Uint8Array(gunzipSync(readFileSync(file)));
+  } catch {
+    throw new BodycamError('E_CAMERA_STORAGE', `${file} is not a practice camera's storage; provision a new practice camera`);
+  }
+  const step = 4 + flash.blockLength;
+  if (data.length % step) throw new BodycamError('E_CAMERA_STORAGE', `${file} is not a practice camera's storage (its length is not whole blocks); provision a new practice camera`);
+  for (let at = 0; at < data.length; at += step) {
+    const b = new DataView(data.buffer, data.byteOffset + at, 4).getUint32(0, true);
+    if (b >= flash.blocks) throw new BodycamError('E_CAMERA_STORAGE', `${file} names block ${b} of a ${flash.blocks}-block flash; provision a new practice camera`);
+    flash.poke(b * flash.blockLength, data.subarray(at + 4, at + step));
+  }
+}
+
+/** The practice camera's key store: its files in `dir`; the recorder's partition is the one provisioning wrote (a camera has one). */
+function practiceKeyStore(dir: string): KeyStoreConstructor {
+  const files = new FileKeyStores(dir, { nvsNames: true });
+  return class PracticeKeyStore {
+    constructor(o: KeyStoreOptions) {
+      return files.open({ ...o, path: o.path === RECORDER_KEYS_PATH ? PROVISION_KEYSTORE : o.path });
+    }
+  } as unknown as KeyStoreConstructor;
+}
+
 /**
  * Makes `dir` the simulator's output folder, or refuses: a run replaces its evidence/, so the
  * folder must be new, empty, or one a run made (marked with SIM_MARK) whose evidence holds only
@@ -275,6 +360,24 @@ export function claimOutDir(dir: string): void {
 }
 
 export async function runScenario(sc: Scenario, o: RunOptions): Promise<ScenarioReport> {
+  return (await runShift(sc, o, undefined)) as ScenarioReport;
+}
+
+/** A simulated shift by the provisioned practice camera, docked at a running dock station (PracticeOptions). */
+export async function practiceShift(sc: Scenario, o: PracticeOptions): Promise<PracticeReport> {
+  const store = new FileKeyStores(o.cameraDir, { nvsNames: true }).open({ path: PROVISION_KEYSTORE });
+  let device: string;
+  try {
+    const held = readProvisioned(store);
+    if (!held.certificate || !held.rootKey) throw new BodycamError('E_NOT_PROVISIONED', `${o.cameraDir} holds no provisioned camera: make one with \`bodycam provision camera --root AGENCY --device ID --officer NAME --sim ${o.cameraDir}\``);
+    device = peekCertificate(held.certificate).id;
+  } finally {
+    store.close();
+  }
+  return (await runShift(sc, { ...o, export: false }, { ...o, device })) as PracticeReport;
+}
+
+async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions & { device: string }) | undefined): Promise<ScenarioReport | PracticeReport> {
   const wall0 = Date.now();
   const seed = String(o.seed);
   claimOutDir(o.out);
@@ -290,8 +393,20 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   const dockIdentity = { id: 'DOCK-SIM-1', signer: dockSigner, certificate: cert('DOCK-SIM-1', 'dock', dockSigner.publicKey), rootKey: root.publicKey };
 
   // Hardware.
-  const hw = new SimHardware({ seed, utcStart: UTC_START });
+  // A practice camera meets a real dock, whose certificate is valid from today: it runs on today's
+  // time — or later, where its last shift left its clock (virtual time runs ahead of real time, and
+  // a camera's clock never goes back between segments).
+  const utcStart = practice ? Math.max(Date.now(), practiceClock(practice.cameraDir) + 1000) : UTC_START;
+  const hw = new SimHardware({ seed, utcStart });
   const flash = attachFlash(hw, new SimFlash({ blockLength: sc.storage.blockLength, blocks: sc.storage.blocks, seed }));
+  // The practice camera keeps its storage too (what it recorded and has not docked, its chain),
+  // or its key store's chain head would be ahead of a fresh flash.
+  const flashFile = practice ? join(practice.cameraDir, `flash-${sc.storage.blocks}x${sc.storage.blockLength}.bin`) : undefined;
+  if (practice && flashFile) {
+    const other = readdirSync(practice.cameraDir).find((f) => /^flash-\d+x\d+\.bin$/.test(f) && join(practice.cameraDir, f) !== flashFile);
+    if (other) throw new BodycamError('E_CAMERA_STORAGE', `the practice camera in ${practice.cameraDir} has storage of another size (${other}) than scenario ${sc.name} (${sc.storage.blocks} blocks of ${sc.storage.blockLength} bytes); practise with a scenario of its size, or provision a new practice camera`);
+    if (existsSync(flashFile)) loadFlash(flash, flashFile);
+  }
   const camera = attachCamera(hw, { source: synthetic(sc.sensor.frameBytes ? { frameBytes: sc.sensor.frameBytes } : {}), jitterMs: sc.sensor.jitterMs });
   const activity = new Activity();
   let linkAttempts = 0;
@@ -299,12 +414,12 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
     return new TcpLink(options, { ...(sc.link.faults[linkAttempts++] ?? {}) }, activity);
   } as unknown as NonNullable<typeof hw.devices.Link>;
   const rail = new PowerRail();
-  const platform = rail.wrap(hw.platform());
+  const platform = rail.wrap(practice ? { ...hw.platform(), KeyStore: practiceKeyStore(practice.cameraDir) } : hw.platform());
 
   let bootAt = 0;
   const elapsed = () => bootAt + hw.clock.monotonic();
-  const station = new DockStation({ identity: dockIdentity, storeDir: evidenceDir, ed25519: ed, timeoutMs: 20_000, now: () => UTC_START + elapsed() });
-  const { port } = await station.listen(0);
+  const station = practice ? undefined : new DockStation({ identity: dockIdentity, storeDir: evidenceDir, ed25519: ed, timeoutMs: 20_000, now: () => UTC_START + elapsed() });
+  const dockAddress = practice ? practice.dock : { address: '127.0.0.1', port: (await station!.listen(0)).port };
 
   let docked = false;
   const batteryCurve = () => {
@@ -385,13 +500,13 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
 
   const boot = async (first: boolean) => {
     engine = await startCamera();
-    if (first) {
+    if (first && !practice) {
       const publicKey = (await call('recorder.identity')) as Uint8Array;
       const config = signConfig({ agency: SIM_AGENCY, device: SIM_DEVICE, version: 1, issued: UTC_START, ...sc.camera }, root);
       await call('recorder.provision', root.publicKey, cert(SIM_DEVICE, 'device', publicKey), config);
     }
     hw.battery.curve = batteryCurve();
-    last = plain<RecorderStatus>(await call('recorder.boot', { camera: { width: sc.camera.width, height: sc.camera.height, frameRate: sc.camera.frameRate }, sensor: 'SYNTHETIC', dock: { address: '127.0.0.1', port }, settings: { longPressMs: LONG_PRESS_MS } }));
+    last = plain<RecorderStatus>(await call('recorder.boot', { camera: { width: sc.camera.width, height: sc.camera.height, frameRate: sc.camera.frameRate }, sensor: 'SYNTHETIC', dock: dockAddress, settings: { longPressMs: LONG_PRESS_MS } }));
     await pump();
   };
 
@@ -515,11 +630,35 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
       hw.timer.runUntil(next);
       await pump();
     }
-    await station.idle();
+    await station?.idle();
     finalStatuses.push(await sample());
   } finally {
     await stopCamera();
-    await station.close();
+    await station?.close();
+    if (practice && flashFile) {
+      saveFlash(flash, flashFile);
+      writeFileSync(join(practice.cameraDir, PRACTICE_CLOCK), `${JSON.stringify({ utc: utcStart + elapsed() })}\n`);
+    }
+  }
+  if (practice) {
+    const fin = finalStatuses[finalStatuses.length - 1];
+    const notUploaded = fin ? fin.storage.segmentsAwaitingUpload : 0;
+    const sessions = { attempts: fin?.sessions.attempts ?? 0, completed: fin?.sessions.completed ?? 0, failed: fin?.sessions.failed ?? 0 };
+    progress('done');
+    return {
+      scenario: sc.name,
+      engine: o.engine,
+      device: practice.device,
+      dock: `${practice.dock.address}:${practice.dock.port}`,
+      ok: notUploaded === 0 && sessions.completed > 0,
+      virtualSeconds: Math.round(elapsed() / 1000),
+      wallSeconds: Math.round((Date.now() - wall0) / 100) / 10,
+      framesCommitted: [...committed.values()].reduce((a, b) => a + b, 0),
+      boots: committed.size,
+      powerCuts: cutsReport.happened,
+      sessions,
+      notUploaded,
+    };
   }
   progress('verifying');
 
@@ -597,7 +736,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<Scenario
   }
   const ledgerOk = !!ledger && ledger.valid;
   const sum = (k: 'missed' | 'lost') => finalStatuses.reduce((n, s) => n + (s[k] ?? 0), 0);
-  const rejected = station.results.reduce((n, r) => n + r.rejected.length, 0);
+  const rejected = station!.results.reduce((n, r) => n + r.rejected.length, 0);
 
   const report: ScenarioReport = {
     scenario: sc.name,
