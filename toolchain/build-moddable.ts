@@ -9,7 +9,7 @@ import { listBoards } from './boards.js';
 import { unlistedLoadTimeBuffers } from './load-time-buffers.js';
 import { buildBoardImage, buildEngine, readRootManifest, type BuildResult } from './mcconfig.js';
 import { repoRoot } from './root.js';
-import { ensureSdk } from './sdk.js';
+import { ensureSdk, SDK_VERSION } from './sdk.js';
 
 function line(r: BuildResult): string {
   const status = r.ok ? 'ok' : 'FAILED';
@@ -21,7 +21,8 @@ async function main(argv: string[]): Promise<number> {
   const only = argv.includes('--board') ? argv[argv.indexOf('--board') + 1] : undefined;
   const engine = !argv.includes('--no-engine');
   const sdk = ensureSdk((l) => console.log(l));
-  console.log(`Moddable SDK: ${sdk.root}${sdk.fromEnv ? ' ($MODDABLE)' : ''}`);
+  console.log(`Moddable SDK ${sdk.version}: ${sdk.root}${sdk.fromEnv ? ' ($MODDABLE)' : ''}`);
+  if (sdk.version !== SDK_VERSION) console.log(`warning: this firmware is built and tested with Moddable SDK ${SDK_VERSION}; ${sdk.root} is ${sdk.version}`);
   const out = join(repoRoot, '.bodycam', 'build');
   let failed = 0;
   for (const board of listBoards().filter((b) => !only || b.name === only)) {

@@ -4,7 +4,7 @@
 // the SDK's own makefiles do; needs make, a C compiler and GLib's headers (libglib2.0-dev).
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import { withLock } from './lock.js';
@@ -19,6 +19,8 @@ export interface Sdk {
   fromEnv: boolean;
   /** The environment mcconfig and make run in: MODDABLE set, the SDK's tools and our tsc on PATH. */
   env: NodeJS.ProcessEnv;
+  /** tools/VERSION of the SDK (the firmware is built and tested with SDK_VERSION). */
+  version: string;
 }
 
 /** The SDK the repository ships beside it (read-only: it is copied before building). */
@@ -94,5 +96,7 @@ function prepareSdk(log: (line: string) => void, root: string): Sdk {
   const env = sdkEnv(moddable, root);
   const tools = toolsDir(moddable);
   if (!['mcconfig', 'xsc', 'xsl', 'xsid', 'mcrez'].every((t) => existsSync(join(tools, t)))) buildTools(moddable, env, log);
-  return { root: moddable, fromEnv, env };
+  const versionFile = join(moddable, 'tools', 'VERSION');
+  const version = existsSync(versionFile) ? readFileSync(versionFile, 'utf8').trim() : 'unknown';
+  return { root: moddable, fromEnv, env, version };
 }
