@@ -8,29 +8,14 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../cli/bodycam.js';
-import { segmentStem, writeEvidenceDir, type EvidenceLayout } from '../evidence/layout.js';
-import { scenario } from './helpers/signing.js';
-
-function layout(): EvidenceLayout {
-  const { agency, dock, cameras, evidence } = scenario({ cameras: 1, segments: 3 });
-  return {
-    root: agency.root.publicKey,
-    docks: [{ id: dock.id, certificate: dock.certificate }],
-    devices: cameras.map((c, i) => ({
-      id: c.id,
-      certificate: c.certificate,
-      segments: c.segments.map((s) => ({ seq: s.seq, manifest: s.manifest, media: s.media })),
-      checkpoints: evidence.devices[i].checkpoints,
-      receipts: evidence.devices[i].receipts,
-    })),
-  };
-}
+import { segmentStem, writeEvidenceDir } from '../evidence/layout.js';
+import { evidenceLayout } from './helpers/signing.js';
 
 /** A store whose last segment is gone, as a cut upload or a deletion leaves it. */
 function storeWithoutTail(t: { teardown: (f: () => void) => void }): { dir: string; device: string } {
   const dir = mkdtempSync(join(tmpdir(), 'bodycam-uploads-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const l = layout();
+  const l = evidenceLayout({ cameras: 1, segments: 3 });
   writeEvidenceDir(dir, l);
   const device = l.devices[0].id;
   const base = join(dir, 'devices', device, 'segments', segmentStem(2));

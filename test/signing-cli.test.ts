@@ -12,22 +12,9 @@ import { pinnedTrust } from '../evidence/trust.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { repoRoot } from '../host-sim/xs/bundle.js';
 import { hexToBytes, readVector } from './helpers/vectors.js';
-import { scenario } from './helpers/signing.js';
+import { evidenceLayout, scenario } from './helpers/signing.js';
 
-function layout(): EvidenceLayout {
-  const { agency, dock, cameras, evidence } = scenario({ cameras: 2, segments: 3 });
-  return {
-    root: agency.root.publicKey,
-    docks: [{ id: dock.id, certificate: dock.certificate }],
-    devices: cameras.map((c, i) => ({
-      id: c.id,
-      certificate: c.certificate,
-      segments: c.segments.map((s) => ({ seq: s.seq, manifest: s.manifest, media: s.media })),
-      checkpoints: evidence.devices[i].checkpoints,
-      receipts: evidence.devices[i].receipts,
-    })),
-  };
-}
+const layout = (): EvidenceLayout => evidenceLayout({ cameras: 2, segments: 3 });
 
 function tempDir(t: { teardown: (f: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'bodycam-verify-'));

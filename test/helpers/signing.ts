@@ -8,6 +8,7 @@ import { FLAG_CLEAN_CLOSE, ManifestBuilder, signManifest, type Manifest, type Si
 import { signCheckpoint, signReceipt, type SignedCheckpoint } from '../../firmware/signing/receipt.js';
 import { KeyPairSigner, type Signer } from '../../firmware/signing/signer.js';
 import type { DeviceInput, EvidenceInput, SegmentInput } from '../../firmware/signing/verifier.js';
+import type { EvidenceLayout } from '../../evidence/layout.js';
 import { nodeDigest } from '../../host-sim/node/hardware.js';
 
 export const digest = nodeDigest;
@@ -157,4 +158,20 @@ export function scenario(o: { cameras?: number; segments?: number } = {}) {
   }
   const evidence: EvidenceInput = { root: agency.root.publicKey, docks: [dock.certificate], devices };
   return { agency, dock, cameras: cams, checkpoints, evidence };
+}
+
+/** A scenario's evidence as a store on disk lays it out (writeEvidenceDir). */
+export function evidenceLayout(o: { cameras?: number; segments?: number } = {}): EvidenceLayout {
+  const { agency, dock, cameras, evidence } = scenario(o);
+  return {
+    root: agency.root.publicKey,
+    docks: [{ id: dock.id, certificate: dock.certificate }],
+    devices: cameras.map((c, i) => ({
+      id: c.id,
+      certificate: c.certificate,
+      segments: c.segments.map((s) => ({ seq: s.seq, manifest: s.manifest, media: s.media })),
+      checkpoints: evidence.devices[i].checkpoints,
+      receipts: evidence.devices[i].receipts,
+    })),
+  };
 }
