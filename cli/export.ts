@@ -27,20 +27,27 @@ const HELP = [
   ...TRUST_HELP,
   '  --checkpoint FILE   a custody-log checkpoint kept outside the store (as bodycam verify)',
   '  --accept-findings   export despite findings about the device; each is printed and recorded',
-  '  --out FILE          the AVI to write (default export.avi)',
+  '  --out FILE          the AVI to write (default export.avi); an existing one is refused (E_OUT_EXISTS)',
+  '  --force             replace an existing export at --out',
+  '  --from, --to SEQ    the segments to export; a range the store does not hold whole is refused',
   '  --clock-offset MS   (media files only) camera RTC minus reference UTC, if known',
   '  --max-fill MS       fill gaps up to this long (default 60000); longer ones are listed only',
   '  --max-bytes N       split into parts of at most N bytes (default 1 GiB)',
 ];
 
+function integrityPath(outPath: string): string {
+  return outPath.replace(/\.avi$/i, '') + '.integrity.json';
+}
+
 export async function exportCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const p = parseArgs(argv, { ...TRUST_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, checkpoint: { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, help: {} });
+  const p = parseArgs(argv, { ...TRUST_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, checkpoint: { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, force: {}, help: {} });
   if (p.options.help) {
     HELP.forEach((l) => out(l));
     return 0;
   }
   const storeDir = stringOption(p, 'store');
   const outPath = stringOption(p, 'out') ?? 'export.avi';
+  const overwrite = p.options.force === true;
   const options = { maxFillMs: intOption(p, 'max-fill', 60_000), maxBytes: intOption(p, 'max-bytes', 1024 * 1024 * 1024) };
   let result: AviExportResult;
   let plan: StoreExport | undefined;
@@ -62,11 +69,11 @@ export async function exportCommand(argv: string[], out: (line: string) => void)
       return 1;
     }
     const exp = planAviExport(plan.mediaBytes, { ...options, clockOffsetMs: plan.clockOffsetMs });
-    result = { exp, written: writeAviExport(exp, outPath) };
+    result = { exp, written: writeAviExport(exp, outPath, { overwrite, alsoWrites: [integrityPath(outPath)] }) };
   } else {
     if (p.positionals.length === 0) throw new BodycamError('E_USAGE', 'name at least one segment media file, or --store DIR --device ID (bodycam export --help)');
     const clock = stringOption(p, 'clock-offset');
-    result = exportMediaFiles(p.positionals, outPath, { ...options, clockOffsetMs: clock === undefined ? null : Number(clock) });
+    result = exportMediaFiles(p.positionals, outPath, { ...options, clockOffsetMs: clock === undefined ? null : Number(clock) }, { overwrite });
   }
   const { exp, written } = result;
   const frames = exp.parts.reduce((n, part) => n + part.frames.length, 0);
@@ -76,7 +83,7 @@ export async function exportCommand(argv: string[], out: (line: string) => void)
   for (const g of exp.gaps) out(`  gap before frame ${g.frameNumber} (segment ${g.segment}): ${g.dropped} lost over ${g.gapMs} ms at ${new Date(g.utcMs).toISOString()} — ${g.kind}${g.filled ? `, ${g.filled} repeats` : ''}`);
   out(`timing: ${written.sidecars.join(', ')}`);
   if (plan) {
-    const reportPath = outPath.replace(/\.avi$/i, '') + '.integrity.json';
+    const reportPath = integrityPath(outPath);
     const report = { ...plan.report, acceptedFindings: plan.findings, export: { videos: written.videos, sidecars: written.sidecars, frames, stored: exp.stored, repeats: exp.duplicated, dropped: exp.dropped } };
     writeFileSync(reportPath, JSON.stringify(jsonable(report), null, 2) + '\n');
     out(`integrity report: ${reportPath}`);

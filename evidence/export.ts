@@ -4,7 +4,7 @@
 // from a store: every chosen segment verified first, against pinned trust, with an integrity
 // report of what was checked.
 
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../firmware/codec/cbor.js';
 import { aviSidecar, planAviExport, type AviExport, type AviExportOptions } from '../firmware/encoder/avi.js';
@@ -65,8 +65,20 @@ export interface WrittenExport {
   bytes: number;
 }
 
+export interface WriteExportOptions {
+  /** Replace files already there (default true); false refuses with E_OUT_EXISTS before writing anything. */
+  overwrite?: boolean;
+  /** More files the caller will write beside the export (an integrity report), checked alike. */
+  alsoWrites?: string[];
+}
+
 /** Write every part of an export (AVI + `<avi>.json` sidecar each). */
-export function writeAviExport(exp: AviExport, out: string): WrittenExport {
+export function writeAviExport(exp: AviExport, out: string, o: WriteExportOptions = {}): WrittenExport {
+  if (o.overwrite === false) {
+    const files = [...exp.parts.flatMap((_p, i) => [partPath(out, i, exp.parts.length), `${partPath(out, i, exp.parts.length)}.json`]), ...(o.alsoWrites ?? [])];
+    const there = files.filter((f) => existsSync(f));
+    if (there.length) throw new BodycamError('E_OUT_EXISTS', `${there.join(', ')} already exist${there.length === 1 ? 's' : ''}; nothing was written. Choose another --out, or add --force to replace ${there.length === 1 ? 'it' : 'them'}`);
+  }
   const result: WrittenExport = { videos: [], sidecars: [], bytes: 0 };
   exp.parts.forEach((part, i) => {
     const video = partPath(out, i, exp.parts.length);
@@ -92,10 +104,10 @@ export interface AviExportResult {
 }
 
 /** Export segment media files (in order) to `out`. */
-export function exportMediaFiles(paths: string[], out: string, options: AviExportOptions = {}): AviExportResult {
+export function exportMediaFiles(paths: string[], out: string, options: AviExportOptions = {}, write: WriteExportOptions = {}): AviExportResult {
   const media = paths.map((p) => new Uint8Array(readFileSync(p)));
   const exp = planAviExport(media, options);
-  return { exp, written: writeAviExport(exp, out) };
+  return { exp, written: writeAviExport(exp, out, write) };
 }
 
 /** One thing verification found, as an export states it. */
@@ -186,6 +198,13 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
 
   const chosen = dev.segments.filter((s) => s.seq !== null && s.seq >= from && s.seq <= to);
   if (chosen.length === 0) blocked.push(`device ${device} has no segments ${from}..${to}`);
+  else if (to !== Number.MAX_SAFE_INTEGER && chosen.length < to - from + 1) {
+    // A range asked for is exported whole or not at all: a part of it is not what was asked for.
+    const held = dev.segments.filter((s) => s.seq !== null).map((s) => s.seq!);
+    const missing: number[] = [];
+    for (let q = from; q <= to && missing.length < 10; q++) if (!held.includes(q)) missing.push(q);
+    blocked.push(`segments ${from}..${to} were asked for, but ${to - from + 1 - chosen.length} of them are not in the store (${missing.join(', ')}${to - from + 1 - chosen.length > missing.length ? ', …' : ''}; it holds ${Math.min(...held)}..${Math.max(...held)}): export a range it holds`);
+  }
   for (const s of chosen) if (!s.valid) blocked.push(`segment ${s.seq} does not verify (${s.reasons.map((r) => r.code).join(', ')}): it is never exported`);
   const media = chosen.map((s) => join(deviceDir, 'segments', `${segmentStem(s.seq!)}.media`));
 

@@ -86,3 +86,39 @@ test('[node] bodycam export from the store: verified first, plays in ffmpeg, wit
   // Without a pinned root it does not start.
   t.is(await run(['export', '--store', storeDir, '--device', 'CAM-0001', '--out', out], () => {}), 2);
 });
+
+test('[node] bodycam export tells the truth: a range the store does not hold whole is refused, an existing export is not overwritten without --force', async (t) => {
+  const { station, port, storeDir } = await startStation();
+  const camera = await startCamera('node');
+  const dir = mkdtempSync(join(tmpdir(), 'bodycam-export-'));
+  const out = join(dir, 'incident.avi');
+  try {
+    const jpeg = new Uint8Array(new SyntheticFrames({ width: 320, height: 240 }).frame(7, Date.UTC(2026, 10, 25, 6)));
+    await camera.engine.call('dock.camera.record', { segments: 3, frames: 4, jpeg });
+    await dock(camera, port);
+    await station.idle();
+  } finally {
+    await camera.close();
+    await station.close();
+  }
+  const root = rootFile();
+  const exportTo = async (...args: string[]) => {
+    const lines: string[] = [];
+    const code = await run(['export', '--store', storeDir, '--device', 'CAM-0001', '--root', root, ...args], (l) => lines.push(l));
+    return { code, out: lines.join('\n') };
+  };
+  const partial = await exportTo('--from', '1', '--to', '5', '--out', out);
+  t.is(partial.code, 1, partial.out);
+  t.regex(partial.out, /REFUSED: segments 1\.\.5 were asked for, but 3 of them are not in the store \(3, 4, 5; it holds 0\.\.2\)/);
+  t.false(existsSync(out), 'nothing written');
+  t.is((await exportTo('--from', '1', '--to', '2', '--out', out)).code, 0);
+  const first = readFileSync(out);
+  const sidecar = readFileSync(`${out}.json`);
+  writeFileSync(out, 'an export someone already handed over');
+  const again = await exportTo('--from', '0', '--to', '2', '--out', out);
+  t.is(again.code, 2, 'a usage error');
+  t.is(readFileSync(out, 'utf8'), 'an export someone already handed over', 'not overwritten');
+  t.deepEqual(readFileSync(`${out}.json`), sidecar);
+  t.is((await exportTo('--from', '1', '--to', '2', '--out', out, '--force')).code, 0);
+  t.deepEqual(readFileSync(out), first, '--force replaces it');
+});
