@@ -4,7 +4,7 @@
 // in DIR/evidence and a playable DIR/export.avi. Exit 0 only if nothing was lost and every
 // segment and the ledger verified.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import { repoRoot } from '../host-sim/xs/bundle.js';
@@ -20,11 +20,13 @@ export const DEFAULT_SCENARIO = 'default-shift';
 const HELP = [
   'usage: bodycam sim [--scenario FILE|NAME] [--engine node|xs|mcu|moddable] [--board NAME] [--heap-ceiling SIZE] [--seed N] [--out DIR] [--scale F] [--no-export] [--json]',
   '       bodycam sim --dock HOST:PORT --camera DIR [--scenario ...] [--out DIR]   (practice docking)',
+  '       bodycam sim --list   (the scenarios that come with bodycam)',
   '',
   'Simulates a shift with the camera firmware on virtual time (button presses, power cuts,',
   'battery, sensor and link faults from the scenario), docks it at a dock station on loopback',
   'TCP, verifies the evidence and reports what was recorded, dropped, uploaded and lost.',
-  '  --scenario   a scenario file, or the name of one in host-sim/scenarios/ (default default-shift)',
+  '  --scenario   a scenario file, or the name of one in host-sim/scenarios/ (default default-shift;',
+  '               bodycam sim --list names them)',
   '  --engine     node (default), xs (the real XS engine; reports firmware compute units), mcu or',
   '               moddable (the firmware as the real mcconfig builds and preloads it, in a board\'s',
   '               own machine: fixed chunk and slot heaps; reports their use; first build ~1 minute)',
@@ -56,13 +58,22 @@ export function scenarioPath(v: string): string {
   return join(repoRoot, 'host-sim', 'scenarios', `${v}.json`);
 }
 
+/** The scenarios that come with bodycam (host-sim/scenarios/), by name. */
+export function scenarioNames(): string[] {
+  return readdirSync(join(repoRoot, 'host-sim', 'scenarios'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
+}
+
 export function loadScenario(v: string): unknown {
   const path = scenarioPath(v);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new BodycamError('E_USAGE', `no scenario at ${path}`);
+    const named = !(v.endsWith('.json') || v.includes('/'));
+    throw new BodycamError('E_USAGE', named ? `no scenario named "${v}"; the scenarios are: ${scenarioNames().join(', ')} (or give a scenario file)` : `no scenario at ${path}`);
   }
   try {
     return JSON.parse(text);
@@ -144,9 +155,14 @@ export function practiceSummary(r: PracticeReport): string[] {
 }
 
 export async function simCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const p = parseArgs(argv, { dock: { value: true }, camera: { value: true }, scenario: { value: true }, engine: { value: true }, board: { value: true }, 'heap-ceiling': { value: true }, seed: { value: true }, out: { value: true }, scale: { value: true }, 'no-export': {}, json: {}, help: {} });
+  const p = parseArgs(argv, { dock: { value: true }, camera: { value: true }, scenario: { value: true }, engine: { value: true }, board: { value: true }, 'heap-ceiling': { value: true }, seed: { value: true }, out: { value: true }, scale: { value: true }, 'no-export': {}, json: {}, help: {}, list: {} });
   if (p.options.help) {
     HELP.forEach((l) => out(l));
+    return 0;
+  }
+  if (p.options.list) {
+    if (p.options.json) out(JSON.stringify(scenarioNames()));
+    else scenarioNames().forEach((n) => out(n));
     return 0;
   }
   if (p.positionals.length) throw new BodycamError('E_USAGE', `unexpected ${p.positionals[0]} (bodycam sim --help)`);

@@ -149,3 +149,21 @@ test('off a terminal a long run is never silent: a progress line per phase and o
   t.is(lines.filter((l) => / docking /.test(l)).length, 1, 'a phase once');
   t.is(lines.length, 6);
 });
+
+test('a scenario typo lists the scenarios; bodycam sim --list names them', (t) => {
+  const names = readdirSync(join(repoRoot, 'host-sim', 'scenarios')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  const typo = bodycam('sim', '--scenario', 'defualt-shift');
+  t.is(typo.status, 2);
+  t.regex(typo.stderr, /^E_USAGE: no scenario named "defualt-shift"; the scenarios are: /m);
+  for (const n of names) t.true(typo.stderr.includes(n), n);
+  const list = bodycam('sim', '--list');
+  t.is(list.status, 0);
+  t.deepEqual(list.stdout.trim().split('\n'), names);
+});
+
+test('an xs run leaves no temporary folder behind', (t) => {
+  const tmpRoot = tmp();
+  const r = spawnSync(process.execPath, [BIN, 'sim', '--engine', 'xs', '--scale', '0.05', '--no-export', '--out', join(tmp(), 'out')], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmpRoot } });
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(readdirSync(tmpRoot).filter((f) => f.startsWith('bodycam-xs-')), []);
+});

@@ -2,7 +2,7 @@
 // esbuild: no Node built-ins may be reached (the bundle fails if firmware imports one).
 
 import { build } from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, here.includes(`${join('dist', 'host-sim')}`) ? '../../..' : '../..');
 
 const cache = new Map<string, Promise<string>>();
+let cleanupRegistered = false;
 
 /** Bundle a guest entry (TypeScript source path relative to the repo) and return the script's path. */
 export function bundleGuest(entry = 'host-sim/xs/guest/main.ts'): Promise<string> {
@@ -35,6 +36,11 @@ export function bundleGuest(entry = 'host-sim/xs/guest/main.ts'): Promise<string
       });
       const dir = join(tmpdir(), `bodycam-xs-${process.pid}`);
       mkdirSync(dir, { recursive: true });
+      // The bundle is read once, when a worker starts: the folder goes when this process does.
+      if (!cleanupRegistered) {
+        cleanupRegistered = true;
+        process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      }
       const out = join(dir, `${entry.replace(/[^a-z0-9]+/gi, '_')}.js`);
       writeFileSync(out, result.outputFiles[0].text);
       return out;
