@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { BodycamError } from '../firmware/errors.js';
 import { planAviExport } from '../firmware/encoder/avi.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
-import { exportMediaFiles, planStoreExport, writeAviExport, type AviExportResult, type StoreExport } from '../evidence/export.js';
+import { exportMediaFiles, planStoreExport, UNVERIFIED_NOTE, writeAviExport, type AviExportResult, type StoreExport } from '../evidence/export.js';
 import { intOption, parseArgs, stringOption } from './args.js';
 import { checkpointFromArgs, jsonable, TRUST_HELP, TRUST_OPTIONS, trustFromArgs, trustLines } from './verify.js';
 
@@ -82,6 +82,7 @@ export async function exportCommand(argv: string[], out: (line: string) => void)
   for (const [seq, n] of plan?.lostAfterLastFrame ?? []) out(`  segment ${seq}: ${n} frame${n === 1 ? '' : 's'} lost after its last frame (in flight when the power was cut), counted in its signed manifest`);
   for (const g of exp.gaps) out(`  gap before frame ${g.frameNumber} (segment ${g.segment}): ${g.dropped} lost over ${g.gapMs} ms at ${new Date(g.utcMs).toISOString()} — ${g.kind}${g.filled ? `, ${g.filled} repeats` : ''}`);
   out(`timing: ${written.sidecars.join(', ')}`);
+  if (!plan) out(UNVERIFIED_NOTE);
   if (plan) {
     const reportPath = integrityPath(outPath);
     const report = { ...plan.report, acceptedFindings: plan.findings, export: { videos: written.videos, sidecars: written.sidecars, frames, stored: exp.stored, repeats: exp.duplicated, dropped: exp.dropped } };

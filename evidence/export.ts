@@ -70,7 +70,12 @@ export interface WriteExportOptions {
   overwrite?: boolean;
   /** More files the caller will write beside the export (an integrity report), checked alike. */
   alsoWrites?: string[];
+  /** The media were not verified (bare files, no manifest or signature checked): every sidecar says so. */
+  unverified?: boolean;
 }
+
+/** What a sidecar of unverified media says first. */
+export const UNVERIFIED_NOTE = 'UNVERIFIED: made from media files whose manifests and signatures were not checked; nothing here says they are the camera\'s evidence unaltered. Export from the store (bodycam export --store) for a verified export.';
 
 /** Write every part of an export (AVI + `<avi>.json` sidecar each). */
 export function writeAviExport(exp: AviExport, out: string, o: WriteExportOptions = {}): WrittenExport {
@@ -90,7 +95,8 @@ export function writeAviExport(exp: AviExport, out: string, o: WriteExportOption
     }
     if (w.written !== part.byteLength) throw new BodycamError('E_EXPORT_INTERNAL', `wrote ${w.written} bytes of ${video}, planned ${part.byteLength}`);
     const sidecar = `${video}.json`;
-    writeFileSync(sidecar, `${JSON.stringify(aviSidecar(exp, part, { video: video.split('/').pop() ?? video, part: i + 1 }), null, 1)}\n`);
+    const timing = aviSidecar(exp, part, { video: video.split('/').pop() ?? video, part: i + 1 });
+    writeFileSync(sidecar, `${JSON.stringify(o.unverified ? { verified: false, note: UNVERIFIED_NOTE, ...timing } : timing, null, 1)}\n`);
     result.videos.push(video);
     result.sidecars.push(sidecar);
     result.bytes += w.written;
@@ -107,7 +113,7 @@ export interface AviExportResult {
 export function exportMediaFiles(paths: string[], out: string, options: AviExportOptions = {}, write: WriteExportOptions = {}): AviExportResult {
   const media = paths.map((p) => new Uint8Array(readFileSync(p)));
   const exp = planAviExport(media, options);
-  return { exp, written: writeAviExport(exp, out, write) };
+  return { exp, written: writeAviExport(exp, out, { unverified: true, ...write }) };
 }
 
 /** One thing verification found, as an export states it. */

@@ -163,6 +163,10 @@ test('export: bodycam export writes the AVI and its sidecar; refuses bad input w
   t.is(lines.filter((l) => l.includes('gap before frame')).length, 3);
   t.is(Number(probe(out).streams[0].nb_read_frames), 90);
   t.is((JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { clock: { clockOffsetMs: number } }).clock.clockOffsetMs, -40);
+  // Bare media files were not verified, and the export says so, on the console and in the sidecar.
+  t.regex(lines.join('\n'), /^UNVERIFIED: /m);
+  t.like(JSON.parse(readFileSync(`${out}.json`, 'utf8')), { verified: false });
+  t.regex((JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { note: string }).note, /^UNVERIFIED/);
   t.is(await run(['export'], () => {}), 2);
 
   t.throws(() => planAviExport([]), { message: /E_EXPORT_EMPTY/ });

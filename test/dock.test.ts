@@ -121,4 +121,5 @@ test('[node] bodycam export tells the truth: a range the store does not hold who
   t.deepEqual(readFileSync(`${out}.json`), sidecar);
   t.is((await exportTo('--from', '1', '--to', '2', '--out', out, '--force')).code, 0);
   t.deepEqual(readFileSync(out), first, '--force replaces it');
+  t.is((JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { verified?: boolean }).verified, undefined, 'a verified export carries no UNVERIFIED note');
 });
