@@ -222,3 +222,21 @@ test('[node] SHA-512 from any Digest port gives the same signatures', (t) => {
   const message = new Uint8Array(333).fill(0x42);
   t.is(bytesToHex(viaPort.sign(message, kp.secretKey)), bytesToHex(fast.sign(message, kp.secretKey)));
 });
+
+test('[node] signSteps: the same signature a slice at a time, with a verify between slices; unfinished it refuses', (t) => {
+  const kp = fast.keyPairFromSeed(new Uint8Array(32).fill(7));
+  const other = fast.keyPairFromSeed(new Uint8Array(32).fill(8));
+  const message = new Uint8Array(300).fill(0x5a);
+  const otherSig = fast.sign(message, other.secretKey);
+  const steps = fast.signSteps(message, kp.secretKey);
+  const early = t.throws(() => steps.signature());
+  t.true(isBodycamError(early, 'E_ED25519_STEPS'));
+  let slices = 0;
+  for (let done = false; !done; slices++) {
+    done = steps.step();
+    t.true(fast.verify(message, otherSig, other.publicKey), 'a verify between slices');
+  }
+  t.true(slices > 1, `more than one slice (${slices})`);
+  t.is(bytesToHex(steps.signature()), bytesToHex(nacl.sign.detached(message, kp.secretKey)));
+  t.true(steps.step(), 'a finished signature stays finished');
+});

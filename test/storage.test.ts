@@ -338,6 +338,37 @@ test('store: attachTrailer refuses what is not a recovered segment without a tra
   code(t, () => store.attachTrailer(id, new Uint8Array([1])), 'E_SEGMENT_STATE');
 });
 
+test('store: close() ends a segment unsigned — sealed without a trailer, the next segment opens at once, attachTrailer signs it later (kept across a remount), once', (t) => {
+  const r = rig({ blocks: 128 }, { extentBlocks: 4 });
+  const w = r.store.openSegment(new Uint8Array([7]));
+  const frames = Array.from({ length: 5 }, (_, i) => ({ h: bytes(16, i), b: bytes(3000, i + 40) }));
+  for (const f of frames) w.append(f.h, f.b);
+  const closed = w.close();
+  t.is(closed.state, 'sealed');
+  t.is(closed.trailer, undefined);
+  code(t, () => w.append(bytes(16, 9), bytes(10, 9)), 'E_SEGMENT_STATE');
+  const next = r.store.openSegment(new Uint8Array([8])); // the store is idle again
+  next.append(bytes(16, 20), bytes(2000, 20));
+  t.is(next.sequence, closed.sequence + 1);
+  // A cut here (a copy of the flash, mounted: the store itself goes on): still sealed, no trailer, frames intact.
+  const remounted = SegmentStore.mount({ flash: new (r.flash.clone().portClass())({ path: 'bodycam-store' }), checksum: nodeChecksum });
+  t.is(remounted.segment(closed.id).state, 'sealed');
+  t.is(remounted.segment(closed.id).trailer, undefined);
+  t.true(eq(remounted.readMedia(closed.id, 0, 1 << 30), Buffer.concat(frames.flatMap((f) => [f.h, f.b]))));
+  const trailer = bytes(600, 3);
+  const info = r.store.attachTrailer(closed.id, trailer);
+  t.is(info.state, 'sealed');
+  t.true(eq(info.trailer, trailer));
+  code(t, () => r.store.attachTrailer(closed.id, trailer), 'E_SEGMENT_STATE');
+  next.seal(new Uint8Array([9]));
+  const again = r.mount();
+  t.true(eq(again.segment(closed.id).trailer, trailer));
+  t.is(again.segment(closed.id).state, 'sealed');
+  t.true(eq(again.readMedia(closed.id, 0, 1 << 30), Buffer.concat(frames.flatMap((f) => [f.h, f.b]))));
+  const empty = again.openSegment(new Uint8Array([1]));
+  code(t, () => empty.close(), 'E_SEGMENT_EMPTY');
+});
+
 test('store: a cut at every flash operation of attachTrailer leaves no trailer or all of it; a retry leaks no block', (t) => {
   const { flash, store, opts, id, media } = recoveredRig();
   const trailer = bytes(2500, 11); // spans several pages and, at 256-byte pages, several programs

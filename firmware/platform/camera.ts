@@ -20,6 +20,12 @@ export interface CameraOptions {
 /** One frame lent by the driver: its bytes, and close() to give the buffer back. */
 export interface CameraFrame {
   readonly buffer: ArrayBuffer;
+  /**
+   * Monotonic ms (the Clock port's time) at which the sensor captured the frame, when the driver
+   * stamps it. Without it the capture stamps the time it reads the frame: a frame that waited in
+   * a driver buffer while the firmware was busy then gets a later time than it was taken at.
+   */
+  readonly capturedMs?: number;
   close(): void;
 }
 

@@ -14,6 +14,9 @@
 //   it kept in the KeyStore ("rm.<seq>") instead; such a key (also one an earlier firmware
 //   wrote) is moved into the store at a later boot, and deleted once the trailer is there or a
 //   receipt frees the segment.
+// - A segment a rollover closed unsigned (SegmentWriter.close) gets its manifest the same way
+//   once the recorder's signing slices finish (attach); a cut before that leaves it to the next
+//   boot, which signs it like a recovered one (FLAG_RECOVERED: signed at mount).
 // - Sealed segments and recovered ones with a manifest upload alike, oldest first.
 // - The list of what awaits upload (SegmentStore.segments() reads every segment's meta and
 //   trailer from flash) is made once and kept until a seal, a recovered manifest, a release or
@@ -134,8 +137,11 @@ export class EvidenceKeeper implements UploadSource {
     return this.#head;
   }
 
-  /** A manifest builder for segment `seq`, chained to the head. */
-  builder(seq: number, meta: SegmentMeta): ManifestBuilder {
+  /**
+   * A manifest builder for segment `seq`, chained to the head — or, with `chainLater`, to the
+   * manifest still being signed before it (ManifestBuilder.chain when it is).
+   */
+  builder(seq: number, meta: SegmentMeta, chainLater = false): ManifestBuilder {
     const h = this.#head;
     if (h && h.seq >= seq) throw new BodycamError('E_CHAIN_ORDER', `segment ${seq} is not after the chain head ${h.seq}`);
     return new ManifestBuilder({
@@ -144,7 +150,7 @@ export class EvidenceKeeper implements UploadSource {
       seq,
       boot: meta.boot,
       recording: meta.recording,
-      prev: seq === 0 ? null : h ? h.digest : null,
+      prev: seq === 0 ? null : chainLater ? undefined : h ? h.digest : null,
       format: { format: meta.format, width: meta.width, height: meta.height },
       firmware: this.#o.firmware,
       flags: meta.flags,
@@ -161,15 +167,25 @@ export class EvidenceKeeper implements UploadSource {
   }
 
   /**
-   * Sign manifests for every segment a power cut left open (oldest first) and attach each as
-   * the segment's trailer; move manifests still in the KeyStore into the store.
+   * A segment closed unsigned (SegmentWriter.close) is signed: `signed` becomes its trailer (or
+   * the KeyStore's "rm.<seq>" if the store has no block for it), then the head.
+   */
+  attach(segment: SegmentInfo, signed: SignedManifest): void {
+    this.#keep(segment, signed.bytes, false);
+    this.sealed(signed);
+  }
+
+  /**
+   * Sign manifests for every segment a power cut left open (oldest first), and for any it cut
+   * before its signature was attached (closed unsigned at a rollover), and attach each as the
+   * segment's trailer; move manifests still in the KeyStore into the store.
    */
   sealRecovered(): RecoveredSegment[] {
     const o = this.#o;
     const out: RecoveredSegment[] = [];
     const recovered = o.store
       .segments()
-      .filter((s) => s.state === 'recovered')
+      .filter((s) => s.state === 'recovered' || (s.state === 'sealed' && !s.trailer))
       .sort((a, b) => a.sequence - b.sequence);
     for (const s of recovered) {
       const key = recoveredKey(s.sequence);
@@ -226,7 +242,7 @@ export class EvidenceKeeper implements UploadSource {
       let manifest: Uint8Array | undefined;
       let inKeyStore = false;
       if (s.state === 'sealed' || s.state === 'recovered') manifest = s.trailer;
-      if (!manifest && s.state === 'recovered') {
+      if (!manifest && (s.state === 'recovered' || s.state === 'sealed')) {
         const k = this.#o.keyStore.get(recoveredKey(s.sequence));
         if (k) {
           manifest = new Uint8Array(k);

@@ -13,9 +13,17 @@
 //   before the press and after it are one segment with no gap. Only a long press of a new press
 //   stops it; a press while recording only reminds (haptic). Each change shows on the LED and
 //   the haptic motor; red means recording and nothing else is red.
-// - Segments roll over between two frames (the frame past the boundary opens the next segment),
-//   so no frame is dropped by a rollover. Segment sequence numbers and the recording id go on
-//   across reboots; each manifest chains to the previous one.
+// - Segments roll over between two frames (the frame past the boundary opens the next segment).
+//   The rollover only closes the full segment unsigned and opens the next one; its signature is
+//   made a slice at a time on timers (about a tenth of a signature each), so the camera's buffers
+//   are drained between slices, and the signed manifest becomes the closed segment's trailer
+//   and the next one's `prev` (SegmentWriter.close, SegmentStore.attachTrailer). On device
+//   timing, with a driver that stamps capture times, no frame is lost at a rollover
+//   (test/capture-device-timing.test.ts). A stop, a
+//   power-off or a dock finishes a signature still in slices first; a power cut before it ends
+//   leaves the segment to the next boot, which signs it as it signs a recovered one. Segment
+//   sequence numbers and the recording id go on across reboots; each manifest chains to the
+//   previous one.
 // - A reboot that finds the camera was recording (a power cut, a crash) signs the recovered
 //   segment (FLAG_RECOVERED), records the power cut in the ledger and resumes recording with the
 //   same recording id, noting the gap; the officer never asked it to stop.
@@ -36,11 +44,12 @@ import type { TimerId } from '../platform/clock.js';
 import { toBytes, type BufferLike } from '../platform/buffers.js';
 import { FrameCapture } from '../sensor/capture.js';
 import { MEDIA_FORMAT, type FrameSink } from '../encoder/frame-record.js';
-import { SegmentStore, type PreEventRing, type SegmentWriter } from '../storage/index.js';
+import { SegmentStore, type PreEventRing, type SegmentInfo, type SegmentWriter } from '../storage/index.js';
 import { DeviceIdentity } from '../signing/identity.js';
 import type { Ed25519 } from '../signing/ed25519.js';
 import { FastEd25519 } from '../signing/fast/ed25519-fast.js';
-import { FLAG_CLEAN_CLOSE, FLAG_PRE_EVENT, type ManifestBuilder } from '../signing/manifest.js';
+import { FLAG_CLEAN_CLOSE, FLAG_PRE_EVENT, type ManifestBuilder, type PreparedManifest } from '../signing/manifest.js';
+import type { SignSteps } from '../signing/ed25519-interface.js';
 import { signStructure } from '../signing/signed.js';
 import { CameraSession, type DockEvent } from '../dock/camera-session.js';
 import { checkNewerConfig, verifyConfig } from '../provision/config.js';
@@ -131,6 +140,8 @@ export class Recorder {
   #ring: PreEventRing | undefined;
   #writer: SegmentWriter | undefined;
   #builder: ManifestBuilder | undefined;
+  /** The segment a rollover closed unsigned, while its signature is made in timer slices. */
+  #signing: { info: SegmentInfo; prepared: PreparedManifest; steps: SignSteps; done: boolean; timer: TimerId | undefined } | undefined;
   #meta: SegmentMeta | undefined;
   #segmentEnd = 0;
   #recording = 0;
@@ -340,11 +351,13 @@ export class Recorder {
   #open(writer: SegmentWriter, meta: SegmentMeta): void {
     this.#writer = writer;
     this.#meta = meta;
-    this.#builder = this.#keeper.builder(writer.sequence, meta);
+    // Opened while the segment before it is being signed: chained when that signature is done.
+    this.#builder = this.#keeper.builder(writer.sequence, meta, this.#signing !== undefined);
   }
 
   /** Seal the open segment (or abandon it if it has no frame). */
   #seal(flags: number): void {
+    this.#finishSigning();
     const writer = this.#writer;
     const builder = this.#builder;
     this.#writer = undefined;
@@ -487,12 +500,69 @@ export class Recorder {
     if (dropped) this.#builder!.addDropped(dropped);
   }
 
-  /** The frame about to be stored is past the segment's end: seal and open the next one. */
+  /**
+   * The frame about to be stored is past the segment's end: close the segment unsigned, open the
+   * next one at once, and sign the closed one in timer slices (the camera callback stays short).
+   */
   #rollover(): void {
     const meta = this.#newMeta(0);
-    this.#seal(FLAG_CLEAN_CLOSE);
+    this.#closeUnsigned(FLAG_CLEAN_CLOSE);
     this.#open(this.#store.openSegment(encodeMeta(meta)), meta);
     this.#segmentEnd += this.#config.segmentSeconds * 1000;
+  }
+
+  #closeUnsigned(flags: number): void {
+    this.#finishSigning(); // the one before (a rollover every 5 s and more; a signature takes under one)
+    const writer = this.#writer;
+    const builder = this.#builder;
+    this.#writer = undefined;
+    this.#builder = undefined;
+    if (!writer || !builder) return;
+    if (writer.records === 0) {
+      writer.abandon();
+      return;
+    }
+    const prepared = builder.prepare({ keyId: this.#identity.keyId, clock: this.#p.clock.source(), flags });
+    const info = writer.close();
+    this.#signing = { info, prepared, steps: this.#identity.signSteps(prepared.toBeSigned), done: false, timer: undefined };
+    this.#nextSlice();
+  }
+
+  #nextSlice(): void {
+    const s = this.#signing;
+    if (s) s.timer = this.#p.timer.set(() => this.#guard(() => this.#signSlice()), 0);
+  }
+
+  /** One slice of the signature in progress; the last one attaches it. */
+  #signSlice(): void {
+    const s = this.#signing;
+    if (!s) return;
+    s.timer = undefined;
+    // The signature's last step, then attaching it, each a slice of its own.
+    if (s.done) this.#signed();
+    else {
+      s.done = s.steps.step();
+      this.#nextSlice();
+    }
+  }
+
+  /** Finish a signature still in slices now (before a seal, a stop, a dock). */
+  #finishSigning(): void {
+    const s = this.#signing;
+    if (!s) return;
+    if (s.timer !== undefined) this.#p.timer.clear(s.timer);
+    s.timer = undefined;
+    while (!s.done) s.done = s.steps.step();
+    this.#signed();
+  }
+
+  #signed(): void {
+    const s = this.#signing!;
+    this.#signing = undefined;
+    const signed = s.prepared.complete(s.steps.signature());
+    this.#keeper.attach(s.info, signed);
+    if (this.#builder && this.#builder.seq === signed.manifest.seq + 1) this.#builder.chain(signed.digest);
+    this.#stats.segmentsSealed++;
   }
 
   #captureError(e: BodycamError): void {

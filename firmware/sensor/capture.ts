@@ -1,7 +1,8 @@
 // FrameCapture: the record path from the camera to storage.
 //
 // camera onReadable → read() every ready frame → the pacer takes or skips it → a 48-byte frame
-// header (frame number, monotonic and UTC time, drops before it, JPEG length) → the sink
+// header (frame number, monotonic and UTC time — of the capture when the driver stamps the frame,
+// else of the read —, drops before it, JPEG length) → the sink
 // (storage) gets header + JPEG as one record → the camera's disposable buffer is closed, always,
 // also when storing throws (or the driver runs out of buffers and stalls).
 //
@@ -189,8 +190,12 @@ export class FrameCapture {
   }
 
   #take(frame: CameraFrame): void {
-    // Whole milliseconds, as a device's ticks are (a simulator may run on fractional time).
-    const now = Math.floor(this.#clock.monotonic());
+    // Whole milliseconds, as a device's ticks are (a simulator may run on fractional time). The
+    // frame's time is when the sensor took it if the driver says (a frame read late, after the
+    // firmware was busy, keeps its own time and slot), else when it is read.
+    const read = Math.floor(this.#clock.monotonic());
+    const stamp = frame.capturedMs;
+    const now = typeof stamp === 'number' && stamp >= 0 && stamp <= read ? Math.floor(stamp) : read;
     const decision = this.#pacer.offer(now);
     if (!decision.take) return;
     if (decision.missed > 0) {
@@ -207,7 +212,7 @@ export class FrameCapture {
     h.flags = FrameFlags.KEYFRAME | this.#pendingFlags | (this.#preEvent ? FrameFlags.PRE_EVENT : 0) | (this.#first ? FrameFlags.FIRST : 0) | (dropped > 0 ? FrameFlags.AFTER_GAP : 0);
     h.clockSource = this.#clock.source().source;
     h.monotonicMs = now;
-    h.utcMs = Math.max(0, Math.floor(this.#clock.utc()));
+    h.utcMs = Math.max(0, Math.floor(this.#clock.utc()) - (read - now));
     h.droppedBefore = dropped;
     h.gapMs = this.#first && this.#stored === 0 ? 0 : now - this.#lastMonotonic;
     h.droppedTotal = this.#droppedTotal + dropped;

@@ -62,17 +62,33 @@ export interface SignSign1Options {
   ed25519?: Ed25519;
 }
 
-/** Sign `payload` as a tagged COSE_Sign1 with EdDSA. */
-export function signSign1(o: SignSign1Options): Uint8Array {
+/** A COSE_Sign1 before its signature: the Sig_structure to sign, and the message once signed. */
+export interface PreparedSign1 {
+  readonly toBeSigned: Uint8Array;
+  assemble(signature: Uint8Array): Uint8Array;
+}
+
+/** Everything of signSign1 but the signature (which may then be made a slice at a time). */
+export function prepareSign1(o: SignSign1Options): PreparedSign1 {
   const protectedBytes = o.protectedHeader ? encode(o.protectedHeader) : EDDSA_PROTECTED;
   if (o.protectedHeader && o.protectedHeader.get(HEADER_ALG) !== ALG_EDDSA) throw new BodycamError('E_COSE_UNSUPPORTED_ALG', 'bodycam signs only with EdDSA (alg -8)');
   const unprotected = o.unprotectedHeader ?? new Map<CborValue, CborValue>(o.kid ? [[HEADER_KID, o.kid]] : []);
-  const tbs = sigStructure(protectedBytes, o.payload, o.externalAad);
+  const payload = o.payload;
+  return {
+    toBeSigned: sigStructure(protectedBytes, payload, o.externalAad),
+    assemble: (signature) => encode(new Tag(COSE_SIGN1_TAG, [protectedBytes, unprotected, payload, signature])),
+  };
+}
+
+/** Sign `payload` as a tagged COSE_Sign1 with EdDSA. */
+export function signSign1(o: SignSign1Options): Uint8Array {
+  const prepared = prepareSign1(o);
+  const tbs = prepared.toBeSigned;
   let signature: Uint8Array;
   if (o.sign) signature = o.sign(tbs);
   else if (o.secretKey) signature = (o.ed25519 ?? defaultEd25519()).sign(tbs, o.secretKey);
   else throw new BodycamError('E_COSE_SIGNER', 'signSign1 needs a secretKey or a sign function');
-  return encode(new Tag(COSE_SIGN1_TAG, [protectedBytes, unprotected, o.payload, signature]));
+  return prepared.assemble(signature);
 }
 
 function structure(message: string): BodycamError {

@@ -13,6 +13,7 @@ import type { Random } from '../platform/random.js';
 import { BodycamError } from '../errors.js';
 import { defaultEd25519, type Ed25519 } from './ed25519.js';
 import { keyIdOf, sameBytes, type Signer } from './signer.js';
+import type { SignSteps } from './ed25519-interface.js';
 import { peekCertificate, verifyCertificate, type Certificate } from './certificate.js';
 
 export const KEY_SEED = 'identity.seed';
@@ -64,6 +65,14 @@ export class DeviceIdentity implements Signer {
 
   sign(message: Uint8Array): Uint8Array {
     return this.#ed25519.sign(message, this.#secretKey);
+  }
+
+  /** sign() a slice at a time when the Ed25519 can (the fast one), else in one step. */
+  signSteps(message: Uint8Array): SignSteps {
+    const ed = this.#ed25519;
+    if (ed.signSteps) return ed.signSteps(message, this.#secretKey);
+    const signature = ed.sign(message, this.#secretKey);
+    return { step: () => true, signature: () => signature };
   }
 
   /** The agency root public key set at provisioning, if any. */

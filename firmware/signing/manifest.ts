@@ -18,7 +18,7 @@ import { sha256Of } from '../platform/digest.js';
 import { BodycamError } from '../errors.js';
 import type { Ed25519 } from './ed25519.js';
 import type { Signer } from './signer.js';
-import { bytes, bytesOrNull, openStructure, peekStructure, signStructure, text, uint, type Fields } from './signed.js';
+import { bytes, bytesOrNull, openStructure, peekStructure, prepareStructure, text, uint, type Fields } from './signed.js';
 
 export const MANIFEST_TYPE = 'bodycam/manifest/1';
 
@@ -97,9 +97,22 @@ function checkManifest(m: Manifest): void {
 
 /** Sign a complete manifest (its keyId is set to the signer's). */
 export function signManifest(fields: Manifest, signer: Signer, digest: Digest): SignedManifest {
-  const manifest = { ...fields, keyId: signer.keyId };
+  const prepared = prepareManifest(fields, signer.keyId, digest);
+  return prepared.complete(signer.sign(prepared.toBeSigned));
+}
+
+/** A manifest ready to sign: the bytes the signature covers, and the signed manifest from it. */
+export interface PreparedManifest {
+  readonly manifest: Manifest;
+  readonly toBeSigned: Uint8Array;
+  complete(signature: Uint8Array): SignedManifest;
+}
+
+/** signManifest up to the signature (made by the key `keyId` names, possibly a slice at a time). */
+export function prepareManifest(fields: Manifest, keyId: Uint8Array, digest: Digest): PreparedManifest {
+  const manifest = { ...fields, keyId };
   checkManifest(manifest);
-  const out = signStructure(MANIFEST_TYPE, {
+  const prepared = prepareStructure(MANIFEST_TYPE, {
     device: manifest.device,
     keyId: manifest.keyId,
     seq: manifest.seq,
@@ -121,8 +134,15 @@ export function signManifest(fields: Manifest, signer: Signer, digest: Digest): 
     prev: manifest.prev,
     flags: manifest.flags,
     firmware: manifest.firmware,
-  }, signer);
-  return { manifest, bytes: out, digest: sha256Of(digest, out) };
+  }, keyId);
+  return {
+    manifest,
+    toBeSigned: prepared.toBeSigned,
+    complete: (signature) => {
+      const out = prepared.assemble(signature);
+      return { manifest, bytes: out, digest: sha256Of(digest, out) };
+    },
+  };
 }
 
 function manifestFields(f: Fields): Manifest {
@@ -177,8 +197,11 @@ export interface ManifestBuilderOptions {
   seq: number;
   boot: number;
   recording: number;
-  /** Digest of the previous manifest (SignedManifest.digest); null for seq 0. */
-  prev: Uint8Array | null;
+  /**
+   * Digest of the previous manifest (SignedManifest.digest); null for seq 0; undefined while the
+   * previous one is still being signed (chain() gives it before this one is prepared).
+   */
+  prev: Uint8Array | null | undefined;
   format: MediaFormat;
   firmware: string;
   /** Initial flags (FLAG_PRE_EVENT for a segment promoted from the pre-event ring). */
@@ -211,13 +234,23 @@ export class ManifestBuilder {
   #last: FrameTimes | undefined;
   #finished = false;
 
+  #prev: Uint8Array | null | undefined;
+
   constructor(o: ManifestBuilderOptions) {
-    if (o.seq === 0 ? o.prev !== null : !(o.prev instanceof Uint8Array && o.prev.length === 32)) {
+    if (o.seq === 0 ? o.prev !== null : !(o.prev === undefined || (o.prev instanceof Uint8Array && o.prev.length === 32))) {
       throw new BodycamError('E_MANIFEST_CHAIN', o.seq === 0 ? 'segment 0 has no previous manifest (prev must be null)' : `segment ${o.seq} needs the 32-byte digest of manifest ${o.seq - 1}`);
     }
     this.#o = o;
+    this.#prev = o.prev;
     this.#flags = o.flags ?? 0;
     this.#ctx = o.digest.create('SHA256');
+  }
+
+  /** The previous manifest's digest, once it is signed (a builder opened with prev undefined). */
+  chain(prev: Uint8Array): void {
+    if (this.#prev !== undefined) throw new BodycamError('E_MANIFEST_CHAIN', `segment ${this.#o.seq} is already chained`);
+    if (!(prev instanceof Uint8Array && prev.length === 32)) throw new BodycamError('E_MANIFEST_CHAIN', `segment ${this.#o.seq} needs the 32-byte digest of manifest ${this.#o.seq - 1}`);
+    this.#prev = prev;
   }
 
   get frames(): number {
@@ -255,16 +288,24 @@ export class ManifestBuilder {
 
   /** Close the digest and sign the manifest. */
   finish(f: FinishOptions): SignedManifest {
+    const prepared = this.prepare({ keyId: f.signer.keyId, clock: f.clock, flags: f.flags });
+    return prepared.complete(f.signer.sign(prepared.toBeSigned));
+  }
+
+  /** Close the digest and make the manifest, to be signed by the key `keyId` names (finish() without the signature). */
+  prepare(f: { keyId: Uint8Array; clock: FinishOptions['clock']; flags?: number }): PreparedManifest {
     if (this.#finished) throw new BodycamError('E_MANIFEST_FINISHED', `segment ${this.#o.seq} is already signed`);
+    const prev = this.#prev;
+    if (prev === undefined) throw new BodycamError('E_MANIFEST_CHAIN', `segment ${this.#o.seq} is not chained yet: manifest ${this.#o.seq - 1} is still being signed`);
     this.#finished = true;
     const media = new Uint8Array(this.#ctx.close());
     const opened = this.#o.opened ?? { mono: 0, utc: 0 };
     const first = this.#first ?? opened;
     const last = this.#last ?? first;
     const o = this.#o;
-    return signManifest({
+    return prepareManifest({
       device: o.device,
-      keyId: f.signer.keyId,
+      keyId: f.keyId,
       seq: o.seq,
       boot: o.boot,
       recording: o.recording,
@@ -281,9 +322,9 @@ export class ManifestBuilder {
       width: o.format.width,
       height: o.format.height,
       media,
-      prev: o.prev,
+      prev,
       flags: this.#flags | (f.flags ?? 0),
       firmware: o.firmware,
-    }, f.signer, o.digest);
+    }, f.keyId, o.digest);
   }
 }

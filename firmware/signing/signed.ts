@@ -5,7 +5,7 @@
 
 import { decode, encode, isBytes, isText, isUint, type CborValue } from '../codec/cbor.js';
 import { BodycamError } from '../errors.js';
-import { decodeSign1, kidOf, signSign1, verifySign1, type Sign1 } from './cose.js';
+import { decodeSign1, kidOf, prepareSign1, signSign1, verifySign1, type PreparedSign1, type Sign1 } from './cose.js';
 import type { Ed25519 } from './ed25519.js';
 import type { Signer } from './signer.js';
 
@@ -14,6 +14,11 @@ export type Fields = Map<CborValue, CborValue>;
 /** Sign `fields` (without "type") as a COSE_Sign1 payload of the given type. */
 export function signStructure(type: string, fields: Record<string, CborValue>, signer: Signer): Uint8Array {
   return signSign1({ payload: encode({ ...fields, type }), kid: signer.keyId, sign: (m) => signer.sign(m) });
+}
+
+/** signStructure up to the signature, for a signer with key id `keyId`. */
+export function prepareStructure(type: string, fields: Record<string, CborValue>, keyId: Uint8Array): PreparedSign1 {
+  return prepareSign1({ payload: encode({ ...fields, type }), kid: keyId });
 }
 
 export interface Opened {

@@ -7,6 +7,7 @@ import type { Digest } from '../platform/digest.js';
 import { sha256Of } from '../platform/digest.js';
 import { BodycamError } from '../errors.js';
 import { defaultEd25519, type Ed25519 } from './ed25519.js';
+import type { SignSteps } from './ed25519-interface.js';
 
 export const KEY_ID_LENGTH = 8;
 
@@ -15,6 +16,24 @@ export interface Signer {
   readonly keyId: Uint8Array;
   /** An Ed25519 signature of `message`. */
   sign(message: Uint8Array): Uint8Array;
+  /** The same signature a slice at a time (a Signer that can't slice signs in the first step). */
+  signSteps?(message: Uint8Array): SignSteps;
+}
+
+/** The steps of `signer` signing `message`: its own slices, or one step that signs. */
+export function stepsOf(signer: Signer, message: Uint8Array): SignSteps {
+  if (signer.signSteps) return signer.signSteps(message);
+  let signature: Uint8Array | undefined;
+  return {
+    step: () => {
+      if (!signature) signature = signer.sign(message);
+      return true;
+    },
+    signature: () => {
+      if (!signature) throw new BodycamError('E_ED25519_STEPS', 'the signature is not finished: step() until it returns true');
+      return signature;
+    },
+  };
 }
 
 /** The key id of an Ed25519 public key: SHA-256(publicKey)[0..8]. */

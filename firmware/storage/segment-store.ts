@@ -298,7 +298,8 @@ export class SegmentStore {
   }
 
   /**
-   * Give a segment a power cut left `recovered` without a trailer its trailer (the manifest the
+   * Give a segment a power cut left `recovered` without a trailer, or one closed unsigned
+   * (SegmentWriter.close: `sealed` with no trailer yet), its trailer (the manifest the
    * recorder signs at the next boot). The segment stays `recovered`; its records are not touched:
    * what follows its last complete record may be the torn record in flight, so the TRAILER goes
    * at the start of a freshly erased extent at that stream offset, and a SEAL makes it count. A
@@ -308,14 +309,15 @@ export class SegmentStore {
     const t = bytesArg(trailer, 'trailer');
     if (t.length > MAX_TRAILER) throw new BodycamError('E_ARGUMENT', `trailer of ${t.length} bytes exceeds ${MAX_TRAILER}`);
     const seg = this.#need(id);
-    if (seg.state !== SegState.RECOVERED) throw new BodycamError('E_SEGMENT_STATE', `segment ${id} is ${STATE_NAMES[seg.state]}; only a recovered segment takes a trailer afterwards`);
+    const closed = seg.state === SegState.SEALED && seg.trailerOffset < 0;
+    if (seg.state !== SegState.RECOVERED && !closed) throw new BodycamError('E_SEGMENT_STATE', `segment ${id} is ${STATE_NAMES[seg.state]}; only a recovered segment or one closed unsigned takes a trailer afterwards`);
     if (seg.trailerOffset >= 0) throw new BodycamError('E_SEGMENT_STATE', `segment ${id} already has its trailer`);
     const st: Stream = {
       id, pos: seg.end, records: seg.records, media: seg.media, start: seg.start, dirty: true,
       evidence: true, sequence: seg.sequence, meta: undefined, metaOffset: seg.metaOffset, closed: false,
     };
     const at = this.#append(st, RecordType.TRAILER, EMPTY, t);
-    this.#commit([Delta.SEAL, id, st.pos, st.records, st.media, at, 1, seg.metaOffset, ...(seg.lostAtCut ? [seg.lostAtCut] : [])]);
+    this.#commit([Delta.SEAL, id, st.pos, st.records, st.media, at, closed ? 0 : 1, seg.metaOffset, ...(seg.lostAtCut ? [seg.lostAtCut] : [])]);
     this.#cursor = undefined;
     return this.segment(id);
   }
@@ -548,6 +550,7 @@ export class SegmentStore {
       assign: () => this.#assign(st),
       trim: (firstKept, force) => this.#trim(st, firstKept, force),
       seal: (trailer) => this.#seal(st, trailer),
+      close: () => this.#close(st),
       discard: () => this.#discard(st),
       info: () => this.segment(st.id),
       nextSequence: () => this.#state.nextSequence,
@@ -735,6 +738,16 @@ export class SegmentStore {
     return this.segment(st.id);
   }
 
+  /** End the stream without its trailer: `sealed`, no TRAILER until attachTrailer. */
+  #close(st: Stream): SegmentInfo {
+    this.#checkOpen(st);
+    if (st.records === 0) throw new BodycamError('E_SEGMENT_EMPTY', `segment ${st.id} has no frames; append at least one or abandon() it`);
+    this.#commit([Delta.SEAL, st.id, st.pos, st.records, st.media, -1, 0, st.metaOffset]);
+    st.closed = true;
+    this.#cursor = undefined;
+    return this.segment(st.id);
+  }
+
   #discard(st: Stream): void {
     if (st.closed) return;
     if (st.evidence) throw new BodycamError('E_SEGMENT_STATE', `segment ${st.id} holds evidence; seal it`);
@@ -757,6 +770,7 @@ interface WriterOps {
   assign(): void;
   trim(firstKept: number, force: boolean): void;
   seal(trailer: Uint8Array): SegmentInfo;
+  close(): SegmentInfo;
   discard(): void;
   info(): SegmentInfo;
   nextSequence(): number;
@@ -805,6 +819,15 @@ export class SegmentWriter {
   /** Seal with the trailer (e.g. the signed manifest); the segment can't change afterwards. */
   seal(trailer: Uint8Array): SegmentInfo {
     return this.#ops.seal(bytesArg(trailer, 'trailer'));
+  }
+
+  /**
+   * End the segment now and sign it later: it is `sealed` with no trailer (nothing more can be
+   * appended, the store may open the next segment at once) until attachTrailer(id, trailer). A
+   * power cut in between leaves it so, and the next boot signs it as it signs a recovered one.
+   */
+  close(): SegmentInfo {
+    return this.#ops.close();
   }
 
   /** Give up a segment that has no frames yet (no sequence number is used). */

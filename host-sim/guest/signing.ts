@@ -12,6 +12,7 @@ import { DeviceIdentity } from '../../firmware/signing/identity.js';
 import { ManifestBuilder, signManifest, verifyManifest, type Manifest } from '../../firmware/signing/manifest.js';
 import { checkReceipt, signCheckpoint } from '../../firmware/signing/receipt.js';
 import { KeyPairSigner } from '../../firmware/signing/signer.js';
+import { FastEd25519 } from '../../firmware/signing/fast/ed25519-fast.js';
 import { verifyEvidence, type DeviceInput, type EvidenceInput, type SegmentInput } from '../../firmware/signing/verifier.js';
 import type { Entry, GuestEnv } from './env.js';
 
@@ -160,9 +161,13 @@ export const signingEntries: Record<string, Entry> = Object.freeze({
     const s = b.finish({ signer, clock: env.platform.clock.source(), flags: typeof flags === 'number' ? flags : 0 });
     return { bytes: s.bytes, digest: s.digest };
   },
-  /** Make (and keep) a signer from `seed`, so signing can be measured apart from key derivation. */
-  'signing.signer': (env, seed) => {
-    const signer = new KeyPairSigner({ seed: bytes(seed, 'seed'), digest: env.platform.digest });
+  /**
+   * Make (and keep) a signer from `seed`, so signing can be measured apart from key derivation;
+   * `which` 'fast': the recorder's Ed25519 (FastEd25519, SHA-512 through the Digest port), else tweetnacl.
+   */
+  'signing.signer': (env, seed, which) => {
+    const ed25519 = which === 'fast' ? new FastEd25519({ digest: env.platform.digest }) : undefined;
+    const signer = new KeyPairSigner({ seed: bytes(seed, 'seed'), digest: env.platform.digest, ed25519 });
     env.state.signingSigner = signer;
     return signer.publicKey;
   },

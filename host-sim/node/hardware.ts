@@ -307,3 +307,57 @@ export async function runVirtualTime(hw: SimHardware, engine: { pump(): Promise<
   hw.timer.runUntil(untilMs);
   await engine.pump();
 }
+
+/**
+ * Device timing: what the firmware's own work costs on the camera's 240 MHz core. The engine's
+ * meter counts the work (xs: XS compute units, bridge excluded, as a port call is native on a
+ * device; mcu: Cortex-M7 instructions); `msPerUnit` turns it into busy time. One XS unit is about
+ * 46.5 instructions (the mcu engine running the same bundle), so xs: 46.5 / 240_000 ms a unit.
+ */
+export interface DeviceTiming {
+  msPerUnit: number;
+}
+export const XS_DEVICE_TIMING: DeviceTiming = Object.freeze({ msPerUnit: 46.5 / 240_000 });
+export const MCU_DEVICE_TIMING: DeviceTiming = Object.freeze({ msPerUnit: 1 / 240_000 });
+
+/** A stretch of virtual time the core was busy with callbacks delivered at `at`. */
+export interface BusySpan {
+  at: number;
+  ms: number;
+  units: number;
+}
+
+/**
+ * runVirtualTime on device timing: after the callbacks due at a moment run, virtual time moves
+ * on by the time their measured work takes on the device, while the hardware keeps going — the
+ * camera captures into its driver buffers (and overruns when they are all full), timers fall
+ * due — and what they queued is delivered only when the core is free again, late, as on the
+ * camera. An engine without a meter (node) costs nothing and runs as runVirtualTime does.
+ * Each busy stretch is pushed onto `busy` when given.
+ */
+export async function runDeviceTime(
+  hw: SimHardware,
+  engine: { pump(): Promise<number>; takeCallbackCompute(): number },
+  untilMs: number,
+  timing: DeviceTiming,
+  busy?: BusySpan[],
+): Promise<void> {
+  engine.takeCallbackCompute(); // work before this run is not charged here
+  const settle = async (): Promise<void> => {
+    await engine.pump();
+    for (let units = engine.takeCallbackCompute(); units > 0; units = engine.takeCallbackCompute()) {
+      const at = hw.clock.monotonic();
+      // In whole milliseconds, as a device's ticks are (rounded up: never cheaper than measured).
+      const ms = Math.ceil(units * timing.msPerUnit);
+      busy?.push({ at, ms, units });
+      hw.timer.runUntil(at + ms);
+      await engine.pump();
+    }
+  };
+  for (let next = hw.timer.nextAt(); next !== undefined && next <= untilMs; next = hw.timer.nextAt()) {
+    hw.timer.runUntil(Math.max(next, hw.clock.monotonic()));
+    await settle();
+  }
+  hw.timer.runUntil(Math.max(untilMs, hw.clock.monotonic()));
+  await settle();
+}

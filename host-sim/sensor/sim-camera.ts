@@ -23,6 +23,13 @@ export interface SimCameraOptions {
   imageType?: ImageType;
   /** Up to this many ms of deterministic jitter on each frame's arrival (default 0). */
   jitterMs?: number;
+  /**
+   * Stamp each frame with its capture time (CameraFrame.capturedMs; default true). false plays a
+   * driver that gives no time, as Moddable's camera module does: the firmware stamps the read.
+   */
+  stampCapture?: boolean;
+  /** Keep the time of every capture in SimCameraControl.captureTimes (for tests; default false). */
+  logCaptures?: boolean;
 }
 
 /** Builds synthetic sources, reused across opens of the same size (tiles are encoded once). */
@@ -38,9 +45,11 @@ export function synthetic(options: Omit<SyntheticFramesOptions, 'width' | 'heigh
 
 class SimFrame implements CameraFrame {
   readonly buffer: ArrayBuffer;
+  readonly capturedMs: number | undefined;
   #release: (() => void) | undefined;
-  constructor(buffer: ArrayBuffer, release: () => void) {
+  constructor(buffer: ArrayBuffer, capturedMs: number | undefined, release: () => void) {
     this.buffer = buffer;
+    this.capturedMs = capturedMs;
     this.#release = release;
   }
   close(): void {
@@ -67,6 +76,8 @@ export class SimCameraControl {
   closed = 0;
   /** Frames the firmware closed. */
   returned = 0;
+  /** Monotonic ms of every capture (delivered, overrun or skipped), with logCaptures. */
+  readonly captureTimes: number[] = [];
   #skip = 0;
   /** The sensor delivers nothing for its next `n` frame times. */
   skip(n: number): void {
@@ -86,6 +97,7 @@ export function attachCamera(hw: SimHardware, options: SimCameraOptions = {}): S
   const makeSource = options.source ?? synthetic();
   const buffers = options.buffers ?? 3;
   const jitter = options.jitterMs ?? 0;
+  const stamp = options.stampCapture ?? true;
   const imageType: ImageType = options.imageType ?? 'jpeg';
 
   class SimCamera implements Camera {
@@ -140,6 +152,7 @@ export function attachCamera(hw: SimHardware, options: SimCameraOptions = {}): S
     #capture(): void {
       this.#timer = undefined;
       const index = control.captured++;
+      if (options.logCaptures) control.captureTimes.push(hw.clock.monotonic());
       this.#schedule();
       if (control.takeSkip()) {
         control.hiccups++;
@@ -150,7 +163,7 @@ export function attachCamera(hw: SimHardware, options: SimCameraOptions = {}): S
         return;
       }
       const buffer = this.#source ? this.#source.frame(index, hw.clock.utc()) : new ArrayBuffer(this.width * this.height * 2);
-      this.#ready.push(new SimFrame(buffer, () => {
+      this.#ready.push(new SimFrame(buffer, stamp ? hw.clock.monotonic() : undefined, () => {
         control.lent--;
         control.returned++;
       }));

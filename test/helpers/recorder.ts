@@ -12,7 +12,7 @@ import { SegmentStore } from '../../firmware/storage/index.js';
 import { startEngine, type Engine, type EngineName } from '../../host-sim/engine.js';
 import { SimFlash, attachFlash } from '../../host-sim/flash/sim-flash.js';
 import { RECORDER_KEYS_PATH } from '../../host-sim/guest/recorder.js';
-import { nodeChecksum, runVirtualTime, SimHardware } from '../../host-sim/node/hardware.js';
+import { MCU_DEVICE_TIMING, nodeChecksum, runDeviceTime, runVirtualTime, SimHardware, XS_DEVICE_TIMING, type BusySpan } from '../../host-sim/node/hardware.js';
 import { TcpLink } from '../../host-sim/link/tcp-link.js';
 import type { LinkOptions } from '../../firmware/platform/link.js';
 import { plain } from '../../host-sim/scenario/runner.js';
@@ -47,6 +47,9 @@ export interface StoredSegment {
   manifest: Manifest;
   frameNumbers: number[];
   flags: number[];
+  /** Each frame's monotonic ms and the drops charged to it. */
+  monotonic: number[];
+  droppedBefore: number[];
 }
 
 export class TestCamera {
@@ -101,6 +104,14 @@ export class TestCamera {
     await runVirtualTime(this.hw, this.engine, this.hw.clock.monotonic() + ms);
   }
 
+  /**
+   * Run `ms` on device timing (runDeviceTime): each callback's measured work keeps the core busy
+   * while the camera goes on capturing. xs and mcu have a meter; node costs nothing.
+   */
+  async runDevice(ms: number, busy?: BusySpan[]): Promise<void> {
+    await runDeviceTime(this.hw, this.engine, this.hw.clock.monotonic() + ms, this.o.engine === 'mcu' ? MCU_DEVICE_TIMING : XS_DEVICE_TIMING, busy);
+  }
+
   async button(down: boolean): Promise<void> {
     this.hw.buttons.set('record', down);
     await this.engine.pump();
@@ -124,6 +135,11 @@ export class TestCamera {
   async powerCut(offMs = 2000): Promise<RecorderStatus> {
     this.flash.cutAfter(1);
     for (let i = 0; i < 1000 && this.flash.powered; i++) await this.run(10);
+    return this.powerCutNow(offMs);
+  }
+
+  /** Cut the power now, between two flash operations, then boot again after `offMs`. */
+  async powerCutNow(offMs = 2000): Promise<RecorderStatus> {
     await this.engine.close();
     this.hw.timer.reset();
     this.hw.clock.advanceTo(this.hw.clock.monotonic() + offMs);
@@ -162,7 +178,7 @@ export class TestCamera {
       const manifestBytes = s.trailer ?? this.keys().get(`rm.${s.sequence}`);
       if (!manifestBytes) continue;
       const frames = [...store.records(s.id)].map((r) => decodeFrameHeader(r.header));
-      out.push({ seq: s.sequence, state: s.state, manifest: peekManifest(manifestBytes).manifest, frameNumbers: frames.map((f) => f.frameNumber), flags: frames.map((f) => f.flags) });
+      out.push({ seq: s.sequence, state: s.state, manifest: peekManifest(manifestBytes).manifest, frameNumbers: frames.map((f) => f.frameNumber), flags: frames.map((f) => f.flags), monotonic: frames.map((f) => f.monotonicMs), droppedBefore: frames.map((f) => f.droppedBefore) });
     }
     return out;
   }

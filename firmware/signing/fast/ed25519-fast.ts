@@ -3,7 +3,8 @@
 // section "ed25519"): field arithmetic on 15 x 17-bit limbs, fully unrolled and allocation-free
 // (field-mul.ts); a fixed-base table of 256 precomputed points (base-table.ts), so R = rB is 64
 // mixed additions and 4 doublings instead of tweetnacl's 256-step ladder of 512 additions; and
-// SHA-512 through the Digest port, native on a device.
+// SHA-512 through the Digest port, native on a device. signSteps() makes the same signature in
+// slices (the recorder signs a closed segment between camera frames).
 //
 // Constant time where secrets are involved (the seed, the clamped scalar a, the nonce r, S):
 // the base table is read by scanning every entry under a mask (point.ts selectBase), scalar
@@ -13,15 +14,18 @@
 // order, A canonical, and the recomputed R compared byte for byte (cofactorless).
 
 import { BodycamError, type Digest } from '../fast-deps.js';
-import type { Ed25519, Ed25519KeyPair } from '../ed25519-interface.js';
+import type { Ed25519, Ed25519KeyPair, SignSteps } from '../ed25519-interface.js';
 import { strictPrecheck } from '../ed25519.js';
-import { decodeNegate, doubleScalarMult, encode, p3, scalarMultBase } from './point.js';
+import { BaseMultSteps, decodeNegate, doubleScalarMult, encode, p3, scalarMultBase, type P3 } from './point.js';
 import { mulAdd, reduce } from './scalar.js';
 
 export interface FastEd25519Options {
   /** SHA-512 comes from here: the native `crypt` Digest on a device, softDigest on a host. */
   digest: Digest;
 }
+
+/** R = rB's additions per signing slice (64 in all). */
+const ADDITIONS_PER_STEP = 8;
 
 function checkLength(v: unknown, length: number, what: string): void {
   if (!(v instanceof Uint8Array) || v.length !== length) {
@@ -32,9 +36,8 @@ function checkLength(v: unknown, length: number, what: string): void {
 export class FastEd25519 implements Ed25519 {
   readonly name = 'fast';
   #digest: Digest;
-  // Reused buffers: signing and verifying allocate only what they return.
+  // Reused buffers (keys, verification); a signature's scratch is its own (signSteps).
   #a = new Uint8Array(32);
-  #r = new Uint8Array(32);
   #k = new Uint8Array(32);
   #point = p3();
   #check = new Uint8Array(32);
@@ -73,20 +76,62 @@ export class FastEd25519 implements Ed25519 {
   }
 
   sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+    const steps = this.signSteps(message, secretKey);
+    while (!steps.step());
+    return steps.signature();
+  }
+
+  /**
+   * sign() in 10 slices: 8 of R = rB's 64 additions each, R's encoding (its inversion), then S —
+   * after the two SHA-512 of the nonce, made here. The scratch (a, r, the point) is
+   * the job's own, zeroed when it ends, so a verify may run between slices.
+   */
+  signSteps(message: Uint8Array, secretKey: Uint8Array): SignSteps {
     checkLength(secretKey, 64, 'an Ed25519 secret key (seed || public key)');
     if (!(message instanceof Uint8Array)) throw new BodycamError('E_ED25519_MESSAGE', 'the message to sign must be a Uint8Array');
-    const prefix = this.#expand(secretKey.subarray(0, 32));
+    const a = new Uint8Array(32);
+    const r = new Uint8Array(32);
+    const h = this.#sha512(secretKey.subarray(0, 32));
+    for (let i = 0; i < 32; i++) a[i] = h[i];
+    a[0] &= 248;
+    a[31] &= 127;
+    a[31] |= 64;
+    const prefix = h.subarray(32);
+    reduce(r, this.#sha512(prefix, message)); // r: secret nonce
+    h.fill(0);
     const publicKey = secretKey.subarray(32);
-    reduce(this.#r, this.#sha512(prefix, message)); // r: secret nonce
-    prefix.fill(0);
+    const point: P3 = p3();
+    const mult = new BaseMultSteps(point, r);
     const signature = new Uint8Array(64);
-    scalarMultBase(this.#point, this.#r);
-    encode(signature, this.#point); // R
-    reduce(this.#k, this.#sha512(signature.subarray(0, 32), publicKey, message));
-    mulAdd(signature.subarray(32), this.#k, this.#a, this.#r); // S = r + k a mod L
-    this.#a.fill(0);
-    this.#r.fill(0);
-    return signature;
+    let done = false;
+    let multiplied = false;
+    let encoded = false;
+    return {
+      step: (): boolean => {
+        if (done) return true;
+        if (!multiplied) {
+          multiplied = mult.step(ADDITIONS_PER_STEP);
+          return false;
+        }
+        if (!encoded) {
+          encode(signature, point); // R
+          encoded = true;
+          return false;
+        }
+        const k = new Uint8Array(32);
+        reduce(k, this.#sha512(signature.subarray(0, 32), publicKey, message));
+        mulAdd(signature.subarray(32), k, a, r); // S = r + k a mod L
+        a.fill(0);
+        r.fill(0);
+        mult.wipe();
+        done = true;
+        return true;
+      },
+      signature: (): Uint8Array => {
+        if (!done) throw new BodycamError('E_ED25519_STEPS', 'the signature is not finished: step() until it returns true');
+        return signature;
+      },
+    };
   }
 
   verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {

@@ -214,23 +214,57 @@ function recode(digits: Int32Array, a: Uint8Array): void {
  * time unless `vartime` (public scalars only: verification).
  */
 export function scalarMultBase(h: P3, a: Uint8Array, vartime = false): void {
-  const w = work();
-  const digits = new Int32Array(64);
-  const selected = new Float64Array(ENTRY);
-  const sel: Niels = { yplusx: selected.subarray(0, LIMBS), yminusx: selected.subarray(LIMBS, 2 * LIMBS), xy2d: selected.subarray(2 * LIMBS) };
-  recode(digits, a);
-  setIdentity(h);
-  for (let i = 1; i < 64; i += 2) {
-    selectBase(selected, i >> 1, digits[i], vartime);
-    madd(h, h, sel, w);
+  new BaseMultSteps(h, a, vartime).step(BaseMultSteps.ADDITIONS);
+}
+
+/**
+ * scalarMultBase a few additions at a time, so that a signature can be spread over timer slices
+ * (the recorder signs a segment between camera frames). The same operations in the same order,
+ * so the same constant-time behaviour and result: 32 additions of the odd digits, 4 doublings,
+ * 32 additions of the even digits. Its scratch belongs to the instance.
+ */
+export class BaseMultSteps {
+  static readonly ADDITIONS = 64;
+  readonly #h: P3;
+  readonly #vartime: boolean;
+  readonly #w = work();
+  readonly #digits = new Int32Array(64);
+  readonly #selected = new Float64Array(ENTRY);
+  readonly #sel: Niels;
+  #n = 0;
+
+  constructor(h: P3, a: Uint8Array, vartime = false) {
+    this.#h = h;
+    this.#vartime = vartime;
+    const selected = this.#selected;
+    this.#sel = { yplusx: selected.subarray(0, LIMBS), yminusx: selected.subarray(LIMBS, 2 * LIMBS), xy2d: selected.subarray(2 * LIMBS) };
+    recode(this.#digits, a);
+    setIdentity(h);
   }
-  dbl(h, h, false, w);
-  dbl(h, h, false, w);
-  dbl(h, h, false, w);
-  dbl(h, h, true, w);
-  for (let i = 0; i < 64; i += 2) {
-    selectBase(selected, i >> 1, digits[i], vartime);
-    madd(h, h, sel, w);
+
+  /** Up to `additions` more additions (and the doublings between the halves); true when h = a * B. */
+  step(additions: number): boolean {
+    const h = this.#h;
+    const w = this.#w;
+    for (let k = 0; k < additions && this.#n < 64; k++, this.#n++) {
+      const n = this.#n;
+      if (n === 32) {
+        dbl(h, h, false, w);
+        dbl(h, h, false, w);
+        dbl(h, h, false, w);
+        dbl(h, h, true, w);
+      }
+      const i = n < 32 ? 2 * n + 1 : 2 * (n - 32);
+      selectBase(this.#selected, i >> 1, this.#digits[i], this.#vartime);
+      madd(h, h, this.#sel, w);
+    }
+    return this.#n >= 64;
+  }
+
+  /** Forget the digits of the scalar. */
+  wipe(): void {
+    this.#digits.fill(0);
+    this.#selected.fill(0);
   }
 }
 
