@@ -48,6 +48,8 @@ test('certificates: issued by the root, verified offline; wrong root, kind, wind
   t.is(code(() => verifyCertificate(cam.certificate, other.publicKey, { digest })), 'E_COSE_SIGNATURE');
   t.is(code(() => verifyCertificate(cam.certificate, agency.root.publicKey, { digest, kind: 'dock' })), 'E_CERT_KIND');
   t.is(code(() => verifyCertificate(cam.certificate, agency.root.publicKey, { digest, at: T0 + 2 * YEAR })), 'E_CERT_EXPIRED');
+  // A time before the certificate's start is a clock behind, not an expiry: its own code.
+  t.is(code(() => verifyCertificate(cam.certificate, agency.root.publicKey, { digest, at: T0 - 2 * YEAR })), 'E_CERT_NOT_YET_VALID');
   // A certificate signed by a camera (not the root) for itself.
   const selfSigned = issueCertificate({ id: 'CAM-0001', kind: 'device', publicKey: cam.key.publicKey, agency: 'x', serial: 9, notBefore: 0, notAfter: T0 * 2 }, cam.key);
   t.is(code(() => verifyCertificate(selfSigned, agency.root.publicKey, { digest })), 'E_COSE_SIGNATURE');

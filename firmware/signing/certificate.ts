@@ -95,7 +95,10 @@ export function verifyCertificate(bytesIn: Uint8Array, rootPublicKey: Uint8Array
   }
   if (o.kind && cert.kind !== o.kind) throw new BodycamError('E_CERT_KIND', `certificate ${cert.id} is a ${cert.kind} certificate, a ${o.kind} certificate was expected`);
   if (o.at !== undefined && (o.at < cert.notBefore || o.at > cert.notAfter)) {
-    throw new BodycamError('E_CERT_EXPIRED', `certificate ${cert.id} is valid ${new Date(cert.notBefore).toISOString()} to ${new Date(cert.notAfter).toISOString()}, not at ${new Date(o.at).toISOString()}`);
+    // Before its start is not "expired": usually a clock behind (a camera not yet synced), which
+    // the person reading the code must fix differently.
+    const code = o.at < cert.notBefore ? 'E_CERT_NOT_YET_VALID' : 'E_CERT_EXPIRED';
+    throw new BodycamError(code, `certificate ${cert.id} is valid ${new Date(cert.notBefore).toISOString()} to ${new Date(cert.notAfter).toISOString()}, not at ${new Date(o.at).toISOString()}${code === 'E_CERT_NOT_YET_VALID' ? ' (is this clock behind?)' : ''}`);
   }
   return { ...cert, keyId: keyIdOf(cert.publicKey, o.digest), bytes: bytesIn };
 }
