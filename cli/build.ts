@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { delimiter, join, posix, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
+import { cannotRecord } from '../firmware/device/board.js';
 import { softDigest } from '../firmware/platform/soft-digest.js';
 import { toHex } from '../firmware/codec/cbor.js';
 import { firmwareKeyHash, firmwareKeyId, parseHeader, parseVersion } from '../firmware/update/image.js';
@@ -93,7 +94,7 @@ function help(deploy: boolean, out: (line: string) => void, root: string): void 
   out('  --ssid/--password  the Wi-Fi network of the docks, built into the image');
   out('  --list-boards   the boards this firmware supports');
   out('boards:');
-  for (const b of listBoards(root)) out(`  ${b.name.padEnd(26)} ${b.config.title}`);
+  for (const b of listBoards(root)) out(`  ${b.name.padEnd(26)} ${b.config.title}${cannotRecord(b.config) ? ' — CANNOT RECORD' : ''}`);
 }
 
 // ------------------------------------------------------------------------- signed images
@@ -296,7 +297,10 @@ export async function buildCommand(argv: string[], out: (line: string) => void, 
     return 0;
   }
   if (p.options['list-boards']) {
-    for (const b of listBoards(root)) out(`${b.name.padEnd(26)} ${b.config.title} (${b.config.target})`);
+    for (const b of listBoards(root)) {
+      const why = cannotRecord(b.config);
+      out(`${b.name.padEnd(26)} ${b.config.title} (${b.config.target})${why ? ` — CANNOT RECORD: ${why}` : ''}`);
+    }
     return 0;
   }
   if (p.options['sync-manifest']) {

@@ -286,3 +286,11 @@ test.serial('build --sign-key: a release build, its application binary signed in
   await t.throwsAsync(buildCommand(['--board', 'xiao_esp32s3_sense', '--version', '1.0.0'], () => {}, false, { env: { MODDABLE: sdk, BODYCAM_FIRMWARE_PASSPHRASE: FW_PASSPHRASE }, spawn, cwd: dir }), { message: /E_USAGE: .*--sign-key/ });
   t.is(runs.length, before);
 });
+
+test('build --list-boards marks the boards that cannot record, and says why', async (t) => {
+  const lines: string[] = [];
+  t.is(await run(['build', '--list-boards'], (l) => void lines.push(l)), 0);
+  const m5 = lines.find((l) => l.startsWith('m5atom_s3r_cam'));
+  t.regex(m5 ?? '', /CANNOT RECORD: its GC0308 camera gives no JPEG/);
+  for (const name of ['xiao_esp32s3_sense', 'lilygo_t_camera_plus_s3']) t.notRegex(lines.find((l) => l.startsWith(name)) ?? 'missing', /CANNOT RECORD|missing/, name);
+});

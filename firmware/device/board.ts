@@ -84,6 +84,15 @@ function optionalPin(v: unknown, board: string, where: string): PinConfig | null
 }
 
 /** Checks a board's `config.bodycam` object and returns it typed. */
+/** Sensors that give JPEG themselves (the recorder stores the sensor's JPEG, never encodes). */
+export const JPEG_SENSORS: readonly string[] = Object.freeze(['OV2640', 'OV3660', 'OV5640']);
+
+/** Why a board cannot record, or undefined when it can. */
+export function cannotRecord(board: BoardConfig): string | undefined {
+  if (!JPEG_SENSORS.includes(board.camera.sensor)) return `its ${board.camera.sensor} camera gives no JPEG (recording needs ${JPEG_SENSORS.join(', ')})`;
+  return undefined;
+}
+
 export function readBoard(value: unknown, expectedName?: string): BoardConfig {
   const name = expectedName ?? 'unknown';
   const o = obj(value, name, 'config.bodycam');
