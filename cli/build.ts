@@ -48,15 +48,43 @@ export interface McconfigOptions {
   release: boolean;
   port?: string;
   ssid?: string;
-  password?: string;
+  /** The manifest to build (default manifest.json; a private wrapper when a Wi-Fi password is built in). */
+  manifest?: string;
 }
 
 /** The mcconfig command line for a build (deploy: also write it to the camera). */
 export function mcconfigArgs(o: McconfigOptions): string[] {
-  const args = [...(o.release ? [] : ['-d']), '-m', '-p', o.board.config.target, ...(o.deploy ? ['-t', 'deploy'] : ['-t', 'build']), 'manifest.json'];
+  const args = [...(o.release ? [] : ['-d']), '-m', '-p', o.board.config.target, ...(o.deploy ? ['-t', 'deploy'] : ['-t', 'build']), o.manifest ?? 'manifest.json'];
   if (o.ssid) args.push(`ssid=${o.ssid}`);
-  if (o.password) args.push(`password=${o.password}`);
   return args;
+}
+
+export const WIFI_PASSWORD_ENV = 'BODYCAM_WIFI_PASSWORD';
+
+/** The docks' Wi-Fi password: --wifi-password-file FILE or BODYCAM_WIFI_PASSWORD; never a command-line value (other users see those in ps). */
+function wifiPassword(p: Parsed, env: NodeJS.ProcessEnv): string | undefined {
+  if (p.options.password !== undefined) {
+    throw new BodycamError('E_SECRET_ON_COMMAND_LINE', `a password on the command line is visible to every user of this computer (ps): put it in a file only you can read and give --wifi-password-file FILE, or set ${WIFI_PASSWORD_ENV}`);
+  }
+  const file = stringOption(p, 'wifi-password-file');
+  if (file !== undefined) {
+    if (!existsSync(file)) throw new BodycamError('E_NOT_FOUND', `--wifi-password-file ${file} does not exist`);
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  }
+  return env[WIFI_PASSWORD_ENV] || undefined;
+}
+
+/**
+ * The manifest mcconfig builds: manifest.json itself, or — when a Wi-Fi password goes into the
+ * image — a wrapper in a private folder (0700, file 0600) that includes it and sets config.password,
+ * so the password never appears on mcconfig's command line. Removed with cleanup().
+ */
+function buildManifest(root: string, password: string | undefined): { manifest: string; cleanup: () => void } {
+  if (password === undefined) return { manifest: 'manifest.json', cleanup: () => {} };
+  const dir = mkdtempSync(join(tmpdir(), 'bodycam-build-'));
+  const manifest = join(dir, 'manifest.json');
+  writeFileSync(manifest, JSON.stringify({ include: [join(root, 'manifest.json')], config: { password } }), { mode: 0o600, flag: 'wx' });
+  return { manifest, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export interface BuildDeps {
@@ -68,7 +96,7 @@ export interface BuildDeps {
 }
 
 const OPTIONS = {
-  board: { value: true }, port: { value: true }, ssid: { value: true }, password: { value: true }, release: {}, 'sync-manifest': {}, 'list-boards': {}, 'development-board': {}, help: {},
+  board: { value: true }, port: { value: true }, ssid: { value: true }, password: { value: true }, 'wifi-password-file': { value: true }, release: {}, 'sync-manifest': {}, 'list-boards': {}, 'development-board': {}, help: {},
   'sign-key': { value: true }, 'passphrase-file': { value: true }, version: { value: true }, 'security-counter': { value: true }, out: { value: true },
   image: { value: true }, 'firmware-key': { value: true, many: true },
 };
@@ -80,10 +108,10 @@ function help(deploy: boolean, out: (line: string) => void, root: string): void 
     out('  on PORT (e.g. /dev/ttyACM0, COM3) with esptool.py; refuses an image the camera would refuse');
     out('  --firmware-key   the agency firmware PUBLIC key (firmware-signing.pub.pem); may be given more than once');
     out('  --security-counter N  refuse images below this security counter (default 0)');
-    out('or, developers only: bodycam flash --board NAME --port PORT --development-board [--release] [--ssid NAME --password SECRET]');
+    out('or, developers only: bodycam flash --board NAME --port PORT --development-board [--release] [--ssid NAME --wifi-password-file FILE]');
     out('  builds from source and writes the UNSIGNED build: for a board that will never hold evidence');
   } else {
-    out('usage: bodycam build --board NAME [--release] [--ssid NAME --password SECRET]');
+    out('usage: bodycam build --board NAME [--release] [--ssid NAME --wifi-password-file FILE]');
     out('  builds the firmware for the board with the Moddable SDK (mcconfig)');
     out('       bodycam build --board NAME --sign-key firmware-signing.pem --version X.Y.Z [--out FILE] [--security-counter N] [--passphrase-file FILE]');
     out('  (the signing key\'s passphrase: --passphrase-file FILE or BODYCAM_FIRMWARE_PASSPHRASE)');
@@ -91,7 +119,7 @@ function help(deploy: boolean, out: (line: string) => void, root: string): void 
     out('  --sync-manifest rewrite the module list of manifest.json from firmware/ (developers)');
   }
   out('  --release       a release build (no debugger); the default is a debug build');
-  out('  --ssid/--password  the Wi-Fi network of the docks, built into the image');
+  out(`  --ssid NAME, --wifi-password-file FILE (or ${WIFI_PASSWORD_ENV})  the Wi-Fi network of the docks, built into the image; the password never goes on a command line`);
   out('  --list-boards   the boards this firmware supports');
   out('boards:');
   for (const b of listBoards(root)) out(`  ${b.name.padEnd(26)} ${b.config.title}${cannotRecord(b.config) ? ' — CANNOT RECORD' : ''}`);
@@ -191,7 +219,7 @@ async function runTool(spawn: Spawner, command: string, args: string[], options:
 }
 
 async function flashSigned(p: Parsed, board: Board, port: string, out: (line: string) => void, deps: BuildDeps): Promise<number> {
-  for (const o of ['development-board', 'release', 'ssid', 'password', 'sign-key', 'version', 'out']) {
+  for (const o of ['development-board', 'release', 'ssid', 'password', 'wifi-password-file', 'sign-key', 'version', 'out']) {
     if (p.options[o] !== undefined) throw new BodycamError('E_USAGE', `--${o} is for building; --image writes an image that is already built and signed`);
   }
   const keyFiles = (p.options['firmware-key'] as string[] | undefined) ?? [];
@@ -257,9 +285,15 @@ async function buildSigned(p: Parsed, board: Board, out: (line: string) => void,
   readSecretKey(keyFile, passphrase);
   const moddable = deps.env.MODDABLE!;
   // Cameras in service run release builds: a debug build waits for a debugger.
-  const args = mcconfigArgs({ board, deploy: false, release: true, ssid: stringOption(p, 'ssid'), password: stringOption(p, 'password') });
+  const built = buildManifest(deps.root, wifiPassword(p, deps.env));
+  const args = mcconfigArgs({ board, deploy: false, release: true, ssid: stringOption(p, 'ssid'), manifest: built.manifest });
   out(`building signed bodycam ${version} for ${board.config.title} (${board.config.target}), a release build`);
-  const code = await runTool(deps.spawn, 'mcconfig', args, { cwd: deps.root, env: deps.env }, `mcconfig was not found on PATH: ${SDK_HELP}`);
+  let code: number | undefined;
+  try {
+    code = await runTool(deps.spawn, 'mcconfig', args, { cwd: deps.root, env: deps.env }, `mcconfig was not found on PATH: ${SDK_HELP}`);
+  } finally {
+    built.cleanup();
+  }
   if (code === undefined) return EXIT.environment;
   if (code !== 0) {
     console.error(`E_BUILD_FAILED: mcconfig exited with ${code}; the lines above say why`);
@@ -343,9 +377,15 @@ export async function buildCommand(argv: string[], out: (line: string) => void, 
   }
   if (!deploy && stringOption(p, 'sign-key') !== undefined) return buildSigned(p, board, out, full);
   if (!deploy && (p.options.version !== undefined || p.options.out !== undefined || p.options['security-counter'] !== undefined)) throw new BodycamError('E_USAGE', '--version, --out and --security-counter go with --sign-key');
-  const args = mcconfigArgs({ board, deploy, release: p.options.release === true, port, ssid: stringOption(p, 'ssid'), password: stringOption(p, 'password') });
+  const built = buildManifest(root, wifiPassword(p, env));
+  const args = mcconfigArgs({ board, deploy, release: p.options.release === true, port, ssid: stringOption(p, 'ssid'), manifest: built.manifest });
   out(`${deploy ? 'flashing' : 'building'} bodycam for ${board.config.title} (${board.config.target})${port ? ` on ${port}` : ''}`);
-  const code = await runTool(spawn, 'mcconfig', args, { cwd: root, env: port ? { ...env, UPLOAD_PORT: port } : env }, `mcconfig was not found on PATH: ${SDK_HELP}`);
+  let code: number | undefined;
+  try {
+    code = await runTool(spawn, 'mcconfig', args, { cwd: root, env: port ? { ...env, UPLOAD_PORT: port } : env }, `mcconfig was not found on PATH: ${SDK_HELP}`);
+  } finally {
+    built.cleanup();
+  }
   if (code === undefined) return EXIT.environment;
   if (code !== 0) {
     console.error(`E_BUILD_FAILED: mcconfig exited with ${code}; the lines above say why`);

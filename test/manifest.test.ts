@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { appBinaryPath, buildCommand, listBoards, mcconfigArgs, moduleGraph, partitionsOf, repoRoot, type Spawner } from '../cli/build.js';
@@ -105,7 +105,43 @@ test.serial('bodycam build runs mcconfig -d -m -p esp32/<target> manifest.json i
     { command: 'mcconfig', args: ['-d', '-m', '-p', 'esp32/xiao_esp32s3_sense', '-t', 'deploy', 'manifest.json'], cwd: repoRoot, port: '/dev/ttyACM0' },
   ]);
   const board = listBoards().find((b) => b.name === 'lilygo_t_camera_plus_s3')!;
-  t.deepEqual(mcconfigArgs({ board, deploy: true, release: true, ssid: 'dock-net', password: 'pw' }), ['-m', '-p', 'esp32/lilygo_t_camera_plus_s3', '-t', 'deploy', 'manifest.json', 'ssid=dock-net', 'password=pw']);
+  t.deepEqual(mcconfigArgs({ board, deploy: true, release: true, ssid: 'dock-net' }), ['-m', '-p', 'esp32/lilygo_t_camera_plus_s3', '-t', 'deploy', 'manifest.json', 'ssid=dock-net']);
+});
+
+test.serial("the docks' Wi-Fi password never goes on a command line: refused there, taken from a file or the environment into a private manifest mcconfig builds", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bodycam-wifi-'));
+  const c = capture();
+  try {
+    // bodycam's own command line: refused before anything runs.
+    const { runs, spawn } = recorder();
+    await t.throwsAsync(buildCommand(['--board', 'xiao_esp32s3_sense', '--ssid', 'docks', '--password', 'hunter2hunter2'], c.out, false, { env: { MODDABLE: '/sdk' }, spawn }), { message: /E_SECRET_ON_COMMAND_LINE/ });
+    t.deepEqual(runs, []);
+    // From a file: mcconfig's arguments hold no password; the manifest it builds does, privately.
+    const file = join(dir, 'wifi.txt');
+    writeFileSync(file, 'hunter2hunter2\n', { mode: 0o600 });
+    const seen: { args: string[]; manifest: string; mode: number }[] = [];
+    const look: Spawner = async (_command, args) => {
+      const m = args[args.indexOf('build') + 1];
+      seen.push({ args, manifest: readFileSync(m, 'utf8'), mode: statSync(m).mode & 0o777 });
+      return 0;
+    };
+    t.is(await buildCommand(['--board', 'xiao_esp32s3_sense', '--ssid', 'docks', '--wifi-password-file', file], c.out, false, { env: { MODDABLE: '/sdk' }, spawn: look }), 0);
+    t.is(await buildCommand(['--board', 'xiao_esp32s3_sense', '--ssid', 'docks'], c.out, false, { env: { MODDABLE: '/sdk', BODYCAM_WIFI_PASSWORD: 'from-the-env-1' }, spawn: look }), 0);
+    t.is(seen.length, 2);
+    for (const s of seen) {
+      t.false(s.args.some((a) => a.includes('hunter2') || a.includes('from-the-env') || a.startsWith('password=')), s.args.join(' '));
+      t.true(s.args.includes('ssid=docks'));
+      t.is(s.mode, 0o600);
+    }
+    t.deepEqual((JSON.parse(seen[0].manifest) as { config: unknown }).config, { password: 'hunter2hunter2' });
+    t.deepEqual((JSON.parse(seen[1].manifest) as { config: unknown }).config, { password: 'from-the-env-1' });
+    t.deepEqual((JSON.parse(seen[0].manifest) as { include: string[] }).include, [join(repoRoot, 'manifest.json')]);
+    // The private manifest is gone once mcconfig is done.
+    t.false(existsSync(seen[0].args[seen[0].args.indexOf('build') + 1]));
+  } finally {
+    c.restore();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.serial('without the SDK, build stops and says how to install it; nothing is run', async (t) => {
