@@ -68,7 +68,7 @@ export async function exportCommand(argv: string[], out: (line: string) => void)
       out(`REFUSED: verification of ${device} found ${plan.findings.length} thing${plan.findings.length === 1 ? '' : 's'} (above); export with --accept-findings to record them in the integrity report`);
       return 1;
     }
-    const exp = planAviExport(plan.mediaBytes, { ...options, clockOffsetMs: plan.clockOffsetMs });
+    const exp = planAviExport(plan.mediaBytes, { ...options, clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
     result = { exp, written: writeAviExport(exp, outPath, { overwrite, alsoWrites: [integrityPath(outPath)] }) };
   } else {
     if (p.positionals.length === 0) throw new BodycamError('E_USAGE', 'name at least one segment media file, or --store DIR --device ID (bodycam export --help)');

@@ -136,6 +136,8 @@ export interface StoreExport {
   trust: StoreReport['trust'];
   media: string[];
   mediaBytes: Uint8Array[];
+  /** The evidence sequence number of each of mediaBytes (what the export and its sidecar name segments by). */
+  seqs: number[];
   clockOffsetMs: number | null;
   report: Record<string, unknown>;
 }
@@ -195,7 +197,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
   for (const p of verified.problems) if (p.path === join(storeDir, 'trust') || p.path.startsWith(`${deviceDir}/`) || p.path === deviceDir || p.path.startsWith(join(storeDir, 'docks'))) findings.push({ scope: 'layout', code: p.code, message: p.message, path: p.path });
   const dev = verified.evidence.devices.find((d) => d.device === device);
   const input = verified.input.devices.find((d) => d.id === device);
-  if (!dev || !input) return { findings, blocked: [`no evidence of device ${device} in ${storeDir}`], lostAfterLastFrame: new Map(), trust: verified.trust, media: [], mediaBytes: [], clockOffsetMs: null, report: {} };
+  if (!dev || !input) return { findings, blocked: [`no evidence of device ${device} in ${storeDir}`], lostAfterLastFrame: new Map(), trust: verified.trust, media: [], mediaBytes: [], seqs: [], clockOffsetMs: null, report: {} };
   for (const f of dev.reasons) findings.push({ scope: 'device', code: f.code, message: f.message, ...(f.seq !== undefined ? { seq: f.seq } : {}) });
   for (const s of dev.segments) for (const f of s.reasons) findings.push({ scope: 'segment', code: f.code, message: f.message, ...(s.seq !== null ? { seq: s.seq } : {}) });
   for (const l of verified.ledgers.filter((x) => x.device === device)) for (const f of l.findings) findings.push({ scope: 'ledger', code: f.code, message: f.message });
@@ -217,6 +219,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
   // What the frames say must be what the signed manifests say.
   const reader = new SafeReader();
   const mediaBytes: Uint8Array[] = [];
+  const seqs: number[] = [];
   const lostAfterLastFrame = new Map<number, number>();
   if (blocked.length === 0) {
     for (const [i, s] of chosen.entries()) {
@@ -226,6 +229,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
         continue;
       }
       mediaBytes.push(bytes);
+      seqs.push(s.seq!);
       for (const f of checkFramesAgainstManifest(bytes, s.manifest!)) findings.push({ scope: 'frames', code: f.code, message: f.message, seq: s.seq! });
       // Frames the manifest counts lost that no frame header carries: lost after the last frame (a cut's frame in flight).
       try {
@@ -303,6 +307,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
     trust: verified.trust,
     media,
     mediaBytes,
+    seqs,
     clockOffsetMs,
     report: {
       format: 'bodycam-integrity/2',

@@ -122,4 +122,7 @@ test('[node] bodycam export tells the truth: a range the store does not hold who
   t.is((await exportTo('--from', '1', '--to', '2', '--out', out, '--force')).code, 0);
   t.deepEqual(readFileSync(out), first, '--force replaces it');
   t.is((JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { verified?: boolean }).verified, undefined, 'a verified export carries no UNVERIFIED note');
+  // The sidecar names each frame's segment by its evidence sequence number, not its place in the export.
+  const frames = (JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { frames: { segment: number }[] }).frames;
+  t.deepEqual([...new Set(frames.map((f) => f.segment))], [1, 2]);
 });

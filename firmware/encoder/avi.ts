@@ -27,6 +27,8 @@ export interface AviExportOptions {
   clockOffsetMs?: number | null;
   /** Written into the AVI's INFO list (ISFT). */
   software?: string;
+  /** The evidence sequence number of each media segment, in order (default: its place in the list). */
+  segmentSeqs?: readonly number[];
 }
 
 /** One frame of the AVI, in order. */
@@ -110,7 +112,8 @@ export function planAviExport(media: readonly BufferLike[], options: AviExportOp
   let stored = 0;
   let duplicated = 0;
   let dropped = 0;
-  media.forEach((m, segment) => {
+  media.forEach((m, i) => {
+    const segment = options.segmentSeqs?.[i] ?? i;
     for (const { header: h, jpeg } of parseMedia(m)) {
       if (!format) format = { width: h.width, height: h.height, frameRate: h.frameRate };
       else if (h.width !== format.width || h.height !== format.height || h.frameRate !== format.frameRate) {

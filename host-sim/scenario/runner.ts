@@ -771,7 +771,7 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
     // The same export `bodycam export --store` makes: verified segments, the signed clock offset.
     const plan = planStoreExport(evidenceDir, SIM_DEVICE, 0, Number.MAX_SAFE_INTEGER, { trust, ed25519: ed, verified: checked });
     if (plan.blocked.length === 0) {
-      const exp = planAviExport(plan.mediaBytes, { clockOffsetMs: plan.clockOffsetMs });
+      const exp = planAviExport(plan.mediaBytes, { clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
       const written = writeAviExport(exp, join(o.out, 'export.avi'));
       report.export = { video: written.videos, sidecar: written.sidecars, frames: exp.parts.reduce((n, p) => n + p.frames.length, 0), clockOffsetMs: plan.clockOffsetMs, findings: plan.findings.map((f) => `${f.scope}: ${f.code}: ${f.message}`) };
     }
