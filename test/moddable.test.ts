@@ -11,7 +11,7 @@
 // $MODDABLE or ../shared/moddable-sdk (npm test's pretest builds its tools once).
 
 import test, { type ExecutionContext } from 'ava';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -58,8 +58,10 @@ async function outcome(engine: Engine | ModdableEngine, entry: string, ...args: 
 }
 
 test.serial('every board compiles, links and preloads with the real mcconfig: no error, no xsl warning', (t) => {
-  const out = join(buildDir(), 'test-boards');
-  rmSync(out, { recursive: true, force: true }); // a full build, not make's "nothing to do"
+  // A fresh folder: a full build, not make's "nothing to do" (and no clash with another run).
+  mkdirSync(buildDir(), { recursive: true });
+  const out = mkdtempSync(join(buildDir(), 'test-boards-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
   for (const board of listBoards()) {
     const r = buildBoardImage(sdk, board, { out });
     t.deepEqual(r.problems, [], `${board.name}:\n${r.problems.join('\n')}`);
@@ -72,7 +74,9 @@ test.serial('every board compiles, links and preloads with the real mcconfig: no
 });
 
 test.serial('tsc-batch emits what the real per-module tsc emits, byte for byte', (t) => {
-  const out = join(buildDir(), 'test-boards');
+  mkdirSync(buildDir(), { recursive: true });
+  const out = mkdtempSync(join(buildDir(), 'test-tsc-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const board = findBoard('xiao_esp32s3_sense');
   const r = buildBoardImage(sdk, board, { out });
   t.true(r.ok, r.problems.join('\n'));
