@@ -33,18 +33,27 @@ const HELP = [
   '  --clock-offset MS   (media files only) camera RTC minus reference UTC, if known',
   '  --max-fill MS       fill gaps up to this long (default 60000); longer ones are listed only',
   '  --max-bytes N       split into parts of at most N bytes (default 1 GiB)',
+  '  --json              print one JSON object: what was written, or why it was refused',
 ];
 
 function integrityPath(outPath: string): string {
   return outPath.replace(/\.avi$/i, '') + '.integrity.json';
 }
 
-export async function exportCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const p = parseArgs(argv, { ...TRUST_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, checkpoint: { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, force: {}, help: {} });
+export async function exportCommand(argv: string[], print: (line: string) => void): Promise<number> {
+  const p = parseArgs(argv, { ...TRUST_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, checkpoint: { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, force: {}, json: {}, help: {} });
   if (p.options.help) {
-    HELP.forEach((l) => out(l));
+    HELP.forEach((l) => print(l));
     return 0;
   }
+  // With --json the lines are kept for the object's `lines`, and one JSON object is printed.
+  const json = p.options.json === true;
+  const lines: string[] = [];
+  const out = json ? (l: string) => void lines.push(l) : print;
+  const answer = (code: number, fields: Record<string, unknown>): number => {
+    if (json) print(JSON.stringify(jsonable({ ok: code === 0, exitCode: code, ...fields, lines })));
+    return code;
+  };
   const storeDir = stringOption(p, 'store');
   const outPath = stringOption(p, 'out') ?? 'export.avi';
   const overwrite = p.options.force === true;
@@ -61,12 +70,12 @@ export async function exportCommand(argv: string[], out: (line: string) => void)
     plan = planStoreExport(storeDir, device, intOption(p, 'from', 0), intOption(p, 'to', Number.MAX_SAFE_INTEGER), { trust, ed25519, checkpoint: checkpointFromArgs(p) });
     trustLines(plan.trust).forEach((l) => out(l));
     for (const b of plan.blocked) out(`REFUSED: ${b}`);
-    if (plan.blocked.length) return 1;
+    if (plan.blocked.length) return answer(1, { verified: true, trust: plan.trust, refused: plan.blocked, findings: plan.findings });
     const accept = p.options['accept-findings'] === true;
     for (const f of plan.findings) out(`${accept ? 'ACCEPTED FINDING' : 'FINDING'}  ${f.scope}${f.seq !== undefined ? ` segment ${f.seq}` : ''}: ${f.code}: ${f.message}${f.path ? ` (${f.path})` : ''}`);
     if (plan.findings.length && !accept) {
       out(`REFUSED: verification of ${device} found ${plan.findings.length} thing${plan.findings.length === 1 ? '' : 's'} (above); export with --accept-findings to record them in the integrity report`);
-      return 1;
+      return answer(1, { verified: true, trust: plan.trust, refused: ['findings'], findings: plan.findings });
     }
     const exp = planAviExport(plan.mediaBytes, { ...options, clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
     result = { exp, written: writeAviExport(exp, outPath, { overwrite, alsoWrites: [integrityPath(outPath)] }) };
@@ -83,11 +92,27 @@ export async function exportCommand(argv: string[], out: (line: string) => void)
   for (const g of exp.gaps) out(`  gap before frame ${g.frameNumber} (segment ${g.segment}): ${g.dropped} lost over ${g.gapMs} ms at ${new Date(g.utcMs).toISOString()} — ${g.kind}${g.filled ? `, ${g.filled} repeats` : ''}`);
   out(`timing: ${written.sidecars.join(', ')}`);
   if (!plan) out(UNVERIFIED_NOTE);
+  let reportPath: string | undefined;
   if (plan) {
-    const reportPath = integrityPath(outPath);
+    reportPath = integrityPath(outPath);
     const report = { ...plan.report, acceptedFindings: plan.findings, export: { videos: written.videos, sidecars: written.sidecars, frames, stored: exp.stored, repeats: exp.duplicated, dropped: exp.dropped } };
     writeFileSync(reportPath, JSON.stringify(jsonable(report), null, 2) + '\n');
     out(`integrity report: ${reportPath}`);
   }
-  return 0;
+  return answer(0, {
+    verified: plan !== undefined,
+    ...(plan ? { trust: plan.trust, acceptedFindings: plan.findings, lostAfterLastFrame: Object.fromEntries(plan.lostAfterLastFrame) } : { note: UNVERIFIED_NOTE }),
+    videos: written.videos,
+    sidecars: written.sidecars,
+    integrityReport: reportPath ?? null,
+    width: exp.width,
+    height: exp.height,
+    frameRate: exp.frameRate,
+    frames,
+    stored: exp.stored,
+    repeats: exp.duplicated,
+    dropped: exp.dropped,
+    gaps: exp.gaps,
+    bytes: written.bytes,
+  });
 }

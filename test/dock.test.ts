@@ -125,4 +125,18 @@ test('[node] bodycam export tells the truth: a range the store does not hold who
   // The sidecar names each frame's segment by its evidence sequence number, not its place in the export.
   const frames = (JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { frames: { segment: number }[] }).frames;
   t.deepEqual([...new Set(frames.map((f) => f.segment))], [1, 2]);
+  // --json: one object, for a refusal and for a written export alike.
+  const refusedJson = await exportTo('--from', '1', '--to', '5', '--out', join(dir, 'j.avi'), '--json');
+  t.is(refusedJson.code, 1);
+  const r = JSON.parse(refusedJson.out) as { ok: boolean; exitCode: number; refused: string[]; trust: { fingerprint: string } };
+  t.deepEqual([r.ok, r.exitCode], [false, 1]);
+  t.regex(r.refused.join(' '), /3 of them are not in the store/);
+  t.regex(r.trust.fingerprint, /^[0-9a-f]{64}$/);
+  const okJson = await exportTo('--from', '1', '--to', '2', '--out', join(dir, 'j.avi'), '--json');
+  t.is(okJson.code, 0);
+  const o = JSON.parse(okJson.out) as { ok: boolean; verified: boolean; videos: string[]; sidecars: string[]; integrityReport: string; frames: number };
+  t.true(o.ok && o.verified);
+  t.deepEqual(o.videos, [join(dir, 'j.avi')]);
+  t.true(existsSync(o.sidecars[0]) && existsSync(o.integrityReport));
+  t.true(o.frames > 0);
 });
