@@ -718,7 +718,7 @@ export function assignCamera(o: AssignOptions): { device: string; officer: strin
 const OPTIONS = {
   agency: { value: true }, out: { value: true }, root: { value: true }, id: { value: true }, days: { value: true },
   device: { value: true }, officer: { value: true }, config: { value: true }, sim: { value: true }, port: { value: true }, connect: { value: true }, listen: { value: true }, wait: { value: true },
-  'key-id': { value: true }, reason: { value: true }, effective: { value: true }, 'passphrase-file': { value: true }, operator: { value: true }, force: {}, help: {},
+  'key-id': { value: true }, reason: { value: true }, effective: { value: true }, 'passphrase-file': { value: true }, operator: { value: true }, force: {}, help: {}, json: {},
   'firmware-key': { value: true, many: true },
 };
 
@@ -762,7 +762,7 @@ const HELP: Record<string, string[]> = {
 function help(out: (l: string) => void, which?: string): void {
   const parts = which && HELP[which] ? [which] : Object.keys(HELP);
   for (const p of parts) for (const l of HELP[p]) out(l);
-  out('common: --operator NAME (who is doing this, for the register; default: your user name)');
+  out('common: --operator NAME (who is doing this, for the register; default: your user name); --json prints one JSON object of what was done');
   out('the passphrase of the agency root comes from --passphrase-file FILE or the BODYCAM_PASSPHRASE environment variable (there is no prompt)');
 }
 
@@ -813,15 +813,23 @@ export function readSettingsFile(path: string): RecordingSettings {
   return s;
 }
 
-export async function provisionCommand(argv: string[], out: (line: string) => void, deps: Partial<ProvisionDeps> = {}): Promise<number> {
+export async function provisionCommand(argv: string[], print: (line: string) => void, deps: Partial<ProvisionDeps> = {}): Promise<number> {
   const env = deps.env ?? process.env;
   const now = (deps.now ?? Date.now)();
   const p = parseArgs(argv, OPTIONS);
   const [sub, ...extra] = p.positionals;
   if (p.options.help || !sub) {
-    help(out, sub);
+    help(print, sub);
     return sub || p.options.help ? 0 : 2;
   }
+  // With --json the lines are kept for the object's `lines`, and one JSON object says what was done.
+  const json = p.options.json === true;
+  const lines: string[] = [];
+  const out = json ? (l: string) => void lines.push(l) : print;
+  const done = (fields: Record<string, unknown>): number => {
+    if (json) print(JSON.stringify({ ok: true, step: sub, ...fields, lines }));
+    return 0;
+  };
   if (!HELP[sub]) throw new BodycamError('E_USAGE', `unknown provisioning step "${sub}" (root, dock, camera, config, revoke, assign)`);
   if (extra.length) throw new BodycamError('E_USAGE', `unexpected argument "${extra[0]}"`);
   const operator = stringOption(p, 'operator');
@@ -832,7 +840,7 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
     const rootDir = resolve(required(p, 'root'));
     const r = assignCamera({ rootDir, device: required(p, 'device'), officer: required(p, 'officer'), operator, now });
     out(`camera ${r.device} assigned to ${r.officer} (was ${r.previousOfficer}); recorded in ${join(rootDir, ROOT_FILES.register)}`);
-    return 0;
+    return done({ device: r.device, officer: r.officer, previousOfficer: r.previousOfficer, register: join(rootDir, ROOT_FILES.register) });
   }
 
   if (sub === 'root') {
@@ -845,7 +853,7 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
     out(`WARNING: ${join(dir, ROOT_FILES.secret)} and its passphrase let anyone issue certificates your cameras and docks`);
     out('  will trust. Keep this folder OFFLINE (never on a networked or shared drive), keep a backup copy in a safe,');
     out('  and keep the passphrase apart from it. If it is lost, every camera and dock must be provisioned again.');
-    return 0;
+    return done({ agency: root.agency, keyId: toHex(root.signer.keyId), publicKey: join(dir, ROOT_FILES.pub), secret: join(dir, ROOT_FILES.secret), register: join(dir, ROOT_FILES.register) });
   }
   const root = openRoot(required(p, 'root'), passphrase(p, env));
 
@@ -855,7 +863,7 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
     const r = issueDock({ root, id, out: dir, days, operator, now });
     out(`dock ${id} issued: key id ${r.keyId}, certificate ${r.serial}, valid until ${new Date(r.notAfter).toISOString().slice(0, 10)}`);
     out(`  identity folder: ${dir} (dock.seed is the dock's secret: copy the folder only to that dock station)`);
-    return 0;
+    return done({ id, keyId: r.keyId, serial: r.serial, notAfter: new Date(r.notAfter).toISOString(), identity: dir });
   }
 
   if (sub === 'camera') {
@@ -891,7 +899,7 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
       if (r.firmwareKeyIds.length) out(`  installs firmware signed by key ${r.firmwareKeyIds.join(' or ')}`);
       else out('  WARNING: no --firmware-key: this camera refuses every firmware update until it is provisioned again with one');
       out(`  recorded in ${join(root.dir, ROOT_FILES.register)}`);
-      return 0;
+      return done({ device: r.device, officer: r.officer, forced: r.forced, keyId: r.keyId, serial: r.serial, configVersion: r.configVersion, firmware: r.firmware, firmwareKeyIds: r.firmwareKeyIds, register: join(root.dir, ROOT_FILES.register) });
     } finally {
       await transport.close();
     }
@@ -902,7 +910,7 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
     const r = issueConfig({ root, device: required(p, 'device'), settings: readSettingsFile(required(p, 'config')), operator, now });
     writeDurable(outFile, r.config);
     out(`configuration version ${r.version} for ${required(p, 'device')} written to ${outFile}`);
-    return 0;
+    return done({ device: required(p, 'device'), version: r.version, file: outFile });
   }
 
   // revoke
@@ -919,5 +927,5 @@ export async function provisionCommand(argv: string[], out: (line: string) => vo
   const r = revoke({ root, keyId, device, reason: required(p, 'reason'), effective, operator, now });
   out(`revoked key ${r.keyId}${device ? ` (${device})` : ''} ${effective === null ? 'from the start (everything it ever signed)' : `from ${new Date(effective ?? now).toISOString()} (what a dock receipted before stays valid)`}: revocation list number ${r.number} written to ${join(root.dir, ROOT_FILES.revocations)}`);
   out('  copy it into every dock station identity folder (revocations.cose) and restart the docks');
-  return 0;
+  return done({ keyId: r.keyId, device: device ?? null, effective: effective === null ? 'start' : new Date(effective ?? now).toISOString(), number: r.number, file: join(root.dir, ROOT_FILES.revocations) });
 }

@@ -183,6 +183,25 @@ test('the file key store behaves like the memory one and persists across opens',
   t.is(t.throws(() => nvs.set('big', new Uint8Array(4001)), { instanceOf: BodycamError }).code, 'E_KEYSTORE_VALUE');
 });
 
+test('bodycam provision --json: one object per step saying what was done, and nothing else on the output', async (t) => {
+  const base = tmp('cli-json');
+  const rootDir = join(base, 'agency');
+  const lines: string[] = [];
+  const env = { BODYCAM_PASSPHRASE: PASS };
+  const run = (...argv: string[]) => provisionCommand([...argv, '--json'], (l) => void lines.push(l), { env });
+  t.is(await run('root', '--agency', 'Metro Police', '--out', rootDir), 0);
+  t.is(await run('dock', '--root', rootDir, '--id', 'DOCK-1', '--out', join(base, 'dock')), 0);
+  t.is(await run('camera', '--root', rootDir, '--device', 'CAM-0042', '--officer', 'PC 1234 Smith', '--sim', join(base, 'cam')), 0);
+  t.is(await run('revoke', '--root', rootDir, '--device', 'CAM-0042', '--reason', 'lost on patrol'), 0);
+  t.is(lines.length, 4, 'one line per step');
+  const [root, dock, camera, revoked] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.like(root, { ok: true, step: 'root', agency: 'Metro Police', secret: join(rootDir, 'root.secret') });
+  t.like(dock, { ok: true, step: 'dock', id: 'DOCK-1', identity: join(base, 'dock') });
+  t.like(camera, { ok: true, step: 'camera', device: 'CAM-0042', officer: 'PC 1234 Smith', forced: false });
+  t.like(revoked, { ok: true, step: 'revoke', device: 'CAM-0042', number: 1 });
+  t.regex(String(camera.keyId), /^[0-9a-f]+$/);
+});
+
 test('bodycam provision on the command line: root, dock, camera (simulated), config, revoke', async (t) => {
   const base = tmp('cli');
   const rootDir = join(base, 'agency');
