@@ -90,8 +90,8 @@ export function readPublicKey(file: string): Uint8Array {
 
 function help(out: (line: string) => void): void {
   out('usage: bodycam firmware <keygen|sign|verify> ...');
-  out('  keygen --out DIR                 a new firmware signing key: DIR/' + SECRET_FILE + ' (secret, encrypted) and DIR/' + PUBLIC_FILE);
-  out('  sign --key FILE --version X.Y.Z --board NAME [--security-counter N] IN OUT');
+  out('  keygen --out DIR [--json]        a new firmware signing key: DIR/' + SECRET_FILE + ' (secret, encrypted) and DIR/' + PUBLIC_FILE);
+  out('  sign --key FILE --version X.Y.Z --board NAME [--security-counter N] [--json] IN OUT');
   out('                                   sign the application image IN (what mcconfig builds) into OUT');
   out('  verify FILE --key FILE [--key FILE] [--board NAME] [--security-counter N] [--json]');
   out('                                   check an image as a camera would (exit 0 only if it would install)');
@@ -100,7 +100,7 @@ function help(out: (line: string) => void): void {
 }
 
 async function keygen(argv: string[], out: (line: string) => void, env: NodeJS.ProcessEnv): Promise<number> {
-  const p = parseArgs(argv, { out: { value: true }, 'passphrase-file': { value: true } });
+  const p = parseArgs(argv, { out: { value: true }, 'passphrase-file': { value: true }, json: {} });
   const dir = stringOption(p, 'out');
   if (!dir || p.positionals.length) throw new BodycamError('E_USAGE', 'usage: bodycam firmware keygen --out DIR');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -117,7 +117,12 @@ async function keygen(argv: string[], out: (line: string) => void, env: NodeJS.P
   pkcs8.fill(0);
   writeFileSync(secret, sealed, { mode: 0o600, flag: 'wx' });
   writeFileSync(pub, pem('PUBLIC KEY', new Uint8Array([...ED25519_SPKI_PREFIX, ...signer.publicKey])), { mode: 0o644, flag: 'wx' });
-  out(`firmware public key: ${pub} (key id ${toHex(firmwareKeyId(signer.publicKey, softDigest))}); provision cameras with it`);
+  const keyId = toHex(firmwareKeyId(signer.publicKey, softDigest));
+  if (p.options.json) {
+    out(JSON.stringify({ ok: true, keyId, publicKey: resolve(pub), secret: resolve(secret), encrypted: true }));
+    return 0;
+  }
+  out(`firmware public key: ${pub} (key id ${keyId}); provision cameras with it`);
   out(`WARNING: the firmware SIGNING key is in ${resolve(secret)} (encrypted with your passphrase, mode 0600).`);
   out('  Anyone who holds it can sign firmware that every camera of the agency installs.');
   out('  Move it to offline storage (an encrypted USB key in the armoury safe); keep a second copy; never put it on a dock.');
@@ -166,7 +171,7 @@ export function describeSigned(file: string, s: SignedFirmware): string {
 }
 
 async function sign(argv: string[], out: (line: string) => void, env: NodeJS.ProcessEnv): Promise<number> {
-  const p = parseArgs(argv, { key: { value: true }, version: { value: true }, board: { value: true }, 'security-counter': { value: true }, 'passphrase-file': { value: true } });
+  const p = parseArgs(argv, { key: { value: true }, version: { value: true }, board: { value: true }, 'security-counter': { value: true }, 'passphrase-file': { value: true }, json: {} });
   const keyFile = stringOption(p, 'key');
   const version = stringOption(p, 'version');
   if (!keyFile || !version || p.positionals.length !== 2) throw new BodycamError('E_USAGE', 'usage: bodycam firmware sign --key FILE --version X.Y.Z --board NAME IN OUT');
@@ -176,7 +181,8 @@ async function sign(argv: string[], out: (line: string) => void, env: NodeJS.Pro
   const [input, output] = p.positionals;
   const signed = signFirmware({ keyFile, passphrase: firmwarePassphrase(p, env), version, board, securityCounter, payload: new Uint8Array(readFileSync(input)), warn: out });
   writeFileSync(output, signed.image);
-  out(describeSigned(output, signed));
+  if (p.options.json) out(JSON.stringify({ ok: true, file: resolve(output), ...signed.info, keyId: signed.keyId }));
+  else out(describeSigned(output, signed));
   return 0;
 }
 

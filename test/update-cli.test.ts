@@ -96,6 +96,21 @@ test.serial('the signing key needs its passphrase: missing, short, wrong, or a k
   }
 });
 
+test.serial('keygen and sign --json: one object each, naming the same key id', async (t) => {
+  const made = join(dir, 'json-keys');
+  const k = await bodycam('firmware', 'keygen', '--out', made, '--json');
+  t.is(k.code, 0);
+  t.is(k.lines.length, 1);
+  const key = JSON.parse(k.lines[0]) as { ok: boolean; keyId: string; encrypted: boolean; secret: string };
+  t.true(key.ok && key.encrypted);
+  t.is(key.secret, join(made, SECRET_FILE));
+  const img = join(dir, 'json.img');
+  const s = await bodycam('firmware', 'sign', '--key', join(made, SECRET_FILE), '--version', '1.2.3', '--board', 'xiao_esp32s3_sense', '--json', app, img);
+  t.is(s.code, 0);
+  const signedImage = JSON.parse(s.lines[0]) as { ok: boolean; keyId: string; version: string; board: string; file: string };
+  t.like(signedImage, { ok: true, keyId: key.keyId, version: '1.2.3', board: 'xiao_esp32s3_sense', file: img });
+});
+
 test.serial('one firmware key id everywhere: keygen, sign, verify and the E_FW_KEY a camera gives name the key alike', async (t) => {
   const made = join(dir, 'id-keys');
   const k = await bodycam('firmware', 'keygen', '--out', made);
