@@ -35,12 +35,17 @@ export { isSdkModule, moduleGraph, syncManifest, type ModuleGraph } from '../too
 
 export type Spawner = (command: string, args: string[], options: SpawnOptions) => Promise<number>;
 
-const spawnInherit: Spawner = (command, args, options) =>
-  new Promise((done, fail) => {
-    const child = nodeSpawn(command, args, { ...options, stdio: 'inherit' });
-    child.on('error', fail);
-    child.on('exit', (code) => done(code ?? 1));
-  });
+const spawnWith =
+  (stdio: SpawnOptions['stdio']): Spawner =>
+  (command, args, options) =>
+    new Promise((done, fail) => {
+      const child = nodeSpawn(command, args, { ...options, stdio });
+      child.on('error', fail);
+      child.on('exit', (code) => done(code ?? 1));
+    });
+const spawnInherit = spawnWith('inherit');
+/** With --json, the tools' own output goes to stderr: stdout holds only the JSON. */
+const spawnToStderr = spawnWith(['inherit', 2, 2]);
 
 export interface McconfigOptions {
   board: Board;
@@ -98,7 +103,7 @@ export interface BuildDeps {
 const OPTIONS = {
   board: { value: true }, port: { value: true }, ssid: { value: true }, password: { value: true }, 'wifi-password-file': { value: true }, release: {}, 'sync-manifest': {}, 'list-boards': {}, 'development-board': {}, help: {},
   'sign-key': { value: true }, 'passphrase-file': { value: true }, version: { value: true }, 'security-counter': { value: true }, out: { value: true },
-  image: { value: true }, 'firmware-key': { value: true, many: true },
+  image: { value: true }, 'firmware-key': { value: true, many: true }, json: {},
 };
 
 function help(deploy: boolean, out: (line: string) => void, root: string): void {
@@ -119,6 +124,7 @@ function help(deploy: boolean, out: (line: string) => void, root: string): void 
     out('  --sync-manifest rewrite the module list of manifest.json from firmware/ (developers)');
   }
   out('  --release       a release build (no debugger); the default is a debug build');
+  out('  --json          stdout holds one JSON object at the end (ok, exit code, the signed image, the lines); the SDK\'s output goes to stderr');
   out(`  --ssid NAME, --wifi-password-file FILE (or ${WIFI_PASSWORD_ENV})  the Wi-Fi network of the docks, built into the image; the password never goes on a command line`);
   out('  --list-boards   the boards this firmware supports');
   out('boards:');
@@ -318,7 +324,21 @@ async function buildSigned(p: Parsed, board: Board, out: (line: string) => void,
   return 0;
 }
 
-export async function buildCommand(argv: string[], out: (line: string) => void, deploy: boolean, deps: Partial<BuildDeps> = {}): Promise<number> {
+/**
+ * `bodycam build` / `bodycam flash`. With --json, stdout holds one JSON object at the end (ok, the
+ * exit code, the signed image when one was made, and the lines a person would have read); the
+ * SDK's and esptool's output goes to stderr.
+ */
+export async function buildCommand(argv: string[], print: (line: string) => void, deploy: boolean, deps: Partial<BuildDeps> = {}): Promise<number> {
+  if (!argv.includes('--json')) return buildCommandLines(argv, print, deploy, deps);
+  const lines: string[] = [];
+  const code = await buildCommandLines(argv, (l) => void lines.push(l), deploy, { ...deps, spawn: deps.spawn ?? spawnToStderr });
+  const image = lines.map((l) => /^signed image: (.+)$/.exec(l)?.[1]).find((x) => x !== undefined);
+  print(JSON.stringify({ ok: code === 0, exitCode: code, command: deploy ? 'flash' : 'build', ...(image ? { image } : {}), lines }));
+  return code;
+}
+
+async function buildCommandLines(argv: string[], out: (line: string) => void, deploy: boolean, deps: Partial<BuildDeps> = {}): Promise<number> {
   const root = deps.root ?? repoRoot;
   // mcconfig's makefile runs `tsc` from PATH: the repository's pinned TypeScript comes first.
   const given = deps.env ?? process.env;

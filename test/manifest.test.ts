@@ -330,3 +330,22 @@ test('build --list-boards marks the boards that cannot record, and says why', as
   t.regex(m5 ?? '', /CANNOT RECORD: its GC0308 camera gives no JPEG/);
   for (const name of ['xiao_esp32s3_sense', 'lilygo_t_camera_plus_s3']) t.notRegex(lines.find((l) => l.startsWith(name)) ?? 'missing', /CANNOT RECORD|missing/, name);
 });
+
+test.serial('build --json: one JSON object on stdout, the exit code and what a person would have read', async (t) => {
+  const { runs, spawn } = recorder();
+  const printed: string[] = [];
+  t.is(await buildCommand(['--board', 'xiao_esp32s3_sense', '--json'], (l) => void printed.push(l), false, { env: { MODDABLE: '/sdk' }, spawn }), 0);
+  t.is(runs.length, 1);
+  t.is(printed.length, 1);
+  const o = JSON.parse(printed[0]) as { ok: boolean; exitCode: number; command: string; lines: string[] };
+  t.like(o, { ok: true, exitCode: 0, command: 'build' });
+  t.true(o.lines.some((l) => l.startsWith('building bodycam for')));
+  const failed: string[] = [];
+  const c = capture();
+  try {
+    t.is(await buildCommand(['--board', 'xiao_esp32s3_sense', '--json'], (l) => void failed.push(l), false, { env: { MODDABLE: '/sdk' }, spawn: async () => 2 }), 3);
+  } finally {
+    c.restore();
+  }
+  t.like(JSON.parse(failed[0]) as object, { ok: false, exitCode: 3 });
+});
