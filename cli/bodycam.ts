@@ -23,7 +23,16 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   sim: { summary: 'simulate a shift with the camera firmware, dock it, verify and report what was lost', run: (a, out) => simCommand(a, out) },
-  demo: { summary: 'run firmware modules in the real XS engine and on Node, with their cost', run: (_a, out) => demo(out) },
+  demo: {
+    summary: 'run firmware modules in the real XS engine and on Node, with their cost',
+    run: async (a, out) => {
+      if (!a.includes('--json')) return demo(out);
+      const lines: string[] = [];
+      const code = await demo((l) => void lines.push(l));
+      out(JSON.stringify({ ok: code === 0, exitCode: code, command: 'demo', lines }));
+      return code;
+    },
+  },
   dock: { summary: 'run a dock station: authenticate cameras, upload and verify evidence, sign receipts', run: (a, out) => dockCommand(a, out) },
   verify: { summary: 'verify a directory of evidence: signatures, media digests, chain, receipts', run: (a, out) => verifyCommand(a, out) },
   export: { summary: 'mux segment media into a playable AVI (MJPEG) with per-frame timing', run: (a, out) => exportCommand(a, out) },
