@@ -355,18 +355,29 @@ export class Recorder {
     this.#builder = this.#keeper.builder(writer.sequence, meta, this.#signing !== undefined);
   }
 
-  /** Seal the open segment (or abandon it if it has no frame). */
-  #seal(flags: number): void {
+  /**
+   * Finish any signature in progress, then take the open segment's writer and manifest builder;
+   * a segment without a frame is abandoned (undefined).
+   */
+  #takeOpen(): { writer: SegmentWriter; builder: ManifestBuilder } | undefined {
     this.#finishSigning();
     const writer = this.#writer;
     const builder = this.#builder;
     this.#writer = undefined;
     this.#builder = undefined;
-    if (!writer || !builder) return;
+    if (!writer || !builder) return undefined;
     if (writer.records === 0) {
       writer.abandon();
-      return;
+      return undefined;
     }
+    return { writer, builder };
+  }
+
+  /** Seal the open segment (or abandon it if it has no frame). */
+  #seal(flags: number): void {
+    const open = this.#takeOpen();
+    if (!open) return;
+    const { writer, builder } = open;
     const signed = builder.finish({ signer: this.#identity, clock: this.#p.clock.source(), flags });
     writer.seal(signed.bytes);
     this.#keeper.sealed(signed);
@@ -512,16 +523,10 @@ export class Recorder {
   }
 
   #closeUnsigned(flags: number): void {
-    this.#finishSigning(); // the one before (a rollover every 5 s and more; a signature takes under one)
-    const writer = this.#writer;
-    const builder = this.#builder;
-    this.#writer = undefined;
-    this.#builder = undefined;
-    if (!writer || !builder) return;
-    if (writer.records === 0) {
-      writer.abandon();
-      return;
-    }
+    // #takeOpen finishes the signature before (a rollover every 5 s and more; a signature takes under one).
+    const open = this.#takeOpen();
+    if (!open) return;
+    const { writer, builder } = open;
     const prepared = builder.prepare({ keyId: this.#identity.keyId, clock: this.#p.clock.source(), flags });
     const info = writer.close();
     this.#signing = { info, prepared, steps: this.#identity.signSteps(prepared.toBeSigned), done: false, timer: undefined };
