@@ -1,5 +1,8 @@
 // A small, strict argument parser for the bodycam commands: --name value, --flag, positionals.
-// Unknown options are an error with a stable code, never ignored.
+// Unknown options are an error with a stable code, never ignored. Why not node:util parseArgs (the
+// maintained one at hand): it reports mistakes as Node's ERR_PARSE_ARGS_* TypeErrors whose text we
+// don't control, and it also accepts forms (--name=value, bundled short flags) that our help and
+// codes don't describe; this is short, and every mistake it finds is an E_USAGE with the fix.
 
 import { BodycamError } from '../firmware/errors.js';
 
