@@ -4,6 +4,7 @@
 // don't control, and it also accepts forms (--name=value, bundled short flags) that our help and
 // codes don't describe; this is short, and every mistake it finds is an E_USAGE with the fix.
 
+import { existsSync, readFileSync } from 'node:fs';
 import { BodycamError } from '../firmware/errors.js';
 
 export interface OptionSpec {
@@ -59,4 +60,20 @@ export function intOption(p: Parsed, name: string, fallback: number): number {
 export function stringOption(p: Parsed, name: string): string | undefined {
   const v = p.options[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** The shortest passphrase that protects a secret key (the agency root, the firmware key). */
+export const MIN_PASSPHRASE = 12;
+
+/**
+ * A secret from `--<option> FILE` (its first line) or the environment variable `envVar`, never
+ * from a command-line value (other users see those in ps); undefined when neither gives one.
+ */
+export function secretOption(p: Parsed, env: NodeJS.ProcessEnv, option: string, envVar: string): string | undefined {
+  const file = stringOption(p, option);
+  if (file !== undefined) {
+    if (!existsSync(file)) throw new BodycamError('E_USAGE', `--${option} ${file} does not exist`);
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  }
+  return env[envVar] || undefined;
 }

@@ -16,7 +16,7 @@ import { toHex } from '../firmware/codec/cbor.js';
 import { firmwareKeyHash, firmwareKeyId, parseHeader, parseVersion } from '../firmware/update/image.js';
 import { verifyImage, type ImageInfo } from '../firmware/update/session.js';
 import { MemoryTrust } from '../firmware/update/trust.js';
-import { parseArgs, stringOption, type Parsed } from './args.js';
+import { parseArgs, secretOption, stringOption, type Parsed } from './args.js';
 import { EXIT } from './exit.js';
 import { describeSigned, firmwarePassphrase, readPublicKey, readSecretKey, signFirmware } from './firmware.js';
 import { PARTITION_TABLE_OFFSET, partitionTableBinary, readPartitions, updateLayout, type PartitionTable, type UpdateLayout } from './partitions.js';
@@ -71,12 +71,7 @@ function wifiPassword(p: Parsed, env: NodeJS.ProcessEnv): string | undefined {
   if (p.options.password !== undefined) {
     throw new BodycamError('E_SECRET_ON_COMMAND_LINE', `a password on the command line is visible to every user of this computer (ps): put it in a file only you can read and give --wifi-password-file FILE, or set ${WIFI_PASSWORD_ENV}`);
   }
-  const file = stringOption(p, 'wifi-password-file');
-  if (file !== undefined) {
-    if (!existsSync(file)) throw new BodycamError('E_NOT_FOUND', `--wifi-password-file ${file} does not exist`);
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  }
-  return env[WIFI_PASSWORD_ENV] || undefined;
+  return secretOption(p, env, 'wifi-password-file', WIFI_PASSWORD_ENV);
 }
 
 /**

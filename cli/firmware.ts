@@ -20,7 +20,7 @@ import { toHex } from '../firmware/codec/cbor.js';
 import { buildImage, firmwareKeyId, parseHeader, parseVersion, versionText, ED25519_SPKI_PREFIX } from '../firmware/update/image.js';
 import { verifyImage, type ImageInfo } from '../firmware/update/session.js';
 import { MemoryTrust } from '../firmware/update/trust.js';
-import { parseArgs, stringOption, type Parsed } from './args.js';
+import { MIN_PASSPHRASE, parseArgs, secretOption, stringOption, type Parsed } from './args.js';
 import { findBoard } from './build.js';
 
 export const SECRET_FILE = 'firmware-signing.pem';
@@ -44,19 +44,12 @@ function withPrefix(der: Uint8Array, prefix: readonly number[]): Uint8Array | un
   return der.slice(prefix.length);
 }
 
-/** The shortest passphrase keygen accepts (as for the agency root). */
-export const MIN_FIRMWARE_PASSPHRASE = 12;
 export const FIRMWARE_PASSPHRASE_ENV = 'BODYCAM_FIRMWARE_PASSPHRASE';
 
 /** The firmware key's passphrase: --passphrase-file FILE, else BODYCAM_FIRMWARE_PASSPHRASE. */
 export function firmwarePassphrase(p: Parsed, env: NodeJS.ProcessEnv): string {
-  const file = stringOption(p, 'passphrase-file');
-  if (file) {
-    if (!existsSync(file)) throw new BodycamError('E_USAGE', `--passphrase-file ${file} does not exist`);
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  }
-  const v = env[FIRMWARE_PASSPHRASE_ENV];
-  if (v) return v;
+  const secret = secretOption(p, env, 'passphrase-file', FIRMWARE_PASSPHRASE_ENV);
+  if (secret !== undefined) return secret;
   throw new BodycamError('E_PASSPHRASE_MISSING', `the firmware signing key's passphrase is needed: give --passphrase-file FILE or set ${FIRMWARE_PASSPHRASE_ENV} (there is no prompt)`);
 }
 
@@ -108,7 +101,7 @@ async function keygen(argv: string[], out: (line: string) => void, env: NodeJS.P
   const pub = join(dir, PUBLIC_FILE);
   for (const f of [secret, pub]) if (existsSync(f)) throw new BodycamError('E_EXISTS', `${f} exists; a firmware key is never overwritten (cameras trust it). Choose another --out`);
   const passphrase = firmwarePassphrase(p, env);
-  if (passphrase.length < MIN_FIRMWARE_PASSPHRASE) throw new BodycamError('E_PASSPHRASE_WEAK', `the passphrase must have at least ${MIN_FIRMWARE_PASSPHRASE} characters`);
+  if (passphrase.length < MIN_PASSPHRASE) throw new BodycamError('E_PASSPHRASE_WEAK', `the passphrase must have at least ${MIN_PASSPHRASE} characters`);
   const seed = new Uint8Array(randomBytes(32));
   const signer = new KeyPairSigner({ seed, digest: softDigest });
   const pkcs8 = new Uint8Array([...PKCS8_PREFIX, ...seed]);

@@ -47,7 +47,7 @@ import { writeDurable } from '../dock-station/store.js';
 import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { nodeChecksum, nodeDigest } from '../host/ports.js';
 import { PROVISION_KEYSTORE, SIM_FIRMWARE_VERSION } from '../host-sim/guest/provision.js';
-import { parseArgs, intOption, stringOption, type Parsed } from './args.js';
+import { MIN_PASSPHRASE, parseArgs, intOption, secretOption, stringOption, type Parsed } from './args.js';
 import { readPublicKey } from './firmware.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -55,7 +55,6 @@ const DAY = 24 * 60 * 60 * 1000;
 const CLOCK_MARGIN = DAY;
 const SECRET_FORMAT = 'bodycam-root-secret/1';
 const REGISTER_FORMAT = 'bodycam-armoury-register/1';
-const MIN_PASSPHRASE = 12;
 const SCRYPT = { N: 1 << 17, r: 8, p: 1 };
 
 export const ROOT_FILES = Object.freeze({ secret: 'root.secret', pub: 'root.pub', register: 'register.json', revocations: 'revocations.cose', issued: 'issued' });
@@ -772,12 +771,8 @@ export interface ProvisionDeps {
 }
 
 function passphrase(p: Parsed, env: NodeJS.ProcessEnv): string {
-  const file = stringOption(p, 'passphrase-file');
-  if (file) {
-    if (!existsSync(file)) throw new BodycamError('E_USAGE', `--passphrase-file ${file} does not exist`);
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  }
-  if (env.BODYCAM_PASSPHRASE) return env.BODYCAM_PASSPHRASE;
+  const secret = secretOption(p, env, 'passphrase-file', 'BODYCAM_PASSPHRASE');
+  if (secret !== undefined) return secret;
   throw new BodycamError('E_PASSPHRASE_MISSING', 'the agency root passphrase is needed: give --passphrase-file FILE or set BODYCAM_PASSPHRASE (there is no prompt)');
 }
 
