@@ -20,13 +20,16 @@
 // "# typescript compile failure".
 
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import type * as TS from 'typescript';
+import { withLock } from './lock.js';
 
 // Loaded only by the call that compiles: the other ~100 calls of a build just find their output.
 let ts: typeof TS;
+
+type BatchResult = { kind: 'ok' } | { kind: 'fallback' } | { kind: 'diagnostics'; text: string };
 
 interface PerModule {
   config: string;
@@ -58,12 +61,7 @@ function tscBinary(): string {
   return join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
 }
 
-/** The path a module's output lands at: outDir + the source's absolute path (rootDir is "/"). */
-function outputPath(outDir: string, source: string, ext: string): string {
-  return join(outDir, source.replace(/\.ts$/, ext));
-}
-
-function compileAll(base: string, modules: PerModule[]): { ok: boolean; text: string } {
+function compileAll(base: string, modules: PerModule[]): BatchResult {
   const parsed = ts.getParsedCommandLineOfConfigFile(base, {}, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (d) => {
@@ -77,10 +75,10 @@ function compileAll(base: string, modules: PerModule[]): { ok: boolean; text: st
   const host = ts.createCompilerHost(options);
   const program = ts.createProgram({ rootNames: [...bySource.keys()], options, host });
   const roots = program.getRootFileNames().map((f) => program.getSourceFile(f)!);
-  if (roots.some(leaksGlobals)) return { ok: false, text: 'fallback' };
+  if (roots.some(leaksGlobals)) return { kind: 'fallback' };
   const diagnostics = ts.getPreEmitDiagnostics(program);
   const format: TS.FormatDiagnosticsHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' };
-  if (diagnostics.length) return { ok: false, text: ts.formatDiagnostics(diagnostics, format) };
+  if (diagnostics.length) return { kind: 'diagnostics', text: ts.formatDiagnostics(diagnostics, format) };
   const emitted = program.emit(undefined, (fileName, text) => {
     const rel = fileName.slice(scratch.length); // the source's absolute path, with .js or .js.map
     const source = rel.replace(/\.js(\.map)?$/, '.ts');
@@ -95,15 +93,15 @@ function compileAll(base: string, modules: PerModule[]): { ok: boolean; text: st
     }
     writeFileSync(target, text);
   });
-  if (emitted.diagnostics.length) return { ok: false, text: ts.formatDiagnostics(emitted.diagnostics, format) };
-  return { ok: true, text: '' };
+  if (emitted.diagnostics.length) return { kind: 'diagnostics', text: ts.formatDiagnostics(emitted.diagnostics, format) };
+  return { kind: 'ok' };
 }
 
 function realTsc(config: string): number {
   return spawnSync(process.execPath, [tscBinary(), '-p', config], { stdio: 'inherit' }).status ?? 1;
 }
 
-async function main(argv: string[], again = false): Promise<number> {
+function main(argv: string[], again = false): number {
   const p = argv.indexOf('-p');
   if (p < 0 || !argv[p + 1]) {
     console.error('usage: tsc-batch -p MODULE-tsconfig.json (called by mcconfig)');
@@ -119,46 +117,35 @@ async function main(argv: string[], again = false): Promise<number> {
   // The first call of a build compiles everything; make may run several calls at once.
   const stale = (f: string) => existsSync(f) && statSync(f).mtimeMs < statSync(mine.base).mtimeMs;
   for (const f of [done, failed]) if (stale(f)) rmSync(f);
-  for (;;) {
-    if (existsSync(failed)) {
-      const why = readFileSync(failed, 'utf8');
-      if (why === 'fallback') return realTsc(mine.config);
-      return 1; // the first call printed the diagnostics
-    }
-    if (existsSync(done)) break;
-    let fd: number;
-    try {
-      fd = openSync(lock, 'wx');
-    } catch {
-      spawnSync('sleep', ['0.2']);
-      continue;
-    }
-    try {
+  if (!existsSync(done) && !existsSync(failed)) {
+    withLock(lock, () => {
+      if (existsSync(done) || existsSync(failed)) return; // another call compiled while this one waited
       const modules = listConfigs(modulesDir).map(readPerModule);
-      ts = ((await import('typescript')) as unknown as { default: typeof TS }).default;
+      ts ??= createRequire(import.meta.url)('typescript') as typeof TS;
       const result = compileAll(mine.base, modules);
-      if (result.ok) writeFileSync(done, String(modules.length));
+      if (result.kind === 'ok') writeFileSync(done, String(modules.length));
       else {
-        if (result.text !== 'fallback') process.stderr.write(result.text);
-        writeFileSync(failed, result.text === 'fallback' ? 'fallback' : 'diagnostics');
+        if (result.kind === 'diagnostics') process.stderr.write(result.text);
+        writeFileSync(failed, result.kind);
       }
-    } finally {
-      closeSync(fd);
-      rmSync(lock, { force: true });
-    }
+    });
+  }
+  if (existsSync(failed)) {
+    if (readFileSync(failed, 'utf8') === 'fallback') return realTsc(mine.config);
+    return 1; // the call that compiled printed the diagnostics
   }
   // Make asked for this module because its output was older than its source: if the source
   // changed since the batch, compile the batch again.
-  const out = outputPath(mine.outDir, mine.source, '.js');
+  const out = join(mine.outDir, mine.source.replace(/\.ts$/, '.js')); // rootDir is "/"
   if (!existsSync(out) || statSync(out).mtimeMs < statSync(mine.source).mtimeMs) {
     if (again) {
       console.error(`tsc-batch: ${mine.source} was not compiled`);
       return 1;
     }
     rmSync(done, { force: true });
-    return await main(argv, true);
+    return main(argv, true);
   }
   return 0;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = main(process.argv.slice(2));
