@@ -228,7 +228,7 @@ test.serial("a scaled shift (pre-event, recording, rollover, a power cut, dockin
     t.true(r.ok, `${board.name}: ${JSON.stringify(r.verify)}`);
     t.is(r.evidenceSha256, node.evidenceSha256, `${board.name}: the same evidence, byte for byte`);
     const m = r.moddable!;
-    const declared = (JSON.parse(readFileSync(join(repoRoot, board.file), 'utf8')) as { creation: Creation }).creation;
+    const declared = board.creation;
     t.is(m.chunksMax, declared.chunk.initial, `${board.name} ran in its declared chunk heap`);
     t.is(m.slotsMax + 1, declared.heap.initial, `${board.name} ran in its declared slot heap`);
     t.true(m.liveChunks > m.loadedChunks && m.liveChunks <= m.chunksMax, JSON.stringify(m));

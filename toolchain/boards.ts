@@ -7,11 +7,22 @@ import { BodycamError } from '../firmware/errors.js';
 import { readBoard, type BoardConfig } from '../firmware/device/board.js';
 import { repoRoot } from './root.js';
 
+/** A manifest's `creation` (the machine XS gets): chunk heap bytes, slot count, stack slots, keys. */
+export interface Creation {
+  static?: number;
+  chunk: { initial: number; incremental: number };
+  heap: { initial: number; incremental: number };
+  stack: number;
+  keys?: { initial: number; incremental: number };
+}
+
 export interface Board {
   name: string;
   /** boards/<name>.json, relative to the repository. */
   file: string;
   config: BoardConfig;
+  /** The machine XS gets on this board (its manifest fragment's `creation`). */
+  creation: Creation;
 }
 
 export function listBoards(root = repoRoot): Board[] {
@@ -21,8 +32,8 @@ export function listBoards(root = repoRoot): Board[] {
     .sort()
     .map((f) => {
       const name = f.slice(0, -'.json'.length);
-      const json = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { config?: { bodycam?: unknown } };
-      return { name, file: `boards/${f}`, config: readBoard(json.config?.bodycam, name) };
+      const json = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { config?: { bodycam?: unknown }; creation: Creation };
+      return { name, file: `boards/${f}`, config: readBoard(json.config?.bodycam, name), creation: json.creation };
     });
 }
 

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { withLock } from './lock.js';
 import { join, resolve } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
-import type { Board } from './boards.js';
+import type { Board, Creation } from './boards.js';
 import { moduleGraph, preloadList } from './module-graph.js';
 import { repoRoot } from './root.js';
 import type { Sdk } from './sdk.js';
@@ -35,14 +35,7 @@ export const ENGINE_MAIN = 'host-sim/xs/guest/main';
  */
 export const ACCEPTED_XSL_WARNINGS: readonly { module: string; why: string }[] = Object.freeze([]);
 
-/** A manifest's `creation` (the machine XS gets): chunk heap bytes, slot count, stack slots, keys. */
-export interface Creation {
-  static?: number;
-  chunk: { initial: number; incremental: number };
-  heap: { initial: number; incremental: number };
-  stack: number;
-  keys?: { initial: number; incremental: number };
-}
+export type { Creation } from './boards.js';
 
 interface RootManifest {
   build?: { NAME?: string };
@@ -151,7 +144,7 @@ export function buildBoardImage(sdk: Sdk, board: Board, options: { out: string; 
 }
 
 /** The manifest of the moddable engine for a board: the firmware's modules and preload, the board's creation, the guest and the C host. */
-export function engineManifest(board: Board, root = repoRoot, creation?: Creation): object {
+export function engineManifest(board: Board, name: string, root = repoRoot, creation?: Creation) {
   const firmware = readRootManifest(root);
   const graph = moduleGraph(root, [`${ENGINE_MAIN}.ts`]);
   const guest = graph.modules;
@@ -166,7 +159,7 @@ export function engineManifest(board: Board, root = repoRoot, creation?: Creatio
   modules['bodycam-bridge-requests'] = join(root, 'host-sim', 'bridge', 'xs-requests');
   const remove = ['$(MODULES)/files/resource/*']; // no resource map on a host build (as the SDK's repl example)
   return {
-    build: { NAME: 'bodycam-moddable' },
+    build: { NAME: name },
     include: ['$(MODDABLE)/examples/manifest_base.json', join(root, board.file)],
     creation: { ...creation, main: ENGINE_MAIN },
     modules: { ...modules, '~': remove },
@@ -199,9 +192,7 @@ export function buildEngine(sdk: Sdk, board: Board, options: { out: string; root
   const manifestDir = join(dir, 'manifests', name);
   mkdirSync(manifestDir, { recursive: true });
   const manifest = join(manifestDir, 'manifest.json');
-  const json = engineManifest(board, root, c) as { build: { NAME: string } };
-  json.build.NAME = name;
-  const text = JSON.stringify(json, null, '\t');
+  const text = JSON.stringify(engineManifest(board, name, root, c), null, '\t');
   if (!existsSync(manifest) || readFileSync(manifest, 'utf8') !== text) writeFileSync(manifest, text);
   const tmpDir = join(dir, 'tmp', 'lin', 'release', name);
   const r = withLock(join(dir, 'build.lock'), () => {

@@ -7,7 +7,7 @@
 // Then the smallest chunk heap (in steps) in which the same shift still completes, which is what
 // the declared 1 MiB is headroom over. Wall times are for this machine; heap figures are exact.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenario } from '../../cli/sim.js';
@@ -32,7 +32,7 @@ export default async function moddable(report: Report): Promise<void> {
     for (const board of listBoards()) {
       const image = buildBoardImage(sdk, board, { out });
       report.note(`${board.name}: ${image.ok ? 'built' : 'FAILED'} to mc.xs.c in ${image.seconds.toFixed(1)} s (${image.summary.replace(/^### /, '') || 'no xsl summary'})`);
-      const declared = (JSON.parse(readFileSync(join(process.cwd(), board.file), 'utf8')) as { creation: Creation }).creation;
+      const declared = board.creation;
       const r = await runScenario(shift(), { engine: 'moddable', seed: 1, out: join(dir, board.name), export: false, moddable: { board: board.name } });
       const m = r.moddable!;
       const chunks = { name: `declared chunk heap (${declared.chunk.initial / KiB} KiB)`, value: declared.chunk.initial };

@@ -96,7 +96,7 @@ export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implemen
   #options: ModdableEngineOptions;
   #board!: Board;
   #loaded!: ModdableMeter;
-  #peaks: ModdablePeaks = { chunks: 0, slots: 0, liveChunks: 0, liveSlots: 0 };
+  #peaks!: ModdablePeaks;
 
   constructor(platform: Platform, queue: EventQueue, options: ModdableEngineOptions = {}) {
     super(platform, queue);
@@ -118,11 +118,6 @@ export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implemen
     return this;
   }
 
-  /** The machine's fixed sizes: chunk heap bytes and slots (the creation it was built with). */
-  get limits(): { chunks: number; slots: number } {
-    return { chunks: this.#loaded.chunksMax, slots: this.#loaded.slotsMax };
-  }
-
   get board(): Board {
     return this.#board;
   }
@@ -132,15 +127,9 @@ export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implemen
     return this.#loaded;
   }
 
-  /** Most chunk bytes and slots in use at once since start (or the last takePeaks). */
+  /** Heap use since start. */
   get peaks(): ModdablePeaks {
     return { ...this.#peaks };
-  }
-
-  takePeaks(): ModdablePeaks {
-    const p = this.peaks;
-    this.#peaks = { chunks: 0, slots: 0, liveChunks: 0, liveSlots: 0 };
-    return p;
   }
 
   protected command(bytes: Uint8Array): Promise<XsReply> {
@@ -163,11 +152,6 @@ export class ModdableEngine extends BridgedEngine<Meter, ModdableMeter> implemen
   override call(entry: string, ...args: Parameters<Engine['call']>[1][]): Promise<CallResult & { meter: ModdableMeter }> {
     this.#last = entry;
     return super.call(entry, ...args);
-  }
-
-  /** Evaluate a script in the machine (tests). */
-  async evaluate(source: string): Promise<ModdableMeter> {
-    return toMeter((await this.#worker.evaluate(source)).meter, 0);
   }
 
   close(): Promise<void> {

@@ -26,7 +26,6 @@
 #include <glib.h>
 
 static int toHost = 4, fromHost = 3;
-static txMachine* gMachine = NULL;
 
 static void writeAll(const void* data, size_t size)
 {
@@ -229,7 +228,6 @@ int main(int argc, char* argv[])
 	machine->freeHeap = &preparation->heap[preparation->heapCount - 1];
 	machine->aliasCount = (txID)preparation->aliasCount;
 	machine = fxCloneMachine(&preparation->creation, machine, "bodycam-moddable", NULL);
-	gMachine = machine;
 
 	xsBeginHost(machine);
 	{
