@@ -8,19 +8,18 @@ import { BodycamError } from '../errors.js';
 import { toBytes, type BufferLike } from './buffers.js';
 import type { Digest, DigestAlgorithm, DigestContext } from './digest.js';
 
-type Hasher = ReturnType<typeof sha256.create> | ReturnType<typeof sha512.create>;
+/** What a hash library gives: feed bytes, then the digest once (@noble/hashes, Node's crypto). */
+export interface Hasher {
+  update(data: Uint8Array): unknown;
+  digest(): Uint8Array;
+}
 
-class SoftDigestContext implements DigestContext {
-  #algorithm: DigestAlgorithm;
+class HasherContext implements DigestContext {
+  #make: () => Hasher;
   #hash: Hasher | undefined;
-  constructor(algorithm: DigestAlgorithm) {
-    this.#algorithm = algorithm;
-    this.#hash = SoftDigestContext.#make(algorithm);
-  }
-  static #make(algorithm: DigestAlgorithm): Hasher {
-    if (algorithm === 'SHA256') return sha256.create();
-    if (algorithm === 'SHA512') return sha512.create();
-    throw new BodycamError('E_DIGEST_ALGORITHM', `unsupported digest ${String(algorithm)}`);
+  constructor(make: () => Hasher) {
+    this.#make = make;
+    this.#hash = make();
   }
   write(data: BufferLike): void {
     if (!this.#hash) throw new BodycamError('E_DIGEST_CLOSED', 'write after close');
@@ -33,15 +32,21 @@ class SoftDigestContext implements DigestContext {
     return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer;
   }
   reset(): void {
-    this.#hash = SoftDigestContext.#make(this.#algorithm);
+    this.#hash = this.#make();
   }
 }
 
-export const softDigest: Digest = Object.freeze({
-  create(algorithm: DigestAlgorithm): DigestContext {
-    return new SoftDigestContext(algorithm);
-  },
-});
+/** The Digest port over a hash library: one context per create(), as the port requires. */
+export function hasherDigest(make: (algorithm: DigestAlgorithm) => Hasher): Digest {
+  return Object.freeze({
+    create(algorithm: DigestAlgorithm): DigestContext {
+      if (algorithm !== 'SHA256' && algorithm !== 'SHA512') throw new BodycamError('E_DIGEST_ALGORITHM', `unsupported digest ${String(algorithm)}`);
+      return new HasherContext(() => make(algorithm));
+    },
+  });
+}
+
+export const softDigest: Digest = hasherDigest((algorithm) => (algorithm === 'SHA256' ? sha256.create() : sha512.create()));
 
 // sha256Of lives with the port (digest.ts), so firmware that only hashes through a port never
 // loads @noble/hashes; re-exported here for host code that pairs it with softDigest.
