@@ -10,10 +10,10 @@ import { FrameReader, frameMessage } from '../firmware/dock/frame.js';
 import { decodeMessage, encodeMessage, str } from '../firmware/dock/messages.js';
 import type { UploadSource } from '../firmware/dock/camera-session.js';
 import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
-import { cameraSession, dockEntries } from '../host-sim/guest/dock.js';
+import { dockEntries } from '../host-sim/guest/dock.js';
 import type { GuestEnv } from '../host-sim/guest/env.js';
 import { SimHardware, nodeChecksum } from '../host-sim/node/hardware.js';
-import { certificate, dock, root, startCamera, startStation } from './helpers/dock.js';
+import { certificate, dock, dockLocal, root, startCamera, startStation } from './helpers/dock.js';
 
 /** Open a raw connection; resolves with it once connected, and records what the station answers. */
 function raw(port: number): Promise<{ sock: Socket; answers: { code: string; fatal: boolean }[]; closed: Promise<void> }> {
@@ -141,18 +141,7 @@ test('[node] an authenticated camera that lists without end is asked for a bound
     acceptReceipt: () => ({ seqs: [], bytes: 0 }),
   };
   const { station, port } = await startStation({ maxInventoryPages: 3 });
-  const session = cameraSession(env, { source });
-  const sock = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve) => {
-    sock.on('connect', () => {
-      for (const f of session.start()) sock.write(f);
-    });
-    sock.on('data', (b: Buffer) => {
-      for (const f of session.receive(b)) sock.write(f);
-      if (session.state === 'closed') sock.end();
-    });
-    sock.on('close', () => resolve());
-  });
+  await dockLocal(env, port, { source });
   await station.idle();
   const r = station.results[0];
   t.is(r.rejected.length, 3 * 64, 'three pages of 64, no more');

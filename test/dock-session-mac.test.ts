@@ -16,12 +16,11 @@ import { KeyPairSigner, type Signer } from '../firmware/signing/signer.js';
 import { signStructure } from '../firmware/signing/signed.js';
 import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
 import { LEDGER_TYPE } from '../firmware/recorder/ledger.js';
-import type { CameraSessionOptions } from '../firmware/dock/camera-session.js';
 import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
 import { cameraSession, dockEntries } from '../host-sim/guest/dock.js';
 import type { GuestEnv } from '../host-sim/guest/env.js';
 import { SimHardware, nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
-import { certificate, dock, root, seed, startCamera, startStation } from './helpers/dock.js';
+import { certificate, dock, dockLocal, root, seed, startCamera, startStation } from './helpers/dock.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -210,21 +209,6 @@ function localCamera(segments: number): { env: GuestEnv } {
   return { env };
 }
 
-/** Dock an in-process camera session (with any options) to a station over TCP. */
-async function dockLocal(env: GuestEnv, port: number, extra: Partial<CameraSessionOptions>): Promise<void> {
-  const session = cameraSession(env, extra);
-  const sock = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve) => {
-    sock.on('connect', () => {
-      for (const f of session.start()) sock.write(f);
-    });
-    sock.on('data', (b: Buffer) => {
-      for (const f of session.receive(b)) sock.write(f);
-      if (session.state === 'closed') sock.end();
-    });
-    sock.on('close', () => resolve());
-  });
-}
 
 function ledgerEntry(signer: Signer, index: number): Uint8Array {
   return signStructure(LEDGER_TYPE, { device: 'CAM-0001', index, prev: null, boot: 1, mono: 0, utc: 0, clockSource: 'rtc', event: 'buffering', detail: new Map() }, signer);

@@ -14,19 +14,11 @@ import { rootFingerprint } from '../evidence/trust.js';
 import { issueCertificate, issueRevocationList } from '../firmware/signing/certificate.js';
 import { KeyPairSigner, keyIdOf } from '../firmware/signing/signer.js';
 import { nodeDigest } from '../host/ports.js';
-import { Agency, scenario, T0 } from './helpers/signing.js';
+import { Agency, layoutOf, scenario, T0 } from './helpers/signing.js';
 
 function layout(): { layout: EvidenceLayout; agency: Agency; cameras: ReturnType<typeof scenario>['cameras'] } {
-  const { agency, dock, cameras, evidence } = scenario({ cameras: 2, segments: 3 });
-  return {
-    agency,
-    cameras,
-    layout: {
-      root: agency.root.publicKey,
-      docks: [{ id: dock.id, certificate: dock.certificate }],
-      devices: cameras.map((c, i) => ({ id: c.id, certificate: c.certificate, segments: c.segments.map((s) => ({ seq: s.seq, manifest: s.manifest, media: s.media })), checkpoints: evidence.devices[i].checkpoints, receipts: evidence.devices[i].receipts })),
-    },
-  };
+  const s = scenario({ cameras: 2, segments: 3 });
+  return { agency: s.agency, cameras: s.cameras, layout: layoutOf(s) };
 }
 
 function tempDir(t: { teardown: (f: () => void) => void }, name = 'bodycam-trust-'): string {

@@ -15,6 +15,10 @@ import { partitionedFlash } from '../../host-sim/update/partitions.js';
 import { TcpLink, type LinkFaults } from '../../host-sim/link/tcp-link.js';
 import { SimHardware, nodeDigest } from '../../host-sim/node/hardware.js';
 import type { LinkOptions } from '../../firmware/platform/link.js';
+import { connect } from 'node:net';
+import type { CameraSessionOptions } from '../../firmware/dock/camera-session.js';
+import { cameraSession } from '../../host-sim/guest/dock.js';
+import type { GuestEnv } from '../../host-sim/guest/env.js';
 
 export const AGENCY = 'Test Constabulary';
 export const YEAR = 365 * 24 * 3600 * 1000;
@@ -145,4 +149,20 @@ export async function dock(camera: Camera, port: number, timeoutMs = 60000, opti
     if (Date.now() > deadline) throw new Error(`docking did not finish in ${timeoutMs} ms: ${JSON.stringify(s)}`);
     await camera.activity.wait(200);
   }
+}
+
+/** Dock an in-process camera session (with any options) to a station over TCP. */
+export async function dockLocal(env: GuestEnv, port: number, extra: Partial<CameraSessionOptions>): Promise<void> {
+  const session = cameraSession(env, extra);
+  const sock = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve) => {
+    sock.on('connect', () => {
+      for (const f of session.start()) sock.write(f);
+    });
+    sock.on('data', (b: Buffer) => {
+      for (const f of session.receive(b)) sock.write(f);
+      if (session.state === 'closed') sock.end();
+    });
+    sock.on('close', () => resolve());
+  });
 }

@@ -162,7 +162,11 @@ export function scenario(o: { cameras?: number; segments?: number } = {}) {
 
 /** A scenario's evidence as a store on disk lays it out (writeEvidenceDir). */
 export function evidenceLayout(o: { cameras?: number; segments?: number } = {}): EvidenceLayout {
-  const { agency, dock, cameras, evidence } = scenario(o);
+  return layoutOf(scenario(o));
+}
+
+/** The layout of a scenario already made (when a test needs its agency or cameras too). */
+export function layoutOf({ agency, dock, cameras, evidence }: ReturnType<typeof scenario>): EvidenceLayout {
   return {
     root: agency.root.publicKey,
     docks: [{ id: dock.id, certificate: dock.certificate }],
