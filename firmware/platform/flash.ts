@@ -1,8 +1,9 @@
 // Flash (block device) port, shaped on Moddable's `embedded:storage/flash`: a partition opened
 // by path, read/write at byte offsets, erase in whole blocks, status() for the geometry.
 // NOR rules hold: erased bytes read `eraseValue` (0xFF); a write can only clear bits; writes
-// start and end on `writeAlign`. On a device backed by an SD card the same port is a
-// preallocated file (`embedded:storage/files`), where erase is a write of 0xFF.
+// start and end on `writeAlign`. On a device backed by an SD card the same port is a region
+// of the card (512-byte sectors, no erase: an erase is a write of 0xFF, a write replaces),
+// whose status() says `lossUnit`: how much a power cut may destroy around a write in flight.
 
 import type { BufferLike } from './buffers.js';
 
@@ -14,6 +15,12 @@ export interface FlashStatus {
   /** Writes must start and end on multiples of this. */
   writeAlign: number;
   eraseValue: number;
+  /**
+   * Bytes (a power of two, aligned) that a power cut during a write may corrupt around it,
+   * including bytes written earlier: an SD card's internal page (16–64 KiB). Absent on NOR,
+   * where a cut damages at most the program page in flight.
+   */
+  lossUnit?: number;
 }
 
 export interface FlashOptions {

@@ -40,13 +40,22 @@ export interface MountedLog {
 }
 
 export function encodeGeometry(g: Geometry): CborValue {
-  return [g.blockLength, g.blocks, g.writeAlign, g.pageLength, g.slotBlocks, g.extentBlocks, g.maxSegments, g.maxRecord];
+  const v = [g.blockLength, g.blocks, g.writeAlign, g.pageLength, g.slotBlocks, g.extentBlocks, g.maxSegments, g.maxRecord];
+  if (g.lossUnit) v.push(g.lossUnit);
+  return v;
 }
 
 function decodeGeometry(v: CborValue): Geometry | undefined {
-  if (!Array.isArray(v) || v.length !== 8 || !v.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x > 0)) return undefined;
-  const [blockLength, blocks, writeAlign, pageLength, slotBlocks, extentBlocks, maxSegments, maxRecord] = v as number[];
-  return { blockLength, blocks, writeAlign, pageLength, slotBlocks, extentBlocks, maxSegments, maxRecord };
+  if (!Array.isArray(v) || (v.length !== 8 && v.length !== 9) || !v.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x > 0)) return undefined;
+  const [blockLength, blocks, writeAlign, pageLength, slotBlocks, extentBlocks, maxSegments, maxRecord, lossUnit] = v as number[];
+  const g: Geometry = { blockLength, blocks, writeAlign, pageLength, slotBlocks, extentBlocks, maxSegments, maxRecord };
+  if (lossUnit !== undefined) g.lossUnit = lossUnit;
+  return g;
+}
+
+/** Where metadata entries start: a program page, or on media that lose a whole unit at a cut, a unit of their own. */
+export function entryAlign(g: Geometry): number {
+  return Math.max(g.pageLength, g.lossUnit ?? 0);
 }
 
 export class MetaLog {
@@ -141,7 +150,7 @@ export class MetaLog {
   /** Append a delta; if the slot is full, write `snapshot()` (the state with the delta applied) into the other slot instead. */
   append(delta: CborValue, snapshot: () => CborValue): void {
     const payload = encode(delta);
-    const span = alignUp(RECORD_HEAD + payload.length, this.#g.pageLength);
+    const span = alignUp(RECORD_HEAD + payload.length, entryAlign(this.#g));
     if (this.#pos + span > this.capacity) {
       this.compact(snapshot());
       return;
@@ -161,7 +170,7 @@ export class MetaLog {
     const other = 1 - this.#slot;
     const revision = this.#revision + 1;
     const payload = encode([STORE_MAGIC, STORE_VERSION, revision, encodeGeometry(this.#g), snapshot]);
-    const span = alignUp(RECORD_HEAD + payload.length, this.#g.pageLength);
+    const span = alignUp(RECORD_HEAD + payload.length, entryAlign(this.#g));
     if (span > this.capacity) {
       throw new BodycamError('E_STORE_FULL', `the segment table (${payload.length} bytes) no longer fits a metadata slot of ${this.capacity} bytes; upload and release segments`);
     }
@@ -221,7 +230,7 @@ export class MetaLog {
       const head = parseRecordHead(h);
       if (head === 'erased') return { kind: 'erased' };
       if (!head || head.headerLength !== 0 || offset + RECORD_HEAD + head.bodyLength > this.capacity) continue;
-      next = offset + alignUp(RECORD_HEAD + head.bodyLength, this.#g.pageLength);
+      next = offset + alignUp(RECORD_HEAD + head.bodyLength, entryAlign(this.#g));
       const payload = this.#read(slot, offset + RECORD_HEAD, head.bodyLength);
       if (!recordCrcMatches(this.#checksum, h, payload, head.crc)) continue;
       return { kind: 'ok', type: head.type, owner: head.owner, payload, next };
@@ -247,6 +256,9 @@ export class MetaLog {
     // The head entry lies in the slot's first block (block `slot`) unless the snapshot is big;
     // read it through a provisional log whose geometry is only the block length.
     const probe = new MetaLog({ flash, checksum, geometry: { blockLength: status.blockLength, blocks: status.blocks, writeAlign: status.writeAlign, pageLength: 1, slotBlocks: Math.floor(status.blocks / 2), extentBlocks: 1, maxSegments: 1, maxRecord: 1 } });
+    // A blank SD card reads 0x00 (or 0xFF) where nothing was written: a head of all zeros on a
+    // medium that says lossUnit is blank too. (NOR never reads erased as zeros.)
+    if (status.lossUnit && probe.#read(slot, 0, RECORD_HEAD).every((b) => b === 0)) return 'erased';
     const e = probe.#readEntry(slot, 0);
     if (e.kind === 'erased') return 'erased';
     if (e.kind !== 'ok' || e.type !== RecordType.HEAD) return 'corrupt';

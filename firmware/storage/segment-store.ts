@@ -17,6 +17,10 @@
 //   store throws E_STORE_FULL and overwrites nothing.
 // - Segment sequence numbers are persistent and monotonic across reboots; assigned when a
 //   segment's META record is on flash (so an abandoned, empty segment leaves no gap).
+// - On media that lose a whole unit around a cut write (an SD card: status().lossUnit), sealed
+//   segments stay bit-exact too: no write after a seal lands in a unit that holds a sealed
+//   segment or a committed metadata entry (whole-unit blocks, one unit per entry); the open
+//   segment is walked from its start and comes back short of at most the unit the cut hit.
 // - Mount cost is bounded by the metadata slot and one extent, not by the flash size; RAM holds
 //   the segment table (bounded by maxSegments) and, while a ring is open, its record index
 //   (bounded by ringRecords) — nothing per block.
@@ -41,6 +45,10 @@ import {
 export const MAX_TRAILER = 16 * 1024;
 export const MAX_META = 16 * 1024;
 export const MAX_RECEIPT = 8 * 1024;
+/** Metadata entries a slot holds on lossy media (each takes a loss unit) before a compaction. */
+export const LOSSY_SLOT_ENTRIES = 32;
+/** Extent size on lossy media: one EXTENT entry per MiB recorded. */
+export const LOSSY_EXTENT_BYTES = 1024 * 1024;
 
 export interface SegmentStoreOptions {
   flash: Flash;
@@ -73,7 +81,10 @@ export interface SegmentInfo {
   flashBytes: number;
   meta: Uint8Array | undefined;
   trailer: Uint8Array | undefined;
-  /** Frame records a power cut tore in flight, found when the segment was recovered (0 or 1). */
+  /**
+   * Frame records a power cut cost, found when the segment was recovered: 0 or 1 (the frame in
+   * flight) on NOR; on lossy media (an SD card) also the frames of the unit the cut destroyed.
+   */
   lostAtCut: number;
 }
 
@@ -157,19 +168,30 @@ export class SegmentStore {
   static format(o: FormatOptions): SegmentStore {
     const st = o.flash.status();
     const bl = st.blockLength;
-    const pageLength = o.pageLength ?? Math.min(256, bl);
+    const pageLength = o.pageLength ?? Math.min(Math.max(256, st.writeAlign), bl);
     const pow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
     if (!pow2(pageLength) || bl % pageLength !== 0 || pageLength % st.writeAlign !== 0 || pageLength < RECORD_HEAD) {
       throw new BodycamError('E_STORE_GEOMETRY', `page length ${pageLength} must be a power of two ≥ 16 dividing the ${bl}-byte block and a multiple of the write alignment ${st.writeAlign}`);
     }
+    // An SD card (status().lossUnit) may destroy a whole internal page around a write cut short:
+    // blocks are whole units, each metadata entry gets a unit of its own (a slot holds
+    // LOSSY_SLOT_ENTRIES of them), and extents are larger (fewer entries per recorded byte).
+    const unit = st.lossUnit ?? 0;
+    const lossy = unit > pageLength;
+    if (lossy && (!pow2(unit) || bl % unit !== 0)) {
+      throw new BodycamError('E_STORE_GEOMETRY', `the ${bl}-byte block must be a whole number of the medium's ${unit}-byte loss units (a power of two)`);
+    }
     const provisional = Math.max(16, Math.min(1024, Math.floor(st.blocks / 64)));
     const maxSegments = o.maxSegments ?? provisional;
-    const slotBlocks = o.slotBlocks ?? Math.max(2, Math.ceil((8192 + maxSegments * 160 + 32768) / bl));
+    const snapshotBlocks = Math.ceil((8192 + maxSegments * 160 + 32768) / bl);
+    const slotBlocks = o.slotBlocks ?? (lossy ? snapshotBlocks + Math.ceil((LOSSY_SLOT_ENTRIES * unit) / bl) : Math.max(2, snapshotBlocks));
     const dataBlocks = st.blocks - 2 * slotBlocks;
-    const extentBlocks = o.extentBlocks ?? Math.max(1, Math.min(Math.floor(dataBlocks / 8), Math.ceil((128 * 1024) / bl)));
+    const extentBytes = lossy ? LOSSY_EXTENT_BYTES : 128 * 1024;
+    const extentBlocks = o.extentBlocks ?? Math.max(1, Math.min(Math.floor(dataBlocks / 8), Math.ceil(extentBytes / bl)));
     if (dataBlocks < 4 || extentBlocks < 1) throw new BodycamError('E_STORE_GEOMETRY', `${st.blocks} blocks leave ${dataBlocks} for data after two ${slotBlocks}-block metadata slots; use a larger partition`);
     const maxRecord = o.maxRecord ?? Math.min(1024 * 1024, Math.floor((dataBlocks * bl) / 4));
     const g: Geometry = { blockLength: bl, blocks: st.blocks, writeAlign: st.writeAlign, pageLength, slotBlocks, extentBlocks, maxSegments, maxRecord };
+    if (lossy) g.lossUnit = unit;
     const state = emptyState(o.firstSequence ?? 1, g);
     const log = new MetaLog({ flash: o.flash, checksum: o.checksum, geometry: g });
     log.format(encodeSnapshot(state));
@@ -427,6 +449,21 @@ export class SegmentStore {
       if (s.state !== SegState.OPEN) continue;
       if (s.sequence < 0) {
         this.#commit([Delta.DISCARD, s.id]);
+        continue;
+      }
+      if (this.#g.lossUnit) {
+        // The cut may have destroyed the whole unit around the write in flight, records before
+        // the last checkpoint included: walk the segment from its start. Frames the checkpoint
+        // counted and the walk did not find are counted lost, with the one in flight.
+        const w = this.#walk(s, s.start, 0, 0);
+        const lost = (w.trailerOffset < 0 ? this.#tornFrameAt(s, w.end) : 0) + Math.max(0, s.records - w.records);
+        let metaOffset = w.metaOffset;
+        if (metaOffset < 0 && s.metaOffset >= 0) {
+          // The walk stopped before the META record (the unit before it was lost): keep it if it is whole.
+          const m = this.#tryRecord(s, s.metaOffset, this.#capacity(s));
+          if (m && !('bad' in m) && m.type === RecordType.META) metaOffset = s.metaOffset;
+        }
+        this.#commit([Delta.SEAL, s.id, w.end, w.records, w.media, w.trailerOffset, w.trailerOffset >= 0 ? 0 : 1, metaOffset, ...(lost ? [lost] : [])]);
         continue;
       }
       const w = this.#walk(s, s.end, s.records, s.media);

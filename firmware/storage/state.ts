@@ -25,6 +25,12 @@ export interface Geometry {
   maxSegments: number;
   /** Largest record payload (frame header + body), bytes. */
   maxRecord: number;
+  /**
+   * Media that a power cut damages a whole unit of around the write in flight (an SD card's
+   * internal page): every metadata entry starts a unit of its own, blocks are whole units, and
+   * an open segment is recovered by walking it from its start. Absent on NOR.
+   */
+  lossUnit?: number;
 }
 
 export interface Extent {
