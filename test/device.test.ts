@@ -12,6 +12,7 @@ import { hardwareRandom, nativeChecksum } from '../firmware/device/checksum.js';
 import { DeviceClock, DeviceTimer } from '../firmware/device/clock.js';
 import { nativeDigest } from '../firmware/device/digest.js';
 import { fileFlash } from '../firmware/device/file-flash.js';
+import { FakeSdCard } from './helpers/sd-card.js';
 import { partitionFlash } from '../firmware/device/flash.js';
 import { analogBattery, digitalButton, digitalHaptic, digitalLed } from '../firmware/device/io.js';
 import { keyValueStore } from '../firmware/device/keystore.js';
@@ -533,6 +534,8 @@ function modules(): { m: DeviceModules<{ id: number }>; storage: FakeFlashStorag
       reset() {}
     },
     native: { crc32: (d, p) => softChecksum.crc32(bytesOf(d), p), fillRandom: (b) => void b.fill(1) },
+    // A 64 MiB card with its evidence partition from 4 MiB on (the XIAO and the LILYGO keep evidence on their card).
+    sd: new FakeSdCard(131072).partition(8192, 122880),
     Digital: digital.Digital,
     Analog: class {
       readonly resolution = 12;
@@ -577,7 +580,8 @@ test('device platform (XIAO): the camera lends 3 disposable frames; closing them
   driver.capture();
   t.is(new Uint8Array(cam.read()!.buffer)[2], 4);
   const store = new platform.Flash({ path: xiao().storage.path });
-  t.is(store.status().writeAlign, 16);
+  t.is(store.status().writeAlign, 512, 'the store is on the SD card');
+  t.is(store.status().lossUnit, 65536);
 });
 
 test('device platform (AtomS3R-CAM): camera power is switched on first, and its raw-only sensor is refused clearly', (t) => {

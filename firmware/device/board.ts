@@ -26,7 +26,9 @@ export interface BatteryConfig {
 
 export type StorageConfig =
   | { kind: 'partition'; path: string; bytes: number; writeAlign: number }
-  | { kind: 'file'; path: string; bytes: number; blockLength: number; writeAlign: number };
+  | { kind: 'file'; path: string; bytes: number; blockLength: number; writeAlign: number }
+  /** The evidence partition of an SD card on SPI (sd-flash.ts): its size is the card's. */
+  | { kind: 'sd'; path: string; blockLength: number; lossUnit: number; writeAlign: number; spi: { cs: number; sck: number; miso: number; mosi: number } };
 
 export interface BoardConfig {
   board: string;
@@ -112,7 +114,15 @@ export function readBoard(value: unknown, expectedName?: string): BoardConfig {
   let storage: StorageConfig;
   if (kind === 'partition') storage = { kind, path: str(st, 'path', board, 'storage'), bytes: int(st, 'bytes', board, 'storage', 1), writeAlign };
   else if (kind === 'file') storage = { kind, path: str(st, 'path', board, 'storage'), bytes: int(st, 'bytes', board, 'storage', 1), blockLength: int(st, 'blockLength', board, 'storage', 1), writeAlign };
-  else fail(board, `storage.kind "${kind}" is not "partition" or "file"`);
+  else if (kind === 'sd') {
+    const spi = obj(st.spi, board, 'storage.spi');
+    const blockLength = int(st, 'blockLength', board, 'storage', 512);
+    const lossUnit = int(st, 'lossUnit', board, 'storage', 512);
+    const pow2 = (n: number) => (n & (n - 1)) === 0;
+    if (writeAlign !== 512) fail(board, 'storage.writeAlign of an SD card is its 512-byte sector');
+    if (!pow2(blockLength) || !pow2(lossUnit) || blockLength % lossUnit !== 0) fail(board, 'storage.blockLength and storage.lossUnit must be powers of two, the block a whole number of loss units');
+    storage = { kind, path: str(st, 'path', board, 'storage'), blockLength, lossUnit, writeAlign, spi: { cs: int(spi, 'cs', board, 'storage.spi'), sck: int(spi, 'sck', board, 'storage.spi'), miso: int(spi, 'miso', board, 'storage.spi'), mosi: int(spi, 'mosi', board, 'storage.spi') } };
+  } else fail(board, `storage.kind "${kind}" is not "partition", "file" or "sd"`);
   const ks = obj(o.keystore, board, 'keystore');
   const ksPath = str(ks, 'path', board, 'keystore');
   // An NVS namespace is at most 15 characters.
@@ -135,6 +145,18 @@ export function readBoard(value: unknown, expectedName?: string): BoardConfig {
   }
   const notes = o.notes;
   if (!Array.isArray(notes) || !notes.every((n) => typeof n === 'string')) fail(board, 'notes must be a list of strings');
+  const led = optionalPin(o.led, board, 'led');
+  const haptic = optionalPin(o.haptic, board, 'haptic');
+  const button = pin(o.button, board, 'button');
+  const cameraPower = optionalPin(o.cameraPower, board, 'cameraPower');
+  if (storage.kind === 'sd') {
+    // A pin the card needs is the card's: evidence comes before any indicator (the XIAO's LED is its SD chip select).
+    const card = storage.spi;
+    const users: [string, PinConfig | null][] = [['led', led], ['haptic', haptic], ['button', button], ['cameraPower', cameraPower]];
+    for (const [name, p] of users) {
+      for (const [line, gpio] of Object.entries(card)) if (p && p.pin === gpio) fail(board, `${name} is GPIO${gpio}, which is the SD card's ${line.toUpperCase()}: the card keeps it (evidence first); move ${name} to a free pin or set it to null`);
+    }
+  }
   return {
     board,
     target,
@@ -148,11 +170,11 @@ export function readBoard(value: unknown, expectedName?: string): BoardConfig {
       imageType: imageType as ImageType,
       frameRate,
     },
-    button: pin(o.button, board, 'button'),
-    led: optionalPin(o.led, board, 'led'),
-    haptic: optionalPin(o.haptic, board, 'haptic'),
+    button,
+    led,
+    haptic,
     battery,
-    cameraPower: optionalPin(o.cameraPower, board, 'cameraPower'),
+    cameraPower,
     storage,
     keystore: { path: ksPath },
     link: { kind: 'tcp', address: link.address === undefined ? '10.42.0.1' : str(link, 'address', board, 'link'), port: int(link, 'port', board, 'link', 1) },

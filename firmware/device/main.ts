@@ -30,6 +30,8 @@ const modules: DeviceModules<Timer> = {
   // hashed where it lies. The one widening of an SDK type in the device build.
   Digest: Digest as unknown as CryptDigestConstructor,
   native,
+  // The SD card's sectors (boards whose store is on the card): bodycam/native's SD functions.
+  sd: native,
   Digital,
   Analog,
   TCP,

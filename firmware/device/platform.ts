@@ -12,6 +12,7 @@ import { DeviceClock, DeviceTimer } from './clock.js';
 import { nativeDigest } from './digest.js';
 import { fileFlash } from './file-flash.js';
 import { partitionFlash } from './flash.js';
+import { sdFlash, type SdNative } from './sd-flash.js';
 import { analogBattery, digitalButton, digitalHaptic, digitalLed } from './io.js';
 import { keyValueStore } from './keystore.js';
 import { tcpLink } from './link.js';
@@ -21,8 +22,10 @@ import type { AnalogClass, BodycamNative, CryptDigestConstructor, DigitalClass, 
 export interface DeviceModules<H = unknown> {
   Camera: ModdableCameraClass;
   flash: FlashStorageModule;
-  /** `embedded:storage/files`, needed only by boards whose store is a file on an SD card. */
+  /** `embedded:storage/files`, needed only by boards whose store is a preallocated file. */
   files?: FilesDirectory;
+  /** The SD card's sectors (bodycam/native), needed by boards whose store is on the card. */
+  sd?: SdNative;
   keyValue: KeyValueModule;
   Digest: CryptDigestConstructor;
   native: BodycamNative;
@@ -52,6 +55,9 @@ export function devicePlatform<H>(board: BoardConfig, m: DeviceModules<H>): Plat
   let Flash;
   if (board.storage.kind === 'partition') {
     Flash = partitionFlash({ storage: m.flash, writeAlign: board.storage.writeAlign });
+  } else if (board.storage.kind === 'sd') {
+    if (!m.sd) throw new BodycamError('E_BOARD_STORAGE', `board ${board.board} keeps its store on an SD card, but this build has no SD driver`);
+    Flash = sdFlash({ sd: m.sd, pins: board.storage.spi, blockLength: board.storage.blockLength, lossUnit: board.storage.lossUnit });
   } else {
     if (!m.files) throw new BodycamError('E_BOARD_STORAGE', `board ${board.board} keeps its store in a file, but this build has no embedded:storage/files`);
     Flash = fileFlash({ files: m.files, bytes: board.storage.bytes, blockLength: board.storage.blockLength, writeAlign: board.storage.writeAlign });
