@@ -9,6 +9,7 @@ import { BodycamError, errorMessage } from '../firmware/errors.js';
 import { EXIT, asBodycamError, exitCodeOf } from './exit.js';
 import { demo } from './demo.js';
 import { dockCommand } from './dock.js';
+import { consoleCommand } from './console.js';
 import { verifyCommand } from './verify.js';
 import { exportCommand } from './export.js';
 import { buildCommand } from './build.js';
@@ -34,6 +35,7 @@ export const commands: Record<string, Command> = {
     },
   },
   dock: { summary: 'run a dock station: authenticate cameras, upload and verify evidence, sign receipts', run: (a, out) => dockCommand(a, out) },
+  console: { summary: 'accounts for the dock station\'s web console (bodycam dock --http)', run: (a, out) => consoleCommand(a, out) },
   verify: { summary: 'verify a directory of evidence: signatures, media digests, chain, receipts', run: (a, out) => verifyCommand(a, out) },
   export: { summary: 'mux segment media into a playable AVI (MJPEG) with per-frame timing', run: (a, out) => exportCommand(a, out) },
   build: { summary: 'build the camera firmware for a board with the Moddable SDK', run: (a, out) => buildCommand(a, out, false) },

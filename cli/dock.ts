@@ -13,10 +13,14 @@ import { FirmwareShelf } from '../dock-station/firmware-shelf.js';
 import { StoreLock, prepareStoreDir } from '../dock-station/store-lock.js';
 import { statSync } from 'node:fs';
 import { asBodycamError } from './exit.js';
+import { DockBoard } from '../dock-station/console/board.js';
+import { DockConsole, isLoopback } from '../dock-station/console/server.js';
+import { pinnedTrust } from '../evidence/trust.js';
+import { readFileSync } from 'node:fs';
 import { parseArgs, stringOption } from './args.js';
 
 const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--firmware DIR] [--json] [--rebuild-index]
-                   [--timeout SECONDS] [--max-cameras N]
+                   [--timeout SECONDS] [--max-cameras N] [--http HOST:PORT [--register FILE]]
 
 Serve cameras at shift end: authenticate each one, upload and verify its evidence into DIR
 (content-addressed originals, SQLite index and custody log), send signed receipts so the camera
@@ -30,7 +34,11 @@ Before anything is written: --firmware must be a folder (its images are listed),
 must exist (E_STORE_PATH), no other dock may hold the store (E_STORE_LOCKED: station.lock in it),
 and the port must be free (E_PORT_BUSY).
 --timeout is how long to wait for each camera message (30); --max-cameras how many cameras are
-served at once (128; more are told E_STATION_BUSY and dock again later).`;
+served at once (128; more are told E_STATION_BUSY and dock again later).
+--http serves the web console (the dock board for operators; evidence, playback, export and custody
+log for examiners) on HOST:PORT, 127.0.0.1 unless another address is given, which it then says
+loudly: it speaks plain HTTP. Accounts: \`bodycam console add-account\`. --register is the armoury's
+register.json: the board shows the officer each camera is assigned to.`;
 
 function mib(n: number): string {
   return (n / 1048576).toFixed(1);
@@ -55,7 +63,7 @@ function positive(a: ReturnType<typeof parseArgs>, name: string, max: number): n
 }
 
 export async function dockCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const a = parseArgs(argv, { listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {}, timeout: { value: true }, 'max-cameras': { value: true } });
+  const a = parseArgs(argv, { listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {}, timeout: { value: true }, 'max-cameras': { value: true }, http: { value: true }, register: { value: true } });
   if (a.options.help) {
     out(HELP);
     return 0;
@@ -71,6 +79,8 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
   const timeoutMs = positive(a, 'timeout', 3600) * 1000 || undefined;
   const maxSessions = positive(a, 'max-cameras', 100_000) || undefined;
   const firmwareDir = stringOption(a, 'firmware');
+  const http = consoleAddress(stringOption(a, 'http'));
+  const officers = readOfficers(stringOption(a, 'register'));
   const ed25519 = hostEd25519();
   const identity = loadDockIdentity(identityDir, ed25519);
   // The settings, checked before anything is written: the firmware folder, the store's place.
@@ -101,6 +111,7 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
 
   async function serve(storeDir: string): Promise<number> {
     const live = new Map<string, string>();
+    const board = new DockBoard({ officerOf: (d) => officers.get(d) });
     const tty = process.stderr.isTTY && !json;
     const render = () => {
       if (!tty) return;
@@ -118,6 +129,7 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
       onFault: (e) => out(json ? JSON.stringify({ event: 'fault', code: e.code, message: e.message }) : `STATION ${e.message}`),
       firmware: shelf,
       onProgress: (p) => {
+        board.progress(p);
         if (json) out(JSON.stringify({ event: 'progress', ...p }));
         else if (tty) {
           const fresh = !live.has(p.session);
@@ -128,6 +140,7 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
       },
       onResult: (r: SessionResult) => {
         live.delete(r.session);
+        board.result(r);
         if (json) out(JSON.stringify({ event: 'session', ...r }));
         else out(`${r.device ?? 'unknown camera'}: ${r.ok ? 'done' : `FAILED ${r.code ?? ''} ${r.message ?? ''}`} — stored ${r.stored.length} segments, released ${r.released.length}${r.rejected.length ? `, rejected ${r.rejected.map((x) => `${x.seq} (${x.code})`).join(', ')}` : ''}`);
       },
@@ -144,6 +157,25 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
       const be = asBodycamError(e);
       throw be.code === 'E_PORT_BUSY' ? new BodycamError('E_PORT_BUSY', `port ${port} on ${host} is in use by another program (another dock?): stop it, or give --listen another port`) : be;
     }
+    let web: DockConsole | undefined;
+    if (http) {
+      web = new DockConsole({ store: station.store, dock: identity.id, trust: () => pinnedTrust(identity.rootKey, `the dock identity's agency root (${identityDir}/root.pub)`, identity.revocationsCose), ed25519, board, officerOf: (d) => officers.get(d), onError: (e) => process.stderr.write(`console: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`) });
+      let at: Awaited<ReturnType<DockConsole['listen']>>;
+      try {
+        at = await web.listen(http.port, http.host);
+      } catch (e) {
+        await web.close();
+        await station.close();
+        const be = asBodycamError(e);
+        throw be.code === 'E_PORT_BUSY' ? new BodycamError('E_PORT_BUSY', `port ${http.port} on ${http.host} (--http) is in use by another program: stop it, or give --http another port`) : be;
+      }
+      const loopback = isLoopback(at.address);
+      if (json) out(JSON.stringify({ event: 'console-listening', address: at.address, port: at.port, loopback, accounts: web.accounts.list().length }));
+      else {
+        out(`console on http://${at.address.includes(':') ? `[${at.address}]` : at.address}:${at.port}/ — ${loopback ? 'loopback only: reachable from this computer alone' : 'NOT LOOPBACK: anyone who can reach this address can try to sign in, over plain HTTP (no TLS)'}`);
+        if (web.accounts.list().length === 0) out('console: no accounts yet — add one with `bodycam console add-account --store ' + storeDir + ' --name NAME --role operator|examiner --password-file FILE`');
+      }
+    }
     // The stop handlers first: whoever reads "listening" may send SIGTERM at once.
     const stopped = new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -152,10 +184,39 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
     if (json) out(JSON.stringify({ event: 'listening', address: addr.address, port: addr.port, dock: identity.id, store: storeDir }));
     else out(`dock ${identity.id} listening on ${addr.address}:${addr.port}, evidence in ${storeDir}`);
     await stopped;
+    await web?.close();
+    board.close();
     await station.close();
     // What to copy out of the store: the custody checkpoint that pins everything stored so far.
     const cp = newestCheckpoint(storeDir, new SafeReader());
     if (cp) out(json ? JSON.stringify({ event: 'custody-checkpoint', file: cp.file, entries: cp.size }) : `custody log: ${cp.size} entries, checkpoint ${cp.file} — copy it out of the store (bodycam verify --checkpoint, docs/custody-log.md)`);
     return 0;
   }
+}
+
+/** --http HOST:PORT, or PORT alone (on loopback). */
+function consoleAddress(v: string | undefined): { host: string; port: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(?:(.*):)?(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : -1;
+  if (!m || port > 65535) throw new BodycamError('E_USAGE', `--http takes HOST:PORT or PORT (e.g. 127.0.0.1:8080), not ${v}`);
+  return { host: (m[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** The officer each camera is assigned to, from the armoury's register.json (--register). */
+function readOfficers(path: string | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  if (path === undefined) return m;
+  let cameras: unknown;
+  try {
+    cameras = (JSON.parse(readFileSync(path, 'utf8')) as { cameras?: unknown }).cameras;
+  } catch (e) {
+    throw new BodycamError('E_REGISTER_FORMAT', `--register ${path} can't be read as the armoury's register.json (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (!cameras || typeof cameras !== 'object') throw new BodycamError('E_REGISTER_FORMAT', `--register ${path} has no cameras: give the armoury's register.json`);
+  for (const [device, rec] of Object.entries(cameras)) {
+    const officer = (rec as { officer?: unknown } | null)?.officer;
+    if (typeof officer === 'string') m.set(device, officer);
+  }
+  return m;
 }

@@ -1,0 +1,334 @@
+// The dock station's web console (`bodycam dock --http HOST:PORT`), served by Hono on Node's
+// HTTP server from the station's own process: the dock board for operators, the evidence view,
+// player, export and custody log for examiners. No front-end build: the pages are rendered here
+// (pages.ts) and one small hand-written script (assets/console.js) moves the board and the
+// player — a bundler would add a toolchain for about 150 lines.
+//
+// Access: every route but the sign-in page and the static files needs a signed-in account
+// (accounts.ts); examiners alone see evidence. The session cookie is HttpOnly and SameSite=Strict;
+// every POST must come from this origin (Hono's csrf(): Origin / Sec-Fetch-Site) and, once signed
+// in, carry the session's CSRF token. Every view and export is a custody-log entry (who, when,
+// what): if it can't be written, the page is refused. Listens on loopback unless told otherwise.
+
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { csrf } from 'hono/csrf';
+import { HTTPException } from 'hono/http-exception';
+import { streamSSE } from 'hono/streaming';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeAviExport } from '../../evidence/export.js';
+import type { Trust } from '../../evidence/trust.js';
+import { planAviExport } from '../../firmware/encoder/avi.js';
+import { BodycamError, errorCode, errorMessage } from '../../firmware/errors.js';
+import type { Ed25519 } from '../../firmware/signing/ed25519.js';
+import type { EvidenceStore } from '../store.js';
+import { Accounts, csrfMatches, SESSION_MS, type SignedIn } from './accounts.js';
+import type { DockBoard } from './board.js';
+import { EvidenceView } from './evidence-view.js';
+import { boardPage, custodyPage, devicesPage, errorPage, exportPage, playerPage, signInPage, timelinePage } from './pages.js';
+
+export interface ConsoleOptions {
+  /** The station's store (the console logs to its custody log and keeps accounts in its database). */
+  store: EvidenceStore;
+  dock: string;
+  /** The agency root the evidence is verified against (the dock identity's, from outside the store). */
+  trust: () => Trust;
+  ed25519: Ed25519;
+  board: DockBoard;
+  /** Who a camera is assigned to (the armoury register), when known. */
+  officerOf?: (device: string) => string | undefined;
+  /** Unexpected errors (E_INTERNAL) are told here. */
+  onError?: (e: unknown) => void;
+}
+
+const COOKIE = 'bodycam_session';
+/** Failed sign-ins for one account before it must wait LOCK_MS. */
+const MAX_FAILURES = 5;
+const LOCK_MS = 60_000;
+/** Exports kept for download this long. */
+const EXPORT_MS = 3600_000;
+
+const ASSETS = new URL('../../../dock-station/console/assets/', import.meta.url);
+
+type Env = { Variables: { who: SignedIn | undefined; token: string | undefined } };
+
+/** Loopback addresses: the console listens only there unless told otherwise. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export class DockConsole {
+  readonly accounts: Accounts;
+  readonly view: EvidenceView;
+  readonly #o: ConsoleOptions;
+  readonly #app = new Hono<Env>();
+  #server: ServerType | undefined;
+  #streams = new Set<() => void>();
+  #failures = new Map<string, { n: number; until: number }>();
+  #exportsDir = mkdtempSync(join(tmpdir(), 'bodycam-console-exports-'));
+  #exports = new Map<string, { owner: string; device: string; files: Map<string, string>; made: number }>();
+  #assets: Record<string, { type: string; body: string }>;
+
+  constructor(o: ConsoleOptions) {
+    this.#o = o;
+    this.accounts = new Accounts(o.store.db);
+    this.view = new EvidenceView({ storeDir: o.store.dir, trust: o.trust, ed25519: o.ed25519 });
+    this.#assets = {
+      'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('console.js', ASSETS), 'utf8') },
+      'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('console.css', ASSETS), 'utf8') },
+    };
+    this.#routes();
+  }
+
+  /** Listen (loopback by default); the address it listens on. */
+  listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const server = serve({ fetch: this.#app.fetch, port, hostname: host }, (info) => resolve(info as AddressInfo));
+      this.#server = server;
+      server.once('error', reject);
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const end of this.#streams) end();
+    this.#streams.clear();
+    const s = this.#server;
+    if (s) {
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        (s as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+    }
+    rmSync(this.#exportsDir, { recursive: true, force: true });
+  }
+
+  /** Write a console event to the custody log: who (the account and role), when, what. */
+  #audit(who: SignedIn, event: string, device: string | undefined, detail: Record<string, unknown>): void {
+    this.#o.store.log(event, { dock: this.#o.dock, device, detail: { account: who.name, role: who.role, ...detail } });
+  }
+
+  #page(c: Context<Env>, html: string, status: 200 | 400 | 403 | 404 | 500 | 503 = 200) {
+    return c.html(html, status);
+  }
+
+  #routes(): void {
+    const app = this.#app;
+    const dock = this.#o.dock;
+
+    app.use('*', async (c, next) => {
+      await next();
+      c.header('Content-Security-Policy', "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+      c.header('X-Content-Type-Options', 'nosniff');
+      c.header('Referrer-Policy', 'no-referrer');
+      c.header('X-Frame-Options', 'DENY');
+      if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+    });
+    // Every POST from this origin only (Origin, else Sec-Fetch-Site).
+    app.use('*', csrf());
+
+    app.get('/static/:file', (c) => {
+      const a = this.#assets[c.req.param('file')];
+      if (!a) return c.text('not found', 404);
+      return c.body(a.body, 200, { 'Content-Type': a.type });
+    });
+    app.get('/favicon.ico', (c) => c.body(null, 204));
+    app.get('/login', (c) => this.#page(c, signInPage(dock)));
+    app.post('/login', async (c) => {
+      const form = await c.req.parseBody();
+      const name = typeof form.name === 'string' ? form.name.slice(0, 64) : '';
+      const password = typeof form.password === 'string' ? form.password.slice(0, 1024) : '';
+      const f = this.#failures.get(name);
+      if (f && f.n >= MAX_FAILURES && f.until > Date.now()) return this.#page(c, signInPage(dock, `Too many failed sign-ins for ${name}: wait a minute and try again.`), 403);
+      const signed = await this.accounts.signIn(name, password);
+      if (!signed) {
+        const n = (f && f.until > Date.now() ? f.n : 0) + 1;
+        this.#failures.set(name, { n, until: Date.now() + LOCK_MS });
+        return this.#page(c, signInPage(dock, 'That account and password do not match.'), 403);
+      }
+      this.#failures.delete(name);
+      this.#audit(signed.session, 'console-sign-in', undefined, {});
+      setCookie(c, COOKIE, signed.token, { httpOnly: true, sameSite: 'Strict', path: '/', maxAge: SESSION_MS / 1000 });
+      return c.redirect(signed.session.role === 'examiner' ? '/evidence' : '/board', 303);
+    });
+
+    // Everything below needs a signed-in account: pages send the browser to the sign-in page, anything else gets 401.
+    app.use('*', async (c, next) => {
+      const token = getCookie(c, COOKIE);
+      const who = this.accounts.session(token);
+      if (!who) {
+        const page = c.req.method === 'GET' && (c.req.header('Accept') ?? '').includes('text/html');
+        return page ? c.redirect('/login', 303) : c.text('sign in first', 401);
+      }
+      if (c.req.method === 'POST') {
+        const form = await c.req.parseBody();
+        if (!csrfMatches(who.csrf, form._csrf)) return this.#page(c, errorPage(dock, who, 403, 'E_CSRF', 'the form is stale or did not come from this console: reload the page and try again'), 403);
+      }
+      c.set('who', who);
+      c.set('token', token);
+      await next();
+    });
+    const examiner = async (c: Context<Env>, next: () => Promise<void>) => {
+      const who = c.get('who')!;
+      if (who.role !== 'examiner') return this.#page(c, errorPage(dock, who, 403, 'E_ROLE', `evidence is for examiners; ${who.name} is an ${who.role}`), 403);
+      await next();
+    };
+    app.use('/evidence/*', examiner);
+    app.use('/evidence', examiner);
+    app.use('/exports/*', examiner);
+
+    app.onError((e, c) => {
+      const who = c.get('who');
+      // Hono's own refusals (csrf(): a POST from another origin) keep their status.
+      if (e instanceof HTTPException) return this.#page(c, errorPage(dock, who, e.status, e.status === 403 ? 'E_CSRF' : 'E_HTTP', e.message || 'refused'), e.status === 403 ? 403 : 400);
+      const code = errorCode(e);
+      if (e instanceof BodycamError) {
+        const status = /^E_NO_/.test(code) ? 404 : code === 'E_STATION_FULL' || code === 'E_STATION_IO' ? 503 : 400;
+        return this.#page(c, errorPage(dock, who, status, code, errorMessage(e)), status);
+      }
+      this.#o.onError?.(e);
+      return this.#page(c, errorPage(dock, who, 500, 'E_INTERNAL', 'the console failed; the station goes on'), 500);
+    });
+
+    app.post('/logout', (c) => {
+      this.#audit(c.get('who')!, 'console-sign-out', undefined, {});
+      this.accounts.signOut(c.get('token'));
+      deleteCookie(c, COOKIE, { path: '/' });
+      return c.redirect('/login', 303);
+    });
+    app.get('/', (c) => c.redirect(c.get('who')!.role === 'examiner' ? '/evidence' : '/board', 303));
+
+    app.get('/board', (c) => {
+      const who = c.get('who')!;
+      this.#audit(who, 'console-view', undefined, { view: 'board' });
+      return this.#page(c, boardPage(dock, who, this.#o.board.rows()));
+    });
+    app.get('/board/events', (c) =>
+      streamSSE(c, async (stream) => {
+        let id = 0;
+        const send = (rows: unknown) => void stream.writeSSE({ event: 'rows', data: JSON.stringify(rows), id: String(id++) }).catch(() => {});
+        const off = this.#o.board.subscribe(send);
+        send(this.#o.board.rows());
+        await new Promise<void>((resolve) => {
+          const end = () => {
+            off();
+            clearInterval(ping);
+            this.#streams.delete(end);
+            resolve();
+          };
+          const ping = setInterval(() => void stream.writeSSE({ event: 'ping', data: String(Date.now()) }).catch(end), 15_000);
+          this.#streams.add(end);
+          stream.onAbort(end);
+        });
+      }),
+    );
+
+    app.get('/evidence', (c) => {
+      const who = c.get('who')!;
+      const report = this.view.verify();
+      this.#audit(who, 'console-view', undefined, { view: 'devices' });
+      return this.#page(c, devicesPage(dock, who, this.view.devices(report), report.trust));
+    });
+    app.get('/evidence/:device', (c) => {
+      const who = c.get('who')!;
+      const device = c.req.param('device');
+      const t = this.view.timeline(device);
+      this.#audit(who, 'console-view', device, { view: 'timeline', segments: t.items.filter((i) => i.kind === 'segment').length });
+      return this.#page(c, timelinePage(dock, who, t, this.#o.officerOf?.(device)));
+    });
+    app.get('/evidence/:device/custody', (c) => {
+      const who = c.get('who')!;
+      const device = c.req.param('device');
+      const report = this.view.verify();
+      this.view.timeline(device, report);
+      // The view is logged first, so it is the newest row the examiner sees.
+      this.#audit(who, 'console-view', device, { view: 'custody' });
+      return this.#page(c, custodyPage(dock, who, device, this.view.custody(device, report)));
+    });
+    app.get('/evidence/:device/segments/:seq', (c) => {
+      const who = c.get('who')!;
+      const device = c.req.param('device');
+      const seq = seqParam(c.req.param('seq'));
+      const f = this.view.segmentFrames(device, seq);
+      this.#audit(who, 'console-view', device, { view: 'segment', seq, valid: f.valid });
+      return this.#page(c, playerPage(dock, who, f));
+    });
+    app.get('/evidence/:device/segments/:seq/frames.json', (c) => {
+      const f = this.view.segmentFrames(c.req.param('device'), seqParam(c.req.param('seq')));
+      return c.json(f);
+    });
+    app.get('/evidence/:device/segments/:seq/frames/:n{[0-9]+\\.jpg}', (c) => {
+      const jpeg = this.view.frameJpeg(c.req.param('device'), seqParam(c.req.param('seq')), Number.parseInt(c.req.param('n'), 10));
+      return c.body(new Uint8Array(jpeg), 200, { 'Content-Type': 'image/jpeg', 'Cache-Control': 'private, max-age=60' });
+    });
+
+    app.post('/evidence/:device/export', async (c) => {
+      const who = c.get('who')!;
+      const device = c.req.param('device');
+      const form = await c.req.parseBody();
+      const from = seqParam(String(form.from ?? ''));
+      const to = seqParam(String(form.to ?? ''));
+      const accepted = form.accept === '1';
+      const plan = this.view.plan(device, from, to);
+      const findings = plan.findings.map((f) => ({ code: f.code, message: `${f.scope}${f.seq !== undefined ? ` segment ${f.seq}` : ''}: ${f.message}` }));
+      if (plan.blocked.length || (findings.length && !accepted)) {
+        this.#audit(who, 'console-export-refused', device, { from, to, blocked: plan.blocked, findings: findings.length });
+        return this.#page(c, exportPage(dock, who, device, { blocked: plan.blocked, findings, accepted }));
+      }
+      const id = randomBytes(12).toString('base64url');
+      const dir = join(this.#exportsDir, id);
+      const stem = `${device}-${from}-${to}`;
+      mkdirSync(dir, { mode: 0o700 });
+      const exp = planAviExport(plan.mediaBytes, { clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
+      const written = writeAviExport(exp, join(dir, `${stem}.avi`), { overwrite: false });
+      const frames = exp.parts.reduce((n, p) => n + p.frames.length, 0);
+      const report = { ...plan.report, acceptedFindings: plan.findings, export: { videos: written.videos.map(base), sidecars: written.sidecars.map(base), frames, stored: exp.stored, repeats: exp.duplicated, dropped: exp.dropped }, exportedBy: { account: who.name, role: who.role, console: dock } };
+      const integrity = join(dir, `${stem}.integrity.json`);
+      writeFileSync(integrity, JSON.stringify(report, jsonBytes, 2) + '\n', { flag: 'wx', mode: 0o600 });
+      const files = new Map<string, string>();
+      for (const p of [...written.videos, ...written.sidecars, integrity]) files.set(base(p), p);
+      this.#prune();
+      this.#exports.set(id, { owner: who.name, device, files, made: Date.now() });
+      this.#audit(who, 'console-export', device, { from, to, seqs: plan.seqs, acceptedFindings: findings.length, files: Object.fromEntries([...files].map(([n, p]) => [n, sha256File(p)])) });
+      return this.#page(c, exportPage(dock, who, device, { blocked: [], findings, accepted, summary: `${written.videos.length} AVI part(s): ${exp.width}x${exp.height} at ${exp.frameRate} fps, ${frames} frames (${exp.stored} stored, ${exp.duplicated} repeats for ${exp.dropped} lost), segments ${plan.seqs.join(', ')}`, files: [...files].map(([n, p]) => ({ name: n, href: `/exports/${id}/${encodeURIComponent(n)}`, bytes: statSync(p).size })) }));
+    });
+    app.get('/exports/:id/:file', (c) => {
+      const who = c.get('who')!;
+      const e = this.#exports.get(c.req.param('id'));
+      const path = e?.owner === who.name ? e.files.get(c.req.param('file')) : undefined;
+      if (!e || !path) throw new BodycamError('E_NO_EXPORT', 'no such export of yours (exports are kept for an hour)');
+      this.#audit(who, 'console-download', e.device, { file: c.req.param('file') });
+      return c.body(new Uint8Array(readFileSync(path)), 200, { 'Content-Type': path.endsWith('.json') ? 'application/json' : 'video/x-msvideo', 'Content-Disposition': `attachment; filename="${c.req.param('file').replace(/[^A-Za-z0-9._-]/g, '_')}"` });
+    });
+  }
+
+  #prune(): void {
+    for (const [id, e] of this.#exports) {
+      if (Date.now() - e.made < EXPORT_MS) continue;
+      rmSync(join(this.#exportsDir, id), { recursive: true, force: true });
+      this.#exports.delete(id);
+    }
+  }
+}
+
+function seqParam(v: string): number {
+  const n = Number(v);
+  if (!/^\d{1,10}$/.test(v) || !Number.isSafeInteger(n)) throw new BodycamError('E_USAGE', `segment ${v.slice(0, 20)} is not a sequence number`);
+  return n;
+}
+
+const base = (p: string) => p.split('/').pop() ?? p;
+
+function sha256File(p: string): string {
+  return createHash('sha256').update(readFileSync(p)).digest('hex');
+}
+
+/** Bytes in a report as hex (as `bodycam export` writes them). */
+function jsonBytes(_k: string, v: unknown): unknown {
+  return v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v;
+}
+
