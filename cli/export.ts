@@ -2,11 +2,19 @@
 // device is verified first against pinned trust; any finding refuses the export unless
 // --accept-findings, which prints each one and writes it into the integrity report.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
 import { planAviExport } from '../firmware/encoder/avi.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { exportMediaFiles, planStoreExport, UNVERIFIED_NOTE, writeAviExport, type AviExportResult, type StoreExport } from '../evidence/export.js';
+import { verifyStore } from '../evidence/verify-store.js';
+import { planMp4, type Mp4Plan } from '../evidence/mp4.js';
+import { storeCredentials, writeMp4, type WrittenMp4 } from '../evidence/mp4-export.js';
+import { credentialsMaker } from '../evidence/c2pa.js';
+import { loadSignerIdentity, type ExportSignerIdentity } from '../evidence/c2pa-certs.js';
+import { peekManifest } from '../firmware/signing/manifest.js';
+import { version } from './bodycam.js';
 import { intOption, parseArgs, stringOption } from './args.js';
 import { checkpointFromArgs, jsonable, TRUST_HELP, TRUST_OPTIONS, trustFromArgs, trustLines } from './verify.js';
 
@@ -20,28 +28,37 @@ const HELP = [
   'not verify is never exported. <out>.integrity.json says what was checked, under which root,',
   'every finding accepted, and the clock offset used (from the camera\'s signed drift statement).',
   '',
-  'Muxes segment media (frame records, in the order given) into a playable AVI (MJPEG) and',
-  'writes the per-frame timing next to it as <out>.json (UTC, monotonic time, clock offset).',
-  'Lost frames are filled with repeats of the frame before them; the sidecar lists each one.',
+  'MP4 (the default): a fragmented MP4, one movie fragment per segment, the JPEG frames exactly',
+  'as captured (no re-encoding), each frame timed as its header says; a reboot is a hole in the',
+  'timeline. A timed-text track gives every frame\'s UTC and the clock offset (NISTIR 8161r1).',
+  'With --signer, C2PA content credentials signed by the export signer carry the camera\'s signed',
+  'manifests, frame headers, certificate, checkpoints, dock receipts and custody checkpoint:',
+  '`bodycam verify FILE.mp4 --root FILE` re-checks them down to the camera\'s signatures.',
+  '',
+  'AVI (--format avi, or --out ending in .avi): MJPEG at a constant frame rate, lost frames filled',
+  'with repeats of the frame before them, per-frame timing in <out>.json beside it.',
   '',
   ...TRUST_HELP,
   '  --checkpoint FILE   a custody-log checkpoint kept outside the store (as bodycam verify)',
   '  --accept-findings   export despite findings about the device; each is printed and recorded',
-  '  --out FILE          the AVI to write (default export.avi); an existing one is refused (E_OUT_EXISTS)',
+  '  --format mp4|avi    the container (default mp4, or avi when --out ends in .avi)',
+  '  --signer DIR        (mp4) sign C2PA content credentials with this export signer',
+  '                      (made by `bodycam provision export-signer`); without it the MP4 is UNSIGNED',
+  '  --out FILE          the file to write (default export.mp4); an existing one is refused (E_OUT_EXISTS)',
   '  --force             replace an existing export at --out',
   '  --from, --to SEQ    the segments to export; a range the store does not hold whole is refused',
   '  --clock-offset MS   (media files only) camera RTC minus reference UTC, if known',
-  '  --max-fill MS       fill gaps up to this long (default 60000); longer ones are listed only',
-  '  --max-bytes N       split into parts of at most N bytes (default 1 GiB)',
+  '  --max-fill MS       (avi) fill gaps up to this long (default 60000); longer ones are listed only',
+  '  --max-bytes N       (avi) split into parts of at most N bytes (default 1 GiB)',
   '  --json              print one JSON object: what was written, or why it was refused',
 ];
 
 function integrityPath(outPath: string): string {
-  return outPath.replace(/\.avi$/i, '') + '.integrity.json';
+  return outPath.replace(/\.(avi|mp4)$/i, '') + '.integrity.json';
 }
 
 export async function exportCommand(argv: string[], print: (line: string) => void): Promise<number> {
-  const p = parseArgs(argv, { ...TRUST_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, checkpoint: { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, force: {}, json: {}, help: {} });
+  const p = parseArgs(argv, { ...TRUST_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, format: { value: true }, signer: { value: true }, checkpoint: { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, force: {}, json: {}, help: {} });
   if (p.options.help) {
     HELP.forEach((l) => print(l));
     return 0;
@@ -55,7 +72,13 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
     return code;
   };
   const storeDir = stringOption(p, 'store');
-  const outPath = stringOption(p, 'out') ?? 'export.avi';
+  const outOption = stringOption(p, 'out');
+  const format = stringOption(p, 'format') ?? (outOption?.toLowerCase().endsWith('.avi') ? 'avi' : 'mp4');
+  if (format !== 'mp4' && format !== 'avi') throw new BodycamError('E_USAGE', `--format takes mp4 or avi, not "${format}"`);
+  const outPath = outOption ?? `export.${format}`;
+  const signerDir = stringOption(p, 'signer');
+  if (signerDir && format !== 'mp4') throw new BodycamError('E_USAGE', '--signer signs C2PA credentials, which only the MP4 carries (--format mp4)');
+  if (signerDir && !storeDir) throw new BodycamError('E_USAGE', '--signer needs --store: only evidence verified from a store is signed');
   const overwrite = p.options.force === true;
   const options = { maxFillMs: intOption(p, 'max-fill', 60_000), maxBytes: intOption(p, 'max-bytes', 1024 * 1024 * 1024) };
   let result: AviExportResult;
@@ -67,7 +90,11 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
     if (stringOption(p, 'clock-offset') !== undefined) throw new BodycamError('E_USAGE', '--clock-offset is for media files; from a store the offset comes from the camera\'s signed drift statement');
     const ed25519 = hostEd25519();
     const trust = trustFromArgs(p, storeDir, ed25519);
-    plan = planStoreExport(storeDir, device, intOption(p, 'from', 0), intOption(p, 'to', Number.MAX_SAFE_INTEGER), { trust, ed25519, checkpoint: checkpointFromArgs(p) });
+    // The signer is checked before anything is verified or written: a wrong one stops at once.
+    const identity = signerDir ? loadSignerIdentity(signerDir, trust.root, ed25519) : undefined;
+    const checkpoint = checkpointFromArgs(p);
+    const verified = verifyStore(storeDir, { trust, ed25519, checkpoint });
+    plan = planStoreExport(storeDir, device, intOption(p, 'from', 0), intOption(p, 'to', Number.MAX_SAFE_INTEGER), { trust, ed25519, checkpoint, verified });
     trustLines(plan.trust).forEach((l) => out(l));
     for (const b of plan.blocked) out(`REFUSED: ${b}`);
     if (plan.blocked.length) return answer(1, { verified: true, trust: plan.trust, refused: plan.blocked, findings: plan.findings });
@@ -77,11 +104,23 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
       out(`REFUSED: verification of ${device} found ${plan.findings.length} thing${plan.findings.length === 1 ? '' : 's'} (above); export with --accept-findings to record them in the integrity report`);
       return answer(1, { verified: true, trust: plan.trust, refused: ['findings'], findings: plan.findings });
     }
+    if (format === 'mp4') {
+      const mp4 = planMp4(plan.mediaBytes, { clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
+      const credentials = identity ? makeCredentials(identity, mp4, storeCredentials(verified, plan, mp4, device, checkpoint), outPath) : undefined;
+      const written = writeMp4(mp4, outPath, { credentials, overwrite, alsoWrites: [integrityPath(outPath)] });
+      return mp4Done(mp4, written, { plan, identity, out, answer, reportPath: integrityPath(outPath) });
+    }
     const exp = planAviExport(plan.mediaBytes, { ...options, clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
     result = { exp, written: writeAviExport(exp, outPath, { overwrite, alsoWrites: [integrityPath(outPath)] }) };
   } else {
     if (p.positionals.length === 0) throw new BodycamError('E_USAGE', 'name at least one segment media file, or --store DIR --device ID (bodycam export --help)');
     const clock = stringOption(p, 'clock-offset');
+    if (format === 'mp4') {
+      const media = p.positionals.map((f) => new Uint8Array(readFileSync(f)));
+      const mp4 = planMp4(media, { clockOffsetMs: clock === undefined ? null : Number(clock) });
+      const written = writeMp4(mp4, outPath, { overwrite });
+      return mp4Done(mp4, written, { out, answer });
+    }
     result = exportMediaFiles(p.positionals, outPath, { ...options, clockOffsetMs: clock === undefined ? null : Number(clock) }, { overwrite });
   }
   const { exp, written } = result;
@@ -113,6 +152,51 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
     repeats: exp.duplicated,
     dropped: exp.dropped,
     gaps: exp.gaps,
+    bytes: written.bytes,
+  });
+}
+
+function makeCredentials(identity: ExportSignerIdentity, mp4: Mp4Plan, evidence: ReturnType<typeof storeCredentials>, outPath: string) {
+  let firmware = 'bodycam camera firmware';
+  try {
+    firmware = peekManifest(evidence.segments[0].manifest).manifest.firmware;
+  } catch {
+    // the manifest verified already; a name is only a label here
+  }
+  return credentialsMaker({ signer: identity.signer, chain: [identity.certificate], title: basename(outPath), generator: { name: 'bodycam', version: version() }, captureAgent: firmware, evidence });
+}
+
+/** Print and answer for a written MP4 (and write the integrity report of a store export). */
+function mp4Done(mp4: Mp4Plan, written: WrittenMp4, o: { plan?: StoreExport; identity?: ExportSignerIdentity; out: (l: string) => void; answer: (code: number, fields: Record<string, unknown>) => number; reportPath?: string }): number {
+  const { plan, identity, out } = o;
+  const holes = mp4.gaps.filter((g) => g.kind === 'reboot' || g.kind === 'restart');
+  out(`${written.file}: MP4, ${mp4.width}x${mp4.height} MJPEG as captured, ${mp4.frames} frames in ${mp4.fragments.length} fragments, ${(mp4.durationMs / 1000).toFixed(3)} s, ${mp4.dropped} frames lost in capture (held frames, listed below)${holes.length ? `, ${holes.length} hole${holes.length === 1 ? '' : 's'} in the timeline` : ''}, ${written.bytes} bytes`);
+  for (const [seq, n] of plan?.lostAfterLastFrame ?? []) out(`  segment ${seq}: ${n} frame${n === 1 ? '' : 's'} lost after its last frame (in flight when the power was cut), counted in its signed manifest`);
+  for (const g of mp4.gaps) out(`  ${g.kind === 'reboot' || g.kind === 'restart' ? 'hole' : 'gap'} before frame ${g.frameNumber} (segment ${g.segment}) at ${(g.time / 1000).toFixed(3)} s: ${g.dropped} lost over ${g.gapMs} ms at ${new Date(g.utcMs).toISOString()} — ${g.kind}`);
+  out(`timing: every frame's UTC and the clock offset (${mp4.clockOffsetMs === null ? 'not known' : `${mp4.clockOffsetMs} ms`}) are in the file's timed-text track`);
+  if (identity) out(`credentials: C2PA manifest (${written.credentialsBytes} bytes) signed by ${identity.checked.subject}, certificate ${identity.checked.serial} from ${identity.checked.issuer}; validators take the agency root certificate as trust anchor`);
+  else out(plan ? 'UNSIGNED: no --signer, so the file carries no content credentials; the integrity report beside it says what was verified' : UNVERIFIED_NOTE);
+  let reportPath: string | null = null;
+  if (plan && o.reportPath) {
+    reportPath = o.reportPath;
+    const report = { ...plan.report, acceptedFindings: plan.findings, export: { video: written.file, format: 'mp4', frames: mp4.frames, fragments: mp4.fragments.length, dropped: mp4.dropped, durationMs: mp4.durationMs, credentials: identity ? { bytes: written.credentialsBytes, signer: identity.checked.subject, serial: identity.checked.serial } : null } };
+    writeFileSync(reportPath, JSON.stringify(jsonable(report), null, 2) + '\n');
+    out(`integrity report: ${reportPath}`);
+  }
+  return o.answer(0, {
+    verified: plan !== undefined,
+    ...(plan ? { trust: plan.trust, acceptedFindings: plan.findings, lostAfterLastFrame: Object.fromEntries(plan.lostAfterLastFrame) } : { note: UNVERIFIED_NOTE }),
+    format: 'mp4',
+    videos: [written.file],
+    integrityReport: reportPath,
+    credentials: identity ? { bytes: written.credentialsBytes, signer: identity.checked.subject, serial: identity.checked.serial } : null,
+    width: mp4.width,
+    height: mp4.height,
+    frames: mp4.frames,
+    fragments: mp4.fragments.length,
+    durationMs: mp4.durationMs,
+    dropped: mp4.dropped,
+    gaps: mp4.gaps,
     bytes: written.bytes,
   });
 }

@@ -43,6 +43,7 @@ import { KeyPairSigner, keyIdOf } from '../firmware/signing/signer.js';
 import { firmwareKeyId } from '../firmware/update/image.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { writeDockIdentity } from '../dock-station/identity.js';
+import { certificatePem, issueRootX509, issueSignerX509, SIGNER_FILES, writeSignerIdentity } from '../evidence/c2pa-certs.js';
 import { writeDurable } from '../dock-station/store.js';
 import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { nodeChecksum, nodeDigest } from '../host/ports.js';
@@ -69,7 +70,7 @@ export interface RegisterEvent {
   at: string;
   /** The armoury operator (--operator, or the computer's user name). */
   by: string;
-  action: 'root-created' | 'dock-issued' | 'camera-certificate-issued' | 'camera-provisioned' | 'camera-assigned' | 'config-issued' | 'revoked';
+  action: 'root-created' | 'dock-issued' | 'export-signer-issued' | 'camera-certificate-issued' | 'camera-provisioned' | 'camera-assigned' | 'config-issued' | 'revoked';
   [detail: string]: string | number | boolean | null;
 }
 
@@ -282,6 +283,54 @@ export function issueDock(o: IssueDockOptions): { keyId: string; serial: number;
   event(register, o.operator ?? operatorName(), now, 'dock-issued', { dock: o.id, keyId, serial, notAfter: new Date(notAfter).toISOString() });
   saveRegister(o.root.dir, register);
   return { keyId, serial, notAfter };
+}
+
+// ---------------------------------------------------------------------- export signer
+
+export interface IssueExportSignerOptions {
+  root: AgencyRoot;
+  id: string;
+  out: string;
+  days?: number;
+  operator?: string;
+  now?: number;
+  ed25519?: Ed25519;
+}
+
+/**
+ * Issue an export signer: an Ed25519 key and an X.509 certificate from the agency root for the
+ * C2PA content credentials of MP4 exports (evidence/c2pa-certs.ts). The agency root's own X.509
+ * certificate (self-signed, made once and kept in the root folder as root.cert.der and .pem) goes
+ * with it: it is the trust anchor a C2PA validator is given.
+ */
+export async function issueExportSigner(o: IssueExportSignerOptions): Promise<{ keyId: string; serial: number; notAfter: number; rootCertificate: string }> {
+  const now = o.now ?? Date.now();
+  const ed25519 = o.ed25519 ?? hostEd25519();
+  checkId(o.id, 'export signer id');
+  const days = o.days ?? 365;
+  if (!Number.isSafeInteger(days) || days < 1 || days > 3660) throw new BodycamError('E_USAGE', '--days must be a whole number of days from 1 to 3660');
+  if (existsSync(join(o.out, SIGNER_FILES.seed))) throw new BodycamError('E_SIGNER_EXISTS', `${join(o.out, SIGNER_FILES.seed)} already exists: issue a new export signer into an empty folder`);
+  const register = readRegister(o.root.dir);
+  const rootCertPath = join(o.root.dir, 'root.cert.der');
+  let rootCertificate: Uint8Array;
+  if (existsSync(rootCertPath)) rootCertificate = new Uint8Array(readFileSync(rootCertPath));
+  else {
+    rootCertificate = await issueRootX509({ root: o.root.signer, agency: o.root.agency, serial: register.nextSerial++, notBefore: now - CLOCK_MARGIN, notAfter: now + 20 * 365 * DAY });
+    writeDurable(rootCertPath, rootCertificate);
+    writeDurable(join(o.root.dir, 'root.cert.pem'), new TextEncoder().encode(certificatePem(rootCertificate)));
+  }
+  const seed = new Uint8Array(randomBytes(32));
+  const signer = new KeyPairSigner({ seed, digest: nodeDigest, ed25519 });
+  const serial = register.nextSerial++;
+  const notAfter = now + days * DAY;
+  const certificate = await issueSignerX509({ root: o.root.signer, agency: o.root.agency, name: `${o.id} evidence export`, publicKey: signer.publicKey, serial, notBefore: now - CLOCK_MARGIN, notAfter });
+  writeSignerIdentity(o.out, { seed, certificate, rootCertificate, rootKey: o.root.publicKey });
+  seed.fill(0);
+  keepIssued(o.root, `export-${o.id}-${serial}.cert.der`, certificate);
+  const keyId = toHex(signer.keyId);
+  event(register, o.operator ?? operatorName(), now, 'export-signer-issued', { signer: o.id, keyId, serial, notAfter: new Date(notAfter).toISOString() });
+  saveRegister(o.root.dir, register);
+  return { keyId, serial, notAfter, rootCertificate: join(o.root.dir, 'root.cert.pem') };
 }
 
 function checkId(id: string, what: string): void {
@@ -728,6 +777,13 @@ const HELP: Record<string, string[]> = {
     '  DIR/root.secret holds the secret, encrypted with your passphrase; DIR/root.pub the public key.',
     '  Keep DIR offline (a computer that is never on a network, or a USB stick locked away) and keep a backup.',
   ],
+  'export-signer': [
+    'usage: bodycam provision export-signer --root DIR --id NAME --out DIR [--days N (365)]',
+    '  writes an export signer folder (export.seed, export.cert.der, root.cert.der/.pem, root.pub) for',
+    '  `bodycam export --signer DIR`: an X.509 certificate from the agency root that signs the C2PA content',
+    '  credentials of MP4 exports. Give C2PA validators DIR/root.cert.pem (also kept in the root folder)',
+    '  as their trust anchor.',
+  ],
   dock: ['usage: bodycam provision dock --root DIR --id DOCK-ID --out DIR [--days N (365)]', '  writes a dock station identity folder (dock.seed, dock.cert.cose, root.pub, revocations.cose) for `bodycam dock`'],
   camera: [
     'usage: bodycam provision camera --root DIR --device CAM-ID --officer NAME --firmware-key PUBLIC.pem',
@@ -825,7 +881,7 @@ export async function provisionCommand(argv: string[], print: (line: string) => 
     if (json) print(JSON.stringify({ ok: true, step: sub, ...fields, lines }));
     return 0;
   };
-  if (!HELP[sub]) throw new BodycamError('E_USAGE', `unknown provisioning step "${sub}" (root, dock, camera, config, revoke, assign)`);
+  if (!HELP[sub]) throw new BodycamError('E_USAGE', `unknown provisioning step "${sub}" (root, dock, export-signer, camera, config, revoke, assign)`);
   if (extra.length) throw new BodycamError('E_USAGE', `unexpected argument "${extra[0]}"`);
   const operator = stringOption(p, 'operator');
   const days = p.options.days === undefined ? undefined : intOption(p, 'days', 0);
@@ -859,6 +915,16 @@ export async function provisionCommand(argv: string[], print: (line: string) => 
     out(`dock ${id} issued: key id ${r.keyId}, certificate ${r.serial}, valid until ${new Date(r.notAfter).toISOString().slice(0, 10)}`);
     out(`  identity folder: ${dir} (dock.seed is the dock's secret: copy the folder only to that dock station)`);
     return done({ id, keyId: r.keyId, serial: r.serial, notAfter: new Date(r.notAfter).toISOString(), identity: dir });
+  }
+
+  if (sub === 'export-signer') {
+    const dir = resolve(required(p, 'out'));
+    const id = required(p, 'id');
+    const r = await issueExportSigner({ root, id, out: dir, days, operator, now });
+    out(`export signer ${id} issued: key id ${r.keyId}, X.509 certificate ${r.serial}, valid until ${new Date(r.notAfter).toISOString().slice(0, 10)}`);
+    out(`  signer folder: ${dir} (export.seed is its secret: keep it on the computer that exports evidence)`);
+    out(`  C2PA trust anchor: ${r.rootCertificate} (the agency root as an X.509 certificate; give it to validators)`);
+    return done({ id, keyId: r.keyId, serial: r.serial, notAfter: new Date(r.notAfter).toISOString(), signer: dir, trustAnchor: r.rootCertificate });
   }
 
   if (sub === 'camera') {

@@ -11,6 +11,7 @@ import { resolveTrust, type Trust } from '../evidence/trust.js';
 import { verifyStore, type StoreReport } from '../evidence/verify-store.js';
 import type { CustodyReport } from '../evidence/custody-log.js';
 import { SafeReader } from '../evidence/layout.js';
+import { verifyMp4, type Mp4Report } from '../evidence/mp4-verify.js';
 import { parseArgs, stringOption, type OptionSpec, type Parsed } from './args.js';
 
 /** The trust options verify and export share. */
@@ -95,10 +96,15 @@ function human(r: StoreReport, out: (l: string) => void): void {
 
 const HELP = [
   'usage: bodycam verify DIR (--root FILE | --trust DIR | --trust-store-root) [--checkpoint FILE] [--json] [--reference]',
+  '       bodycam verify FILE.mp4 (--root FILE | --trust DIR) [--json] [--reference]',
   '',
   'Verify a directory of evidence as the dock station stores it (docs/FORMAT.md):',
   'certificates, manifest signatures, media digests, the hash chain, checkpoints, receipts and',
   'audit ledgers, against an agency root given from outside the store.',
+  'An MP4 export is checked from the file alone: its C2PA content credentials (the export',
+  'signer\'s X.509 certificate from the agency root, the claim signature, the BMFF hash binding),',
+  'then the camera\'s certificate, signed segment manifests, receipts and checkpoints inside them,',
+  'each segment\'s media rebuilt from the file and hashed, and every frame\'s timing.',
   ...TRUST_HELP,
   '  --checkpoint FILE     a custody-log checkpoint kept outside the store (the station\'s',
   '                        DIR/log/checkpoints/<size>.cose, copied out): everything it covers must',
@@ -128,9 +134,16 @@ export async function verifyCommand(argv: string[], out: (line: string) => void)
       HELP.forEach((l) => out(l));
       return 0;
     }
-    if (p.positionals.length !== 1) throw new BodycamError('E_USAGE', 'bodycam verify takes one directory (bodycam verify --help)');
+    if (p.positionals.length !== 1) throw new BodycamError('E_USAGE', 'bodycam verify takes one directory or one MP4 file (bodycam verify --help)');
     const dir = p.positionals[0];
     const ed25519 = p.options.reference ? tweetEd25519 : hostEd25519();
+    if (new SafeReader().kind(dir) === 'file') {
+      if (p.options['trust-store-root'] || p.options.checkpoint) throw new BodycamError('E_USAGE', 'an MP4 is verified against --root FILE or --trust DIR (it has no store; its custody checkpoint is inside it)');
+      const r = verifyMp4(dir, { trust: trustFromArgs(p, dir, ed25519), ed25519 });
+      if (json) out(JSON.stringify(jsonable(r), null, 2));
+      else mp4Lines(r).forEach((l) => out(l));
+      return r.valid ? 0 : 1;
+    }
     const trust = trustFromArgs(p, dir, ed25519);
     const report = verifyStore(dir, { trust, ed25519, checkpoint: checkpointFromArgs(p) });
     if (json) {
@@ -146,4 +159,17 @@ export async function verifyCommand(argv: string[], out: (line: string) => void)
     out(JSON.stringify({ valid: false, error: { code: be.code, message: errorMessage(be) } }, null, 2));
     return exitCodeOf(be.code);
   }
+}
+
+function mp4Lines(r: Mp4Report): string[] {
+  const lines = [`MP4 ${r.file}`, ...trustLines(r.trust)];
+  if (r.signer) lines.push(`signer   ${r.signer.subject}, certificate ${r.signer.serial}, from ${r.signer.issuer}, valid ${new Date(r.signer.notBefore).toISOString()} to ${new Date(r.signer.notAfter).toISOString()}`);
+  if (r.manifest) lines.push(`C2PA     manifest ${r.manifest.label} (${r.manifest.title ?? 'untitled'}, by ${r.manifest.generator})`);
+  if (r.device) lines.push(`device   ${r.device}${r.certificate ? `, key ${hex(r.certificate.keyId)}, certificate ${r.certificate.serial} of ${r.certificate.agency}` : ''}`);
+  if (r.clock) lines.push(`clock    offset ${r.clock.offsetMs === null ? 'not known' : `${r.clock.offsetMs} ms`} (${r.clock.source})`);
+  for (const s of r.segments) lines.push(`${s.valid ? 'VALID  ' : 'INVALID'}  segment ${s.seq ?? '?'}: ${s.frames} frames, fragment${s.fragments.length === 1 ? '' : 's'} ${s.fragments.join(', ')}${s.reasons.length ? `: ${s.reasons.map((x) => x.code).join(', ')}` : ''}`);
+  for (const n of r.notes) lines.push(`  NOTE   ${n.code}: ${n.message} (outside the exported segments)`);
+  for (const f of r.findings) lines.push(`  ${f.scope.toUpperCase()}  ${f.code}: ${f.message}`);
+  lines.push(r.valid ? `OK: the C2PA credentials and ${r.segments.length} segments signed by the camera verify against root ${r.trust.fingerprint.slice(0, 16)}…, and every frame's bytes and timing are what the camera signed` : `FAILED: ${r.findings.length} finding${r.findings.length === 1 ? '' : 's'}`);
+  return lines;
 }
