@@ -9,7 +9,8 @@
 //    media rebuilt from the file (its signed frame headers from the credentials, each followed
 //    by the JPEG sample the MP4 holds) and hashed: the camera's media digest must match;
 // 3. the timing: the fragments' decode times and sample durations, and the per-frame UTC text,
-//    must be exactly what the frame headers give (evidence/mp4.ts's rules).
+//    must be exactly what the frame headers give (evidence/mp4.ts's rules), and a clock offset
+//    must be the one the camera signed in the drift statement the credentials carry.
 //
 // Promises: any file gives a report; a problem is a finding with a stable code, never an
 // exception past this module (the CLI turns a usage error, such as no pinned root, into exit 2).
@@ -21,6 +22,9 @@ import { FRAME_HEADER_LENGTH } from '../firmware/encoder/frame-record.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { REASONS, verifyEvidence, type DeviceReport } from '../firmware/signing/verifier.js';
 import { nodeDigest } from '../host/ports.js';
+import { verifyCertificate } from '../firmware/signing/certificate.js';
+import { openStructure } from '../firmware/signing/signed.js';
+import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
 import { checkCredentials, type CheckedCredentials } from './c2pa.js';
 import { checkSignerX509, type CheckedSignerCertificate } from './c2pa-certs.js';
 import { SafeReader } from './layout.js';
@@ -183,6 +187,22 @@ export function verifyMp4(file: string, o: { trust: Trust; ed25519: Ed25519 }): 
   }
   report.segments = dev.segments.map((s) => ({ seq: s.seq, valid: s.valid, frames: s.manifest?.frames ?? 0, fragments: rebuilt.find((r) => r.seq === s.seq)?.fragments ?? [], reasons: s.reasons.map((r) => ({ code: r.code, message: r.message })) }));
   for (const s of dev.segments) for (const f of s.reasons) fail({ scope: 'segment', code: f.code, message: f.message, ...(s.seq !== null ? { seq: s.seq } : {}) });
+
+  // The clock offset the text track states must be the one the camera signed (its drift statement).
+  const drift = isMap(clock ?? null) ? (clock as Map<CborValue, CborValue>).get('driftStatement') : undefined;
+  if (clockOffsetMs !== null) {
+    try {
+      if (!isBytes(drift ?? null)) throw new Error('no drift statement of the camera is carried');
+      const key = verifyCertificate(certificate as Uint8Array, o.trust.root, { digest: nodeDigest, ed25519: o.ed25519, kind: 'device' }).publicKey;
+      const f = openStructure(drift as Uint8Array, DRIFT_TYPE, 'E_DRIFT_FORMAT', key, o.ed25519).fields;
+      const cameraUtc = f.get('cameraUtc');
+      const dockUtc = f.get('dockUtc');
+      if (f.get('device') !== report.device || typeof cameraUtc !== 'number' || typeof dockUtc !== 'number' || cameraUtc - dockUtc !== clockOffsetMs) throw new Error(`the camera's signed drift statement does not give ${clockOffsetMs} ms for ${String(report.device)}`);
+      report.clock.source = `the camera's signed drift statement (dock time ${new Date(dockUtc).toISOString()})`;
+    } catch (e) {
+      fail({ scope: 'timing', code: 'clock-offset-unsigned', message: `the clock offset ${clockOffsetMs} ms is not the camera's: ${errorMessage(e)}` });
+    }
+  }
 
   // The timing the file plays must be the timing the signed frame headers give.
   try {

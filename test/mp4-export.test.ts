@@ -228,6 +228,12 @@ test('bodycam export --signer: an MP4 that c2pa-rs calls trusted and intact and 
   const verified: string[] = [];
   t.is(await run(['verify', out, '--root', rootPub], (l) => verified.push(l)), 0, verified.join('\n'));
   t.regex(verified.join('\n'), /^OK: the C2PA credentials and \d+ segments signed by the camera verify/m);
+  const asJson: string[] = [];
+  t.is(await run(['verify', out, '--root', rootPub, '--json'], (l) => asJson.push(l)), 0);
+  const ok = JSON.parse(asJson.join('\n')) as { clock: { offsetMs: number; source: string }; segments: { valid: boolean }[]; notes: unknown[] };
+  t.is(ok.clock.offsetMs, 0);
+  t.regex(ok.clock.source, /^the camera's signed drift statement/);
+  t.true(ok.segments.length > 0 && ok.segments.every((x) => x.valid));
 
   // One flipped bit in the middle of a JPEG.
   const bytes = readFileSync(out);
