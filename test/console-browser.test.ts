@@ -6,15 +6,15 @@
 
 import test from 'ava';
 import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { decodeCustodyLeaf, readLogLeaves } from '../evidence/custody-log.js';
 import { SafeReader } from '../evidence/layout.js';
 import { repoRoot } from '../host-sim/xs/bundle.js';
+import { bodycamAsync, dockProcess } from './helpers/cli.js';
 
 const CHROMIUM = process.env.BODYCAM_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const SHOTS = join(repoRoot, 'out', 'console-test');
@@ -24,21 +24,12 @@ const EXAMINER = { name: 'alice.examiner', password: 'examiner passphrase 7' };
 const OPERATOR = { name: 'bob.operator', password: 'operator passphrase 9' };
 const GUESSED = { name: 'carol', password: 'carol passphrase 11' };
 
-function bodycam(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
-}
-
 interface World {
   base: string;
   store: string;
   url: string;
   dockPort: number;
-  dock: ReturnType<typeof spawn>;
+  dock: ChildProcess;
   dockExit: Promise<number | null>;
   events: Record<string, unknown>[];
   browser: Browser;
@@ -66,23 +57,15 @@ test.before(async () => {
   if (!CHROMIUM) throw new Error('Chromium is not installed: apt-get install chromium (.ci/run does), or set BODYCAM_CHROMIUM');
   const base = mkdtempSync(join(tmpdir(), 'bodycam-console-'));
   const step = async (...args: string[]) => {
-    const r = await bodycam(args, PASSPHRASE);
+    const r = await bodycamAsync(args, PASSPHRASE);
     if (r.status !== 0) throw new Error(`bodycam ${args.join(' ')}: ${r.stderr}`);
   };
   await step('provision', 'root', '--agency', 'Metro Police', '--out', join(base, 'agency'));
   await step('provision', 'dock', '--root', join(base, 'agency'), '--id', 'DOCK-1', '--out', join(base, 'dock-1'));
   await step('provision', 'camera', '--root', join(base, 'agency'), '--device', 'CAM-0042', '--officer', 'PC 1234 Smith', '--sim', join(base, 'camera'));
   const store = join(base, 'store');
-  const dock = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), 'dock', '--json', '--listen', '127.0.0.1:0', '--store', store, '--identity', join(base, 'dock-1'), '--http', '127.0.0.1:0', '--register', join(base, 'agency', 'register.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const dockExit = new Promise<number | null>((resolve) => dock.on('exit', (code) => resolve(code)));
-  const events: Record<string, unknown>[] = [];
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: dock.stdout! }).on('line', (line) => {
-      events.push(JSON.parse(line) as Record<string, unknown>);
-      if (events.at(-1)!.event === 'listening') resolve();
-    });
-    void dockExit.then((code) => reject(new Error(`the dock exited (${code}) before listening`)));
-  });
+  const { child: dock, lines, exit: dockExit } = await dockProcess(['--json', '--listen', '127.0.0.1:0', '--store', store, '--identity', join(base, 'dock-1'), '--http', '127.0.0.1:0', '--register', join(base, 'agency', 'register.json')], (line) => line.includes('"event":"listening"'));
+  const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const web = events.find((e) => e.event === 'console-listening')!;
   // Accounts are added while the dock runs, as an administrator would (password from a file).
   for (const [who, role] of [[EXAMINER, 'examiner'], [OPERATOR, 'operator'], [GUESSED, 'operator']] as const) {
@@ -156,7 +139,7 @@ test.serial('[node] an operator watches a camera dock: its row moves and complet
         if (row) seen.push({ state: row.querySelector('.state').textContent, bytes: row.querySelector('.bytes-done').textContent, pct: row.querySelector('.pct').textContent });
       }).observe(document.getElementById('board-rows'), { childList: true, subtree: true });
     })()`);
-    const sim = bodycam(['sim', '--dock', `127.0.0.1:${w.dockPort}`, '--camera', join(w.base, 'camera'), '--scale', '0.5', '--out', join(w.base, 'practice')]);
+    const sim = bodycamAsync(['sim', '--dock', `127.0.0.1:${w.dockPort}`, '--camera', join(w.base, 'camera'), '--scale', '0.5', '--out', join(w.base, 'practice')]);
     // Mid-upload, for the screenshot.
     await page.waitForSelector('tr[data-device="CAM-0042"].state-uploading', { timeout: 180_000 });
     await shot(page, 'board-uploading', 'console-operator-board.png');
@@ -280,7 +263,7 @@ test.serial('[node] an examiner sees the timeline with verdicts, plays a segment
     t.deepEqual(leaves.filter((e) => e.event === 'console-download' && e.device === 'CAM-0042').map((e) => (JSON.parse(e.detail!) as { file: string }).file).sort(), [avi, integrity].sort());
     await shot(page, 'examiner-custody');
     // The console's entries leave the store as verifiable as before.
-    const verified = await bodycam(['verify', w.store, '--root', join(w.base, 'agency', 'root.pub')]);
+    const verified = await bodycamAsync(['verify', w.store, '--root', join(w.base, 'agency', 'root.pub')]);
     t.is(verified.status, 0, verified.stdout);
 
     // A POST without the session's CSRF token is refused, even from this origin.

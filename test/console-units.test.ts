@@ -4,18 +4,16 @@
 
 import test from 'ava';
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Accounts, csrfMatches, SESSION_MS } from '../dock-station/console/accounts.js';
 import { DockBoard, RECENT_ROWS, type BoardRow } from '../dock-station/console/board.js';
 import { writeDockIdentity } from '../dock-station/identity.js';
 import type { SessionProgress } from '../dock-station/session.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
 import { nodeDigest } from '../host-sim/node/hardware.js';
-import { repoRoot } from '../host-sim/xs/bundle.js';
+import { bodycamAsync, dockProcess } from './helpers/cli.js';
 import { certificate, root, seed } from './helpers/dock.js';
 
 const progress = (p: Partial<SessionProgress>): SessionProgress => ({ session: 's1', device: 'CAM-1', phase: 'segment 0', segmentsDone: 0, segmentsTotal: 4, bytesDone: 0, bytesTotal: 4000, bytesReceived: 0, startedAt: 0, ...p });
@@ -93,61 +91,37 @@ test('[node] accounts: only an Argon2id hash is kept, a wrong password or name s
   db.close();
 });
 
-function bodycam(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
-}
-
 test('[node] bodycam console add-account takes the password from a file or the environment, never the command line; a console off loopback says so', async (t) => {
   const identityDir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
   const store = join(mkdtempSync(join(tmpdir(), 'bodycam-console-store-')), 'store');
   const signer = new KeyPairSigner({ seed: seed(2), digest: nodeDigest });
   writeDockIdentity(identityDir, { seed: seed(2), certificate: certificate({ id: 'DOCK-7', kind: 'dock', publicKey: signer.publicKey }), rootKey: root.publicKey });
   // No store yet: refused, nothing made.
-  const early = await bodycam(['console', 'add-account', '--store', store, '--name', 'alice', '--role', 'examiner'], { BODYCAM_CONSOLE_PASSWORD: 'a long enough password' });
+  const early = await bodycamAsync(['console', 'add-account', '--store', store, '--name', 'alice', '--role', 'examiner'], { BODYCAM_CONSOLE_PASSWORD: 'a long enough password' });
   t.is(early.status, 2, early.stderr);
   t.regex(early.stderr, /E_STORE_PATH/);
-  const dock = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), 'dock', '--json', '--listen', '127.0.0.1:0', '--store', store, '--identity', identityDir, '--http', '0.0.0.0:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exit = new Promise<number | null>((resolve) => dock.on('exit', (code) => resolve(code)));
-  const events: Record<string, unknown>[] = [];
-  await new Promise<void>((resolve) => {
-    createInterface({ input: dock.stdout! }).on('line', (line) => {
-      events.push(JSON.parse(line) as Record<string, unknown>);
-      if (events.at(-1)!.event === 'listening') resolve();
-    });
-  });
+  const { child: dock, lines: jsonLines, exit } = await dockProcess(['--json', '--listen', '127.0.0.1:0', '--store', store, '--identity', identityDir, '--http', '0.0.0.0:0'], (line) => line.includes('"event":"listening"'));
+  const events = jsonLines.map((l) => JSON.parse(l) as Record<string, unknown>);
   try {
     t.like(events.find((e) => e.event === 'console-listening'), { address: '0.0.0.0', loopback: false, accounts: 0 });
-    const onLine = await bodycam(['console', 'add-account', '--store', store, '--name', 'alice', '--role', 'examiner', '--password', 'a long enough password']);
+    const onLine = await bodycamAsync(['console', 'add-account', '--store', store, '--name', 'alice', '--role', 'examiner', '--password', 'a long enough password']);
     t.is(onLine.status, 2);
     t.regex(onLine.stderr, /E_SECRET_ON_COMMAND_LINE/);
-    const fromEnv = await bodycam(['console', 'add-account', '--store', store, '--name', 'alice', '--role', 'examiner', '--json'], { BODYCAM_CONSOLE_PASSWORD: 'a long enough password' });
+    const fromEnv = await bodycamAsync(['console', 'add-account', '--store', store, '--name', 'alice', '--role', 'examiner', '--json'], { BODYCAM_CONSOLE_PASSWORD: 'a long enough password' });
     t.is(fromEnv.status, 0, fromEnv.stderr);
     t.like(JSON.parse(fromEnv.stdout), { ok: true, name: 'alice', role: 'examiner', replaced: false });
     const pw = join(identityDir, 'bob.pw');
     writeFileSync(pw, 'operator password 12\n', { mode: 0o600 });
-    const fromFile = await bodycam(['console', 'add-account', '--store', store, '--name', 'bob', '--role', 'operator', '--password-file', pw]);
+    const fromFile = await bodycamAsync(['console', 'add-account', '--store', store, '--name', 'bob', '--role', 'operator', '--password-file', pw]);
     t.is(fromFile.status, 0, fromFile.stderr);
-    const list = await bodycam(['console', 'list-accounts', '--store', store, '--json']);
+    const list = await bodycamAsync(['console', 'list-accounts', '--store', store, '--json']);
     t.deepEqual((JSON.parse(list.stdout) as { accounts: { name: string; role: string }[] }).accounts.map((a) => [a.name, a.role]), [['alice', 'examiner'], ['bob', 'operator']]);
   } finally {
     dock.kill('SIGTERM');
     t.is(await exit, 0);
   }
   // In words, off loopback: a warning.
-  const text = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), 'dock', '--listen', '127.0.0.1:0', '--store', store, '--identity', identityDir, '--http', '0.0.0.0:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const textExit = new Promise<number | null>((resolve) => text.on('exit', (code) => resolve(code)));
-  const lines: string[] = [];
-  await new Promise<void>((resolve) => {
-    createInterface({ input: text.stdout! }).on('line', (line) => {
-      lines.push(line);
-      if (/listening on/.test(line)) resolve();
-    });
-  });
+  const { child: text, lines, exit: textExit } = await dockProcess(['--listen', '127.0.0.1:0', '--store', store, '--identity', identityDir, '--http', '0.0.0.0:0'], (line) => /listening on/.test(line));
   text.kill('SIGTERM');
   t.is(await textExit, 0);
   t.true(lines.some((l) => /^console on http:\/\/0\.0\.0\.0:\d+\/ — NOT LOOPBACK/.test(l)), lines.join('\n'));
