@@ -123,6 +123,9 @@ export function summary(r: ScenarioReport): string[] {
   const l: string[] = [];
   l.push(`${r.ok ? 'OK' : 'FAILED'}: scenario ${r.scenario} on ${r.engine} (seed ${r.seed}), ${r.virtualSeconds} s of shift in ${r.wallSeconds} s (${r.simulatedSecondsPerWallSecond}x)`);
   l.push(`footage: ${r.footage.seconds} s in ${r.footage.frames} frames, ${r.footage.segments} segments, ${r.footage.recordings} recording${r.footage.recordings === 1 ? '' : 's'}, ${(r.footage.bytes / 1048576).toFixed(1)} MiB (${r.footage.preEventSegments} with pre-event, ${r.footage.recoveredSegments} recovered after a cut)`);
+  const gib = (n: number) => `${(n / 1073741824).toFixed(n < 1073741824 ? 3 : 1)} GiB`;
+  const medium = r.storage.medium === 'sd-card' ? 'SD card' : 'flash';
+  l.push(`${medium}: ${(r.footage.seconds / 3600).toFixed(2)} hours recorded; at docking ${gib(r.storage.usedAtDock)} of the ${gib(r.storage.bytes)} store used, ${gib(r.storage.freeAtDock)} left${r.storage.destroyedAtCuts ? `; ${r.storage.destroyedAtCuts} acknowledged frames went with the card's internal page at power cuts, counted in the evidence` : ''}`);
   l.push(`dropped: ${r.dropped.total} frame${r.dropped.total === 1 ? '' : 's'} (sensor missed ${r.dropped.sensor}, storage refused ${r.dropped.storage}, in flight at a power cut ${r.dropped.atCuts}; ${r.dropped.inEvidence} counted in the evidence); ${r.dropped.powerCutGapMs / 1000} s of recording lost to reboots after power cuts (a freeze in the export)`);
   l.push(`power cuts: ${r.powerCuts.happened} of ${r.powerCuts.planned} (${r.powerCuts.torn} tore a flash write), ${r.powerCuts.survived} survived, ${r.powerCuts.resumedRecording} of ${r.powerCuts.wereRecording} recordings resumed`);
   l.push(`upload: ${r.upload.segmentsStored} segments stored, ${r.upload.segmentsVerified} verified, ${r.upload.notUploaded} left on the camera; ${r.upload.completed} dock session${r.upload.completed === 1 ? '' : 's'} completed, ${r.upload.failed} failed`);

@@ -46,6 +46,15 @@ for (const name of shipped) {
       t.is(r.upload.completed, 1);
     }
     if (name === 'quiet-12h-shift') t.is(r.footage.recordings, 3);
+    if (name === 'sd-12h-shift') {
+      // Six and a half hours recorded on a 64 GB card (scaled down in npm test), every power cut survived.
+      t.is(r.storage.medium, 'sd-card');
+      t.is(r.footage.recordings, 5);
+      t.is(r.powerCuts.survived, 3);
+      t.true(r.footage.seconds >= (long ? 6.5 * 3600 : 0.01 * 6.5 * 3600), `${r.footage.seconds} s recorded`);
+      t.true(r.storage.usedAtDock > 0 && r.storage.freeAtDock > 0 && r.storage.usedAtDock + r.storage.freeAtDock === r.storage.bytes);
+      t.log(`${(r.footage.seconds / 3600).toFixed(2)} hours recorded; at docking ${(r.storage.usedAtDock / 2 ** 30).toFixed(2)} GiB of the card's ${(r.storage.bytes / 2 ** 30).toFixed(1)} GiB used, ${(r.storage.freeAtDock / 2 ** 30).toFixed(2)} GiB left; ${r.storage.destroyedAtCuts} acknowledged frames went with an internal page at a cut, counted`);
+    }
     if (name === 'default-shift') {
       t.is(r.powerCuts.resumedRecording, 1);
       // The frame the cut tore in flight is counted, in the ledger and the recovered manifest.

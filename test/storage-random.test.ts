@@ -136,6 +136,7 @@ class Run {
         if (k < least || k > w.frames.length + extra) problems.push(`segment ${w.id}: ${k} records, ${w.frames.length} acknowledged (+${extra} in flight, at least ${least} must survive)`);
         if (k === w.frames.length + 1 && f?.kind === 'append') w.frames.push(f.frame);
         // The card lost the unit the cut hit: its frames are gone, and the META record with them if it was there.
+        if (k < w.frames.length && info.lostAtCut < w.frames.length - k) problems.push(`segment ${w.id}: the cut destroyed ${w.frames.length - k} acknowledged frames, the store counts ${info.lostAtCut} lost`);
         if (k < w.frames.length && k >= least) w.frames = w.frames.slice(0, k);
         if (this.card && info.meta === undefined && k <= w.frames.length) w.meta = undefined;
         w.assigned = true;

@@ -7,9 +7,13 @@
 // BODYCAM_STORAGE_SEED=s BODYCAM_STORAGE_CUT=n (the title says which card).
 
 import test from 'ava';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { bothEngines } from './helpers/engines.js';
-import { SdSlot, SimSd } from '../host-sim/flash/sim-sd.js';
-import type { SimHardware } from '../host-sim/node/hardware.js';
+import { cardAfterCut, SdSlot, SimSd } from '../host-sim/flash/sim-sd.js';
+import { startEngine } from '../host-sim/engine.js';
+import { SimHardware } from '../host-sim/node/hardware.js';
 import { nodeChecksum } from '../host-sim/node/hardware.js';
 import type { WorkloadProgress } from '../host-sim/guest/storage.js';
 import { SegmentStore } from '../firmware/storage/index.js';
@@ -81,7 +85,24 @@ test('sd model: a 64 GB card is sparse (memory for what is written only)', (t) =
   const again = SegmentStore.mount({ flash: new (sd.portClass())({ path: 'sd' }), checksum: nodeChecksum });
   t.is(again.segments()[0].records, 10);
   t.is(again.geometry.lossUnit, 64 * KiB);
-  t.is(again.usage().total, (1024 * 1024 - 2 * again.geometry.slotBlocks) * 64 * KiB);
+  t.is(again.usage().total, (1024 * 1024 - 2 * again.geometry.slotBlocks - 2) * 64 * KiB, "all but the two metadata slots and the two blocks of the progress journal");
+});
+
+test('sd model: a file-backed card behaves as one in memory, and close() removes its file', (t) => {
+  const file = join(tmpdir(), `bodycam-sd-test-${process.pid}.img`);
+  const cards = [new SimSd({ bytes: 512 * KiB, internalPage: 16 * KiB, lossUnit: 64 * KiB, seed: 3 }), new SimSd({ bytes: 512 * KiB, internalPage: 16 * KiB, lossUnit: 64 * KiB, seed: 3, file })];
+  for (const sd of cards) {
+    sd.write(new Uint8Array(1536).fill(5), 1024);
+    sd.eraseBlock(1);
+    sd.write(new Uint8Array(512).fill(6), 64 * KiB + 512);
+    sd.cutAfter(1);
+    t.throws(() => sd.write(new Uint8Array(8 * KiB).fill(7), 128 * KiB + 4096));
+    sd.reboot();
+  }
+  t.deepEqual(cards[1].peek(0, 512 * KiB), cards[0].peek(0, 512 * KiB));
+  t.true(existsSync(file));
+  cards[1].close();
+  t.false(existsSync(file));
 });
 
 test('sd: a blank card (all zeros) is unformatted; the store refuses a block that is not whole loss units', (t) => {
@@ -168,3 +189,34 @@ for (const { name, card } of CARDS) {
     }
   }, { setup });
 }
+
+// ---------------------------------------------------------------- mount cost and RAM vs card size
+
+test('[xs] a 64 GB card mounts after a cut in the same XS units and the same heap as a 16 MiB one', async (t) => {
+  const GiB = 1024 * 1024 * 1024;
+  const workload = { sealed: 3, frames: 30, open: 20, frameBytes: 25 * KiB, maxSegments: 64 };
+  const figures: { units: number; allocate: number; slots: number; records: number; bytesRead: number }[] = [];
+  for (const bytes of [16 * 1024 * KiB, 64 * GiB]) {
+    const card = cardAfterCut(bytes, workload);
+    const hw = new SimHardware();
+    hw.devices.Flash = card.portClass();
+    const engine = await startEngine('xs', hw.platform());
+    try {
+      const r0 = card.counters.bytesRead;
+      const r = await engine.call('storage.mount');
+      const summary = asSummary(r.value);
+      t.deepEqual(summary.segments.map((s) => s.state), ['sealed', 'sealed', 'sealed', 'recovered']);
+      figures.push({ units: r.meter!.firmware, allocate: r.meter!.allocate, slots: r.meter!.currentHeapCount, records: summary.segments[3].records, bytesRead: card.counters.bytesRead - r0 });
+    } finally {
+      await engine.close();
+    }
+  }
+  const [small, big] = figures;
+  t.log(`mount after a cut: 16 MiB ${small.units} XS units, ${small.bytesRead} bytes read; 64 GB ${big.units} units, ${big.bytesRead} bytes read; heap ${small.allocate} / ${big.allocate} bytes, ${small.slots} / ${big.slots} slots`);
+  t.is(big.records, small.records, 'the same frames recovered');
+  // Only the geometry's block count differs: a 3-byte and a 5-byte CBOR integer in the HEAD, read twice.
+  t.true(big.bytesRead - small.bytesRead <= 4, `${big.bytesRead} vs ${small.bytesRead} bytes read from the card`);
+  t.true(Math.abs(big.units - small.units) <= small.units * 0.001, `${big.units} vs ${small.units} XS units`);
+  t.is(big.allocate, small.allocate, 'the same heap');
+  t.true(Math.abs(big.slots - small.slots) <= 2, `${big.slots} vs ${small.slots} slots in use`);
+});

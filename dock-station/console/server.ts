@@ -50,6 +50,8 @@ const COOKIE = 'bodycam_session';
 /** Failed sign-ins for one account before it must wait LOCK_MS. */
 const MAX_FAILURES = 5;
 const LOCK_MS = 60_000;
+/** Account names whose failures are remembered at once (the oldest are forgotten first). */
+const MAX_REMEMBERED = 10_000;
 /** Exports kept for download this long. */
 const EXPORT_MS = 3600_000;
 
@@ -147,7 +149,9 @@ export class DockConsole {
       const signed = await this.accounts.signIn(name, password);
       if (!signed) {
         const n = (f && f.until > Date.now() ? f.n : 0) + 1;
+        this.#failures.delete(name);
         this.#failures.set(name, { n, until: Date.now() + LOCK_MS });
+        if (this.#failures.size > MAX_REMEMBERED) this.#failures.delete(this.#failures.keys().next().value!);
         return this.#page(c, signInPage(dock, 'That account and password do not match.'), 403);
       }
       this.#failures.delete(name);

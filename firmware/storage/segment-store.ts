@@ -35,6 +35,7 @@ import type { Checksum } from '../platform/checksum.js';
 import type { Clock } from '../platform/clock.js';
 import type { Flash } from '../platform/flash.js';
 import { HARD_READ_ATTEMPTS, MetaLog, READ_ATTEMPTS } from './meta-log.js';
+import { ProgressJournal, type Progress } from './progress.js';
 import { alignUp, encodeRecordHead, parseRecordHead, recordCrcMatches, recordSpan, RECORD_HEAD, RecordType } from './record.js';
 import {
   applyDelta, dataStart, decodeSnapshot, Delta, emptyState, encodeSnapshot, findRun, findSeg, freeBlocks, SegState,
@@ -154,6 +155,9 @@ export class SegmentStore {
   #state: StoreState;
   #stream: Stream | undefined;
   #cursor: { id: number; pos: number; media: number } | undefined;
+  /** Lossy media only: the progress journal, and its newest entry found at mount. */
+  #journal: ProgressJournal | undefined;
+  #progress: Progress | undefined;
 
   private constructor(o: SegmentStoreOptions, g: Geometry, log: MetaLog, state: StoreState) {
     this.#flash = o.flash;
@@ -162,6 +166,7 @@ export class SegmentStore {
     this.#g = g;
     this.#log = log;
     this.#state = state;
+    if (g.lossUnit) this.#journal = new ProgressJournal({ flash: o.flash, checksum: o.checksum, first: 2 * g.slotBlocks, blockLength: g.blockLength });
   }
 
   /** Write an empty store on the partition (erasing the metadata slots) and return it mounted. */
@@ -185,7 +190,7 @@ export class SegmentStore {
     const maxSegments = o.maxSegments ?? provisional;
     const snapshotBlocks = Math.ceil((8192 + maxSegments * 160 + 32768) / bl);
     const slotBlocks = o.slotBlocks ?? (lossy ? snapshotBlocks + Math.ceil((LOSSY_SLOT_ENTRIES * unit) / bl) : Math.max(2, snapshotBlocks));
-    const dataBlocks = st.blocks - 2 * slotBlocks;
+    const dataBlocks = st.blocks - 2 * slotBlocks - (lossy ? 2 : 0);
     const extentBytes = lossy ? LOSSY_EXTENT_BYTES : 128 * 1024;
     const extentBlocks = o.extentBlocks ?? Math.max(1, Math.min(Math.floor(dataBlocks / 8), Math.ceil(extentBytes / bl)));
     if (dataBlocks < 4 || extentBlocks < 1) throw new BodycamError('E_STORE_GEOMETRY', `${st.blocks} blocks leave ${dataBlocks} for data after two ${slotBlocks}-block metadata slots; use a larger partition`);
@@ -195,7 +200,9 @@ export class SegmentStore {
     const state = emptyState(o.firstSequence ?? 1, g);
     const log = new MetaLog({ flash: o.flash, checksum: o.checksum, geometry: g });
     log.format(encodeSnapshot(state));
-    return new SegmentStore(o, g, log, state);
+    const store = new SegmentStore(o, g, log, state);
+    store.#journal?.format();
+    return store;
   }
 
   /** Mount the store on the partition, recovering from whatever cut came before. */
@@ -205,6 +212,7 @@ export class SegmentStore {
     const state = decodeSnapshot(mounted.head.snapshot);
     for (const d of mounted.deltas) applyDelta(state, d, g);
     const store = new SegmentStore(o, g, log, state);
+    store.#progress = store.#journal?.scan();
     if (!mounted.clean) log.compact(encodeSnapshot(state));
     store.#recover();
     return store;
@@ -456,7 +464,9 @@ export class SegmentStore {
         // the last checkpoint included: walk the segment from its start. Frames the checkpoint
         // counted and the walk did not find are counted lost, with the one in flight.
         const w = this.#walk(s, s.start, 0, 0);
-        const lost = (w.trailerOffset < 0 ? this.#tornFrameAt(s, w.end) : 0) + Math.max(0, s.records - w.records);
+        const p = this.#progress;
+        const acknowledged = Math.max(s.records, p && p.id === s.id ? p.records : 0);
+        const lost = (w.trailerOffset < 0 ? this.#tornFrameAt(s, w.end) : 0) + Math.max(0, acknowledged - w.records);
         let metaOffset = w.metaOffset;
         if (metaOffset < 0 && s.metaOffset >= 0) {
           // The walk stopped before the META record (the unit before it was lost): keep it if it is whole.
@@ -624,6 +634,8 @@ export class SegmentStore {
     if (type === RecordType.FRAME) {
       st.records++;
       st.media += payload;
+      // On lossy media the frame counts as stored once the journal says so (a cut may take its unit).
+      if (st.evidence) this.#journal?.note(st.id, st.records, st.media);
     }
     if (!trailer) this.#eraseAhead(st, span);
     return at;

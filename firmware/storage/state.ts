@@ -82,8 +82,13 @@ export function emptyState(firstSequence: number, g: Geometry): StoreState {
   return { nextId: 1, nextSequence: firstSequence, cursor: dataStart(g), bad: [], segments: [], receipts: [] };
 }
 
+/** Blocks of the progress journal (progress.ts) after the metadata slots, on lossy media only. */
+export function progressBlocks(g: Geometry): number {
+  return g.lossUnit ? 2 : 0;
+}
+
 export function dataStart(g: Geometry): number {
-  return 2 * g.slotBlocks;
+  return 2 * g.slotBlocks + progressBlocks(g);
 }
 
 function corrupt(what: string): never {

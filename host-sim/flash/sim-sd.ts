@@ -6,7 +6,9 @@
 // - SD semantics: 512-byte sectors; no erase (eraseBlock is what an SD adapter does instead:
 //   a write of 0xFF over the block); a write replaces bytes; sectors never written read
 //   `blank` (0x00 by default, as most cards read after their factory erase).
-// - Sparse: memory only for the internal pages written, so a 64 GB card costs what is written.
+// - Sparse: memory only for the internal pages written, so a 64 GB card costs what is written;
+//   with `file`, the written pages live in a sparse file instead (a 12-hour shift writes tens of
+//   GB), and memory holds one number per page.
 // - Power cut at operation N (writes and erases count, reads don't): the write in flight tears
 //   at a sector — sectors before it are written, the ones after are not — and, with
 //   probability `pageLoss`, the card loses the whole internal page (`internalPage`, 16–64 KiB,
@@ -16,9 +18,12 @@
 //   guards against), which may be larger than the card's own `internalPage`, never smaller.
 // - Counters as SimFlash's: operations, writes, erases, bytes programmed and read.
 
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { BodycamError } from '../../firmware/errors.js';
 import { toBytes, type BufferLike } from '../../firmware/platform/buffers.js';
 import type { Flash, FlashConstructor, FlashOptions, FlashStatus } from '../../firmware/platform/flash.js';
+import { softChecksum } from '../../firmware/platform/soft-checksum.js';
+import { SegmentStore } from '../../firmware/storage/index.js';
 import { prng, type SimFlashCounters } from './sim-flash.js';
 
 export const SECTOR = 512;
@@ -37,6 +42,8 @@ export interface SimSdOptions {
   /** What never-written sectors read (default 0x00). */
   blank?: number;
   seed?: number | string;
+  /** Keep written pages in this file (created, and removed by close()) instead of memory. */
+  file?: string;
 }
 
 export interface SdCut {
@@ -62,6 +69,10 @@ export class SimSd {
   readonly counters: SimFlashCounters = { operations: 0, reads: 0, writes: 0, erases: 0, bytesProgrammed: 0, bytesRead: 0, bitFlips: 0, busyMs: 0 };
   /** Internal page → its bytes, or one byte value when the whole page holds it (an erased page costs no memory). */
   #pages = new Map<number, Uint8Array | number>();
+  /** File-backed: the descriptor, and the pages whose bytes are in the file (the rest are one value or blank). */
+  #fd: number | undefined;
+  #file: string | undefined;
+  #inFile = new Set<number>();
   #random: () => number;
   #cutAt = 0;
   #powered = true;
@@ -84,10 +95,27 @@ export class SimSd {
     if (!Number.isSafeInteger(o.bytes) || o.bytes <= 0 || o.bytes % this.blockLength !== 0) throw new BodycamError('E_SIM_FLASH', `bytes must be a whole number of ${this.blockLength}-byte blocks, not ${o.bytes}`);
     this.size = o.bytes;
     this.blocks = o.bytes / this.blockLength;
+    if (o.file) {
+      this.#file = o.file;
+      this.#fd = openSync(o.file, 'w+', 0o600);
+    }
+  }
+
+  /** Remove the backing file, if any. */
+  close(): void {
+    if (this.#fd === undefined) return;
+    closeSync(this.#fd);
+    rmSync(this.#file!, { force: true });
+    this.#fd = undefined;
   }
 
   status(): FlashStatus {
     return { size: this.size, blockLength: this.blockLength, blocks: this.blocks, writeAlign: SECTOR, eraseValue: 0xff, lossUnit: this.lossUnit };
+  }
+
+  /** Cut the power during operation `n` (of the counter's count); 0 disarms. */
+  cutAtOperation(n: number): void {
+    this.#cutAt = n;
   }
 
   /** Arm a cut `n` operations from now (1 = the next write or erase is torn); 0 disarms. */
@@ -110,12 +138,13 @@ export class SimSd {
 
   /** Internal pages holding bytes (the simulator's memory, in pages; erased pages cost none). */
   get residentPages(): number {
-    let n = 0;
+    let n = this.#inFile.size;
     for (const d of this.#pages.values()) if (d instanceof Uint8Array) n++;
     return n;
   }
 
   clone(seed?: number | string): SimSd {
+    if (this.#fd !== undefined) throw new BodycamError('E_SIM_FLASH', 'a file-backed card is not cloned');
     const c = new SimSd({ bytes: this.size, blockLength: this.blockLength, internalPage: this.internalPage, lossUnit: this.lossUnit, pageLoss: this.pageLoss, blank: this.blank, seed: seed ?? this.#seed });
     for (const [p, d] of this.#pages) c.#pages.set(p, typeof d === 'number' ? d : d.slice());
     Object.assign(c.counters, this.counters);
@@ -245,9 +274,23 @@ export class SimSd {
     for (let i = 0; i < data.length; ) {
       const a = offset + i;
       const n = Math.min(data.length - i, ip - (a % ip));
-      this.#page(Math.floor(a / ip)).set(i === 0 && n === data.length ? data : data.subarray(i, i + n), a % ip);
+      const part = i === 0 && n === data.length ? data : data.subarray(i, i + n);
+      if (this.#fd !== undefined) this.#fileSet(Math.floor(a / ip), a, part);
+      else this.#page(Math.floor(a / ip)).set(part, a % ip);
       i += n;
     }
+  }
+
+  /** File-backed write of `part` at `a` inside page `p`: a page first written whole from its value. */
+  #fileSet(p: number, a: number, part: Uint8Array): void {
+    const ip = this.internalPage;
+    if (!this.#inFile.has(p)) {
+      const v = this.#pages.get(p);
+      if (part.length < ip) writeSync(this.#fd!, new Uint8Array(ip).fill(typeof v === 'number' ? v : this.blank), 0, ip, p * ip);
+      this.#inFile.add(p);
+      this.#pages.delete(p);
+    }
+    writeSync(this.#fd!, part, 0, part.length, a);
   }
 
   #fill(offset: number, length: number, value: number): void {
@@ -255,7 +298,10 @@ export class SimSd {
     for (let i = 0; i < length; ) {
       const a = offset + i;
       const n = Math.min(length - i, ip - (a % ip));
-      if (n === ip) this.#pages.set(a / ip, value);
+      if (n === ip) {
+        this.#pages.set(a / ip, value);
+        this.#inFile.delete(a / ip);
+      } else if (this.#fd !== undefined) this.#fileSet(Math.floor(a / ip), a, new Uint8Array(n).fill(value));
       else this.#page(Math.floor(a / ip)).fill(value, a % ip, (a % ip) + n);
       i += n;
     }
@@ -266,8 +312,10 @@ export class SimSd {
     for (let i = 0; i < out.length; ) {
       const a = offset + i;
       const n = Math.min(out.length - i, ip - (a % ip));
-      const d = this.#pages.get(Math.floor(a / ip));
-      if (d instanceof Uint8Array) out.set(d.subarray(a % ip, (a % ip) + n), i);
+      const p = Math.floor(a / ip);
+      const d = this.#pages.get(p);
+      if (this.#inFile.has(p)) readSync(this.#fd!, out, i, n, a);
+      else if (d instanceof Uint8Array) out.set(d.subarray(a % ip, (a % ip) + n), i);
       else out.fill(d ?? this.blank, i, i + n);
       i += n;
     }
@@ -287,4 +335,33 @@ export class SdSlot {
       return new (slot.device.portClass())(options);
     } as unknown as FlashConstructor;
   }
+}
+
+/**
+ * A card after a shift's worth of work and a cut: `sealed` sealed segments of `frames` frames
+ * of `frameBytes`, then one open with `open` frames whose last is in flight when the power
+ * goes. The same workload on any card size, for the mount-cost test and bench.
+ */
+export function cardAfterCut(bytes: number, o: { sealed: number; frames: number; open: number; frameBytes: number; maxSegments: number }): SimSd {
+  const card = new SimSd({ bytes, seed: 7, pageLoss: 1 });
+  const port = () => new (card.portClass())({ path: 'bodycam-store' });
+  const store = SegmentStore.format({ flash: port(), checksum: softChecksum, maxSegments: o.maxSegments });
+  for (let s = 0; s <= o.sealed; s++) {
+    const w = store.openSegment(new Uint8Array([s, 1, 2, 3]));
+    const n = s < o.sealed ? o.frames : o.open;
+    for (let i = 0; i < n; i++) {
+      const header = new Uint8Array(48).fill(i & 255);
+      const body = new Uint8Array(o.frameBytes);
+      for (let k = 0; k < body.length; k += 61) body[k] = (s * 7 + i * 31 + k) & 255;
+      if (s === o.sealed && i === n - 1) card.cutAfter(1);
+      try {
+        w.append(header, body);
+      } catch {
+        break;
+      }
+    }
+    if (s < o.sealed) w.seal(new Uint8Array(400).fill(s));
+  }
+  card.reboot();
+  return card;
 }

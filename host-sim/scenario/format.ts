@@ -7,7 +7,8 @@
 //     "name": "quiet-shift", "description": "…",
 //     "duration": "12h",
 //     "camera": { "width": 320, "height": 240, "frameRate": 15, "segmentSeconds": 30, "preEventSeconds": 30 },
-//     "storage": { "mib": 256 },                        // or { "blocks": N, "blockLength": 4096 }
+//     "storage": { "mib": 256 },                        // or { "blocks": N, "blockLength": 4096 }, NOR flash;
+//                                                       // or { "cardGB": 64 }: an SD card's evidence partition
 //     "battery": [ { "at": 0, "millivolts": 4150 }, { "at": "12h", "millivolts": 3600 } ],
 //     "incidents": [ { "at": "2h", "length": "10m" } ], // a press at `at`, a long press `length` later
 //     "presses": [ { "at": "3h", "gesture": "press" }, { "at": "3h5m", "gesture": "long" } ],
@@ -35,7 +36,8 @@ export interface Scenario {
   /** Milliseconds of virtual time. */
   durationMs: number;
   camera: ScenarioCamera;
-  storage: { blocks: number; blockLength: number };
+  /** card: an SD card's evidence partition (host-sim/flash/sim-sd.ts), blocks of 64 KiB; else NOR flash. */
+  storage: { blocks: number; blockLength: number; card?: boolean };
   battery: { atMs: number; millivolts: number }[];
   /** Button gestures in time order: a press starts, a long press (held) stops. */
   presses: { atMs: number; gesture: 'press' | 'long' }[];
@@ -131,7 +133,14 @@ export function parseScenario(json: unknown, o: ParseOptions = {}): Scenario {
   }
 
   const s = obj(root.storage, 'storage');
-  only(s, ['mib', 'blocks', 'blockLength'], 'storage');
+  only(s, ['mib', 'blocks', 'blockLength', 'cardGB'], 'storage');
+  let storageOf: Scenario['storage'] | undefined;
+  if (s.cardGB !== undefined) {
+    // A card of cardGB × 10^9 bytes, its evidence partition from 4 MiB on (README, "The SD card"), in 64 KiB blocks.
+    if (s.mib !== undefined || s.blocks !== undefined || s.blockLength !== undefined) fail('storage', 'cardGB is a card: give no mib, blocks or blockLength with it');
+    const cardBlocks = Math.floor((int(s.cardGB, 'storage.cardGB', 1, 2048) * 1e9 - 4 * 1048576) / 65536);
+    storageOf = { blocks: cardBlocks, blockLength: 65536, card: true };
+  }
   const blockLength = int(s.blockLength, 'storage.blockLength', 512, 65536, 4096);
   if ((blockLength & (blockLength - 1)) !== 0) fail('storage.blockLength', 'must be a power of two');
   const blocks = s.mib !== undefined ? Math.floor((int(s.mib, 'storage.mib', 1, 65536) * 1048576) / blockLength) : int(s.blocks, 'storage.blocks', 64, 1 << 24, Math.floor((256 * 1048576) / blockLength));
@@ -206,7 +215,7 @@ export function parseScenario(json: unknown, o: ParseOptions = {}): Scenario {
     description: typeof root.description === 'string' ? root.description : '',
     durationMs,
     camera,
-    storage: { blocks, blockLength },
+    storage: storageOf ?? { blocks, blockLength },
     battery,
     presses,
     powerCuts,

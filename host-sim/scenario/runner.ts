@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import type { CborValue } from '../../firmware/codec/cbor.js';
 import { BodycamError } from '../../firmware/errors.js';
 import type { Platform } from '../../firmware/platform/platform.js';
@@ -34,6 +35,7 @@ import { startEngine, type Engine, type EngineName } from '../engine.js';
 import { McuEngine, startMcuEngine, type McuEngineOptions } from '../mcu/engine.js';
 import { ModdableEngine, startModdableEngine, type ModdableEngineOptions } from '../moddable/engine.js';
 import { SimFlash, attachFlash } from '../flash/sim-flash.js';
+import { SimSd } from '../flash/sim-sd.js';
 import { TcpLink } from '../link/tcp-link.js';
 import { SeededRandom, SimHardware, nodeDigest } from '../node/hardware.js';
 import { attachCamera, synthetic } from '../sensor/sim-camera.js';
@@ -115,6 +117,8 @@ export interface ScenarioReport {
   footage: { recordings: number; segments: number; frames: number; seconds: number; bytes: number; preEventSegments: number; recoveredSegments: number };
   /** atCuts: frames a power cut tore in flight (the camera's signed ledger counts them, and the recovered manifest). */
   dropped: { total: number; sensor: number; storage: number; atCuts: number; inEvidence: number; powerCutGapMs: number };
+  /** The camera's store when it was docked (before upload freed it): an SD card's evidence partition or NOR flash. */
+  storage: { medium: 'sd-card' | 'nor-flash'; bytes: number; usedAtDock: number; freeAtDock: number; destroyedAtCuts: number };
   powerCuts: { planned: number; happened: number; survived: number; resumedRecording: number; wereRecording: number; torn: number };
   states: Record<string, number>;
   upload: { attempts: number; completed: number; failed: number; segmentsStored: number; segmentsVerified: number; notUploaded: number; rejected: number };
@@ -398,14 +402,20 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
   // a camera's clock never goes back between segments).
   const utcStart = practice ? Math.max(Date.now(), practiceClock(practice.cameraDir) + 1000) : UTC_START;
   const hw = new SimHardware({ seed, utcStart });
-  const flash = attachFlash(hw, new SimFlash({ blockLength: sc.storage.blockLength, blocks: sc.storage.blocks, seed }));
+  // An SD card (sim-sd.ts: sectors, no erase, cuts that destroy an internal page) or NOR flash.
+  if (sc.storage.card && practice) throw new BodycamError('E_SCENARIO', `scenario ${sc.name} keeps evidence on an SD card; a practice camera keeps NOR flash: practise with another scenario`);
+  const nor = sc.storage.card ? undefined : attachFlash(hw, new SimFlash({ blockLength: sc.storage.blockLength, blocks: sc.storage.blocks, seed }));
+  // The card's written pages live in a temporary file: a 12-hour shift writes tens of GB.
+  const card = sc.storage.card ? new SimSd({ bytes: sc.storage.blocks * sc.storage.blockLength, seed, file: join(tmpdir(), `bodycam-sd-${process.pid}-${Date.now()}.img`) }) : undefined;
+  if (card) hw.devices.Flash = card.portClass();
+  const flash: SimFlash | SimSd = nor ?? card!;
   // The practice camera keeps its storage too (what it recorded and has not docked, its chain),
   // or its key store's chain head would be ahead of a fresh flash.
   const flashFile = practice ? join(practice.cameraDir, `flash-${sc.storage.blocks}x${sc.storage.blockLength}.bin`) : undefined;
   if (practice && flashFile) {
     const other = readdirSync(practice.cameraDir).find((f) => /^flash-\d+x\d+\.bin$/.test(f) && join(practice.cameraDir, f) !== flashFile);
     if (other) throw new BodycamError('E_CAMERA_STORAGE', `the practice camera in ${practice.cameraDir} has storage of another size (${other}) than scenario ${sc.name} (${sc.storage.blocks} blocks of ${sc.storage.blockLength} bytes); practise with a scenario of its size, or provision a new practice camera`);
-    if (existsSync(flashFile)) loadFlash(flash, flashFile);
+    if (existsSync(flashFile)) loadFlash(nor!, flashFile);
   }
   const camera = attachCamera(hw, { source: synthetic(sc.sensor.frameBytes ? { frameBytes: sc.sensor.frameBytes } : {}), jitterMs: sc.sensor.jitterMs });
   const activity = new Activity();
@@ -422,6 +432,7 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
   const dockAddress = practice ? practice.dock : { address: '127.0.0.1', port: (await station!.listen(0)).port };
 
   let docked = false;
+  let atDock: RecorderStatus['storage'] | undefined;
   const batteryCurve = () => {
     const pts = sc.battery.map((b) => ({ at: b.atMs - bootAt, millivolts: b.millivolts, charging: false }));
     if (docked) {
@@ -603,6 +614,7 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
 
     // Docking: the camera sees it is charging, connects, uploads; virtual time stands still while a session runs.
     docked = true;
+    atDock = last!.storage;
     if (last!.state === 'off') {
       finalStatuses.push(last!);
       await stopCamera();
@@ -635,8 +647,9 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
   } finally {
     await stopCamera();
     await station?.close();
+    card?.close();
     if (practice && flashFile) {
-      saveFlash(flash, flashFile);
+      saveFlash(nor!, flashFile);
       writeFileSync(join(practice.cameraDir, PRACTICE_CLOCK), `${JSON.stringify({ utc: utcStart + elapsed() })}\n`);
     }
   }
@@ -698,8 +711,19 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
 
   const lostDetails: string[] = [];
   let lostFrames = 0;
+  // A card may destroy the unit around the write a cut interrupts, acknowledged frames included;
+  // the next boot's segment-recovered entry (and the manifest) counts them with the frame in flight.
+  let destroyedAtCuts = 0;
+  const countedAtBoot = (b: number) => (ledger?.entries ?? []).reduce((n, e) => {
+    const k = e.boot === b && e.event === 'segment-recovered' ? e.detail.get('lostAtCut') : undefined;
+    return n + (typeof k === 'number' ? k : 0);
+  }, 0);
   for (const [b, n] of [...committed].sort((x, y) => x[0] - y[0])) {
     const got = framesByBoot.get(b) ?? 0;
+    if (card && got < n && n - got <= countedAtBoot(b + 1)) {
+      destroyedAtCuts += n - got;
+      continue;
+    }
     if (got < n) {
       lostFrames += n - got;
       lostDetails.push(`boot ${b}: the camera committed ${n} frames to evidence, the dock holds ${got}`);
@@ -748,6 +772,7 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
     wallSeconds: 0,
     simulatedSecondsPerWallSecond: 0,
     footage,
+    storage: { medium: card ? 'sd-card' : 'nor-flash', bytes: atDock?.total ?? 0, usedAtDock: atDock ? atDock.total - atDock.free : 0, freeAtDock: atDock?.free ?? 0, destroyedAtCuts },
     dropped: { total: sum('missed') + sum('lost') + atCuts, sensor: sum('missed'), storage: sum('lost'), atCuts, inEvidence, powerCutGapMs },
     powerCuts: cutsReport,
     states,

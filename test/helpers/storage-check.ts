@@ -14,6 +14,7 @@ export interface SegView {
   mediaLength: number;
   meta: Uint8Array | null;
   trailer: Uint8Array | null;
+  lostAtCut?: number;
 }
 
 export interface Summary {
@@ -147,6 +148,8 @@ export async function checkAfterCut(engine: Engine, seed: number, summary: Summa
     const k = seg.records;
     const least = lossy ? acked - framesAtRisk(frames, acked, lossy.lossUnit, lossy.pageLength) : acked;
     if (k < least || k > Math.min(acked + 1, total)) problems.push(`${where}: ${k} records after the cut, acknowledged ${acked} (at least ${least} must survive, at most one more)`);
+    // On a card the frames the cut destroyed are counted: the progress journal knew they were stored.
+    if (lossy && k < acked && (seg.lostAtCut ?? 0) < acked - k) problems.push(`${where}: the cut destroyed ${acked - k} acknowledged frames, the store counts ${seg.lostAtCut ?? 0} lost`);
     // D is never sealed: after the workload's reboot it is recovered, then its trailer is attached.
     const attaching = L === 'D' && done.has('reboot');
     if (seg.state === 'sealed') {
