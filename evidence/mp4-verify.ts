@@ -17,7 +17,7 @@
 
 import { createHash } from 'node:crypto';
 import { isArray, isBytes, isMap, isText, isUint, type CborValue } from '../firmware/codec/cbor.js';
-import { errorMessage } from '../firmware/errors.js';
+import { errorCode, errorMessage } from '../firmware/errors.js';
 import { FRAME_HEADER_LENGTH } from '../firmware/encoder/frame-record.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { REASONS, verifyEvidence, type DeviceReport } from '../firmware/signing/verifier.js';
@@ -89,7 +89,7 @@ export function verifyMp4(file: string, o: { trust: Trust; ed25519: Ed25519 }): 
       o.ed25519,
     );
   } catch (e) {
-    fail({ scope: 'c2pa', code: 'c2pa-unreadable', message: errorMessage(e) });
+    fail({ scope: 'c2pa', code: errorCode(e) === 'E_C2PA_MISSING' ? 'c2pa-missing' : 'c2pa-unreadable', message: errorMessage(e) });
     return report;
   }
   report.manifest = { label: c.manifestLabel, title: c.title, generator: c.generator };

@@ -251,6 +251,15 @@ test('bodycam export --signer: an MP4 that c2pa-rs calls trusted and intact and 
   t.true(report.findings.some((f) => f.code === 'c2pa-binding-mismatch'));
   t.true(report.findings.some((f) => f.code === 'media-digest-mismatch'), 'the camera\'s own signature catches it too, from the rebuilt segment');
 
+  // Without --signer the MP4 says UNSIGNED, and verify finds nothing to check it by.
+  const unsignedOut = join(dir, 'unsigned.mp4');
+  const plain: string[] = [];
+  t.is(await run(['export', '--store', r.evidence, '--device', SIM_DEVICE, '--root', rootPub, '--out', unsignedOut], (l) => plain.push(l)), 0);
+  t.regex(plain.join('\n'), /^UNSIGNED: no --signer/m);
+  const unsignedVerify: string[] = [];
+  t.is(await run(['verify', unsignedOut, '--root', rootPub], (l) => unsignedVerify.push(l)), 1);
+  t.regex(unsignedVerify.join('\n'), /c2pa-missing/);
+
   // Pinned to another root, the same intact file does not verify.
   const otherRoot = join(dir, 'other-root.pub');
   writeFileSync(otherRoot, new KeyPairSigner({ seed: new Uint8Array(32).fill(3), digest: nodeDigest, ed25519: ed }).publicKey);
