@@ -17,6 +17,7 @@ import { SimHardware } from '../host-sim/node/hardware.js';
 import { nodeChecksum } from '../host-sim/node/hardware.js';
 import type { WorkloadProgress } from '../host-sim/guest/storage.js';
 import { SegmentStore } from '../firmware/storage/index.js';
+import { listBoards } from '../toolchain/boards.js';
 import { asSummary, checkAfterCut, checkAttach, checkWritable, plain } from './helpers/storage-check.js';
 
 const KiB = 1024;
@@ -219,4 +220,25 @@ test('[xs] a 64 GB card mounts after a cut in the same XS units and the same hea
   t.true(Math.abs(big.units - small.units) <= small.units * 0.001, `${big.units} vs ${small.units} XS units`);
   t.is(big.allocate, small.allocate, 'the same heap');
   t.true(Math.abs(big.slots - small.slots) <= 2, `${big.slots} vs ${small.slots} slots in use`);
+});
+
+// ---------------------------------------------------------------- pre-event capacity at the default rate
+
+test('sd: the pre-event buffer keeps 120 s at each SD board\'s default frame rate, promoted without a gap', (t) => {
+  for (const b of listBoards().filter((x) => x.config.storage.kind === 'sd')) {
+    const rate = b.config.camera.frameRate; // the rate the board records at by default
+    const card = new SimSd({ bytes: 1024 * 1024 * KiB, seed: 2 });
+    const store = SegmentStore.format({ flash: new (card.portClass())({ path: 'sd' }), checksum: nodeChecksum });
+    const ring = store.openPreEvent({ seconds: 120, ringRecords: 120 * rate + 64 });
+    const step = 1000 / rate;
+    const total = 150 * rate; // two and a half minutes of standby
+    for (let i = 0; i < total; i++) ring.append(new Uint8Array(48).fill(i & 255), new Uint8Array(25 * KiB).fill(i & 255), i * step);
+    const w = ring.promote(new Uint8Array([1]), total * step);
+    t.is(w.records, 120 * rate, `${b.name}: ${w.records} frames kept at ${rate} fps`);
+    w.seal(new Uint8Array([2]));
+    const recs = [...store.records(w.id)];
+    // The first kept frame is the one 120 s before the press; none is missing after it.
+    t.is(recs[0].header[0], (total - 120 * rate) & 255);
+    t.true(recs.every((r, k) => r.header[0] === ((total - 120 * rate + k) & 255)));
+  }
 });
