@@ -1,5 +1,7 @@
-// Flash port over a preallocated file through `embedded:storage/files` (an SD card): the file
-// is the block device. Erase writes eraseValue bytes over whole blocks, so the segment store's
+// Flash port over a preallocated file through `embedded:storage/files`: the file is the block
+// device. No board uses it: boards with an SD card keep evidence in a partition of the card
+// (sd-flash.ts), because a file system in the write path is what a power cut damages, and
+// Moddable's `embedded:storage/files` on the ESP32 is littlefs on the internal flash anyway. Erase writes eraseValue bytes over whole blocks, so the segment store's
 // NOR rules (erase before write, whole blocks) hold unchanged; a write is flushed before it
 // returns, so a power cut loses at most the write in flight. The file is created full-size,
 // erased, on first open: space is claimed once, never grown while recording.
