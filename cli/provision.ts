@@ -847,12 +847,18 @@ export function readSettingsFile(path: string): RecordingSettings {
   }
   if (!j || typeof j !== 'object' || Array.isArray(j)) throw new BodycamError('E_CONFIG_FILE', `${path} must hold a JSON object`);
   const o = j as Record<string, unknown>;
-  const allowed = ['segmentSeconds', 'preEventSeconds', 'resolution', 'frameRate'];
+  const allowed = ['segmentSeconds', 'preEventSeconds', 'resolution', 'frameRate', 'quality', 'audio', 'preEventAudio'];
   for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new BodycamError('E_CONFIG_FILE', `${path}: unknown setting "${k}" (known: ${allowed.join(', ')})`);
   const s: RecordingSettings = { ...DEFAULT_SETTINGS };
-  for (const k of ['segmentSeconds', 'preEventSeconds', 'frameRate'] as const) {
+  for (const k of ['segmentSeconds', 'preEventSeconds', 'frameRate', 'quality'] as const) {
     if (o[k] !== undefined) {
       if (typeof o[k] !== 'number') throw new BodycamError('E_CONFIG_VALUE', `${k} must be a number, not ${JSON.stringify(o[k])}`);
+      s[k] = o[k];
+    }
+  }
+  for (const k of ['audio', 'preEventAudio'] as const) {
+    if (o[k] !== undefined) {
+      if (typeof o[k] !== 'boolean') throw new BodycamError('E_CONFIG_VALUE', `${k} must be true or false, not ${JSON.stringify(o[k])}`);
       s[k] = o[k];
     }
   }

@@ -30,6 +30,14 @@ export type StorageConfig =
   /** The evidence partition of an SD card on SPI (sd-flash.ts): its size is the card's. */
   | { kind: 'sd'; path: string; blockLength: number; lossUnit: number; writeAlign: number; spi: { cs: number; sck: number; miso: number; mosi: number } };
 
+export interface MicrophoneConfig {
+  /** "pdm" (the XIAO ESP32S3 Sense) or "i2s". */
+  kind: 'pdm' | 'i2s';
+  /** Clock (PDM) or word-select (I2S) pin, and data pin. */
+  clock: number;
+  data: number;
+}
+
 export interface BoardConfig {
   board: string;
   /** The Moddable platform/target for mcconfig -p. */
@@ -43,6 +51,8 @@ export interface BoardConfig {
   haptic: PinConfig | null;
   battery: BatteryConfig | null;
   cameraPower: PinConfig | null;
+  /** The microphone, or null (absent in the file: none). Its pins reach the driver as `defines.audioin`. */
+  microphone: MicrophoneConfig | null;
   storage: StorageConfig;
   keystore: { path: string };
   /** The dock station the camera connects to when docked (its address on the dock network). */
@@ -143,6 +153,13 @@ export function readBoard(value: unknown, expectedName?: string): BoardConfig {
     };
     if (battery.fullMillivolts <= battery.emptyMillivolts) fail(board, 'battery.fullMillivolts must exceed emptyMillivolts');
   }
+  let microphone: MicrophoneConfig | null = null;
+  if (o.microphone !== undefined && o.microphone !== null) {
+    const m = obj(o.microphone, board, 'microphone');
+    const mk = str(m, 'kind', board, 'microphone');
+    if (mk !== 'pdm' && mk !== 'i2s') fail(board, `microphone.kind "${mk}" is not "pdm" or "i2s"`);
+    microphone = { kind: mk, clock: int(m, 'clock', board, 'microphone'), data: int(m, 'data', board, 'microphone') };
+  }
   const notes = o.notes;
   if (!Array.isArray(notes) || !notes.every((n) => typeof n === 'string')) fail(board, 'notes must be a list of strings');
   const led = optionalPin(o.led, board, 'led');
@@ -175,6 +192,7 @@ export function readBoard(value: unknown, expectedName?: string): BoardConfig {
     haptic,
     battery,
     cameraPower,
+    microphone,
     storage,
     keystore: { path: ksPath },
     link: { kind: 'tcp', address: link.address === undefined ? '10.42.0.1' : str(link, 'address', board, 'link'), port: int(link, 'port', board, 'link', 1) },

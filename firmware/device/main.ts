@@ -5,6 +5,7 @@
 // build:moddable does it for every board).
 
 import Camera from 'embedded:io/image/in/camera';
+import AudioIn from 'embedded:io/audio/in';
 import flash from 'embedded:storage/flash';
 import keyValue from 'embedded:storage/key-value';
 import Digital from 'embedded:io/digital';
@@ -23,6 +24,7 @@ import { readArmouryAddress } from '../provision/boot.js';
 
 const modules: DeviceModules<Timer> = {
   Camera,
+  AudioIn,
   flash,
   keyValue,
   // The SDK types Digest.write(string | ArrayBuffer); its native write takes any buffer

@@ -6,6 +6,7 @@ import { BodycamError } from '../errors.js';
 import type { CameraConstructor } from '../platform/camera.js';
 import type { Platform } from '../platform/platform.js';
 import { moddableCameraPort, type ModdableCameraClass } from '../sensor/moddable-camera.js';
+import { moddableAudioInPort, noMicrophone, type ModdableAudioInClass } from './audio-in.js';
 import type { BoardConfig } from './board.js';
 import { hardwareRandom, nativeChecksum } from './checksum.js';
 import { DeviceClock, DeviceTimer } from './clock.js';
@@ -21,6 +22,8 @@ import type { AnalogClass, BodycamNative, CryptDigestConstructor, DigitalClass, 
 /** The Moddable modules the device platform is built from (main.ts imports the real ones). */
 export interface DeviceModules<H = unknown> {
   Camera: ModdableCameraClass;
+  /** `embedded:io/audio/in`, for boards with a microphone (board.microphone). */
+  AudioIn?: ModdableAudioInClass;
   flash: FlashStorageModule;
   /** `embedded:storage/files`, needed only by boards whose store is a preallocated file. */
   files?: FilesDirectory;
@@ -64,6 +67,7 @@ export function devicePlatform<H>(board: BoardConfig, m: DeviceModules<H>): Plat
   }
   return {
     Camera: poweredCamera(moddableCameraPort({ Camera: m.Camera, sensor: board.camera.sensor }), board, m.Digital),
+    AudioIn: board.microphone && m.AudioIn ? moddableAudioInPort(m.AudioIn) : noMicrophone(board.board),
     Flash,
     KeyStore: keyValueStore(m.keyValue),
     Button: digitalButton(m.Digital, board.button),

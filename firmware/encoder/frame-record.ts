@@ -15,6 +15,7 @@
 import { BodycamError } from '../errors.js';
 import { toBytes, type BufferLike } from '../platform/buffers.js';
 import type { ClockSource } from '../platform/clock.js';
+import { AUDIO_HEADER_LENGTH, decodeAudioHeader, isAudioRecord, type MediaAudio } from './audio-record.js';
 
 /** Where frame records go: the storage SegmentWriter (or the pre-event ring) satisfies it. */
 export interface FrameSink {
@@ -27,8 +28,10 @@ export interface FrameSink {
   append(header: Uint8Array, body: BufferLike): void;
 }
 
-/** Media format name of a segment made of these records (for the manifest). */
+/** Media format name of a segment made of frame records only (for the manifest). */
 export const MEDIA_FORMAT = 'bodycam-frames/1';
+/** Media format name of a segment of frame records and audio records (audio-record.ts), interleaved. */
+export const MEDIA_FORMAT_AV = 'bodycam-av/1';
 
 export const FRAME_MAGIC_0 = 0x46; // 'F'
 export const FRAME_MAGIC_1 = 0x52; // 'R'
@@ -172,15 +175,32 @@ export interface MediaFrame {
   offset: number;
 }
 
+/** A segment's media walked: its frames and its audio blocks, each in order. */
+export interface SegmentMedia {
+  frames: MediaFrame[];
+  audio: MediaAudio[];
+}
+
 /**
- * Walk a segment's media (concatenated frame record payloads). Steps from header to header by
- * the JPEG length: the cost is per frame, not per byte. Checks each JPEG starts with SOI.
+ * Walk a segment's media (concatenated record payloads: frame records, and audio records in a
+ * "bodycam-av/1" segment). Steps from header to header by the body length: the cost is per
+ * record, not per byte. Checks each JPEG starts with SOI.
  */
-export function parseMedia(data: BufferLike): MediaFrame[] {
+export function parseSegmentMedia(data: BufferLike): SegmentMedia {
   const media = toBytes(data);
   const frames: MediaFrame[] = [];
+  const audio: MediaAudio[] = [];
   let o = 0;
   while (o < media.length) {
+    if (isAudioRecord(media, o)) {
+      const header = decodeAudioHeader(media, o);
+      const start = o + AUDIO_HEADER_LENGTH;
+      const end = start + header.dataLength;
+      if (end > media.length) throw new BodycamError('E_AUDIO_TRUNCATED', `audio block ${header.blockNumber} at offset ${o} claims ${header.dataLength} bytes, only ${media.length - start} remain`);
+      audio.push({ header, data: media.subarray(start, end), offset: o });
+      o = end;
+      continue;
+    }
     const header = decodeFrameHeader(media, o);
     const start = o + FRAME_HEADER_LENGTH;
     const end = start + header.jpegLength;
@@ -190,5 +210,10 @@ export function parseMedia(data: BufferLike): MediaFrame[] {
     frames.push({ header, jpeg, offset: o });
     o = end;
   }
-  return frames;
+  return { frames, audio };
+}
+
+/** The frames of a segment's media (parseSegmentMedia without the audio blocks). */
+export function parseMedia(data: BufferLike): MediaFrame[] {
+  return parseSegmentMedia(data).frames;
 }

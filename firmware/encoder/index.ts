@@ -1,11 +1,18 @@
 // Segment media encoding: the frame record (a 48-byte header + the sensor's JPEG, one store record
-// per frame; frame-record.ts) and the playable export (RIFF AVI / MJPEG with idx1 and a timing
+// per frame; frame-record.ts), the audio record (a 48-byte header + a block of samples;
+// audio-record.ts; IMA ADPCM in ima-adpcm.ts) and the playable export (RIFF AVI / MJPEG with idx1 and a timing
 // sidecar; avi.ts). Byte layouts are in docs/FORMAT.md, "Frame records and the segment container".
 // Pure ECMAScript, shared with the dock station; imports only firmware/platform and firmware/errors.
 
 export {
-  decodeFrameHeader, encodeFrameHeader, FrameHeaderEncoder, FrameFlags, parseMedia,
-  FRAME_HEADER_LENGTH, FRAME_VERSION, MAX_JPEG_LENGTH, MEDIA_FORMAT,
-  type FrameHeader, type FrameSink, type MediaFrame,
+  decodeFrameHeader, encodeFrameHeader, FrameHeaderEncoder, FrameFlags, parseMedia, parseSegmentMedia,
+  FRAME_HEADER_LENGTH, FRAME_VERSION, MAX_JPEG_LENGTH, MEDIA_FORMAT, MEDIA_FORMAT_AV,
+  type FrameHeader, type FrameSink, type MediaFrame, type SegmentMedia,
 } from './frame-record.js';
-export { aviSidecar, planAviExport, type AviExport, type AviExportOptions, type AviFrame, type AviGap, type AviPart } from './avi.js';
+export {
+  AUDIO_HEADER_LENGTH, AUDIO_VERSION, AudioCodec, AudioFlags, AudioHeaderEncoder, audioDataLength, decodeAudioHeader, encodeAudioHeader, isAudioRecord,
+  type AudioCodecId, type AudioHeader, type MediaAudio,
+} from './audio-record.js';
+export { ImaAdpcmEncoder, decodeImaAdpcm } from './ima-adpcm.js';
+export { blockSamples, layOutSound, soundRate, type LaidOutSound, type SegmentSound, type SoundAnchor, type SoundSummary } from './sound-track.js';
+export { aviSidecar, planAviExport, type AviAudio, type AviExport, type AviExportOptions, type AviFrame, type AviGap, type AviPart } from './avi.js';

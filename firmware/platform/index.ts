@@ -10,6 +10,7 @@
 
 export type { BufferLike } from './buffers.js';
 export { toBytes } from './buffers.js';
+export type { AudioIn, AudioInConstructor, AudioInOptions } from './audio-in.js';
 export type { Camera, CameraConstructor, CameraFrame, CameraOptions, ImageType } from './camera.js';
 export type { Flash, FlashConstructor, FlashOptions, FlashStatus } from './flash.js';
 export type { Clock, ClockSource, Timer, TimerId } from './clock.js';

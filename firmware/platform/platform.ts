@@ -2,6 +2,7 @@
 // adapters over Moddable modules) or by the host simulator (simulated hardware, directly on
 // Node or across the command bridge in XS).
 
+import type { AudioInConstructor } from './audio-in.js';
 import type { CameraConstructor } from './camera.js';
 import type { Checksum } from './checksum.js';
 import type { Clock, Timer } from './clock.js';
@@ -14,6 +15,8 @@ import type { Random } from './random.js';
 
 export interface Platform {
   Camera: CameraConstructor;
+  /** The microphone; a board without one gives a constructor that throws E_NO_DEVICE. */
+  AudioIn: AudioInConstructor;
   Flash: FlashConstructor;
   KeyStore: KeyStoreConstructor;
   Button: ButtonConstructor;

@@ -28,6 +28,12 @@ export interface RecordingSettings {
   height: number;
   /** Frames per second. */
   frameRate: number;
+  /** JPEG quality the sensor is asked for (the ESP32 camera driver's scale: 4 best .. 63 smallest). */
+  quality: number;
+  /** Record sound (16 kHz mono) with the video. */
+  audio: boolean;
+  /** Keep sound in the pre-event buffer too (agencies differ: some keep pre-event video silent). */
+  preEventAudio: boolean;
 }
 
 export interface CameraConfig extends RecordingSettings {
@@ -41,11 +47,13 @@ export interface CameraConfig extends RecordingSettings {
 }
 
 /**
- * Safe defaults: the reference board's camera mode (VGA, 5 fps), a 30-second pre-event buffer
- * (what leading cameras ship with), and 30-second segments so signing takes about a tenth of
- * the CPU (one signature is about 3.7 s of a 240 MHz core).
+ * Safe defaults: a camera mode every JPEG sensor gives (VGA, 5 fps; a board's own file sets the
+ * rate its sensor sustains), JPEG quality 12 (Moddable's camera module default), a 30-second
+ * pre-event buffer (what leading cameras ship with), 30-second segments so signing takes about a
+ * tenth of the CPU (one signature is about 3.7 s of a 240 MHz core), sound on, and pre-event
+ * video without sound (as Axon ships: an administrator turns pre-event audio on).
  */
-export const DEFAULT_SETTINGS: Readonly<RecordingSettings> = Object.freeze({ segmentSeconds: 30, preEventSeconds: 30, width: 640, height: 480, frameRate: 5 });
+export const DEFAULT_SETTINGS: Readonly<RecordingSettings> = Object.freeze({ segmentSeconds: 30, preEventSeconds: 30, width: 640, height: 480, frameRate: 5, quality: 12, audio: true, preEventAudio: false });
 
 /** Picture sizes the supported sensors give as JPEG, by the names people use for them. */
 export const RESOLUTIONS: Readonly<Record<string, readonly [number, number]>> = deepFreeze({
@@ -62,6 +70,7 @@ export const BOUNDS = deepFreeze({
   segmentSeconds: [5, 600] as const,
   preEventSeconds: [0, 120] as const,
   frameRate: [1, 30] as const,
+  quality: [4, 63] as const,
 });
 
 const CODE = 'E_CONFIG_FORMAT';
@@ -77,6 +86,9 @@ export function checkSettings(s: RecordingSettings): void {
   inRange('segmentSeconds', s.segmentSeconds);
   inRange('preEventSeconds', s.preEventSeconds);
   inRange('frameRate', s.frameRate);
+  inRange('quality', s.quality);
+  if (typeof s.audio !== 'boolean') throw new BodycamError(VCODE, `audio must be true or false, not ${String(s.audio)}`);
+  if (typeof s.preEventAudio !== 'boolean') throw new BodycamError(VCODE, `preEventAudio must be true or false, not ${String(s.preEventAudio)}`);
   if (!Object.values(RESOLUTIONS).some(([w, h]) => w === s.width && h === s.height)) {
     const known = Object.entries(RESOLUTIONS).map(([n, [w, h]]) => `${n} ${w}x${h}`).join(', ');
     throw new BodycamError(VCODE, `resolution ${String(s.width)}x${String(s.height)} is not one the cameras give; use one of ${known}`);
@@ -106,7 +118,17 @@ export function signConfig(config: CameraConfig, root: Signer): Uint8Array {
     width: config.width,
     height: config.height,
     frameRate: config.frameRate,
+    quality: config.quality,
+    audio: config.audio,
+    preEventAudio: config.preEventAudio,
   }, root);
+}
+
+function flag(f: Fields, key: string, absent: boolean): boolean {
+  const v = f.get(key);
+  if (v === undefined) return absent;
+  if (typeof v !== 'boolean') throw new BodycamError(CODE, `configuration: field "${key}" is not true or false`);
+  return v;
 }
 
 function configFields(f: Fields): CameraConfig {
@@ -121,6 +143,10 @@ function configFields(f: Fields): CameraConfig {
     width: uint(f, 'width', CODE, t),
     height: uint(f, 'height', CODE, t),
     frameRate: uint(f, 'frameRate', CODE, t),
+    // Absent in a configuration signed before they existed: the defaults.
+    quality: f.has('quality') ? uint(f, 'quality', CODE, t) : DEFAULT_SETTINGS.quality,
+    audio: flag(f, 'audio', DEFAULT_SETTINGS.audio),
+    preEventAudio: flag(f, 'preEventAudio', DEFAULT_SETTINGS.preEventAudio),
   };
   checkSettings(c);
   return c;

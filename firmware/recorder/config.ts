@@ -1,6 +1,6 @@
 // What the recorder needs to know to record: the signed camera configuration's recording
 // settings (firmware/provision/config.ts — segment length, pre-event seconds, picture size,
-// frame rate) plus the recorder's own timings (the stop gesture, battery thresholds, docking).
+// frame rate, JPEG quality, sound and pre-event sound) plus the recorder's own timings (the stop gesture, battery thresholds, docking).
 // Safe defaults everywhere: a camera with no configuration still records.
 
 import { BodycamError } from '../errors.js';
@@ -8,6 +8,7 @@ import type { KeyStore } from '../platform/keystore.js';
 import { checkSettings, DEFAULT_SETTINGS, verifyConfig, type CameraConfig, type RecordingSettings } from '../provision/config.js';
 import { KEY_CONFIG } from '../provision/camera.js';
 import type { Ed25519 } from '../signing/ed25519.js';
+import type { AudioCodecName } from '../sensor/audio-capture.js';
 
 export interface RecorderConfig extends RecordingSettings {
   /** Hold the button this long to stop recording (a deliberate gesture). */
@@ -20,6 +21,11 @@ export interface RecorderConfig extends RecordingSettings {
   lowMillivolts: number;
   /** After a dock session fails, wait this long before trying again (while still docked). */
   dockRetryMs: number;
+  /**
+   * How sound is stored: "pcm" (as the microphone gives it; the default) or "adpcm" (IMA ADPCM,
+   * a quarter of the size, coded in JavaScript: see docs/FORMAT.md, "Audio records", for the cost).
+   */
+  audioCodec: AudioCodecName;
 }
 
 export const DEFAULT_RECORDER_CONFIG: Readonly<RecorderConfig> = Object.freeze({
@@ -29,6 +35,7 @@ export const DEFAULT_RECORDER_CONFIG: Readonly<RecorderConfig> = Object.freeze({
   criticalMillivolts: 3450,
   lowMillivolts: 3550,
   dockRetryMs: 10_000,
+  audioCodec: 'pcm',
 });
 
 /** The defaults with `overrides`, checked (E_CONFIG_VALUE names the first bad value). */
@@ -39,12 +46,16 @@ export function recorderConfig(overrides: Partial<RecorderConfig> = {}): Recorde
   for (const k of ['longPressMs', 'batteryPollMs', 'criticalMillivolts', 'lowMillivolts', 'dockRetryMs'] as const) {
     if (!Number.isSafeInteger(c[k]) || c[k] <= 0) throw new BodycamError('E_CONFIG_VALUE', `${k} must be a positive whole number, not ${String(c[k])}`);
   }
+  if (c.audioCodec !== 'pcm' && c.audioCodec !== 'adpcm') throw new BodycamError('E_CONFIG_VALUE', `audioCodec must be "pcm" or "adpcm", not ${String(c.audioCodec)}`);
   return c;
 }
 
 /** The recording settings of a signed configuration applied over `base`. */
 export function fromSignedConfig(base: RecorderConfig, config: CameraConfig): RecorderConfig {
-  return recorderConfig({ ...base, segmentSeconds: config.segmentSeconds, preEventSeconds: config.preEventSeconds, width: config.width, height: config.height, frameRate: config.frameRate });
+  return recorderConfig({
+    ...base, segmentSeconds: config.segmentSeconds, preEventSeconds: config.preEventSeconds, width: config.width, height: config.height, frameRate: config.frameRate,
+    quality: config.quality, audio: config.audio, preEventAudio: config.preEventAudio,
+  });
 }
 
 /**

@@ -8,7 +8,8 @@
 //   store; at boot the head is the newer of that and the newest manifest still held.
 // - A segment the store recovered after a cut (state 'recovered', no trailer) gets a manifest
 //   signed at the next boot: its media is read back and hashed through the Digest port, its
-//   frame count, drops and times come from its own frame headers, and it is flagged
+//   frame count, drops and times come from its own frame headers (and its sound from its audio
+//   headers), and it is flagged
 //   FLAG_RECOVERED. The manifest becomes the segment's trailer (SegmentStore.attachTrailer,
 //   power-safe) before it becomes the chain head. Only if the store has no block free for it is
 //   it kept in the KeyStore ("rm.<seq>") instead; such a key (also one an earlier firmware
@@ -31,6 +32,8 @@ import type { Digest } from '../platform/digest.js';
 import type { KeyStore } from '../platform/keystore.js';
 import { sha256Of } from '../platform/digest.js';
 import { decodeFrameHeader } from '../encoder/frame-record.js';
+import { decodeAudioHeader, isAudioRecord } from '../encoder/audio-record.js';
+import { toBytes } from '../platform/buffers.js';
 import type { PendingSegment, UploadSource } from '../dock/camera-session.js';
 import type { VerifiedCertificate } from '../signing/certificate.js';
 import type { Ed25519 } from '../signing/ed25519.js';
@@ -203,6 +206,12 @@ export class EvidenceKeeper implements UploadSource {
       const b = this.builder(s.sequence, meta);
       let lastUtc = 0;
       for (const r of o.store.records(s.id)) {
+        const header = toBytes(r.header);
+        if (isAudioRecord(header)) {
+          const a = decodeAudioHeader(header);
+          b.addAudio(r.header, r.body, a.sampleCount, a.droppedBefore);
+          continue;
+        }
         const h = decodeFrameHeader(r.header);
         b.addFrame(r.header, r.body, { mono: h.monotonicMs, utc: h.utcMs });
         if (h.droppedBefore) b.addDropped(h.droppedBefore);

@@ -44,6 +44,7 @@ export const LEDGER_EVENTS = Object.freeze([
   'battery-critical', // detail: millivolts
   'powered-off', // detail: reason
   'fault', // detail: code, message
+  'audio-unavailable', // the microphone could not be opened (none on the board, a driver error): video only until reboot; detail: code, message
 ] as const);
 export type LedgerEvent = (typeof LEDGER_EVENTS)[number];
 

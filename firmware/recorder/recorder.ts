@@ -43,7 +43,9 @@ import type { Link } from '../platform/link.js';
 import type { TimerId } from '../platform/clock.js';
 import { toBytes, type BufferLike } from '../platform/buffers.js';
 import { FrameCapture } from '../sensor/capture.js';
-import { MEDIA_FORMAT, type FrameSink } from '../encoder/frame-record.js';
+import { AUDIO_BLOCK_MS, AudioCapture } from '../sensor/audio-capture.js';
+import { MEDIA_FORMAT, MEDIA_FORMAT_AV, type FrameSink } from '../encoder/frame-record.js';
+import { AUDIO_MAGIC_0 } from '../encoder/audio-record.js';
 import { SegmentStore, type PreEventRing, type SegmentInfo, type SegmentWriter } from '../storage/index.js';
 import { DeviceIdentity } from '../signing/identity.js';
 import type { Ed25519 } from '../signing/ed25519.js';
@@ -104,6 +106,8 @@ export interface RecorderStatus {
   captured: number;
   missed: number;
   lost: number;
+  /** Sound since boot: blocks stored (ring and evidence), samples lost (driver overruns, storage), whether a microphone is recording. */
+  audio: { on: boolean; blocks: number; droppedSamples: number };
   lastError: string;
   ledgerEntries: number;
   ledgerErrors: number;
@@ -112,7 +116,7 @@ export interface RecorderStatus {
   battery: { millivolts: number; percent: number; charging: boolean };
   session: 'none' | 'active' | 'closed';
   sessions: { attempts: number; completed: number; failed: number; lastReason: string; released: number[] };
-  config: { segmentSeconds: number; preEventSeconds: number; width: number; height: number; frameRate: number };
+  config: { segmentSeconds: number; preEventSeconds: number; width: number; height: number; frameRate: number; audio: boolean; preEventAudio: boolean };
 }
 
 /** Read a u64 (as two u32) from a frame header. */
@@ -136,6 +140,9 @@ export class Recorder {
   readonly #boot: number;
   #config: RecorderConfig;
   #capture: FrameCapture | undefined;
+  #audio: AudioCapture | undefined;
+  /** The microphone failed to open (no microphone, a driver error): video only until reboot. */
+  #audioFailed = false;
   #state: RecorderState = 'off';
   #ring: PreEventRing | undefined;
   #writer: SegmentWriter | undefined;
@@ -159,6 +166,7 @@ export class Recorder {
   readonly #sessions = { attempts: 0, completed: 0, failed: 0, lastReason: '', released: [] as number[] };
   readonly #sink: FrameSink = { append: (h, b) => this.#append(h, b) };
   readonly #view = { bytes: undefined as Uint8Array | undefined, view: undefined as DataView | undefined };
+  readonly #audioView = { bytes: undefined as Uint8Array | undefined, view: undefined as DataView | undefined };
 
   constructor(o: RecorderOptions) {
     this.#o = o;
@@ -282,25 +290,62 @@ export class Recorder {
     return cap;
   }
 
+  /**
+   * The microphone for what comes next: on while recording when sound is on, and in standby too
+   * when pre-event sound is; off otherwise. A microphone that can't be opened leaves video alone.
+   */
+  #audioFor(preEvent: boolean): void {
+    const c = this.#config;
+    const want = c.audio && (!preEvent || c.preEventAudio);
+    if (!want) {
+      this.#audio?.stop();
+      return;
+    }
+    if (!this.#audio && !this.#audioFailed) {
+      try {
+        this.#audio = new AudioCapture({ AudioIn: this.#p.AudioIn, clock: this.#p.clock, codec: c.audioCodec, sink: this.#sink, preEvent, onError: (e) => this.#guard(() => this.#captureError(e)) });
+      } catch (e) {
+        this.#audioFailed = true;
+        this.#log('audio-unavailable', { code: errorCode(e), message: errorMessage(e).slice(0, 120) });
+        return;
+      }
+    }
+    const a = this.#audio;
+    if (!a) return;
+    a.route(this.#sink, { preEvent });
+    a.start();
+  }
+
+  /** Media format of a segment opened now: with audio records when the microphone records. */
+  #format(): string {
+    return this.#audio?.running ? MEDIA_FORMAT_AV : MEDIA_FORMAT;
+  }
+
   #enterStandby(): void {
     try {
-      this.#ring = this.#store.openPreEvent({ seconds: this.#config.preEventSeconds });
+      const c = this.#config;
+      // The ring's index holds every record of the window: frames, and 5 audio blocks a second with pre-event sound.
+      const perSecond = c.frameRate + (c.audio && c.preEventAudio ? 1000 / AUDIO_BLOCK_MS : 0);
+      this.#ring = this.#store.openPreEvent({ seconds: c.preEventSeconds, ringRecords: Math.max(2048, Math.ceil(c.preEventSeconds * perSecond) + 64) });
     } catch (e) {
       if (isBodycamError(e, 'E_STORE_FULL')) return this.#storageFull(e);
       throw e;
     }
     this.#captureFor(true).start();
+    this.#audioFor(true);
     this.#set('standby');
     this.#log('buffering', { preEventSeconds: this.#config.preEventSeconds });
   }
 
   #newMeta(flags: number): SegmentMeta {
     const c = this.#config;
-    return { recording: this.#recording, boot: this.#boot, flags, format: MEDIA_FORMAT, width: c.width, height: c.height, frameRate: c.frameRate };
+    return { recording: this.#recording, boot: this.#boot, flags, format: this.#format(), width: c.width, height: c.height, frameRate: c.frameRate };
   }
 
   #startRecording(): void {
     this.#recording = this.#nextRecordingId();
+    // Sound from the press on (it may already run, for pre-event sound): the segment says so.
+    this.#audioFor(false);
     const ring = this.#ring;
     this.#ring = undefined;
     const now = Math.floor(this.#p.clock.monotonic());
@@ -313,8 +358,7 @@ export class Recorder {
         this.#open(writer, meta);
         // The kept pre-event frames are the start of this segment: hash them into its manifest.
         if (writer.records > 0) {
-          for (const r of this.#store.records(writer.id)) this.#addToManifest(r.header, r.body);
-          this.#stats.evidenceFrames += writer.records;
+          for (const r of this.#store.records(writer.id)) if (this.#addToManifest(r.header, r.body)) this.#stats.evidenceFrames++;
         }
       } else this.#open(this.#store.openSegment(encodeMeta(this.#newMeta(0))), this.#newMeta(0));
     } catch (e) {
@@ -325,6 +369,7 @@ export class Recorder {
     this.#segmentEnd = now + this.#config.segmentSeconds * 1000;
     this.#keys.set(KEY_RECORDING, encode([this.#recording, Math.max(0, Math.floor(this.#p.clock.utc()))]));
     this.#captureFor(false).start();
+    this.#audioFor(false);
     this.#set('recording');
     this.#indicators.pulse(HAPTIC.start);
     this.#log('recording', { recording: this.#recording, preEventFrames, seq: this.#writer?.sequence ?? null });
@@ -333,6 +378,7 @@ export class Recorder {
   /** After a reboot that interrupted a recording: record on, and say how long the gap was. */
   #resume(recording: number, lastUtc: number | undefined): void {
     this.#recording = recording;
+    this.#audioFor(false);
     try {
       const meta = this.#newMeta(0);
       this.#open(this.#store.openSegment(encodeMeta(meta)), meta);
@@ -342,6 +388,7 @@ export class Recorder {
     }
     this.#segmentEnd = Math.floor(this.#p.clock.monotonic()) + this.#config.segmentSeconds * 1000;
     this.#captureFor(false).start();
+    this.#audioFor(false);
     this.#set('recording');
     this.#indicators.pulse(HAPTIC.start);
     const utc = Math.max(0, Math.floor(this.#p.clock.utc()));
@@ -401,6 +448,7 @@ export class Recorder {
   #quiesce(reason: string): void {
     if (this.#state === 'recording') this.#stopRecording(reason);
     this.#capture?.stop();
+    this.#audio?.stop();
     if (this.#ring) {
       this.#ring.discard();
       this.#ring = undefined;
@@ -445,6 +493,8 @@ export class Recorder {
     this.#log('powered-off', { reason });
     this.#capture?.close();
     this.#capture = undefined;
+    this.#audio?.close();
+    this.#audio = undefined;
     if (this.#batteryTimer !== undefined) this.#p.timer.clear(this.#batteryTimer);
     if (this.#retryTimer !== undefined) this.#p.timer.clear(this.#retryTimer);
     this.#batteryTimer = this.#retryTimer = undefined;
@@ -486,29 +536,37 @@ export class Recorder {
     if (!this.#writer) throw new BodycamError('E_RECORDER_IDLE', 'a frame arrived with no segment or ring open');
     if (this.#monoOf(header) >= this.#segmentEnd) this.#rollover();
     this.#writer!.append(header, body);
-    this.#addToManifest(header, body);
-    this.#stats.evidenceFrames++;
+    if (this.#addToManifest(header, body)) this.#stats.evidenceFrames++;
     this.#failures = 0;
   }
 
   /** A view over a frame header (the capture reuses one header buffer, so is the view). */
   #viewOf(header: Uint8Array): DataView {
-    if (this.#view.bytes !== header || !this.#view.view) {
-      this.#view.view = new DataView(header.buffer, header.byteOffset, header.byteLength);
-      this.#view.bytes = header;
+    // One cached view per kind: the frame and the audio capture each reuse one header buffer.
+    const c = header[0] === AUDIO_MAGIC_0 ? this.#audioView : this.#view;
+    if (c.bytes !== header || !c.view) {
+      c.view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+      c.bytes = header;
     }
-    return this.#view.view;
+    return c.view;
   }
 
   #monoOf(header: Uint8Array): number {
     return u64(this.#viewOf(header), 16);
   }
 
-  #addToManifest(header: Uint8Array, body: BufferLike): void {
+  /** Hash a stored record into the open manifest; true for a frame, false for an audio block. */
+  #addToManifest(header: Uint8Array, body: BufferLike): boolean {
     const v = this.#viewOf(header);
+    if (header[0] === AUDIO_MAGIC_0) {
+      // An audio record: hashed like a frame, counted as sound (samples at 36, lost samples at 32).
+      this.#builder!.addAudio(header, toBytes(body), v.getUint32(36), v.getUint32(32));
+      return false;
+    }
     this.#builder!.addFrame(header, toBytes(body), { mono: u64(v, 16), utc: u64(v, 24) });
     const dropped = v.getUint32(32);
     if (dropped) this.#builder!.addDropped(dropped);
+    return true;
   }
 
   /**
@@ -759,6 +817,7 @@ export class Recorder {
       captured: cap?.stored ?? 0,
       missed: cap?.missed ?? 0,
       lost: cap?.lost ?? 0,
+      audio: { on: this.#audio?.running ?? false, blocks: this.#audio?.stats.stored ?? 0, droppedSamples: this.#audio?.stats.dropped ?? 0 },
       lastError: this.#stats.lastError,
       ledgerEntries: this.#ledger.next,
       ledgerErrors: this.#stats.ledgerErrors,
@@ -767,7 +826,7 @@ export class Recorder {
       battery: { millivolts: b.millivolts, percent: b.percent, charging: b.charging },
       session: this.#session ? 'active' : this.#sessions.attempts ? 'closed' : 'none',
       sessions: { ...this.#sessions, released: this.#sessions.released.slice() },
-      config: { segmentSeconds: c.segmentSeconds, preEventSeconds: c.preEventSeconds, width: c.width, height: c.height, frameRate: c.frameRate },
+      config: { segmentSeconds: c.segmentSeconds, preEventSeconds: c.preEventSeconds, width: c.width, height: c.height, frameRate: c.frameRate, audio: c.audio, preEventAudio: c.preEventAudio },
     };
   }
 

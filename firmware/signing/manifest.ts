@@ -2,8 +2,8 @@
 //
 // Promises:
 // - The media digest is SHA-256 over the segment media, defined as the concatenation of the
-//   segment's frame records as the recorder appends them (frame header || JPEG, per frame, no
-//   storage framing). ManifestBuilder streams every frame into one Digest port context as it is
+//   segment's records as the recorder appends them (frame header || JPEG per frame, audio
+//   header || samples per audio block; no storage framing). ManifestBuilder streams every frame into one Digest port context as it is
 //   appended, so the media is never read twice and no JavaScript loop touches its bytes.
 // - A manifest is deterministic CBOR (signed.ts) signed as COSE_Sign1 by the device key; the
 //   same inputs give the same bytes on Node, in XS and on the camera.
@@ -71,6 +71,13 @@ export interface Manifest {
   prev: Uint8Array | null;
   flags: number;
   firmware: string;
+  /**
+   * Sound in the segment (present only when it holds audio records): blocks, samples stored and
+   * samples lost (driver overruns and blocks not stored). Absent fields mean no audio.
+   */
+  audioBlocks?: number;
+  audioSamples?: number;
+  audioDropped?: number;
 }
 
 export interface SignedManifest {
@@ -85,6 +92,8 @@ const CODE = 'E_MANIFEST_FORMAT';
 
 function checkManifest(m: Manifest): void {
   const ints: (keyof Manifest)[] = ['seq', 'boot', 'recording', 'firstMono', 'firstUtc', 'lastMono', 'lastUtc', 'lastSync', 'frames', 'dropped', 'bytes', 'width', 'height', 'flags'];
+  const audio = m.audioBlocks !== undefined || m.audioSamples !== undefined || m.audioDropped !== undefined;
+  if (audio) ints.push('audioBlocks', 'audioSamples', 'audioDropped');
   for (const k of ints) {
     const v = m[k];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new BodycamError(CODE, `manifest field ${k} must be an unsigned integer, not ${String(v)}`);
@@ -134,6 +143,7 @@ export function prepareManifest(fields: Manifest, keyId: Uint8Array, digest: Dig
     prev: manifest.prev,
     flags: manifest.flags,
     firmware: manifest.firmware,
+    ...(manifest.audioBlocks === undefined ? {} : { audioBlocks: manifest.audioBlocks, audioSamples: manifest.audioSamples!, audioDropped: manifest.audioDropped! }),
   }, keyId);
   return {
     manifest,
@@ -171,6 +181,11 @@ function manifestFields(f: Fields): Manifest {
     flags: uint(f, 'flags', CODE, t),
     firmware: text(f, 'firmware', CODE, t),
   };
+  if (f.has('audioBlocks') || f.has('audioSamples') || f.has('audioDropped')) {
+    m.audioBlocks = uint(f, 'audioBlocks', CODE, t);
+    m.audioSamples = uint(f, 'audioSamples', CODE, t);
+    m.audioDropped = uint(f, 'audioDropped', CODE, t);
+  }
   checkManifest(m);
   return m;
 }
@@ -229,6 +244,9 @@ export class ManifestBuilder {
   #frames = 0;
   #dropped = 0;
   #bytes = 0;
+  #audioBlocks = 0;
+  #audioSamples = 0;
+  #audioDropped = 0;
   #flags: number;
   #first: FrameTimes | undefined;
   #last: FrameTimes | undefined;
@@ -275,6 +293,22 @@ export class ManifestBuilder {
     this.#frames++;
     if (!this.#first) this.#first = { mono: times.mono, utc: times.utc };
     this.#last = { mono: times.mono, utc: times.utc };
+  }
+
+  /**
+   * One audio record appended to the segment (audio-record.ts): hashed into the media like a
+   * frame, counted as sound, not as a frame; its time does not move the frame times.
+   */
+  addAudio(header: BufferLike, body: BufferLike, samples: number, droppedBefore: number): void {
+    if (this.#finished) throw new BodycamError('E_MANIFEST_FINISHED', `segment ${this.#o.seq} is already signed`);
+    const h = toBytes(header);
+    const b = toBytes(body);
+    this.#ctx.write(h);
+    this.#ctx.write(b);
+    this.#bytes += h.byteLength + b.byteLength;
+    this.#audioBlocks++;
+    this.#audioSamples += samples;
+    this.#audioDropped += droppedBefore;
   }
 
   /** Frames the sensor produced that were not stored (counted, never hidden). */
@@ -325,6 +359,7 @@ export class ManifestBuilder {
       prev,
       flags: this.#flags | (f.flags ?? 0),
       firmware: o.firmware,
+      ...(this.#audioBlocks > 0 ? { audioBlocks: this.#audioBlocks, audioSamples: this.#audioSamples, audioDropped: this.#audioDropped } : {}),
     }, f.keyId, o.digest);
   }
 }

@@ -31,7 +31,7 @@ export const TAG_CALLBACK = 40001;
 export const TAG_ARRAYBUFFER = 40002;
 
 /** Port constructors and services of a Platform, by name (firmware/platform/platform.ts). */
-export const PLATFORM_CONSTRUCTORS = Object.freeze(['Camera', 'Flash', 'KeyStore', 'Button', 'Led', 'Haptic', 'Battery', 'Link'] as const);
+export const PLATFORM_CONSTRUCTORS = Object.freeze(['Camera', 'AudioIn', 'Flash', 'KeyStore', 'Button', 'Led', 'Haptic', 'Battery', 'Link'] as const);
 export const PLATFORM_SERVICES = Object.freeze(['clock', 'timer', 'random', 'digest', 'checksum'] as const);
 
 export interface MarshalHooks {

@@ -17,6 +17,8 @@ import { softChecksum } from '../../firmware/platform/soft-checksum.js';
 /** Virtual time: advanced only by the simulator, so a 12-hour shift runs in minutes. */
 export class VirtualClock implements Clock {
   #now = 0;
+  /** Virtual ms of the boots before this one (reboot() keeps them): elapsed() is the simulation's own time. */
+  #before = 0;
   #utcOffset: number;
   #source: ClockSource = 'rtc';
   #lastSync = 0;
@@ -45,9 +47,17 @@ export class VirtualClock implements Clock {
     if (ms < this.#now) throw new BodycamError('E_SIM_TIME', `time can't go back from ${this.#now} to ${ms}`);
     this.#now = ms;
   }
+  /**
+   * Simulator only: virtual ms since the simulation began, across reboots (the "true" time the
+   * simulated sensors stamp into what they capture, for tests that check the firmware's times).
+   */
+  elapsed(): number {
+    return this.#before + this.#now;
+  }
   /** Simulator control: a reboot restarts monotonic time (the RTC keeps running). */
   reboot(): void {
     const utc = this.utc();
+    this.#before += this.#now;
     this.#now = 0;
     this.#utcOffset = utc;
   }
@@ -229,7 +239,7 @@ export class SimHardware {
   /** Whether the status LED shows colours (as on a board with an RGB LED) or is one-colour. */
   rgbLed = true;
   /** Port constructors that a later module provides (Camera, Flash, Link), by name. */
-  readonly devices: Partial<Pick<Platform, 'Camera' | 'Flash' | 'Link'>> = {};
+  readonly devices: Partial<Pick<Platform, 'Camera' | 'AudioIn' | 'Flash' | 'Link'>> = {};
 
   constructor(options: SimHardwareOptions = {}) {
     this.clock = new VirtualClock(options);
@@ -278,6 +288,7 @@ export class SimHardware {
     }
     return {
       Camera: this.devices.Camera ?? missing('camera'),
+      AudioIn: this.devices.AudioIn ?? missing('microphone'),
       Flash: this.devices.Flash ?? missing('flash'),
       Link: this.devices.Link ?? missing('dock link'),
       KeyStore: SimKeyStore as unknown as Platform['KeyStore'],

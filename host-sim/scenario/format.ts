@@ -6,7 +6,8 @@
 //   {
 //     "name": "quiet-shift", "description": "…",
 //     "duration": "12h",
-//     "camera": { "width": 320, "height": 240, "frameRate": 15, "segmentSeconds": 30, "preEventSeconds": 30 },
+//     "camera": { "width": 320, "height": 240, "frameRate": 15, "segmentSeconds": 30, "preEventSeconds": 30,
+//                 "audio": true, "preEventAudio": false },         // sound from the simulated microphone
 //     "storage": { "mib": 256 },                        // or { "blocks": N, "blockLength": 4096 }, NOR flash;
 //                                                       // or { "cardGB": 64 }: an SD card's evidence partition
 //     "battery": [ { "at": 0, "millivolts": 4150 }, { "at": "12h", "millivolts": 3600 } ],
@@ -19,7 +20,7 @@
 //   }
 
 import { BodycamError } from '../../firmware/errors.js';
-import { checkSettings } from '../../firmware/provision/config.js';
+import { checkSettings, DEFAULT_SETTINGS } from '../../firmware/provision/config.js';
 import type { LinkFaults } from '../link/tcp-link.js';
 
 export interface ScenarioCamera {
@@ -28,6 +29,9 @@ export interface ScenarioCamera {
   frameRate: number;
   segmentSeconds: number;
   preEventSeconds: number;
+  /** Record sound (the simulated microphone is attached); pre-event sound too. */
+  audio: boolean;
+  preEventAudio: boolean;
 }
 
 export interface Scenario {
@@ -118,16 +122,19 @@ export function parseScenario(json: unknown, o: ParseOptions = {}): Scenario {
   };
 
   const c = obj(root.camera, 'camera');
-  only(c, ['width', 'height', 'frameRate', 'segmentSeconds', 'preEventSeconds'], 'camera');
+  only(c, ['width', 'height', 'frameRate', 'segmentSeconds', 'preEventSeconds', 'audio', 'preEventAudio'], 'camera');
+  const bool = (v: Json | undefined, path: string, absent: boolean): boolean => (v === undefined ? absent : typeof v === 'boolean' ? v : fail(path, 'must be true or false'));
   const camera: ScenarioCamera = {
     width: int(c.width, 'camera.width', 1, 4096, 320),
     height: int(c.height, 'camera.height', 1, 4096, 240),
     frameRate: int(c.frameRate, 'camera.frameRate', 1, 30, 15),
     segmentSeconds: int(c.segmentSeconds, 'camera.segmentSeconds', 5, 600, 30),
     preEventSeconds: int(c.preEventSeconds, 'camera.preEventSeconds', 0, 120, 30),
+    audio: bool(c.audio, 'camera.audio', DEFAULT_SETTINGS.audio),
+    preEventAudio: bool(c.preEventAudio, 'camera.preEventAudio', DEFAULT_SETTINGS.preEventAudio),
   };
   try {
-    checkSettings(camera);
+    checkSettings({ ...DEFAULT_SETTINGS, ...camera });
   } catch (e) {
     fail('camera', (e as Error).message);
   }

@@ -19,7 +19,7 @@ import type { CborValue } from '../../firmware/codec/cbor.js';
 import { BodycamError } from '../../firmware/errors.js';
 import type { Platform } from '../../firmware/platform/platform.js';
 import type { KeyStore, KeyStoreOptions, Led, LedOptions, LinkOptions } from '../../firmware/platform/index.js';
-import { signConfig } from '../../firmware/provision/config.js';
+import { DEFAULT_SETTINGS, signConfig } from '../../firmware/provision/config.js';
 import { issueCertificate } from '../../firmware/signing/certificate.js';
 import { peekManifest, FLAG_PRE_EVENT, FLAG_RECOVERED } from '../../firmware/signing/manifest.js';
 import { KeyPairSigner } from '../../firmware/signing/signer.js';
@@ -39,6 +39,7 @@ import { SimSd } from '../flash/sim-sd.js';
 import { TcpLink } from '../link/tcp-link.js';
 import { SeededRandom, SimHardware, nodeDigest } from '../node/hardware.js';
 import { attachCamera, synthetic } from '../sensor/sim-camera.js';
+import { attachMicrophone } from '../sensor/sim-microphone.js';
 import { FileKeyStores } from '../node/file-keystore.js';
 import { PROVISION_KEYSTORE } from '../guest/provision.js';
 import { RECORDER_KEYS_PATH } from '../guest/recorder.js';
@@ -418,6 +419,7 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
     if (existsSync(flashFile)) loadFlash(nor!, flashFile);
   }
   const camera = attachCamera(hw, { source: synthetic(sc.sensor.frameBytes ? { frameBytes: sc.sensor.frameBytes } : {}), jitterMs: sc.sensor.jitterMs });
+  if (sc.camera.audio) attachMicrophone(hw);
   const activity = new Activity();
   let linkAttempts = 0;
   hw.devices.Link = function ScenarioLink(options: LinkOptions) {
@@ -513,7 +515,7 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
     engine = await startCamera();
     if (first && !practice) {
       const publicKey = (await call('recorder.identity')) as Uint8Array;
-      const config = signConfig({ agency: SIM_AGENCY, device: SIM_DEVICE, version: 1, issued: UTC_START, ...sc.camera }, root);
+      const config = signConfig({ ...DEFAULT_SETTINGS, agency: SIM_AGENCY, device: SIM_DEVICE, version: 1, issued: UTC_START, ...sc.camera }, root);
       await call('recorder.provision', root.publicKey, cert(SIM_DEVICE, 'device', publicKey), config);
     }
     hw.battery.curve = batteryCurve();

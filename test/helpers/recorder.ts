@@ -5,7 +5,8 @@
 
 import type { CborValue } from '../../firmware/codec/cbor.js';
 import { decodeFrameHeader, parseMedia } from '../../firmware/encoder/frame-record.js';
-import { signConfig } from '../../firmware/provision/config.js';
+import { isAudioRecord } from '../../firmware/encoder/audio-record.js';
+import { DEFAULT_SETTINGS, signConfig } from '../../firmware/provision/config.js';
 import type { RecorderStatus } from '../../firmware/recorder/recorder.js';
 import { peekManifest, type Manifest } from '../../firmware/signing/manifest.js';
 import { SegmentStore } from '../../firmware/storage/index.js';
@@ -17,6 +18,7 @@ import { TcpLink } from '../../host-sim/link/tcp-link.js';
 import type { LinkOptions } from '../../firmware/platform/link.js';
 import { plain } from '../../host-sim/scenario/runner.js';
 import { attachCamera, synthetic, type SimCameraControl, type SimCameraOptions } from '../../host-sim/sensor/sim-camera.js';
+import { attachMicrophone, type SimMicrophoneControl, type SimMicrophoneOptions } from '../../host-sim/sensor/sim-microphone.js';
 import { certificate, root, AGENCY } from './dock.js';
 
 export const DEVICE = 'CAM-REC-1';
@@ -39,6 +41,17 @@ export interface CameraOptions {
   revocations?: Uint8Array;
   /** A one-colour status LED (as the XIAO's), instead of an RGB one. */
   monoLed?: boolean;
+  /** Attach the simulated microphone (and turn sound on in the signed configuration). */
+  microphone?: SimMicrophoneOptions;
+  /** Pre-event sound in the signed configuration (with a microphone). */
+  preEventAudio?: boolean;
+  /** Sound in the signed configuration (default: on with a microphone, off without). */
+  audio?: boolean;
+  /** Picture size in the signed configuration (default QVGA). */
+  width?: number;
+  height?: number;
+  /** Recorder settings under the signed configuration (e.g. audioCodec). */
+  settings?: Record<string, CborValue>;
 }
 
 export interface StoredSegment {
@@ -57,6 +70,7 @@ export class TestCamera {
   readonly hw: SimHardware;
   readonly flash: SimFlash;
   readonly cam: SimCameraControl;
+  mic: SimMicrophoneControl | undefined;
   readonly o: CameraOptions;
   #bootAt = 0;
 
@@ -66,6 +80,7 @@ export class TestCamera {
     if (o.monoLed) this.hw.rgbLed = false;
     this.flash = attachFlash(this.hw, new SimFlash({ blockLength: 4096, blocks: o.blocks ?? 2048 }));
     this.cam = attachCamera(this.hw, { source: synthetic(), ...o.camera });
+    if (o.microphone) this.mic = attachMicrophone(this.hw, o.microphone);
     this.hw.devices.Link = function TestLink(options: LinkOptions) {
       return new TcpLink(options);
     } as unknown as NonNullable<SimHardware['devices']['Link']>;
@@ -77,7 +92,11 @@ export class TestCamera {
     c.engine = await startEngine(o.engine, c.hw.platform());
     if (!o.unprovisioned) {
       const publicKey = (await c.engine.call('recorder.identity')).value as Uint8Array;
-      const config = signConfig({ agency: AGENCY, device: DEVICE, version: 1, issued: 0, width: 320, height: 240, frameRate: o.frameRate ?? 5, segmentSeconds: o.segmentSeconds ?? 30, preEventSeconds: o.preEventSeconds ?? 10 }, root);
+      // Sound only with a microphone attached (o.microphone); the firmware's default is on.
+      const config = signConfig({
+        ...DEFAULT_SETTINGS, agency: AGENCY, device: DEVICE, version: 1, issued: 0, width: o.width ?? 320, height: o.height ?? 240, frameRate: o.frameRate ?? 5, segmentSeconds: o.segmentSeconds ?? 30, preEventSeconds: o.preEventSeconds ?? 10,
+        audio: o.audio ?? o.microphone !== undefined, preEventAudio: o.preEventAudio ?? false,
+      }, root);
       await c.engine.call('recorder.provision', root.publicKey, certificate({ id: DEVICE, kind: 'device', publicKey }), config, o.revocations ?? null);
     }
     await c.boot();
@@ -85,7 +104,7 @@ export class TestCamera {
   }
 
   async boot(): Promise<RecorderStatus> {
-    const v = (await this.engine.call('recorder.boot', { camera: { width: 320, height: 240, frameRate: this.o.frameRate ?? 5 }, dock: this.o.dockPort ? { port: this.o.dockPort } : null, settings: { longPressMs: LONG_MS } } as CborValue)).value;
+    const v = (await this.engine.call('recorder.boot', { camera: { width: this.o.width ?? 320, height: this.o.height ?? 240, frameRate: this.o.frameRate ?? 5 }, dock: this.o.dockPort ? { port: this.o.dockPort } : null, settings: { longPressMs: LONG_MS, ...this.o.settings } } as CborValue)).value;
     await this.engine.pump();
     return plain<RecorderStatus>(v);
   }
@@ -177,7 +196,7 @@ export class TestCamera {
       if (s.state === 'released' || s.state === 'open') continue;
       const manifestBytes = s.trailer ?? this.keys().get(`rm.${s.sequence}`);
       if (!manifestBytes) continue;
-      const frames = [...store.records(s.id)].map((r) => decodeFrameHeader(r.header));
+      const frames = [...store.records(s.id)].filter((r) => !isAudioRecord(r.header)).map((r) => decodeFrameHeader(r.header));
       out.push({ seq: s.sequence, state: s.state, manifest: peekManifest(manifestBytes).manifest, frameNumbers: frames.map((f) => f.frameNumber), flags: frames.map((f) => f.flags), monotonic: frames.map((f) => f.monotonicMs), droppedBefore: frames.map((f) => f.droppedBefore) });
     }
     return out;
