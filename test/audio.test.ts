@@ -27,6 +27,7 @@ import { glyphPixel } from '../host-sim/sensor/font.js';
 import { DEVICE, TestCamera } from './helpers/recorder.js';
 import { certificate, root, AGENCY } from './helpers/dock.js';
 import { concat } from './helpers/signing.js';
+import { repoRoot } from '../toolchain/root.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bodycam-audio-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -384,4 +385,74 @@ test('recorder: at 25 fps the pre-event buffer keeps its whole 120 s, pictures a
   t.true(soundSpan >= 119_800 && soundSpan <= 120_200, `pre-event sound from ${soundSpan} ms before the press`);
   t.is((await c.status()).lastError, '');
   await c.close();
+});
+
+/**
+ * A fake of Moddable's ESP32 AudioIn (modules/io/audioin/esp32): 16-bit mono from the constructor's
+ * options, onReadable(byteLength) with all that is ready, read(n) throws "invalid size" beyond it.
+ */
+class FakeAudioInDriver {
+  static opened: FakeAudioInDriver[] = [];
+  readonly sampleRate: number;
+  readonly bitsPerSample = 16 as const;
+  readonly channels = 1 as const;
+  readonly onReadable: (byteLength: number, sampleCount?: number) => void;
+  ready = 0;
+  started = 0;
+  closed = false;
+  constructor(o: { sampleRate: number; bitsPerSample: 16; channels: 1; audioType: 'LPCM'; format: 'buffer'; onReadable: (byteLength: number, sampleCount?: number) => void }) {
+    if (o.sampleRate < 8000 || o.sampleRate > 48000) throw new Error('invalid sample rate');
+    this.sampleRate = o.sampleRate;
+    this.onReadable = o.onReadable;
+    FakeAudioInDriver.opened.push(this);
+  }
+  fill(bytes: number): void {
+    this.ready += bytes;
+    this.onReadable(this.ready);
+  }
+  read(n: number): ArrayBuffer {
+    if (n <= 0 || n > this.ready) throw new Error('invalid size');
+    this.ready -= n;
+    return new ArrayBuffer(n);
+  }
+  start(): void {
+    this.started++;
+  }
+  stop(): void {}
+  close(): void {
+    this.closed = true;
+  }
+}
+
+test('device adapter: the AudioIn port over Moddable\'s driver; a board without a microphone records video only', async (t) => {
+  const { moddableAudioInPort, noMicrophone } = await import('../firmware/device/audio-in.js');
+  const { readBoard } = await import('../firmware/device/board.js');
+  const { readFileSync } = await import('node:fs');
+  const Port = moddableAudioInPort(FakeAudioInDriver);
+  const hw = new SimHardware({ seed: 9 });
+  const records: AudioHeader[] = [];
+  const capture = new AudioCapture({ AudioIn: Port, clock: hw.clock, sink: { append: (h) => void records.push(decodeAudioHeader(h)) } });
+  const driver = FakeAudioInDriver.opened.at(-1)!;
+  capture.start();
+  t.is(driver.started, 1);
+  hw.clock.advanceTo(150);
+  driver.fill(4800); // 150 ms: not a whole block yet
+  t.is(records.length, 0);
+  hw.clock.advanceTo(450);
+  driver.fill(9600); // 450 ms ready: two blocks taken, 50 ms left in the driver
+  t.is(records.length, 2);
+  t.is(driver.ready, 1600);
+  // No driver stamp: the first block's time is the read time less what was ready (450 − 450 ms).
+  t.deepEqual(records.map((r) => r.monotonicMs), [0, 200]);
+  t.is(new Port({ sampleRate: 16000, bitsPerSample: 16, channels: 1 }).read(1_000_000), undefined, 'more than is ready is undefined, not a throw');
+  capture.close();
+  t.true(driver.closed);
+  t.throws(() => new Port({ sampleRate: 96000, bitsPerSample: 16, channels: 1 }), { message: /E_AUDIO_INIT.*invalid sample rate/ });
+  const None = noMicrophone('m5atom_s3r_cam');
+  t.throws(() => new None({ sampleRate: 16000, bitsPerSample: 16, channels: 1 }), { message: /E_NO_DEVICE.*m5atom_s3r_cam has no microphone/ });
+  // The boards: the two OV2640 boards name their PDM microphone (as the SDK's targets wire it); the AtomS3R-CAM has none.
+  const board = (name: string) => readBoard((JSON.parse(readFileSync(join(repoRoot, 'boards', `${name}.json`), 'utf8')) as { config: { bodycam: unknown } }).config.bodycam, name);
+  t.deepEqual(board('xiao_esp32s3_sense').microphone, { kind: 'pdm', clock: 42, data: 41 });
+  t.deepEqual(board('lilygo_t_camera_plus_s3').microphone, { kind: 'pdm', clock: 39, data: 40 });
+  t.is(board('m5atom_s3r_cam').microphone, null);
 });
