@@ -28,7 +28,7 @@ import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
 import { checkCredentials, type CheckedCredentials } from './c2pa.js';
 import { checkSignerX509, type CheckedSignerCertificate } from './c2pa-certs.js';
 import { SafeReader } from './layout.js';
-import { frameTimeText, planMp4, readFragments, RECORDS_TRACK, TIME_TRACK, VIDEO_TRACK } from './mp4.js';
+import { frameTimeText, planMp4, readFragments, RECORDS_TRACK, SOUND_TRACK, TIME_TRACK, VIDEO_TRACK } from './mp4.js';
 import type { Trust } from './trust.js';
 import { trustSummary, type StoreReport } from './verify-store.js';
 
@@ -49,6 +49,8 @@ export interface Mp4Report {
   certificate: DeviceReport['certificate'] | null;
   segments: { seq: number | null; valid: boolean; frames: number; fragments: number[]; reasons: { code: string; message: string }[] }[];
   clock: { offsetMs: number | null; source: string } | null;
+  /** The sound track, when it matched the camera's audio records. */
+  sound: { sampleRate: number; samples: number; silent: number } | null;
   /** Everything that fails the file. */
   findings: Mp4Finding[];
   /** What the verifier says about evidence outside the exported range (segments before or after it). */
@@ -61,7 +63,7 @@ const RANGE_CODES: string[] = [REASONS.GAP, REASONS.TRUNCATED, REASONS.MISSING_M
 const bytesList = (v: CborValue | undefined): Uint8Array[] => (isArray(v ?? null) ? (v as CborValue[]).filter(isBytes) : []);
 
 export function verifyMp4(file: string, o: { trust: Trust; ed25519: Ed25519 }): Mp4Report {
-  const report: Mp4Report = { file, valid: false, trust: trustSummary(o.trust), signer: null, manifest: null, device: null, certificate: null, segments: [], clock: null, findings: [], notes: [] };
+  const report: Mp4Report = { file, valid: false, trust: trustSummary(o.trust), signer: null, manifest: null, device: null, certificate: null, segments: [], clock: null, sound: null, findings: [], notes: [] };
   const fail = (f: Mp4Finding) => void report.findings.push(f);
   const reader = new SafeReader();
   const bytes = reader.read(file, 0x7fff_ffff);
@@ -220,6 +222,17 @@ export function verifyMp4(file: string, o: { trust: Trust; ed25519: Ed25519 }): 
       if (!t || t.baseTime !== fr.baseTime || t.samples.length !== fr.frames.length || fr.frames.some((x, i) => new TextDecoder().decode(t.samples[i].data.subarray(2)) !== frameTimeText(x.header, clockOffsetMs))) timing.push(`fragment ${fr.number}'s UTC text track is not what its frame headers and the clock offset give`);
     }
     if (plan.fragments.length !== fragments.size) timing.push(`the file has ${fragments.size} fragments, the frame headers make ${plan.fragments.length}`);
+    // The sound track must be the camera's signed audio records laid on the timeline, sample for sample.
+    const heard = [...fragments.values()].flatMap((fr) => fr.tracks.get(SOUND_TRACK)?.samples ?? []);
+    const pcm = new Uint8Array(heard.reduce((n, x) => n + x.data.length, 0));
+    let o2 = 0;
+    for (const x of heard) {
+      pcm.set(x.data, o2);
+      o2 += x.data.length;
+    }
+    const want = plan.sound?.pcm ?? new Uint8Array(0);
+    if (pcm.length !== want.length || !pcm.every((x, i) => x === want[i])) timing.push(`the sound track (${pcm.length / 2} samples) is not the camera's audio records laid on the timeline (${want.length / 2} samples)`);
+    else report.sound = plan.sound ? { sampleRate: plan.sound.sampleRate, samples: plan.sound.samples, silent: plan.sound.summary.silent } : null;
     for (const m of timing) fail({ scope: 'timing', code: 'timing-mismatch', message: m });
   } catch (e) {
     fail({ scope: 'timing', code: 'timing-unreadable', message: errorMessage(e) });

@@ -28,17 +28,22 @@
 // - the raw frame headers themselves travel in the C2PA credentials (evidence/c2pa.ts), since
 //   the camera's signature covers them.
 //
-// Further tracks (the audio the camera records) are one more Track: a sample entry and samples
-// per fragment; the fragment writer is written over a list of tracks.
+// Sound, when the camera recorded it, is one more Track (soundTrack): the audio records laid on
+// this timeline by firmware/encoder/sound-track.ts, as the AVI export lays them; the records
+// themselves also travel verbatim (recordsTrack) so that the signed media can be rebuilt.
 
 import { BodycamError } from '../firmware/errors.js';
-import { FrameFlags, parseMedia, type FrameHeader } from '../firmware/encoder/frame-record.js';
+import { FrameFlags, parseSegmentMedia, type FrameHeader } from '../firmware/encoder/frame-record.js';
+import { layOutSound, soundRate, type LaidOutSound, type SegmentSound } from '../firmware/encoder/sound-track.js';
 import { toBytes, type BufferLike } from '../firmware/platform/buffers.js';
 
 export const MP4_TIMESCALE = 1000;
 export const VIDEO_TRACK = 1;
 export const TIME_TRACK = 2;
 export const RECORDS_TRACK = 3;
+export const SOUND_TRACK = 4;
+/** PCM samples per audio sample of the MP4 (a packet to a reader). */
+const SOUND_CHUNK = 1024;
 /** The records track's sample entry URI: other records of the segment (audio), verbatim. */
 export const RECORDS_URI = 'urn:bodycam:segment-records:1';
 
@@ -225,6 +230,8 @@ export interface Mp4Plan {
   clockOffsetMs: number | null;
   /** Whether any segment holds records other than frames (then the records track is written). */
   hasRecords: boolean;
+  /** The sound, laid on the video timeline as the AVI export does (firmware/encoder/sound-track.ts), if any. */
+  sound?: LaidOutSound;
 }
 
 export interface Mp4PlanOptions {
@@ -242,13 +249,20 @@ export function planMp4(media: readonly BufferLike[], o: Mp4PlanOptions = {}): M
   let prev: Mp4Frame | undefined;
   let frames = 0;
   let dropped = 0;
+  // Sound: each segment's audio blocks with the boot they were captured in, and each run of frames
+  // (from a FIRST frame) as the anchor that puts them on the timeline.
+  const sound: SegmentSound[] = [];
+  const runs: { boot: number; mono: number; time: number }[] = [];
+  let boot = 0;
   media.forEach((m, i) => {
+    let segmentBoot: number | undefined;
     const segment = o.segmentSeqs?.[i] ?? i;
     let current: Mp4Fragment | undefined;
     const bytes = toBytes(m);
     let at = 0;
     let pending: Uint8Array | undefined;
-    for (const { header: h, jpeg, offset } of parseMedia(m)) {
+    const parsed = parseSegmentMedia(m);
+    for (const { header: h, jpeg, offset } of parsed.frames) {
       if (offset > at) pending = bytes.subarray(at, offset);
       at = offset + 48 + jpeg.length;
       if (!format) format = { width: h.width, height: h.height, frameRate: h.frameRate };
@@ -258,6 +272,8 @@ export function planMp4(media: readonly BufferLike[], o: Mp4PlanOptions = {}): M
       frames++;
       dropped += h.droppedBefore;
       const restart = (h.flags & FrameFlags.FIRST) !== 0;
+      if (prev && restart && h.monotonicMs < prev.header.monotonicMs) boot++;
+      segmentBoot ??= boot;
       let time = 0;
       let hole = false;
       if (prev) {
@@ -276,6 +292,7 @@ export function planMp4(media: readonly BufferLike[], o: Mp4PlanOptions = {}): M
       } else if (h.droppedBefore > 0) {
         gaps.push({ segment, frameNumber: h.frameNumber, kind: restart ? 'restart' : 'drop', dropped: h.droppedBefore, gapMs: h.gapMs, utcMs: h.utcMs, time: 0 });
       }
+      if (!prev || restart) runs.push({ boot, mono: h.monotonicMs, time });
       const frame: Mp4Frame = { segment, header: h, headerBytes: toBytes(m).subarray(offset, offset + 48), jpeg, time, duration: 0 };
       if (!current || (hole && current.frames.length > 0)) {
         current = { number: fragments.length + 1, segment, frames: [], baseTime: time, records: [], order: [] };
@@ -294,10 +311,19 @@ export function planMp4(media: readonly BufferLike[], o: Mp4PlanOptions = {}): M
       current.records.push({ time: prev!.time, data: bytes.subarray(at) });
       current.order.push(1);
     }
+    if (parsed.audio.length) sound.push({ boot: segmentBoot ?? boot, audio: parsed.audio });
   });
   if (!format || !prev) throw new BodycamError('E_EXPORT_EMPTY', 'the segments hold no frames to export');
   prev.duration = Math.round(1000 / prev.header.frameRate);
-  return { ...format, fragments, frames, dropped, gaps, durationMs: prev.time + prev.duration, firstUtcMs: fragments[0].frames[0].header.utcMs, clockOffsetMs: o.clockOffsetMs ?? null, hasRecords: fragments.some((f) => f.records.length > 0) };
+  const durationMs = prev.time + prev.duration;
+  const rate = soundRate(sound);
+  let laid: LaidOutSound | undefined;
+  if (rate) {
+    const at = (ms: number) => Math.round((ms * rate) / 1000);
+    const total = at(durationMs);
+    laid = layOutSound(sound, runs.map((r, i) => ({ boot: r.boot, mono: r.mono, at: at(r.time), end: i + 1 < runs.length ? at(runs[i + 1].time) : total })), total, rate);
+  }
+  return { ...format, fragments, frames, dropped, gaps, durationMs, firstUtcMs: fragments[0].frames[0].header.utcMs, clockOffsetMs: o.clockOffsetMs ?? null, hasRecords: fragments.some((f) => f.records.length > 0), ...(laid ? { sound: laid } : {}) };
 }
 
 /** The text a frame's timed-text sample reads (NISTIR 8161r1: UTC and clock offset per frame). */
@@ -313,6 +339,8 @@ export function frameTimeText(h: FrameHeader, clockOffsetMs: number | null): str
 /** A track of the fragmented MP4: how it is described, and its samples in each fragment. */
 export interface Track {
   id: number;
+  /** Units per second of its times (default MP4_TIMESCALE). */
+  timescale?: number;
   handler: string;
   name: string;
   /** The media header box (vmhd, smhd, nmhd). */
@@ -397,7 +425,7 @@ export function ftypBox(): Box {
 function trak(t: Track, plan: Mp4Plan): Box {
   const created = Math.floor(plan.firstUtcMs / 1000) + EPOCH_1904;
   const tkhd = new Box('tkhd', [f().full(1, t.flags).u64(created).u64(created).u32(t.id).u32(0).u64(0).zeros(8).i16(0).i16(0).u16(t.handler === 'soun' ? 0x0100 : 0).u16(0).done(), matrixBytes(), f().u32(t.handler === 'vide' || t.handler === 'sbtl' ? t.width * 65536 : 0).u32(t.handler === 'vide' || t.handler === 'sbtl' ? t.height * 65536 : 0).done()]);
-  const mdhd = new Box('mdhd', [f().full(1, 0).u64(created).u64(created).u32(MP4_TIMESCALE).u64(0).u16(0x55c4).u16(0).done()]);
+  const mdhd = new Box('mdhd', [f().full(1, 0).u64(created).u64(created).u32(t.timescale ?? MP4_TIMESCALE).u64(0).u16(0x55c4).u16(0).done()]);
   const name = enc.encode(t.name);
   const hdlr = new Box('hdlr', [f().full(0, 0).u32(0).fourcc(t.handler).zeros(12).bytes(name).u8(0).done()]);
   const dinf = new Box('dinf', [new Box('dref', [f().full(0, 0).u32(1).done(), new Box('url ', [f().full(0, 1).done()])])]);
@@ -420,7 +448,7 @@ function matrixBytes(): Uint8Array {
 /** moov: the movie header, one trak per track, and mvex (mehd with the duration, trex per track). */
 export function moovBox(plan: Mp4Plan, tracks: Track[]): Box {
   const created = Math.floor(plan.firstUtcMs / 1000) + EPOCH_1904;
-  const mvhd = new Box('mvhd', [f().full(1, 0).u64(created).u64(created).u32(MP4_TIMESCALE).u64(0).u32(0x00010000).u16(0x0100).zeros(10).done(), matrixBytes(), f().zeros(24).u32(tracks.length + 1).done()]);
+  const mvhd = new Box('mvhd', [f().full(1, 0).u64(created).u64(created).u32(MP4_TIMESCALE).u64(0).u32(0x00010000).u16(0x0100).zeros(10).done(), matrixBytes(), f().zeros(24).u32(Math.max(...tracks.map((t) => t.id)) + 1).done()]);
   const mvex = new Box('mvex', [new Box('mehd', [f().full(1, 0).u64(plan.durationMs).done()]), ...tracks.map((t) => new Box('trex', [f().full(0, 0).u32(t.id).u32(1).u32(0).u32(0).u32(0).done()]))]);
   return new Box('moov', [mvhd, ...tracks.map((t) => trak(t, plan)), mvex]);
 }
@@ -490,8 +518,48 @@ export function recordsTrack(plan: Mp4Plan): Track {
   };
 }
 
+/**
+ * The sound as one playable track: 16-bit little-endian mono PCM ('sowt', which ffmpeg and the
+ * QuickTime family read as pcm_s16le), timescale the sample rate, laid on the video timeline
+ * exactly as the AVI export lays it (silence where nothing was stored, and over a reboot's hole).
+ * Each fragment carries the stretch from its start to the next fragment's, in samples of
+ * SOUND_CHUNK PCM samples. IMA ADPCM blocks are decoded to PCM for it; the blocks as recorded
+ * stay in the records track.
+ */
+export function soundTrack(plan: Mp4Plan): Track | undefined {
+  const sound = plan.sound;
+  if (!sound) return undefined;
+  const rate = sound.sampleRate;
+  const at = (ms: number) => Math.min(sound.samples, Math.round((ms * rate) / 1000));
+  const entry = new Box('sowt', [f().zeros(6).u16(1).u16(0).u16(0).u32(0).u16(1).u16(16).i16(0).u16(0).u32(rate * 65536).done()]);
+  const spans = new Map<number, [number, number]>();
+  plan.fragments.forEach((fr, i) => spans.set(fr.number, [i === 0 ? 0 : at(fr.baseTime), i + 1 < plan.fragments.length ? at(plan.fragments[i + 1].baseTime) : sound.samples]));
+  return {
+    id: SOUND_TRACK,
+    timescale: rate,
+    handler: 'soun',
+    name: 'sound (16-bit PCM, as the camera recorded it)',
+    mediaHeader: new Box('smhd', [f().full(0, 0).u16(0).u16(0).done()]),
+    sampleEntry: entry,
+    width: 0,
+    height: 0,
+    flags: 3,
+    samples: (fr) => {
+      const [from, to] = spans.get(fr.number)!;
+      const out: { duration: number; data: Uint8Array[]; size: number }[] = [];
+      for (let p = from; p < to; p += SOUND_CHUNK) {
+        const n = Math.min(SOUND_CHUNK, to - p);
+        out.push({ duration: n, data: [sound.pcm.subarray(2 * p, 2 * (p + n))], size: 2 * n });
+      }
+      return out;
+    },
+    baseTime: (fr) => spans.get(fr.number)![0],
+  };
+}
+
 export function defaultTracks(plan: Mp4Plan): Track[] {
-  return plan.hasRecords ? [videoTrack(plan), timeTrack(plan), recordsTrack(plan)] : [videoTrack(plan), timeTrack(plan)];
+  const sound = soundTrack(plan);
+  return [videoTrack(plan), timeTrack(plan), ...(sound ? [sound] : []), ...(plan.hasRecords ? [recordsTrack(plan)] : [])];
 }
 
 // ------------------------------------------------------------------------------ read

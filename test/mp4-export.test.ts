@@ -219,6 +219,20 @@ test('bodycam export --signer: an MP4 that c2pa-rs calls trusted and intact and 
   t.deepEqual(copiedMd5s(out), stored.map((f) => md5(f.jpeg)));
   t.is(decodeCount(out), stored.length);
 
+  // The sound: one PCM track, exactly the camera's audio records laid on the timeline as the AVI
+  // export lays them; ffmpeg copies it out byte for byte and decodes it.
+  const segMedia = readdirSync(segDir).filter((n) => n.endsWith('.media')).sort().map((n) => new Uint8Array(readFileSync(join(segDir, n))));
+  const laid = planMp4(segMedia).sound;
+  t.truthy(laid, 'the default shift records sound');
+  const audio = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=codec_name,sample_rate,channels', '-of', 'json', out]).toString()) as { streams: { codec_name: string; sample_rate: string; channels: number }[] };
+  t.deepEqual(audio.streams.map((x) => [x.codec_name, Number(x.sample_rate), x.channels]), [['pcm_s16le', laid!.sampleRate, 1]]);
+  const copied = spawnSync('ffmpeg', ['-v', 'error', '-xerror', '-i', out, '-map', '0:a:0', '-c', 'copy', '-f', 's16le', '-'], { maxBuffer: 256 * 1024 * 1024 });
+  t.is(copied.status, 0, copied.stderr.toString());
+  t.is(md5(copied.stdout), md5(laid!.pcm));
+  const decodedAudio = spawnSync('ffmpeg', ['-v', 'error', '-xerror', '-i', out, '-map', '0:a:0', '-f', 's16le', '-'], { maxBuffer: 256 * 1024 * 1024 });
+  t.is(decodedAudio.status, 0, decodedAudio.stderr.toString());
+  t.is(decodedAudio.stdout.length, laid!.pcm.length);
+
   const anchor = certificatePem(rootCertificate);
   const good = await c2paValidate(out, anchor);
   t.is(good.state, 'Trusted', JSON.stringify(good));
@@ -234,6 +248,7 @@ test('bodycam export --signer: an MP4 that c2pa-rs calls trusted and intact and 
   t.is(ok.clock.offsetMs, 0);
   t.regex(ok.clock.source, /^the camera's signed drift statement/);
   t.true(ok.segments.length > 0 && ok.segments.every((x) => x.valid));
+  t.is((ok as unknown as { sound: { samples: number } }).sound.samples, laid!.samples);
 
   // One flipped bit in the middle of a JPEG.
   const bytes = readFileSync(out);
