@@ -50,6 +50,11 @@ export interface DecodeLimits {
   maxDepth?: number;
   /** Most items in one array or map. */
   maxItems?: number;
+  /**
+   * Byte strings as views into the input rather than copies (the dock station's chunks: no copy of
+   * the media). Only for a caller that keeps the input unchanged for as long as it uses them.
+   */
+  shareBytes?: boolean;
 }
 
 // Nesting is bounded on both sides by MAX_DEPTH: each level is a recursive call, and the camera's
@@ -57,7 +62,7 @@ export interface DecodeLimits {
 // deepest value allowed inside it).
 export const MAX_DEPTH = 32;
 
-const DEFAULT_LIMITS: Required<DecodeLimits> = Object.freeze({ maxBytes: 64 * 1024 * 1024, maxDepth: MAX_DEPTH, maxItems: 65536 });
+const DEFAULT_LIMITS: Required<DecodeLimits> = Object.freeze({ maxBytes: 64 * 1024 * 1024, maxDepth: MAX_DEPTH, maxItems: 65536, shareBytes: false });
 
 
 // ---------------------------------------------------------------- encoding
@@ -368,7 +373,7 @@ class Reader {
         } else {
           const n = this.length(info, 'bytes');
           this.need(n);
-          bytes = this.buf.slice(this.pos, this.pos + n);
+          bytes = major === 2 && this.limits.shareBytes ? this.buf.subarray(this.pos, this.pos + n) : this.buf.slice(this.pos, this.pos + n);
           this.pos += n;
         }
         if (major === 2) return bytes;

@@ -66,9 +66,10 @@ export function frameEncoded(room: { buffer: Uint8Array; length: number }, check
 
 /**
  * A whole frame: `payload` is what the header's length covers; `flags` its flags byte; `framed`
- * the header and payload together (what a session MAC covers, with the counter).
+ * the header and payload together (what a session MAC covers, with the counter); `crc` the
+ * frame's CRC-32, checked (a receiver can derive a part's CRC from it: one pass over the bytes).
  */
-export type FrameEvent = { kind: 'message'; payload: Uint8Array; flags: number; framed: Uint8Array } | { kind: 'corrupt'; error: BodycamError } | { kind: 'fatal'; error: BodycamError };
+export type FrameEvent = { kind: 'message'; payload: Uint8Array; flags: number; framed: Uint8Array; crc: number } | { kind: 'corrupt'; error: BodycamError } | { kind: 'fatal'; error: BodycamError };
 
 /** Reassembles frames from arbitrary pieces of the stream. Bounded: never buffers more than one frame. */
 export class FrameReader {
@@ -78,8 +79,14 @@ export class FrameReader {
   #parts: Uint8Array[] = [];
   #total = 0;
   #dead: BodycamError | undefined;
-  constructor(checksum: Checksum) {
+  #adopt: boolean;
+  /**
+   * `adopt`: the pieces pushed are handed over (the caller never reuses them, as with Node's
+   * socket reads), so they are kept as they are rather than copied.
+   */
+  constructor(checksum: Checksum, o: { adopt?: boolean } = {}) {
     this.#checksum = checksum;
+    this.#adopt = o.adopt === true;
   }
   get dead(): BodycamError | undefined {
     return this.#dead;
@@ -119,7 +126,7 @@ export class FrameReader {
     if (this.#dead) return [];
     const bytes = toBytes(data);
     if (bytes.length === 0) return [];
-    this.#parts.push(bytes.slice());
+    this.#parts.push(this.#adopt ? bytes : bytes.slice());
     this.#total += bytes.length;
     const events: FrameEvent[] = [];
     for (;;) {
@@ -138,7 +145,7 @@ export class FrameReader {
       if (this.#checksum.crc32(frame.subarray(0, HEADER_BYTES + len)) !== crc) {
         events.push({ kind: 'corrupt', error: new BodycamError('E_PROTO_CHECKSUM', `frame of ${len} bytes failed its CRC; discarded`) });
       } else {
-        events.push({ kind: 'message', payload: frame.subarray(HEADER_BYTES, HEADER_BYTES + len), flags: frame[3], framed: frame.subarray(0, HEADER_BYTES + len) });
+        events.push({ kind: 'message', payload: frame.subarray(HEADER_BYTES, HEADER_BYTES + len), flags: frame[3], framed: frame.subarray(0, HEADER_BYTES + len), crc });
       }
     }
     return events;

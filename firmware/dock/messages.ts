@@ -124,11 +124,14 @@ export function encodeMessageWithRoom(t: MessageType, fields: Record<string, Cbo
   return encodeWithRoom(checkedMessage(t, fields), prefix, suffix, hint);
 }
 
-/** Decode and check one payload; E_PROTO_* codes for anything that isn't a valid message. */
-export function decodeMessage(payload: Uint8Array): Message {
+/**
+ * Decode and check one payload; E_PROTO_* codes for anything that isn't a valid message.
+ * `shareBytes`: byte fields are views into `payload` (no copy); the caller keeps it unchanged.
+ */
+export function decodeMessage(payload: Uint8Array, o: { shareBytes?: boolean } = {}): Message {
   let v: CborValue;
   try {
-    v = decode(payload, { maxDepth: 6, maxItems: 4096, maxBytes: MAX_CHUNK + 1024 });
+    v = decode(payload, { maxDepth: 6, maxItems: 4096, maxBytes: MAX_CHUNK + 1024, shareBytes: o.shareBytes === true });
   } catch (e) {
     throw new BodycamError('E_PROTO_CBOR', `message is not valid CBOR (${e instanceof Error ? e.message : String(e)})`);
   }
