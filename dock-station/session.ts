@@ -3,8 +3,10 @@
 //
 // Order: hello/auth (the dock proves itself first, then the camera) → status → time → head →
 // inventory → for each segment: verify the manifest, resume at the durable offset, pull chunks
-// (CRC per chunk, fsync per chunk), check the media digest, commit → a receipt per batch, signed
-// only after everything it lists is durable → ledger → config → bye.
+// (written as they arrive, nothing synced), check the media digest, stage it in the receipt batch
+// → per batch: every file and folder synced at once, one index transaction, then the receipt,
+// signed over nothing that is not durable → ledger → config → bye. (docs/protocol.md, "What is
+// synced when".)
 // A camera that can't prove itself gets a fatal error and nothing is stored from it.
 
 import { createHash, randomBytes } from 'node:crypto';
@@ -26,7 +28,8 @@ import { openLedgerEntry } from '../firmware/recorder/ledger-verify.js';
 import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
 import { sameBytes } from '../firmware/signing/signer.js';
 import { nodeChecksum, nodeDigest } from '../host/ports.js';
-import { seqName, stationFault, type EvidenceStore, type Upload } from './store.js';
+import { seqName, stationFault, SyncBatch, type EvidenceStore, type Upload } from './store.js';
+import { partCrcMatches } from './crc-combine.js';
 import type { FirmwareShelf } from './firmware-shelf.js';
 import { newerVersion } from '../firmware/dock/camera-session.js';
 
@@ -110,12 +113,16 @@ const QUEUE_BYTES = 2 * 1024 * 1024;
 export const MAX_INVENTORY_PAGES = 256;
 /** Ledger pages one session asks for (at most 64 entries each). */
 export const MAX_LEDGER_PAGES = 64;
-/** Unsynced bytes an upload may hold before it fsyncs and records its offset (a crash resends at most this). */
-const SYNC_BYTES = 4 * 1024 * 1024;
+/**
+ * Unsynced bytes of one upload before it fsyncs and records its offset: a segment longer than this
+ * (a 10-second segment is about 4.4 MiB) is not resent whole after a crash. Complete segments wait
+ * for their receipt batch's sync.
+ */
+const SYNC_BYTES = 64 * 1024 * 1024;
 /** Pulls in flight at once. */
 const PULL_WINDOW = 4;
 
-type Frame = { payload: Uint8Array; flags: number; framed: Uint8Array };
+type Frame = { payload: Uint8Array; flags: number; framed: Uint8Array; crc: number };
 
 /** A FIFO of slots: at most `size` holders at once, the rest wait their turn in order. */
 export class Slots {
@@ -144,7 +151,8 @@ export class Slots {
  * paused (TCP then slows the camera) until the session catches up.
  */
 class Inbox {
-  #reader = new FrameReader(nodeChecksum);
+  // Socket reads are fresh buffers never reused: the reader keeps them without a copy.
+  #reader = new FrameReader(nodeChecksum, { adopt: true });
   #queue: (Frame | BodycamError)[] = [];
   #queued = 0;
   #socket: Socket;
@@ -158,7 +166,7 @@ class Inbox {
       this.bytes += chunk.length;
       for (const ev of this.#reader.push(chunk)) {
         if (ev.kind === 'message') {
-          this.#queue.push({ payload: ev.payload, flags: ev.flags, framed: ev.framed });
+          this.#queue.push({ payload: ev.payload, flags: ev.flags, framed: ev.framed, crc: ev.crc });
           this.#queued += ev.framed.length;
         } else if (ev.kind === 'corrupt') {
           this.#queue.push(ev.error);
@@ -224,11 +232,16 @@ export class DockSession {
   /** The UTC this dock sent the camera in `time` (what its drift statement must be about). */
   #timeSent: number | undefined;
   #resends = 0;
+  /** Segments uploaded since the last receipt: synced and indexed together before it is signed. */
+  #batch: SyncBatch;
+  /** Manifest digests (hex) of the segments in #batch, by sequence: the chain check's view of them. */
+  #staged = new Map<number, string>();
 
   constructor(socket: Socket, o: SessionOptions) {
     this.#o = o;
     this.#socket = socket;
     this.#inbox = new Inbox(socket);
+    this.#batch = new SyncBatch(o.store);
     this.#handshakeDeadline = Date.now() + (o.handshakeMs ?? DEFAULT_HANDSHAKE_MS);
     this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
     this.#progress = { session: this.id, device: undefined, phase: 'handshake', segmentsDone: 0, segmentsTotal: 0, bytesDone: 0, bytesTotal: 0, bytesReceived: 0, startedAt: Date.now() };
@@ -268,7 +281,7 @@ export class DockSession {
    * asked for again; `onLost`, when given, does that instead (the chunk pipeline knows which
    * request the lost answer belonged to).
    */
-  async #next(expect: MessageType, onLost?: () => void): Promise<{ m: Message; raw: Uint8Array }> {
+  async #next(expect: MessageType, onLost?: () => void): Promise<{ m: Message; raw: Uint8Array; frame: Frame }> {
     for (;;) {
       // Each message has timeoutMs from when it is awaited; before authentication the whole
       // handshake also has handshakeMs from the connection, however many bytes trickle in.
@@ -317,12 +330,13 @@ export class DockSession {
    * not seal (or a replayed one) ends the session (E_SESSION_MAC), and nothing in it is kept.
    * A payload that isn't a valid message is an error value (non-fatal once authenticated).
    */
-  #open(f: Frame): { m: Message; raw: Uint8Array } | BodycamError {
+  #open(f: Frame): { m: Message; raw: Uint8Array; frame: Frame } | BodycamError {
     let payload = f.payload;
     if (this.#mac) payload = this.#mac.open(f);
     else if (f.flags !== 0) throw new BodycamError('E_AUTH_REQUIRED', 'a sealed frame before the session has keys');
     try {
-      return { m: decodeMessage(payload), raw: payload };
+      // Byte fields are views into the frame (a chunk's data is written from where it arrived).
+      return { m: decodeMessage(payload, { shareBytes: true }), raw: payload, frame: f };
     } catch (e) {
       return e instanceof BodycamError ? e : new BodycamError('E_PROTO_MESSAGE', String(e));
     }
@@ -378,12 +392,21 @@ export class DockSession {
       this.#phase('failed');
     } finally {
       try {
-        this.#inProgress?.abandon();
+        await this.#inProgress?.abandon();
       } catch (e) {
         // What was synced stays durable; a disk that can't take the last bytes loses only those (resent next time).
         this.#result.code ??= errorCode(stationFault(e));
       }
       this.#inProgress = undefined;
+      // Segments verified but not yet receipted are made durable and indexed all the same (no
+      // receipt goes out): the next docking receipts them without pulling them again.
+      if (!this.#batch.empty) {
+        try {
+          await this.#batch.commit();
+        } catch (e) {
+          this.#result.code ??= errorCode(stationFault(e));
+        }
+      }
       this.#result.bytesReceived = this.#inbox.bytes;
       if (this.#camera) {
         this.#record(() => {
@@ -489,12 +512,19 @@ export class DockSession {
     let batch: ReceiptEntry[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
-      // Everything listed is already fsynced and indexed (commitSegment), so the receipt may be signed.
-      const receipt = signReceipt({ dock: this.#dockId, nonce: this.#cameraNonce, checkpoint: new Uint8Array(cpDigest), utc: this.#now(), entries: batch }, this.#o.identity.signer);
+      // The receipt joins its own batch: the segments it lists, their folders and the receipt file
+      // are synced at once, then one transaction indexes them all; only then does it go out.
+      const entries = batch;
+      const receipt = signReceipt({ dock: this.#dockId, nonce: this.#cameraNonce, checkpoint: new Uint8Array(cpDigest), utc: this.#now(), entries }, this.#o.identity.signer);
       const n = store.nextNumber(cam.id, 'receipts');
-      const sha = store.putDeviceFile(cam.id, receipt, 'receipt', 'receipts', `${seqName(n)}.cose`);
-      store.db.prepare('INSERT INTO receipts (device, session, sha256, segments, at) VALUES (?, ?, ?, ?, ?)').run(cam.id, this.id, sha, batch.length, Date.now());
-      store.log('receipt-signed', { dock: this.#dockId, session: this.id, device: cam.id, detail: { receipt: sha, seqs: batch.map((e) => e.seq) } });
+      const { sha256: sha, path } = store.stageDeviceFile(this.#batch, cam.id, receipt, 'receipt', 'receipts', `${seqName(n)}.cose`);
+      this.#batch.row(() => {
+        store.db.prepare('INSERT INTO receipts (device, session, sha256, segments, at) VALUES (?, ?, ?, ?, ?)').run(cam.id, this.id, sha, entries.length, Date.now());
+        store.log('receipt-signed', { dock: this.#dockId, session: this.id, device: cam.id, detail: { receipt: sha, seqs: entries.map((e) => e.seq) } });
+      });
+      await this.#batch.commit();
+      this.#staged.clear();
+      store.syncTrace?.('receipt', path);
       this.#send('receipt', { cose: receipt });
       const released = (await this.#next('released')).m;
       const seqs = arr(released, 'seqs') as number[];
@@ -623,9 +653,10 @@ export class DockSession {
     if (manifest.device !== cam.id) return reject('E_MANIFEST_DEVICE', `segment ${seg.seq}'s manifest is for ${manifest.device}`);
     if (manifest.seq !== seg.seq) return reject('E_MANIFEST_SEQ', `inventory says segment ${seg.seq}, the manifest says ${manifest.seq}`);
     if (manifest.bytes !== seg.length) return reject('E_MANIFEST_LENGTH', `inventory says ${seg.length} bytes, the manifest ${manifest.bytes}`);
+    // The previous segment as stored, or as staged in this receipt batch (not yet indexed).
     const prev = store.segment(cam.id, seg.seq - 1);
-    if (prev && prev.state === 'stored' && manifest.prev) {
-      const prevSha = prev.manifestSha256;
+    const prevSha = this.#staged.get(seg.seq - 1) ?? (prev && prev.state === 'stored' ? prev.manifestSha256 : undefined);
+    if (prevSha !== undefined && manifest.prev) {
       if (Buffer.from(manifest.prev).toString('hex') !== prevSha) return reject('E_CHAIN', `segment ${seg.seq} does not chain to the stored manifest of segment ${seg.seq - 1}`);
     }
     const digest = manifestDigest(seg.manifest, nodeDigest);
@@ -667,11 +698,11 @@ export class DockSession {
         pull(next, length);
         next += length;
       }
-      const got = (await this.#next('chunk', lost)).m;
+      const { m: got, frame } = await this.#next('chunk', lost);
       const want = inflight[0];
       const data = bin(got, 'data');
       // tus: a chunk for another place or with a bad checksum is discarded and asked for again.
-      if (!want || num(got, 'seq') !== seg.seq || num(got, 'offset') !== want.offset || data.length !== want.length || nodeChecksum.crc32(data) !== num(got, 'crc')) {
+      if (!want || num(got, 'seq') !== seg.seq || num(got, 'offset') !== want.offset || data.length !== want.length || !this.#chunkCrc(frame, data, num(got, 'crc'))) {
         lost();
         continue;
       }
@@ -680,21 +711,34 @@ export class DockSession {
       early.set(want.offset, data);
       for (let d = early.get(upload.offset); d; d = early.get(upload.offset)) {
         early.delete(upload.offset);
-        upload.append(upload.offset, d);
+        await upload.append(upload.offset, d);
         this.#progress.bytesDone += d.length;
       }
-      if (upload.offset - upload.durable >= SYNC_BYTES) upload.sync();
+      if (upload.offset - upload.durable >= SYNC_BYTES) await upload.sync();
       this.#o.onProgress?.({ ...this.#progress, bytesReceived: this.#inbox.bytes });
     }
+    await upload.written();
     this.#inProgress = undefined;
-    const mediaSha = upload.close();
-    if (mediaSha !== Buffer.from(manifest.media).toString('hex')) {
+    if (upload.hash.copy().digest('hex') !== Buffer.from(manifest.media).toString('hex')) {
+      upload.complete();
       store.rejectSegment(cam.id, seg.seq, 'E_MEDIA_DIGEST');
       store.resetSegment(cam.id, seg.seq);
       return reject('E_MEDIA_DIGEST', `segment ${seg.seq}: the media's SHA-256 differs from its signed manifest`);
     }
-    store.commitSegment(upload, seg.manifest, this.id, { dock: this.#dockId });
+    store.stageSegment(this.#batch, upload, seg.manifest, this.id, { dock: this.#dockId });
+    this.#staged.set(seg.seq, createHash('sha256').update(seg.manifest).digest('hex'));
     this.#result.stored.push(seg.seq);
     return { device: cam.id, seq: seg.seq, manifest: digest };
+  }
+
+  /**
+   * Whether a chunk's `crc` is the CRC-32 of its data, from the frame CRC the reader checked: the
+   * data is not read again (crc-combine.ts). Data that is not a view into its frame is read.
+   */
+  #chunkCrc(frame: Frame, data: Uint8Array, crc: number): boolean {
+    const f = frame.framed;
+    const start = data.byteOffset - f.byteOffset;
+    if (data.buffer !== f.buffer || start < 0 || start + data.length > f.length) return nodeChecksum.crc32(data) === crc;
+    return partCrcMatches(f, frame.crc, start, data.length, crc, (b) => nodeChecksum.crc32(b));
   }
 }

@@ -55,7 +55,7 @@ export interface StationOptions {
   onResult?: (r: SessionResult) => void;
 }
 
-/** Sessions at once (each up to about 2.5 MiB of buffers). */
+/** Sessions at once (each up to about 3.5 MiB of buffers: docs/protocol.md, "Bounds"). */
 export const DEFAULT_MAX_SESSIONS = 128;
 /** Segments uploaded at once across all sessions; the other sessions wait their turn (no timeout runs while they wait). */
 export const DEFAULT_UPLOAD_SLOTS = 8;

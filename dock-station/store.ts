@@ -11,10 +11,15 @@
 //   DIR/devices/<device>/checkpoints/<n>.cose, receipts/<n>.cose, ledger/<n>.cose
 //
 // Nothing is acknowledged before it is durable: file data and the directory entry are fsynced,
-// then the index row is committed. A restart finds every partial upload at its durable offset.
+// then the index row is committed. Uploads are made durable a receipt batch at a time (SyncBatch:
+// every file and folder the batch touched fsynced together, then one index transaction); a
+// restart finds every partial upload at its recorded durable offset. docs/protocol.md, "What is
+// synced when", is the rule in full.
 
 import Database from 'better-sqlite3';
 import { createHash, type Hash } from 'node:crypto';
+import { write as writeAsync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { chmodSync, closeSync, constants as fsConstants, existsSync, fchmodSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync, ftruncateSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BodycamError } from '../firmware/errors.js';
@@ -44,6 +49,61 @@ function fsyncDir(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** fsync a file or folder by path, off the event loop (the thread pool), never through a symlink. */
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await openFile(path, fsConstants.O_RDONLY | NOFOLLOW);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * What one receipt batch makes durable at once (docs/protocol.md, "What is synced when"): the files
+ * it wrote (by the device-tree name the receipt stands for, so the very inode it names) and the
+ * folders whose entries it changed are fsynced together, and only then are the index rows that
+ * record them committed, in one transaction. The session signs and sends the receipt after
+ * commit() returns; nothing before it claims the batch's files exist.
+ */
+export class SyncBatch {
+  readonly #store: EvidenceStore;
+  readonly #files = new Set<string>();
+  readonly #dirs = new Set<string>();
+  readonly #rows: (() => void)[] = [];
+  constructor(store: EvidenceStore) {
+    this.#store = store;
+  }
+  /** A file whose data (and size) must be durable. */
+  file(path: string): void {
+    this.#files.add(path);
+  }
+  /** A folder whose entries changed (a file made, renamed in or out, linked). */
+  dir(path: string): void {
+    this.#dirs.add(path);
+  }
+  /** An index write that records something in this batch: run after everything is synced. */
+  row(write: () => void): void {
+    this.#rows.push(write);
+  }
+  get empty(): boolean {
+    return this.#files.size === 0 && this.#dirs.size === 0 && this.#rows.length === 0;
+  }
+  /** Sync every file and folder at once, then commit every row in one transaction. */
+  async commit(): Promise<void> {
+    const paths = [...this.#files, ...this.#dirs];
+    await Promise.all(paths.map(fsyncPath));
+    for (const p of paths) this.#store.syncTrace?.('fsync', p);
+    this.#store.db.transaction(() => {
+      for (const write of this.#rows) write();
+    })();
+    this.#store.syncTrace?.('commit', '');
+    this.#files.clear();
+    this.#dirs.clear();
+    this.#rows.length = 0;
   }
 }
 
@@ -153,6 +213,12 @@ export class EvidenceStore {
   readonly dir: string;
   readonly db: Database.Database;
 
+  /**
+   * Told of every sync a receipt batch makes ('fsync' with a path, 'commit'), and by the session of
+   * every receipt it sends ('receipt' with the receipt's file): the durability tests check the order.
+   */
+  syncTrace: ((event: 'fsync' | 'commit' | 'receipt', path: string) => void) | undefined;
+
   /** Set when the index was missing or damaged and a fresh one was opened to be rebuilt (rebuildIndex()). */
   readonly needsRebuild: string | undefined;
 
@@ -249,14 +315,49 @@ export class EvidenceStore {
     const sha = createHash('sha256').update(data).digest('hex');
     const path = this.objectPath(sha);
     storeFolder(this.dir, 'objects', 'sha256', sha.slice(0, 2));
-    if (!existsSync(path)) writeDurable(path, data, { mode: EVIDENCE_MODE });
+    // Only an indexed object is known durable: a file left by a batch cut before its commit is replaced.
+    if (!existsSync(path) || !this.#indexed(sha)) writeDurable(path, data, { mode: EVIDENCE_MODE });
     this.db.prepare('INSERT OR IGNORE INTO objects (sha256, size, kind, stored_at) VALUES (?, ?, ?, ?)').run(sha, data.length, kind, Date.now());
+    return sha;
+  }
+
+  /** Whether the index records an object (and so it is durable: rows are written only after their files are synced). */
+  #indexed(sha256: string): boolean {
+    return this.db.prepare('SELECT 1 FROM objects WHERE sha256 = ?').get(sha256) !== undefined;
+  }
+
+  /** An object for a receipt batch: written (temp file, rename) unless indexed; the caller links it and has the batch sync it. Returns its SHA-256 hex. */
+  #stageObject(batch: SyncBatch, data: Uint8Array, kind: string): string {
+    const sha = createHash('sha256').update(data).digest('hex');
+    const folder = storeFolder(this.dir, 'objects', 'sha256', sha.slice(0, 2));
+    if (!this.#indexed(sha)) {
+      const path = this.objectPath(sha);
+      const tmp = `${path}.tmp-${process.pid}`;
+      rmSync(tmp, { force: true });
+      const fd = openSync(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | NOFOLLOW, EVIDENCE_MODE);
+      try {
+        for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, path);
+      // Its data is synced by the name the caller links it under (the same inode); its folder here.
+      batch.dir(folder);
+    }
+    batch.row(() => this.db.prepare('INSERT OR IGNORE INTO objects (sha256, size, kind, stored_at) VALUES (?, ?, ?, ?)').run(sha, data.length, kind, Date.now()));
     return sha;
   }
 
   /** Make `name` in the device tree point at an object (hard link; durable). */
   /** Returns false when the name already pointed at the object. */
   link(sha256: string, ...name: string[]): boolean {
+    const { target, linked } = this.#place(sha256, name);
+    if (linked) fsyncDir(dirname(target));
+    return linked;
+  }
+
+  /** Link `name` to an object without syncing its folder (a receipt batch syncs it). */
+  #place(sha256: string, name: string[]): { target: string; linked: boolean } {
     if (name[0] === 'devices' || name[0] === 'docks') deviceFolder(name[1]);
     const target = join(storeFolder(this.dir, ...name.slice(0, -1)), name[name.length - 1]);
     let existing;
@@ -266,13 +367,12 @@ export class EvidenceStore {
       existing = undefined;
     }
     if (existing) {
-      if (existing.isFile() && existing.ino === statSync(this.objectPath(sha256)).ino) return false;
+      if (existing.isFile() && existing.ino === statSync(this.objectPath(sha256)).ino) return { target, linked: false };
       // Whatever was there (an old file, a planted symlink) is replaced, never followed.
       unlinkSync(target);
     }
     linkSync(this.objectPath(sha256), target);
-    fsyncDir(dirname(target));
-    return true;
+    return { target, linked: true };
   }
 
   segment(device: string, seq: number): SegmentRow | undefined {
@@ -292,6 +392,8 @@ export class EvidenceStore {
    * Begin (or resume) a segment upload. Its durable offset — what the index says was fsynced —
    * is where the camera sends from (tus-style); bytes past it, from a write that was never
    * synced, are truncated away. Returns undefined when the segment is already stored.
+   * Nothing is written to the index here: a segment gets its row when an offset of it is made
+   * durable (Upload.sync) or when its receipt batch commits (stageSegment, SyncBatch.commit).
    */
   beginUpload(device: string, seq: number, length: number, manifest: Uint8Array, session: string): Upload | undefined {
     const existing = this.segment(device, seq);
@@ -299,13 +401,9 @@ export class EvidenceStore {
     if (existing) {
       if (existing.manifestSha256 !== manifestSha) throw new BodycamError('E_DUPLICATE_SEQ', `device ${device} segment ${seq} arrived again with a different manifest`);
       if (existing.state !== 'partial') return undefined;
-    } else {
-      this.putObject(manifest, 'manifest');
-      this.db.prepare('INSERT INTO segments (device, seq, length, manifest_sha256, durable, state, session, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)').run(device, seq, length, manifestSha, 'partial', session, Date.now());
     }
     const path = this.#partialPath(device, seq);
     storeFolder(this.dir, 'partial', deviceFolder(device));
-    const row = this.segment(device, seq)!;
     // O_NOFOLLOW: a symlink planted at the partial file's name is refused (ELOOP), not written through.
     let fd: number;
     try {
@@ -316,10 +414,10 @@ export class EvidenceStore {
     }
     const onDisk = statSync(path).size;
     // The index is the truth for what is durable; a longer file holds writes that were never synced.
-    const durable = Math.min(row.durable, onDisk);
-    ftruncateSync(fd, durable);
-    fsyncSync(fd);
-    if (durable !== row.durable) this.db.prepare('UPDATE segments SET durable = ? WHERE device = ? AND seq = ?').run(durable, device, seq);
+    // Cutting them needs no sync of its own: the index, not the file's length, says what is durable.
+    const durable = Math.min(existing?.durable ?? 0, onDisk);
+    if (onDisk !== durable) ftruncateSync(fd, durable);
+    if (existing && durable !== existing.durable) this.db.prepare('UPDATE segments SET durable = ? WHERE device = ? AND seq = ?').run(durable, device, seq);
     // The media digest runs as chunks arrive; on a resume, over what is already on disk first.
     const hash = createHash('sha256');
     const buf = Buffer.alloc(1 << 20);
@@ -328,41 +426,51 @@ export class EvidenceStore {
       hash.update(buf.subarray(0, n));
       o += n;
     }
-    return new Upload(this, device, seq, length, fd, durable, hash);
+    return new Upload(this, { device, seq, length, manifestSha, session, folder: dirname(path) }, fd, durable, hash);
   }
 
-  /** @internal Record a synced offset. */
-  recordDurable(device: string, seq: number, durable: number): void {
-    this.db.prepare('UPDATE segments SET durable = ?, updated_at = ? WHERE device = ? AND seq = ?').run(durable, Date.now(), device, seq);
+  /** @internal Record a synced offset (the segment's row is made if it has none yet). */
+  recordDurable(u: Upload, durable: number): void {
+    this.db
+      .prepare("INSERT INTO segments (device, seq, length, manifest_sha256, durable, state, session, updated_at) VALUES (?, ?, ?, ?, ?, 'partial', ?, ?) ON CONFLICT(device, seq) DO UPDATE SET durable = excluded.durable, updated_at = excluded.updated_at")
+      .run(u.device, u.seq, u.length, u.manifestSha, durable, u.session, Date.now());
   }
 
-  /** A verified upload: move its media into objects/, link both files into the device tree. */
-  commitSegment(upload: Upload, manifest: Uint8Array, session: string, custody?: { dock: string; detail?: unknown }): string {
+  /**
+   * A verified upload joins a receipt batch: its media becomes an object (by rename: the same
+   * inode), its manifest is written beside it, both are linked into the device tree. Nothing is
+   * synced here and nothing is in the index yet: batch.commit() syncs the files and their folders,
+   * then records the segment as stored. Returns the media's SHA-256 hex.
+   */
+  stageSegment(batch: SyncBatch, upload: Upload, manifest: Uint8Array, session: string, custody?: { dock: string; detail?: unknown }): string {
     const { device, seq } = upload;
-    const sha = upload.close();
+    const sha = upload.complete();
     const part = this.#partialPath(device, seq);
-    const obj = this.objectPath(sha);
-    storeFolder(this.dir, 'objects', 'sha256', sha.slice(0, 2));
-    if (!existsSync(obj)) {
-      renameSync(part, obj);
-      fsyncDir(dirname(obj));
-    } else unlinkSync(part);
-    fsyncDir(dirname(part));
-    const manifestSha = createHash('sha256').update(manifest).digest('hex');
-    if (!existsSync(this.objectPath(manifestSha))) {
-      storeFolder(this.dir, 'objects', 'sha256', manifestSha.slice(0, 2));
-      writeDurable(this.objectPath(manifestSha), manifest, { mode: EVIDENCE_MODE });
+    const folder = storeFolder(this.dir, 'objects', 'sha256', sha.slice(0, 2));
+    // An indexed object is durable already; anything else at its name (left by a batch cut before
+    // its commit) is replaced by this upload, which the batch syncs.
+    if (this.#indexed(sha)) unlinkSync(part);
+    else {
+      renameSync(part, this.objectPath(sha));
+      batch.dir(folder);
     }
-    this.link(manifestSha, 'devices', device, 'segments', `${seqName(seq)}.manifest.cose`);
-    this.link(sha, 'devices', device, 'segments', `${seqName(seq)}.media`);
-    // The files are durable; one index transaction (one WAL sync) records all of it.
-    this.db.transaction(() => {
-      const put = this.db.prepare('INSERT OR IGNORE INTO objects (sha256, size, kind, stored_at) VALUES (?, ?, ?, ?)');
-      put.run(sha, upload.length, 'media', Date.now());
-      put.run(manifestSha, manifest.length, 'manifest', Date.now());
-      this.db.prepare("UPDATE segments SET state = 'stored', media_sha256 = ?, durable = length, session = ?, updated_at = ? WHERE device = ? AND seq = ?").run(sha, session, Date.now(), device, seq);
+    batch.dir(dirname(part));
+    const manifestSha = this.#stageObject(batch, manifest, 'manifest');
+    const segments: string[] = [];
+    for (const [object, name] of [[manifestSha, `${seqName(seq)}.manifest.cose`], [sha, `${seqName(seq)}.media`]]) {
+      const { target } = this.#place(object, ['devices', device, 'segments', name]);
+      // By the name the receipt stands for: the very inode the device tree holds.
+      batch.file(target);
+      segments.push(dirname(target));
+    }
+    batch.dir(segments[0]);
+    batch.row(() => {
+      this.db.prepare('INSERT OR IGNORE INTO objects (sha256, size, kind, stored_at) VALUES (?, ?, ?, ?)').run(sha, upload.length, 'media', Date.now());
+      this.db
+        .prepare("INSERT INTO segments (device, seq, length, manifest_sha256, durable, state, media_sha256, session, updated_at) VALUES (?, ?, ?, ?, ?, 'stored', ?, ?, ?) ON CONFLICT(device, seq) DO UPDATE SET state = 'stored', media_sha256 = excluded.media_sha256, durable = excluded.length, session = excluded.session, updated_at = excluded.updated_at")
+        .run(device, seq, upload.length, manifestSha, upload.length, sha, session, Date.now());
       if (custody) this.log('segment-stored', { dock: custody.dock, session, device, detail: custody.detail ?? { seq, bytes: upload.length, media: sha, manifest: manifestSha } });
-    })();
+    });
     return sha;
   }
 
@@ -386,6 +494,17 @@ export class EvidenceStore {
     return sha;
   }
 
+  /** putDeviceFile as part of a receipt batch: written and linked now, synced and indexed by batch.commit(). */
+  stageDeviceFile(batch: SyncBatch, device: string, data: Uint8Array, kind: string, ...name: string[]): { sha256: string; path: string } {
+    deviceFolder(device);
+    const sha = this.#stageObject(batch, data, kind);
+    const { target, linked } = this.#place(sha, ['devices', device, ...name]);
+    batch.file(target);
+    batch.dir(dirname(target));
+    if (linked) batch.row(() => this.log('object-stored', { dock: this.#dock, device, detail: { path: ['devices', device, ...name].join('/'), sha256: sha, kind } }));
+    return { sha256: sha, path: target };
+  }
+
   /** Next free number in a device folder (checkpoints/, receipts/, ledger/). */
   nextNumber(device: string, folder: string): number {
     const dir = storeFolder(this.dir, 'devices', deviceFolder(device), folder);
@@ -394,49 +513,110 @@ export class EvidenceStore {
   }
 }
 
+/** Bytes an upload may have in writes not yet finished before append() waits for them (memory bound). */
+export const WRITE_AHEAD = 1024 * 1024;
+
+/** pwrite all of `data` at `position` in the thread pool (a short write writes the rest, or fails: never a silent hole). */
+function writeAt(fd: number, data: Uint8Array, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number) =>
+      writeAsync(fd, data, done, data.length - done, position + done, (e, n) => {
+        if (e) reject(e);
+        else if (done + n < data.length) step(done + n);
+        else resolve();
+      });
+    step(0);
+  });
+}
+
 /**
- * One segment upload in progress: chunks are written at the end of the partial file and hashed
- * as they arrive; sync() fsyncs the file and then records the offset in the index, so the
- * index never claims more than the disk holds. The session syncs every few MiB, at the end of a
- * segment, and when the session ends for any reason.
+ * One segment upload in progress: chunks are hashed as they arrive and written at their offset
+ * in the partial file by the thread pool (the event loop goes on to the next chunk; at most
+ * WRITE_AHEAD bytes are in flight), nothing synced. sync() waits for the writes, fsyncs the file
+ * (and, the first time, its folder) and then records the offset in the index, so the index never
+ * claims more than the disk holds: the session calls it only when it ends mid-segment, and past
+ * SYNC_BYTES of unsynced bytes. A complete upload is made durable with its receipt batch
+ * (EvidenceStore.stageSegment).
  */
 export class Upload {
   #fd: number | undefined;
   #synced: number;
+  #folderSynced = false;
+  /** Writes in flight, and their bytes; the first write error, thrown at the next call. */
+  #writes = new Set<Promise<void>>();
+  #writing = 0;
+  #failed: unknown;
+  readonly device: string;
+  readonly seq: number;
+  readonly length: number;
+  readonly manifestSha: string;
+  readonly session: string;
+  readonly #folder: string;
   constructor(
     readonly store: EvidenceStore,
-    readonly device: string,
-    readonly seq: number,
-    readonly length: number,
+    o: { device: string; seq: number; length: number; manifestSha: string; session: string; folder: string },
     fd: number,
     public offset: number,
     readonly hash: Hash,
   ) {
+    this.device = o.device;
+    this.seq = o.seq;
+    this.length = o.length;
+    this.manifestSha = o.manifestSha;
+    this.session = o.session;
+    this.#folder = o.folder;
     this.#fd = fd;
     this.#synced = offset;
   }
   get durable(): number {
     return this.#synced;
   }
-  append(offset: number, data: Uint8Array): number {
+  /**
+   * Hash a chunk and start writing it (`data` must stay unchanged until the write is done: the
+   * session's chunks are views into frames nothing else writes). Resolves once fewer than
+   * WRITE_AHEAD bytes are in flight; a failed write (ENOSPC) throws here or at the next call.
+   */
+  async append(offset: number, data: Uint8Array): Promise<number> {
+    if (this.#failed) throw this.#failed;
     if (this.#fd === undefined) throw new BodycamError('E_NOT_UPLOADING', `upload of ${this.device} segment ${this.seq} is closed`);
     if (offset !== this.offset) throw new BodycamError('E_OFFSET', `chunk at ${offset}, but ${this.offset} bytes are stored`);
     if (offset + data.length > this.length) throw new BodycamError('E_OFFSET', `chunk runs past the segment's ${this.length} bytes`);
-    // A short write (a disk filling up) writes the rest or throws (ENOSPC): never a silent hole.
-    for (let done = 0; done < data.length; ) done += writeSync(this.#fd, data, done, data.length - done, offset + done);
     this.hash.update(data);
     this.offset += data.length;
+    const w = writeAt(this.#fd, data, offset).then(
+      () => undefined,
+      (e: unknown) => {
+        this.#failed ??= e;
+      },
+    );
+    this.#writing += data.length;
+    this.#writes.add(w);
+    void w.finally(() => {
+      this.#writes.delete(w);
+      this.#writing -= data.length;
+    });
+    while (this.#writing > WRITE_AHEAD) await Promise.race(this.#writes);
+    if (this.#failed) throw this.#failed;
     return this.offset;
   }
-  sync(): void {
+  /** Every write started has finished (or the first failure is thrown). */
+  async written(): Promise<void> {
+    while (this.#writes.size) await Promise.all(this.#writes);
+    if (this.#failed) throw this.#failed;
+  }
+  async sync(): Promise<void> {
+    await this.written();
     if (this.#fd === undefined || this.#synced === this.offset) return;
     fsyncSync(this.#fd);
+    // The partial file's own name must be durable before an offset in it is recorded.
+    if (!this.#folderSynced) fsyncDir(this.#folder);
+    this.#folderSynced = true;
     this.#synced = this.offset;
-    this.store.recordDurable(this.device, this.seq, this.offset);
+    this.store.recordDurable(this, this.offset);
   }
-  /** Sync, close, and return the media's SHA-256 (hex). */
-  close(): string {
-    this.sync();
+  /** Close without syncing and return the media's SHA-256 (hex): a complete upload is synced with its receipt batch. Call written() first. */
+  complete(): string {
+    if (this.#writes.size) throw new BodycamError('E_INTERNAL', `upload of ${this.device} segment ${this.seq} completed with writes in flight`);
     // Complete: read-only from here on (it becomes an object by rename, same inode).
     if (this.#fd !== undefined && this.offset === this.length) fchmodSync(this.#fd, EVIDENCE_MODE);
     if (this.#fd !== undefined) closeSync(this.#fd);
@@ -444,10 +624,12 @@ export class Upload {
     return this.hash.copy().digest('hex');
   }
   /** Give up without losing what is durable. */
-  abandon(): void {
+  async abandon(): Promise<void> {
     try {
-      this.sync();
+      await this.sync();
     } finally {
+      // Nothing may write to the descriptor once it is closed (it could be reused).
+      await Promise.allSettled([...this.#writes]);
       if (this.#fd !== undefined) closeSync(this.#fd);
       this.#fd = undefined;
     }

@@ -3,65 +3,14 @@
 // A store whose index was lost is refused by the command until --rebuild-index.
 
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { writeDockIdentity } from '../dock-station/identity.js';
-import { repoRoot } from '../host-sim/xs/bundle.js';
-import { KeyPairSigner } from '../firmware/signing/signer.js';
-import { nodeDigest } from '../host-sim/node/hardware.js';
 import { EvidenceStore } from '../dock-station/store.js';
-import { certificate, dock, root, seed, startCamera } from './helpers/dock.js';
-
-interface Station {
-  child: ChildProcess;
-  events: Record<string, unknown>[];
-  stderr: string[];
-  waitFor(pred: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
-  exit: Promise<number | string | null>;
-}
-
-function bodycamDock(args: string[]): Station {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), 'dock', '--listen', '127.0.0.1:0', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const events: Record<string, unknown>[] = [];
-  const stderr: string[] = [];
-  const waiters: (() => void)[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      events.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      // not JSON
-    }
-    for (const w of waiters) w();
-  });
-  child.stderr!.on('data', (b: Buffer) => stderr.push(b.toString()));
-  const exit = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
-  return {
-    child,
-    events,
-    stderr,
-    exit,
-    waitFor: (pred) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const e = events.find(pred);
-          if (e) resolve(e);
-        };
-        waiters.push(check);
-        void exit.then((code) => reject(new Error(`bodycam dock exited (${code}): ${stderr.join('')}`)));
-        check();
-      }),
-  };
-}
+import { dock, startCamera } from './helpers/dock.js';
+import { bodycamDock, dockProcessArgs } from './helpers/dock-process.js';
 
 test('[node] bodycam dock killed with SIGKILL mid-upload: nothing lost, the restart resumes, everything arrives once; a lost index is refused until --rebuild-index', async (t) => {
-  const identityDir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
-  const storeDir = mkdtempSync(join(tmpdir(), 'bodycam-store-'));
-  const dockSigner = new KeyPairSigner({ seed: seed(2), digest: nodeDigest });
-  writeDockIdentity(identityDir, { seed: seed(2), certificate: certificate({ id: 'DOCK-1', kind: 'dock', publicKey: dockSigner.publicKey }), rootKey: root.publicKey });
-  const args = ['--store', storeDir, '--identity', identityDir];
+  const { args, storeDir } = dockProcessArgs();
   const camera = await startCamera('node', { flashBlocks: 4096 });
   try {
     await camera.engine.call('dock.camera.record', { segments: 3, frames: 60, bodyBytes: 30 * 1024 });
