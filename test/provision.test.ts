@@ -125,7 +125,7 @@ test('the camera configuration: signed by the root, bounded, for one device or a
   bad({ segmentSeconds: 1 }, /segmentSeconds must be a whole number from 5 to 600, not 1/);
   bad({ preEventSeconds: 121 }, /preEventSeconds .* 0 to 120/);
   bad({ frameRate: 2.5 }, /frameRate/);
-  bad({ width: 641 }, /resolution 641x480 is not one the cameras give/);
+  bad({ width: 641, height: 480 }, /resolution 641x480 is not one the cameras give/);
   bad({ version: 0 }, /version/);
   t.deepEqual(parseResolution('svga'), [800, 600]);
   t.deepEqual(parseResolution('1280x720'), [1280, 720]);

@@ -47,13 +47,14 @@ export interface CameraConfig extends RecordingSettings {
 }
 
 /**
- * Safe defaults: a camera mode every JPEG sensor gives (VGA, 5 fps; a board's own file sets the
- * rate its sensor sustains), JPEG quality 12 (Moddable's camera module default), a 30-second
- * pre-event buffer (what leading cameras ship with), 30-second segments so signing takes about a
- * tenth of the CPU (one signature is about 3.7 s of a 240 MHz core), sound on, and pre-event
- * video without sound (as Axon ships: an administrator turns pre-event audio on).
+ * Defaults: SVGA at 25 fps — what the OV2640 (the sensor of every board that records) gives at
+ * SVGA, and what this firmware sustains within a quarter of one 240 MHz core with sound and
+ * signing (measured: `npm run bench -- audio`) — JPEG quality 12 (Moddable's camera module
+ * default), a 30-second pre-event buffer (what leading cameras ship with), 30-second segments
+ * (one signature every 30 s), sound on, and pre-event video without sound (as Axon ships: an
+ * administrator turns pre-event audio on).
  */
-export const DEFAULT_SETTINGS: Readonly<RecordingSettings> = Object.freeze({ segmentSeconds: 30, preEventSeconds: 30, width: 640, height: 480, frameRate: 5, quality: 12, audio: true, preEventAudio: false });
+export const DEFAULT_SETTINGS: Readonly<RecordingSettings> = Object.freeze({ segmentSeconds: 30, preEventSeconds: 30, width: 800, height: 600, frameRate: 25, quality: 12, audio: true, preEventAudio: false });
 
 /** Picture sizes the supported sensors give as JPEG, by the names people use for them. */
 export const RESOLUTIONS: Readonly<Record<string, readonly [number, number]>> = deepFreeze({
