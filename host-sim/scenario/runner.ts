@@ -627,14 +627,17 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
       await boot(false);
     }
     hw.battery.curve = batteryCurve();
-    const realDeadline = Date.now() + 15 * 60_000;
+    // A hang guard, not a speed test: 15 minutes, and a second more for every 2 MiB awaiting upload
+    // (a 12-hour shift on a card docks tens of GB, as a real dock would take an hour or more to).
+    const allowedMs = 15 * 60_000 + Math.round((atDock?.awaitingUpload ?? 0) / 2097152) * 1000;
+    const realDeadline = Date.now() + allowedMs;
     for (;;) {
       progress('docking');
       const st = await sample();
       if (st.session === 'active') {
         await activity.wait(50);
         await pump();
-        if (Date.now() > realDeadline) throw new BodycamError('E_SIM_DOCK', 'docking did not finish in 15 minutes of real time');
+        if (Date.now() > realDeadline) throw new BodycamError('E_SIM_DOCK', `docking did not finish in ${Math.round(allowedMs / 60_000)} minutes of real time`);
         continue;
       }
       if (st.state === 'docked' && st.sessions.completed > 0) break;
