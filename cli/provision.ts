@@ -265,8 +265,7 @@ export function issueDock(o: IssueDockOptions): { keyId: string; serial: number;
   const now = o.now ?? Date.now();
   const ed25519 = o.ed25519 ?? hostEd25519();
   checkId(o.id, 'dock id');
-  const days = o.days ?? 365;
-  if (!Number.isSafeInteger(days) || days < 1 || days > 3660) throw new BodycamError('E_USAGE', '--days must be a whole number of days from 1 to 3660');
+  const days = issueDays(o.days);
   if (existsSync(join(o.out, 'dock.seed'))) throw new BodycamError('E_DOCK_EXISTS', `${join(o.out, 'dock.seed')} already exists: issue a new dock identity into an empty folder`);
   const register = readRegister(o.root.dir);
   const seed = new Uint8Array(randomBytes(32));
@@ -287,15 +286,8 @@ export function issueDock(o: IssueDockOptions): { keyId: string; serial: number;
 
 // ---------------------------------------------------------------------- export signer
 
-export interface IssueExportSignerOptions {
-  root: AgencyRoot;
-  id: string;
-  out: string;
-  days?: number;
-  operator?: string;
-  now?: number;
-  ed25519?: Ed25519;
-}
+/** An export signer is issued as a dock is: an id, a folder, days of validity. */
+export type IssueExportSignerOptions = IssueDockOptions;
 
 /**
  * Issue an export signer: an Ed25519 key and an X.509 certificate from the agency root for the
@@ -307,8 +299,7 @@ export async function issueExportSigner(o: IssueExportSignerOptions): Promise<{ 
   const now = o.now ?? Date.now();
   const ed25519 = o.ed25519 ?? hostEd25519();
   checkId(o.id, 'export signer id');
-  const days = o.days ?? 365;
-  if (!Number.isSafeInteger(days) || days < 1 || days > 3660) throw new BodycamError('E_USAGE', '--days must be a whole number of days from 1 to 3660');
+  const days = issueDays(o.days);
   if (existsSync(join(o.out, SIGNER_FILES.seed))) throw new BodycamError('E_SIGNER_EXISTS', `${join(o.out, SIGNER_FILES.seed)} already exists: issue a new export signer into an empty folder`);
   const register = readRegister(o.root.dir);
   const rootCertPath = join(o.root.dir, 'root.cert.der');
@@ -331,6 +322,12 @@ export async function issueExportSigner(o: IssueExportSignerOptions): Promise<{ 
   event(register, o.operator ?? operatorName(), now, 'export-signer-issued', { signer: o.id, keyId, serial, notAfter: new Date(notAfter).toISOString() });
   saveRegister(o.root.dir, register);
   return { keyId, serial, notAfter, rootCertificate: join(o.root.dir, 'root.cert.pem') };
+}
+
+/** --days for a dock or export signer: 365 by default, 1 to 3660. */
+function issueDays(days = 365): number {
+  if (!Number.isSafeInteger(days) || days < 1 || days > 3660) throw new BodycamError('E_USAGE', '--days must be a whole number of days from 1 to 3660');
+  return days;
 }
 
 function checkId(id: string, what: string): void {

@@ -65,30 +65,29 @@ export interface RootCertificateOptions {
   notAfter: number;
 }
 
-/** The agency root as a self-signed X.509 CA certificate (DER). */
-export async function issueRootX509(o: RootCertificateOptions): Promise<Uint8Array> {
-  const crypto = cryptoFor(o.root);
-  const pub = new x509.PublicKey(ed25519Spki(o.root.publicKey));
-  const name = dn(`${o.agency} evidence root`, o.agency);
+/** One certificate signed by the agency root's Signer: the fields both kinds share. */
+async function generate(root: Signer, o: { serial: number; subject: string; issuer: string; publicKey: Uint8Array; notBefore: number; notAfter: number; extensions: (crypto: webcrypto.Crypto, pub: x509.PublicKey) => Promise<x509.Extension[]> }): Promise<Uint8Array> {
+  const crypto = cryptoFor(root);
+  const pub = new x509.PublicKey(ed25519Spki(o.publicKey));
   const cert = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber: serialOf(o.serial),
-      subject: name,
-      issuer: name,
-      notBefore: new Date(o.notBefore),
-      notAfter: new Date(o.notAfter),
-      publicKey: pub,
-      signingKey: FAKE_KEY,
-      signingAlgorithm: { name: 'Ed25519' },
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(pub, false, crypto),
-      ],
-    },
+    { serialNumber: serialOf(o.serial), subject: o.subject, issuer: o.issuer, notBefore: new Date(o.notBefore), notAfter: new Date(o.notAfter), publicKey: pub, signingKey: FAKE_KEY, signingAlgorithm: { name: 'Ed25519' }, extensions: await o.extensions(crypto, pub) },
     crypto,
   );
   return new Uint8Array(cert.rawData);
+}
+
+/** The agency root as a self-signed X.509 CA certificate (DER). */
+export async function issueRootX509(o: RootCertificateOptions): Promise<Uint8Array> {
+  const name = dn(`${o.agency} evidence root`, o.agency);
+  return generate(o.root, {
+    serial: o.serial,
+    subject: name,
+    issuer: name,
+    publicKey: o.root.publicKey,
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
+    extensions: async (crypto, pub) => [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true), await x509.SubjectKeyIdentifierExtension.create(pub, false, crypto)],
+  });
 }
 
 export interface SignerCertificateOptions {
@@ -104,30 +103,22 @@ export interface SignerCertificateOptions {
 
 /** An export-signer certificate (DER) issued by the agency root. */
 export async function issueSignerX509(o: SignerCertificateOptions): Promise<Uint8Array> {
-  const crypto = cryptoFor(o.root);
-  const pub = new x509.PublicKey(ed25519Spki(o.publicKey));
   const rootPub = new x509.PublicKey(ed25519Spki(o.root.publicKey));
-  const cert = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber: serialOf(o.serial),
-      subject: dn(o.name, o.agency),
-      issuer: dn(`${o.agency} evidence root`, o.agency),
-      notBefore: new Date(o.notBefore),
-      notAfter: new Date(o.notAfter),
-      publicKey: pub,
-      signingKey: FAKE_KEY,
-      signingAlgorithm: { name: 'Ed25519' },
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([EKU_DOCUMENT_SIGNING], false),
-        await x509.SubjectKeyIdentifierExtension.create(pub, false, crypto),
-        await x509.AuthorityKeyIdentifierExtension.create(rootPub, false, crypto),
-      ],
-    },
-    crypto,
-  );
-  return new Uint8Array(cert.rawData);
+  return generate(o.root, {
+    serial: o.serial,
+    subject: dn(o.name, o.agency),
+    issuer: dn(`${o.agency} evidence root`, o.agency),
+    publicKey: o.publicKey,
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
+    extensions: async (crypto, pub) => [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([EKU_DOCUMENT_SIGNING], false),
+      await x509.SubjectKeyIdentifierExtension.create(pub, false, crypto),
+      await x509.AuthorityKeyIdentifierExtension.create(rootPub, false, crypto),
+    ],
+  });
 }
 
 /** PEM of a DER certificate. */

@@ -17,7 +17,7 @@
 // How close this is to §19 (Live Video) is in docs/FORMAT.md, "C2PA content credentials".
 
 import { createHash, randomUUID } from 'node:crypto';
-import { decode, encode, isArray, isBytes, isMap, isText, isUint, Tag, type CborValue } from '../firmware/codec/cbor.js';
+import { decode, encode, isArray, isBytes, isMap, isText, Tag, type CborValue } from '../firmware/codec/cbor.js';
 import { BodycamError } from '../firmware/errors.js';
 import { ALG_EDDSA, COSE_SIGN1_TAG, HEADER_ALG, sigStructure } from '../firmware/signing/cose.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
@@ -323,4 +323,3 @@ export function bmffV3Hash(bytes: Uint8Array, top: BoxAt[], c2pa: BoxAt): Uint8A
   return new Uint8Array(h.digest());
 }
 
-export { isUint };
