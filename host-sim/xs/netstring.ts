@@ -5,26 +5,83 @@ import { BodycamError } from '../../firmware/errors.js';
 
 const COMMA = 0x2c;
 const COLON = 0x3a;
+/** A length header and its colon fit in this many bytes (lengths are safe integers: at most 16 digits). */
+const MAX_HEADER = 20;
 
 export class NetstringReader {
-  #pending: Buffer = Buffer.alloc(0);
+  /** Bytes received and not yet returned, in the order they came (joined only once a message is whole). */
+  #chunks: Buffer[] = [];
+  #length = 0;
+  /** The message being read: where its body starts and its whole length (header, body, comma), once its header is in. */
+  #bodyAt = 0;
+  #need = -1;
   /** `who` names the peer in errors ("xsnap-worker", "the device"); `code` is the error code. */
   constructor(readonly who: string, readonly code: string) {}
-  /** Every complete message the chunk finishes; throws (code) when the stream is not netstrings. */
+  /**
+   * Every complete message the chunk finishes; throws (code) when the stream is not netstrings.
+   * A message that spans many chunks is joined once, when its last byte arrives: the cost is
+   * linear in its length, not quadratic (the reader used to join everything pending on every chunk).
+   */
   push(chunk: Buffer): Buffer[] {
-    this.#pending = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk;
     const out: Buffer[] = [];
+    if (chunk.length) {
+      this.#chunks.push(chunk);
+      this.#length += chunk.length;
+    }
     for (;;) {
-      const colon = this.#pending.indexOf(COLON);
-      if (colon < 0) break;
-      const len = Number(this.#pending.subarray(0, colon).toString('latin1'));
-      if (!Number.isSafeInteger(len)) throw new BodycamError(this.code, `bad netstring length from ${this.who}`);
-      if (this.#pending.length < colon + 1 + len + 1) break;
-      if (this.#pending[colon + 1 + len] !== COMMA) throw new BodycamError(this.code, `netstring from ${this.who} lacks its comma`);
-      out.push(this.#pending.subarray(colon + 1, colon + 1 + len));
-      this.#pending = this.#pending.subarray(colon + 1 + len + 1);
+      if (this.#need < 0) {
+        const head = this.#peek(MAX_HEADER);
+        const colon = head.indexOf(COLON);
+        if (colon < 0) {
+          if (head.length >= MAX_HEADER) throw new BodycamError(this.code, `bad netstring length from ${this.who}`);
+          break;
+        }
+        const digits = head.subarray(0, colon).toString('latin1');
+        const len = Number(digits);
+        if (!/^[0-9]+$/.test(digits) || !Number.isSafeInteger(len)) throw new BodycamError(this.code, `bad netstring length from ${this.who}`);
+        this.#bodyAt = colon + 1;
+        this.#need = colon + 1 + len + 1;
+      }
+      if (this.#length < this.#need) break;
+      const whole = this.#take(this.#need);
+      if (whole[this.#need - 1] !== COMMA) throw new BodycamError(this.code, `netstring from ${this.who} lacks its comma`);
+      out.push(whole.subarray(this.#bodyAt, this.#need - 1));
+      this.#need = -1;
     }
     return out;
+  }
+
+  /** Up to n bytes from the start, without consuming them. */
+  #peek(n: number): Buffer {
+    const first = this.#chunks[0];
+    if (!first) return Buffer.alloc(0);
+    if (first.length >= n || this.#chunks.length === 1) return first.subarray(0, n);
+    return Buffer.concat(this.#chunks, Math.min(n, this.#length)).subarray(0, n);
+  }
+
+  /** The first n bytes, consumed: a view when one chunk holds them, else one join of the chunks they span. */
+  #take(n: number): Buffer {
+    const first = this.#chunks[0];
+    let whole: Buffer;
+    if (first.length >= n) {
+      whole = first.subarray(0, n);
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+    } else {
+      const parts: Buffer[] = [];
+      let got = 0;
+      while (got < n) {
+        const c = this.#chunks[0];
+        const k = Math.min(c.length, n - got);
+        parts.push(k === c.length ? c : c.subarray(0, k));
+        if (k === c.length) this.#chunks.shift();
+        else this.#chunks[0] = c.subarray(k);
+        got += k;
+      }
+      whole = Buffer.concat(parts, n);
+    }
+    this.#length -= n;
+    return whole;
   }
 }
 
