@@ -1,123 +1,146 @@
 // The command bridge's wire format, shared by both ends (this file runs inside XS too, so it is
 // pure ECMAScript like firmware/). Every port call from firmware in XS to simulated hardware on
-// the host is one CBOR message through the worker's issueCommand pipe, and every call into the
-// firmware (an entry, a hardware callback) is one CBOR message the other way — the only way in or
+// the host is one message through the worker's issueCommand pipe, and every call into the
+// firmware (an entry, a hardware callback) is one message the other way — the only way in or
 // out of the XS process, like a device's pins.
 //
 // Requests from the guest (firmware in XS) to the host:
 //   [OP_NEW, portName, options]          construct a port (Camera, Flash, ...) -> handle
 //   [OP_CALL, target, method, args]      target: a service name ("clock") or a handle id
+//   [OP_BATCH, [posted calls], request]  calls the guest posted (below), run in order, then the request
 // Requests from the host to the guest:
-//   [OP_ENTRY, entryName, args]          run a firmware entry point
-//   [OP_CALLBACK, callbackId, args]      a hardware callback (onReadable, a timer) fires
-// Replies: [0, value, written] or [1, code, message]. `written` lists the byte-array arguments
-// the host port wrote into ([argument index, bytes]), as Random.fill does: the guest copies them
-// back into its own arrays, so an output buffer behaves as it does on a device.
+//   [OP_ENTRY, entryName, args, context] run a firmware entry point (CBOR: entries take CBOR values)
+//   [OP_CALLBACK, callbackId, args, context]  a hardware callback (onReadable, a timer) fires
+// Replies: [0, value, written, context] or [1, code, message, context]. `written` lists the
+// byte-array arguments the host port wrote into ([argument index, bytes]), as Random.fill does:
+// the guest copies them back into its own arrays, so an output buffer behaves as it does on a
+// device. A reply to the guest's handleCommand is [status, value, posted calls] and its bridge
+// units: the calls the guest posted and had not sent yet, which the host runs on arrival.
 //
-// Values are CBOR with three bridge tags: a host object lent to the guest (a port instance, a
-// camera frame) travels as TAG_HANDLE [id, data properties, method names]; a guest function
-// passed as a callback travels as TAG_CALLBACK id; an ArrayBuffer travels as TAG_ARRAYBUFFER
-// bytes (a plain byte string is a Uint8Array).
+// A message (packMessage) is JSON with binary attachments: [a lent buffer's bytes, or nothing]
+// [the byte values, one after another] [UTF-8 JSON of [value, byte value lengths, lent length]]
+// [u32 the JSON's length]; a callback command starts with one byte 0x01 (an entry command is CBOR,
+// which never starts so). JSON because XS parses and prints it natively: a CBOR codec written
+// in JavaScript cost thousands of compute units per message, JSON.parse tens. Values JSON has no
+// form for travel as objects with the key "@" (see pack): undefined, -0, NaN, bigints, byte
+// values (by index), Maps, CBOR tags, and the bridge's own handles, callbacks and buffers.
+//
+// Fewer round trips (a frame costs two, not fifteen):
+// - Posted calls. A host object lent as a handle may come with a grant: methods that return
+//   nothing and cannot fail while the grant holds (a frame's close, a digest's write, a flash
+//   write or erase while no power cut is armed within `budget` operations). The guest queues such
+//   a call and returns at once; the queue goes with its next message, in order, so the host sees
+//   the same calls in the same order. A call outside its grant (a cut armed within reach, an
+//   argument the port would refuse) goes at once and fails where it would have.
+// - Context. Every command into the guest, and every reply whose context changed, carries the
+//   clock's state ([monotonic, utc, source, lastSync]) and fresh budgets ([handle, budget]
+//   pairs): virtual time moves only between commands, so the guest answers clock reads itself.
+// - Lent buffers. An ArrayBuffer that is a data property of a handle (a camera frame's body)
+//   travels once, as {"@":"l"} with its reference, CRC-32 and crcShift; the first in a reply goes
+//   ahead of everything, and the guest takes the message's own memory for it (ArrayBuffer
+//   transfer: no copy in XS). When the guest passes it (or a view over it) back to a port, only
+//   {"@":"r"} [reference, offset, length] crosses, and the host uses its own buffer. Firmware
+//   never writes into a lent frame (a camera's frame buffer is the driver's); if it did, node and
+//   xs evidence would differ, which the engine tests compare. With its CRC-32 the guest
+//   checksums it with any seed without a round trip (crcCombine), as a native CRC costs next to
+//   nothing on a camera.
+// - Empty reads. A camera lent with `empty: 'read'` and its ready frames as budget: while none
+//   is ready, read() returns undefined in the guest (frames arrive only between commands).
 
-import { Tag, type CborValue } from '../../firmware/codec/cbor.js';
+import { Simple, Tag, type CborValue } from '../../firmware/codec/cbor.js';
+import { BodycamError } from '../../firmware/errors.js';
 
 export const OP_NEW = 0;
 export const OP_CALL = 1;
 export const OP_ENTRY = 2;
 export const OP_CALLBACK = 3;
+export const OP_BATCH = 4;
 
-export const TAG_HANDLE = 40000;
-export const TAG_CALLBACK = 40001;
-export const TAG_ARRAYBUFFER = 40002;
+/** The first byte of a callback command (an entry command is CBOR). */
+export const CALLBACK_COMMAND = 0x01;
+
+/**
+ * What the guest may post to a handle: `methods`, up to `budget` operations (-1: no limit) before
+ * it must wait for a fresh budget. `flash`: the port's size, write alignment and blocks, so the
+ * guest posts only writes and erases the port would accept (a write is one operation, an erase
+ * one per block); anything else goes at once and fails as it would have.
+ */
+export interface Grant {
+  methods: string[];
+  budget: number;
+  flash?: [size: number, writeAlign: number, blocks: number];
+  /** A method that returns undefined and does nothing while the budget is 0 (a camera's read with no frame ready). */
+  empty?: string;
+  /** The budget never changes (host side: not refreshed with every command). */
+  fixed?: boolean;
+}
+
+/** Operations the call would be under a grant, or -1 when the grant does not cover it. */
+export function postCost(g: Grant, method: string, args: readonly unknown[]): number {
+  if (!g.methods.includes(method)) return -1;
+  const f = g.flash;
+  if (!f) return args.every(isBytes) ? 1 : -1;
+  if (method === 'write') {
+    const [buffer, offset] = args;
+    if (args.length !== 2 || !isBytes(buffer) || !Number.isInteger(offset)) return -1;
+    const n = (buffer as ArrayBuffer | ArrayBufferView).byteLength;
+    const at = offset as number;
+    return at >= 0 && at + n <= f[0] && at % f[1] === 0 && n % f[1] === 0 ? 1 : -1;
+  }
+  if (method === 'eraseBlock') {
+    const start = args[0];
+    const last = args[1] === undefined ? (start as number) + 1 : args[1];
+    if (args.length > 2 || !Number.isInteger(start) || !Number.isInteger(last)) return -1;
+    return (start as number) >= 0 && (last as number) <= f[2] && (last as number) > (start as number) ? (last as number) - (start as number) : -1;
+  }
+  return -1;
+}
+
+function isBytes(v: unknown): boolean {
+  return v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+}
 
 /** Port constructors and services of a Platform, by name (firmware/platform/platform.ts). */
 export const PLATFORM_CONSTRUCTORS = Object.freeze(['Camera', 'AudioIn', 'Flash', 'KeyStore', 'Button', 'Led', 'Haptic', 'Battery', 'Link'] as const);
 export const PLATFORM_SERVICES = Object.freeze(['clock', 'timer', 'random', 'digest', 'checksum'] as const);
 
-export interface MarshalHooks {
-  /** A class instance (not plain data) going out: how to send it. */
-  object?: (o: object) => CborValue;
-  /** A function going out. */
-  fn?: (f: (...args: unknown[]) => unknown) => CborValue;
-}
+// CRC-32 (zlib's) of a lent buffer with a seed, without its bytes: crc32(data, seed) is
+// crc32(data, 0) xor seed·x^(8·length) mod P (zlib's crc32_combine). The host sends crc32(data, 0)
+// and x^(8·length) mod P with the buffer; the guest multiplies — 32 steps, not one per byte.
+const POLY = 0xedb88320;
 
-export interface UnmarshalHooks {
-  handle?: (id: number, props: Record<string, unknown>, methods: string[]) => unknown;
-  callback?: (id: number) => unknown;
-}
-
-function isPlain(o: object): boolean {
-  const p = Object.getPrototypeOf(o);
-  return p === Object.prototype || p === null;
-}
-
-export function toWire(v: unknown, hooks: MarshalHooks = {}): CborValue {
-  switch (typeof v) {
-    case 'number':
-    case 'bigint':
-    case 'string':
-    case 'boolean':
-    case 'undefined':
-      return v;
-    case 'function':
-      if (hooks.fn) return hooks.fn(v as (...args: unknown[]) => unknown);
-      throw new TypeError('a function can not cross the bridge here');
-    case 'object':
-      break;
-    default:
-      throw new TypeError(`a ${typeof v} can not cross the bridge`);
-  }
-  if (v === null) return null;
-  if (v instanceof Uint8Array) return v;
-  if (v instanceof ArrayBuffer) return new Tag(TAG_ARRAYBUFFER, new Uint8Array(v));
-  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  if (v instanceof Tag) return new Tag(v.tag, toWire(v.value, hooks));
-  if (Array.isArray(v)) return v.map((x) => toWire(x, hooks));
-  if (v instanceof Map) {
-    const m = new Map<CborValue, CborValue>();
-    for (const [k, x] of v) m.set(toWire(k, hooks), toWire(x, hooks));
-    return m;
-  }
-  // A plain object with methods (a port made by a factory) is lent as a handle like a class instance.
-  if (isPlain(v) && !(hooks.object && Object.values(v).some((x) => typeof x === 'function'))) {
-    const o: Record<string, CborValue> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = toWire(x, hooks);
-    return o;
-  }
-  if (hooks.object) return hooks.object(v);
-  throw new TypeError(`an object of class ${v.constructor?.name ?? '?'} can not cross the bridge here`);
-}
-
-export function fromWire(v: CborValue, hooks: UnmarshalHooks = {}): unknown {
-  if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return v;
-  if (Array.isArray(v)) return v.map((x) => fromWire(x, hooks));
-  if (v instanceof Tag) {
-    if (v.tag === TAG_ARRAYBUFFER && v.value instanceof Uint8Array) return v.value.slice().buffer;
-    if (v.tag === TAG_HANDLE && hooks.handle && Array.isArray(v.value)) {
-      const [id, props, methods] = v.value;
-      return hooks.handle(id as number, fromWire(props ?? {}, hooks) as Record<string, unknown>, (methods ?? []) as string[]);
+/** a·b mod P, in the reflected bit order of zlib's CRC-32 (multmodp). */
+export function crcMultiply(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
     }
-    if (v.tag === TAG_CALLBACK && hooks.callback) return hooks.callback(v.value as number);
-    return new Tag(v.tag, fromWire(v.value, hooks) as CborValue);
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
   }
-  if (v instanceof Map) {
-    let allText = true;
-    for (const k of v.keys()) if (typeof k !== 'string') allText = false;
-    if (allText) {
-      const o: Record<string, unknown> = {};
-      for (const [k, x] of v) o[k as string] = fromWire(x, hooks);
-      return o;
-    }
-    const m = new Map<unknown, unknown>();
-    for (const [k, x] of v) m.set(fromWire(k, hooks), fromWire(x, hooks));
-    return m;
+  return p >>> 0;
+}
+
+/** x^(8·n) mod P (zlib's x2nmodp(n, 3)), on the host. */
+export function crcShift(n: number): number {
+  let p = 0x80000000; // x^0
+  let x2 = 0x40000000 >>> 0; // x^1, then squared: x^2, x^4, ...
+  // Start at x^8 (k = 3): square x^1 three times.
+  for (let i = 0; i < 3; i++) x2 = crcMultiply(x2, x2);
+  while (n) {
+    if (n & 1) p = crcMultiply(x2, p);
+    n = Math.floor(n / 2);
+    x2 = crcMultiply(x2, x2);
   }
-  if (typeof v === 'object' && v !== null && !(v instanceof Tag)) {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = fromWire(x as CborValue, hooks);
-    return o;
-  }
-  return v;
+  return p >>> 0;
+}
+
+/** crc32(data, seed) from crc32(data, 0) and crcShift(data.length). */
+export function crcCombine(seed: number, crcOfData: number, shift: number): number {
+  return (crcMultiply(shift, seed >>> 0) ^ crcOfData) >>> 0;
 }
 
 /** The methods of a host object, for its handle (own and inherited, not Object's). */
@@ -145,4 +168,245 @@ export function dataProperties(o: object): Record<string, unknown> {
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------- values and messages
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A message's JSON as UTF-8 bytes and back (native where the engine has it). */
+export interface TextBytes {
+  encode(s: string): Uint8Array;
+  decode(b: Uint8Array): string;
+}
+
+export interface PackHooks {
+  /** Bytes going out: a replacement (a reference to a lent buffer), or undefined to attach them. */
+  bytes?: (v: ArrayBuffer | ArrayBufferView) => Json | undefined;
+  /** A class instance (not plain data) going out: how to send it. */
+  object?: (o: object) => Json;
+  /** A function going out. */
+  fn?: (f: (...args: unknown[]) => unknown) => Json;
+}
+
+const UNDEFINED: Json = Object.freeze({ '@': 'u' }) as Json;
+
+function isPlain(o: object): boolean {
+  const p = Object.getPrototypeOf(o);
+  return p === Object.prototype || p === null;
+}
+
+/**
+ * Values into a message's JSON and attachments. `copy`: attach a copy of each byte value (for
+ * calls posted now and sent later: the caller may reuse its buffer meanwhile).
+ */
+export class Packer {
+  readonly blobs: Uint8Array[] = [];
+  /** The lent buffer that goes ahead of everything (one per message). */
+  prefix: Uint8Array | undefined;
+  constructor(readonly hooks: PackHooks = {}, readonly copy = false) {}
+
+  attach(b: Uint8Array): number {
+    this.blobs.push(this.copy ? b.slice() : b);
+    return this.blobs.length - 1;
+  }
+
+  pack(v: unknown): Json {
+    switch (typeof v) {
+      case 'number':
+        return Number.isFinite(v) && !Object.is(v, -0) ? v : { '@': 'n', v: Object.is(v, -0) ? '-0' : String(v) };
+      case 'string':
+      case 'boolean':
+        return v;
+      case 'undefined':
+        return UNDEFINED;
+      case 'bigint':
+        return { '@': 'i', v: v.toString() };
+      case 'function':
+        if (this.hooks.fn) return this.hooks.fn(v as (...args: unknown[]) => unknown);
+        throw new TypeError('a function can not cross the bridge here');
+      case 'object':
+        break;
+      default:
+        throw new TypeError(`a ${typeof v} can not cross the bridge`);
+    }
+    if (v === null) return null;
+    if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+      const r = this.hooks.bytes?.(v);
+      if (r !== undefined) return r;
+      if (v instanceof ArrayBuffer) return { '@': 'a', i: this.attach(new Uint8Array(v)) };
+      return { '@': 'b', i: this.attach(v instanceof Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
+    }
+    if (Array.isArray(v)) {
+      const out: Json[] = [];
+      for (let i = 0; i < v.length; i++) out.push(this.pack(v[i]));
+      return out;
+    }
+    if (v instanceof Tag) return { '@': 't', t: v.tag, v: this.pack(v.value) };
+    if (v instanceof Simple) return { '@': 's', v: v.value };
+    if (v instanceof Map) {
+      const e: Json[] = [];
+      for (const [k, x] of v) e.push([this.pack(k), this.pack(x)]);
+      return { '@': 'm', v: e };
+    }
+    // A plain object with methods (a port made by a factory) is lent as a handle like a class instance.
+    if (isPlain(v) && !(this.hooks.object && Object.values(v).some((x) => typeof x === 'function'))) {
+      const o: { [key: string]: Json } = {};
+      for (const [k, x] of Object.entries(v)) o[k] = this.pack(x);
+      return '@' in o ? { '@': 'o', v: o } : o;
+    }
+    if (this.hooks.object) return this.hooks.object(v);
+    throw new TypeError(`an object of class ${(v as object).constructor?.name ?? '?'} can not cross the bridge here`);
+  }
+}
+
+/** [lead byte] [prefix] [attachments] [JSON of [tree, attachment lengths, prefix length]] [u32 JSON length] */
+export function packMessage(tree: Json, packer: Packer, text: TextBytes, lead?: number): Uint8Array {
+  const blobs = packer.blobs;
+  const lengths: number[] = [];
+  let size = 0;
+  for (const b of blobs) {
+    lengths.push(b.length);
+    size += b.length;
+  }
+  const prefix = packer.prefix;
+  const json = text.encode(JSON.stringify([tree, lengths, prefix ? prefix.length : 0]));
+  const head = lead === undefined ? 0 : 1;
+  const out = new Uint8Array(head + (prefix ? prefix.length : 0) + size + json.length + 4);
+  let o = 0;
+  if (head) out[o++] = lead!;
+  if (prefix) {
+    out.set(prefix, o);
+    o += prefix.length;
+  }
+  for (const b of blobs) {
+    out.set(b, o);
+    o += b.length;
+  }
+  out.set(json, o);
+  o += json.length;
+  const n = json.length;
+  out[o] = n >>> 24;
+  out[o + 1] = (n >>> 16) & 0xff;
+  out[o + 2] = (n >>> 8) & 0xff;
+  out[o + 3] = n & 0xff;
+  return out;
+}
+
+export interface Message {
+  tree: Json;
+  /** Each attachment, a copy with a buffer of its own. */
+  blobs: Uint8Array[];
+  /** Where the lent buffer that came ahead starts, and its length (0: none). */
+  prefixAt: number;
+  prefixLength: number;
+}
+
+/** The message packMessage made (`at`: after the lead byte). Throws E_BRIDGE (or JSON's SyntaxError) on anything else. */
+export function readMessage(m: Uint8Array, text: TextBytes, at = 0): Message {
+  const n = m.length;
+  if (n < at + 4) throw new BodycamError('E_BRIDGE', 'bridge message too short');
+  const jsonLength = ((m[n - 4] << 24) | (m[n - 3] << 16) | (m[n - 2] << 8) | m[n - 1]) >>> 0;
+  const jsonAt = n - 4 - jsonLength;
+  if (jsonAt < at) throw new BodycamError('E_BRIDGE', 'bridge message JSON length out of range');
+  const top = JSON.parse(text.decode(m.subarray(jsonAt, n - 4))) as [Json, number[], number];
+  const [tree, lengths, prefixLength] = top;
+  let o = at + prefixLength;
+  const blobs: Uint8Array[] = [];
+  for (const len of lengths) {
+    if (o + len > jsonAt) throw new BodycamError('E_BRIDGE', 'bridge message attachments out of range');
+    blobs.push(m.slice(o, o + len));
+    o += len;
+  }
+  return { tree, blobs, prefixAt: at, prefixLength };
+}
+
+export interface UnpackHooks {
+  handle?: (id: number, props: Record<string, unknown>, methods: string[], grant: Grant | undefined) => unknown;
+  callback?: (id: number) => unknown;
+  /** A buffer lent with a handle (guest side): attachment `index` (-1: the message's prefix), its CRC-32 and crcShift. */
+  hostBuffer?: (ref: number, index: number, crc: number, shift: number) => unknown;
+  /** A reference to a lent buffer (host side). */
+  hostRef?: (ref: number, offset: number, length: number, arrayBuffer: boolean) => unknown;
+}
+
+function exact(b: Uint8Array): ArrayBuffer {
+  return (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer;
+}
+
+/** A value out of a message: what pack put in, with the hooks for the bridge's own forms. */
+export function unpack(v: Json, blobs: readonly Uint8Array[], hooks: UnpackHooks = {}): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    const out: unknown[] = [];
+    for (let i = 0; i < v.length; i++) out.push(unpack(v[i], blobs, hooks));
+    return out;
+  }
+  const kind = v['@'];
+  if (kind === undefined) return unpackObject(v, blobs, hooks);
+  const w = v as { [key: string]: Json };
+  switch (kind) {
+    case 'u':
+      return undefined;
+    case 'n':
+      return Number(w.v);
+    case 'i':
+      return BigInt(w.v as string);
+    case 'b':
+      return blobs[w.i as number];
+    case 'a':
+      return exact(blobs[w.i as number]);
+    case 'o':
+      return unpackObject(w.v as { [key: string]: Json }, blobs, hooks);
+    case 't':
+      return new Tag(w.t as number, unpack(w.v, blobs, hooks) as CborValue);
+    case 's':
+      return new Simple(w.v as number);
+    case 'm': {
+      // As a CBOR map crossed before: text keys make a plain object, any other a Map.
+      const entries = (w.v as Json[][]).map(([k, x]) => [unpack(k, blobs, hooks), unpack(x, blobs, hooks)] as const);
+      if (entries.every(([k]) => typeof k === 'string')) {
+        const o: Record<string, unknown> = {};
+        for (const [k, x] of entries) o[k as string] = x;
+        return o;
+      }
+      return new Map(entries);
+    }
+    case 'h':
+      if (hooks.handle) return hooks.handle(w.id as number, unpack(w.p, blobs, hooks) as Record<string, unknown>, w.m as string[], grantOf(w.g));
+      break;
+    case 'c':
+      if (hooks.callback) return hooks.callback(w.id as number);
+      break;
+    case 'l':
+      if (hooks.hostBuffer) return hooks.hostBuffer(w.r as number, w.i as number, w.c as number, w.s as number);
+      break;
+    case 'r':
+      if (hooks.hostRef) return hooks.hostRef(w.r as number, w.o as number, w.n as number, w.a === 1);
+      break;
+  }
+  throw new TypeError(`a bridge value of kind ${String(kind)} is not expected here`);
+}
+
+function unpackObject(v: { [key: string]: Json }, blobs: readonly Uint8Array[], hooks: UnpackHooks): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) o[k] = unpack(v[k], blobs, hooks);
+  return o;
+}
+
+/** A grant as it travels. */
+export function grantToJson(g: Grant | undefined): Json {
+  if (!g) return null;
+  const o: { [key: string]: Json } = { m: g.methods, b: g.budget };
+  if (g.flash) o.f = g.flash;
+  if (g.empty) o.e = g.empty;
+  return o;
+}
+
+function grantOf(v: Json | undefined): Grant | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const g: Grant = { methods: v.m as string[], budget: v.b as number };
+  if (v.f) g.flash = v.f as [number, number, number];
+  if (typeof v.e === 'string') g.empty = v.e;
+  return g;
 }

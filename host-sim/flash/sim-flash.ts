@@ -23,6 +23,8 @@
 import { BodycamError } from '../../firmware/errors.js';
 import { toBytes, type BufferLike } from '../../firmware/platform/buffers.js';
 import type { Flash, FlashConstructor, FlashOptions, FlashStatus } from '../../firmware/platform/flash.js';
+import { BRIDGE_GRANT } from '../bridge/host.js';
+import type { Grant } from '../bridge/marshal.js';
 
 export interface SimFlashTiming {
   /** Busy time of one block erase, ms (W25Q128 4 KiB sector: 45 typical, 400 worst). */
@@ -93,7 +95,10 @@ export class SimFlash {
   /** Blocks whose erase takes this many times longer. */
   readonly slowBlocks = new Map<number, number>();
   readonly counters: SimFlashCounters = { operations: 0, reads: 0, writes: 0, erases: 0, bytesProgrammed: 0, bytesRead: 0, bitFlips: 0, busyMs: 0 };
-  #data = new Map<number, Uint8Array>();
+  /** Blocks holding a cleared bit: their bytes, and `top`: every byte from there on is still 0xFF. */
+  #data = new Map<number, { bytes: Uint8Array; top: number }>();
+  /** Buffers of erased blocks, reused for the next blocks written (a shift erases and rewrites millions). */
+  #free: Uint8Array[] = [];
   #eraseCounts = new Map<number, number>();
   #random: () => number;
   #cutAt = 0;
@@ -168,11 +173,22 @@ export class SimFlash {
   /** A deep copy of the device (same bytes and counters, no armed cut), e.g. to branch a sweep; `seed` reseeds its faults. */
   clone(seed?: number | string): SimFlash {
     const c = new SimFlash({ blockLength: this.blockLength, blocks: this.blocks, writeAlign: this.writeAlign, pageLength: this.pageLength, tear: this.tear, endurance: this.endurance, bitFlipRate: this.bitFlipRate, timing: this.timing, seed: seed ?? 1 });
-    for (const [b, d] of this.#data) c.#data.set(b, d.slice());
+    for (const [b, d] of this.#data) c.#data.set(b, { bytes: d.bytes.slice(), top: d.top });
     for (const [b, n] of this.#eraseCounts) c.#eraseCounts.set(b, n);
     for (const [b, n] of this.weakBlocks) c.weakBlocks.set(b, n);
     Object.assign(c.counters, this.counters);
     return c;
+  }
+
+  /**
+   * Writes and erases that certainly succeed from now on when their arguments are valid (-1: any
+   * number): none without power, with a finite endurance or weak blocks (wear fails a program),
+   * or when busy time is reported (its callback may move a clock); up to the armed cut otherwise.
+   * The bridge lets the guest post that many without waiting for each (bridge/marshal.ts).
+   */
+  safeOperations(): number {
+    if (!this.#powered || this.endurance !== Infinity || this.weakBlocks.size > 0 || this.onBusy) return 0;
+    return this.#cutAt > 0 ? Math.max(0, this.#cutAt - this.counters.operations - 1) : -1;
   }
 
   /** Raw bytes, for tests (never faulted, never counted). */
@@ -231,8 +247,7 @@ export class SimFlash {
         const d = this.#blockData(block);
         for (let k = 0; k < n; k++) d[inBlock + k] &= data[i + k] | this.#randomByte();
       } else if (!this.#allOnes(data, i, n)) {
-        const d = this.#blockData(block);
-        for (let k = 0; k < n; k++) d[inBlock + k] &= data[i + k];
+        this.#program(block, inBlock, data, i, n);
       }
       i += n;
     }
@@ -260,7 +275,11 @@ export class SimFlash {
         this.#tornErase(b);
         throw new BodycamError('E_FLASH_ERASE', `erase failed: block ${b} is worn out after ${count - 1} erases`, { block: b });
       }
-      this.#data.delete(b);
+      const d = this.#data.get(b);
+      if (d) {
+        if (this.#free.length < FREE_BLOCKS) this.#free.push(d.bytes);
+        this.#data.delete(b);
+      }
     }
   }
 
@@ -296,6 +315,9 @@ export class SimFlash {
       }
       close(): void {
         this.#open = false;
+      }
+      [BRIDGE_GRANT](): Grant {
+        return { methods: ['write', 'eraseBlock'], budget: this.#open ? device.safeOperations() : 0, flash: [device.size, device.writeAlign, device.blocks] };
       }
     };
   }
@@ -336,10 +358,34 @@ export class SimFlash {
     return true;
   }
 
-  #blockData(block: number): Uint8Array {
+  /** A block's record, made (erased) if it holds nothing yet: from a reused buffer when there is one. */
+  #block(block: number): { bytes: Uint8Array; top: number } {
     let d = this.#data.get(block);
-    if (!d) this.#data.set(block, (d = new Uint8Array(this.blockLength).fill(0xff)));
+    if (!d) {
+      const reused = this.#free.pop();
+      this.#data.set(block, (d = { bytes: reused ? reused.fill(0xff) : new Uint8Array(this.blockLength).fill(0xff), top: 0 }));
+    }
     return d;
+  }
+
+  /** A block's bytes for a change made byte by byte (faults, poke): where 0xFF still runs is no longer known. */
+  #blockData(block: number): Uint8Array {
+    const d = this.#block(block);
+    d.top = this.blockLength;
+    return d.bytes;
+  }
+
+  /**
+   * Program n bytes of `data` (from `from`) at `at` in a block: new = old & data. Where the block
+   * is still erased (from its `top`), that is a copy; below it, an AND, word by word when both
+   * sides are 4-byte aligned.
+   */
+  #program(block: number, at: number, data: Uint8Array, from: number, n: number): void {
+    const d = this.#block(block);
+    const below = Math.max(0, Math.min(n, d.top - at));
+    if (below > 0) andInto(d.bytes, at, data, from, below);
+    if (below < n) d.bytes.set(data.subarray(from + below, from + n), at + below);
+    d.top = Math.max(d.top, at + n);
   }
 
   #copyOut(out: Uint8Array, offset: number): void {
@@ -349,7 +395,7 @@ export class SimFlash {
       const inBlock = a % this.blockLength;
       const n = Math.min(out.length - i, this.blockLength - inBlock);
       const d = this.#data.get(block);
-      if (d) out.set(d.subarray(inBlock, inBlock + n), i);
+      if (d) out.set(d.bytes.subarray(inBlock, inBlock + n), i);
       else out.fill(0xff, i, i + n);
       i += n;
     }
@@ -385,6 +431,22 @@ export class SimFlash {
     if (value === 0xff) return;
     this.#blockData(Math.floor(address / this.blockLength))[address % this.blockLength] &= value;
   }
+}
+
+/** Erased blocks' buffers kept for reuse (16 MiB of 4 KiB blocks at most). */
+const FREE_BLOCKS = 4096;
+
+/** d[at..at+n) &= src[from..from+n): 32-bit words where both are aligned, bytes otherwise. */
+function andInto(d: Uint8Array, at: number, src: Uint8Array, from: number, n: number): void {
+  let k = 0;
+  if (n >= 16 && ((d.byteOffset + at) & 3) === 0 && ((src.byteOffset + from) & 3) === 0) {
+    const words = n >>> 2;
+    const dw = new Uint32Array(d.buffer, d.byteOffset + at, words);
+    const sw = new Uint32Array(src.buffer, src.byteOffset + from, words);
+    for (let w = 0; w < words; w++) dw[w] &= sw[w];
+    k = words << 2;
+  }
+  for (; k < n; k++) d[at + k] &= src[from + k];
 }
 
 /** Attach a simulated flash to SimHardware-like devices: `attachFlash(hw, new SimFlash(...))`. */

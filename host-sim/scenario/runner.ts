@@ -33,6 +33,7 @@ import { planStoreExport, writeAviExport } from '../../evidence/export.js';
 import { planAviExport } from '../../firmware/encoder/avi.js';
 import { startEngine, type Engine, type EngineName } from '../engine.js';
 import { McuEngine, startMcuEngine, type McuEngineOptions } from '../mcu/engine.js';
+import { BridgedEngine } from '../bridge/engine-base.js';
 import { ModdableEngine, startModdableEngine, type ModdableEngineOptions } from '../moddable/engine.js';
 import { SimFlash, attachFlash } from '../flash/sim-flash.js';
 import { SimSd } from '../flash/sim-sd.js';
@@ -125,7 +126,8 @@ export interface ScenarioReport {
   upload: { attempts: number; completed: number; failed: number; segmentsStored: number; segmentsVerified: number; notUploaded: number; rejected: number };
   verify: { valid: boolean; findings: string[]; ledger: { valid: boolean; entries: number; findings: string[]; events: Record<string, number> } };
   lost: { frames: number; segments: number; details: string[] };
-  xs?: { firmwareUnits: number; unitsPerVirtualSecond: number };
+  /** computeUnits: every unit the machine metered; bridgeUnits: of those, marshalling across the bridge (native port calls on a device). */
+  xs?: { firmwareUnits: number; unitsPerVirtualSecond: number; computeUnits: number; bridgeUnits: number };
   mcu?: McuReport;
   moddable?: ModdableReport;
   evidence: string;
@@ -465,6 +467,7 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
     mcu.heapCeiling = m.heapCeiling;
     return m;
   };
+  const bridged = { compute: 0, bridge: 0 };
   /** The camera's engine stops (power cut, end of the run): keep the mcu engine's totals. */
   const stopCamera = async () => {
     const e = engine;
@@ -475,6 +478,10 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
       mcu.instructions += t.instructions;
       mcu.heapPeak = Math.max(mcu.heapPeak, t.heapPeak);
       mcu.heapLoaded = Math.max(mcu.heapLoaded, e.boot.loaded.heapInUse);
+    }
+    if (e instanceof BridgedEngine) {
+      bridged.compute += e.units.compute;
+      bridged.bridge += e.units.bridge;
     }
     if (moddable && e instanceof ModdableEngine) {
       const p = e.peaks;
@@ -789,7 +796,7 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
       ledger: { valid: ledgerOk, entries: ledger?.entries.length ?? 0, findings: ledger ? ledger.findings.map((f) => `${f.code}: ${f.message}`) : ['no ledger was uploaded'], events: ledgerEvents },
     },
     lost: { frames: lostFrames, segments: lostSegments, details: lostDetails },
-    xs: o.engine === 'xs' ? { firmwareUnits: units, unitsPerVirtualSecond: Math.round(units / Math.max(1, elapsed() / 1000)) } : undefined,
+    xs: o.engine === 'xs' ? { firmwareUnits: units, unitsPerVirtualSecond: Math.round(units / Math.max(1, elapsed() / 1000)), computeUnits: bridged.compute, bridgeUnits: bridged.bridge } : undefined,
     mcu: mcu ? { ...mcu, firmwareInstructions: units, firmwareInstructionsPerVirtualSecond: Math.round(units / Math.max(1, elapsed() / 1000)), runtimeHeapPeak: Math.max(0, mcu.heapPeak - mcu.heapLoaded) } : undefined,
     moddable,
     evidence: evidenceDir,

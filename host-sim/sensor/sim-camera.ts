@@ -10,6 +10,8 @@
 import { BodycamError } from '../../firmware/errors.js';
 import type { Camera, CameraFrame, CameraOptions, ImageType } from '../../firmware/platform/camera.js';
 import type { SimHardware } from '../node/hardware.js';
+import { BRIDGE_GRANT } from '../bridge/host.js';
+import type { Grant } from '../bridge/marshal.js';
 import { SyntheticFrames, type FrameSource, type SyntheticFramesOptions } from './synthetic.js';
 
 export interface SimCameraOptions {
@@ -57,7 +59,13 @@ class SimFrame implements CameraFrame {
     this.#release = undefined;
     if (r) r();
   }
+  /** close() returns nothing and never fails: the XS guest posts it (bridge/marshal.ts). */
+  [BRIDGE_GRANT](): Grant {
+    return CLOSE_ONLY;
+  }
 }
+
+const CLOSE_ONLY: Grant = Object.freeze({ methods: ['close'], budget: -1, fixed: true });
 
 /** The simulator's view of the camera: counters and fault controls. */
 export class SimCameraControl {
@@ -169,6 +177,11 @@ export function attachCamera(hw: SimHardware, options: SimCameraOptions = {}): S
       }));
       control.ready = this.#ready.length;
       this.#onReadable?.(this.#ready.length);
+    }
+
+    /** read() with no frame ready returns undefined and changes nothing: the XS guest answers it itself (bridge/marshal.ts). */
+    [BRIDGE_GRANT](): Grant {
+      return { methods: [], budget: this.#ready.length, empty: 'read' };
     }
 
     read(): CameraFrame | undefined {

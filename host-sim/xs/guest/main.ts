@@ -2,14 +2,29 @@
 // table through globalThis.handleCommand and gives the firmware a Platform whose every port
 // call crosses the command bridge (issueCommand) to the simulated hardware on the host.
 //
-// Pure ECMAScript: it runs in xsnap-worker (and, with another transport, on the emulated MCU).
+// A port call costs a round trip only when its answer is needed (bridge/marshal.ts): calls the
+// host granted are posted and go with the next message; clock reads are answered from the state
+// each command brings; a CRC of a few bytes is computed here (the same function the host's
+// native CRC computes), and of a lent frame from the CRC that came with it; a camera frame's body
+// comes in once and goes back out by reference; a read with no frame ready returns at once.
+//
+// Pure ECMAScript: it runs in xsnap-worker, on the emulated MCU and in the moddable engine.
 
 import { decode, encode, type CborValue } from '../../../firmware/codec/cbor.js';
+import { utf8Decode, utf8Encode } from '../../../firmware/codec/utf8.js';
 import { BodycamError, errorCode } from '../../../firmware/errors.js';
 import type { Platform } from '../../../firmware/platform/index.js';
-import { fromWire, OP_CALL, OP_CALLBACK, OP_ENTRY, OP_NEW, PLATFORM_CONSTRUCTORS, PLATFORM_SERVICES, TAG_CALLBACK, toWire } from '../../bridge/marshal.js';
-import { Tag } from '../../../firmware/codec/cbor.js';
+import { softChecksum } from '../../../firmware/platform/soft-checksum.js';
+import {
+  CALLBACK_COMMAND, crcCombine, OP_BATCH, OP_CALL, OP_CALLBACK, OP_ENTRY, OP_NEW, Packer, packMessage, PLATFORM_CONSTRUCTORS, PLATFORM_SERVICES, postCost, readMessage, unpack,
+  type Grant, type Json, type PackHooks, type TextBytes, type UnpackHooks,
+} from '../../bridge/marshal.js';
 import { entries } from '../../guest/entries.js';
+
+interface Utf8Codec {
+  encode(s: string): Uint8Array;
+  decode(b: Uint8Array): string;
+}
 
 declare const globalThis: {
   issueCommand(message: ArrayBuffer): ArrayBuffer;
@@ -17,7 +32,12 @@ declare const globalThis: {
   print?: (...args: unknown[]) => void;
   resetMeter?: (limit: number, index: number) => number;
   currentMeterLimit?: () => number;
+  TextEncoder?: new () => Utf8Codec;
+  TextDecoder?: new () => Utf8Codec;
 };
+
+/** Bytes up to this long are checksummed here rather than across the bridge. */
+const LOCAL_CRC_BYTES = 512;
 
 // Compute units spent marshalling across the bridge (encoding requests, decoding replies, the
 // port call itself). On a device a port call is a native call costing almost nothing, so the
@@ -33,35 +53,111 @@ const meterNow = (): number => {
   return v;
 };
 
+/** A message's JSON to UTF-8 and back: natively where this XS has it (xsnap: TextEncoder; Moddable: ArrayBuffer.fromString). */
+function textBytes(): TextBytes {
+  const TE = globalThis.TextEncoder;
+  const TD = globalThis.TextDecoder;
+  if (TE && TD) {
+    const te = new TE();
+    const td = new TD();
+    return { encode: (s) => te.encode(s), decode: (b) => td.decode(b) };
+  }
+  const fromString = (ArrayBuffer as unknown as { fromString?: (s: string) => ArrayBuffer }).fromString;
+  const fromArrayBuffer = (String as unknown as { fromArrayBuffer?: (b: ArrayBuffer) => string }).fromArrayBuffer;
+  if (fromString && fromArrayBuffer) {
+    return {
+      encode: (s) => new Uint8Array(fromString(s)),
+      decode: (b) => fromArrayBuffer(b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.slice().buffer as ArrayBuffer)),
+    };
+  }
+  return {
+    encode: utf8Encode,
+    decode: (b) => {
+      const s = utf8Decode(b);
+      if (s === undefined) throw new BodycamError('E_BRIDGE', 'a bridge message is not UTF-8');
+      return s;
+    },
+  };
+}
+const text = textBytes();
+
 const callbacks = new Map<number, (...args: unknown[]) => unknown>();
 let nextCallback = 1;
 
-function out(v: unknown): CborValue {
-  return toWire(v, {
-    fn: (f) => {
-      const id = nextCallback++;
-      callbacks.set(id, f);
-      return new Tag(TAG_CALLBACK, id);
-    },
-  });
+/** What came with a lent buffer: its reference on the host, its CRC-32 and crcShift. */
+type Lent = [ref: number, crc: number, shift: number];
+/** Buffers lent with a handle (a frame's body): the ArrayBuffer here → what came with it. */
+const lent = new WeakMap<ArrayBuffer, Lent>();
+/** Buffers made while a handle's properties are read, given to that handle. */
+let lending: ArrayBuffer[] = [];
+/** Per handle: its grant and its lent buffers. */
+const handles = new Map<number, { grant: Grant | undefined; buffers: ArrayBuffer[] }>();
+/** The clock as the last command (or reply) left it: [monotonic, utc, source, lastSync]. */
+let clock: [number, number, string, number] | undefined;
+
+const outHooks: PackHooks = {
+  fn: (f) => {
+    const id = nextCallback++;
+    callbacks.set(id, f);
+    return { '@': 'c', id };
+  },
+  bytes: (v) => {
+    const isBuffer = v instanceof ArrayBuffer;
+    const l = lent.get((isBuffer ? v : v.buffer) as ArrayBuffer);
+    if (l === undefined) return undefined;
+    return isBuffer ? { '@': 'r', r: l[0], o: 0, n: v.byteLength, a: 1 } : { '@': 'r', r: l[0], o: v.byteOffset, n: v.byteLength, a: 0 };
+  },
+};
+
+/** Calls posted and not yet sent: they go with the next message, in order (their bytes copied now). */
+let posted = new Packer(outHooks, true);
+let postedCalls: Json[] = [];
+
+/** The reply being read: its first lent buffer is taken from the message itself. */
+let replyBuffer: ArrayBuffer | undefined;
+let replyPrefix = 0;
+
+const inHooks: UnpackHooks = {
+  handle: (id, props, methods, grant) => {
+    const o: Record<string, unknown> = { ...props };
+    for (const m of methods) o[m] = (...args: unknown[]) => call(id, m, args);
+    if (grant || lending.length) handles.set(id, { grant, buffers: lending });
+    lending = [];
+    return o;
+  },
+  hostBuffer: (ref, index, crc, shift) => {
+    const b = index < 0 ? takePrefix() : exactBuffer(currentBlobs[index]);
+    lent.set(b, [ref, crc, shift]);
+    lending.push(b);
+    return b;
+  },
+};
+let currentBlobs: readonly Uint8Array[] = [];
+
+function takePrefix(): ArrayBuffer {
+  const m = replyBuffer;
+  replyBuffer = undefined;
+  if (!m || replyPrefix > m.byteLength) throw new BodycamError('E_BRIDGE', 'a lent buffer is missing from the reply');
+  // transfer() hands the message's own memory over, truncated: no copy through the meter.
+  const t = (m as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer }).transfer;
+  return t ? t.call(m, replyPrefix) : m.slice(0, replyPrefix);
 }
 
-function inbound(v: CborValue): unknown {
-  return fromWire(v, {
-    handle: (id, props, methods) => {
-      const o: Record<string, unknown> = { ...props };
-      for (const m of methods) o[m] = (...args: unknown[]) => call(id, m, args);
-      return o;
-    },
-  });
+function inbound(v: Json, blobs: readonly Uint8Array[]): unknown {
+  currentBlobs = blobs;
+  return unpack(v, blobs, inHooks);
 }
 
-function request(req: CborValue[], args?: unknown[]): unknown {
-  const t0 = meterNow();
-  try {
-    return requestUnmetered(req, args);
-  } finally {
-    bridgeUnits += meterNow() - t0;
+/** A command's or reply's context: the clock, and budgets ([handle, budget] pairs). */
+function applyContext(ctx: unknown): void {
+  if (!Array.isArray(ctx)) return;
+  if (Array.isArray(ctx[0])) clock = ctx[0] as [number, number, string, number];
+  const budgets = ctx[1];
+  if (Array.isArray(budgets)) {
+    for (let i = 0; i + 1 < budgets.length; i += 2) {
+      const g = handles.get(budgets[i] as number)?.grant;
+      if (g) g.budget = budgets[i + 1] as number;
+    }
   }
 }
 
@@ -71,29 +167,93 @@ function exactBuffer(bytes: Uint8Array): ArrayBuffer {
   return whole ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
 }
 
-function requestUnmetered(req: CborValue[], args?: unknown[]): unknown {
-  const reply = decode(new Uint8Array(globalThis.issueCommand(exactBuffer(encode(req)))));
+/** One round trip: what was posted, then this request (packed into the same message); its answer. */
+function send(op: number, target: string | number, method: string | undefined, args: unknown): unknown {
+  const packer = posted;
+  const req: Json = method === undefined ? [op, target, packer.pack(args)] : [op, target, method, packer.pack(args)];
+  const tree: Json = postedCalls.length ? [OP_BATCH, postedCalls, req] : req;
+  const message = packMessage(tree, packer, text);
+  posted = new Packer(outHooks, true);
+  postedCalls = [];
+  const m = globalThis.issueCommand(exactBuffer(message));
+  const r = readMessage(new Uint8Array(m), text);
+  const reply = r.tree;
   if (!Array.isArray(reply)) throw new BodycamError('E_BRIDGE', 'reply is not an array');
+  applyContext(reply[3]);
   if (reply[0] === 0) {
+    replyBuffer = r.prefixLength ? m : undefined;
+    replyPrefix = r.prefixLength;
+    const value = inbound(reply[1], r.blobs);
+    replyBuffer = undefined;
     // Output buffers the port wrote into (Random.fill): copy back into the caller's arrays.
-    const written = reply[2];
-    if (args && Array.isArray(written)) {
-      for (const w of written) {
-        const [i, bytes] = w as [number, Uint8Array];
-        const target = args[i];
-        if (target instanceof Uint8Array && bytes instanceof Uint8Array) target.set(bytes.subarray(0, target.length));
+    if (reply[2] && Array.isArray(args)) {
+      for (const w of inbound(reply[2], r.blobs) as [number, Uint8Array][]) {
+        const target = (args as unknown[])[w[0]];
+        if (target instanceof Uint8Array && w[1] instanceof Uint8Array) target.set(w[1].subarray(0, target.length));
       }
     }
-    return inbound(reply[1]);
+    return value;
   }
   throw new BodycamError(String(reply[1]), String(reply[2]));
 }
 
+/** crc32 answered here: a few bytes, or a whole lent buffer (its CRC came with it); else undefined. */
+function localCrc(data: unknown, seed: unknown): number | undefined {
+  if (seed !== undefined && typeof seed !== 'number') return undefined;
+  const isBuffer = data instanceof ArrayBuffer;
+  if (!isBuffer && !(data instanceof Uint8Array)) return undefined;
+  // No bytes: the host's answer, whatever it is (Node's zlib gives 0 for an empty buffer, whatever the seed).
+  if (data.byteLength === 0) return undefined;
+  const l = lent.get((isBuffer ? data : data.buffer) as ArrayBuffer);
+  if (l) {
+    const whole = isBuffer || (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength);
+    return whole ? crcCombine(seed ?? 0, l[1], l[2]) : undefined;
+  }
+  return data.byteLength <= LOCAL_CRC_BYTES ? softChecksum.crc32(data, seed) : undefined;
+}
+
+/** A clock read answered here, or undefined to ask the host. */
+function localClock(method: string): unknown {
+  const c = clock;
+  if (!c) return undefined;
+  if (method === 'monotonic') return c[0];
+  if (method === 'utc') return c[1];
+  if (method === 'source') return { source: c[2], lastSync: c[3] };
+  return undefined;
+}
+
 function call(target: string | number, method: string, args: unknown[]): unknown {
   const t0 = meterNow();
-  const wire = out(args);
-  bridgeUnits += meterNow() - t0;
-  return request([OP_CALL, target, method, wire], args);
+  try {
+    if (target === 'clock') {
+      const v = localClock(method);
+      if (v !== undefined) return v;
+    } else if (target === 'checksum' && method === 'crc32') {
+      const v = localCrc(args[0], args[1]);
+      if (v !== undefined) return v;
+    } else if (typeof target === 'number') {
+      const h = handles.get(target);
+      if (h) {
+        const g = h.grant;
+        if (method === 'close') {
+          handles.delete(target);
+          for (const b of h.buffers) lent.delete(b);
+        }
+        if (g && g.empty === method && g.budget === 0) return undefined;
+        if (g && g.budget !== 0) {
+          const cost = postCost(g, method, args);
+          if (cost > 0 && (g.budget < 0 || cost <= g.budget)) {
+            if (g.budget > 0) g.budget -= cost;
+            postedCalls.push([OP_CALL, target, method, posted.pack(args)]);
+            return undefined;
+          }
+        }
+      }
+    }
+    return send(OP_CALL, target, method, args);
+  } finally {
+    bridgeUnits += meterNow() - t0;
+  }
 }
 
 function remotePlatform(): Platform {
@@ -102,16 +262,24 @@ function remotePlatform(): Platform {
     // A constructor in form (used with `new`), returning the host object's stand-in.
     p[name] = function RemotePort(options: unknown) {
       const t0 = meterNow();
-      const wire = out(options);
-      bridgeUnits += meterNow() - t0;
-      return request([OP_NEW, name, wire]);
+      try {
+        return send(OP_NEW, name, undefined, options);
+      } finally {
+        bridgeUnits += meterNow() - t0;
+      }
     };
   }
   for (const name of PLATFORM_SERVICES) {
+    const methods = new Map<string, (...args: unknown[]) => unknown>();
     p[name] = new Proxy(
       {},
       {
-        get: (_t, method) => (typeof method === 'string' ? (...args: unknown[]) => call(name, method, args) : undefined),
+        get: (_t, method) => {
+          if (typeof method !== 'string') return undefined;
+          let f = methods.get(method);
+          if (!f) methods.set(method, (f = (...args: unknown[]) => call(name, method, args)));
+          return f;
+        },
       },
     );
   }
@@ -120,42 +288,49 @@ function remotePlatform(): Platform {
 
 const env = { platform: remotePlatform(), state: {} as Record<string, unknown> };
 
-/** [status, value, bridge units], with the cost of encoding the value itself counted. */
-function reply(status: number, value: CborValue): ArrayBuffer {
+/**
+ * handleCommand's answer: a message of [status, the value as CBOR (an attachment) or null, the
+ * calls posted and not sent], then the bridge units (f64), the cost of this encoding counted.
+ */
+function reply(status: number, value: CborValue, hasValue = true): ArrayBuffer {
   const t0 = meterNow();
-  const body = encode(value);
+  const packer = posted;
+  const tree: Json = [status, hasValue ? { i: packer.attach(encode(value)) } : null, postedCalls];
+  const message = packMessage(tree, packer, text);
+  posted = new Packer(outHooks, true);
+  postedCalls = [];
+  const b = new Uint8Array(message.length + 8);
+  b.set(message, 0);
   bridgeUnits += meterNow() - t0;
-  const tail = encode(bridgeUnits);
-  const b = new Uint8Array(2 + body.length + tail.length);
-  b[0] = 0x83; // array(3)
-  b[1] = status;
-  b.set(body, 2);
-  b.set(tail, 2 + body.length);
-  return exactBuffer(b);
+  new DataView(b.buffer).setFloat64(message.length, bridgeUnits);
+  return b.buffer as ArrayBuffer;
 }
 
 globalThis.handleCommand = (message: ArrayBuffer): ArrayBuffer => {
   const t0 = meterNow();
   bridgeUnits = 0;
   try {
-    const req = decode(new Uint8Array(message));
-    if (!Array.isArray(req)) throw new BodycamError('E_BRIDGE', 'command is not an array');
-    if (req[0] === OP_ENTRY) {
-      const entry = entries[String(req[1])];
-      if (!entry) throw new BodycamError('E_NO_ENTRY', `no firmware entry ${String(req[1])}`);
-      const args = (req[2] ?? []) as CborValue[];
-      bridgeUnits += meterNow() - t0;
-      return reply(0, out(entry(env, ...args)));
-    }
-    if (req[0] === OP_CALLBACK) {
+    const bytes = new Uint8Array(message);
+    if (bytes[0] === CALLBACK_COMMAND) {
+      const r = readMessage(bytes, text, 1);
+      const req = r.tree as Json[];
+      applyContext(req[3]);
+      if (req[0] !== OP_CALLBACK) throw new BodycamError('E_BRIDGE', `unknown command ${String(req[0])}`);
       const f = callbacks.get(req[1] as number);
       if (!f) throw new BodycamError('E_BRIDGE_CALLBACK', `no callback ${String(req[1])}`);
-      const args = inbound(req[2] ?? []) as unknown[];
+      const args = inbound(req[2] ?? [], r.blobs) as unknown[];
       bridgeUnits += meterNow() - t0;
       f(...args);
-      return reply(0, null);
+      return reply(0, null, false);
     }
-    throw new BodycamError('E_BRIDGE', `unknown command ${String(req[0])}`);
+    const req = decode(bytes);
+    if (!Array.isArray(req) || req[0] !== OP_ENTRY) throw new BodycamError('E_BRIDGE', 'command is not an entry');
+    applyContext(req[3]);
+    const entry = entries[String(req[1])];
+    if (!entry) throw new BodycamError('E_NO_ENTRY', `no firmware entry ${String(req[1])}`);
+    const args = (req[2] ?? []) as CborValue[];
+    bridgeUnits += meterNow() - t0;
+    return reply(0, entry(env, ...args));
   } catch (e) {
     const message = e instanceof BodycamError ? e.message.slice(e.code.length + 2) : e instanceof Error ? `${e.message}${e.stack ? `\n${e.stack}` : ''}` : String(e);
     return reply(1, [errorCode(e), message]);
