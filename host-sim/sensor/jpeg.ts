@@ -234,17 +234,22 @@ export class TileJpegEncoder {
 /** A COM segment run padding a frame by exactly `n` bytes (n = 0 or n >= 4). */
 export function commentPadding(n: number): Uint8Array {
   const out = new Uint8Array(n);
+  writeCommentPadding(out, 0, n);
+  return out;
+}
+
+/** commentPadding(n) written into `out` at `at`, whose n bytes there are zero. */
+export function writeCommentPadding(out: Uint8Array, at: number, n: number): void {
   let o = 0;
   while (n - o > 0) {
     let len = Math.min(65535 + 2, n - o); // marker (2) + length field value (<= 65535)
     if (n - o - len > 0 && n - o - len < 4) len -= 4; // leave room for a last segment
-    out[o] = 0xff;
-    out[o + 1] = 0xfe;
-    out[o + 2] = (len - 2) >> 8;
-    out[o + 3] = (len - 2) & 255;
+    out[at + o] = 0xff;
+    out[at + o + 1] = 0xfe;
+    out[at + o + 2] = (len - 2) >> 8;
+    out[at + o + 3] = (len - 2) & 255;
     o += len;
   }
-  return out;
 }
 
 /** Width and height from a JPEG's SOF marker (walking segments, not bytes). */

@@ -3,13 +3,15 @@
 // bitmap font over a colour gradient, with a striped band that moves down one tile row per frame
 // (a viewer sees motion, and a gap in the counter shows a frame the driver discarded).
 //
-// Speed: tiles are encoded once (jpeg.ts: one restart interval per tile), whole background rows
-// are cached, and a frame is the concatenation of cached rows plus the two text rows built from
-// glyph tiles. Every frame is still a complete, valid JPEG.
+// Speed: tiles are encoded once (jpeg.ts: one restart interval per tile), and everything below
+// the text is cached whole for each position of the band (the rows, the end of the scan, EOI):
+// a frame is one buffer holding the header, the two text rows copied tile by tile from cached
+// glyphs, and that cached tail — a dozen copies, no per-frame row buffers. Every frame is still
+// a complete, valid JPEG, byte for byte what assembling it row by row gives (test/synthetic.test.ts).
 
 import { BodycamError } from '../../firmware/errors.js';
 import { glyphPixel } from './font.js';
-import { commentPadding, TileJpegEncoder } from './jpeg.js';
+import { TileJpegEncoder, writeCommentPadding } from './jpeg.js';
 
 /** Where a simulated camera gets its pictures. */
 export interface FrameSource {
@@ -60,6 +62,10 @@ export class SyntheticFrames implements FrameSource {
   readonly #tiles = new Map<string, Uint8Array>();
   readonly #bgRows: (Uint8Array | undefined)[] = [];
   readonly #bandRows: (Uint8Array | undefined)[] = [];
+  /** By band position: the rows below the text, the last without its restart marker, then EOI. */
+  readonly #tails: (Uint8Array | undefined)[] = [];
+  /** By text tile position (cy·columns + cx): the tile for each character shown there ('' for none). */
+  readonly #textTiles: Map<string, Uint8Array>[] = [];
 
   constructor(options: SyntheticFramesOptions) {
     this.#enc = new TileJpegEncoder(options);
@@ -118,30 +124,61 @@ export class SyntheticFrames implements FrameSource {
     return out;
   }
 
-  #textRow(cy: number, lines: readonly string[]): Uint8Array {
+  /** Everything after the text rows for a band at `bandRow` (-1: none): cached per position. */
+  #tail(bandRow: number): Uint8Array {
+    const key = bandRow + 1;
+    let tail = this.#tails[key];
+    if (tail) return tail;
+    const rows: Uint8Array[] = [];
+    for (let cy = this.#textRows; cy < this.#rows; cy++) {
+      if (cy === bandRow) rows.push((this.#bandRows[cy] ??= this.#row(cy, () => this.#band())));
+      else rows.push((this.#bgRows[cy] ??= this.#row(cy, (cx) => this.#background(cx, cy))));
+    }
+    // No restart marker after the last MCU: the scan ends with EOI.
+    if (rows.length) rows[rows.length - 1] = rows[rows.length - 1].subarray(0, rows[rows.length - 1].length - 2);
+    let n = EOI.length;
+    for (const r of rows) n += r.length;
+    tail = new Uint8Array(n);
+    let o = 0;
+    for (const r of rows) {
+      tail.set(r, o);
+      o += r.length;
+    }
+    tail.set(EOI, o);
+    this.#tails[key] = tail;
+    return tail;
+  }
+
+  /** The tile at column cx of text row cy. */
+  #textTile(cy: number, cx: number, lines: readonly string[]): Uint8Array {
     const s = this.#scale;
     const line = lines[Math.floor(cy / s)] ?? '';
-    const qy = cy % s;
-    return this.#row(cy, (cx) => {
-      const c = Math.floor(cx / s);
-      return c < line.length ? this.#glyph(line[c], cx % s, qy) : this.#background(cx, cy);
-    });
+    const c = Math.floor(cx / s);
+    const ch = c < line.length ? line[c] : '';
+    const at = (this.#textTiles[cy * this.#cols + cx] ??= new Map());
+    let t = at.get(ch);
+    if (!t) at.set(ch, (t = ch ? this.#glyph(ch, cx % s, cy % s) : this.#background(cx, cy)));
+    return t;
   }
 
   frame(index: number, utcMs: number): ArrayBuffer {
     const lines = [counterText(index), timeText(utcMs)];
     const movable = this.#rows - this.#textRows;
     const bandRow = movable > 0 ? this.#textRows + (index % movable) : -1;
-    const rows: Uint8Array[] = [];
-    for (let cy = 0; cy < this.#rows; cy++) {
-      if (cy < this.#textRows) rows.push(this.#textRow(cy, lines));
-      else if (cy === bandRow) rows.push((this.#bandRows[cy] ??= this.#row(cy, () => this.#band())));
-      else rows.push((this.#bgRows[cy] ??= this.#row(cy, (cx) => this.#background(cx, cy))));
+    const tail = this.#tail(bandRow);
+    const cols = this.#cols;
+    const textTiles = this.#textRows * cols;
+    const tiles: Uint8Array[] = [];
+    let length = this.#head.length + this.#sos.length + tail.length;
+    for (let cy = 0; cy < this.#textRows; cy++) {
+      for (let cx = 0; cx < cols; cx++) {
+        const t = this.#textTile(cy, cx, lines);
+        tiles.push(t);
+        length += t.length + 2;
+      }
     }
-    // No restart marker after the last MCU: the scan ends with EOI.
-    rows[rows.length - 1] = rows[rows.length - 1].subarray(0, rows[rows.length - 1].length - 2);
-    let length = this.#head.length + this.#sos.length + EOI.length;
-    for (const r of rows) length += r.length;
+    // With no rows below the text, the last text tile ends the scan: no restart marker after it.
+    if (movable <= 0 && textTiles > 0) length -= 2;
     let pad = Math.max(0, this.#frameBytes - length);
     if (pad < 4) pad = 0;
     const out = new Uint8Array(length + pad);
@@ -149,16 +186,21 @@ export class SyntheticFrames implements FrameSource {
     out.set(this.#head, o);
     o += this.#head.length;
     if (pad) {
-      out.set(commentPadding(pad), o);
+      writeCommentPadding(out, o, pad);
       o += pad;
     }
     out.set(this.#sos, o);
     o += this.#sos.length;
-    for (const r of rows) {
-      out.set(r, o);
-      o += r.length;
+    for (let k = 0; k < textTiles; k++) {
+      const t = tiles[k];
+      out.set(t, o);
+      o += t.length;
+      if (movable > 0 || k < textTiles - 1) {
+        out.set(RST[k & 7], o);
+        o += 2;
+      }
     }
-    out.set(EOI, o);
+    out.set(tail, o);
     return out.buffer;
   }
 }
