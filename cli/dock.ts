@@ -18,9 +18,12 @@ import { DockConsole, isLoopback } from '../dock-station/console/server.js';
 import { pinnedTrust } from '../evidence/trust.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs, stringOption } from './args.js';
+import { CENTRAL_HELP, centralForwarder, forwardCommand } from './forward.js';
 
 const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--firmware DIR] [--json] [--rebuild-index]
                    [--timeout SECONDS] [--max-cameras N] [--http HOST:PORT [--register FILE]]
+                   [--central s3://BUCKET[/PREFIX] --db URL [--s3-endpoint URL] [--prune]]
+       bodycam dock forward --from DIR --store s3://BUCKET[/PREFIX] --db URL   (bodycam dock forward --help)
 
 Serve cameras at shift end: authenticate each one, upload and verify its evidence into DIR
 (content-addressed originals, SQLite index and custody log), send signed receipts so the camera
@@ -38,7 +41,11 @@ served at once (128; more are told E_STATION_BUSY and dock again later).
 --http serves the web console (the dock board for operators; evidence, playback, export and custody
 log for examiners) on HOST:PORT, 127.0.0.1 unless another address is given, which it then says
 loudly: it speaks plain HTTP. Accounts: \`bodycam console add-account\`. --register is the armoury's
-register.json: the board shows the officer each camera is assigned to.`;
+register.json: the board shows the officer each camera is assigned to.
+--central forwards everything the station stores to the central store in the background after
+each docking (and at start), retried with backoff while it can't be reached; the station's own
+store stays the durable copy. --prune then removes local media the central store holds verified.
+${CENTRAL_HELP}`;
 
 function mib(n: number): string {
   return (n / 1048576).toFixed(1);
@@ -63,7 +70,8 @@ function positive(a: ReturnType<typeof parseArgs>, name: string, max: number): n
 }
 
 export async function dockCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const a = parseArgs(argv, { listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {}, timeout: { value: true }, 'max-cameras': { value: true }, http: { value: true }, register: { value: true } });
+  if (argv[0] === 'forward') return forwardCommand(argv.slice(1), out);
+  const a = parseArgs(argv, { central: { value: true }, db: { value: true }, 's3-endpoint': { value: true }, 'retain-days': { value: true }, prune: {}, listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {}, timeout: { value: true }, 'max-cameras': { value: true }, http: { value: true }, register: { value: true } });
   if (a.options.help) {
     out(HELP);
     return 0;
@@ -118,6 +126,7 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
       process.stderr.write(`\x1b[${live.size}A`);
       for (const line of live.values()) process.stderr.write(`\x1b[2K${line}\n`);
     };
+    let central: ReturnType<typeof centralForwarder>;
     const station = new DockStation({
       identity,
       storeDir,
@@ -141,6 +150,7 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
       onResult: (r: SessionResult) => {
         live.delete(r.session);
         board.result(r);
+        central?.forwarder.kick();
         if (json) out(JSON.stringify({ event: 'session', ...r }));
         else out(`${r.device ?? 'unknown camera'}: ${r.ok ? 'done' : `FAILED ${r.code ?? ''} ${r.message ?? ''}`} — stored ${r.stored.length} segments, released ${r.released.length}${r.rejected.length ? `, rejected ${r.rejected.map((x) => `${x.seq} (${x.code})`).join(', ')}` : ''}`);
       },
@@ -176,6 +186,13 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
         if (web.accounts.list().length === 0) out('console: no accounts yet — add one with `bodycam console add-account --store ' + storeDir + ' --name NAME --role operator|examiner --password-file FILE`');
       }
     }
+    try {
+      central = centralForwarder(a, { storeDir, station: identity.id, store: station.store, json, out });
+    } catch (e) {
+      await web?.close();
+      await station.close();
+      throw e;
+    }
     // The stop handlers first: whoever reads "listening" may send SIGTERM at once.
     const stopped = new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -184,6 +201,7 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
     if (json) out(JSON.stringify({ event: 'listening', address: addr.address, port: addr.port, dock: identity.id, store: storeDir }));
     else out(`dock ${identity.id} listening on ${addr.address}:${addr.port}, evidence in ${storeDir}`);
     await stopped;
+    await central?.close();
     await web?.close();
     board.close();
     await station.close();

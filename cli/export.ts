@@ -15,12 +15,14 @@ import { credentialsMaker } from '../evidence/c2pa.js';
 import { loadSignerIdentity, type ExportSignerIdentity } from '../evidence/c2pa-certs.js';
 import { peekManifest } from '../firmware/signing/manifest.js';
 import { version } from './bodycam.js';
+import { CENTRAL_VIEW_HELP, CENTRAL_VIEW_OPTIONS, isCentral, onCentralView } from './central-view.js';
 import { intOption, parseArgs, stringOption } from './args.js';
 import { checkpointFromArgs, jsonable, TRUST_HELP, TRUST_OPTIONS, trustFromArgs, trustLines } from './verify.js';
 
 const HELP = [
   'usage: bodycam export --store DIR --device ID [--from SEQ] [--to SEQ] (--root FILE | --trust DIR | --trust-store-root) [options]',
   '       bodycam export [options] MEDIA...',
+  '       bodycam export --store s3://BUCKET[/PREFIX] --db URL [--station ID] --device ID ... (a central store)',
   '',
   'From a dock station store, the device is verified first (certificate, signatures, chain, media',
   'digests, receipts, ledger, clock statements, custody) against an agency root from outside the',
@@ -40,6 +42,7 @@ const HELP = [
   '',
   ...TRUST_HELP,
   '  --checkpoint FILE   a custody-log checkpoint kept outside the store (as bodycam verify)',
+  ...CENTRAL_VIEW_HELP,
   '  --accept-findings   export despite findings about the device; each is printed and recorded',
   '  --format mp4|avi    the container (default mp4, or avi when --out ends in .avi)',
   '  --signer DIR        (mp4) sign C2PA content credentials with this export signer',
@@ -58,7 +61,7 @@ function integrityPath(outPath: string): string {
 }
 
 export async function exportCommand(argv: string[], print: (line: string) => void): Promise<number> {
-  const p = parseArgs(argv, { ...TRUST_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, format: { value: true }, signer: { value: true }, checkpoint: { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, force: {}, json: {}, help: {} });
+  const p = parseArgs(argv, { ...TRUST_OPTIONS, ...CENTRAL_VIEW_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, format: { value: true }, signer: { value: true }, checkpoint: { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, force: {}, json: {}, help: {} });
   if (p.options.help) {
     HELP.forEach((l) => print(l));
     return 0;
@@ -72,6 +75,7 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
     return code;
   };
   const storeDir = stringOption(p, 'store');
+  if (isCentral(storeDir)) return await onCentralView(storeDir, p, argv, print, exportCommand);
   const outOption = stringOption(p, 'out');
   const format = stringOption(p, 'format') ?? (outOption?.toLowerCase().endsWith('.avi') ? 'avi' : 'mp4');
   if (format !== 'mp4' && format !== 'avi') throw new BodycamError('E_USAGE', `--format takes mp4 or avi, not "${format}"`);

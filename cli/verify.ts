@@ -12,6 +12,7 @@ import { verifyStore, type StoreReport } from '../evidence/verify-store.js';
 import type { CustodyReport } from '../evidence/custody-log.js';
 import { SafeReader } from '../evidence/layout.js';
 import { verifyMp4, type Mp4Report } from '../evidence/mp4-verify.js';
+import { CENTRAL_VIEW_HELP, CENTRAL_VIEW_OPTIONS, isCentral, onCentralView } from './central-view.js';
 import { parseArgs, stringOption, type OptionSpec, type Parsed } from './args.js';
 
 /** The trust options verify and export share. */
@@ -96,6 +97,7 @@ function human(r: StoreReport, out: (l: string) => void): void {
 
 const HELP = [
   'usage: bodycam verify DIR (--root FILE | --trust DIR | --trust-store-root) [--checkpoint FILE] [--json] [--reference]',
+  '       bodycam verify --store s3://BUCKET[/PREFIX] --db URL [--station ID] (--root FILE | ...) [...]',
   '       bodycam verify FILE.mp4 (--root FILE | --trust DIR) [--json] [--reference]',
   '',
   'Verify a directory of evidence as the dock station stores it (docs/FORMAT.md):',
@@ -109,12 +111,13 @@ const HELP = [
   '  --checkpoint FILE     a custody-log checkpoint kept outside the store (the station\'s',
   '                        DIR/log/checkpoints/<size>.cose, copied out): everything it covers must',
   '                        be present and unchanged (docs/custody-log.md)',
+  ...CENTRAL_VIEW_HELP,
   '  --json                print the full report as JSON (always a report, even on a usage error)',
   '  --reference           verify with the firmware\'s TweetNaCl instead of Node\'s native Ed25519',
   'Exit status 0 means everything verifies; 1 that something does not.',
 ];
 
-const SPEC: Record<string, OptionSpec> = { ...TRUST_OPTIONS, checkpoint: { value: true }, json: {}, reference: {}, help: {} };
+const SPEC: Record<string, OptionSpec> = { ...TRUST_OPTIONS, ...CENTRAL_VIEW_OPTIONS, store: { value: true }, checkpoint: { value: true }, json: {}, reference: {}, help: {} };
 
 /** --checkpoint FILE, read as any evidence file is (no links, no special files, bounded). */
 export function checkpointFromArgs(p: Parsed): { bytes: Uint8Array; file: string } | undefined {
@@ -134,8 +137,11 @@ export async function verifyCommand(argv: string[], out: (line: string) => void)
       HELP.forEach((l) => out(l));
       return 0;
     }
-    if (p.positionals.length !== 1) throw new BodycamError('E_USAGE', 'bodycam verify takes one directory or one MP4 file (bodycam verify --help)');
-    const dir = p.positionals[0];
+    const target = stringOption(p, 'store') ?? p.positionals[0];
+    if (isCentral(target)) return await onCentralView(target, p, argv, out, verifyCommand);
+    const dirs = stringOption(p, 'store') ? [...p.positionals, target] : p.positionals;
+    if (dirs.length !== 1) throw new BodycamError('E_USAGE', 'bodycam verify takes one directory or one MP4 file (bodycam verify --help)');
+    const dir = dirs[0];
     const ed25519 = p.options.reference ? tweetEd25519 : hostEd25519();
     if (new SafeReader().kind(dir) === 'file') {
       if (p.options['trust-store-root'] || p.options.checkpoint) throw new BodycamError('E_USAGE', 'an MP4 is verified against --root FILE or --trust DIR (it has no store; its custody checkpoint is inside it)');
