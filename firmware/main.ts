@@ -15,7 +15,7 @@
 import type { Platform } from './platform/platform.js';
 import { Recorder, type RecorderStatus } from './recorder/recorder.js';
 import type { RecorderConfig } from './recorder/config.js';
-import { FastEd25519 } from './signing/fast/ed25519-fast.js';
+import type { Ed25519 } from './signing/ed25519-interface.js';
 import { DeviceIdentity } from './signing/identity.js';
 import { heldProvisioning, ProvisioningBoot, type ArmouryAddress, type ProvisioningStatus, type RetryPolicy } from './provision/boot.js';
 
@@ -39,6 +39,13 @@ export interface StartOptions {
   provision?: ArmouryAddress;
   /** Reconnection timings while awaiting provisioning (DEFAULT_RETRY in provision/boot.ts). */
   provisionRetry?: Partial<RetryPolicy>;
+  /**
+   * The camera's Ed25519 for everything it signs and verifies (the recorder, provisioning, docking,
+   * firmware updates): NobleEd25519 (signing/ed25519-noble.ts), made by the entry that calls this
+   * (firmware/device/main.ts on a camera) so that this module, which everything imports, stays
+   * preloaded: noble can't be (toolchain/module-graph.ts NOT_PRELOADED).
+   */
+  ed25519: Ed25519;
 }
 
 export interface Started {
@@ -53,7 +60,7 @@ export interface Started {
 
 export function start(platform: Platform, options: StartOptions): Started {
   const firmware = options.firmware ?? FIRMWARE_VERSION;
-  const ed25519 = new FastEd25519({ digest: platform.digest });
+  const ed25519 = options.ed25519;
   const keys = new platform.KeyStore({ path: options.keyStorePath });
   let identity: DeviceIdentity;
   let held: ReturnType<typeof heldProvisioning>;

@@ -23,6 +23,7 @@ import { XsWorker, type Meter, type XsReply } from './xs/worker.js';
 import { BridgedEngine } from './bridge/engine-base.js';
 import { startMcuEngine } from './mcu/engine.js';
 import { startModdableEngine } from './moddable/engine.js';
+import { NobleEd25519 } from '../firmware/signing/ed25519-noble.js';
 
 export type EngineName = 'node' | 'xs' | 'mcu' | 'moddable';
 export const ENGINES: readonly EngineName[] = ['node', 'xs'];
@@ -96,7 +97,8 @@ class NodeEngine implements Engine {
   #queue: EventQueue;
   constructor(platform: Platform, queue: EventQueue) {
     this.#queue = queue;
-    this.#env = { platform: queuedPlatform(platform, queue), state: {} };
+    const p = queuedPlatform(platform, queue);
+    this.#env = { platform: p, state: {}, cameraEd25519: new NobleEd25519({ digest: p.digest }) };
   }
   async call(entry: string, ...args: CborValue[]): Promise<CallResult> {
     const fn = entries[entry];

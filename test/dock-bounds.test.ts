@@ -12,6 +12,7 @@ import type { UploadSource } from '../firmware/dock/camera-session.js';
 import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
 import { dockEntries } from '../host-sim/guest/dock.js';
 import type { GuestEnv } from '../host-sim/guest/env.js';
+import { NobleEd25519 } from '../firmware/signing/ed25519-noble.js';
 import { SimHardware, nodeChecksum } from '../host-sim/node/hardware.js';
 import { certificate, dock, dockLocal, root, startCamera, startStation } from './helpers/dock.js';
 
@@ -123,7 +124,8 @@ test('[node] garbage from one address leaves at most a few rate-limited security
 test('[node] an authenticated camera that lists without end is asked for a bounded number of inventory pages', async (t) => {
   const hw = new SimHardware({ seed: 'endless' });
   attachFlash(hw, new SimFlash({ blockLength: 4096, blocks: 256 }));
-  const env: GuestEnv = { platform: hw.platform(), state: {} };
+  const platform = hw.platform();
+  const env: GuestEnv = { platform, state: {}, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
   const publicKey = dockEntries['dock.camera.identity'](env) as Uint8Array;
   dockEntries['dock.camera.install'](env, root.publicKey, certificate({ id: 'CAM-0001', kind: 'device', publicKey }), null);
   dockEntries['dock.camera.format'](env);

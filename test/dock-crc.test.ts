@@ -11,6 +11,7 @@ import { softChecksum } from '../firmware/platform/soft-checksum.js';
 import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
 import { dockEntries } from '../host-sim/guest/dock.js';
 import type { GuestEnv } from '../host-sim/guest/env.js';
+import { NobleEd25519 } from '../firmware/signing/ed25519-noble.js';
 import { SimHardware } from '../host-sim/node/hardware.js';
 import { certificate, dockLocal, root, startStation } from './helpers/dock.js';
 
@@ -48,7 +49,8 @@ test("[node] a chunk whose crc field is not its data's CRC (its frame's own CRC 
   const CHUNK = 8 * 1024;
   const hw = new SimHardware({ seed: 'crc-liar' });
   attachFlash(hw, new SimFlash({ blockLength: 4096, blocks: 256 }));
-  const env: GuestEnv = { platform: hw.platform(), state: {} };
+  const platform = hw.platform();
+  const env: GuestEnv = { platform, state: {}, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
   const publicKey = dockEntries['dock.camera.identity'](env) as Uint8Array;
   dockEntries['dock.camera.install'](env, root.publicKey, certificate({ id: 'CAM-0001', kind: 'device', publicKey }), null);
   dockEntries['dock.camera.format'](env);

@@ -19,6 +19,7 @@ import { hostEd25519 } from '../host/ed25519-node.js';
 import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
 import { cameraSession, dockEntries } from '../host-sim/guest/dock.js';
 import type { GuestEnv } from '../host-sim/guest/env.js';
+import { NobleEd25519 } from '../firmware/signing/ed25519-noble.js';
 import { SimHardware, nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
 import { certificate, dock, dockIdentity, root, seed, startCamera, startStation } from './helpers/dock.js';
 
@@ -26,7 +27,8 @@ import { certificate, dock, dockIdentity, root, seed, startCamera, startStation 
 function localCamera(segments = 2): { env: GuestEnv; hw: SimHardware } {
   const hw = new SimHardware({ seed: 'local' });
   attachFlash(hw, new SimFlash({ blockLength: 4096, blocks: 256 }));
-  const env: GuestEnv = { platform: hw.platform(), state: {} };
+  const platform = hw.platform();
+  const env: GuestEnv = { platform, state: {}, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
   const publicKey = dockEntries['dock.camera.identity'](env) as Uint8Array;
   dockEntries['dock.camera.install'](env, root.publicKey, certificate({ id: 'CAM-0001', kind: 'device', publicKey }));
   dockEntries['dock.camera.format'](env);

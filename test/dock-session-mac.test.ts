@@ -11,7 +11,7 @@ import { FrameReader, frameMessage, HEADER_BYTES } from '../firmware/dock/frame.
 import { decodeMessage, encodeMessage, type Message } from '../firmware/dock/messages.js';
 import { hmacSha256, MAC_TRAILER } from '../firmware/dock/session-keys.js';
 import { encode } from '../firmware/codec/cbor.js';
-import { x25519, x25519Public } from '../firmware/signing/fast/x25519.js';
+import { x25519, x25519Public } from '../firmware/signing/x25519.js';
 import { KeyPairSigner, type Signer } from '../firmware/signing/signer.js';
 import { signStructure } from '../firmware/signing/signed.js';
 import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
@@ -19,6 +19,7 @@ import { LEDGER_TYPE } from '../firmware/recorder/ledger.js';
 import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
 import { cameraSession, dockEntries } from '../host-sim/guest/dock.js';
 import type { GuestEnv } from '../host-sim/guest/env.js';
+import { NobleEd25519 } from '../firmware/signing/ed25519-noble.js';
 import { SimHardware, nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
 import { certificate, dock, dockLocal, root, seed, startCamera, startStation } from './helpers/dock.js';
 
@@ -34,6 +35,14 @@ test('X25519: RFC 7748 vectors, and agreement with Node for random keys', (t) =>
   const bob = unhex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
   t.is(hex(x25519Public(alice)), '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
   t.is(hex(x25519(alice, x25519Public(bob))), '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742');
+  // RFC 7748 §5.2, iterated: k = u = 9, then k, u = X25519(k, u), k; after 1 and 1,000 rounds.
+  let k: Uint8Array = unhex('0900000000000000000000000000000000000000000000000000000000000000');
+  let u: Uint8Array = k;
+  for (let i = 1; i <= 1000; i++) {
+    [k, u] = [x25519(k, u), k];
+    if (i === 1) t.is(hex(k), '422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079');
+  }
+  t.is(hex(k), '684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51');
   for (let i = 0; i < 20; i++) {
     const a = generateKeyPairSync('x25519');
     const b = generateKeyPairSync('x25519');
@@ -201,7 +210,8 @@ test('the camera refuses a frame the dock did not seal after the handshake (E_SE
 function localCamera(segments: number): { env: GuestEnv } {
   const hw = new SimHardware({ seed: 'local' });
   attachFlash(hw, new SimFlash({ blockLength: 4096, blocks: 256 }));
-  const env: GuestEnv = { platform: hw.platform(), state: {} };
+  const platform = hw.platform();
+  const env: GuestEnv = { platform, state: {}, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
   const publicKey = dockEntries['dock.camera.identity'](env) as Uint8Array;
   dockEntries['dock.camera.install'](env, root.publicKey, certificate({ id: 'CAM-0001', kind: 'device', publicKey }), null);
   dockEntries['dock.camera.format'](env);

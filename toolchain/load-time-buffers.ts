@@ -17,9 +17,6 @@ export const READ_ONLY_TABLES: Readonly<Record<string, Readonly<Record<string, s
   'firmware/signing/ed25519': Object.freeze({ L: 'the group order', SMALL_ORDER: "libsodium's small-order encodings, compared against" }),
   'firmware/signing/cose': Object.freeze({ EMPTY: 'a zero-length external AAD', EDDSA_PROTECTED: 'the encoded protected header, copied into every Sig_structure' }),
   'firmware/storage/segment-store': Object.freeze({ EMPTY: 'a zero-length record body' }),
-  'firmware/signing/fast/base-table': Object.freeze({ BASE_TABLE: 'the fixed-base table, read by scan8 and selectBase (46 KB that belong in flash)' }),
-  'firmware/signing/fast/point': Object.freeze({ D: 'a curve constant', D2: 'a curve constant', SQRTM1: 'a curve constant', one: 'the constant 1' }),
-  'firmware/signing/fast/x25519': Object.freeze({ A24: 'the ladder constant', BASE: 'the base point u = 9' }),
   'firmware/signing/tweetnacl': Object.freeze({ gf0: 'tweetnacl constant', gf1: 'tweetnacl constant', D: 'tweetnacl constant', D2: 'tweetnacl constant', X: 'tweetnacl constant', Y: 'tweetnacl constant', I: 'tweetnacl constant', L: 'the group order, read by modL' }),
   'firmware/platform/soft-checksum': Object.freeze({ TABLE: 'the CRC-32 table' }),
 });

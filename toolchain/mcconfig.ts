@@ -28,10 +28,10 @@ export const DEVICE_ONLY_MODULES = ['firmware/device/main', 'bodycam/native'] as
 export const ENGINE_MAIN = 'host-sim/xs/guest/main';
 
 /**
- * xsl warnings from modules that are not ours, accepted with the reason. None today: the one
- * third-party module firmware uses (@noble/hashes, via tweetnacl's SHA-512) is not preloaded,
- * because it keeps working buffers at module level (its sha2 `u64`, SHA256_W), which a preload
- * would put in flash.
+ * xsl warnings from modules that are not ours, accepted with the reason. None today: the
+ * third-party modules firmware uses are not preloaded (module-graph.ts NOT_PRELOADED says why):
+ * @noble/hashes keeps working buffers at module level (its sha2 `u64`, SHA256_W), which a preload
+ * would put in flash; @noble/curves (the camera's Ed25519) keeps run-time state in its closures.
  */
 export const ACCEPTED_XSL_WARNINGS: readonly { module: string; why: string }[] = Object.freeze([]);
 

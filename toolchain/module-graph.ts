@@ -121,6 +121,11 @@ export const NOT_PRELOADED: readonly { pattern: RegExp; why: string }[] = Object
   { pattern: /^firmware\/device\/main$/, why: 'the entry point (creation.main): run at boot, never preloaded' },
   { pattern: /^@noble\/hashes\//, why: 'keeps working buffers at module level (sha2 SHA256_W, _u64 tables): read-only in flash' },
   { pattern: /^firmware\/platform\/soft-digest$/, why: 'the software Digest for hosts: it imports @noble/hashes; a camera hashes natively' },
+  {
+    pattern: /^@noble\/curves\//,
+    why: "its closures hold state written at run time (wNAF window sizes and tables in module-level WeakMaps, a ScalarMultiplier, a reassigned CURVE): xsl warns `not frozen` / `no const`, and preloaded, the SDK's XS fails its first multiplication (`invalid wnaf`); it also imports @noble/hashes/utils",
+  },
+  { pattern: /^firmware\/signing\/ed25519-noble$/, why: 'imports @noble/curves; only the entries import it (firmware/device/main, and the engine guest main) and hand it down, so everything else stays preloaded' },
   { pattern: /^embedded:/, why: 'a declaration (.d.ts), not a module' },
 ]);
 

@@ -46,11 +46,11 @@ export default async function moddable(report: Report): Promise<void> {
       const s = m.liveSplit;
       if (s) report.note(`${board.name}: at the most live, the chunks were strings ${s.strings} B, arrays ${s.arrays} B, ArrayBuffer data ${s.buffers} B, other ${s.other} B; the shift ${r.ok ? 'verified' : 'FAILED'}`);
     }
-    // The smallest chunk heap that still completes the shift (the board's preload, 8,192 slots).
+    // The smallest chunk heap that still completes the shift (the board's preload and slots).
     const board = listBoards()[0];
     let smallest: number | undefined;
     for (const kib of [256, 384, 512, 640, 768, 1024]) {
-      const creation: Creation = { chunk: { initial: kib * KiB, incremental: 0 }, heap: { initial: 8192, incremental: 0 }, stack: 3072, keys: { initial: 64, incremental: 0 } };
+      const creation: Creation = { chunk: { initial: kib * KiB, incremental: 0 }, heap: board.creation.heap, stack: 3072, keys: { initial: 64, incremental: 0 } };
       try {
         const r = await runScenario(shift(), { engine: 'moddable', seed: 1, out: join(dir, `search-${kib}`), export: false, moddable: { board: board.name, creation } });
         if (r.ok) {

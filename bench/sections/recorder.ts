@@ -77,7 +77,7 @@ export default async function recorder(report: Report): Promise<void> {
   }
 
   // Signing: frames into the manifest's digest (15 a second) and one manifest signature per
-  // 30-s segment with the fast Ed25519 the camera uses.
+  // 30-s segment with the Ed25519 the camera uses (@noble/curves).
   let signing = 0;
   {
     const hw = new SimHardware({ seed: 1 });
@@ -88,11 +88,11 @@ export default async function recorder(report: Report): Promise<void> {
       const frames = 150;
       const list = Array.from({ length: frames }, (_, i) => [new Uint8Array(48), new Uint8Array(12_000), i * 66, i * 66]);
       const add = (await engine.call('signing.segment.frames', list)).meter!.firmware / frames;
-      const [, fastSecret] = (await engine.call('ed25519.keyPair', 'fast', seed)).value as Uint8Array[];
-      // The manifest's encoding is small beside its signature; the signature is the camera's fast Ed25519.
-      const manifest = (await engine.call('ed25519.sign', 'fast', new Uint8Array(420), fastSecret)).meter!.firmware;
+      const [, cameraSecret] = (await engine.call('ed25519.keyPair', 'noble', seed)).value as Uint8Array[];
+      // The manifest's encoding is small beside its signature; the signature is the camera's Ed25519.
+      const manifest = (await engine.call('ed25519.sign', 'noble', new Uint8Array(420), cameraSecret)).meter!.firmware;
       signing = add * 15 + manifest / 30;
-      report.note(`signing: ${Math.round(add).toLocaleString('en')} units per frame into the digest, ${Math.round(manifest).toLocaleString('en')} units per manifest signature (fast Ed25519, 420 bytes)`);
+      report.note(`signing: ${Math.round(add).toLocaleString('en')} units per frame into the digest, ${Math.round(manifest).toLocaleString('en')} units per manifest signature (the camera's Ed25519, noble, 420 bytes)`);
     } finally {
       await engine.close();
     }

@@ -1,6 +1,7 @@
 // Signing figures: what evidence integrity costs the camera (XS compute units, firmware only:
-// the Digest port is native on a device) with the recorder's own signer (FastEd25519) against
-// tweetnacl's sign.detached measured in the same run, and how fast the dock verifies segments with Node's native Ed25519 against TweetNaCl.
+// the Digest port is native on a device) with the recorder's own Ed25519 (NobleEd25519, as
+// firmware/main.ts makes it) against tweetnacl measured in the same run, and how fast the dock
+// verifies segments with Node's native Ed25519 against TweetNaCl.
 
 import type { CborValue } from '../../firmware/codec/cbor.js';
 import { tweetEd25519 } from '../../firmware/signing/ed25519.js';
@@ -16,12 +17,14 @@ export default async function signing(report: Report): Promise<void> {
   const engine = await startEngine('xs', new SimHardware().platform());
   try {
     const seed = seedOf('bench');
-    // The signer the recorder uses: FastEd25519 with SHA-512 through the Digest port.
-    await engine.call('signing.signer', seed, 'fast');
+    // The signer the recorder uses: NobleEd25519 with SHA-512 through the Digest port.
+    await engine.call('signing.signer', seed, 'camera');
     const kp = (await engine.call('signing.ed25519.keypair', seed)).value as Map<string, Uint8Array>;
     const naclSign = await engine.call('signing.ed25519.sign', new Uint8Array(400), kp.get('secretKey')!);
+    const cameraSign = await engine.call('ed25519.sign', 'noble', new Uint8Array(400), kp.get('secretKey')!);
     const baseline = { name: 'tweetnacl sign.detached (400 B)', value: naclSign.meter!.firmware };
     report.add({ name: 'XS: tweetnacl sign.detached of 400 bytes', value: naclSign.meter!.firmware, unit: 'compute units' });
+    report.add({ name: "XS: the recorder's Ed25519 (noble) signing 400 bytes", value: cameraSign.meter!.firmware, unit: 'compute units', baseline });
 
     // One segment of 250 frames (10 s at 25 fps), recorded through the ManifestBuilder.
     const open = await engine.call('signing.segment.open', { device: 'CAM-0001', seq: 0, boot: 1, recording: 1, prev: null, format: { format: 'jpeg', width: 800, height: 600 }, firmware: '0.1.0' });
@@ -40,13 +43,14 @@ export default async function signing(report: Report): Promise<void> {
     const signed = (finish.value as Map<string, Uint8Array>).get('bytes')!;
     const endToEnd = open.meter!.firmware + frameUnits + finish.meter!.firmware;
     report.add({ name: 'XS: per frame, ManifestBuilder.addFrame (bytes to the Digest port)', value: frameUnits / frames, unit: 'compute units' });
-    report.add({ name: "XS: sign one manifest at segment close (encode + COSE + sign; the recorder's signer, FastEd25519)", value: finish.meter!.firmware, unit: 'compute units', baseline });
+    report.add({ name: "XS: sign one manifest at segment close (encode + COSE + sign; the recorder's signer, NobleEd25519)", value: finish.meter!.firmware, unit: 'compute units', baseline });
     report.add({ name: 'XS: one 250-frame segment end to end (open, 250 frames, sign)', value: endToEnd, unit: 'compute units', baseline });
     const manifest = (await engine.call('signing.manifest.verify', signed, kp.get('publicKey')!)).value;
     const sign = await engine.call('signing.manifest.sign', manifest);
     report.add({ name: "XS: signManifest of a decoded manifest (the recorder's signer)", value: sign.meter!.firmware, unit: 'compute units', baseline });
-    const verify = await engine.call('signing.manifest.verify', signed, kp.get('publicKey')!);
-    report.add({ name: 'XS: verify one manifest (strict; tweetnacl, the verifier default)', value: verify.meter!.firmware, unit: 'compute units', baseline });
+    const naclVerify = await engine.call('signing.manifest.verify', signed, kp.get('publicKey')!);
+    const verify = await engine.call('signing.manifest.verify', signed, kp.get('publicKey')!, 'camera');
+    report.add({ name: "XS: verify one manifest (strict; the camera's Ed25519, noble)", value: verify.meter!.firmware, unit: 'compute units', baseline: { name: 'the same with tweetnacl (the verifier default on hosts)', value: naclVerify.meter!.firmware } });
     report.note(`manifest size: ${signed.length} bytes`);
   } finally {
     await engine.close();

@@ -21,6 +21,7 @@ import { devicePlatform, type DeviceModules } from './platform.js';
 import type { CryptDigestConstructor } from './moddable.js';
 import { start } from '../main.js';
 import { readArmouryAddress } from '../provision/boot.js';
+import { NobleEd25519 } from '../signing/ed25519-noble.js';
 
 const modules: DeviceModules<Timer> = {
   Camera,
@@ -48,5 +49,9 @@ export default function main(): void {
   const provision = readArmouryAddress((config.bodycam as { provision?: unknown }).provision, board.board);
   // Where the dock station listens when the camera is docked (boards/<name>.json `link`).
   const dock = { address: board.link.address, port: board.link.port };
-  start(devicePlatform(board, modules), { board: board.board, camera: board.camera, storagePath: board.storage.path, keyStorePath: board.keystore.path, provision, dock });
+  const platform = devicePlatform(board, modules);
+  // The camera's Ed25519 (@noble/curves, SHA-512 through the native Digest): made here, in the
+  // entry, because noble can't be preloaded and whatever imports it can't be either.
+  const ed25519 = new NobleEd25519({ digest: platform.digest });
+  start(platform, { board: board.board, camera: board.camera, storagePath: board.storage.path, keyStorePath: board.keystore.path, provision, dock, ed25519 });
 }

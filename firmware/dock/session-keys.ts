@@ -19,7 +19,7 @@
 import { BodycamError } from '../errors.js';
 import type { Digest } from '../platform/digest.js';
 import type { Checksum } from '../platform/checksum.js';
-import { x25519, x25519Public } from '../signing/fast/x25519.js';
+import { x25519, x25519Public } from '../signing/x25519.js';
 import { FLAG_MAC, HEADER_BYTES, TRAILER_BYTES, writeFrameCrc, writeFrameHeader } from './frame.js';
 import { PROTOCOL_LABEL } from './transcript.js';
 

@@ -30,7 +30,7 @@ import type { KeyStore } from '../platform/keystore.js';
 import type { Random } from '../platform/random.js';
 import { FrameReader, frameMessage } from '../dock/frame.js';
 import { isRevoked, peekCertificate, verifyCertificate, verifyRevocationList, type RevocationList } from '../signing/certificate.js';
-import { defaultEd25519, type Ed25519 } from '../signing/ed25519.js';
+import type { Ed25519 } from '../signing/ed25519.js';
 import { DeviceIdentity, KEY_CERTIFICATE, KEY_ROOT } from '../signing/identity.js';
 import { sameBytes } from '../signing/signer.js';
 import { toHex, type CborValue } from '../codec/cbor.js';
@@ -96,7 +96,8 @@ export interface CameraProvisioningOptions {
   random: Random;
   digest: Digest;
   checksum: Checksum;
-  ed25519?: Ed25519;
+  /** The camera's Ed25519 (firmware/main.ts: NobleEd25519), for its key pair and every check of an install. */
+  ed25519: Ed25519;
   firmwareVersion: string;
   onEvent?: (e: ProvisionEvent) => void;
 }
@@ -112,7 +113,7 @@ export class CameraProvisioning {
   /** Opens (on first boot: makes) the camera's key pair. */
   constructor(o: CameraProvisioningOptions) {
     this.#o = o;
-    this.#ed = o.ed25519 ?? defaultEd25519();
+    this.#ed = o.ed25519;
     this.#identity = new DeviceIdentity({ keyStore: o.keyStore, random: o.random, digest: o.digest, ed25519: this.#ed });
     this.#reader = new FrameReader(o.checksum);
   }

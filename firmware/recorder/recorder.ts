@@ -49,7 +49,6 @@ import { AUDIO_MAGIC_0 } from '../encoder/audio-record.js';
 import { SegmentStore, type PreEventRing, type SegmentInfo, type SegmentWriter } from '../storage/index.js';
 import { DeviceIdentity } from '../signing/identity.js';
 import type { Ed25519 } from '../signing/ed25519.js';
-import { FastEd25519 } from '../signing/fast/ed25519-fast.js';
 import { FLAG_CLEAN_CLOSE, FLAG_PRE_EVENT, type ManifestBuilder, type PreparedManifest } from '../signing/manifest.js';
 import type { SignSteps } from '../signing/ed25519-interface.js';
 import { signStructure } from '../signing/signed.js';
@@ -86,8 +85,12 @@ export interface RecorderOptions {
   settings?: Partial<RecorderConfig>;
   /** Where the dock station listens (the camera connects when it sees it is charging). */
   dock?: { address?: string; port: number };
-  /** Ed25519 for signing (default: the fast one, SHA-512 through the Digest port). */
-  ed25519?: Ed25519;
+  /**
+   * Ed25519 for signing and verifying: the camera's is @noble/curves' (NobleEd25519, SHA-512
+   * through the Digest port), made by firmware/main.ts. Handed in, not imported, so this module
+   * stays preloaded (noble's modules can't be).
+   */
+  ed25519: Ed25519;
   pins?: { button?: string | number; led?: string | number; haptic?: string | number; battery?: string | number };
 }
 
@@ -171,7 +174,7 @@ export class Recorder {
   constructor(o: RecorderOptions) {
     this.#o = o;
     const p = (this.#p = o.platform);
-    this.#ed = o.ed25519 ?? new FastEd25519({ digest: p.digest });
+    this.#ed = o.ed25519;
     const keys = (this.#keys = new p.KeyStore({ path: o.keyStorePath }));
     const bootBytes = keys.get(KEY_BOOT_COUNT);
     const bootValue = bootBytes ? decode(new Uint8Array(bootBytes)) : 0;

@@ -7,12 +7,13 @@
 //   A a canonical encoding (y < p), A on the curve, and the cofactorless equation comparing the
 //   encoding of [S]B - [h]A with R (so a non-canonical R never matches). tweetnacl alone skips
 //   the first three; ed25519-speccheck cases 0-2, 6, 7 and 11 are what they catch.
-// - The strict pre-checks are exported (`strictPrecheck`) so every implementation (the fast one
-//   in fast/) makes the very same decisions.
+// - The strict pre-checks are exported (`strictPrecheck`) so every implementation (the camera's,
+//   ed25519-noble.ts) makes the very same decisions.
 //
 // Every signing API takes its implementation explicitly (`options.ed25519`); without one it uses
 // this TweetNaCl. No module-level choice: a preloaded module's state is in flash on the camera,
-// so the recorder hands its fast implementation to everything it builds.
+// so firmware/main.ts hands the camera's (NobleEd25519) to everything it builds; the recorder,
+// provisioning and firmware updates require one.
 
 import type { Ed25519, Ed25519KeyPair } from './ed25519-interface.js';
 import { BodycamError } from '../errors.js';

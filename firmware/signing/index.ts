@@ -4,9 +4,12 @@
 // May import: firmware/codec, firmware/platform (ports and types; sha256Of), firmware/errors. Must not touch: flash, the camera, the dock link — the
 // recorder and the dock code call in here with bytes and ports.
 //
-// Ed25519: tweetnacl.ts (TweetNaCl as an ES module) behind ed25519.ts (strict verification);
-// fast/ holds a faster implementation of the same interface. Every signing API takes an
-// `Ed25519` explicitly, or uses TweetNaCl (defaultEd25519()).
+// Ed25519: the camera's is ed25519-noble.ts (@noble/curves' edwards25519, SHA-512 through the
+// Digest port), made by firmware/main.ts and handed to everything it builds; tweetnacl.ts
+// (TweetNaCl as an ES module) behind ed25519.ts (strict verification) is the reference, and the
+// default of the signing APIs on hosts (defaultEd25519()). ed25519-noble.ts is not exported here:
+// it imports @noble/curves, which is not preloaded, and this index is. X25519 (x25519.ts) runs on
+// the same BigInt field arithmetic.
 
 export type { Ed25519, Ed25519KeyPair } from './ed25519-interface.js';
 export { TweetEd25519, tweetEd25519, defaultEd25519, strictPrecheck, isCanonicalScalar, isCanonicalPoint, hasSmallOrder } from './ed25519.js';

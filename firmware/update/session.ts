@@ -74,7 +74,8 @@ export interface UpdateSessionOptions {
   board: string;
   /** Largest payload the target slot holds. */
   maxPayload?: number;
-  ed25519?: Ed25519;
+  /** The camera's Ed25519 (firmware/main.ts: NobleEd25519); verifyImage on a host may use any. */
+  ed25519: Ed25519;
 }
 
 type State = 'idle' | 'receiving' | 'installed' | 'refused';
@@ -174,7 +175,7 @@ export class UpdateSession {
       if (keys.length === 0) return this.#refuse('E_FW_NO_KEY', 'no firmware key is provisioned on this camera; provision it before updating');
       const key = keys.find((k) => sameBytes(firmwareKeyHash(k, this.#o.digest), tlvs.keyHash));
       if (!key) return this.#refuse('E_FW_KEY', `signed by key ${toHex(tlvs.keyHash.subarray(0, FIRMWARE_KEY_ID_LENGTH))}, which this camera does not trust`);
-      const ed = this.#o.ed25519 ?? defaultEd25519();
+      const ed = this.#o.ed25519;
       if (!ed.verify(computed, tlvs.signature, key)) return this.#refuse('E_FW_SIGNATURE', 'the Ed25519 signature does not verify: the image was not signed by the firmware key');
       if (tlvs.board !== this.#o.board) return this.#refuse('E_FW_BOARD', `the image is for board "${tlvs.board}"; this camera is "${this.#o.board}"`);
       const floor = this.#o.trust.counter();
@@ -264,6 +265,6 @@ export function verifyImage(image: Uint8Array, o: VerifyImageOptions): UpdateRes
       board = ''; // the session reports what is wrong with the image
     }
   }
-  const session = new UpdateSession({ target: discardTarget, trust: o.trust, digest: o.digest, board, ed25519: o.ed25519 });
+  const session = new UpdateSession({ target: discardTarget, trust: o.trust, digest: o.digest, board, ed25519: o.ed25519 ?? defaultEd25519() });
   return feedImage(session, image, 64 * 1024);
 }

@@ -15,7 +15,8 @@ import type { KeyStore } from '../../firmware/platform/keystore.js';
 import type { Link } from '../../firmware/platform/link.js';
 import { DeviceIdentity } from '../../firmware/signing/identity.js';
 import { KeyPairSigner } from '../../firmware/signing/signer.js';
-import { FastEd25519 } from '../../firmware/signing/fast/ed25519-fast.js';
+import type { Ed25519 } from '../../firmware/signing/ed25519-interface.js';
+import { cameraEd25519 } from './ed25519.js';
 import { FLAG_CLEAN_CLOSE } from '../../firmware/signing/manifest.js';
 import { EvidenceKeeper, encodeMeta, KEY_CHAIN_HEAD, type SegmentMeta } from '../../firmware/recorder/evidence.js';
 import { SegmentStore } from '../../firmware/storage/index.js';
@@ -44,7 +45,7 @@ interface CameraState {
   boot: number;
   ota?: AbSlots;
   trustKeys?: KeyStore;
-  ed25519?: FastEd25519;
+  ed25519?: Ed25519;
   /** Monotonic time of the last frame `dock.camera.record` made. */
   lastMono?: number;
 }
@@ -53,10 +54,10 @@ function cam(env: GuestEnv): CameraState {
   return ((env.state.dockCamera as CameraState | undefined) ??= { events: [], boot: 1 });
 }
 
-/** The camera signs and verifies with the fast Ed25519 (SHA-512 through the Digest port), as on a device. */
-function ed25519(env: GuestEnv): FastEd25519 {
+/** The camera signs and verifies with its Ed25519 (noble's, SHA-512 through the Digest port), as on a device. */
+function ed25519(env: GuestEnv): Ed25519 {
   const c = cam(env);
-  c.ed25519 ??= new FastEd25519({ digest: env.platform.digest });
+  c.ed25519 ??= cameraEd25519(env);
   return c.ed25519;
 }
 

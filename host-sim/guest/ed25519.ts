@@ -1,6 +1,8 @@
-// Firmware entries for the fast Ed25519 (firmware/signing/fast), beside the tweetnacl reference
-// (firmware/signing/ed25519.ts), so tests compare the two in both engines and the bench meters
-// them in XS. `ed25519.cost` runs one building block `count` times, for the cost breakdown.
+// Firmware entries for the camera's Ed25519 (@noble/curves, firmware/signing/ed25519-noble.ts),
+// the tweetnacl reference (firmware/signing/ed25519.ts) and the candidate it replaced (our float-limb
+// signer, host-sim/candidates/ed25519-fast: not firmware, kept for the bench), so tests compare
+// them in every engine and the bench meters them. `ed25519.cost` runs one building block of the
+// replaced candidate `count` times, for its cost breakdown.
 // Pure ECMAScript (bundled into the XS guest).
 
 import { isBytes, type CborValue } from '../../firmware/codec/cbor.js';
@@ -8,11 +10,11 @@ import { BodycamError } from '../../firmware/errors.js';
 import { softDigest } from '../../firmware/platform/soft-digest.js';
 import { tweetEd25519 } from '../../firmware/signing/ed25519.js';
 import type { Ed25519 } from '../../firmware/signing/ed25519-interface.js';
-import { FastEd25519 } from '../../firmware/signing/fast/ed25519-fast.js';
-import { buildBaseTable } from '../../firmware/signing/fast/base-table.js';
-import { fe, invert, mul, sqr, add, toBytes } from '../../firmware/signing/fast/field.js';
-import { dbl, madd, niels, p3, scalarMultBase, encode, work } from '../../firmware/signing/fast/point.js';
-import { reduce } from '../../firmware/signing/fast/scalar.js';
+import { FastEd25519 } from '../candidates/ed25519-fast/ed25519-fast.js';
+import { buildBaseTable } from '../candidates/ed25519-fast/base-table.js';
+import { fe, invert, mul, sqr, add, toBytes } from '../candidates/ed25519-fast/field.js';
+import { dbl, madd, niels, p3, scalarMultBase, encode, work } from '../candidates/ed25519-fast/point.js';
+import { reduce } from '../candidates/ed25519-fast/scalar.js';
 import type { Entry, GuestEnv } from './env.js';
 
 function bytes(v: CborValue, what: string): Uint8Array {
@@ -20,15 +22,21 @@ function bytes(v: CborValue, what: string): Uint8Array {
   return v;
 }
 
-/** The implementation an entry asks for: fast with SHA-512 through the Digest port or in JS, or the reference. */
+/** The camera's Ed25519, as firmware/main.ts makes it: noble's, SHA-512 through the Digest port (one per guest). */
+export function cameraEd25519(env: GuestEnv): Ed25519 {
+  return env.cameraEd25519;
+}
+
+/** The implementation an entry asks for: noble or the replaced fast one with SHA-512 through the Digest port (or in JS), or the reference. */
 function impl(env: GuestEnv, which: CborValue): Ed25519 {
   const key = `ed25519.${String(which)}`;
   let found = env.state[key] as Ed25519 | undefined;
   if (!found) {
     if (which === 'fast') found = new FastEd25519({ digest: env.platform.digest });
     else if (which === 'fast-soft') found = new FastEd25519({ digest: softDigest });
+    else if (which === 'noble') found = env.cameraEd25519;
     else if (which === 'tweetnacl') found = tweetEd25519;
-    else throw new BodycamError('E_ARGUMENT', `unknown Ed25519 implementation ${String(which)} (fast, fast-soft, tweetnacl)`);
+    else throw new BodycamError('E_ARGUMENT', `unknown Ed25519 implementation ${String(which)} (noble, fast, fast-soft, tweetnacl)`);
     env.state[key] = found;
   }
   return found;

@@ -7,6 +7,7 @@ import { isBytes, type CborValue } from '../../firmware/codec/cbor.js';
 import { BodycamError } from '../../firmware/errors.js';
 import { CameraProvisioning, readProvisioned } from '../../firmware/provision/camera.js';
 import type { KeyStore } from '../../firmware/platform/keystore.js';
+import { cameraEd25519 } from './ed25519.js';
 import type { Entry, GuestEnv } from './env.js';
 
 /** The key store partition a camera keeps its identity in (boards/*.json "keystore.path"). */
@@ -24,7 +25,7 @@ export const provisionEntries: Record<string, Entry> = Object.freeze({
   'provision.open': (env, path = PROVISION_KEYSTORE, fw = SIM_FIRMWARE_VERSION) => {
     const keyStore = new env.platform.KeyStore({ path: String(path) });
     const p = env.platform;
-    const h = new CameraProvisioning({ keyStore, random: p.random, digest: p.digest, checksum: p.checksum, firmwareVersion: String(fw) });
+    const h = new CameraProvisioning({ keyStore, random: p.random, digest: p.digest, checksum: p.checksum, ed25519: cameraEd25519(env), firmwareVersion: String(fw) });
     env.state.provisioning = h;
     env.state.provisioningKeyStore = keyStore;
     return { key: h.identity.publicKey, keyId: h.identity.keyId, provisioned: h.provisioned };

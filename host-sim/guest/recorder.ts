@@ -63,6 +63,7 @@ export function powerOn(env: GuestEnv, options: CborValue, defaults: { frameRate
     provision: address(o.get('provision')),
     provisionRetry: plain(o.get('retry')) as Partial<RetryPolicy>,
     settings: plain(o.get('settings')) as Partial<RecorderConfig>,
+    ed25519: env.cameraEd25519,
   };
   const s = start(env.platform, startOptions);
   env.state.recorder = s;

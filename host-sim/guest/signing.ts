@@ -12,7 +12,7 @@ import { DeviceIdentity } from '../../firmware/signing/identity.js';
 import { ManifestBuilder, signManifest, verifyManifest, type Manifest } from '../../firmware/signing/manifest.js';
 import { checkReceipt, signCheckpoint } from '../../firmware/signing/receipt.js';
 import { KeyPairSigner } from '../../firmware/signing/signer.js';
-import { FastEd25519 } from '../../firmware/signing/fast/ed25519-fast.js';
+import { cameraEd25519 } from './ed25519.js';
 import { verifyEvidence, type DeviceInput, type EvidenceInput, type SegmentInput } from '../../firmware/signing/verifier.js';
 import type { Entry, GuestEnv } from './env.js';
 
@@ -106,10 +106,11 @@ export const signingEntries: Record<string, Entry> = Object.freeze({
   },
   'signing.ed25519.sign': (_e, message, secretKey) => tweetEd25519.sign(bytes(message, 'message'), bytes(secretKey, 'secretKey')),
   'signing.ed25519.verify': (_e, message, signature, publicKey) => tweetEd25519.verify(bytes(message, 'message'), bytes(signature, 'signature'), bytes(publicKey, 'publicKey')),
-  /** Verify a COSE_Sign1; answers "ok" or the error code, never throws (for the vectors). */
-  'signing.cose.check': (_e, cose, publicKey, externalAad) => {
+  /** Verify a COSE_Sign1; answers "ok" or the error code, never throws (for the vectors). `which` 'camera': with the camera's Ed25519 (noble), else tweetnacl. */
+  'signing.cose.check': (env, cose, publicKey, externalAad, which) => {
     try {
-      verifySign1(bytes(cose, 'cose'), bytes(publicKey, 'publicKey'), isBytes(externalAad) ? { externalAad } : {});
+      const ed25519 = which === 'camera' ? cameraEd25519(env) : undefined;
+      verifySign1(bytes(cose, 'cose'), bytes(publicKey, 'publicKey'), { ...(isBytes(externalAad) ? { externalAad } : {}), ed25519 });
       return 'ok';
     } catch (e) {
       return errorCode(e);
@@ -163,10 +164,10 @@ export const signingEntries: Record<string, Entry> = Object.freeze({
   },
   /**
    * Make (and keep) a signer from `seed`, so signing can be measured apart from key derivation;
-   * `which` 'fast': the recorder's Ed25519 (FastEd25519, SHA-512 through the Digest port), else tweetnacl.
+   * `which` 'camera': the recorder's Ed25519 (NobleEd25519, SHA-512 through the Digest port), else tweetnacl.
    */
   'signing.signer': (env, seed, which) => {
-    const ed25519 = which === 'fast' ? new FastEd25519({ digest: env.platform.digest }) : undefined;
+    const ed25519 = which === 'camera' ? cameraEd25519(env) : undefined;
     const signer = new KeyPairSigner({ seed: bytes(seed, 'seed'), digest: env.platform.digest, ed25519 });
     env.state.signingSigner = signer;
     return signer.publicKey;
@@ -177,8 +178,9 @@ export const signingEntries: Record<string, Entry> = Object.freeze({
     if (!signer) throw new BodycamError('E_ARGUMENT', 'call signing.signer first');
     return signManifest(manifestArg(manifest), signer, env.platform.digest).bytes;
   },
-  'signing.manifest.verify': (_e, cose, publicKey) => {
-    const m = verifyManifest(bytes(cose, 'cose'), bytes(publicKey, 'publicKey'));
+  /** Verify a manifest; `which` 'camera': with the camera's Ed25519 (noble), else the reference (tweetnacl). */
+  'signing.manifest.verify': (env, cose, publicKey, which) => {
+    const m = verifyManifest(bytes(cose, 'cose'), bytes(publicKey, 'publicKey'), which === 'camera' ? cameraEd25519(env) : undefined);
     return { ...m } as unknown as CborValue;
   },
   /** The camera's checkpoint of its head, signed by the device identity. */

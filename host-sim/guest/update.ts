@@ -7,7 +7,8 @@ import { isArray, isBytes, type CborValue } from '../../firmware/codec/cbor.js';
 import { BodycamError } from '../../firmware/errors.js';
 import type { Ed25519 } from '../../firmware/signing/ed25519-interface.js';
 import { tweetEd25519 } from '../../firmware/signing/ed25519.js';
-import { FastEd25519 } from '../../firmware/signing/fast/ed25519-fast.js';
+import { FastEd25519 } from '../candidates/ed25519-fast/ed25519-fast.js';
+import { cameraEd25519 } from './ed25519.js';
 import { discardTarget } from '../../firmware/update/target.js';
 import { feedImage, UpdateSession, type UpdateResult } from '../../firmware/update/session.js';
 import { KeyStoreTrust, provisionFirmwareKeys } from '../../firmware/update/trust.js';
@@ -40,9 +41,11 @@ function slots(env: GuestEnv): AbSlots {
   return s;
 }
 
+/** 'tweetnacl' (the reference), 'fast' (the replaced candidate, for the bench), else the camera's (noble). */
 function ed25519(env: GuestEnv, which: CborValue): Ed25519 {
   if (which === 'tweetnacl') return tweetEd25519;
-  return new FastEd25519({ digest: env.platform.digest });
+  if (which === 'fast') return new FastEd25519({ digest: env.platform.digest });
+  return cameraEd25519(env);
 }
 
 function result(r: UpdateResult): CborValue {

@@ -1,5 +1,9 @@
-// The fast Ed25519 for the camera (RFC 8032, byte-identical to tweetnacl, which stays the
-// reference and the fallback). Where the speed comes from, measured in XS (see the bench
+// NOT FIRMWARE: the Ed25519 the camera signed with before issue 18, kept only as the bench's
+// other candidate (bench/sections/ed25519.ts measures it beside @noble/curves, which replaced it
+// in firmware/signing/ed25519-noble.ts because it signs 6x and verifies 3.4x faster on the
+// device). Nothing in firmware/ imports this folder.
+//
+// The fast Ed25519 (RFC 8032, byte-identical to tweetnacl). Where the speed comes from, measured in XS (see the bench
 // section "ed25519"): field arithmetic on 15 x 17-bit limbs, fully unrolled and allocation-free
 // (field-mul.ts); a fixed-base table of 256 precomputed points (base-table.ts), so R = rB is 64
 // mixed additions and 4 doublings instead of tweetnacl's 256-step ladder of 512 additions; and
@@ -13,9 +17,10 @@
 // time. It is strict like libsodium's crypto_sign_verify_detached: S < L, R and A not of small
 // order, A canonical, and the recomputed R compared byte for byte (cofactorless).
 
-import { BodycamError, type Digest } from '../fast-deps.js';
-import type { Ed25519, Ed25519KeyPair, SignSteps } from '../ed25519-interface.js';
-import { strictPrecheck } from '../ed25519.js';
+import { BodycamError } from '../../../firmware/errors.js';
+import type { Digest } from '../../../firmware/platform/digest.js';
+import type { Ed25519, Ed25519KeyPair, SignSteps } from '../../../firmware/signing/ed25519-interface.js';
+import { strictPrecheck } from '../../../firmware/signing/ed25519.js';
 import { BaseMultSteps, decodeNegate, doubleScalarMult, encode, p3, scalarMultBase, type P3 } from './point.js';
 import { mulAdd, reduce } from './scalar.js';
 

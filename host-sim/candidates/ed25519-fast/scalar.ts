@@ -2,7 +2,7 @@
 // point), on bytes held in a Float64Array: tweetnacl's modL, which is constant time (fixed loops,
 // no branch on the value) — the nonce r and the result S are secret when signing.
 
-import { modL } from '../tweetnacl.js';
+import { modL } from '../../../firmware/signing/tweetnacl.js';
 
 // The 64-limb working value is made per call: a preloaded module's load-time buffers are read-only.
 

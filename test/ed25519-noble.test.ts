@@ -1,13 +1,15 @@
-// The fast Ed25519 (firmware/signing/fast) against tweetnacl, the reference: RFC 8032 vectors
-// (with the 1023-byte message), random keys and messages giving identical keys and signatures,
-// each implementation verifying the other's, strict verdicts on ed25519-speccheck and on
-// tampered signatures, on Node and inside XS. Random cases come from a printed seed.
+// The camera's Ed25519 (@noble/curves, firmware/signing/ed25519-noble.ts) against tweetnacl, the
+// reference: RFC 8032 vectors (with the 1023-byte message), random keys and messages giving
+// identical keys and signatures, each implementation verifying the other's, strict verdicts on
+// ed25519-speccheck and on tampered signatures, on Node and inside XS. Random cases come from a
+// printed seed.
 
 import test from 'ava';
 import nacl from 'tweetnacl';
 import { isBodycamError } from '../firmware/errors.js';
 import { tweetEd25519 } from '../firmware/signing/ed25519.js';
-import { FastEd25519 } from '../firmware/signing/fast/ed25519-fast.js';
+import { NobleEd25519 } from '../firmware/signing/ed25519-noble.js';
+import { nodeDigest } from '../host-sim/node/hardware.js';
 import { softDigest } from '../firmware/platform/soft-digest.js';
 import { bothEngines } from './helpers/engines.js';
 import { bytesToHex, hexToBytes, readVector } from './helpers/vectors.js';
@@ -84,15 +86,15 @@ function tamper(signature: Uint8Array, n: number): Uint8Array {
   return out;
 }
 
-const fast = new FastEd25519({ digest: softDigest });
+const noble = new NobleEd25519({ digest: softDigest });
 
-test('[node] RFC 8032 vectors: the fast signer and tweetnacl give the published keys and signatures', (t) => {
+test('[node] RFC 8032 vectors: the noble signer and tweetnacl give the published keys and signatures', (t) => {
   for (const [seedHex, pkHex, msgHex, sigHex] of RFC8032) {
     const seed = hexToBytes(seedHex), message = hexToBytes(msgHex);
-    const kp = fast.keyPairFromSeed(seed);
+    const kp = noble.keyPairFromSeed(seed);
     t.is(bytesToHex(kp.publicKey), pkHex);
-    t.is(bytesToHex(fast.sign(message, kp.secretKey)), sigHex);
-    t.true(fast.verify(message, hexToBytes(sigHex), kp.publicKey));
+    t.is(bytesToHex(noble.sign(message, kp.secretKey)), sigHex);
+    t.true(noble.verify(message, hexToBytes(sigHex), kp.publicKey));
     t.is(bytesToHex(nacl.sign.detached(message, nacl.sign.keyPair.fromSeed(seed).secretKey)), sigHex, 'the vector as transcribed');
   }
   t.is(hexToBytes(RFC8032[3][2]).length, 1023);
@@ -100,20 +102,20 @@ test('[node] RFC 8032 vectors: the fast signer and tweetnacl give the published 
 
 bothEngines('RFC 8032 vectors through the ed25519.* entries (SHA-512 through the Digest port)', async (t, { engine }) => {
   for (const [seedHex, pkHex, msgHex, sigHex] of RFC8032) {
-    const [pk, sk] = (await engine.call('ed25519.keyPair', 'fast', hexToBytes(seedHex))).value as Uint8Array[];
+    const [pk, sk] = (await engine.call('ed25519.keyPair', 'noble', hexToBytes(seedHex))).value as Uint8Array[];
     t.is(bytesToHex(pk), pkHex);
-    const sig = (await engine.call('ed25519.sign', 'fast', hexToBytes(msgHex), sk)).value as Uint8Array;
+    const sig = (await engine.call('ed25519.sign', 'noble', hexToBytes(msgHex), sk)).value as Uint8Array;
     t.is(bytesToHex(sig), sigHex);
-    t.true((await engine.call('ed25519.verify', 'fast', hexToBytes(msgHex), sig, pk)).value);
-    t.false((await engine.call('ed25519.verify', 'fast', hexToBytes(msgHex + '00'), sig, pk)).value);
+    t.true((await engine.call('ed25519.verify', 'noble', hexToBytes(msgHex), sig, pk)).value);
+    t.false((await engine.call('ed25519.verify', 'noble', hexToBytes(msgHex + '00'), sig, pk)).value);
   }
 });
 
-bothEngines('ed25519-speccheck: the fast verifier accepts exactly case 3, as libsodium and the strict reference', async (t, { engine }) => {
+bothEngines('ed25519-speccheck: the noble verifier accepts exactly case 3, as libsodium and the strict reference', async (t, { engine }) => {
   const verdicts: boolean[] = [];
   for (const c of SPECCHECK) {
     const args = [hexToBytes(c.message), hexToBytes(c.signature), hexToBytes(c.pub_key)];
-    const ours = (await engine.call('ed25519.verify', 'fast', ...args)).value as boolean;
+    const ours = (await engine.call('ed25519.verify', 'noble', ...args)).value as boolean;
     const reference = (await engine.call('ed25519.verify', 'tweetnacl', ...args)).value as boolean;
     t.is(ours, reference, 'same verdict as the reference');
     verdicts.push(ours);
@@ -128,32 +130,32 @@ test('[node] random keys and messages: identical keys and signatures, each verif
   const mismatches: string[] = [];
   cases.forEach(([keySeed, message], i) => {
     const ref = nacl.sign.keyPair.fromSeed(keySeed);
-    const ours = fast.keyPairFromSeed(keySeed);
+    const ours = noble.keyPairFromSeed(keySeed);
     const refSig = nacl.sign.detached(message, ref.secretKey);
-    const ourSig = fast.sign(message, ours.secretKey);
+    const ourSig = noble.sign(message, ours.secretKey);
     const bad = tamper(ourSig, i);
     const problems = [
       bytesToHex(ours.publicKey) !== bytesToHex(ref.publicKey) && 'public key',
       bytesToHex(ours.secretKey) !== bytesToHex(ref.secretKey) && 'secret key',
       bytesToHex(ourSig) !== bytesToHex(refSig) && 'signature',
-      !fast.verify(message, refSig, ref.publicKey) && 'fast rejects tweetnacl\'s signature',
+      !noble.verify(message, refSig, ref.publicKey) && 'noble rejects tweetnacl\'s signature',
       !nacl.sign.detached.verify(message, ourSig, ours.publicKey) && 'tweetnacl rejects ours',
       // The strict reference is slow on Node (~6 ms): compare its verdict on every 8th case.
-      i % 8 === 0 && fast.verify(message, bad, ours.publicKey) !== tweetEd25519.verify(message, bad, ours.publicKey) && 'verdict on a tampered signature',
-      fast.verify(message, bad, ours.publicKey) && 'accepted a tampered signature',
+      i % 8 === 0 && noble.verify(message, bad, ours.publicKey) !== tweetEd25519.verify(message, bad, ours.publicKey) && 'verdict on a tampered signature',
+      noble.verify(message, bad, ours.publicKey) && 'accepted a tampered signature',
     ].filter(Boolean);
     if (problems.length) mismatches.push(`case ${i} of seed ${seed.toString(16)}: ${problems.join(', ')}`);
   });
   t.deepEqual(mismatches.slice(0, 5), []);
 });
 
-bothEngines('random keys and messages in the engine: the fast signer matches tweetnacl on the host', async (t, { engine }) => {
+bothEngines('random keys and messages in the engine: the noble signer matches tweetnacl on the host', async (t, { engine }) => {
   const seed = 0x5eed0002;
   const count = engine.name === 'xs' ? (LONG ? 2_000 : 200) : (LONG ? 5_000 : 500);
   const cases = randomCases(seed, count);
   for (let start = 0; start < count; start += 50) {
     const batch = cases.slice(start, start + 50);
-    const results = (await engine.call('ed25519.batch', 'fast', batch)).value as [Uint8Array, Uint8Array, boolean][];
+    const results = (await engine.call('ed25519.batch', 'noble', batch)).value as [Uint8Array, Uint8Array, boolean][];
     results.forEach(([pk, sig, verifies], j) => {
       const [keySeed, message] = batch[j];
       const ref = nacl.sign.keyPair.fromSeed(keySeed);
@@ -175,7 +177,7 @@ bothEngines('tampered signatures and keys get the strict reference\'s verdict in
     const badKey = new Uint8Array(kp.publicKey);
     badKey[i % 32] ^= 1 << (i % 8);
     for (const [m, s, pk] of [[message, badSig, kp.publicKey], [message, sig, badKey]] as const) {
-      const ours = (await engine.call('ed25519.verify', 'fast', m, s, pk)).value;
+      const ours = (await engine.call('ed25519.verify', 'noble', m, s, pk)).value;
       t.is(ours, tweetEd25519.verify(m, s, pk));
       t.false(ours);
     }
@@ -183,9 +185,9 @@ bothEngines('tampered signatures and keys get the strict reference\'s verdict in
 });
 
 test('[node] S >= L is rejected even when S - L would verify (malleability)', (t) => {
-  const kp = fast.keyPairFromSeed(new Uint8Array(32).fill(9));
+  const kp = noble.keyPairFromSeed(new Uint8Array(32).fill(9));
   const message = new Uint8Array([1, 2, 3]);
-  const sig = fast.sign(message, kp.secretKey);
+  const sig = noble.sign(message, kp.secretKey);
   // S + L: the same point equation, a non-canonical scalar.
   const L = 2n ** 252n + 27742317777372353535851937790883648493n;
   let s = 0n;
@@ -193,13 +195,13 @@ test('[node] S >= L is rejected even when S - L would verify (malleability)', (t
   s += L;
   const malleable = new Uint8Array(sig);
   for (let i = 0; i < 32; i++) malleable[32 + i] = Number((s >> BigInt(8 * i)) & 255n);
-  t.true(fast.verify(message, sig, kp.publicKey));
-  t.false(fast.verify(message, malleable, kp.publicKey));
+  t.true(noble.verify(message, sig, kp.publicKey));
+  t.false(noble.verify(message, malleable, kp.publicKey));
   t.true(nacl.sign.detached.verify(message, malleable, kp.publicKey), 'tweetnacl alone is lenient here');
 });
 
 test('[node] wrong lengths: key material throws E_ED25519_LENGTH, verification says false', (t) => {
-  const kp = fast.keyPairFromSeed(new Uint8Array(32));
+  const kp = noble.keyPairFromSeed(new Uint8Array(32));
   const code = (f: () => unknown) => {
     try {
       f();
@@ -208,33 +210,33 @@ test('[node] wrong lengths: key material throws E_ED25519_LENGTH, verification s
       return isBodycamError(e) ? e.code : String(e);
     }
   };
-  t.is(code(() => fast.keyPairFromSeed(new Uint8Array(31))), 'E_ED25519_LENGTH');
-  t.is(code(() => fast.sign(new Uint8Array(1), kp.secretKey.subarray(0, 63))), 'E_ED25519_LENGTH');
-  const sig = fast.sign(new Uint8Array(1), kp.secretKey);
-  t.false(fast.verify(new Uint8Array(1), sig.subarray(0, 63), kp.publicKey));
-  t.false(fast.verify(new Uint8Array(1), sig, kp.publicKey.subarray(0, 31)));
-  t.true(fast.verify(new Uint8Array(1), sig, kp.publicKey));
+  t.is(code(() => noble.keyPairFromSeed(new Uint8Array(31))), 'E_ED25519_LENGTH');
+  t.is(code(() => noble.sign(new Uint8Array(1), kp.secretKey.subarray(0, 63))), 'E_ED25519_LENGTH');
+  const sig = noble.sign(new Uint8Array(1), kp.secretKey);
+  t.false(noble.verify(new Uint8Array(1), sig.subarray(0, 63), kp.publicKey));
+  t.false(noble.verify(new Uint8Array(1), sig, kp.publicKey.subarray(0, 31)));
+  t.true(noble.verify(new Uint8Array(1), sig, kp.publicKey));
 });
 
 test('[node] SHA-512 from any Digest port gives the same signatures', (t) => {
-  const viaPort = new FastEd25519({ digest: softDigest });
-  const kp = fast.keyPairFromSeed(new Uint8Array(32).fill(3));
+  const viaPort = new NobleEd25519({ digest: nodeDigest });
+  const kp = noble.keyPairFromSeed(new Uint8Array(32).fill(3));
   const message = new Uint8Array(333).fill(0x42);
-  t.is(bytesToHex(viaPort.sign(message, kp.secretKey)), bytesToHex(fast.sign(message, kp.secretKey)));
+  t.is(bytesToHex(viaPort.sign(message, kp.secretKey)), bytesToHex(noble.sign(message, kp.secretKey)));
 });
 
 test('[node] signSteps: the same signature a slice at a time, with a verify between slices; unfinished it refuses', (t) => {
-  const kp = fast.keyPairFromSeed(new Uint8Array(32).fill(7));
-  const other = fast.keyPairFromSeed(new Uint8Array(32).fill(8));
+  const kp = noble.keyPairFromSeed(new Uint8Array(32).fill(7));
+  const other = noble.keyPairFromSeed(new Uint8Array(32).fill(8));
   const message = new Uint8Array(300).fill(0x5a);
-  const otherSig = fast.sign(message, other.secretKey);
-  const steps = fast.signSteps(message, kp.secretKey);
+  const otherSig = noble.sign(message, other.secretKey);
+  const steps = noble.signSteps(message, kp.secretKey);
   const early = t.throws(() => steps.signature());
   t.true(isBodycamError(early, 'E_ED25519_STEPS'));
   let slices = 0;
   for (let done = false; !done; slices++) {
     done = steps.step();
-    t.true(fast.verify(message, otherSig, other.publicKey), 'a verify between slices');
+    t.true(noble.verify(message, otherSig, other.publicKey), 'a verify between slices');
   }
   t.true(slices > 1, `more than one slice (${slices})`);
   t.is(bytesToHex(steps.signature()), bytesToHex(nacl.sign.detached(message, kp.secretKey)));

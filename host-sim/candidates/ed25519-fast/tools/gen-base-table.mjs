@@ -2,7 +2,7 @@
 // j = 1..8, each as a "niels" point (y+x, y-x, 2dxy mod p) in 15 canonical 17-bit limbs.
 // Computed here with BigInt in plain affine arithmetic (independent of the limb code it feeds,
 // so the signature tests against tweetnacl check both). Run:
-//   node firmware/signing/fast/tools/gen-base-table.mjs [output path, default ../base-table.ts]
+//   node host-sim/candidates/ed25519-fast/tools/gen-base-table.mjs [output path, default ../base-table.ts]
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,7 +1,7 @@
 // Generates ../field-mul.ts: GF(2^255-19) multiply and square over 15 signed limbs of 17 bits,
 // fully unrolled. In XS every bytecode costs a compute unit, so each product is written as one
 // term of a column expression (load, load, multiply, add: 4 ops) instead of a loop or `+=`.
-// Run: node firmware/signing/fast/tools/gen-field.mjs [output path, default ../field-mul.ts]
+// Run: node host-sim/candidates/ed25519-fast/tools/gen-field.mjs [output path, default ../field-mul.ts]
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
