@@ -283,13 +283,8 @@ export class ManifestBuilder {
 
   /** One frame record appended to the segment: its header, its JPEG, and its times. */
   addFrame(header: BufferLike, body: BufferLike, times: FrameTimes): void {
-    if (this.#finished) throw new BodycamError('E_MANIFEST_FINISHED', `segment ${this.#o.seq} is already signed`);
     if (this.#last && times.mono < this.#last.mono) throw new BodycamError('E_MANIFEST_TIME', `frame time ${times.mono} ms is before the previous frame's ${this.#last.mono} ms`);
-    const h = toBytes(header);
-    const b = toBytes(body);
-    this.#ctx.write(h);
-    this.#ctx.write(b);
-    this.#bytes += h.byteLength + b.byteLength;
+    this.#hash(header, body);
     this.#frames++;
     if (!this.#first) this.#first = { mono: times.mono, utc: times.utc };
     this.#last = { mono: times.mono, utc: times.utc };
@@ -300,15 +295,20 @@ export class ManifestBuilder {
    * frame, counted as sound, not as a frame; its time does not move the frame times.
    */
   addAudio(header: BufferLike, body: BufferLike, samples: number, droppedBefore: number): void {
+    this.#hash(header, body);
+    this.#audioBlocks++;
+    this.#audioSamples += samples;
+    this.#audioDropped += droppedBefore;
+  }
+
+  /** A record's header and body into the media digest and length. */
+  #hash(header: BufferLike, body: BufferLike): void {
     if (this.#finished) throw new BodycamError('E_MANIFEST_FINISHED', `segment ${this.#o.seq} is already signed`);
     const h = toBytes(header);
     const b = toBytes(body);
     this.#ctx.write(h);
     this.#ctx.write(b);
     this.#bytes += h.byteLength + b.byteLength;
-    this.#audioBlocks++;
-    this.#audioSamples += samples;
-    this.#audioDropped += droppedBefore;
   }
 
   /** Frames the sensor produced that were not stored (counted, never hidden). */
