@@ -20,7 +20,6 @@ import {
   type Grant, type Json, type PackHooks, type TextBytes, type UnpackHooks,
 } from '../../bridge/marshal.js';
 import { entries } from '../../guest/entries.js';
-import { NobleEd25519 } from '../../../firmware/signing/ed25519-noble.js';
 
 interface Utf8Codec {
   encode(s: string): Uint8Array;
@@ -66,9 +65,10 @@ function textBytes(): TextBytes {
   const fromString = (ArrayBuffer as unknown as { fromString?: (s: string) => ArrayBuffer }).fromString;
   const fromArrayBuffer = (String as unknown as { fromArrayBuffer?: (b: ArrayBuffer) => string }).fromArrayBuffer;
   if (fromString && fromArrayBuffer) {
+    // Called on their constructors: XS makes the result with `this` (detached, `new` fails).
     return {
-      encode: (s) => new Uint8Array(fromString(s)),
-      decode: (b) => fromArrayBuffer(b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.slice().buffer as ArrayBuffer)),
+      encode: (s) => new Uint8Array(fromString.call(ArrayBuffer, s)),
+      decode: (b) => fromArrayBuffer.call(String, b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.slice().buffer as ArrayBuffer)),
     };
   }
   return {
@@ -287,10 +287,7 @@ function remotePlatform(): Platform {
   return p as unknown as Platform;
 }
 
-// The camera's Ed25519 is made here, in the entry, as firmware/device/main.ts makes it: noble can't
-// be preloaded, so no preloaded guest module imports it (guest/env.ts).
-const platform = remotePlatform();
-const env = { platform, state: {} as Record<string, unknown>, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
+const env = { platform: remotePlatform(), state: {} as Record<string, unknown> };
 
 /**
  * handleCommand's answer: a message of [status, the value as CBOR (an attachment) or null, the
