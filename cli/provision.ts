@@ -791,7 +791,7 @@ const HELP: Record<string, string[]> = {
     '  --firmware-key PUBLIC.pem  the agency firmware public key (firmware-signing.pub.pem): the camera installs',
     '                 only firmware signed by it. Give it twice while moving to a new key. Without it the camera',
     '                 refuses every firmware update until it is provisioned again with one.',
-    '  --config FILE  JSON: {"segmentSeconds": 30, "preEventSeconds": 30, "resolution": "SVGA", "frameRate": 25, "quality": 12,',
+    '  --config FILE  JSON: {"segmentSeconds": 30, "preEventSeconds": 30, "resolution": "VGA", "frameRate": 5, "quality": 12,',
     '                 "audio": true, "preEventAudio": false} (these are the defaults)',
     '  --sim DIR      a simulated camera whose key store is kept in DIR (`bodycam sim --dock HOST:PORT --camera DIR` docks it)',
     '  --listen H:P   wait for a camera that is not provisioned yet (its LED blinks cyan) to connect to this computer',

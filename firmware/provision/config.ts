@@ -47,14 +47,16 @@ export interface CameraConfig extends RecordingSettings {
 }
 
 /**
- * Defaults: SVGA at 25 fps — what the OV2640 (the sensor of every board that records) gives at
- * SVGA, and what this firmware sustains within a quarter of one 240 MHz core with sound and
- * signing (measured: `npm run bench -- audio`) — JPEG quality 12 (Moddable's camera module
+ * The armoury's default configuration: VGA at 5 fps (a camera mode every JPEG sensor gives, and
+ * small enough for the simulator's practice stores), JPEG quality 12 (Moddable's camera module
  * default), a 30-second pre-event buffer (what leading cameras ship with), 30-second segments
  * (one signature every 30 s), sound on, and pre-event video without sound (as Axon ships: an
- * administrator turns pre-event audio on).
+ * administrator turns pre-event audio on). The boards' own files (boards/*.json) say what their
+ * sensor and this firmware sustain — SVGA at 25 fps for the OV2640, measured by
+ * `npm run bench -- audio` — and a camera records that when it holds no valid configuration;
+ * an agency asks for it with `--config` (README, "Provisioning a camera").
  */
-export const DEFAULT_SETTINGS: Readonly<RecordingSettings> = Object.freeze({ segmentSeconds: 30, preEventSeconds: 30, width: 800, height: 600, frameRate: 25, quality: 12, audio: true, preEventAudio: false });
+export const DEFAULT_SETTINGS: Readonly<RecordingSettings> = Object.freeze({ segmentSeconds: 30, preEventSeconds: 30, width: 640, height: 480, frameRate: 5, quality: 12, audio: true, preEventAudio: false });
 
 /** Picture sizes the supported sensors give as JPEG, by the names people use for them. */
 export const RESOLUTIONS: Readonly<Record<string, readonly [number, number]>> = deepFreeze({
