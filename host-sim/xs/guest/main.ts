@@ -20,6 +20,7 @@ import {
   type Grant, type Json, type PackHooks, type TextBytes, type UnpackHooks,
 } from '../../bridge/marshal.js';
 import { entries } from '../../guest/entries.js';
+import { NobleEd25519 } from '../../../firmware/signing/ed25519-noble.js';
 
 interface Utf8Codec {
   encode(s: string): Uint8Array;
@@ -287,7 +288,10 @@ function remotePlatform(): Platform {
   return p as unknown as Platform;
 }
 
-const env = { platform: remotePlatform(), state: {} as Record<string, unknown> };
+// The camera's Ed25519 is made here, in the entry, as firmware/device/main.ts makes it: noble can't
+// be preloaded, so no preloaded guest module imports it (guest/env.ts).
+const platform = remotePlatform();
+const env = { platform, state: {} as Record<string, unknown>, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
 
 /**
  * handleCommand's answer: a message of [status, the value as CBOR (an attachment) or null, the
