@@ -20,7 +20,8 @@ import { EvidenceStore } from '../dock-station/store.js';
 import { verifyCommand } from '../cli/verify.js';
 import { exportCommand } from '../cli/export.js';
 import { centralAvailable, startCentralServers, TcpProxy, type CentralServers } from './helpers/central.js';
-import { dock, dockIdentity, rootFile, startCamera, startStation } from './helpers/dock.js';
+import { dock, dockIdentity, rootFile, seed, startCamera, startStation } from './helpers/dock.js';
+import { writeDockIdentity } from '../dock-station/identity.js';
 
 const available = centralAvailable();
 const serial = available ? test.serial : test.skip;
@@ -294,4 +295,56 @@ serial('`bodycam dock forward --from DIR` killed with SIGKILL mid multipart uplo
     await central.close();
   }
   await sameVerify(t, storeDir, 'killed', 'DOCK-K');
+});
+
+serial('`bodycam dock --central` as a real process: it forwards after the docking, says so on stdout, and stops cleanly', async (t) => {
+  const identityDir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
+  const storeDir = mkdtempSync(join(tmpdir(), 'bodycam-store-'));
+  const id = dockIdentity('DOCK-CLI', 71);
+  writeDockIdentity(identityDir, { seed: seed(71), certificate: id.certificate, rootKey: id.rootKey });
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), 'dock', '--listen', '127.0.0.1:0', '--json', '--store', storeDir, '--identity', identityDir, '--central', 's3://cli', '--db', servers!.config('cli').database], { env: servers!.childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    try {
+      events.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      // not JSON
+    }
+    for (const w of waiters) w();
+  });
+  const stderr: string[] = [];
+  child.stderr.on('data', (b: Buffer) => stderr.push(b.toString()));
+  const exit = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  const waitFor = (pred: (e: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = () => {
+        const e = events.find(pred);
+        if (e) resolve(e);
+      };
+      waiters.push(check);
+      void exit.then((code) => reject(new Error(`bodycam dock exited (${code}): ${stderr.join('')}`)));
+      check();
+    });
+  const camera = await startCamera('node', { id: 'CAM-CLI1' });
+  try {
+    const port = (await waitFor((e) => e.event === 'listening')).port as number;
+    await camera.engine.call('dock.camera.record', { segments: 2, frames: 20, bodyBytes: 8 * 1024 });
+    await dock(camera, port);
+    const pass = await waitFor((e) => e.event === 'forward-pass' && e.segments === 2);
+    t.is(pass.station, 'DOCK-CLI');
+    child.kill('SIGTERM');
+    t.is(await exit, 0, stderr.join(''));
+  } finally {
+    child.kill('SIGKILL');
+    await camera.close();
+  }
+  // The station's stop logged and checkpointed after the last pass: forward that too, then compare.
+  const central = new CentralStore(servers!.config('cli'));
+  try {
+    await new Forwarder({ storeDir, central }).pass();
+  } finally {
+    await central.close();
+  }
+  await sameVerify(t, storeDir, 'cli', 'DOCK-CLI');
 });
