@@ -120,7 +120,9 @@ function main(argv: string[], again = false): number {
   if (!existsSync(done) && !existsSync(failed)) {
     withLock(lock, () => {
       if (existsSync(done) || existsSync(failed)) return; // another call compiled while this one waited
-      const modules = listConfigs(modulesDir).map(readPerModule);
+      // mcconfig never cleans its modules folder: a module the manifest dropped since the last build
+      // leaves its tsconfig behind, naming a source that no longer exists. It is not part of this build.
+      const modules = listConfigs(modulesDir).map(readPerModule).filter((m) => existsSync(resolve(dirname(m.config), m.source)));
       ts ??= createRequire(import.meta.url)('typescript') as typeof TS;
       const result = compileAll(mine.base, modules);
       if (result.kind === 'ok') writeFileSync(done, String(modules.length));
