@@ -1,0 +1,32 @@
+// Cipher port: an AEAD over bytes that stay where they are, shaped on what Moddable's `crypt`
+// offers natively (modules/crypt/digest/modCrypt.c: BlockCipher("AES") with Mode("CTR") and
+// GHASH, the parts of crypt/etc/gcm.js; hardware AES on an ESP32-S3) and on node:crypto in the
+// simulator. Media bytes are sealed only through this port, so no JavaScript loop touches every
+// byte of a frame: the firmware's cost per record is independent of the record's size.
+//
+// Sealing works in place with a detached tag, as a record is written: `data` is replaced by its
+// ciphertext and the 16-byte tag is returned. Opening checks the tag first and decrypts in place
+// only if it holds; otherwise `data` is left as it was and open() returns false.
+
+import type { BufferLike } from './buffers.js';
+
+export type AeadAlgorithm = 'AES-128-GCM' | 'AES-256-GCM';
+
+/** Bytes of every AEAD nonce the port takes (GCM's 96-bit IV). */
+export const AEAD_NONCE_BYTES = 12;
+/** Bytes of every tag the port returns. */
+export const AEAD_TAG_BYTES = 16;
+
+export interface AeadContext {
+  /** Encrypts `data` in place under `nonce` (12 bytes) and `aad`; returns the 16-byte tag. */
+  seal(nonce: BufferLike, aad: BufferLike, data: BufferLike): ArrayBuffer;
+  /** Checks `tag` over `aad` and `data`; if it holds, decrypts `data` in place and returns true. */
+  open(nonce: BufferLike, aad: BufferLike, data: BufferLike, tag: BufferLike): boolean;
+  /** Forgets the key (zeroes what the implementation holds); the context can't be used after. */
+  close(): void;
+}
+
+export interface Cipher {
+  /** An AEAD context under `key` (16 bytes for AES-128-GCM, 32 for AES-256-GCM). */
+  create(algorithm: AeadAlgorithm, key: BufferLike): AeadContext;
+}
