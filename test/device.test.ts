@@ -13,6 +13,7 @@ import { DeviceClock, DeviceTimer } from '../firmware/device/clock.js';
 import { nativeDigest } from '../firmware/device/digest.js';
 import { fileFlash } from '../firmware/device/file-flash.js';
 import { FakeSdCard } from './helpers/sd-card.js';
+import { fakeCrypt } from './helpers/fake-crypt.js';
 import { partitionFlash } from '../firmware/device/flash.js';
 import { analogBattery, digitalButton, digitalHaptic, digitalLed } from '../firmware/device/io.js';
 import { keyValueStore } from '../firmware/device/keystore.js';
@@ -533,6 +534,7 @@ function modules(): { m: DeviceModules<{ id: number }>; storage: FakeFlashStorag
       }
       reset() {}
     },
+    crypt: fakeCrypt,
     native: { crc32: (d, p) => softChecksum.crc32(bytesOf(d), p), fillRandom: (b) => void b.fill(1) },
     // A 64 MiB card with its evidence partition from 4 MiB on (the XIAO and the LILYGO keep evidence on their card).
     sd: new FakeSdCard(131072).partition(8192, 122880),

@@ -11,14 +11,14 @@ import keyValue from 'embedded:storage/key-value';
 import Digital from 'embedded:io/digital';
 import Analog from 'embedded:io/analog';
 import TCP from 'embedded:io/socket/tcp';
-import { Digest } from 'crypt';
+import * as crypt from 'crypt';
 import Timer from 'timer';
 import Time from 'time';
 import config from 'mc/config';
 import native from 'bodycam/native';
 import { readBoard } from './board.js';
 import { devicePlatform, type DeviceModules } from './platform.js';
-import type { CryptDigestConstructor } from './moddable.js';
+import type { CryptCipherModule, CryptDigestConstructor } from './moddable.js';
 import { start } from '../main.js';
 import { readArmouryAddress } from '../provision/boot.js';
 import { NobleEd25519 } from '../signing/ed25519-noble.js';
@@ -31,7 +31,10 @@ const modules: DeviceModules<Timer> = {
   // The SDK types Digest.write(string | ArrayBuffer); its native write takes any buffer
   // (modCrypt.c reads it with xsmcGetBufferReadable), which is what lets a frame's HostBuffer be
   // hashed where it lies. The one widening of an SDK type in the device build.
-  Digest: Digest as unknown as CryptDigestConstructor,
+  Digest: crypt.Digest as unknown as CryptDigestConstructor,
+  // The SDK's typings declare only crypt's Digest; crypt.js also exports BlockCipher, Mode and
+  // GHASH (natives in modCrypt.c), which the Cipher port's AES-GCM is made of (device/cipher.ts).
+  crypt: crypt as unknown as CryptCipherModule,
   native,
   // The SD card's sectors (boards whose store is on the card): bodycam/native's SD functions.
   sd: native,

@@ -144,3 +144,31 @@ export interface TimeModule {
   readonly ticks: number;
   set(seconds: number): void;
 }
+
+/**
+ * The parts of `crypt` (modules/crypt/digest/crypt.js, natives in modCrypt.c) that AES-GCM is
+ * composed of, as crypt/etc/gcm.js composes it. The SDK's typings/crypt.d.ts declares only
+ * Digest: main.ts states this widening where it hands the module's namespace in. Each shape
+ * follows the C: a BlockCipher's key, a block to encrypt and its result, a Mode's IV and
+ * GHASH's H and AAD are read with xsmcToArrayBuffer (an ArrayBuffer, never a view); Mode's
+ * decrypt reads its data and result with xsmcGetBuffer (any buffer or view: in place works).
+ */
+export interface CryptBlockCipher {
+  encrypt(block: ArrayBuffer, result?: ArrayBuffer): ArrayBuffer;
+  readonly blockSize: number;
+}
+export interface CryptMode {
+  setIV(iv: ArrayBuffer): void;
+  /** In CTR mode, decrypt is encrypt (the key stream XORed in); the result may be the data itself. */
+  decrypt(data: IOBuffer, result: IOBuffer): IOBuffer;
+}
+/** GHASH is a crypt Digest: write() reads any buffer (xsmcGetBufferReadable). */
+export interface CryptGhash {
+  write(data: IOBuffer): void;
+  close(): ArrayBuffer;
+}
+export interface CryptCipherModule {
+  BlockCipher: new (name: 'AES', key: ArrayBuffer) => CryptBlockCipher;
+  Mode: new (mode: 'CTR', cipher: CryptBlockCipher) => CryptMode;
+  GHASH: new (h: ArrayBuffer, aad?: ArrayBuffer) => CryptGhash;
+}

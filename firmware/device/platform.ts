@@ -9,6 +9,7 @@ import { moddableCameraPort, type ModdableCameraClass } from '../sensor/moddable
 import { moddableAudioInPort, noMicrophone, type ModdableAudioInClass } from './audio-in.js';
 import type { BoardConfig } from './board.js';
 import { hardwareRandom, nativeChecksum } from './checksum.js';
+import { cryptCipher } from './cipher.js';
 import { DeviceClock, DeviceTimer } from './clock.js';
 import { nativeDigest } from './digest.js';
 import { fileFlash } from './file-flash.js';
@@ -17,7 +18,7 @@ import { sdFlash, type SdNative } from './sd-flash.js';
 import { analogBattery, digitalButton, digitalHaptic, digitalLed } from './io.js';
 import { keyValueStore } from './keystore.js';
 import { tcpLink } from './link.js';
-import type { AnalogClass, BodycamNative, CryptDigestConstructor, DigitalClass, FilesDirectory, FlashStorageModule, KeyValueModule, TCPClass, TimeModule, TimerModule } from './moddable.js';
+import type { AnalogClass, BodycamNative, CryptCipherModule, CryptDigestConstructor, DigitalClass, FilesDirectory, FlashStorageModule, KeyValueModule, TCPClass, TimeModule, TimerModule } from './moddable.js';
 
 /** The Moddable modules the device platform is built from (main.ts imports the real ones). */
 export interface DeviceModules<H = unknown> {
@@ -31,6 +32,8 @@ export interface DeviceModules<H = unknown> {
   sd?: SdNative;
   keyValue: KeyValueModule;
   Digest: CryptDigestConstructor;
+  /** `crypt`'s BlockCipher, Mode and GHASH: AES-GCM for the Cipher port. */
+  crypt: CryptCipherModule;
   native: BodycamNative;
   Digital: DigitalClass;
   Analog: AnalogClass;
@@ -80,5 +83,6 @@ export function devicePlatform<H>(board: BoardConfig, m: DeviceModules<H>): Plat
     random: hardwareRandom(m.native),
     digest: nativeDigest(m.Digest),
     checksum: nativeChecksum(m.native),
+    cipher: cryptCipher(m.crypt),
   };
 }

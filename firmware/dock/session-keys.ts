@@ -17,6 +17,7 @@
 // Hashing goes through the Digest port (native SHA-256 on a device); no loop over the bytes.
 
 import { BodycamError } from '../errors.js';
+import { hmacSha256 } from '../crypto/hkdf.js';
 import type { Digest } from '../platform/digest.js';
 import type { Checksum } from '../platform/checksum.js';
 import { x25519, x25519Public } from '../signing/x25519.js';
@@ -28,29 +29,8 @@ export const COUNTER_BYTES = 4;
 /** Bytes a MAC'd frame's payload carries after the message. */
 export const MAC_TRAILER = COUNTER_BYTES + MAC_BYTES;
 
-const BLOCK = 64;
-
-/** HMAC-SHA256 (RFC 2104) through the Digest port, over the concatenation of `parts`. */
-export function hmacSha256(digest: Digest, key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  let k = key;
-  if (k.length > BLOCK) {
-    const c = digest.create('SHA256');
-    c.write(k);
-    k = new Uint8Array(c.close());
-  }
-  const pad = new Uint8Array(BLOCK);
-  pad.set(k);
-  for (let i = 0; i < BLOCK; i++) pad[i] ^= 0x36;
-  const inner = digest.create('SHA256');
-  inner.write(pad);
-  for (const p of parts) inner.write(p);
-  const ih = new Uint8Array(inner.close());
-  for (let i = 0; i < BLOCK; i++) pad[i] ^= 0x36 ^ 0x5c;
-  const outer = digest.create('SHA256');
-  outer.write(pad);
-  outer.write(ih);
-  return new Uint8Array(outer.close());
-}
+/** HMAC-SHA256 lives in firmware/crypto/hkdf.ts; re-exported for this module's importers. */
+export { hmacSha256 };
 
 function label(text: string): Uint8Array {
   const s = `${PROTOCOL_LABEL} ${text}`;

@@ -8,6 +8,7 @@
 // ciphertext and the 16-byte tag is returned. Opening checks the tag first and decrypts in place
 // only if it holds; otherwise `data` is left as it was and open() returns false.
 
+import { BodycamError } from '../errors.js';
 import type { BufferLike } from './buffers.js';
 
 export type AeadAlgorithm = 'AES-128-GCM' | 'AES-256-GCM';
@@ -29,4 +30,22 @@ export interface AeadContext {
 export interface Cipher {
   /** An AEAD context under `key` (16 bytes for AES-128-GCM, 32 for AES-256-GCM). */
   create(algorithm: AeadAlgorithm, key: BufferLike): AeadContext;
+}
+
+/**
+ * The key length of `algorithm`, after checking the arguments every implementation of the port
+ * refuses alike: an unknown algorithm (E_CIPHER_ALGORITHM) or a key of the wrong length
+ * (E_CIPHER_KEY). Implementations call it in create().
+ */
+export function aeadKeyBytes(algorithm: AeadAlgorithm, key: BufferLike): number {
+  const n = algorithm === 'AES-128-GCM' ? 16 : algorithm === 'AES-256-GCM' ? 32 : 0;
+  if (n === 0) throw new BodycamError('E_CIPHER_ALGORITHM', `no AEAD ${String(algorithm)}: the Cipher port offers AES-128-GCM and AES-256-GCM`);
+  if (key.byteLength !== n) throw new BodycamError('E_CIPHER_KEY', `an ${algorithm} key is ${n} bytes, not ${key.byteLength}`);
+  return n;
+}
+
+/** Checks a seal's or open's nonce (12 bytes: E_CIPHER_NONCE) and tag (16 bytes: E_CIPHER_TAG), as every implementation does. */
+export function checkAeadArguments(nonce: BufferLike, tag?: BufferLike): void {
+  if (nonce.byteLength !== AEAD_NONCE_BYTES) throw new BodycamError('E_CIPHER_NONCE', `an AEAD nonce is ${AEAD_NONCE_BYTES} bytes, not ${nonce.byteLength}`);
+  if (tag !== undefined && tag.byteLength !== AEAD_TAG_BYTES) throw new BodycamError('E_CIPHER_TAG', `an AEAD tag is ${AEAD_TAG_BYTES} bytes, not ${tag.byteLength}`);
 }

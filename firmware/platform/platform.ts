@@ -5,6 +5,7 @@
 import type { AudioInConstructor } from './audio-in.js';
 import type { CameraConstructor } from './camera.js';
 import type { Checksum } from './checksum.js';
+import type { Cipher } from './cipher.js';
 import type { Clock, Timer } from './clock.js';
 import type { Digest } from './digest.js';
 import type { FlashConstructor } from './flash.js';
@@ -29,4 +30,6 @@ export interface Platform {
   random: Random;
   digest: Digest;
   checksum: Checksum;
+  /** AEAD (AES-GCM) over bytes sealed in place: native AES on a device, node:crypto on a host. */
+  cipher: Cipher;
 }

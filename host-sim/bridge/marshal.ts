@@ -102,7 +102,7 @@ function isBytes(v: unknown): boolean {
 
 /** Port constructors and services of a Platform, by name (firmware/platform/platform.ts). */
 export const PLATFORM_CONSTRUCTORS = Object.freeze(['Camera', 'AudioIn', 'Flash', 'KeyStore', 'Button', 'Led', 'Haptic', 'Battery', 'Link'] as const);
-export const PLATFORM_SERVICES = Object.freeze(['clock', 'timer', 'random', 'digest', 'checksum'] as const);
+export const PLATFORM_SERVICES = Object.freeze(['clock', 'timer', 'random', 'digest', 'checksum', 'cipher'] as const);
 
 // CRC-32 (zlib's) of a lent buffer with a seed, without its bytes: crc32(data, seed) is
 // crc32(data, 0) xor seed·x^(8·length) mod P (zlib's crc32_combine). The host sends crc32(data, 0)

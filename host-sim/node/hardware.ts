@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { BodycamError } from '../../firmware/errors.js';
-import { nodeChecksum, nodeDigest } from '../../host/ports.js';
+import { nodeChecksum, nodeCipher, nodeDigest } from '../../host/ports.js';
 import { toBytes, type BufferLike } from '../../firmware/platform/buffers.js';
 import type {
   Battery, BatteryOptions, BatteryReading, Button, ButtonOptions, Checksum, Clock, ClockSource, Digest, DigestAlgorithm, DigestContext,
@@ -301,6 +301,7 @@ export class SimHardware {
       random: this.random,
       digest: nodeDigest,
       checksum: nodeChecksum,
+      cipher: nodeCipher,
     };
   }
 }
