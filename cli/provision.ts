@@ -9,6 +9,8 @@
 //   revoke  add a key to the agency's signed revocation list
 //   assign  record that a camera now goes to another officer (the register only; the camera is
 //           not touched and the root passphrase is not needed)
+//   evidence-key create|rotate|retire|list   the agency's evidence keys (cli/evidence-key.ts): the
+//           current one's public half goes into every configuration signed here
 //
 // The root folder (--root DIR, made by `provision root`):
 //   root.secret      the root key's 32-byte seed, encrypted: scrypt (N=2^17, r=8, p=1) derives an
@@ -17,6 +19,7 @@
 //   register.json    the armoury register: every certificate issued, every camera ↔ officer
 //                    assignment, every revocation — who did it and when (append-only events)
 //   revocations.cose the newest signed revocation list, if any
+//   evidence-keys/   the evidence keys' secrets, <key id>.secret, sealed under the evidence passphrase
 //   issued/          a copy of every certificate issued
 //
 // The camera side of `provision camera` is firmware/provision/camera.ts, reached over the
@@ -25,16 +28,15 @@
 // armoury address it was built with, firmware/provision/boot.ts), or one that answers at a
 // reachable socket (--connect HOST:PORT). USB serial is not available yet.
 
-import { createCipheriv, createDecipheriv, randomBytes, randomFillSync, scryptSync } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { toHex, fromHex, type CborValue } from '../firmware/codec/cbor.js';
 import { FrameReader, frameMessage } from '../firmware/dock/frame.js';
 import { BodycamError } from '../firmware/errors.js';
 import { CameraProvisioning } from '../firmware/provision/camera.js';
-import { ANY_DEVICE, DEFAULT_SETTINGS, checkSettings, parseResolution, signConfig, type RecordingSettings } from '../firmware/provision/config.js';
+import { ANY_DEVICE, DEFAULT_SETTINGS, checkSettings, parseResolution, signConfig, type CameraConfig, type RecordingSettings } from '../firmware/provision/config.js';
 import { signFirmwareKeys } from '../firmware/provision/firmware-keys.js';
 import { decodeProvisionMessage, encodeProvisionMessage, type ProvisionMessage, type ProvisionMessageType } from '../firmware/provision/messages.js';
 import { issueCertificate, issueRevocationList, verifyRevocationList, type Revocation } from '../firmware/signing/certificate.js';
@@ -47,80 +49,20 @@ import { certificatePem, issueRootX509, issueSignerX509, SIGNER_FILES, writeSign
 import { writeDurable } from '../dock-station/store.js';
 import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { nodeChecksum, nodeDigest } from '../host/ports.js';
+import { isSealed, openSealed, seal, type Sealed } from '../host/sealed-secret.js';
+import { createEvidenceKey, currentEvidenceRecipients, describeKey, EVIDENCE_KEY_HELP, evidencePassphrase, listEvidenceKeys, retireEvidenceKey, rotateEvidenceKey } from './evidence-key.js';
+import { event, operatorName, readRegister, REGISTER_FORMAT, ROOT_FILES, saveRegister, type Register } from './register.js';
 import { PROVISION_KEYSTORE, SIM_FIRMWARE_VERSION } from '../host-sim/guest/provision.js';
 import { MIN_PASSPHRASE, parseArgs, intOption, secretOption, stringOption, type Parsed } from './args.js';
 import { readPublicKey } from './firmware.js';
+
+export { ROOT_FILES, readRegister, type CameraRecord, type DockRecord, type Register, type RegisterEvent } from './register.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 /** Certificates start a day early: a camera's clock may lag before its first dock. */
 const CLOCK_MARGIN = DAY;
 const SECRET_FORMAT = 'bodycam-root-secret/1';
-const REGISTER_FORMAT = 'bodycam-armoury-register/1';
-const SCRYPT = { N: 1 << 17, r: 8, p: 1 };
 
-export const ROOT_FILES = Object.freeze({ secret: 'root.secret', pub: 'root.pub', register: 'register.json', revocations: 'revocations.cose', issued: 'issued' });
-
-// ------------------------------------------------------------------------------ files
-
-
-// --------------------------------------------------------------------------- register
-
-export interface RegisterEvent {
-  /** ISO time. */
-  at: string;
-  /** The armoury operator (--operator, or the computer's user name). */
-  by: string;
-  action: 'root-created' | 'dock-issued' | 'export-signer-issued' | 'camera-certificate-issued' | 'camera-provisioned' | 'camera-assigned' | 'config-issued' | 'revoked';
-  [detail: string]: string | number | boolean | null;
-}
-
-export interface CameraRecord {
-  keyId: string;
-  officer: string;
-  serial: number;
-  since: string;
-  by: string;
-}
-
-export interface DockRecord {
-  keyId: string;
-  serial: number;
-  notAfter: string;
-}
-
-export interface Register {
-  format: typeof REGISTER_FORMAT;
-  agency: string;
-  rootKeyId: string;
-  nextSerial: number;
-  nextConfigVersion: number;
-  revocationNumber: number;
-  /** Current assignment per device id (the history is in `events`). */
-  cameras: Record<string, CameraRecord>;
-  docks: Record<string, DockRecord>;
-  events: RegisterEvent[];
-}
-
-export function readRegister(rootDir: string): Register {
-  const p = join(rootDir, ROOT_FILES.register);
-  if (!existsSync(p)) throw new BodycamError('E_ROOT_MISSING', `${p} is missing: is ${rootDir} an agency root folder (made by \`bodycam provision root\`)?`);
-  let r: Register;
-  try {
-    r = JSON.parse(readFileSync(p, 'utf8')) as Register;
-  } catch (e) {
-    throw new BodycamError('E_REGISTER_FORMAT', `${p} is damaged (${(e as Error).message}); nothing was changed. Restore it from the agency folder's backup copy`);
-  }
-  if (!r || typeof r !== 'object' || r.format !== REGISTER_FORMAT) throw new BodycamError('E_REGISTER_FORMAT', `${p} is not an armoury register (${REGISTER_FORMAT}); nothing was changed. Restore it from the agency folder's backup copy`);
-  return r;
-}
-
-function saveRegister(rootDir: string, r: Register): void {
-  writeDurable(join(rootDir, ROOT_FILES.register), new TextEncoder().encode(JSON.stringify(r, null, 2) + '\n'));
-}
-
-function event(r: Register, by: string, now: number, action: RegisterEvent['action'], detail: Record<string, string | number | boolean | null>): void {
-  r.events.push({ at: new Date(now).toISOString(), by, action, ...detail });
-}
 
 // ------------------------------------------------------------------------------- root
 
@@ -142,12 +84,8 @@ export interface AgencyRoot {
   signer: KeyPairSigner;
 }
 
-function deriveKey(passphrase: string, salt: Uint8Array, kdf: { N: number; r: number; p: number }): Buffer {
-  return scryptSync(passphrase.normalize('NFC'), salt, 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r + 1024 * 1024 });
-}
-
-function aad(agency: string, publicKey: Uint8Array): Buffer {
-  return Buffer.from(`${SECRET_FORMAT}\n${agency}\n${toHex(publicKey)}`, 'utf8');
+function aad(agency: string, publicKey: Uint8Array): string {
+  return `${SECRET_FORMAT}\n${agency}\n${toHex(publicKey)}`;
 }
 
 /** Create the agency root key in `dir`, once: refuses if a root is already there. */
@@ -163,21 +101,14 @@ export function createRoot(o: CreateRootOptions): AgencyRoot {
   const ed25519 = o.ed25519 ?? hostEd25519();
   const seed = new Uint8Array(randomBytes(32));
   const signer = new KeyPairSigner({ seed, digest: nodeDigest, ed25519 });
-  const kdf = { ...SCRYPT, N: o.scryptN ?? SCRYPT.N };
-  const salt = randomBytes(16);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', deriveKey(o.passphrase, salt, kdf), iv);
-  cipher.setAAD(aad(o.agency, signer.publicKey));
-  const ciphertext = Buffer.concat([cipher.update(seed), cipher.final()]);
+  const sealed = seal(seed, o.passphrase, aad(o.agency, signer.publicKey), o.scryptN);
   seed.fill(0);
   const secret = {
     format: SECRET_FORMAT,
     warning: 'The agency root secret. With this file and its passphrase anyone can issue certificates your cameras and docks trust. Keep it offline.',
     agency: o.agency,
     publicKey: toHex(signer.publicKey),
-    kdf: { name: 'scrypt', ...kdf, salt: salt.toString('hex') },
-    cipher: { name: 'aes-256-gcm', iv: iv.toString('hex'), tag: cipher.getAuthTag().toString('hex') },
-    ciphertext: ciphertext.toString('hex'),
+    ...sealed,
   };
   writeDurable(join(dir, ROOT_FILES.secret), JSON.stringify(secret, null, 2) + '\n', { mode: 0o600 });
   writeDurable(join(dir, ROOT_FILES.pub), signer.publicKey);
@@ -202,23 +133,16 @@ export function openRoot(dirIn: string, passphrase: string, ed25519: Ed25519 = h
   const dir = resolve(dirIn);
   const path = join(dir, ROOT_FILES.secret);
   if (!existsSync(path)) throw new BodycamError('E_ROOT_MISSING', `${path} is missing: give the agency root folder made by \`bodycam provision root\` (--root DIR)`);
-  let s: { format?: string; agency: string; publicKey: string; kdf: { N: number; r: number; p: number; salt: string }; cipher: { iv: string; tag: string }; ciphertext: string };
+  let s: Sealed & { format?: string; agency: string; publicKey: string };
   try {
     s = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new BodycamError('E_ROOT_FORMAT', `${path} is not a root secret file (${(e as Error).message})`);
   }
-  if (s.format !== SECRET_FORMAT) throw new BodycamError('E_ROOT_FORMAT', `${path} is not a ${SECRET_FORMAT} file`);
+  if (s?.format !== SECRET_FORMAT || !isSealed(s) || typeof s.agency !== 'string' || !/^[0-9a-f]{64}$/.test(s.publicKey)) throw new BodycamError('E_ROOT_FORMAT', `${path} is not a ${SECRET_FORMAT} file`);
   const publicKey = fromHex(s.publicKey);
-  let seed: Uint8Array;
-  try {
-    const d = createDecipheriv('aes-256-gcm', deriveKey(passphrase, Buffer.from(s.kdf.salt, 'hex'), s.kdf), Buffer.from(s.cipher.iv, 'hex'));
-    d.setAAD(aad(s.agency, publicKey));
-    d.setAuthTag(Buffer.from(s.cipher.tag, 'hex'));
-    seed = new Uint8Array(Buffer.concat([d.update(Buffer.from(s.ciphertext, 'hex')), d.final()]));
-  } catch {
-    throw new BodycamError('E_PASSPHRASE', `wrong passphrase for ${path} (or the file was altered)`);
-  }
+  const seed = openSealed(s, passphrase, aad(s.agency, publicKey));
+  if (!seed) throw new BodycamError('E_PASSPHRASE', `wrong passphrase for ${path} (or the file was altered)`);
   const signer = new KeyPairSigner({ seed, digest: nodeDigest, ed25519 });
   seed.fill(0);
   const pub = join(dir, ROOT_FILES.pub);
@@ -226,14 +150,6 @@ export function openRoot(dirIn: string, passphrase: string, ed25519: Ed25519 = h
     throw new BodycamError('E_ROOT_MISMATCH', `${pub} does not hold the public key of ${path}; restore root.pub from a backup`);
   }
   return { dir, agency: s.agency, publicKey: signer.publicKey, signer };
-}
-
-function operatorName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }
 
 function currentRevocations(root: AgencyRoot, ed25519: Ed25519): Uint8Array | undefined {
@@ -584,6 +500,8 @@ export interface ProvisionedCamera {
   config: Uint8Array;
   /** Key ids (hex) of the firmware keys installed. */
   firmwareKeyIds: string[];
+  /** Key ids (hex) of the evidence keys in its configuration: the agency's current one, or none. */
+  evidenceKeyIds: string[];
 }
 
 /** Identify the camera, issue its certificate and configuration, install them, record the assignment. */
@@ -614,9 +532,11 @@ export async function provisionCamera(o: ProvisionCameraOptions): Promise<Provis
   const serial = register.nextSerial++;
   const configVersion = register.nextConfigVersion++;
   const certificate = issueCertificate({ id: o.device, kind: 'device', publicKey: key, agency: o.root.agency, serial, notBefore: now - CLOCK_MARGIN, notAfter: now + days * DAY }, o.root.signer);
-  const config = signConfig({ ...settings, agency: o.root.agency, device: o.device, version: configVersion, issued: now }, o.root.signer);
+  const evidenceKeys = currentEvidenceRecipients(register);
+  const config = signConfig({ ...settings, agency: o.root.agency, device: o.device, version: configVersion, issued: now, evidenceKeys }, o.root.signer);
   const firmwareKeys = o.firmwareKeys?.length ? signFirmwareKeys({ agency: o.root.agency, device: o.device, issued: now, keys: o.firmwareKeys }, o.root.signer) : undefined;
   const firmwareKeyIds = (o.firmwareKeys ?? []).map((k) => toHex(firmwareKeyId(k, nodeDigest)));
+  const evidenceKeyIds = evidenceKeys.map((k) => toHex(k.keyId));
   keepIssued(o.root, `camera-${o.device}-${serial}.cert.cose`, certificate);
   event(register, by, now, 'camera-certificate-issued', { device: o.device, keyId, serial, officer: o.officer });
   saveRegister(o.root.dir, register);
@@ -645,10 +565,10 @@ export async function provisionCamera(o: ProvisionCameraOptions): Promise<Provis
   register.cameras[o.device] = { keyId, officer: o.officer, serial, since: new Date(now).toISOString(), by };
   event(register, by, now, 'camera-provisioned', {
     device: o.device, officer: o.officer, keyId, serial, configVersion, firmware: id.f.get('fw') as string, forced: id.f.get('provisioned') === true,
-    previousOfficer: previous ? previous.officer : null, firmwareKeys: firmwareKeyIds.join(' ') || null,
+    previousOfficer: previous ? previous.officer : null, firmwareKeys: firmwareKeyIds.join(' ') || null, evidenceKey: evidenceKeyIds[0] ?? null,
   });
   saveRegister(o.root.dir, register);
-  return { device: o.device, officer: o.officer, keyId, serial, configVersion, firmware: id.f.get('fw') as string, forced: id.f.get('provisioned') === true, certificate, config, firmwareKeyIds };
+  return { device: o.device, officer: o.officer, keyId, serial, configVersion, firmware: id.f.get('fw') as string, forced: id.f.get('provisioned') === true, certificate, config, firmwareKeyIds, evidenceKeyIds };
 }
 
 // ----------------------------------------------------------------------------- config
@@ -662,16 +582,20 @@ export interface IssueConfigOptions {
   now?: number;
 }
 
-/** Sign a newer configuration for a dock to push (StationOptions.configFor). */
-export function issueConfig(o: IssueConfigOptions): { version: number; config: Uint8Array } {
+/** Sign a newer configuration for a dock to push (StationOptions.configFor), with the agency's current evidence key. */
+export function issueConfig(o: IssueConfigOptions): { version: number; config: Uint8Array; evidenceKeyIds: string[] } {
   const now = o.now ?? Date.now();
   if (o.device !== ANY_DEVICE) checkId(o.device, 'device id');
   const register = readRegister(o.root.dir);
   const version = register.nextConfigVersion++;
-  const config = signConfig({ ...o.settings, agency: o.root.agency, device: o.device, version, issued: now }, o.root.signer);
-  event(register, o.operator ?? operatorName(), now, 'config-issued', { device: o.device, version, ...o.settings });
+  const evidenceKeys = currentEvidenceRecipients(register);
+  const settings: RecordingSettings = { ...o.settings };
+  delete (settings as Partial<CameraConfig>).evidenceKeys; // the register's current key, never the caller's
+  const config = signConfig({ ...settings, agency: o.root.agency, device: o.device, version, issued: now, evidenceKeys }, o.root.signer);
+  const evidenceKeyIds = evidenceKeys.map((k) => toHex(k.keyId));
+  event(register, o.operator ?? operatorName(), now, 'config-issued', { device: o.device, version, ...settings, evidenceKey: evidenceKeyIds[0] ?? null });
   saveRegister(o.root.dir, register);
-  return { version, config };
+  return { version, config, evidenceKeyIds };
 }
 
 // ----------------------------------------------------------------------------- revoke
@@ -764,7 +688,7 @@ const OPTIONS = {
   agency: { value: true }, out: { value: true }, root: { value: true }, id: { value: true }, days: { value: true },
   device: { value: true }, officer: { value: true }, config: { value: true }, sim: { value: true }, port: { value: true }, connect: { value: true }, listen: { value: true }, wait: { value: true },
   'key-id': { value: true }, reason: { value: true }, effective: { value: true }, 'passphrase-file': { value: true }, operator: { value: true }, force: {}, help: {}, json: {},
-  'firmware-key': { value: true, many: true },
+  'firmware-key': { value: true, many: true }, 'evidence-passphrase-file': { value: true },
 };
 
 const HELP: Record<string, string[]> = {
@@ -805,6 +729,7 @@ const HELP: Record<string, string[]> = {
     '  signs a newer configuration (same JSON as `provision camera --config`) for the docks to push to the camera, or to every camera ("*")',
   ],
   revoke: ['usage: bodycam provision revoke --root DIR (--key-id HEX | --device ID) --reason TEXT [--effective UTC|start]', '  adds the key to DIR/revocations.cose (signed, numbered); copy it to every dock station identity folder', '  --effective   from when the key is revoked (default now): what a dock receipted before stays valid;', '                "start" revokes everything the key ever signed (a key compromised from its issue)'],
+  'evidence-key': EVIDENCE_KEY_HELP,
   assign: [
     'usage: bodycam provision assign --root DIR --device CAM-ID --officer NAME',
     '  records in DIR/register.json that the camera now goes to another officer (who did it, when, and the',
@@ -817,6 +742,7 @@ function help(out: (l: string) => void, which?: string): void {
   for (const p of parts) for (const l of HELP[p]) out(l);
   out('common: --operator NAME (who is doing this, for the register; default: your user name); --json prints one JSON object of what was done');
   out('the passphrase of the agency root comes from --passphrase-file FILE or the BODYCAM_PASSPHRASE environment variable (there is no prompt)');
+  out('an evidence key\'s passphrase (evidence-key create and rotate) comes from --evidence-passphrase-file FILE or BODYCAM_EVIDENCE_PASSPHRASE');
 }
 
 export interface ProvisionDeps {
@@ -885,7 +811,8 @@ export async function provisionCommand(argv: string[], print: (line: string) => 
     if (json) print(JSON.stringify({ ok: true, step: sub, ...fields, lines }));
     return 0;
   };
-  if (!HELP[sub]) throw new BodycamError('E_USAGE', `unknown provisioning step "${sub}" (root, dock, export-signer, camera, config, revoke, assign)`);
+  if (!HELP[sub]) throw new BodycamError('E_USAGE', `unknown provisioning step "${sub}" (root, dock, export-signer, camera, config, revoke, assign, evidence-key)`);
+  const action = sub === 'evidence-key' ? extra.shift() : undefined;
   if (extra.length) throw new BodycamError('E_USAGE', `unexpected argument "${extra[0]}"`);
   const operator = stringOption(p, 'operator');
   const days = p.options.days === undefined ? undefined : intOption(p, 'days', 0);
@@ -896,6 +823,42 @@ export async function provisionCommand(argv: string[], print: (line: string) => 
     const r = assignCamera({ rootDir, device: required(p, 'device'), officer: required(p, 'officer'), operator, now });
     out(`camera ${r.device} assigned to ${r.officer} (was ${r.previousOfficer}); recorded in ${join(rootDir, ROOT_FILES.register)}`);
     return done({ device: r.device, officer: r.officer, previousOfficer: r.previousOfficer, register: join(rootDir, ROOT_FILES.register) });
+  }
+
+  if (sub === 'evidence-key') {
+    if (!action || !['create', 'rotate', 'retire', 'list'].includes(action)) throw new BodycamError('E_USAGE', `evidence-key takes create, rotate, retire or list${action ? `, not "${action}"` : ''} (bodycam provision evidence-key --help)`);
+    if (action === 'list') {
+      const rootDir = resolve(required(p, 'root'));
+      const keys = listEvidenceKeys(rootDir);
+      if (!keys.length) out('no evidence key yet: `bodycam provision evidence-key create` makes the first');
+      for (const k of keys) out(describeKey(k));
+      return done({ action, keys });
+    }
+    const root = openRoot(required(p, 'root'), passphrase(p, env));
+    if (action === 'retire') {
+      const r = retireEvidenceKey({ root, keyId: required(p, 'key-id'), reason: required(p, 'reason'), operator, now });
+      out(`evidence key ${r.keyId} retired: no camera is given it again, and export refuses it unless asked`);
+      out(`  ${r.file} says so; copies of it elsewhere (the evidence office) don't: copy this one over them`);
+      return done({ action, keyId: r.keyId, file: r.file });
+    }
+    const evidencePass = evidencePassphrase(p, env);
+    if (action === 'create') {
+      const r = createEvidenceKey({ root, passphrase: evidencePass, operator, now });
+      out(`evidence key ${r.keyId} created: cameras provisioned or configured from now on seal their evidence to it`);
+      out(`  SECRET: ${r.file} (sealed with the evidence passphrase; copy it to the computers that export evidence)`);
+      out('  without it (and its passphrase) nobody can open what the cameras record: keep a backup copy offline');
+      return done({ action, keyId: r.keyId, publicKey: r.publicKey, file: r.file });
+    }
+    const r = rotateEvidenceKey({ root, passphrase: evidencePass, operator, now });
+    const settings = stringOption(p, 'config') ? readSettingsFile(stringOption(p, 'config')!) : { ...DEFAULT_SETTINGS };
+    const c = issueConfig({ root, device: ANY_DEVICE, settings, operator, now });
+    const outFile = resolve(stringOption(p, 'out') ?? join(root.dir, ROOT_FILES.issued, `config-all-${c.version}.cose`));
+    writeDurable(outFile, c.config);
+    out(`evidence key ${r.keyId} is now the agency's current key (it replaces ${r.replaces}, which is kept to open what was sealed to it)`);
+    out(`  SECRET: ${r.file} (sealed with the evidence passphrase; copy it to the computers that export evidence)`);
+    out(`  configuration version ${c.version} for every camera, with the new key: ${outFile} (a dock session carries it to a camera;`);
+    out('  `bodycam dock` can\'t load one yet: until then, cameras get the new key when provisioned again with --force)');
+    return done({ action, keyId: r.keyId, publicKey: r.publicKey, replaces: r.replaces, file: r.file, configVersion: c.version, config: outFile });
   }
 
   if (sub === 'root') {
@@ -963,8 +926,10 @@ export async function provisionCommand(argv: string[], print: (line: string) => 
       out(`  key id ${r.keyId}, certificate ${r.serial}, configuration version ${r.configVersion}, firmware ${r.firmware}`);
       if (r.firmwareKeyIds.length) out(`  installs firmware signed by key ${r.firmwareKeyIds.join(' or ')}`);
       else out('  WARNING: no --firmware-key: this camera refuses every firmware update until it is provisioned again with one');
+      if (r.evidenceKeyIds.length) out(`  seals its evidence to the agency's evidence key ${r.evidenceKeyIds[0]}`);
+      else out('  WARNING: the agency has no evidence key (bodycam provision evidence-key create): this camera was given none');
       out(`  recorded in ${join(root.dir, ROOT_FILES.register)}`);
-      return done({ device: r.device, officer: r.officer, forced: r.forced, keyId: r.keyId, serial: r.serial, configVersion: r.configVersion, firmware: r.firmware, firmwareKeyIds: r.firmwareKeyIds, register: join(root.dir, ROOT_FILES.register) });
+      return done({ device: r.device, officer: r.officer, forced: r.forced, keyId: r.keyId, serial: r.serial, configVersion: r.configVersion, firmware: r.firmware, firmwareKeyIds: r.firmwareKeyIds, evidenceKeyIds: r.evidenceKeyIds, register: join(root.dir, ROOT_FILES.register) });
     } finally {
       await transport.close();
     }
@@ -975,7 +940,8 @@ export async function provisionCommand(argv: string[], print: (line: string) => 
     const r = issueConfig({ root, device: required(p, 'device'), settings: readSettingsFile(required(p, 'config')), operator, now });
     writeDurable(outFile, r.config);
     out(`configuration version ${r.version} for ${required(p, 'device')} written to ${outFile}`);
-    return done({ device: required(p, 'device'), version: r.version, file: outFile });
+    out(r.evidenceKeyIds.length ? `  with the agency's evidence key ${r.evidenceKeyIds[0]}` : '  WARNING: the agency has no evidence key (bodycam provision evidence-key create): the configuration carries none');
+    return done({ device: required(p, 'device'), version: r.version, file: outFile, evidenceKeyIds: r.evidenceKeyIds });
   }
 
   // revoke

@@ -8,12 +8,19 @@
 // field is within bounds, and it names this device (or every device, "*"). A camera applies a
 // pushed configuration only if its version is higher than the one it holds (see
 // checkNewerConfig); the version at provisioning is whatever the armoury issued.
+//
+// The configuration also carries the agency's evidence public keys (evidence-keys.ts, field
+// "evidenceKeys"): the camera seals what it records to them. A configuration signed before the
+// field existed reads as none; a pushed configuration that would take away the evidence key a
+// camera holds is refused (checkNewerConfig, E_CONFIG_EVIDENCE_KEY), so a dock can't turn a
+// camera's encryption off by replaying an older style of configuration the root once signed.
 
 import { BodycamError } from '../errors.js';
 import type { Ed25519 } from '../signing/ed25519.js';
 import type { Signer } from '../signing/signer.js';
 import { openStructure, peekStructure, signStructure, text, uint, type Fields } from '../signing/signed.js';
 import { deepFreeze } from '../frozen.js';
+import { encodeEvidenceKeys, parseEvidenceKeys, type EvidenceRecipient } from './evidence-keys.js';
 
 export const CONFIG_TYPE = 'bodycam/config/1';
 /** A configuration for every camera of the agency rather than one device. */
@@ -44,6 +51,8 @@ export interface CameraConfig extends RecordingSettings {
   version: number;
   /** When it was issued (UTC ms). */
   issued: number;
+  /** The agency's evidence keys the camera seals to, current first ([] in a configuration without them). */
+  evidenceKeys?: readonly EvidenceRecipient[];
 }
 
 /**
@@ -124,6 +133,8 @@ export function signConfig(config: CameraConfig, root: Signer): Uint8Array {
     quality: config.quality,
     audio: config.audio,
     preEventAudio: config.preEventAudio,
+    // Left out when there is none, so a configuration without keys signs as before.
+    ...(config.evidenceKeys?.length ? { evidenceKeys: encodeEvidenceKeys(config.evidenceKeys) } : {}),
   }, root);
 }
 
@@ -151,6 +162,8 @@ function configFields(f: Fields): CameraConfig {
     audio: flag(f, 'audio', DEFAULT_SETTINGS.audio),
     preEventAudio: flag(f, 'preEventAudio', DEFAULT_SETTINGS.preEventAudio),
   };
+  // Only where the field is: a configuration without keys reads back as it was signed.
+  if (f.has('evidenceKeys')) c.evidenceKeys = parseEvidenceKeys(f.get('evidenceKeys'));
   checkSettings(c);
   return c;
 }
@@ -175,9 +188,15 @@ export function verifyConfig(bytes: Uint8Array, rootPublicKey: Uint8Array, o: Ve
   return c;
 }
 
-/** A pushed configuration must be newer than the one the camera holds. */
+/**
+ * A pushed configuration must be newer than the one the camera holds, and must not take away
+ * the evidence key the camera holds (it may replace it: a rotation).
+ */
 export function checkNewerConfig(incoming: CameraConfig, held: CameraConfig | undefined): void {
   if (held && incoming.version <= held.version) {
     throw new BodycamError('E_CONFIG_STALE', `configuration version ${incoming.version} is not newer than the camera's version ${held.version}`);
+  }
+  if (held?.evidenceKeys?.length && !incoming.evidenceKeys?.length) {
+    throw new BodycamError('E_CONFIG_EVIDENCE_KEY', `configuration version ${incoming.version} names no evidence key, and the camera seals its evidence to one: it is refused (issue configurations with \`bodycam provision config\`, which adds the agency's current evidence key)`);
   }
 }

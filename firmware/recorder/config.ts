@@ -2,6 +2,8 @@
 // settings (firmware/provision/config.ts — segment length, pre-event seconds, picture size,
 // frame rate, JPEG quality, sound and pre-event sound) plus the recorder's own timings (the stop gesture, battery thresholds, docking).
 // Safe defaults everywhere: a camera with no configuration still records.
+// evidenceKeys (KEYS, issue 22): the agency's evidence public keys from the signed configuration
+// (firmware/provision/evidence-keys.ts), current first; [] when the camera holds none.
 
 import { BodycamError } from '../errors.js';
 import type { KeyStore } from '../platform/keystore.js';
@@ -9,6 +11,7 @@ import { checkSettings, DEFAULT_SETTINGS, verifyConfig, type CameraConfig, type 
 import { KEY_CONFIG } from '../provision/camera.js';
 import type { Ed25519 } from '../signing/ed25519.js';
 import type { AudioCodecName } from '../sensor/audio-capture.js';
+import type { EvidenceRecipient } from '../provision/evidence-keys.js';
 
 export interface RecorderConfig extends RecordingSettings {
   /** Hold the button this long to stop recording (a deliberate gesture). */
@@ -26,6 +29,11 @@ export interface RecorderConfig extends RecordingSettings {
    * a quarter of the size, coded in JavaScript: see docs/FORMAT.md, "Audio records", for the cost).
    */
   audioCodec: AudioCodecName;
+  /**
+   * The agency's evidence keys (X25519) each segment is sealed to, current first: from the signed
+   * configuration held at boot, replaced when a dock pushes a newer one. [] when none is held.
+   */
+  evidenceKeys: readonly EvidenceRecipient[];
 }
 
 export const DEFAULT_RECORDER_CONFIG: Readonly<RecorderConfig> = Object.freeze({
@@ -36,6 +44,7 @@ export const DEFAULT_RECORDER_CONFIG: Readonly<RecorderConfig> = Object.freeze({
   lowMillivolts: 3550,
   dockRetryMs: 10_000,
   audioCodec: 'pcm',
+  evidenceKeys: Object.freeze([]) as readonly EvidenceRecipient[],
 });
 
 /** The defaults with `overrides`, checked (E_CONFIG_VALUE names the first bad value). */
@@ -54,7 +63,7 @@ export function recorderConfig(overrides: Partial<RecorderConfig> = {}): Recorde
 export function fromSignedConfig(base: RecorderConfig, config: CameraConfig): RecorderConfig {
   return recorderConfig({
     ...base, segmentSeconds: config.segmentSeconds, preEventSeconds: config.preEventSeconds, width: config.width, height: config.height, frameRate: config.frameRate,
-    quality: config.quality, audio: config.audio, preEventAudio: config.preEventAudio,
+    quality: config.quality, audio: config.audio, preEventAudio: config.preEventAudio, evidenceKeys: config.evidenceKeys ?? [],
   });
 }
 
@@ -71,4 +80,9 @@ export function heldConfig(keyStore: KeyStore, rootKey: Uint8Array | undefined, 
   } catch {
     return undefined;
   }
+}
+
+/** The evidence keys of the held configuration (heldConfig's rules): [] when none verifies. */
+export function heldEvidenceRecipients(keyStore: KeyStore, rootKey: Uint8Array | undefined, device: string | undefined, ed25519?: Ed25519): readonly EvidenceRecipient[] {
+  return heldConfig(keyStore, rootKey, device, ed25519)?.evidenceKeys ?? [];
 }

@@ -30,6 +30,8 @@ import { DockStation } from '../../dock-station/station.js';
 import { pinnedTrust } from '../../evidence/trust.js';
 import { verifyStore } from '../../evidence/verify-store.js';
 import { planStoreExport, writeAviExport } from '../../evidence/export.js';
+import { evidenceKeyPair, sealEvidenceKey } from '../../evidence/evidence-keys.js';
+import { writeDurable } from '../../dock-station/store.js';
 import { planAviExport } from '../../firmware/encoder/avi.js';
 import { startEngine, type Engine, type EngineName } from '../engine.js';
 import { McuEngine, startMcuEngine, type McuEngineOptions } from '../mcu/engine.js';
@@ -53,6 +55,13 @@ export const SIM_DEVICE = 'CAM-SIM-0001';
 /** The file that marks an output folder as the simulator's own: only such a folder's evidence/ is replaced. */
 export const SIM_MARK = '.bodycam-sim';
 export const SIM_AGENCY = 'Simulated Constabulary';
+/**
+ * The simulated agency's evidence key file (out/evidence-key.secret) is sealed with this passphrase
+ * (at a low scrypt cost): the key comes from the seed, like the simulated root, so it protects
+ * nothing; the file is there for `bodycam export --evidence-key` on the simulated evidence.
+ */
+export const SIM_EVIDENCE_PASSPHRASE = 'simulated evidence passphrase';
+export const SIM_EVIDENCE_KEY_FILE = 'evidence-key.secret';
 const UTC_START = Date.UTC(2026, 10, 25, 6, 0, 0);
 const SHORT_PRESS_MS = 200;
 const LONG_PRESS_MS = 2000;
@@ -363,7 +372,7 @@ export function claimOutDir(dir: string): void {
   if (others.length) {
     throw new BodycamError('E_OUT_EXISTS', `--out ${dir}/evidence holds evidence of cameras the simulator did not make (${others.slice(0, 3).join(', ')}); nothing was changed. Give a new or empty folder`);
   }
-  writeFileSync(join(dir, SIM_MARK), 'made by bodycam sim: each run replaces evidence/, report.json, summary.txt, root.pub and export.avi here\n');
+  writeFileSync(join(dir, SIM_MARK), 'made by bodycam sim: each run replaces evidence/, report.json, summary.txt, root.pub, evidence-key.secret and export.avi here\n');
 }
 
 export async function runScenario(sc: Scenario, o: RunOptions): Promise<ScenarioReport> {
@@ -398,6 +407,9 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
   const cert = (id: string, kind: 'dock' | 'device', publicKey: Uint8Array) =>
     issueCertificate({ agency: SIM_AGENCY, serial: 1, id, kind, publicKey, notBefore: Date.UTC(2026, 0, 1), notAfter: Date.UTC(2030, 0, 1) }, root);
   const dockIdentity = { id: 'DOCK-SIM-1', signer: dockSigner, certificate: cert('DOCK-SIM-1', 'dock', dockSigner.publicKey), rootKey: root.publicKey };
+  // The agency's evidence key (X25519): the camera seals what it records to its public half.
+  const evidenceSecret = seedBytes('evidence', seed);
+  const evidenceKey = { ...evidenceKeyPair(evidenceSecret), secret: evidenceSecret };
 
   // Hardware.
   // A practice camera meets a real dock, whose certificate is valid from today: it runs on today's
@@ -522,7 +534,8 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
     engine = await startCamera();
     if (first && !practice) {
       const publicKey = (await call('recorder.identity')) as Uint8Array;
-      const config = signConfig({ ...DEFAULT_SETTINGS, agency: SIM_AGENCY, device: SIM_DEVICE, version: 1, issued: UTC_START, ...sc.camera }, root);
+      const evidenceKeys = [{ keyId: evidenceKey.keyId, publicKey: evidenceKey.publicKey }];
+      const config = signConfig({ ...DEFAULT_SETTINGS, agency: SIM_AGENCY, device: SIM_DEVICE, version: 1, issued: UTC_START, ...sc.camera, evidenceKeys }, root);
       await call('recorder.provision', root.publicKey, cert(SIM_DEVICE, 'device', publicKey), config);
     }
     hw.battery.curve = batteryCurve();
@@ -690,6 +703,10 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
   // What the dock holds, verified with the firmware's verifier.
   // The root is pinned from outside the store (the simulator made it), and kept beside the evidence.
   writeFileSync(join(o.out, 'root.pub'), root.publicKey);
+  if (!practice) {
+    const sealed = sealEvidenceKey({ secret: evidenceKey.secret, passphrase: SIM_EVIDENCE_PASSPHRASE, agency: SIM_AGENCY, created: new Date(UTC_START).toISOString(), scryptN: 1 << 14 });
+    writeDurable(join(o.out, SIM_EVIDENCE_KEY_FILE), JSON.stringify(sealed, null, 2) + '\n', { mode: 0o600 });
+  }
   const trust = pinnedTrust(root.publicKey, join(o.out, 'root.pub'));
   const checked = verifyStore(evidenceDir, { trust, ed25519: ed });
   const { input, problems } = checked;
