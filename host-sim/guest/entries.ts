@@ -14,6 +14,7 @@ import { updateEntries } from './update.js';
 import { ed25519Entries } from './ed25519.js';
 import { provisionEntries } from './provision.js';
 import { bootEntries } from './boot.js';
+import { cryptoEntries } from './crypto.js';
 
 export type { Entry, GuestEnv } from './env.js';
 
@@ -28,4 +29,5 @@ export const entries: Record<string, Entry> = Object.freeze({
   ...ed25519Entries,
   ...provisionEntries,
   ...bootEntries,
+  ...cryptoEntries,
 });

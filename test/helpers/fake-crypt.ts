@@ -60,7 +60,10 @@ class FakeMode implements CryptMode {
     for (let n = 0; n < src.length; n++) {
       dst[n] = src[n] ^ stream[this.#offset++];
       if (this.#offset === 16 && n + 1 < src.length) {
-        for (let i = 15; i >= 0 && ++this.#counter[i] === 0; i--);
+        for (let i = 15; i >= 0; i--) {
+          this.#counter[i] = (this.#counter[i] + 1) & 0xff; // carry into the byte before on a wrap, as modCrypt.c does
+          if (this.#counter[i] !== 0) break;
+        }
         this.#offset = 0;
         stream = new Uint8Array(this.#cipher.encrypt(this.#counter.slice().buffer));
       }

@@ -1,0 +1,143 @@
+// Firmware entries for firmware/crypto (see entries.ts): the Cipher port, HPKE and STREAM,
+// callable by name on every engine so tests compare them byte for byte (RFC 9180's vectors on
+// node, xs and mcu) and the bench meters them. The AEAD always runs through env.platform.cipher:
+// natively on Node, across the bridge in XS. Pure ECMAScript (bundled into the XS guest).
+
+import { isBytes, type CborValue } from '../../firmware/codec/cbor.js';
+import { BodycamError } from '../../firmware/errors.js';
+import type { AeadAlgorithm } from '../../firmware/platform/cipher.js';
+import {
+  HPKE_X25519_SHA256_AES128GCM, HPKE_X25519_SHA256_AES256GCM, hpkeDeriveKeyPair, hpkeEncap, hpkeKeySchedule, openBase, sealBase, setupBaseR, setupBaseS,
+  type HpkeEnv, type HpkeSuite,
+} from '../../firmware/crypto/hpke.js';
+import { StreamOpener, StreamSealer } from '../../firmware/crypto/stream.js';
+import type { Entry, GuestEnv } from './env.js';
+
+function bytes(v: CborValue, what: string): Uint8Array {
+  if (!isBytes(v)) throw new BodycamError('E_ARGUMENT', `${what} must be bytes`);
+  return v;
+}
+
+function list(v: CborValue, what: string): Uint8Array[] {
+  if (!Array.isArray(v)) throw new BodycamError('E_ARGUMENT', `${what} must be an array of bytes`);
+  return v.map((x, i) => bytes(x, `${what}[${i}]`));
+}
+
+function suiteOf(v: CborValue): HpkeSuite {
+  if (v === 'AES-128-GCM') return HPKE_X25519_SHA256_AES128GCM;
+  if (v === 'AES-256-GCM') return HPKE_X25519_SHA256_AES256GCM;
+  throw new BodycamError('E_ARGUMENT', `no HPKE suite with AEAD ${String(v)}`);
+}
+
+function hpkeEnv(e: GuestEnv): HpkeEnv {
+  return { digest: e.platform.digest, cipher: e.platform.cipher };
+}
+
+export const cryptoEntries: Record<string, Entry> = Object.freeze({
+  /** One AEAD seal through the Cipher port: [ciphertext, tag]. */
+  'crypto.aead.seal': (e, algorithm, key, nonce, aad, data) => {
+    const d = new Uint8Array(bytes(data, 'data'));
+    const c = e.platform.cipher.create(String(algorithm) as AeadAlgorithm, bytes(key, 'key'));
+    try {
+      const tag = c.seal(bytes(nonce, 'nonce'), bytes(aad, 'aad'), d);
+      return [d, new Uint8Array(tag)];
+    } finally {
+      c.close();
+    }
+  },
+  /** One AEAD open through the Cipher port: the plaintext, or false (and the bytes as they were). */
+  'crypto.aead.open': (e, algorithm, key, nonce, aad, data, tag) => {
+    const d = new Uint8Array(bytes(data, 'data'));
+    const c = e.platform.cipher.create(String(algorithm) as AeadAlgorithm, bytes(key, 'key'));
+    try {
+      const ok = c.open(bytes(nonce, 'nonce'), bytes(aad, 'aad'), d, bytes(tag, 'tag'));
+      return [ok, d];
+    } finally {
+      c.close();
+    }
+  },
+  /** RFC 9180 setup from seeds: [skR, pkR, skE, pkE (enc), shared_secret, key, base_nonce, exporter_secret]. */
+  'crypto.hpke.setup': (e, suite, ikmR, ikmE, info) => {
+    const env = hpkeEnv(e);
+    const s = suiteOf(suite);
+    const r = hpkeDeriveKeyPair(env, s, bytes(ikmR, 'ikmR'));
+    const eph = hpkeDeriveKeyPair(env, s, bytes(ikmE, 'ikmE'));
+    const { sharedSecret, enc } = hpkeEncap(env, s, r.publicKey, bytes(ikmE, 'ikmE'));
+    const k = hpkeKeySchedule(env, s, sharedSecret, bytes(info, 'info'));
+    return [r.secret, r.publicKey, eph.secret, enc, sharedSecret, k.key, k.baseNonce, k.exporterSecret];
+  },
+  /**
+   * A sender context (SetupBaseS) sealing plaintext `pts[i]` with `aads[i]` at sequence number
+   * `seqs[i]` (numbers in between are used on a throwaway message), then exporting: [enc, cts, exports].
+   */
+  'crypto.hpke.seal': (e, suite, pkR, ikmE, info, seqs, aads, pts, exporterContexts, exportLength) => {
+    const env = hpkeEnv(e);
+    const { enc, context } = setupBaseS(env, suiteOf(suite), bytes(pkR, 'pkR'), bytes(info, 'info'), bytes(ikmE, 'ikmE'));
+    const a = list(aads, 'aads');
+    const p = list(pts, 'pts');
+    const cts: Uint8Array[] = [];
+    let seq = 0;
+    (seqs as number[]).forEach((want, i) => {
+      for (; seq < want; seq++) context.seal(new Uint8Array(0), new Uint8Array(0));
+      cts.push(context.seal(a[i], p[i]));
+      seq++;
+    });
+    const exports = list(exporterContexts, 'exporterContexts').map((c) => context.exportSecret(c, exportLength as number));
+    context.close();
+    return [enc, cts, exports];
+  },
+  /** A receiver context (SetupBaseR) opening `cts[i]` at sequence numbers 0, 1, 2, …: the plaintexts and the exports. */
+  'crypto.hpke.open': (e, suite, enc, skR, info, seqs, aads, cts, exporterContexts, exportLength) => {
+    const env = hpkeEnv(e);
+    const context = setupBaseR(env, suiteOf(suite), bytes(enc, 'enc'), bytes(skR, 'skR'), bytes(info, 'info'));
+    const a = list(aads, 'aads');
+    const c = list(cts, 'cts');
+    const pts: Uint8Array[] = [];
+    let seq = 0;
+    try {
+      (seqs as number[]).forEach((want, i) => {
+        // A receiver's sequence number moves only with a message it opened: give them from 0, in order.
+        if (want !== seq) throw new BodycamError('E_ARGUMENT', 'crypto.hpke.open takes consecutive sequence numbers from 0');
+        pts.push(context.open(a[i], c[i]));
+        seq++;
+      });
+      const exports = list(exporterContexts, 'exporterContexts').map((x) => context.exportSecret(x, exportLength as number));
+      return [pts, exports];
+    } finally {
+      context.close();
+    }
+  },
+  /** Single-shot SealBase: [enc, ciphertext]. */
+  'crypto.hpke.sealBase': (e, suite, pkR, info, aad, pt, ikmE) => {
+    const r = sealBase(hpkeEnv(e), suiteOf(suite), bytes(pkR, 'pkR'), bytes(info, 'info'), bytes(aad, 'aad'), bytes(pt, 'pt'), bytes(ikmE, 'ikmE'));
+    return [r.enc, r.ciphertext];
+  },
+  /** Single-shot OpenBase: the plaintext (E_HPKE_OPEN if it does not authenticate). */
+  'crypto.hpke.openBase': (e, suite, enc, skR, info, aad, ct) =>
+    openBase(hpkeEnv(e), suiteOf(suite), bytes(enc, 'enc'), bytes(skR, 'skR'), bytes(info, 'info'), bytes(aad, 'aad'), bytes(ct, 'ct')),
+  /** Seal `chunks` as one STREAM (the last one final): [ciphertexts, tags]. */
+  'crypto.stream.seal': (e, key, chunks, aads) => {
+    const s = new StreamSealer(e.platform.cipher, bytes(key, 'key'));
+    const c = list(chunks, 'chunks').map((x) => new Uint8Array(x));
+    const a = list(aads, 'aads');
+    const tags = c.map((x, i) => s.seal(x, a[i], i === c.length - 1));
+    s.close();
+    return [c, tags];
+  },
+  /**
+   * Open chunks as a reader does: chunk i under index i, final only on the last one given. The
+   * plaintexts, or the error (E_STREAM_AUTH) with the bytes of every chunk still as they came.
+   */
+  'crypto.stream.open': (e, key, chunks, tags, aads) => {
+    const o = new StreamOpener(e.platform.cipher, bytes(key, 'key'));
+    const c = list(chunks, 'chunks').map((x) => new Uint8Array(x));
+    const t = list(tags, 'tags');
+    const a = list(aads, 'aads');
+    try {
+      c.forEach((x, i) => o.open(i, i === c.length - 1, a[i], x, t[i]));
+      return c;
+    } finally {
+      o.close();
+    }
+  },
+});
