@@ -7,12 +7,16 @@
 // up in the guest's own bytes.
 
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isBodycamError } from '../firmware/errors.js';
 import { cryptCipher } from '../firmware/device/cipher.js';
 import type { AeadAlgorithm, Cipher } from '../firmware/platform/cipher.js';
 import { nodeCipher } from '../host/ports.js';
 import { fakeCrypt } from './helpers/fake-crypt.js';
+import { StreamOpener } from '../firmware/crypto/stream.js';
+import { nodeChecksum, runVirtualTime } from '../host-sim/node/hardware.js';
+import { attachCamera } from '../host-sim/sensor/sim-camera.js';
+import type { FrameSource } from '../host-sim/sensor/synthetic.js';
 import { bothEngines } from './helpers/engines.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
@@ -127,3 +131,52 @@ bothEngines('the Cipher port through the engine: seal in place, the ciphertext i
   t.false(ok);
   t.is(toHex(same), c.ct, 'refused: the bytes are as they came');
 });
+
+// A frame's body sealed in place through the port: in XS the body is the camera's buffer lent
+// across the bridge, sealed by the host in its own buffer (the one every later write refers to);
+// the firmware's copy, its CRC-32 (answered in the guest from the CRC that came with the frame)
+// and the digest of what a record write would store must all be the ciphertext, as on Node.
+const FRAME_BYTES = [25 * 1024, 100 * 1024, 777];
+function frameSource(width: number, height: number): FrameSource {
+  let n = 0;
+  return {
+    width,
+    height,
+    frame(index: number): ArrayBuffer {
+      const size = FRAME_BYTES[n++ % FRAME_BYTES.length];
+      const b = new Uint8Array(size);
+      for (let i = 0; i < size; i += 64) b[i] = (index * 31 + i) & 0xff;
+      b[0] = 0xff;
+      b[1] = 0xd8;
+      return b.buffer;
+    },
+  };
+}
+
+const sealedFrames = new Map<string, string[]>();
+bothEngines(
+  'a lent frame sealed in place: the firmware\'s bytes, their CRC-32 and their SHA-256 are the ciphertext\'s, identical on node and xs',
+  async (t, { engine, hw }) => {
+    const key = hex('7f'.repeat(32));
+    await engine.call('crypto.camera.open', 640, 480, 10);
+    await runVirtualTime(hw, engine, 350);
+    const [tags, crcs, digests, bodies] = (await engine.call('crypto.camera.frames', key, true, true)).value as [Uint8Array[], number[], Uint8Array[], Uint8Array[]];
+    t.is(bodies.length, 3, 'three frames ready (the driver has three buffers)');
+    const opener = new StreamOpener(nodeCipher, key);
+    bodies.forEach((body, i) => {
+      t.is(body.length, FRAME_BYTES[i]);
+      t.is(crcs[i], nodeChecksum.crc32(body), `frame ${i}: the CRC-32 is the ciphertext's`);
+      t.is(toHex(digests[i]), createHash('sha256').update(body).digest('hex'), `frame ${i}: the digest is the ciphertext's`);
+      t.not(body[1], 0xd8, 'no JPEG marker left');
+      const plain = body.slice();
+      opener.open(i, false, new Uint8Array(0), plain, tags[i]);
+      t.is(plain[0], 0xff);
+      t.is(plain[1], 0xd8);
+    });
+    const summary = [...tags, ...digests].map(toHex).concat(crcs.map(String));
+    const other = sealedFrames.get(engine.name === 'node' ? 'xs' : 'node');
+    if (other) t.deepEqual(summary, other, 'node and xs seal the same frames to the same bytes');
+    sealedFrames.set(engine.name, summary);
+  },
+  { setup: (hw) => void attachCamera(hw, { source: frameSource }) },
+);

@@ -27,6 +27,8 @@ export interface Grantable {
 const MADE_BY: Readonly<Record<string, Grant>> = Object.freeze({
   // A digest context's write takes bytes and fails only after close (which the guest sees).
   'digest.create': Object.freeze({ methods: ['write'], budget: -1, fixed: true }),
+  // An AEAD context's close takes nothing and cannot fail; seal and open answer (a tag, a verdict).
+  'cipher.create': Object.freeze({ methods: ['close'], budget: -1, fixed: true }),
 });
 
 interface Lent {
@@ -169,11 +171,16 @@ export class BridgeHost {
     if (typeof fn !== 'function') throw new BodycamError('E_BRIDGE_METHOD', `${String(target)} has no method ${method}`);
     this.#count(`${lent ? lent.name : String(target)}.${method}`);
     const args = (this.#in(req[3] ?? [], blobs) as unknown[]) ?? [];
-    // Output buffers (Random.fill): bytes the guest sent whose copy the port wrote into.
+    // Output buffers (Random.fill): bytes the guest sent whose copy the port wrote into. An AEAD
+    // seals or opens in place, a lent buffer (a frame's body) too: its new bytes go back, with the
+    // new CRC-32 of the whole lent buffer (the guest answers crc32 of lent buffers itself).
+    const inPlace = lent !== undefined && (method === 'seal' || method === 'open');
     let before: (Uint8Array | undefined)[] | undefined;
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
-      if (a instanceof Uint8Array && !this.#refs.has(a)) (before ??= [])[i] = a.slice();
+      if (a instanceof Uint8Array && (inPlace || !this.#refs.has(a))) (before ??= [])[i] = a.slice();
+      // A lent buffer passed whole (an ArrayBuffer, not a view) is sealed in place just the same.
+      else if (inPlace && a instanceof ArrayBuffer && this.#refs.has(a)) (before ??= [])[i] = new Uint8Array(a).slice();
     }
     const result = (fn as (...a: unknown[]) => unknown).apply(obj, args);
     if (method === 'close' && typeof target === 'number') {
@@ -183,8 +190,11 @@ export class BridgeHost {
     const written: unknown[] = [];
     if (before) {
       before.forEach((b, i) => {
-        const a = args[i] as Uint8Array;
-        if (b && !sameBytes(a, b)) written.push([i, a]);
+        const arg = args[i] as Uint8Array | ArrayBuffer;
+        const a = arg instanceof ArrayBuffer ? new Uint8Array(arg) : arg;
+        if (!b || sameBytes(a, b)) return;
+        if (this.#refs.has(arg)) written.push([i, a, nodeChecksum.crc32(new Uint8Array(a.buffer, 0, a.buffer.byteLength))]);
+        else written.push([i, a]);
       });
     }
     return { result, written };

@@ -12,7 +12,8 @@
 //   [OP_ENTRY, entryName, args, context] run a firmware entry point (CBOR: entries take CBOR values)
 //   [OP_CALLBACK, callbackId, args, context]  a hardware callback (onReadable, a timer) fires
 // Replies: [0, value, written, context] or [1, code, message, context]. `written` lists the
-// byte-array arguments the host port wrote into ([argument index, bytes]), as Random.fill does:
+// byte-array arguments the host port wrote into ([argument index, bytes], and for a lent buffer
+// its new CRC-32 as a third element), as Random.fill and an AEAD's in-place seal do:
 // the guest copies them back into its own arrays, so an output buffer behaves as it does on a
 // device. A reply to the guest's handleCommand is [status, value, posted calls] and its bridge
 // units: the calls the guest posted and had not sent yet, which the host runs on arrival.
@@ -39,11 +40,13 @@
 //   travels once, as {"@":"l"} with its reference, CRC-32 and crcShift; the first in a reply goes
 //   ahead of everything, and the guest takes the message's own memory for it (ArrayBuffer
 //   transfer: no copy in XS). When the guest passes it (or a view over it) back to a port, only
-//   {"@":"r"} [reference, offset, length] crosses, and the host uses its own buffer. Firmware
-//   never writes into a lent frame (a camera's frame buffer is the driver's); if it did, node and
-//   xs evidence would differ, which the engine tests compare. With its CRC-32 the guest
-//   checksums it with any seed without a round trip (crcCombine), as a native CRC costs next to
-//   nothing on a camera.
+//   {"@":"r"} [reference, offset, length] crosses, and the host uses its own buffer. With its
+//   CRC-32 the guest checksums it with any seed without a round trip (crcCombine), as a native
+//   CRC costs next to nothing on a camera. Firmware writes into a lent frame only through a port
+//   that works in place — the Cipher port sealing a frame's body (AeadContext seal/open): the
+//   host seals its own buffer, the one every later write refers to, and the reply's `written`
+//   carries the new bytes and the lent buffer's new CRC-32, so the guest's copy and its CRC stay
+//   the host's (the copy is bridge work: on a device the bytes are sealed where they lie).
 // - Empty reads. A camera lent with `empty: 'read'` and its ready frames as budget: while none
 //   is ready, read() returns undefined in the guest (frames arrive only between commands).
 

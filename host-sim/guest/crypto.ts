@@ -11,6 +11,8 @@ import {
   type HpkeEnv, type HpkeSuite,
 } from '../../firmware/crypto/hpke.js';
 import { StreamOpener, StreamSealer } from '../../firmware/crypto/stream.js';
+import type { Camera } from '../../firmware/platform/camera.js';
+import { sha256Of } from '../../firmware/platform/digest.js';
 import type { Entry, GuestEnv } from './env.js';
 
 function bytes(v: CborValue, what: string): Uint8Array {
@@ -139,5 +141,43 @@ export const cryptoEntries: Record<string, Entry> = Object.freeze({
     } finally {
       o.close();
     }
+  },
+
+  /** Open the Camera port and start it (frames become ready as the host runs virtual time). */
+  'crypto.camera.open': (e, width, height, frameRate) => {
+    const old = e.state.cryptoCamera as Camera | undefined;
+    old?.close();
+    const camera = new e.platform.Camera({ width: width as number, height: height as number, imageType: 'jpeg', format: 'buffer/disposable', frameRate: frameRate as number, onReadable: () => {} });
+    camera.start();
+    e.state.cryptoCamera = camera;
+    e.state.cryptoSealer = undefined;
+    return null;
+  },
+  /**
+   * Read every ready frame and, when `seal`, seal its body in place (the camera's own buffer, lent
+   * across the bridge in XS) as the next chunk of one STREAM under `key`; then take its CRC-32
+   * through the Checksum port and its SHA-256 through the Digest port, as a record write would,
+   * and close it. `copy`: also return the body as the firmware's own bytes hold it. Returns
+   * [tags, crcs, digests, bodies]: the bench runs it with and without `seal` for the cost of a seal.
+   */
+  'crypto.camera.frames': (e, key, seal, copy) => {
+    const camera = e.state.cryptoCamera as Camera | undefined;
+    if (!camera) throw new BodycamError('E_ARGUMENT', 'call crypto.camera.open first');
+    let sealer = e.state.cryptoSealer as StreamSealer | undefined;
+    if (seal === true && !sealer) e.state.cryptoSealer = sealer = new StreamSealer(e.platform.cipher, bytes(key, 'key'));
+    const aad = new Uint8Array(0);
+    const tags: Uint8Array[] = [];
+    const crcs: number[] = [];
+    const digests: Uint8Array[] = [];
+    const bodies: Uint8Array[] = [];
+    for (let f = camera.read(); f; f = camera.read()) {
+      const body = new Uint8Array(f.buffer);
+      if (sealer) tags.push(sealer.seal(body, aad, false));
+      crcs.push(e.platform.checksum.crc32(f.buffer));
+      digests.push(sha256Of(e.platform.digest, body));
+      if (copy === true) bodies.push(body.slice());
+      f.close();
+    }
+    return [tags, crcs, digests, bodies];
   },
 });

@@ -189,9 +189,14 @@ function send(op: number, target: string | number, method: string | undefined, a
     replyBuffer = undefined;
     // Output buffers the port wrote into (Random.fill): copy back into the caller's arrays.
     if (reply[2] && Array.isArray(args)) {
-      for (const w of inbound(reply[2], r.blobs) as [number, Uint8Array][]) {
+      for (const w of inbound(reply[2], r.blobs) as [number, Uint8Array, number?][]) {
         const target = (args as unknown[])[w[0]];
-        if (target instanceof Uint8Array && w[1] instanceof Uint8Array) target.set(w[1].subarray(0, target.length));
+        // The caller's bytes: a typed array, or an ArrayBuffer passed whole (a lent frame's body).
+        const into = target instanceof Uint8Array ? target : target instanceof ArrayBuffer ? new Uint8Array(target) : undefined;
+        if (into && w[1] instanceof Uint8Array) into.set(w[1].subarray(0, into.length));
+        // A lent buffer written in place (an AEAD sealed a frame's body): its CRC-32 came back too.
+        const l = into && typeof w[2] === 'number' ? lent.get(into.buffer as ArrayBuffer) : undefined;
+        if (l) l[1] = w[2] as number;
       }
     }
     return value;
