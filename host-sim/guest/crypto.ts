@@ -25,6 +25,14 @@ function list(v: CborValue, what: string): Uint8Array[] {
   return v.map((x, i) => bytes(x, `${what}[${i}]`));
 }
 
+/** A copy of `data` as a view `offset` bytes into a buffer with room after it too (0 or absent: a buffer of its own). */
+function within(data: Uint8Array, offset: CborValue | undefined): Uint8Array {
+  const at = typeof offset === 'number' ? offset : 0;
+  const room = new Uint8Array(at + data.length + (at ? 7 : 0));
+  room.set(data, at);
+  return room.subarray(at, at + data.length);
+}
+
 function suiteOf(v: CborValue): HpkeSuite {
   if (v === 'AES-128-GCM') return HPKE_X25519_SHA256_AES128GCM;
   if (v === 'AES-256-GCM') return HPKE_X25519_SHA256_AES256GCM;
@@ -36,24 +44,24 @@ function hpkeEnv(e: GuestEnv): HpkeEnv {
 }
 
 export const cryptoEntries: Record<string, Entry> = Object.freeze({
-  /** One AEAD seal through the Cipher port: [ciphertext, tag]. */
-  'crypto.aead.seal': (e, algorithm, key, nonce, aad, data) => {
-    const d = new Uint8Array(bytes(data, 'data'));
+  /** One AEAD seal through the Cipher port (`offset`: the data placed that far into a larger buffer, sealed as a view): [ciphertext, tag]. */
+  'crypto.aead.seal': (e, algorithm, key, nonce, aad, data, offset) => {
+    const d = within(bytes(data, 'data'), offset);
     const c = e.platform.cipher.create(String(algorithm) as AeadAlgorithm, bytes(key, 'key'));
     try {
       const tag = c.seal(bytes(nonce, 'nonce'), bytes(aad, 'aad'), d);
-      return [d, new Uint8Array(tag)];
+      return [d.slice(), new Uint8Array(tag)];
     } finally {
       c.close();
     }
   },
   /** One AEAD open through the Cipher port: the plaintext, or false (and the bytes as they were). */
-  'crypto.aead.open': (e, algorithm, key, nonce, aad, data, tag) => {
-    const d = new Uint8Array(bytes(data, 'data'));
+  'crypto.aead.open': (e, algorithm, key, nonce, aad, data, tag, offset) => {
+    const d = within(bytes(data, 'data'), offset);
     const c = e.platform.cipher.create(String(algorithm) as AeadAlgorithm, bytes(key, 'key'));
     try {
       const ok = c.open(bytes(nonce, 'nonce'), bytes(aad, 'aad'), d, bytes(tag, 'tag'));
-      return [ok, d];
+      return [ok, d.slice()];
     } finally {
       c.close();
     }

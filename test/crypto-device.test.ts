@@ -1,0 +1,121 @@
+// The device's Cipher port (firmware/device/cipher.ts) over the real natives of Moddable SDK
+// 8.2.3's `crypt` — BlockCipher("AES"), Mode("CTR"), GHASH, compiled from modCrypt.c and KCL's
+// C — in the moddable engine: the guest built by mcconfig for x-cli-lin with crypt linked in and
+// its platform's cipher replaced by the device adapter (a fixture of the sources; the host's
+// cipher is made to throw, so nothing is sealed on Node by mistake). Everything it seals must be
+// node:crypto's bytes: the GCM specification's cases, every length across block boundaries and
+// the 256-block counter carry, views at odd offsets, RFC 9180 A.1 through HPKE, and STREAM both
+// ways with tampering refused.
+
+import test, { type ExecutionContext } from 'ava';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BodycamError, isBodycamError } from '../firmware/errors.js';
+import type { Platform } from '../firmware/platform/index.js';
+import { StreamOpener, StreamSealer } from '../firmware/crypto/stream.js';
+import { nodeCipher } from '../host/ports.js';
+import { buildDir, startModdableEngine } from '../host-sim/moddable/engine.js';
+import { SimHardware } from '../host-sim/node/hardware.js';
+import { findBoard } from '../toolchain/boards.js';
+import { buildEngine } from '../toolchain/mcconfig.js';
+import { repoRoot } from '../toolchain/root.js';
+import { ensureSdk } from '../toolchain/sdk.js';
+
+const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** The sources with the guest's cipher replaced by the device adapter over crypt, and crypt in the board's build. */
+function deviceCipherRoot(t: ExecutionContext): string {
+  const root = mkdtempSync(join(tmpdir(), 'bodycam-crypt-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  for (const d of ['firmware', 'host-sim', 'boards']) cpSync(join(repoRoot, d), join(root, d), { recursive: true });
+  cpSync(join(repoRoot, 'manifest.json'), join(root, 'manifest.json'));
+  symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
+  const main = join(root, 'host-sim', 'xs', 'guest', 'main.ts');
+  const before = readFileSync(main, 'utf8');
+  const after = before
+    .replace("import { entries } from '../../guest/entries.js';", "import { entries } from '../../guest/entries.js';\nimport * as crypt from 'crypt';\nimport { cryptCipher } from '../../../firmware/device/cipher.js';\nimport type { CryptCipherModule } from '../../../firmware/device/moddable.js';")
+    .replace('const platform = remotePlatform();', 'const platform: Platform = { ...remotePlatform(), cipher: cryptCipher(crypt as unknown as CryptCipherModule) };');
+  if (after === before || !after.includes('cryptCipher(crypt')) throw new Error('the guest main changed: update this fixture');
+  writeFileSync(main, after);
+  const boardFile = join(root, 'boards', 'xiao_esp32s3_sense.json');
+  const board = JSON.parse(readFileSync(boardFile, 'utf8')) as { include?: string[] };
+  board.include = ['$(MODDABLE)/modules/crypt/digest/manifest.json'];
+  writeFileSync(boardFile, JSON.stringify(board, null, '\t'));
+  return root;
+}
+
+function hostWithoutCipher(): Platform {
+  const p = new SimHardware().platform();
+  return { ...p, cipher: { create: () => { throw new BodycamError('E_TEST', 'the host cipher was used: the guest must seal with crypt'); } } };
+}
+
+const GCM = [
+  { alg: 'AES-128-GCM', key: 'feffe9928665731c6d6a8f9467308308', iv: 'cafebabefacedbaddecaf888', aad: 'feedfacedeadbeeffeedfacedeadbeefabaddad2', tag: '5bc94fbc3221a5db94fae95ae7121a47' },
+  { alg: 'AES-256-GCM', key: 'feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308', iv: 'cafebabefacedbaddecaf888', aad: 'feedfacedeadbeeffeedfacedeadbeefabaddad2', tag: '76fc6ece0f4e1768cddf8853bb2d551b' },
+] as const;
+const GCM_PT = 'd9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39';
+
+test.serial("the device adapter over crypt's natives (moddable engine) seals and opens exactly as node:crypto does", async (t) => {
+  const root = deviceCipherRoot(t);
+  const board = findBoard('xiao_esp32s3_sense', root);
+  const r = buildEngine(ensureSdk(), board, { out: buildDir(), root, name: 'bodycam-moddable-fixture-crypt' });
+  t.true(r.ok, r.problems.join('\n'));
+  const engine = await startModdableEngine(hostWithoutCipher(), { board: board.name, binary: r.binary });
+  try {
+    for (const c of GCM) {
+      const [, tag] = (await engine.call('crypto.aead.seal', c.alg, hex(c.key), hex(c.iv), hex(c.aad), hex(GCM_PT))).value as [Uint8Array, Uint8Array];
+      t.is(toHex(tag), c.tag, `${c.alg}: the GCM specification's tag`);
+    }
+    for (const alg of ['AES-128-GCM', 'AES-256-GCM'] as const) {
+      for (const n of [0, 1, 15, 16, 17, 63, 64, 65, 1000, 16 * 256 + 1, 25 * 1024 + 3]) {
+        const key = randomBytes(alg === 'AES-128-GCM' ? 16 : 32);
+        const nonce = randomBytes(12);
+        const aad = randomBytes(n % 29);
+        const plain = Uint8Array.from(randomBytes(n));
+        const offset = n % 5; // a view at an odd offset when n is odd
+        const [ct, tag] = (await engine.call('crypto.aead.seal', alg, key, nonce, aad, plain, offset)).value as [Uint8Array, Uint8Array];
+        const want = Uint8Array.from(plain);
+        const wantTag = new Uint8Array(nodeCipher.create(alg, key).seal(nonce, aad, want));
+        t.true(Buffer.from(ct).equals(want), `${alg}, ${n} bytes at offset ${offset}: node:crypto's ciphertext`);
+        t.is(toHex(tag), toHex(wantTag));
+        const [ok, pt] = (await engine.call('crypto.aead.open', alg, key, nonce, aad, ct, tag, offset)).value as [boolean, Uint8Array];
+        t.true(ok);
+        t.true(Buffer.from(pt).equals(plain));
+        const bad = Uint8Array.from(tag);
+        bad[n % 16] ^= 0x10;
+        const [refused, same] = (await engine.call('crypto.aead.open', alg, key, nonce, aad, ct, bad, offset)).value as [boolean, Uint8Array];
+        t.false(refused);
+        t.true(Buffer.from(same).equals(ct), 'a refused open leaves the bytes');
+      }
+    }
+    // RFC 9180 A.1 through HPKE with crypt's AES-128-GCM.
+    const sealed = (await engine.call(
+      'crypto.hpke.seal', 'AES-128-GCM', hex('3948cfe0ad1ddb695d780e59077195da6c56506b027329794ab02bca80815c4d'), hex('7268600d403fce431561aef583ee1613527cff655c1343f29812e66706df3234'),
+      hex('4f6465206f6e2061204772656369616e2055726e'), [0], [hex('436f756e742d30')], [hex('4265617574792069732074727574682c20747275746820626561757479')], [], 32,
+    )).value as [Uint8Array, Uint8Array[]];
+    t.is(toHex(sealed[1][0]), 'f938558b5d72f1a23810b4be2ab4f84331acc02fc97babc53a52ae8218a355a96d8770ac83d07bea87e13c512a');
+    // STREAM: crypt seals, node:crypto opens; node:crypto seals, crypt opens; a swap is refused.
+    const key = Uint8Array.from(randomBytes(32));
+    const chunks = [0, 100, 4096, 25 * 1024].map((n) => Uint8Array.from(randomBytes(n)));
+    const aads = chunks.map((_, i) => Uint8Array.of(i));
+    const [cts, tags] = (await engine.call('crypto.stream.seal', key, chunks, aads)).value as [Uint8Array[], Uint8Array[]];
+    const opener = new StreamOpener(nodeCipher, key);
+    cts.forEach((c, i) => {
+      const p = Uint8Array.from(c);
+      opener.open(i, i === cts.length - 1, aads[i], p, tags[i]);
+      t.true(Buffer.from(p).equals(chunks[i]), `chunk ${i}`);
+    });
+    const sealer = new StreamSealer(nodeCipher, key);
+    const ours = chunks.map((c) => Uint8Array.from(c));
+    const ourTags = ours.map((c, i) => sealer.seal(c, aads[i], i === ours.length - 1));
+    const opened = (await engine.call('crypto.stream.open', key, ours, ourTags, aads)).value as Uint8Array[];
+    t.deepEqual(opened.map(toHex), chunks.map(toHex));
+    const e = await t.throwsAsync(engine.call('crypto.stream.open', key, [ours[1], ours[0], ...ours.slice(2)], [ourTags[1], ourTags[0], ...ourTags.slice(2)], aads));
+    t.true(isBodycamError(e, 'E_STREAM_AUTH'), String(e));
+  } finally {
+    await engine.close();
+  }
+});
