@@ -1,10 +1,10 @@
 // A replay camera for the dock ingest bench: it speaks the camera's side of the dock protocol
-// (firmware/dock/: the same codec, transcript, session MAC and signed structures) from segments
+// (firmware/dock/: the same codec, transcript, session seal and signed structures) from segments
 // prepared once, so that what the bench times is the station, not a simulated camera.
 //
 // prepareReplay() makes the segments (random media, signed chained manifests) and encodes every
-// chunk message the station will pull, with room for the frame header and the MAC trailer; during
-// the session each pull costs only the session MAC and the frame CRC over a ready-made message
+// chunk message the station will pull, with room for the frame header, counter and tag; during
+// the session each pull costs only the session seal and the frame CRC over a ready-made message
 // (neither can be made ahead: the keys are the session's). A pull at an offset that was not
 // prepared (a resume) is encoded on the spot. plainCopy() sends the same media bytes, raw, to a
 // plain TCP receiver: the baseline.
@@ -12,16 +12,16 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import type { CborValue } from '../firmware/codec/cbor.js';
-import { FrameReader, frameMessage, HEADER_BYTES, TRAILER_BYTES } from '../firmware/dock/frame.js';
+import { FrameReader, frameMessage, PROTOCOL_VERSION } from '../firmware/dock/frame.js';
 import { bin, decodeMessage, encodeMessage, encodeMessageWithRoom, MAX_INVENTORY, num, str, type MessageType } from '../firmware/dock/messages.js';
-import { deriveSessionKeys, ephemeralKey, MAC_TRAILER, SessionMac } from '../firmware/dock/session-keys.js';
+import { deriveSessionKeys, ephemeralKey, SEALED_PREFIX, SEALED_SUFFIX, SessionChannel } from '../firmware/dock/session-keys.js';
 import { authPayload, transcriptHash } from '../firmware/dock/transcript.js';
 import { verifyCertificate } from '../firmware/signing/certificate.js';
 import { signManifest } from '../firmware/signing/manifest.js';
 import { checkReceipt, signCheckpoint } from '../firmware/signing/receipt.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
-import { nodeChecksum, nodeDigest } from '../host/ports.js';
+import { nodeChecksum, nodeCipher, nodeDigest } from '../host/ports.js';
 import { certificate, root, seed } from '../test/helpers/dock.js';
 
 interface Segment {
@@ -67,7 +67,7 @@ export function prepareReplay(o: { id: string; segments: number; segmentBytes: n
     segments.push({ seq, media, manifest: signed.bytes, digest: signed.digest });
     for (let offset = 0; offset < media.length; offset += o.chunk) {
       const data = media.subarray(offset, Math.min(media.length, offset + o.chunk));
-      chunks.set(`${seq}:${offset}:${data.length}`, encodeMessageWithRoom('chunk', { seq, offset, data, crc: nodeChecksum.crc32(data) }, HEADER_BYTES, TRAILER_BYTES + MAC_TRAILER));
+      chunks.set(`${seq}:${offset}:${data.length}`, encodeMessageWithRoom('chunk', { seq, offset, data, crc: nodeChecksum.crc32(data) }, SEALED_PREFIX, SEALED_SUFFIX));
     }
   }
   return { id: o.id, signer, certificate: cert, segments, chunks, bytes: segments.reduce((n, s) => n + s.media.length, 0) };
@@ -81,16 +81,16 @@ export function replaySession(r: Replay, port: number): Promise<{ released: numb
   const reader = new FrameReader(nodeChecksum);
   const nonce = new Uint8Array(randomBytes(32));
   const kx = ephemeralKey(new Uint8Array(randomBytes(32)));
-  const hello = encodeMessage('hello', { role: 'camera', id: r.id, cert: r.certificate, nonce, kx: kx.publicKey, fw: '0.1.0', versions: [1] });
-  let mac: SessionMac | undefined;
-  let handshake: { transcript: Uint8Array; mac: SessionMac } | undefined;
+  const hello = encodeMessage('hello', { role: 'camera', id: r.id, cert: r.certificate, nonce, kx: kx.publicKey, fw: '0.1.0', versions: [PROTOCOL_VERSION] });
+  let mac: SessionChannel | undefined;
+  let handshake: { transcript: Uint8Array; mac: SessionChannel } | undefined;
   let dockKey: Uint8Array | undefined;
   let checkpointDigest: Uint8Array = new Uint8Array(0);
   const released: number[] = [];
   const bySeq = new Map(r.segments.map((s) => [s.seq, s]));
   const sent = new Set<string>();
   const send = (t: MessageType, fields: Record<string, CborValue> = {}) => {
-    sock.write(mac ? mac.seal(encodeMessageWithRoom(t, fields, HEADER_BYTES, TRAILER_BYTES + MAC_TRAILER)) : frameMessage(encodeMessage(t, fields), nodeChecksum));
+    sock.write(mac ? mac.seal(encodeMessageWithRoom(t, fields, SEALED_PREFIX, SEALED_SUFFIX)) : frameMessage(encodeMessage(t, fields), nodeChecksum));
   };
   return new Promise((resolve, reject) => {
     let closeReason = 'the station closed the connection';
@@ -112,7 +112,7 @@ export function replaySession(r: Replay, port: number): Promise<{ released: numb
             const transcript = transcriptHash(nodeDigest, hello, ev.payload);
             const keys = deriveSessionKeys(nodeDigest, kx.secret, bin(m, 'kx'), transcript);
             // The dock's auth arrives unsealed, then the camera's goes; every frame after is sealed.
-            handshake = { transcript, mac: new SessionMac({ digest: nodeDigest, checksum: nodeChecksum, keys, role: 'camera' }) };
+            handshake = { transcript, mac: new SessionChannel({ cipher: nodeCipher, checksum: nodeChecksum, keys, role: 'camera' }) };
             break;
           }
           case 'auth':

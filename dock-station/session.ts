@@ -12,10 +12,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { CborValue } from '../firmware/codec/cbor.js';
-import { FrameReader, frameMessage } from '../firmware/dock/frame.js';
 import { arr, bin, decodeMessage, encodeMessage, flag, num, str, type Message, type MessageType, DEFAULT_CHUNK } from '../firmware/dock/messages.js';
 import { authPayload, timePayload, transcriptHash } from '../firmware/dock/transcript.js';
-import { deriveSessionKeys, ephemeralKey, SessionMac } from '../firmware/dock/session-keys.js';
+import { deriveSessionKeys, ephemeralKey, SessionChannel } from '../firmware/dock/session-keys.js';
+import { FrameReader, frameMessage, OLD_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../firmware/dock/frame.js';
 import { BodycamError, errorCode, errorMessage } from '../firmware/errors.js';
 import { isRevoked, verifyCertificate, type RevocationList, type VerifiedCertificate } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
@@ -27,9 +27,8 @@ import { isSafeId } from '../firmware/signing/ids.js';
 import { openLedgerEntry } from '../firmware/recorder/ledger-verify.js';
 import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
 import { sameBytes } from '../firmware/signing/signer.js';
-import { nodeChecksum, nodeDigest } from '../host/ports.js';
+import { nodeChecksum, nodeCipher, nodeDigest } from '../host/ports.js';
 import { seqName, stationFault, SyncBatch, type EvidenceStore, type Upload } from './store.js';
-import { partCrcMatches } from './crc-combine.js';
 import type { FirmwareShelf } from './firmware-shelf.js';
 import { newerVersion } from '../firmware/dock/camera-session.js';
 
@@ -227,8 +226,8 @@ export class DockSession {
   #inProgress: Upload | undefined;
   /** The last request sent, to send again when the camera reports it arrived corrupted. */
   #lastPayload: Uint8Array | undefined;
-  /** The session MAC, once the camera has signed the transcript. */
-  #mac: SessionMac | undefined;
+  /** The sealed channel, once the camera has signed the transcript. */
+  #channel: SessionChannel | undefined;
   /** The UTC this dock sent the camera in `time` (what its drift statement must be about). */
   #timeSent: number | undefined;
   #resends = 0;
@@ -265,7 +264,7 @@ export class DockSession {
 
   /** Frame a payload (sealed once the session has keys: a resend gets a fresh counter) and write it. */
   #write(payload: Uint8Array): void {
-    const frame = this.#mac ? this.#mac.sealPayload(payload) : frameMessage(payload, nodeChecksum);
+    const frame = this.#channel ? this.#channel.sealPayload(payload) : frameMessage(payload, nodeChecksum);
     if (!this.#socket.destroyed) this.#socket.write(frame);
   }
 
@@ -287,12 +286,14 @@ export class DockSession {
       // handshake also has handshakeMs from the connection, however many bytes trickle in.
       const timeoutMs = this.#o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       const byMessage = Date.now() + timeoutMs;
-      const got = this.#mac
+      const got = this.#channel
         ? await this.#inbox.next(byMessage, 'E_TIMEOUT', `the camera sent no whole message for ${timeoutMs} ms`)
         : await this.#inbox.next(Math.min(byMessage, this.#handshakeDeadline), 'E_TIMEOUT', `no whole message, or no handshake within ${this.#o.handshakeMs ?? DEFAULT_HANDSHAKE_MS} ms of connecting`);
+      // A frame discarded for its CRC took one of the camera's counters: its resend comes under the next.
+      if (got instanceof BodycamError && got.code === 'E_PROTO_CHECKSUM') this.#channel?.lost();
       const item = got instanceof BodycamError ? got : this.#open(got);
       // Before authentication nothing is asked for again: garbage from an unknown peer ends the connection.
-      if (!this.#mac && item instanceof BodycamError) throw item;
+      if (!this.#channel && item instanceof BodycamError) throw item;
       if (item instanceof BodycamError) {
         // The answer arrived corrupted and was discarded whole: ask again (every request is idempotent).
         if (item.code === 'E_PROTO_CHECKSUM' && this.#resends++ < MAX_CHUNK_RETRIES) {
@@ -327,12 +328,13 @@ export class DockSession {
 
   /**
    * A frame's message. After the handshake only the authenticated camera speaks: a frame it did
-   * not seal (or a replayed one) ends the session (E_SESSION_MAC), and nothing in it is kept.
+   * not seal, a replayed, reordered or missing one, or one not sealed at all ends the session
+   * (E_SESSION_AUTH, E_SESSION_REPLAY, E_SESSION_DROPPED, E_PROTO_DOWNGRADE), and nothing in it is kept.
    * A payload that isn't a valid message is an error value (non-fatal once authenticated).
    */
   #open(f: Frame): { m: Message; raw: Uint8Array; frame: Frame } | BodycamError {
     let payload = f.payload;
-    if (this.#mac) payload = this.#mac.open(f);
+    if (this.#channel) payload = this.#channel.open(f);
     else if (f.flags !== 0) throw new BodycamError('E_AUTH_REQUIRED', 'a sealed frame before the session has keys');
     try {
       // Byte fields are views into the frame (a chunk's data is written from where it arrived).
@@ -398,6 +400,7 @@ export class DockSession {
         this.#result.code ??= errorCode(stationFault(e));
       }
       this.#inProgress = undefined;
+      this.#channel?.close();
       // Segments verified but not yet receipted are made durable and indexed all the same (no
       // receipt goes out): the next docking receipts them without pulling them again.
       if (!this.#batch.empty) {
@@ -433,7 +436,12 @@ export class DockSession {
   async #handshake(): Promise<void> {
     const { m, raw } = await this.#next('hello');
     if (str(m, 'role') !== 'camera') throw new BodycamError('E_AUTH_ROLE', 'the peer does not present itself as a camera');
-    if (!arr(m, 'versions').includes(1)) throw new BodycamError('E_PROTO_VERSION', 'no common protocol version');
+    const versions = arr(m, 'versions');
+    if (!versions.includes(PROTOCOL_VERSION)) {
+      // A camera that offers only the MAC-only protocol (or a relay that says it does) is refused: never a session in clear.
+      if (versions.includes(OLD_PROTOCOL_VERSION)) throw new BodycamError('E_PROTO_DOWNGRADE', `the camera offers only protocol version ${OLD_PROTOCOL_VERSION} (not encrypted); this station speaks ${PROTOCOL_VERSION}`);
+      throw new BodycamError('E_PROTO_VERSION', 'no common protocol version');
+    }
     let cert: VerifiedCertificate;
     try {
       cert = verifyCertificate(bin(m, 'cert'), this.#o.identity.rootKey, { digest: nodeDigest, ed25519: this.#o.ed25519, kind: 'device', at: this.#now() });
@@ -448,7 +456,7 @@ export class DockSession {
     }
     this.#cameraNonce = bin(m, 'nonce');
     const kx = ephemeralKey(new Uint8Array(randomBytes(32)));
-    const dockHello = this.#send('hello', { role: 'dock', id: this.#dockId, cert: this.#o.identity.certificate, nonce: this.#sessionNonce, kx: kx.publicKey, fw: 'dock-station', versions: [1] });
+    const dockHello = this.#send('hello', { role: 'dock', id: this.#dockId, cert: this.#o.identity.certificate, nonce: this.#sessionNonce, kx: kx.publicKey, fw: 'dock-station', versions: [PROTOCOL_VERSION] });
     const transcript = transcriptHash(nodeDigest, raw, dockHello);
     const keys = deriveSessionKeys(nodeDigest, kx.secret, bin(m, 'kx'), transcript);
     kx.secret.fill(0);
@@ -457,8 +465,8 @@ export class DockSession {
     if (!this.#o.ed25519.verify(authPayload(transcript, 'camera'), bin(auth.m, 'sig'), cert.publicKey)) {
       throw new BodycamError('E_AUTH_SIGNATURE', `camera ${cert.id} did not sign this session's transcript`);
     }
-    // Every frame from here on, either way, carries the session MAC under keys bound to this transcript.
-    this.#mac = new SessionMac({ digest: nodeDigest, checksum: nodeChecksum, keys, role: 'dock' });
+    // Every frame from here on, either way, is sealed under keys bound to this transcript.
+    this.#channel = new SessionChannel({ cipher: nodeCipher, checksum: nodeChecksum, keys, role: 'dock' });
     this.#camera = cert;
     this.#progress.device = cert.id;
     this.#result.device = cert.id;
@@ -698,11 +706,11 @@ export class DockSession {
         pull(next, length);
         next += length;
       }
-      const { m: got, frame } = await this.#next('chunk', lost);
+      const { m: got } = await this.#next('chunk', lost);
       const want = inflight[0];
       const data = bin(got, 'data');
       // tus: a chunk for another place or with a bad checksum is discarded and asked for again.
-      if (!want || num(got, 'seq') !== seg.seq || num(got, 'offset') !== want.offset || data.length !== want.length || !this.#chunkCrc(frame, data, num(got, 'crc'))) {
+      if (!want || num(got, 'seq') !== seg.seq || num(got, 'offset') !== want.offset || data.length !== want.length || !this.#chunkCrc(data, num(got, 'crc'))) {
         lost();
         continue;
       }
@@ -732,13 +740,10 @@ export class DockSession {
   }
 
   /**
-   * Whether a chunk's `crc` is the CRC-32 of its data, from the frame CRC the reader checked: the
-   * data is not read again (crc-combine.ts). Data that is not a view into its frame is read.
+   * Whether a chunk's `crc` is the CRC-32 of its data. The frame's own CRC covers the ciphertext,
+   * so the data (decrypted in place) is read once more, by zlib.
    */
-  #chunkCrc(frame: Frame, data: Uint8Array, crc: number): boolean {
-    const f = frame.framed;
-    const start = data.byteOffset - f.byteOffset;
-    if (data.buffer !== f.buffer || start < 0 || start + data.length > f.length) return nodeChecksum.crc32(data) === crc;
-    return partCrcMatches(f, frame.crc, start, data.length, crc, (b) => nodeChecksum.crc32(b));
+  #chunkCrc(data: Uint8Array, crc: number): boolean {
+    return nodeChecksum.crc32(data) === crc;
   }
 }

@@ -38,7 +38,7 @@ function raw(port: number): Promise<{ sock: Socket; answers: { code: string; fat
   });
 }
 
-const hello = () => frameMessage(encodeMessage('hello', { role: 'camera', id: 'CAM-0001', cert: new Uint8Array(120), nonce: new Uint8Array(32), kx: new Uint8Array(32), fw: '0.1.0', versions: [1] }), nodeChecksum);
+const hello = () => frameMessage(encodeMessage('hello', { role: 'camera', id: 'CAM-0001', cert: new Uint8Array(120), nonce: new Uint8Array(32), kx: new Uint8Array(32), fw: '0.1.0', versions: [2] }), nodeChecksum);
 
 test('[node] a peer that trickles bytes is cut at the handshake deadline; the bytes never extend it', async (t) => {
   const { station, port } = await startStation({ handshakeMs: 600, timeoutMs: 60_000 });

@@ -9,13 +9,14 @@ import type { CameraSession } from '../firmware/dock/camera-session.js';
 import { FrameReader, frameMessage } from '../firmware/dock/frame.js';
 import { bin, decodeMessage, encodeMessage, SCHEMAS, str, type Message, type MessageType } from '../firmware/dock/messages.js';
 import { authPayload, transcriptHash } from '../firmware/dock/transcript.js';
-import { deriveSessionKeys, ephemeralKey, SessionMac } from '../firmware/dock/session-keys.js';
+import { deriveSessionKeys, ephemeralKey, SessionChannel } from '../firmware/dock/session-keys.js';
 import { isBodycamError } from '../firmware/errors.js';
 import { issueRevocationList } from '../firmware/signing/certificate.js';
 import { manifestDigest } from '../firmware/signing/manifest.js';
 import { signReceipt } from '../firmware/signing/receipt.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
+import { nodeCipher } from '../host/ports.js';
 import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
 import { cameraSession, dockEntries } from '../host-sim/guest/dock.js';
 import type { GuestEnv } from '../host-sim/guest/env.js';
@@ -40,13 +41,13 @@ function pending(env: GuestEnv): number[] {
   return ((dockEntries['dock.camera.status'](env) as { pending: number[] }).pending).slice();
 }
 
-/** A dock in the test: sends frames into a CameraSession, reads its answers (sealed with the session MAC once authenticated). */
+/** A dock in the test: sends frames into a CameraSession, reads its answers (sealed once authenticated). */
 class TestDock {
   reader = new FrameReader(nodeChecksum);
   cameraHello: Uint8Array | undefined;
   cameraNonce: Uint8Array | undefined;
   cameraKx: Uint8Array | undefined;
-  mac: SessionMac | undefined;
+  mac: SessionChannel | undefined;
   constructor(readonly session: CameraSession, readonly identity = dockIdentity()) {}
   #answers(frames: Uint8Array[]): Message[] {
     const out: Message[] = [];
@@ -79,13 +80,13 @@ class TestDock {
   handshake(authSigner = this.identity.signer): Message[] {
     this.start();
     const kx = ephemeralKey(new Uint8Array(randomBytes(32)));
-    const hello = encodeMessage('hello', { role: 'dock', id: this.identity.id, cert: this.identity.certificate, nonce: new Uint8Array(randomBytes(32)), kx: kx.publicKey, fw: 'test', versions: [1] });
+    const hello = encodeMessage('hello', { role: 'dock', id: this.identity.id, cert: this.identity.certificate, nonce: new Uint8Array(randomBytes(32)), kx: kx.publicKey, fw: 'test', versions: [2] });
     const a = this.#answers(this.session.receive(frameMessage(hello, nodeChecksum)));
     if (!this.cameraKx) return a;
     const h = transcriptHash(nodeDigest, this.cameraHello!, hello);
     const keys = deriveSessionKeys(nodeDigest, kx.secret, this.cameraKx, h);
     const b = this.send('auth', { sig: authSigner.sign(authPayload(h, 'dock')) });
-    if (this.session.state === 'authenticated') this.mac = new SessionMac({ digest: nodeDigest, checksum: nodeChecksum, keys, role: 'dock' });
+    if (this.session.state === 'authenticated') this.mac = new SessionChannel({ cipher: nodeCipher, checksum: nodeChecksum, keys, role: 'dock' });
     return [...a, ...b];
   }
 }
@@ -230,7 +231,7 @@ test('garbage to an authenticated camera: an error reply for each, no crash, no 
 
 test('the message decoder: thousands of mutated messages are a message or an E_PROTO_* error, never anything else', (t) => {
   const samples: Uint8Array[] = [
-    encodeMessage('hello', { role: 'camera', id: 'CAM-1', cert: new Uint8Array(100), nonce: new Uint8Array(32), kx: new Uint8Array(32), fw: '1', versions: [1] }),
+    encodeMessage('hello', { role: 'camera', id: 'CAM-1', cert: new Uint8Array(100), nonce: new Uint8Array(32), kx: new Uint8Array(32), fw: '1', versions: [2] }),
     encodeMessage('chunk', { seq: 3, offset: 4096, data: new Uint8Array(300), crc: 123 }),
     encodeMessage('inventory', { segments: [{ seq: 1, length: 5, manifest: new Uint8Array(40) }], more: false }),
     encodeMessage('receipt', { cose: new Uint8Array(90) }),
@@ -356,7 +357,7 @@ test('[node] garbage over TCP ends that connection cleanly; the station serves t
 test('[node] the station under fuzz: hundreds of garbage and mutated sessions, no crash, nothing stored, then a real camera docks', async (t) => {
   const { station, port } = await startStation({ timeoutMs: 500 });
   const net = await import('node:net');
-  const hello = frameMessage(encodeMessage('hello', { role: 'camera', id: 'CAM-0001', cert: new Uint8Array(120), nonce: new Uint8Array(32), kx: new Uint8Array(32), fw: '0.1.0', versions: [1] }), nodeChecksum);
+  const hello = frameMessage(encodeMessage('hello', { role: 'camera', id: 'CAM-0001', cert: new Uint8Array(120), nonce: new Uint8Array(32), kx: new Uint8Array(32), fw: '0.1.0', versions: [2] }), nodeChecksum);
   let seedN = 99;
   const next = () => (seedN = (seedN * 1103515245 + 12345) >>> 0);
   const sessions = 300;

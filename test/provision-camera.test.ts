@@ -30,6 +30,7 @@ import {
 import { ENGINES, startEngine, type EngineName } from '../host-sim/engine.js';
 import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { nodeChecksum, nodeDigest, SeededRandom, SimHardware, VirtualClock } from '../host-sim/node/hardware.js';
+import { nodeCipher } from '../host/ports.js';
 import { PROVISION_KEYSTORE } from '../host-sim/guest/provision.js';
 
 const ed25519 = hostEd25519();
@@ -241,6 +242,7 @@ async function dock(o: { camDir: string; dockDir: string; storeDir: string; conf
     random,
     digest: nodeDigest,
     checksum: nodeChecksum,
+    cipher: nodeCipher,
     ed25519,
     status: () => ({ batteryPercent: 80, charging: true, storageTotal: 1 << 20, storageFree: 1 << 20, pendingSegments: 0, pendingBytes: 0, bootCounter: 1 }),
     applyConfig: (cose) => {

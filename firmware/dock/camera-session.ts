@@ -8,26 +8,30 @@
 // - Segments are freed only through source.release(), after the receipt verified (dock key,
 //   this session's nonce, the exact manifest digests the camera holds) — a replayed receipt or
 //   one for segments never sent frees nothing.
-// - After the handshake every frame either way carries the session MAC (session-keys.ts): a
-//   frame the authenticated dock did not seal, or a replayed one, ends the session (E_SESSION_MAC).
+// - After the handshake every frame either way is sealed (AES-256-GCM under session keys from the
+//   ephemeral X25519 exchange, session-keys.ts): nothing after the handshake crosses the link in
+//   clear, and a frame the authenticated dock did not seal, a replayed, reordered or missing one,
+//   or one not sealed at all ends the session (E_SESSION_AUTH, E_SESSION_REPLAY,
+//   E_SESSION_DROPPED, E_PROTO_DOWNGRADE). A dock offering only the old MAC-only protocol is refused.
 // - Bad input (corrupt frames, unknown or malformed messages, requests out of order) gets an
-//   error reply with a stable code; only a broken stream, a failed MAC or a failed handshake closes.
+//   error reply with a stable code; only a broken stream, a failed seal or a failed handshake closes.
 
 import { BodycamError, errorCode, errorMessage } from '../errors.js';
 import type { Checksum } from '../platform/checksum.js';
 import type { Clock } from '../platform/clock.js';
 import type { Digest } from '../platform/digest.js';
+import type { Cipher } from '../platform/cipher.js';
 import type { Random } from '../platform/random.js';
 import { verifyCertificate, verifyRevocationList, isRevoked, peekCertificate, type RevocationList, type VerifiedCertificate } from '../signing/certificate.js';
 import { defaultEd25519, type Ed25519 } from '../signing/ed25519.js';
 import { sameBytes, type Signer } from '../signing/signer.js';
-import { FrameReader, frameEncoded, frameMessage, HEADER_BYTES, TRAILER_BYTES } from './frame.js';
+import { FrameReader, frameEncoded, frameMessage, HEADER_BYTES, OLD_PROTOCOL_VERSION, PROTOCOL_VERSION, TRAILER_BYTES } from './frame.js';
 import { arr, bin, decodeMessage, encodeMessage, encodeMessageWithRoom, MAX_INVENTORY, num, str, type Message, type MessageType } from './messages.js';
 import { authPayload, timePayload, transcriptHash } from './transcript.js';
-import { deriveSessionKeys, ephemeralKey, MAC_TRAILER, SessionMac } from './session-keys.js';
+import { deriveSessionKeys, ephemeralKey, SEALED_PREFIX, SEALED_SUFFIX, SessionChannel } from './session-keys.js';
 import type { CborValue } from '../codec/cbor.js';
 
-export const PROTOCOL_VERSIONS: readonly number[] = Object.freeze([1]);
+export const PROTOCOL_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION]);
 
 export interface PendingSegment {
   seq: number;
@@ -98,6 +102,8 @@ export interface CameraSessionOptions {
   random: Random;
   digest: Digest;
   checksum: Checksum;
+  /** The AEAD that seals the session (native AES-GCM on a device). */
+  cipher: Cipher;
   ed25519?: Ed25519;
   status: () => CameraStatus;
   /** Sign the clock-drift statement the camera makes before the dock sets its clock. */
@@ -136,8 +142,8 @@ export class CameraSession {
   /** This session's ephemeral X25519 key (the secret is wiped once the keys are derived). */
   #kx: { secret: Uint8Array; publicKey: Uint8Array } | undefined;
   #dockKx: Uint8Array | undefined;
-  /** The session MAC, from the moment the dock is authenticated: every frame after is sealed and checked. */
-  #mac: SessionMac | undefined;
+  /** The sealed channel, from the moment the dock is authenticated: every frame after is sealed and opened by it. */
+  #channel: SessionChannel | undefined;
   #hello: Uint8Array | undefined;
   #dockHello: Uint8Array | undefined;
   #dock: VerifiedCertificate | undefined;
@@ -194,12 +200,14 @@ export class CameraSession {
       if (ev.kind === 'fatal') {
         this.#error(ev.error.code, ev.error.message, true);
       } else if (ev.kind === 'corrupt') {
+        // A frame lost to its CRC took one of the dock's counters; the dock sends it again under the next.
+        this.#channel?.lost();
         this.#error(ev.error.code, ev.error.message, false);
       } else {
         let payload = ev.payload;
         try {
           // After the handshake only the authenticated dock speaks: a frame it didn't seal ends the session.
-          if (this.#mac) payload = this.#mac.open(ev);
+          if (this.#channel) payload = this.#channel.open(ev);
           else if (ev.flags !== 0) throw new BodycamError('E_AUTH_REQUIRED', 'a sealed frame before the session has keys');
         } catch (e) {
           this.#error(errorCode(e), errorMessage(e), true);
@@ -236,7 +244,8 @@ export class CameraSession {
       this.#update = undefined;
     }
     this.#kx?.secret.fill(0);
-    this.#mac = undefined;
+    this.#channel?.close();
+    this.#channel = undefined;
     this.#o.onEvent?.({ kind: 'closed', reason });
   }
 
@@ -247,7 +256,7 @@ export class CameraSession {
   }
 
   #send(t: MessageType, fields: Record<string, CborValue> = {}): void {
-    if (this.#mac) this.#out.push(this.#mac.seal(encodeMessageWithRoom(t, fields, HEADER_BYTES, TRAILER_BYTES + MAC_TRAILER)));
+    if (this.#channel) this.#out.push(this.#channel.seal(encodeMessageWithRoom(t, fields, SEALED_PREFIX, SEALED_SUFFIX)));
     else this.#out.push(frameEncoded(encodeMessageWithRoom(t, fields, HEADER_BYTES, TRAILER_BYTES), this.#o.checksum));
   }
 
@@ -283,7 +292,11 @@ export class CameraSession {
     if (m.t !== 'hello') throw new BodycamError('E_AUTH_REQUIRED', `the dock must authenticate before "${m.t}"`);
     if (str(m, 'role') !== 'dock') throw new BodycamError('E_AUTH_ROLE', 'the peer does not present itself as a dock');
     const versions = arr(m, 'versions');
-    if (!versions.some((v) => PROTOCOL_VERSIONS.includes(v as number))) throw new BodycamError('E_PROTO_VERSION', `no common protocol version (dock: ${versions.join(',')})`);
+    if (!versions.some((v) => PROTOCOL_VERSIONS.includes(v as number))) {
+      // A dock that offers only the MAC-only protocol (or a relay that says it does) is refused: never a session in clear.
+      if (versions.includes(OLD_PROTOCOL_VERSION)) throw new BodycamError('E_PROTO_DOWNGRADE', `the dock offers only protocol version ${OLD_PROTOCOL_VERSION} (not encrypted); this camera speaks ${PROTOCOL_VERSIONS.join(',')}`);
+      throw new BodycamError('E_PROTO_VERSION', `no common protocol version (dock: ${versions.join(',')})`);
+    }
     // A clock that was never set can't say a certificate is not yet valid, but the camera still
     // knows a time that has certainly passed (timeFloor): an expired dock is refused either way.
     const clockKnown = this.#o.clock.source().source !== 'none';
@@ -331,11 +344,11 @@ export class CameraSession {
     if (!this.#ed.verify(authPayload(transcript, 'dock'), bin(m, 'sig'), this.#dock!.publicKey)) {
       throw new BodycamError('E_AUTH_SIGNATURE', `dock ${this.#dock!.id} did not sign this session's transcript`);
     }
-    // Keys bound to this transcript: from here on every frame either way carries the session MAC.
+    // Keys bound to this transcript: from here on every frame either way is sealed.
     const keys = deriveSessionKeys(this.#o.digest, this.#kx!.secret, this.#dockKx!, transcript);
     this.#kx!.secret.fill(0);
     this.#send('auth', { sig: this.#o.identity.sign(authPayload(transcript, 'camera')) });
-    this.#mac = new SessionMac({ digest: this.#o.digest, checksum: this.#o.checksum, keys, role: 'camera' });
+    this.#channel = new SessionChannel({ cipher: this.#o.cipher, checksum: this.#o.checksum, keys, role: 'camera' });
     this.#state = 'authenticated';
     this.#o.onEvent?.({ kind: 'authenticated', dock: this.#dock!.id });
   }

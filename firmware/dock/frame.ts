@@ -3,16 +3,18 @@
 //
 //   offset size  field
 //   0      2     magic "BD" (0x42 0x44)
-//   2      1     protocol version (1)
-//   3      1     flags: bit 0 (FLAG_MAC) = the payload ends with a counter and an HMAC tag
-//                 (session-keys.ts); every other bit 0 (reserved)
+//   2      1     protocol version (2)
+//   3      1     flags: bit 1 (FLAG_SEALED) = the payload is counter ‖ ciphertext ‖ tag, sealed
+//                 under the session's keys (session-keys.ts); every other bit 0 (bit 0 was
+//                 version 1's MAC-only frame, refused now)
 //   4      4     payload length, big-endian, ≤ MAX_PAYLOAD
 //   8      n     payload: one CBOR item (a message map, see messages.ts)
 //   8+n    4     CRC-32 (zlib) of bytes 0 .. 8+n-1, big-endian
 //
 // A bad CRC loses only that frame (its length was readable), so the receiver answers with an
 // error and the session goes on; a bad magic, version or length means the stream can't be
-// trusted to find the next frame, so the receiver answers and closes.
+// trusted to find the next frame, so the receiver answers and closes. A frame of version 1 (whose
+// sessions were authenticated but not encrypted) is refused as a downgrade (E_PROTO_DOWNGRADE).
 
 import { BodycamError } from '../errors.js';
 import { toBytes, type BufferLike } from '../platform/buffers.js';
@@ -20,13 +22,15 @@ import type { Checksum } from '../platform/checksum.js';
 
 export const MAGIC0 = 0x42;
 export const MAGIC1 = 0x44;
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/** The version before: MAC-only sessions, refused by both sides (E_PROTO_DOWNGRADE). */
+export const OLD_PROTOCOL_VERSION = 1;
 export const HEADER_BYTES = 8;
 export const TRAILER_BYTES = 4;
-/** Largest payload: a 256 KiB chunk plus its message fields (and the session MAC trailer). */
+/** Largest payload: a 256 KiB chunk plus its message fields (and the seal's counter and tag). */
 export const MAX_PAYLOAD = 256 * 1024 + 1024;
-/** Frame flag: the payload is message ‖ counter ‖ HMAC tag (an authenticated session's frame). */
-export const FLAG_MAC = 0x01;
+/** Frame flag: the payload is counter ‖ ciphertext ‖ tag (a session's sealed frame, session-keys.ts). */
+export const FLAG_SEALED = 0x02;
 
 /** Write a frame's header (magic, version, flags, payload length) into the first HEADER_BYTES of `buffer`. */
 export function writeFrameHeader(buffer: Uint8Array, flags: number, length: number): void {
@@ -66,7 +70,7 @@ export function frameEncoded(room: { buffer: Uint8Array; length: number }, check
 
 /**
  * A whole frame: `payload` is what the header's length covers; `flags` its flags byte; `framed`
- * the header and payload together (what a session MAC covers, with the counter); `crc` the
+ * the header and payload together (a sealed frame's header and counter are its seal's additional data); `crc` the
  * frame's CRC-32, checked (a receiver can derive a part's CRC from it: one pass over the bytes).
  */
 export type FrameEvent = { kind: 'message'; payload: Uint8Array; flags: number; framed: Uint8Array; crc: number } | { kind: 'corrupt'; error: BodycamError } | { kind: 'fatal'; error: BodycamError };
@@ -134,6 +138,7 @@ export class FrameReader {
       const head = this.#peek(Math.min(this.#total, HEADER_BYTES));
       if (head[0] !== MAGIC0) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
       if (head.length >= 2 && head[1] !== MAGIC1) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
+      if (head.length >= 3 && head[2] === OLD_PROTOCOL_VERSION) return this.#fatal(events, 'E_PROTO_DOWNGRADE', `protocol version ${OLD_PROTOCOL_VERSION} (authenticated, not encrypted) is refused: this side speaks only ${PROTOCOL_VERSION}`);
       if (head.length >= 3 && head[2] !== PROTOCOL_VERSION) return this.#fatal(events, 'E_PROTO_VERSION', `protocol version ${head[2]} (this side speaks ${PROTOCOL_VERSION})`);
       if (head.length < HEADER_BYTES) break;
       const len = new DataView(head.buffer, head.byteOffset, HEADER_BYTES).getUint32(4);

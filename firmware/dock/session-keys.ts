@@ -1,47 +1,54 @@
-// Session keys for a dock session, bound to its handshake: each hello carries a fresh X25519 key
-// (`kx`), both signatures cover the transcript hash H of both hellos (transcript.ts), and
+// Session keys and the sealed channel of a dock session (protocol version 2), bound to its
+// handshake: each hello carries a fresh X25519 key (`kx`), both signatures cover the transcript
+// hash H of both hellos (transcript.ts), and
 //
-//   prk          = HMAC-SHA256(salt = H, X25519(own ephemeral secret, peer's kx))   (HKDF-Extract)
-//   mac c→d, d→c = HMAC-SHA256(prk, label ‖ 0x01)                                   (HKDF-Expand, one block)
+//   prk          = HKDF-Extract(salt = H, X25519(own ephemeral secret, peer's kx))
+//   Kcd, Kdc     = HKDF-Expand(prk, "bodycam dock session v2 key camera>dock" / "… dock>camera", 32)
 //
-// Every frame after the handshake carries FLAG_MAC and ends with a 4-byte counter and a 32-byte
-// HMAC-SHA256 tag, under the sender's direction key, over the frame header, the message and the
-// counter. Counters rise by one per frame sent; a receiver accepts only a counter above the last
-// one it accepted (a frame lost to a CRC error leaves a gap; a replayed or reordered frame is
-// refused). A frame without the flag, with a bad tag or an old counter ends the session
-// (E_SESSION_MAC): only the two parties of the handshake can speak in it.
+// Every frame after the handshake is sealed with AES-256-GCM (the Cipher port) under the sender's
+// direction key: its payload is a 4-byte counter, the message encrypted in place, and a 16-byte
+// tag; the nonce is the counter (eight zero bytes, then the counter, big-endian) and the
+// additional data is everything before the ciphertext (the frame header and the counter).
+// Counters start at 0 and rise by one per frame sent in each direction; a receiver takes exactly
+// the next one: a frame it discarded for a bad CRC took one counter (its length was readable),
+// anything else out of step ends the session — a replayed or re-sent old frame
+// (E_SESSION_REPLAY), a frame missing before this one (E_SESSION_DROPPED), a frame whose tag does
+// not verify (E_SESSION_AUTH: forged or altered), a frame not sealed at all or sealed the way
+// version 1 did (E_PROTO_DOWNGRADE). The tag is checked before the counter, so a frame the peer
+// really sent, out of place, is told apart from a forged one.
 //
-// The confidentiality issue adds encryption keys from the same prk under other labels (and an
-// AEAD in place of the tag, the counter as its nonce): nothing else here changes.
-//
-// Hashing goes through the Digest port (native SHA-256 on a device); no loop over the bytes.
+// Hashing goes through the Digest port and sealing through the Cipher port (native SHA-256 and
+// AES on a device): no JavaScript loop over a chunk's bytes, and a chunk is sealed where it was
+// encoded (encodeMessageWithRoom leaves SEALED_PREFIX before it and SEALED_SUFFIX after).
 
 import { BodycamError } from '../errors.js';
-import { hmacSha256 } from '../crypto/hkdf.js';
+import { hkdfExpand, hkdfExtract, hmacSha256 } from '../crypto/hkdf.js';
 import type { Digest } from '../platform/digest.js';
 import type { Checksum } from '../platform/checksum.js';
+import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, type AeadContext, type Cipher } from '../platform/cipher.js';
 import { x25519, x25519Public } from '../signing/x25519.js';
-import { FLAG_MAC, HEADER_BYTES, TRAILER_BYTES, writeFrameCrc, writeFrameHeader } from './frame.js';
+import { FLAG_SEALED, HEADER_BYTES, TRAILER_BYTES, writeFrameCrc, writeFrameHeader } from './frame.js';
 import { PROTOCOL_LABEL } from './transcript.js';
-
-export const MAC_BYTES = 32;
-export const COUNTER_BYTES = 4;
-/** Bytes a MAC'd frame's payload carries after the message. */
-export const MAC_TRAILER = COUNTER_BYTES + MAC_BYTES;
 
 /** HMAC-SHA256 lives in firmware/crypto/hkdf.ts; re-exported for this module's importers. */
 export { hmacSha256 };
 
+export const COUNTER_BYTES = 4;
+/** Bytes of a direction key (AES-256-GCM). */
+export const KEY_BYTES = 32;
+/** What a sealed frame's payload adds to the message: the counter before it, the tag after. */
+export const SEAL_OVERHEAD = COUNTER_BYTES + AEAD_TAG_BYTES;
+/** Room a message must be encoded with before it to be sealed in place: frame header and counter. */
+export const SEALED_PREFIX = HEADER_BYTES + COUNTER_BYTES;
+/** Room after it: the tag and the frame's CRC. */
+export const SEALED_SUFFIX = AEAD_TAG_BYTES + TRAILER_BYTES;
+
 function label(text: string): Uint8Array {
   const s = `${PROTOCOL_LABEL} ${text}`;
-  const out = new Uint8Array(s.length + 1);
+  const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0x7f;
-  out[s.length] = 1;
   return out;
 }
-
-const LABEL_C2D = label('mac camera>dock');
-const LABEL_D2C = label('mac dock>camera');
 
 /** A fresh ephemeral X25519 key pair from 32 random bytes. */
 export function ephemeralKey(secret: Uint8Array): { secret: Uint8Array; publicKey: Uint8Array } {
@@ -54,69 +61,100 @@ export interface DirectionKeys {
   dockToCamera: Uint8Array;
 }
 
-/** Both directions' MAC keys from the ephemeral exchange and the handshake hash H. */
+/** Both directions' AEAD keys from the ephemeral exchange and the handshake hash H. */
 export function deriveSessionKeys(digest: Digest, ownSecret: Uint8Array, peerPublic: Uint8Array, transcript: Uint8Array): DirectionKeys {
   const shared = x25519(ownSecret, peerPublic);
   let zero = 0;
   for (let i = 0; i < 32; i++) zero |= shared[i];
   // A low-order peer key gives an all-zero secret anyone could compute: refuse it (RFC 7748 §6.1).
   if (zero === 0) throw new BodycamError('E_AUTH_KEY', "the peer's session key is a low-order point");
-  const prk = hmacSha256(digest, transcript, shared);
+  const prk = hkdfExtract(digest, transcript, shared);
   shared.fill(0);
-  return { cameraToDock: hmacSha256(digest, prk, LABEL_C2D), dockToCamera: hmacSha256(digest, prk, LABEL_D2C) };
+  const keys = {
+    cameraToDock: hkdfExpand(digest, prk, label('key camera>dock'), KEY_BYTES),
+    dockToCamera: hkdfExpand(digest, prk, label('key dock>camera'), KEY_BYTES),
+  };
+  prk.fill(0);
+  return keys;
 }
 
-/** One side's MAC state: seals what it sends, opens what it receives. */
-export class SessionMac {
-  #digest: Digest;
+/** One side's sealed channel: seals what it sends, opens what it receives, each direction under its own key and counter. */
+export class SessionChannel {
   #checksum: Checksum;
-  #send: Uint8Array;
-  #receive: Uint8Array;
+  #send: AeadContext;
+  #receive: AeadContext;
   #sent = 0;
-  #received = -1;
+  #expected = 0;
+  // Per channel, not per module: a preloaded module's buffers are read-only on the device.
+  #nonce = new Uint8Array(AEAD_NONCE_BYTES);
 
-  constructor(o: { digest: Digest; checksum: Checksum; keys: DirectionKeys; role: 'camera' | 'dock' }) {
-    this.#digest = o.digest;
+  /** The direction keys are handed over: they are wiped once the Cipher port holds them. */
+  constructor(o: { cipher: Cipher; checksum: Checksum; keys: DirectionKeys; role: 'camera' | 'dock' }) {
     this.#checksum = o.checksum;
-    this.#send = o.role === 'camera' ? o.keys.cameraToDock : o.keys.dockToCamera;
-    this.#receive = o.role === 'camera' ? o.keys.dockToCamera : o.keys.cameraToDock;
+    const own = o.role === 'camera' ? o.keys.cameraToDock : o.keys.dockToCamera;
+    const peer = o.role === 'camera' ? o.keys.dockToCamera : o.keys.cameraToDock;
+    this.#send = o.cipher.create('AES-256-GCM', own);
+    this.#receive = o.cipher.create('AES-256-GCM', peer);
+    own.fill(0);
+    peer.fill(0);
+  }
+
+  #nonceFor(counter: number): Uint8Array {
+    new DataView(this.#nonce.buffer).setUint32(AEAD_NONCE_BYTES - COUNTER_BYTES, counter);
+    return this.#nonce;
   }
 
   /**
-   * Frame a message encoded with room (HEADER_BYTES before it, TRAILER_BYTES + MAC_TRAILER after:
-   * encodeMessageWithRoom) as an authenticated frame, in place.
+   * Seal a message encoded with room (SEALED_PREFIX before it, SEALED_SUFFIX after:
+   * encodeMessageWithRoom) into a whole frame, in place: the message's bytes are encrypted where they are.
    */
   seal(room: { buffer: Uint8Array; length: number }): Uint8Array {
     const { buffer, length } = room;
-    if (this.#sent > 0xffffffff) throw new BodycamError('E_SESSION_MAC', 'the session sent 2^32 frames; start a new one');
-    const total = length + MAC_TRAILER;
-    writeFrameHeader(buffer, FLAG_MAC, total);
-    new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).setUint32(HEADER_BYTES + length, this.#sent++);
-    const tag = hmacSha256(this.#digest, this.#send, buffer.subarray(0, HEADER_BYTES + length + COUNTER_BYTES));
-    buffer.set(tag, HEADER_BYTES + length + COUNTER_BYTES);
+    if (this.#sent > 0xffffffff) throw new BodycamError('E_SESSION_COUNTER', 'the session sent 2^32 frames; start a new one');
+    const total = COUNTER_BYTES + length + AEAD_TAG_BYTES;
+    writeFrameHeader(buffer, FLAG_SEALED, total);
+    const counter = this.#sent++;
+    new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).setUint32(HEADER_BYTES, counter);
+    const tag = this.#send.seal(this.#nonceFor(counter), buffer.subarray(0, SEALED_PREFIX), buffer.subarray(SEALED_PREFIX, SEALED_PREFIX + length));
+    buffer.set(new Uint8Array(tag), SEALED_PREFIX + length);
     return writeFrameCrc(buffer, total, this.#checksum);
   }
 
-  /** Seal a payload that was encoded without room (copies it once). */
+  /** Seal a payload that was encoded without room (copies it once; the payload is left as it was). */
   sealPayload(payload: Uint8Array): Uint8Array {
-    const buffer = new Uint8Array(HEADER_BYTES + payload.length + MAC_TRAILER + TRAILER_BYTES);
-    buffer.set(payload, HEADER_BYTES);
+    const buffer = new Uint8Array(SEALED_PREFIX + payload.length + SEALED_SUFFIX);
+    buffer.set(payload, SEALED_PREFIX);
     return this.seal({ buffer, length: payload.length });
   }
 
-  /** The message inside an authenticated frame; E_SESSION_MAC unless it is one, from the peer, in order. */
+  /**
+   * The message inside a sealed frame from the peer, decrypted in place (a view into the frame).
+   * Throws E_PROTO_DOWNGRADE, E_SESSION_AUTH, E_SESSION_REPLAY or E_SESSION_DROPPED (see the header).
+   */
   open(ev: { payload: Uint8Array; flags: number; framed: Uint8Array }): Uint8Array {
-    if (ev.flags !== FLAG_MAC) throw new BodycamError('E_SESSION_MAC', 'a frame without the session MAC after the handshake');
-    if (ev.payload.length < MAC_TRAILER) throw new BodycamError('E_SESSION_MAC', 'a frame too short to carry the session MAC');
-    const end = ev.framed.length;
-    const tag = ev.framed.subarray(end - MAC_BYTES, end);
-    const want = hmacSha256(this.#digest, this.#receive, ev.framed.subarray(0, end - MAC_BYTES));
-    let diff = 0;
-    for (let i = 0; i < MAC_BYTES; i++) diff |= tag[i] ^ want[i];
-    if (diff !== 0) throw new BodycamError('E_SESSION_MAC', 'a frame whose session MAC does not verify: not from the authenticated peer, or altered');
-    const counter = new DataView(ev.framed.buffer, ev.framed.byteOffset, ev.framed.byteLength).getUint32(end - MAC_TRAILER);
-    if (counter <= this.#received) throw new BodycamError('E_SESSION_MAC', `frame counter ${counter} after ${this.#received}: a replayed or reordered frame`);
-    this.#received = counter;
-    return ev.payload.subarray(0, ev.payload.length - MAC_TRAILER);
+    if (ev.flags !== FLAG_SEALED) {
+      throw new BodycamError('E_PROTO_DOWNGRADE', ev.flags === 0 ? 'a plaintext frame after the handshake: every frame of the session is sealed' : `a frame with flags ${ev.flags} after the handshake, not sealed as version 2 seals it`);
+    }
+    if (ev.payload.length < SEAL_OVERHEAD) throw new BodycamError('E_SESSION_AUTH', 'a frame too short to be sealed');
+    const f = ev.framed;
+    const end = f.length;
+    const counter = new DataView(f.buffer, f.byteOffset, f.byteLength).getUint32(HEADER_BYTES);
+    const ok = this.#receive.open(this.#nonceFor(counter), f.subarray(0, SEALED_PREFIX), f.subarray(SEALED_PREFIX, end - AEAD_TAG_BYTES), f.subarray(end - AEAD_TAG_BYTES, end));
+    if (!ok) throw new BodycamError('E_SESSION_AUTH', 'a frame whose seal does not verify: not from the authenticated peer, or altered');
+    if (counter < this.#expected) throw new BodycamError('E_SESSION_REPLAY', `frame ${counter} when ${this.#expected} was due: a replayed or reordered frame`);
+    if (counter > this.#expected) throw new BodycamError('E_SESSION_DROPPED', `frame ${counter} when ${this.#expected} was due: ${counter - this.#expected} frame(s) went missing`);
+    this.#expected++;
+    return f.subarray(SEALED_PREFIX, end - AEAD_TAG_BYTES);
+  }
+
+  /** A frame from the peer was discarded for its CRC: it took one counter, and its resend comes with the next. */
+  lost(): void {
+    this.#expected++;
+  }
+
+  /** Forget both keys. */
+  close(): void {
+    this.#send.close();
+    this.#receive.close();
   }
 }

@@ -3,13 +3,14 @@
 // of the whole handshake so far — both hellos with both fresh nonces, both identities and
 // certificates — plus its own role, so a signature can't be replayed into another session,
 // reflected back at its sender, or moved between a camera and a dock. The hellos carry ephemeral
-// X25519 keys, so the hash also binds the session keys (session-keys.ts) that MAC every later frame.
+// X25519 keys, so the hash also binds the session keys (session-keys.ts) that seal every later
+// frame. The label names the protocol version: a signature from a version-1 session is no use here.
 
 import { encode } from '../codec/cbor.js';
 import type { Digest } from '../platform/digest.js';
 import { sha256Of } from '../platform/digest.js';
 
-export const PROTOCOL_LABEL = 'bodycam dock session v1';
+export const PROTOCOL_LABEL = 'bodycam dock session v2';
 
 /** The handshake hash: SHA-256 over the label and both hello messages exactly as sent. */
 export function transcriptHash(digest: Digest, cameraHello: Uint8Array, dockHello: Uint8Array): Uint8Array {

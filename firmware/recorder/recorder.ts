@@ -679,6 +679,7 @@ export class Recorder {
       random: p.random,
       digest: p.digest,
       checksum: p.checksum,
+      cipher: p.cipher,
       ed25519: this.#ed,
       status: () => {
         const u = this.#store.usage();

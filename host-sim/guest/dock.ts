@@ -23,6 +23,10 @@ import { SegmentStore } from '../../firmware/storage/index.js';
 import { KeyStoreTrust, provisionFirmwareKeys, UpdateSession } from '../../firmware/update/index.js';
 import { heldRevocations, keepRevocations, KEY_REVOCATIONS } from '../../firmware/provision/camera.js';
 import { AbSlots } from '../update/ab-slots.js';
+import { FrameReader, frameEncoded, frameMessage, HEADER_BYTES, TRAILER_BYTES } from '../../firmware/dock/frame.js';
+import { decodeMessage, encodeMessage, encodeMessageWithRoom, num } from '../../firmware/dock/messages.js';
+import { deriveSessionKeys, ephemeralKey, SEALED_PREFIX, SEALED_SUFFIX, SessionChannel } from '../../firmware/dock/session-keys.js';
+import { deriveMacKeys, MAC_PREFIX, MAC_SUFFIX, SessionMac } from '../candidates/session-mac/session-mac.js';
 import type { Entry, GuestEnv } from './env.js';
 
 export const CAMERA_STORE_PATH = 'bodycam-store';
@@ -145,6 +149,7 @@ export function cameraSession(env: GuestEnv, extra: Partial<CameraSessionOptions
     random: p.random,
     digest: p.digest,
     checksum: p.checksum,
+    cipher: p.cipher,
     ed25519: ed25519(env),
     status: () => {
       const u = s.usage();
@@ -348,4 +353,74 @@ export const dockEntries: Record<string, Entry> = Object.freeze({
     if (identity(env).deviceId()) keeper(env).sealRecovered();
     return null;
   },
+
+  /**
+   * The bench's upload path (`npm run bench -- channel`): `count` pulls of `chunk` bytes, sealed
+   * by a dock under the channel `kind` ('aead': the sealed channel of protocol version 2; 'mac':
+   * version 1's HMAC channel, host-sim/candidates/session-mac; 'plain': frames with no channel at
+   * all, the floor both are measured from), kept for dock.channel.answer.
+   */
+  'dock.channel.prepare': (env, kind, chunk, count) => {
+    const p = env.platform;
+    const aead = kind === 'aead';
+    const size = chunk as number;
+    // Fixed ephemeral keys and transcript: what a frame costs does not depend on them.
+    const c = ephemeralKey(new Uint8Array(32).fill(7));
+    const d = ephemeralKey(new Uint8Array(32).fill(9));
+    const h = new Uint8Array(32).fill(1);
+    const make = (own: { secret: Uint8Array }, peer: { publicKey: Uint8Array }, role: 'camera' | 'dock'): BenchChannel =>
+      aead
+        ? new SessionChannel({ cipher: p.cipher, checksum: p.checksum, keys: deriveSessionKeys(p.digest, own.secret, peer.publicKey, h), role })
+        : kind === 'mac'
+          ? new SessionMac({ digest: p.digest, checksum: p.checksum, keys: deriveMacKeys(p.digest, own.secret, peer.publicKey, h), role })
+          : {
+              seal: (room) => frameEncoded(room, p.checksum),
+              sealPayload: (payload) => frameMessage(payload, p.checksum),
+              open: (ev) => ev.payload,
+            };
+    const dockSide = make(d, c, 'dock');
+    const pulls: Uint8Array[] = [];
+    for (let i = 0; i < (count as number); i++) pulls.push(dockSide.sealPayload(encodeMessage('pull', { seq: 0, offset: i * size, length: size })));
+    const media = new Uint8Array(size);
+    for (let i = 0; i < size; i++) media[i] = (i * 31) & 255;
+    env.state.channelBench = { kind: kind as string, camera: make(c, d, 'camera'), reader: new FrameReader(p.checksum), pulls, media } satisfies ChannelBench;
+    return null;
+  },
+
+  /**
+   * The camera's side of those pulls, as CameraSession answers one: the frame read and opened,
+   * the pull decoded, the chunk (its CRC through the Checksum port) encoded with room and sealed
+   * in place. The media is one buffer in RAM (reading flash costs both channels the same).
+   * Returns the bytes of the chunk frames made.
+   */
+  'dock.channel.answer': (env) => {
+    const b = env.state.channelBench as ChannelBench;
+    const p = env.platform;
+    const prefix = b.kind === 'aead' ? SEALED_PREFIX : b.kind === 'mac' ? MAC_PREFIX : HEADER_BYTES;
+    const suffix = b.kind === 'aead' ? SEALED_SUFFIX : b.kind === 'mac' ? MAC_SUFFIX : TRAILER_BYTES;
+    let bytes = 0;
+    for (const pull of b.pulls) {
+      for (const ev of b.reader.push(pull)) {
+        if (ev.kind !== 'message') throw ev.error;
+        const m = decodeMessage(b.camera.open(ev));
+        const data = b.media.subarray(0, num(m, 'length'));
+        bytes += b.camera.seal(encodeMessageWithRoom('chunk', { seq: num(m, 'seq'), offset: num(m, 'offset'), data, crc: p.checksum.crc32(data) }, prefix, suffix)).length;
+      }
+    }
+    return bytes;
+  },
 });
+
+interface BenchChannel {
+  seal(room: { buffer: Uint8Array; length: number }): Uint8Array;
+  sealPayload(payload: Uint8Array): Uint8Array;
+  open(ev: { payload: Uint8Array; flags: number; framed: Uint8Array }): Uint8Array;
+}
+
+interface ChannelBench {
+  kind: string;
+  camera: BenchChannel;
+  reader: FrameReader;
+  pulls: Uint8Array[];
+  media: Uint8Array;
+}
