@@ -13,7 +13,7 @@ import { nodeChecksum, nodeDigest } from '../host/ports.js';
 import { checkOwnIdentity } from './identity.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { DockSession, Slots, type DockIdentity, type SessionProgress, type SessionResult } from './session.js';
-import { EvidenceStore, stationFault, writeDurable } from './store.js';
+import { EvidenceStore, FILE_MODE, stationFault, writeDurable } from './store.js';
 import { frameMessage } from '../firmware/dock/frame.js';
 import { encodeMessage } from '../firmware/dock/messages.js';
 import type { FirmwareShelf } from './firmware-shelf.js';
@@ -142,8 +142,8 @@ export class DockStation {
     });
     try {
       const rootPath = join(o.storeDir, 'trust', 'root.pub');
-      if (!existsSync(rootPath)) writeDurable(rootPath, o.identity.rootKey);
-      if (o.revocationsCose) writeDurable(join(o.storeDir, 'trust', 'revocations.cose'), o.revocationsCose);
+      if (!existsSync(rootPath)) writeDurable(rootPath, o.identity.rootKey, { mode: FILE_MODE });
+      if (o.revocationsCose) writeDurable(join(o.storeDir, 'trust', 'revocations.cose'), o.revocationsCose, { mode: FILE_MODE });
       // Receipts in this store are checked against the certificates of the docks that signed them.
       this.store.putObject(o.identity.certificate, 'dock-certificate');
       this.store.link(createHash('sha256').update(o.identity.certificate).digest('hex'), 'docks', o.identity.id, 'certificate.cose');

@@ -42,7 +42,7 @@ export function prepareStoreDir(dir: string): string {
   }
   if (!parentIsDir) throw new BodycamError('E_STORE_PATH', `--store ${dir}: the folder that would hold it, ${parent}, does not exist; nothing was created. Check the path, or make ${parent} first`);
   try {
-    mkdirSync(abs, { mode: 0o750 });
+    mkdirSync(abs, { mode: 0o700 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
@@ -63,7 +63,7 @@ export class StoreLock {
     const me: Holder = { pid: process.pid, host: hostname(), since: now().toISOString() };
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const fd = openSync(file, 'wx', 0o640);
+        const fd = openSync(file, 'wx', 0o600);
         try {
           writeSync(fd, `${JSON.stringify(me)}\n`);
         } finally {

@@ -108,11 +108,12 @@ export class SyncBatch {
 }
 
 /**
- * Write a file durably: temp file, fsync, rename, fsync the directory. `mode` for secrets
- * (0o600, set before a byte is written); `exclusive` refuses to replace an existing file.
+ * Write a file durably: temp file, fsync, rename, fsync the directory. `mode` for secrets and for
+ * everything in a dock's store (0o600, set before a byte is written); `exclusive` refuses to
+ * replace an existing file. Folders it makes are the owner's alone (0o700).
  */
 export function writeDurable(path: string, data: Uint8Array | string, o: { mode?: number; exclusive?: boolean } = {}): void {
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: FOLDER_MODE });
   if (o.exclusive && existsSync(path)) throw new BodycamError('E_EXISTS', `${path} already exists; refusing to replace it`);
   const tmp = `${path}.tmp-${process.pid}`;
   // A fresh file, created with its mode (O_EXCL: never a stale temp file's mode, never through a symlink).
@@ -132,10 +133,16 @@ export function writeDurable(path: string, data: Uint8Array | string, o: { mode?
   fsyncDir(dirname(path));
 }
 
-/** Evidence files are read-only once stored; folders are the station's alone. */
-export const EVIDENCE_MODE = 0o440;
-export const FOLDER_MODE = 0o750;
-const PARTIAL_MODE = 0o640;
+/**
+ * Everything in a store is the station's alone, from the first byte (each file and folder is
+ * created with its mode, never chmod-ed after): evidence is read-only once stored, other files
+ * (the index and its WAL, custody checkpoints, trust/) 0600, folders 0700. Footage on a dock's disk
+ * is for the station's user, not for whoever else has a login on the machine.
+ */
+export const EVIDENCE_MODE = 0o400;
+export const FILE_MODE = 0o600;
+export const FOLDER_MODE = 0o700;
+const PARTIAL_MODE = 0o600;
 
 /** Open without following a symlink in the last component. */
 const NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
@@ -230,8 +237,10 @@ export class EvidenceStore {
    */
   constructor(dir: string, o: { rebuildIndex?: boolean } = {}) {
     this.dir = dir;
-    mkdirSync(join(dir, 'objects', 'sha256'), { recursive: true, mode: 0o750 });
-    mkdirSync(join(dir, 'partial'), { recursive: true, mode: 0o750 });
+    mkdirSync(join(dir, 'objects', 'sha256'), { recursive: true, mode: FOLDER_MODE });
+    mkdirSync(join(dir, 'partial'), { recursive: true, mode: FOLDER_MODE });
+    // A store an earlier version made (folders 0750, files 0440/0640) is closed to the group at its root.
+    chmodSync(dir, FOLDER_MODE);
     const indexPath = join(dir, 'index.sqlite');
     const problem = indexProblem(indexPath, holdsEvidence(dir));
     if (problem) {
@@ -240,8 +249,11 @@ export class EvidenceStore {
       for (const suffix of ['', '-wal', '-shm']) if (existsSync(indexPath + suffix)) renameSync(indexPath + suffix, aside + suffix);
       this.needsRebuild = existsSync(aside) ? aside : 'missing';
     }
+    // The index is made 0600 before SQLite opens it, so no byte of it is ever readable by others;
+    // SQLite gives its -wal and -shm files the database file's mode.
+    if (!existsSync(indexPath)) closeSync(openSync(indexPath, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | NOFOLLOW, FILE_MODE));
+    else chmodSync(indexPath, FILE_MODE);
     this.db = new Database(indexPath);
-    chmodSync(indexPath, 0o640);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(`
@@ -280,7 +292,7 @@ export class EvidenceStore {
     const size = this.#range.size;
     const root = this.#range.root();
     const path = join(this.dir, 'log', 'checkpoints', `${seqName(size)}.cose`);
-    writeDurable(path, signLogCheckpoint({ dock: c.dock, size, root, utc: (c.now ?? Date.now)() }, c.signer));
+    writeDurable(path, signLogCheckpoint({ dock: c.dock, size, root, utc: (c.now ?? Date.now)() }, c.signer), { mode: FILE_MODE });
     return { size, root, path };
   }
 
