@@ -9,6 +9,7 @@ import test from 'ava';
 import { CipherSuite, Aes256Gcm, HkdfSha256 } from '@hpke/core';
 import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
 import { randomBytes } from 'node:crypto';
+import nacl from 'tweetnacl';
 import { isBodycamError } from '../firmware/errors.js';
 import {
   HPKE_X25519_SHA256_AES128GCM, HPKE_X25519_SHA256_AES256GCM, hpkeDeriveKeyPair, openBase, sealBase, setupBaseR, setupBaseS, type HpkeEnv,
@@ -173,4 +174,15 @@ test('sealBase is deterministic in its seed and opens with openBase; a context r
   const { context } = setupBaseS(env, HPKE_X25519_SHA256_AES256GCM, r.publicKey, new Uint8Array(0), ikmE);
   context.close();
   t.is(code(t.throws(() => context.seal(new Uint8Array(0), new Uint8Array(1)))), 'E_HPKE_CLOSED');
+});
+
+bothEngines("X25519: the camera's (BigInt field) and the bench's baseline, tweetnacl's scalarMult ported, agree with the npm tweetnacl", async (t, { engine }) => {
+  for (let i = 0; i < 4; i++) {
+    const k = Uint8Array.from(randomBytes(32));
+    const u = Uint8Array.from(randomBytes(32));
+    u[31] &= 0x7f;
+    const want = toHex(nacl.scalarMult(k, u));
+    t.is(toHex((await engine.call('crypto.x25519', 'ours', k, u)).value as Uint8Array), want);
+    t.is(toHex((await engine.call('crypto.x25519', 'tweetnacl', k, u)).value as Uint8Array), want);
+  }
 });

@@ -1189,3 +1189,63 @@ export function naclVerify(m: Uint8Array, sig: Uint8Array, pk: Uint8Array): bool
   pack(t, p);
   return crypto_verify_32(sig, 0, t, 0) === 0;
 }
+
+/**
+ * X25519 as tweetnacl does it (crypto_scalarmult, nacl.scalarMult): the Montgomery ladder on
+ * tweetnacl's float limbs. Not the camera's X25519 (firmware/signing/x25519.ts is): the bench's
+ * baseline for it (npm run bench -- cipher), checked byte for byte against the npm package
+ * (test/crypto-hpke.test.ts). Its constant is made per call: preloaded modules make no new tables.
+ */
+export function naclScalarMult(n: Uint8Array, p: Uint8Array): Uint8Array {
+  const q = new Uint8Array(32);
+  const _121665 = gf([0xdb41, 1]);
+  let z = new Uint8Array(32);
+  let x = new Float64Array(80), r: number, i: number;
+  let a = gf(), b = gf(), c = gf(), d = gf(), e = gf(), f = gf();
+  for (i = 0; i < 31; i++) z[i] = n[i];
+  z[31] = (n[31] & 127) | 64;
+  z[0] &= 248;
+  unpack25519(x, p);
+  for (i = 0; i < 16; i++) {
+    b[i] = x[i];
+    d[i] = a[i] = c[i] = 0;
+  }
+  a[0] = d[0] = 1;
+  for (i = 254; i >= 0; --i) {
+    r = (z[i >>> 3] >>> (i & 7)) & 1;
+    sel25519(a, b, r);
+    sel25519(c, d, r);
+    A(e, a, c);
+    Z(a, a, c);
+    A(c, b, d);
+    Z(b, b, d);
+    S(d, e);
+    S(f, a);
+    M(a, c, a);
+    M(c, b, e);
+    A(e, a, c);
+    Z(a, a, c);
+    S(b, a);
+    Z(c, d, f);
+    M(a, c, _121665);
+    A(a, a, d);
+    M(c, c, a);
+    M(a, d, f);
+    M(d, b, x);
+    S(b, e);
+    sel25519(a, b, r);
+    sel25519(c, d, r);
+  }
+  for (i = 0; i < 16; i++) {
+    x[i + 16] = a[i];
+    x[i + 32] = c[i];
+    x[i + 48] = b[i];
+    x[i + 64] = d[i];
+  }
+  const x32 = x.subarray(32);
+  const x16 = x.subarray(16);
+  inv25519(x32, x32);
+  M(x16, x16, x32);
+  pack25519(q, x16);
+  return q;
+}

@@ -12,6 +12,8 @@ import {
 } from '../../firmware/crypto/hpke.js';
 import { StreamOpener, StreamSealer } from '../../firmware/crypto/stream.js';
 import type { Camera } from '../../firmware/platform/camera.js';
+import { x25519 } from '../../firmware/signing/x25519.js';
+import { naclScalarMult } from '../../firmware/signing/tweetnacl.js';
 import { sha256Of } from '../../firmware/platform/digest.js';
 import type { Entry, GuestEnv } from './env.js';
 
@@ -117,6 +119,17 @@ export const cryptoEntries: Record<string, Entry> = Object.freeze({
       context.close();
     }
   },
+  /** X25519(k, u): the camera's (BigInt field, firmware/signing/x25519.ts) or tweetnacl's scalarMult (the bench's baseline). */
+  'crypto.x25519': (_e, which, k, u) => (which === 'tweetnacl' ? naclScalarMult : x25519)(bytes(k, 'k'), bytes(u, 'u')),
+  /**
+   * What the camera does per segment: wrap a fresh content key to an evidence key with HPKE
+   * (SealBase, AES-256-GCM: an ephemeral key pair from 32 random bytes, one DH, the key schedule,
+   * one seal). [enc, wrapped key].
+   */
+  'crypto.hpke.wrap': (e, pkR, ikmE, contentKey) => {
+    const r = sealBase(hpkeEnv(e), HPKE_X25519_SHA256_AES256GCM, bytes(pkR, 'pkR'), new Uint8Array(0), new Uint8Array(0), bytes(contentKey, 'contentKey'), bytes(ikmE, 'ikmE'));
+    return [r.enc, r.ciphertext];
+  },
   /** Single-shot SealBase: [enc, ciphertext]. */
   'crypto.hpke.sealBase': (e, suite, pkR, info, aad, pt, ikmE) => {
     const r = sealBase(hpkeEnv(e), suiteOf(suite), bytes(pkR, 'pkR'), bytes(info, 'info'), bytes(aad, 'aad'), bytes(pt, 'pt'), bytes(ikmE, 'ikmE'));
@@ -180,7 +193,7 @@ export const cryptoEntries: Record<string, Entry> = Object.freeze({
     const bodies: Uint8Array[] = [];
     for (let f = camera.read(); f; f = camera.read()) {
       const body = new Uint8Array(f.buffer);
-      if (sealer) tags.push(sealer.seal(body, aad, false));
+      if (seal === true && sealer) tags.push(sealer.seal(body, aad, false));
       crcs.push(e.platform.checksum.crc32(f.buffer));
       digests.push(sha256Of(e.platform.digest, body));
       if (copy === true) bodies.push(body.slice());
