@@ -65,7 +65,10 @@ class CryptAeadContext implements AeadContext {
   /** The tag over `aad` and the ciphertext `data`: GHASH_H(A, C) XOR E(K, J0). */
   #tag(block: CryptBlockCipher, nonce: BufferLike, aad: BufferLike, data: Uint8Array): Uint8Array {
     const ghash = new this.#crypt.GHASH(this.#h, arrayBufferOf(aad));
-    if (data.byteLength) ghash.write(data);
+    // kcl/ghash.c reads its input as 64-bit words: on the ESP32-S3's Xtensa core a word load from
+    // an address not a multiple of 4 can fault (untested here: no device), so data that starts there is hashed from a copy (a
+    // native copy; a frame's buffer and the arrays the firmware makes start aligned).
+    if (data.byteLength) ghash.write((data.byteOffset & 3) === 0 ? data : new Uint8Array(data));
     const s = new Uint8Array(ghash.close());
     const e = new Uint8Array(block.encrypt(this.#counter(nonce, 1)));
     for (let i = 0; i < AEAD_TAG_BYTES; i++) s[i] ^= e[i];
