@@ -4,10 +4,10 @@
 //
 // prepareReplay() makes the segments (random media, signed chained manifests) and encodes every
 // chunk message the station will pull, with room for the frame header, counter and tag; during
-// the session each pull costs only the session seal and the frame CRC over a ready-made message
-// (neither can be made ahead: the keys are the session's). A pull at an offset that was not
-// prepared (a resume) is encoded on the spot. plainCopy() sends the same media bytes, raw, to a
-// plain TCP receiver: the baseline.
+// the session each pull costs only a copy, the session seal and the frame CRC over a ready-made
+// message (neither seal nor CRC can be made ahead: the keys are the session's). A pull at an
+// offset that was not prepared (a resume) is encoded on the spot. plainCopy() sends the same
+// media bytes, raw, to a plain TCP receiver: the baseline.
 
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
@@ -146,10 +146,11 @@ export function replaySession(r: Replay, port: number): Promise<{ released: numb
             const length = num(m, 'length');
             const key = `${seq}:${offset}:${length}`;
             const ready = r.chunks.get(key);
-            // A ready-made message is sealed in place once; anything else (a resume, a resend) is encoded now.
+            // A ready-made message is sealed once a session; anything else (a resume, a resend) is
+            // encoded now. Sealing encrypts in place, so a session seals a copy: the replay docks again.
             if (ready && !sent.has(key)) {
               sent.add(key);
-              sock.write(mac!.seal(ready));
+              sock.write(mac!.seal({ buffer: ready.buffer.slice(), length: ready.length }));
             } else {
               const data = bySeq.get(seq)!.media.subarray(offset, offset + length);
               send('chunk', { seq, offset, data, crc: nodeChecksum.crc32(data) });

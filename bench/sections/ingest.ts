@@ -1,6 +1,6 @@
 // Dock ingest against a plain copy (issue 18 part 3), in one run:
 // - station-only: a replay camera in its own process (bench/dock-replay.ts: ready-made chunk
-//   messages, only the session MAC and frame CRC made per pull) docks to a station; the time from
+//   messages, only the session seal and frame CRC made per pull) docks to a station; the time from
 //   "go" to the session's end (every segment verified, durable, indexed and receipted) against a
 //   plain TCP copy of the same bytes from the same process into one file with one fsync at the end.
 //   Rounds are interleaved (copy, station, copy, station, ...); the figure is the median ratio.
@@ -134,7 +134,7 @@ export default async function ingestBench(report: Report): Promise<void> {
   report.add({ name: `station-only: ${SEGMENTS} segments (${mib.toFixed(1)} MiB) from a replay camera, authenticated, verified, durable, indexed, receipted (median of ${ROUNDS} interleaved rounds)`, value: mibps(bytes, stations[i]), unit: 'MiB/s', baseline: { name: 'plain TCP copy of the same bytes into a file, one fsync (MiB/s)', value: mibps(bytes, copies[i]) } });
   report.note(`ratios by round: ${ratios.map((r) => r.toFixed(2)).join(', ')}; station thread busy ${busy.toFixed(0)} ms of ${median(stations).toFixed(0)} ms`);
   report.add({ name: 'station-only: station CPU per MiB (all its threads; a figure the machine\'s other load does not inflate)', value: stationCpu / mib, unit: 'ms', baseline: { name: 'the plain copy receiver\'s CPU per MiB (ms)', value: receiverCpu / mib } });
-  report.note(`replay camera CPU ${(cameraCpu / mib).toFixed(2)} ms per MiB (session MAC and frame CRC per chunk); the copy's sender ${(copyCpu / mib).toFixed(2)} ms per MiB`);
+  report.note(`replay camera CPU ${(cameraCpu / mib).toFixed(2)} ms per MiB (a copy, the session seal and the frame CRC per chunk); the copy's sender ${(copyCpu / mib).toFixed(2)} ms per MiB`);
 
   // End to end: the simulated camera, in its own thread, against a plain copy of its bytes.
   const RECORD = { segments: 8, frames: 150, bodyBytes: 30 * 1024 };
