@@ -16,7 +16,10 @@ import { loadSignerIdentity, type ExportSignerIdentity } from '../evidence/c2pa-
 import { peekManifest } from '../firmware/signing/manifest.js';
 import { version } from './bodycam.js';
 import { CENTRAL_VIEW_HELP, CENTRAL_VIEW_OPTIONS, isCentral, onCentralView } from './central-view.js';
-import { intOption, parseArgs, stringOption } from './args.js';
+import { intOption, parseArgs, secretOption, stringOption } from './args.js';
+import { loadExaminerKey } from '../evidence/sealed.js';
+import { EVIDENCE_PASSPHRASE_ENV, EVIDENCE_PASSPHRASE_OPTION } from '../evidence/evidence-keys.js';
+import { SEALED_MAGIC_0, SEALED_MAGIC_1 } from '../firmware/encoder/sealed-record.js';
 import { checkpointFromArgs, jsonable, TRUST_HELP, TRUST_OPTIONS, trustFromArgs, trustLines } from './verify.js';
 
 const HELP = [
@@ -42,6 +45,12 @@ const HELP = [
   '',
   ...TRUST_HELP,
   '  --checkpoint FILE   a custody-log checkpoint kept outside the store (as bodycam verify)',
+  '  --evidence-key FILE the agency evidence key (evidence-keys/<key id>.secret) that opens sealed',
+  '                      segments; every chunk is authenticated as it is decrypted, and any that',
+  '                      fails refuses the export (E_STREAM_AUTH, E_STREAM_ORDER, E_STREAM_TRUNCATED,',
+  '                      E_HPKE_OPEN). Sealed segments without it: E_EVIDENCE_KEY_REQUIRED',
+  `  --${EVIDENCE_PASSPHRASE_OPTION} FILE  the key file's passphrase (or ${EVIDENCE_PASSPHRASE_ENV})`,
+  '  --examiner NAME     who decrypts, for the integrity report (default: the operating system user)',
   ...CENTRAL_VIEW_HELP,
   '  --accept-findings   export despite findings about the device; each is printed and recorded',
   '  --format mp4|avi    the container (default mp4, or avi when --out ends in .avi)',
@@ -61,7 +70,7 @@ function integrityPath(outPath: string): string {
 }
 
 export async function exportCommand(argv: string[], print: (line: string) => void): Promise<number> {
-  const p = parseArgs(argv, { ...TRUST_OPTIONS, ...CENTRAL_VIEW_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, format: { value: true }, signer: { value: true }, checkpoint: { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, force: {}, json: {}, help: {} });
+  const p = parseArgs(argv, { ...TRUST_OPTIONS, ...CENTRAL_VIEW_OPTIONS, out: { value: true }, 'clock-offset': { value: true }, 'max-fill': { value: true }, 'max-bytes': { value: true }, format: { value: true }, signer: { value: true }, checkpoint: { value: true }, 'evidence-key': { value: true }, [EVIDENCE_PASSPHRASE_OPTION]: { value: true }, examiner: { value: true }, store: { value: true }, device: { value: true }, from: { value: true }, to: { value: true }, 'accept-findings': {}, force: {}, json: {}, help: {} });
   if (p.options.help) {
     HELP.forEach((l) => print(l));
     return 0;
@@ -97,8 +106,14 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
     // The signer is checked before anything is verified or written: a wrong one stops at once.
     const identity = signerDir ? loadSignerIdentity(signerDir, trust.root, ed25519) : undefined;
     const checkpoint = checkpointFromArgs(p);
+    const keyFile = stringOption(p, 'evidence-key');
+    const evidenceKey = keyFile ? loadExaminerKey(keyFile, secretOption(p, process.env, EVIDENCE_PASSPHRASE_OPTION, EVIDENCE_PASSPHRASE_ENV)) : undefined;
     const verified = verifyStore(storeDir, { trust, ed25519, checkpoint });
-    plan = planStoreExport(storeDir, device, intOption(p, 'from', 0), intOption(p, 'to', Number.MAX_SAFE_INTEGER), { trust, ed25519, checkpoint, verified });
+    try {
+      plan = planStoreExport(storeDir, device, intOption(p, 'from', 0), intOption(p, 'to', Number.MAX_SAFE_INTEGER), { trust, ed25519, checkpoint, verified, evidenceKey, examiner: stringOption(p, 'examiner') });
+    } finally {
+      evidenceKey?.secret.fill(0);
+    }
     trustLines(plan.trust).forEach((l) => out(l));
     for (const b of plan.blocked) out(`REFUSED: ${b}`);
     if (plan.blocked.length) return answer(1, { verified: true, trust: plan.trust, refused: plan.blocked, findings: plan.findings });
@@ -118,6 +133,10 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
     result = { exp, written: writeAviExport(exp, outPath, { overwrite, alsoWrites: [integrityPath(outPath)] }) };
   } else {
     if (p.positionals.length === 0) throw new BodycamError('E_USAGE', 'name at least one segment media file, or --store DIR --device ID (bodycam export --help)');
+    for (const f of p.positionals) {
+      const head = readFileSync(f).subarray(0, 2);
+      if (head[0] === SEALED_MAGIC_0 && head[1] === SEALED_MAGIC_1) throw new BodycamError('E_EVIDENCE_KEY_REQUIRED', `${f} is sealed media: only its manifest says who can open it, so export it from the store (--store DIR --device ID --evidence-key FILE)`);
+    }
     const clock = stringOption(p, 'clock-offset');
     if (format === 'mp4') {
       const media = p.positionals.map((f) => new Uint8Array(readFileSync(f)));

@@ -81,6 +81,12 @@ function human(r: StoreReport, out: (l: string) => void): void {
     out(`${d.valid ? 'VALID  ' : 'INVALID'}  ${d.device}: ${n} segment${n === 1 ? '' : 's'}${range}${bad ? `, ${bad} invalid` : ''}, ${d.checkpoints} checkpoint${d.checkpoints === 1 ? '' : 's'}, ${d.receipts} receipt${d.receipts === 1 ? '' : 's'}${d.certificate ? `, key ${hex(d.certificate.keyId)}` : ''}`);
     for (const f of d.reasons) out(`    ${f.code}: ${f.message}`);
     for (const s of d.segments) for (const f of s.reasons) out(`    segment ${s.seq ?? '?'}: ${f.code}: ${f.message}`);
+    const sealed = r.sealed.find((x) => x.device === d.device);
+    if (sealed) {
+      out(`  SEALED   ${sealed.sealed} of ${sealed.segments} segments sealed to evidence key${sealed.recipients.length === 1 ? '' : 's'} ${sealed.recipients.join(', ')}: verified without the key (signature, sealed media digest, chain, custody)`);
+      out(`    NOT CHECKED without the key: each frame's header and timing, the JPEGs and sound, the STREAM chunks — bodycam export --evidence-key FILE checks them`);
+      if (sealed.unread.length) out(`    segments ${sealed.unread.join(', ')}: signed after a power cut without the content key (FLAG_UNREAD): their frame counts and times are known only to the key`);
+    }
   }
   ledgerLines(r.ledgers).forEach((l) => out(l));
   for (const c of r.completeness) {
@@ -102,7 +108,9 @@ const HELP = [
   '',
   'Verify a directory of evidence as the dock station stores it (docs/FORMAT.md):',
   'certificates, manifest signatures, media digests, the hash chain, checkpoints, receipts and',
-  'audit ledgers, against an agency root given from outside the store.',
+  'audit ledgers, against an agency root given from outside the store. Sealed segments (encrypted',
+  'at capture to the agency\'s evidence key) are verified without the key; what only the key can',
+  'check (frame headers and timing inside the ciphertext) is said, and left to bodycam export.',
   'An MP4 export is checked from the file alone: its C2PA content credentials (the export',
   'signer\'s X.509 certificate from the agency root, the claim signature, the BMFF hash binding),',
   'then the camera\'s certificate, signed segment manifests, receipts and checkpoints inside them,',

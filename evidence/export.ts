@@ -12,13 +12,14 @@ import { parseMedia } from '../firmware/encoder/frame-record.js';
 import { BodycamError, errorMessage } from '../firmware/errors.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { verifyCertificate } from '../firmware/signing/certificate.js';
-import type { Manifest } from '../firmware/signing/manifest.js';
+import { FLAG_UNREAD, type Manifest } from '../firmware/signing/manifest.js';
 import { nodeDigest } from '../host/ports.js';
 import { custodyProof } from './custody-log.js';
 import { driftFor, readDriftStatements } from './drift.js';
 import { SafeReader, segmentStem } from './layout.js';
 import type { Trust } from './trust.js';
 import { verifyStore, type StoreReport } from './verify-store.js';
+import { decryptionRecord, NEEDS_KEY_NOTE, openSealedSegment, type ExaminerKey } from './sealed.js';
 
 /** Writes byte chunks to a file through one buffer, so small chunks cost no system call each. */
 class ChunkWriter {
@@ -149,6 +150,10 @@ export interface StoreExportOptions {
   verified?: StoreReport;
   /** A custody-log checkpoint from outside the store. */
   checkpoint?: { bytes: Uint8Array; file: string };
+  /** The examiner's evidence key: sealed segments are decrypted with it (E_EVIDENCE_KEY_REQUIRED without it). */
+  evidenceKey?: ExaminerKey;
+  /** Who decrypts, for the integrity report (default: the operating system user). */
+  examiner?: string;
 }
 
 const hexOf = (b: Uint8Array | null | undefined) => (b ? toHex(b) : null);
@@ -163,6 +168,8 @@ export function checkFramesAgainstManifest(media: Uint8Array, m: Manifest): { co
   } catch (e) {
     return [{ code: 'frames-unreadable', message: `the media's frame records can't be walked (${errorMessage(e)})` }];
   }
+  // Signed without reading its records (a sealed segment whose key a cut took): nothing to compare.
+  if (m.flags & FLAG_UNREAD) return out;
   if (frames.length !== m.frames) out.push({ code: 'frames-count', message: `the media holds ${frames.length} frames, the manifest says ${m.frames}` });
   if (frames.length === 0) return out;
   const first = frames[0].header;
@@ -221,19 +228,30 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
   const mediaBytes: Uint8Array[] = [];
   const seqs: number[] = [];
   const lostAfterLastFrame = new Map<number, number>();
+  const opened: { seq: number; kid: Uint8Array; records: number; final: boolean; unread: boolean }[] = [];
+  const sealedSeqs = chosen.filter((s) => s.manifest?.sealed).map((s) => s.seq!);
+  if (blocked.length === 0 && sealedSeqs.length && !o.evidenceKey) {
+    throw new BodycamError('E_EVIDENCE_KEY_REQUIRED', `segment${sealedSeqs.length === 1 ? '' : 's'} ${sealedSeqs.join(', ')} of ${device} ${sealedSeqs.length === 1 ? 'is' : 'are'} sealed to the agency's evidence key: export with --evidence-key FILE (bodycam verify checks them without it)`);
+  }
   if (blocked.length === 0) {
     for (const [i, s] of chosen.entries()) {
-      const bytes = reader.read(media[i], 0x7fff_ffff);
+      let bytes = reader.read(media[i], 0x7fff_ffff);
       if (!bytes) {
         blocked.push(`segment ${s.seq}: its media can't be read (${reader.problems.map((p) => p.message).join('; ')})`);
         continue;
+      }
+      if (s.manifest!.sealed) {
+        // Whole or not at all: a chunk that fails throws its code, and nothing is exported.
+        const seg = openSealedSegment(bytes, s.manifest!, o.evidenceKey!);
+        bytes = seg.media;
+        opened.push({ seq: s.seq!, kid: seg.kid, records: seg.records, final: seg.final, unread: (s.manifest!.flags & FLAG_UNREAD) !== 0 });
       }
       mediaBytes.push(bytes);
       seqs.push(s.seq!);
       for (const f of checkFramesAgainstManifest(bytes, s.manifest!)) findings.push({ scope: 'frames', code: f.code, message: f.message, seq: s.seq! });
       // Frames the manifest counts lost that no frame header carries: lost after the last frame (a cut's frame in flight).
       try {
-        const after = s.manifest!.dropped - parseMedia(bytes).reduce((n, f) => n + f.header.droppedBefore, 0);
+        const after = s.manifest!.flags & FLAG_UNREAD ? s.manifest!.dropped : s.manifest!.dropped - parseMedia(bytes).reduce((n, f) => n + f.header.droppedBefore, 0);
         if (after > 0) lostAfterLastFrame.set(s.seq!, after);
       } catch {
         // unreadable media is a frames-unreadable finding already
@@ -332,7 +350,9 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
         flags: s.manifest?.flags,
         recording: s.manifest?.recording,
         boot: s.manifest?.boot,
+        ...(s.manifest?.sealed ? { sealed: { recipients: s.manifest.sealed.recipients.map((r) => hexOf(r.kid)), records: s.manifest.sealed.records, note: NEEDS_KEY_NOTE } } : {}),
       })),
+      ...(o.evidenceKey && opened.length ? { decryption: decryptionRecord(o.evidenceKey, o.examiner, opened) } : {}),
       verifiedAt: { utc: new Date().toISOString(), note: 'UNSIGNED: the clock of the computer that made this export' },
     },
   };

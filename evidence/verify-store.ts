@@ -15,6 +15,8 @@ import { REASONS, verifyEvidence, type EvidenceInput, type EvidenceReport } from
 import type { LedgerReport } from '../firmware/recorder/ledger-verify.js';
 import { peekCertificate } from '../firmware/signing/certificate.js';
 import { nodeDigest } from '../host/ports.js';
+import { FLAG_UNREAD } from '../firmware/signing/manifest.js';
+import { NEEDS_KEY_NOTE } from './sealed.js';
 import { crossCheckLedger, type Completeness } from './completeness.js';
 import { checkCustody, type CustodyReport } from './custody-log.js';
 import { checkLedgers } from './ledger-check.js';
@@ -33,6 +35,12 @@ export interface StoreReport {
   /** Each device's ledger against its segments. */
   completeness: Completeness[];
   custody: CustodyReport;
+  /**
+   * Sealed segments (docs/FORMAT.md, "Sealed segments"), by device: checked here without the
+   * evidence key — signature, the sealed media's digest and length, chain, custody — and what only
+   * the key can check (`needsKey`), said rather than skipped.
+   */
+  sealed: { device: string; segments: number; sealed: number; recipients: string[]; unread: number[]; needsKey: string }[];
   /** What was read (for callers that go on, like an export). */
   input: EvidenceInput;
 }
@@ -83,9 +91,17 @@ export function verifyStore(dir: string, o: VerifyStoreOptions): StoreReport {
     objects: { segment: (device, seq) => present.get(device)?.get(seq), hasDevice: (device) => present.has(device) || reader.kind(join(dir, 'devices', device)) === 'dir' },
     reader,
   });
+  const sealed: StoreReport['sealed'] = [];
+  for (const d of evidence.devices) {
+    const withKey = d.segments.filter((x) => x.manifest?.sealed);
+    if (!withKey.length) continue;
+    const kids = new Set<string>();
+    for (const x of withKey) for (const r of x.manifest!.sealed!.recipients) kids.add(toHex(r.kid));
+    sealed.push({ device: d.device, segments: d.segments.length, sealed: withKey.length, recipients: [...kids], unread: withKey.filter((x) => x.manifest!.flags & FLAG_UNREAD).map((x) => x.seq!), needsKey: NEEDS_KEY_NOTE });
+  }
   const problems = reader.problems;
   const valid = evidence.valid && problems.length === 0 && ledgers.every((l) => l.valid) && completeness.every((c) => c.findings.length === 0) && custody.findings.length === 0;
-  return { directory: dir, uploads, valid, trust: trustSummary(o.trust), evidence, problems, ledgers, completeness, custody, input };
+  return { directory: dir, uploads, valid, trust: trustSummary(o.trust), evidence, problems, ledgers, completeness, custody, sealed, input };
 }
 
 const PART = /^(\d{10})\.part$/;

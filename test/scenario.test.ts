@@ -3,6 +3,7 @@
 // give byte-identical evidence on node and xs; the format refuses bad scenarios clearly.
 
 import test from 'ava';
+import { peekManifest } from '../firmware/signing/manifest.js';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,10 @@ test('the same scenario and seed give byte-identical evidence on node and xs', a
   const files = (dir: string) => readdirSync(join(dir, 'devices', 'CAM-SIM-0001', 'segments')).sort();
   t.deepEqual(files(node.evidence), files(xs.evidence));
   for (const f of files(node.evidence)) t.deepEqual(readFileSync(join(node.evidence, 'devices', 'CAM-SIM-0001', 'segments', f)), readFileSync(join(xs.evidence, 'devices', 'CAM-SIM-0001', 'segments', f)), f);
+  // Sealed at capture (the runner installs an evidence key): the same content keys, HPKE wraps and STREAM chunks on both engines.
+  const manifests = files(node.evidence).filter((f) => f.endsWith('.manifest.cose'));
+  t.true(manifests.length > 0);
+  for (const f of manifests) t.truthy(peekManifest(new Uint8Array(readFileSync(join(xs.evidence, 'devices', 'CAM-SIM-0001', 'segments', f)))).manifest.sealed, `${f} is sealed`);
 });
 
 test('bodycam sim writes report.json and summary.txt and exits 0', async (t) => {

@@ -19,6 +19,7 @@ import { SafeReader, segmentStem } from '../../evidence/layout.js';
 import type { Trust } from '../../evidence/trust.js';
 import { verifyStore, type StoreReport } from '../../evidence/verify-store.js';
 import { parseMedia, type FrameHeader } from '../../firmware/encoder/frame-record.js';
+import { SEALED_MAGIC_0, SEALED_MAGIC_1 } from '../../firmware/encoder/sealed-record.js';
 import { BodycamError } from '../../firmware/errors.js';
 import type { Ed25519 } from '../../firmware/signing/ed25519.js';
 import { isSafeId } from '../../firmware/signing/ids.js';
@@ -251,6 +252,8 @@ export class EvidenceView {
     const bytes = reader.read(path, 0x7fff_ffff);
     if (!bytes) throw new BodycamError('E_NO_SEGMENT', `segment ${seq} of ${device} can't be read (${reader.problems.map((p) => p.message).join('; ')})`);
     let frames: { header: FrameHeader; jpeg: Uint8Array }[];
+    // Sealed at capture (docs/FORMAT.md): the station never holds the evidence key, so it shows no picture.
+    if (bytes[0] === SEALED_MAGIC_0 && bytes[1] === SEALED_MAGIC_1) throw new BodycamError('E_EVIDENCE_SEALED', `segment ${seq} of ${device} is sealed to the agency's evidence key: the station can't show it; export it with bodycam export --evidence-key FILE`);
     try {
       frames = parseMedia(bytes);
     } catch (e) {

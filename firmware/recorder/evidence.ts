@@ -37,7 +37,8 @@ import { toBytes } from '../platform/buffers.js';
 import type { PendingSegment, UploadSource } from '../dock/camera-session.js';
 import type { VerifiedCertificate } from '../signing/certificate.js';
 import type { Ed25519 } from '../signing/ed25519.js';
-import { FLAG_RECOVERED, ManifestBuilder, type SignedManifest } from '../signing/manifest.js';
+import { FLAG_RECOVERED, FLAG_UNREAD, ManifestBuilder, type SignedManifest } from '../signing/manifest.js';
+import { recipientsFrom, sealedValue, type SealedRecipient } from '../encoder/sealed-record.js';
 import { checkReceipt, signCheckpoint } from '../signing/receipt.js';
 import type { Signer } from '../signing/signer.js';
 import type { SegmentInfo, SegmentStore } from '../storage/index.js';
@@ -55,10 +56,17 @@ export interface SegmentMeta {
   width: number;
   height: number;
   frameRate: number;
+  /** A sealed segment: the evidence keys its content key is wrapped to (absent: written in the clear). */
+  sealed?: readonly SealedRecipient[];
+  /** A sealed segment: when it was opened (monotonic and UTC ms), the times of a manifest signed without its key. */
+  opened?: { mono: number; utc: number };
 }
 
 export function encodeMeta(m: SegmentMeta): Uint8Array {
-  return encode({ recording: m.recording, boot: m.boot, flags: m.flags, format: m.format, width: m.width, height: m.height, frameRate: m.frameRate });
+  const base = { recording: m.recording, boot: m.boot, flags: m.flags, format: m.format, width: m.width, height: m.height, frameRate: m.frameRate };
+  if (!m.sealed) return encode(base);
+  const opened = m.opened ?? { mono: 0, utc: 0 };
+  return encode({ ...base, sealed: sealedValue(m.sealed), opened: [opened.mono, opened.utc] });
 }
 
 export function decodeMeta(bytes: Uint8Array | undefined): SegmentMeta | undefined {
@@ -68,7 +76,14 @@ export function decodeMeta(bytes: Uint8Array | undefined): SegmentMeta | undefin
     if (!(v instanceof Map)) return undefined;
     const u = (k: string) => (isUint(v.get(k)) ? (v.get(k) as number) : 0);
     const format = v.get('format');
-    return { recording: u('recording'), boot: u('boot'), flags: u('flags'), format: isText(format) ? format : 'unknown', width: u('width'), height: u('height'), frameRate: u('frameRate') };
+    const m: SegmentMeta = { recording: u('recording'), boot: u('boot'), flags: u('flags'), format: isText(format) ? format : 'unknown', width: u('width'), height: u('height'), frameRate: u('frameRate') };
+    const sealed = v.get('sealed');
+    if (sealed instanceof Map) {
+      m.sealed = recipientsFrom(sealed.get('recipients'), 'E_META_FORMAT');
+      const o = v.get('opened');
+      m.opened = Array.isArray(o) && isUint(o[0]) && isUint(o[1]) ? { mono: o[0], utc: o[1] } : { mono: 0, utc: 0 };
+    }
+    return m;
   } catch {
     return undefined;
   }
@@ -87,7 +102,10 @@ export interface RecoveredSegment {
   dropped: number;
   /** Of those, frames the cut tore in flight (0 or 1). */
   lostAtCut: number;
-  lastUtc: number;
+  /** The last frame's UTC; null for a sealed segment, which the camera can't read once its key is gone. */
+  lastUtc: number | null;
+  /** A sealed segment, signed without reading it (FLAG_UNREAD): its frames, drops and times are the export's to count. */
+  sealed: boolean;
 }
 
 export interface EvidenceKeeperOptions {
@@ -144,7 +162,7 @@ export class EvidenceKeeper implements UploadSource {
    * A manifest builder for segment `seq`, chained to the head — or, with `chainLater`, to the
    * manifest still being signed before it (ManifestBuilder.chain when it is).
    */
-  builder(seq: number, meta: SegmentMeta, chainLater = false): ManifestBuilder {
+  builder(seq: number, meta: SegmentMeta, chainLater = false, opened?: { mono: number; utc: number }): ManifestBuilder {
     const h = this.#head;
     if (h && h.seq >= seq) throw new BodycamError('E_CHAIN_ORDER', `segment ${seq} is not after the chain head ${h.seq}`);
     return new ManifestBuilder({
@@ -157,7 +175,8 @@ export class EvidenceKeeper implements UploadSource {
       format: { format: meta.format, width: meta.width, height: meta.height },
       firmware: this.#o.firmware,
       flags: meta.flags,
-      opened: { mono: Math.floor(this.#o.clock.monotonic()), utc: Math.max(0, Math.floor(this.#o.clock.utc())) },
+      opened: opened ?? { mono: Math.floor(this.#o.clock.monotonic()), utc: Math.max(0, Math.floor(this.#o.clock.utc())) },
+      ...(meta.sealed ? { sealed: meta.sealed } : {}),
     });
   }
 
@@ -203,6 +222,18 @@ export class EvidenceKeeper implements UploadSource {
         continue;
       }
       const meta = decodeMeta(s.meta) ?? { recording: 0, boot: 0, flags: 0, format: 'unknown', width: 0, height: 0, frameRate: 0 };
+      if (meta.sealed) {
+        // Sealed: its content key died with the power, so its records can't be read here. They are
+        // hashed as stored; frames, drops and times are left to whoever holds the evidence key.
+        const b = this.builder(s.sequence, meta, false, meta.opened);
+        for (const r of o.store.records(s.id)) b.addUnread(r.header, r.body);
+        if (s.lostAtCut) b.addDropped(s.lostAtCut);
+        const signed = b.finish({ signer: o.signer, clock: o.clock.source(), flags: FLAG_RECOVERED | FLAG_UNREAD });
+        this.#keep(s, signed.bytes, false);
+        this.sealed(signed);
+        out.push({ seq: s.sequence, recording: meta.recording, frames: 0, dropped: signed.manifest.dropped, lostAtCut: s.lostAtCut, lastUtc: null, sealed: true });
+        continue;
+      }
       const b = this.builder(s.sequence, meta);
       let lastUtc = 0;
       for (const r of o.store.records(s.id)) {
@@ -223,7 +254,7 @@ export class EvidenceKeeper implements UploadSource {
       // The manifest is durable before it becomes the head: a cut in between signs it again.
       this.#keep(s, signed.bytes, false);
       this.sealed(signed);
-      out.push({ seq: s.sequence, recording: meta.recording, frames: signed.manifest.frames, dropped: signed.manifest.dropped, lostAtCut: s.lostAtCut, lastUtc });
+      out.push({ seq: s.sequence, recording: meta.recording, frames: signed.manifest.frames, dropped: signed.manifest.dropped, lostAtCut: s.lostAtCut, lastUtc, sealed: false });
     }
     return out;
   }

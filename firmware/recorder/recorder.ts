@@ -46,6 +46,7 @@ import { FrameCapture } from '../sensor/capture.js';
 import { AUDIO_BLOCK_MS, AudioCapture } from '../sensor/audio-capture.js';
 import { MEDIA_FORMAT, MEDIA_FORMAT_AV, type FrameSink } from '../encoder/frame-record.js';
 import { AUDIO_MAGIC_0 } from '../encoder/audio-record.js';
+import { END_RECORD_LENGTH, NO_RECORD, RecordSealer } from '../encoder/sealed-record.js';
 import { SegmentStore, type PreEventRing, type SegmentInfo, type SegmentWriter } from '../storage/index.js';
 import { DeviceIdentity } from '../signing/identity.js';
 import type { Ed25519 } from '../signing/ed25519.js';
@@ -149,6 +150,16 @@ export class Recorder {
   #state: RecorderState = 'off';
   #ring: PreEventRing | undefined;
   #writer: SegmentWriter | undefined;
+  /**
+   * The open stream's sealer (the ring's, kept through its promotion, or the segment's) while the
+   * camera holds evidence keys: the content key lives here, in RAM, until the stream ends.
+   */
+  #sealer: RecordSealer | undefined;
+  /** Record indices of the open segment's first and last stored records (the END record names them). */
+  #sealFirst = 0;
+  #sealLast = NO_RECORD;
+  /** A record was sealed and the store then failed to take it: the stream has a hole, so it ends at the next record. */
+  #sealBroken = false;
   #builder: ManifestBuilder | undefined;
   /** The segment a rollover closed unsigned, while its signature is made in timer slices. */
   #signing: { info: SegmentInfo; prepared: PreparedManifest; steps: SignSteps; done: boolean; timer: TimerId | undefined } | undefined;
@@ -219,7 +230,7 @@ export class Recorder {
     for (const r of recovered) {
       this.#stats.segmentsRecovered++;
       this.#stats.recoveredFrames += r.frames;
-      this.#log('segment-recovered', { seq: r.seq, recording: r.recording, frames: r.frames, dropped: r.dropped, lostAtCut: r.lostAtCut, lastUtc: r.lastUtc });
+      this.#log('segment-recovered', { seq: r.seq, recording: r.recording, frames: r.frames, dropped: r.dropped, lostAtCut: r.lostAtCut, lastUtc: r.lastUtc, ...(r.sealed ? { sealed: true } : {}) });
     }
 
     this.#batteryTimer = p.timer.set(() => this.#guard(() => this.#checkBattery()), this.#config.batteryPollMs, this.#config.batteryPollMs);
@@ -229,7 +240,7 @@ export class Recorder {
       else if (b.millivolts < this.#config.criticalMillivolts) this.#powerOff('battery-critical', b.millivolts);
       else {
         const active = this.#activeRecording();
-        if (active) this.#resume(active.id, recovered.filter((r) => r.recording === active.id).pop()?.lastUtc);
+        if (active) this.#resume(active.id, recovered.filter((r) => r.recording === active.id).pop()?.lastUtc ?? undefined);
         else this.#enterStandby();
       }
     });
@@ -324,12 +335,24 @@ export class Recorder {
     return this.#audio?.running ? MEDIA_FORMAT_AV : MEDIA_FORMAT;
   }
 
+  /** Open the pre-event ring (sealed under a new content key when the camera holds evidence keys). */
+  #openRing(): void {
+    const c = this.#config;
+    // The ring's index holds every record of the window: frames, and 5 audio blocks a second with pre-event sound.
+    const perSecond = c.frameRate + (c.audio && c.preEventAudio ? 1000 / AUDIO_BLOCK_MS : 0);
+    const sealer = this.#newSealer();
+    try {
+      this.#ring = this.#store.openPreEvent({ seconds: c.preEventSeconds, ringRecords: Math.max(2048, Math.ceil(c.preEventSeconds * perSecond) + 64), endReserve: sealer ? END_RECORD_LENGTH : 0 });
+    } catch (e) {
+      sealer?.close();
+      throw e;
+    }
+    this.#useSealer(sealer);
+  }
+
   #enterStandby(): void {
     try {
-      const c = this.#config;
-      // The ring's index holds every record of the window: frames, and 5 audio blocks a second with pre-event sound.
-      const perSecond = c.frameRate + (c.audio && c.preEventAudio ? 1000 / AUDIO_BLOCK_MS : 0);
-      this.#ring = this.#store.openPreEvent({ seconds: c.preEventSeconds, ringRecords: Math.max(2048, Math.ceil(c.preEventSeconds * perSecond) + 64) });
+      this.#openRing();
     } catch (e) {
       if (isBodycamError(e, 'E_STORE_FULL')) return this.#storageFull(e);
       throw e;
@@ -342,7 +365,46 @@ export class Recorder {
 
   #newMeta(flags: number): SegmentMeta {
     const c = this.#config;
-    return { recording: this.#recording, boot: this.#boot, flags, format: this.#format(), width: c.width, height: c.height, frameRate: c.frameRate };
+    const meta: SegmentMeta = { recording: this.#recording, boot: this.#boot, flags, format: this.#format(), width: c.width, height: c.height, frameRate: c.frameRate };
+    const s = this.#sealer;
+    if (s) {
+      meta.sealed = s.recipients;
+      meta.opened = { mono: Math.floor(this.#p.clock.monotonic()), utc: Math.max(0, Math.floor(this.#p.clock.utc())) };
+    }
+    return meta;
+  }
+
+  /** A sealer for a new stream when the camera holds evidence keys (a fresh content key, wrapped to each). */
+  #newSealer(): RecordSealer | undefined {
+    const keys = this.#config.evidenceKeys;
+    if (!keys || keys.length === 0) return undefined;
+    return new RecordSealer({ cipher: this.#p.cipher, digest: this.#p.digest, random: this.#p.random, recipients: keys.map((k) => k.publicKey) });
+  }
+
+  #useSealer(sealer: RecordSealer | undefined): void {
+    this.#endSealer();
+    this.#sealer = sealer;
+    this.#sealFirst = sealer ? sealer.records : 0;
+    this.#sealLast = NO_RECORD;
+    this.#sealBroken = false;
+  }
+
+  /** The stream ended: forget its content key (contexts closed, key zeroed). */
+  #endSealer(): void {
+    this.#sealer?.close();
+    this.#sealer = undefined;
+  }
+
+  /** A new evidence segment (sealed when the camera holds evidence keys). */
+  #openNew(flags: number): void {
+    this.#useSealer(this.#newSealer());
+    const meta = this.#newMeta(flags);
+    try {
+      this.#open(this.#store.openSegment(encodeMeta(meta), { endReserve: this.#sealer ? END_RECORD_LENGTH : 0 }), meta);
+    } catch (e) {
+      this.#endSealer();
+      throw e;
+    }
   }
 
   #startRecording(): void {
@@ -359,11 +421,24 @@ export class Recorder {
         const meta = this.#newMeta(preEventFrames > 0 ? FLAG_PRE_EVENT : 0);
         const writer = ring.promote(encodeMeta(meta), now);
         this.#open(writer, meta);
-        // The kept pre-event frames are the start of this segment: hash them into its manifest.
+        // The kept pre-event frames are the start of this segment: hash them into its manifest
+        // (sealed ones as stored, their times from their headers, opened with the ring's key).
         if (writer.records > 0) {
-          for (const r of this.#store.records(writer.id)) if (this.#addToManifest(r.header, r.body)) this.#stats.evidenceFrames++;
-        }
-      } else this.#open(this.#store.openSegment(encodeMeta(this.#newMeta(0))), this.#newMeta(0));
+          const s = this.#sealer;
+          let first = true;
+          for (const r of this.#store.records(writer.id)) {
+            let header = r.header;
+            if (s) {
+              const index = new DataView(r.header.buffer, r.header.byteOffset, r.header.byteLength).getUint32(4);
+              if (first) this.#sealFirst = index;
+              this.#sealLast = index;
+              header = s.openHeader(r.header);
+            }
+            first = false;
+            if (this.#addToManifest(header, r.header, r.body)) this.#stats.evidenceFrames++;
+          }
+        } else if (this.#sealer) this.#sealFirst = this.#sealer.records;
+      } else this.#openNew(0);
     } catch (e) {
       if (ring && !this.#writer) this.#ring = ring; // promote failed: it is still a ring
       if (isBodycamError(e, 'E_STORE_FULL')) return this.#storageFull(e);
@@ -383,8 +458,7 @@ export class Recorder {
     this.#recording = recording;
     this.#audioFor(false);
     try {
-      const meta = this.#newMeta(0);
-      this.#open(this.#store.openSegment(encodeMeta(meta)), meta);
+      this.#openNew(0);
     } catch (e) {
       if (isBodycamError(e, 'E_STORE_FULL')) return this.#storageFull(e);
       throw e;
@@ -415,10 +489,25 @@ export class Recorder {
     const builder = this.#builder;
     this.#writer = undefined;
     this.#builder = undefined;
-    if (!writer || !builder) return undefined;
+    const sealer = this.#sealer;
+    if (!writer || !builder) {
+      this.#endSealer();
+      return undefined;
+    }
     if (writer.records === 0) {
+      this.#endSealer();
       writer.abandon();
       return undefined;
+    }
+    if (sealer) {
+      // The stream's final chunk, then the key is forgotten: nothing can be sealed under it again.
+      try {
+        const end = sealer.end(this.#sealFirst, this.#sealLast);
+        writer.appendEnd(end);
+        builder.addEnd(end);
+      } finally {
+        this.#endSealer();
+      }
     }
     return { writer, builder };
   }
@@ -456,6 +545,7 @@ export class Recorder {
       this.#ring.discard();
       this.#ring = undefined;
     }
+    this.#endSealer();
   }
 
   #storageFull(e: BodycamError): void {
@@ -531,15 +621,45 @@ export class Recorder {
   // ---------------------------------------------------------------- frames
 
   #append(header: Uint8Array, body: BufferLike): void {
-    if (this.#ring) {
-      this.#ring.append(header, body, this.#monoOf(header));
+    const ring = this.#ring;
+    if (ring) {
+      const mono = this.#monoOf(header);
+      if (this.#sealBroken) {
+        // A sealed record the store did not take left a hole in the ring's stream: a new ring, under a new key.
+        ring.discard();
+        this.#ring = undefined;
+        this.#endSealer();
+        this.#openRing();
+      }
+      const s = this.#sealer;
+      if (s) {
+        try {
+          this.#ring!.append(s.seal(header, body), body, mono);
+        } catch (e) {
+          this.#sealBroken = true;
+          throw e;
+        }
+      } else this.#ring!.append(header, body, mono);
       this.#failures = 0;
       return;
     }
     if (!this.#writer) throw new BodycamError('E_RECORDER_IDLE', 'a frame arrived with no segment or ring open');
-    if (this.#monoOf(header) >= this.#segmentEnd) this.#rollover();
-    this.#writer!.append(header, body);
-    if (this.#addToManifest(header, body)) this.#stats.evidenceFrames++;
+    if (this.#monoOf(header) >= this.#segmentEnd || this.#sealBroken) this.#rollover();
+    const s = this.#sealer;
+    let stored = header;
+    if (s) {
+      // Sealed in place, then stored. A store that refuses it (E_STORE_FULL) spends its index: the
+      // segment ends at the next record, and END, naming the last record stored, follows the hole.
+      try {
+        stored = s.seal(header, body);
+        this.#writer!.append(stored, body);
+      } catch (e) {
+        this.#sealBroken = true;
+        throw e;
+      }
+      this.#sealLast = s.records - 1;
+    } else this.#writer!.append(header, body);
+    if (this.#addToManifest(header, stored, body)) this.#stats.evidenceFrames++;
     this.#failures = 0;
   }
 
@@ -558,15 +678,19 @@ export class Recorder {
     return u64(this.#viewOf(header), 16);
   }
 
-  /** Hash a stored record into the open manifest; true for a frame, false for an audio block. */
-  #addToManifest(header: Uint8Array, body: BufferLike): boolean {
+  /**
+   * Hash a stored record into the open manifest; true for a frame, false for an audio block. Its
+   * counts and times come from the plaintext `header`; what is hashed is what was stored
+   * (`stored` and `body`: the sealed record when the segment is sealed).
+   */
+  #addToManifest(header: Uint8Array, stored: Uint8Array, body: BufferLike): boolean {
     const v = this.#viewOf(header);
     if (header[0] === AUDIO_MAGIC_0) {
       // An audio record: hashed like a frame, counted as sound (samples at 36, lost samples at 32).
-      this.#builder!.addAudio(header, toBytes(body), v.getUint32(36), v.getUint32(32));
+      this.#builder!.addAudio(stored, toBytes(body), v.getUint32(36), v.getUint32(32));
       return false;
     }
-    this.#builder!.addFrame(header, toBytes(body), { mono: u64(v, 16), utc: u64(v, 24) });
+    this.#builder!.addFrame(stored, toBytes(body), { mono: u64(v, 16), utc: u64(v, 24) });
     const dropped = v.getUint32(32);
     if (dropped) this.#builder!.addDropped(dropped);
     return true;
@@ -577,9 +701,8 @@ export class Recorder {
    * next one at once, and sign the closed one in timer slices (the camera callback stays short).
    */
   #rollover(): void {
-    const meta = this.#newMeta(0);
     this.#closeUnsigned(FLAG_CLEAN_CLOSE);
-    this.#open(this.#store.openSegment(encodeMeta(meta)), meta);
+    this.#openNew(0);
     this.#segmentEnd += this.#config.segmentSeconds * 1000;
   }
 

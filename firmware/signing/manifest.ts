@@ -19,6 +19,8 @@ import { BodycamError } from '../errors.js';
 import type { Ed25519 } from './ed25519.js';
 import type { Signer } from './signer.js';
 import { bytes, bytesOrNull, openStructure, peekStructure, prepareStructure, text, uint, type Fields } from './signed.js';
+import { recipientsFrom, sealedValue, SEALED_SCHEME, type SealedRecipient } from '../encoder/sealed-record.js';
+import { isUint } from '../codec/cbor.js';
 
 export const MANIFEST_TYPE = 'bodycam/manifest/1';
 
@@ -26,7 +28,19 @@ export const MANIFEST_TYPE = 'bodycam/manifest/1';
 export const FLAG_PRE_EVENT = 1;
 export const FLAG_RECOVERED = 2;
 export const FLAG_CLEAN_CLOSE = 4;
-const KNOWN_FLAGS = FLAG_PRE_EVENT | FLAG_RECOVERED | FLAG_CLEAN_CLOSE;
+/**
+ * Signed without reading the records: a sealed segment a power cut left open, signed at the next
+ * boot after its content key was gone. `frames` is 0, `dropped` the frames lost at the cut, the
+ * times the segment's open time; only the decrypted records say more (docs/FORMAT.md).
+ */
+export const FLAG_UNREAD = 8;
+const KNOWN_FLAGS = FLAG_PRE_EVENT | FLAG_RECOVERED | FLAG_CLEAN_CLOSE | FLAG_UNREAD;
+
+/** A sealed segment's manifest entry: who can open it, and how many sealed records the media holds (END included). */
+export interface ManifestSealing {
+  recipients: SealedRecipient[];
+  records: number;
+}
 
 const CLOCK_SOURCES: readonly ClockSource[] = Object.freeze(['none', 'rtc', 'dock']);
 
@@ -78,6 +92,8 @@ export interface Manifest {
   audioBlocks?: number;
   audioSamples?: number;
   audioDropped?: number;
+  /** Present for a sealed segment (`media`, `bytes` are then the sealed media's). */
+  sealed?: ManifestSealing;
 }
 
 export interface SignedManifest {
@@ -144,6 +160,7 @@ export function prepareManifest(fields: Manifest, keyId: Uint8Array, digest: Dig
     flags: manifest.flags,
     firmware: manifest.firmware,
     ...(manifest.audioBlocks === undefined ? {} : { audioBlocks: manifest.audioBlocks, audioSamples: manifest.audioSamples!, audioDropped: manifest.audioDropped! }),
+    ...(manifest.sealed === undefined ? {} : { sealed: sealedValue(manifest.sealed.recipients, manifest.sealed.records) }),
   }, keyId);
   return {
     manifest,
@@ -186,6 +203,13 @@ function manifestFields(f: Fields): Manifest {
     m.audioSamples = uint(f, 'audioSamples', CODE, t);
     m.audioDropped = uint(f, 'audioDropped', CODE, t);
   }
+  if (f.has('sealed')) {
+    const s = f.get('sealed');
+    const get = (k: string) => (s instanceof Map ? s.get(k) : undefined);
+    const records = get('records');
+    if (get('scheme') !== SEALED_SCHEME || !isUint(records)) throw new BodycamError(CODE, `manifest: field "sealed" is not a ${SEALED_SCHEME} map with recipients and records`);
+    m.sealed = { recipients: recipientsFrom(get('recipients'), CODE), records };
+  }
   checkManifest(m);
   return m;
 }
@@ -223,6 +247,8 @@ export interface ManifestBuilderOptions {
   flags?: number;
   /** Times to record if the segment closes with no frame. */
   opened?: FrameTimes;
+  /** The segment is sealed to these recipients: every record hashed is a sealed record. */
+  sealed?: readonly SealedRecipient[];
 }
 
 export interface FinishOptions {
@@ -251,6 +277,7 @@ export class ManifestBuilder {
   #first: FrameTimes | undefined;
   #last: FrameTimes | undefined;
   #finished = false;
+  #records = 0;
 
   #prev: Uint8Array | null | undefined;
 
@@ -309,6 +336,18 @@ export class ManifestBuilder {
     this.#ctx.write(h);
     this.#ctx.write(b);
     this.#bytes += h.byteLength + b.byteLength;
+    this.#records++;
+  }
+
+  /** A sealed segment's END record (sealed-record.ts), the media's last: hashed, counted as a record. */
+  addEnd(record: BufferLike): void {
+    if (!this.#o.sealed) throw new BodycamError('E_ARGUMENT', `segment ${this.#o.seq} is not sealed; it has no END record`);
+    this.#hash(record, new Uint8Array(0));
+  }
+
+  /** Sealed records a recovered segment holds that the camera could not read (FLAG_UNREAD): hashed as they are, counted as records only. */
+  addUnread(header: BufferLike, body: BufferLike): void {
+    this.#hash(header, body);
   }
 
   /** Frames the sensor produced that were not stored (counted, never hidden). */
@@ -360,6 +399,7 @@ export class ManifestBuilder {
       flags: this.#flags | (f.flags ?? 0),
       firmware: o.firmware,
       ...(this.#audioBlocks > 0 ? { audioBlocks: this.#audioBlocks, audioSamples: this.#audioSamples, audioDropped: this.#audioDropped } : {}),
+      ...(o.sealed ? { sealed: { recipients: o.sealed.slice(), records: this.#records } } : {}),
     }, f.keyId, o.digest);
   }
 }

@@ -144,6 +144,8 @@ interface Stream {
   meta: Uint8Array | undefined;
   metaOffset: number;
   closed: boolean;
+  /** Bytes of a last record (a sealed stream's END) every other append keeps room for, beside the trailer's. */
+  endReserve: number;
 }
 
 export class SegmentStore {
@@ -227,25 +229,28 @@ export class SegmentStore {
     return this.#log.revision;
   }
 
-  /** Open an evidence segment. `meta` is stored with it (opaque). Nothing is written until the first frame. */
-  openSegment(meta: Uint8Array): SegmentWriter {
+  /**
+   * Open an evidence segment. `meta` is stored with it (opaque). Nothing is written until the first
+   * frame. `endReserve`: the bytes of a last record (SegmentWriter.appendEnd) every frame keeps room for.
+   */
+  openSegment(meta: Uint8Array, options: { endReserve?: number } = {}): SegmentWriter {
     const m = bytesArg(meta, 'meta');
     if (m.length > MAX_META) throw new BodycamError('E_ARGUMENT', `segment meta of ${m.length} bytes exceeds ${MAX_META}`);
     this.#checkIdle();
     this.#checkRoom();
-    const stream = this.#newStream();
+    const stream = this.#newStream(options.endReserve);
     stream.meta = m;
     return new SegmentWriter(this.#writerOps(stream));
   }
 
   /** Start the pre-event ring: provisional frames, the last `seconds` kept, older ones overwritten. */
   /** `ringRecords` bounds the ring's RAM index (20 bytes a frame; default 2048: 120 s at 15 fps). */
-  openPreEvent(options: { seconds: number; ringRecords?: number }): PreEventRing {
+  openPreEvent(options: { seconds: number; ringRecords?: number; endReserve?: number }): PreEventRing {
     const seconds = options.seconds;
     if (typeof seconds !== 'number' || !(seconds >= 0 && seconds <= 120)) throw new BodycamError('E_ARGUMENT', `pre-event length must be 0 to 120 seconds, not ${String(seconds)}`);
     this.#checkIdle();
     this.#checkRoom();
-    const stream = this.#newStream();
+    const stream = this.#newStream(options.endReserve);
     return new PreEventRing({ store: this.#writerOps(stream), windowMs: seconds * 1000, capacity: options.ringRecords ?? 2048, clock: this.#clock });
   }
 
@@ -344,7 +349,7 @@ export class SegmentStore {
     if (seg.trailerOffset >= 0) throw new BodycamError('E_SEGMENT_STATE', `segment ${id} already has its trailer`);
     const st: Stream = {
       id, pos: seg.end, records: seg.records, media: seg.media, start: seg.start, dirty: true,
-      evidence: true, sequence: seg.sequence, meta: undefined, metaOffset: seg.metaOffset, closed: false,
+      evidence: true, sequence: seg.sequence, meta: undefined, metaOffset: seg.metaOffset, closed: false, endReserve: 0,
     };
     const at = this.#append(st, RecordType.TRAILER, EMPTY, t);
     this.#commit([Delta.SEAL, id, st.pos, st.records, st.media, at, closed ? 0 : 1, seg.metaOffset, ...(seg.lostAtCut ? [seg.lostAtCut] : [])]);
@@ -445,8 +450,9 @@ export class SegmentStore {
     if (freeBlocks(this.#state, this.#g) * this.#g.blockLength < recordSpan(MAX_TRAILER, this.#g.pageLength) + this.#g.blockLength) throw this.#fullError('no room for a new segment; recording stopped');
   }
 
-  #newStream(): Stream {
-    const st: Stream = { id: this.#state.nextId++, pos: 0, records: 0, media: 0, start: 0, dirty: false, evidence: false, sequence: -1, meta: undefined, metaOffset: -1, closed: false };
+  #newStream(endReserve = 0): Stream {
+    if (!(Number.isSafeInteger(endReserve) && endReserve >= 0 && endReserve <= 4096)) throw new BodycamError('E_ARGUMENT', `an end reserve is 0 to 4096 bytes, not ${String(endReserve)}`);
+    const st: Stream = { id: this.#state.nextId++, pos: 0, records: 0, media: 0, start: 0, dirty: false, evidence: false, sequence: -1, meta: undefined, metaOffset: -1, closed: false, endReserve };
     this.#stream = st;
     return st;
   }
@@ -592,7 +598,7 @@ export class SegmentStore {
     return {
       stream: st,
       geometry: this.#g,
-      append: (type, header, body) => this.#append(st, type, header, body),
+      append: (type, header, body, last) => this.#append(st, type, header, body, last),
       check: (h, b) => this.#checkFrame(h, b),
       assign: () => this.#assign(st),
       trim: (firstKept, force) => this.#trim(st, firstKept, force),
@@ -608,15 +614,22 @@ export class SegmentStore {
     if (st.closed) throw new BodycamError('E_SEGMENT_STATE', `segment ${st.id} is closed; open a new one`);
   }
 
-  /** Append one record to the stream; returns its offset. */
-  #append(st: Stream, type: number, header: Uint8Array, body: Uint8Array | undefined): number {
+  /** Room a record of the stream keeps after itself: the trailer's, and the END record's unless it is that (`last`). */
+  #reserveAfter(st: Stream, trailer: boolean, last: boolean): number {
+    if (trailer) return 0;
+    const page = this.#g.pageLength;
+    return recordSpan(MAX_TRAILER, page) + (st.endReserve && !last ? recordSpan(st.endReserve, page) : 0);
+  }
+
+  /** Append one record to the stream; returns its offset. `last`: a sealed stream's END record (uses the room kept for it). */
+  #append(st: Stream, type: number, header: Uint8Array, body: Uint8Array | undefined, last = false): number {
     this.#checkOpen(st);
     const payload = header.length + (body ? body.length : 0);
     if (type === RecordType.FRAME) this.#checkFrame(header.length, payload - header.length);
     const span = recordSpan(payload, this.#g.pageLength);
     const trailer = type === RecordType.TRAILER;
     // A trailer is the stream's last record: it needs no room kept after it, and no erase ahead.
-    const reserve = trailer ? 0 : recordSpan(MAX_TRAILER, this.#g.pageLength);
+    const reserve = this.#reserveAfter(st, trailer, last);
     for (let attempt = 0; ; attempt++) {
       this.#ensure(st, span, reserve, trailer);
       try {
@@ -813,7 +826,7 @@ Object.freeze((SegmentStore.prototype.records as unknown as { prototype: object 
 interface WriterOps {
   stream: Stream;
   geometry: Geometry;
-  append(type: number, header: Uint8Array, body: Uint8Array | undefined): number;
+  append(type: number, header: Uint8Array, body: Uint8Array | undefined, last?: boolean): number;
   /** Throw if a frame of these sizes can never be stored. */
   check(headerLength: number, bodyLength: number): void;
   assign(): void;
@@ -862,6 +875,21 @@ export class SegmentWriter {
     if (!st.evidence) this.#ops.assign();
     const at = st.media;
     this.#ops.append(RecordType.FRAME, h, b);
+    return at;
+  }
+
+  /**
+   * Append a sealed stream's END record (at most the `endReserve` the segment was opened with):
+   * it takes the room every frame kept for it, so a full store can still end the stream.
+   */
+  appendEnd(record: Uint8Array): number {
+    const r = bytesArg(record, 'end record');
+    const st = this.#ops.stream;
+    if (st.closed) throw new BodycamError('E_SEGMENT_STATE', `segment ${st.id} is closed; open a new one`);
+    if (r.length === 0 || r.length > st.endReserve) throw new BodycamError('E_ARGUMENT', `an end record of ${r.length} bytes does not fit the ${st.endReserve} kept for it`);
+    if (!st.evidence) this.#ops.assign();
+    const at = st.media;
+    this.#ops.append(RecordType.FRAME, r, undefined, true);
     return at;
   }
 

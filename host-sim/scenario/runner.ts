@@ -21,7 +21,10 @@ import type { Platform } from '../../firmware/platform/platform.js';
 import type { KeyStore, KeyStoreOptions, Led, LedOptions, LinkOptions } from '../../firmware/platform/index.js';
 import { DEFAULT_SETTINGS, signConfig } from '../../firmware/provision/config.js';
 import { issueCertificate } from '../../firmware/signing/certificate.js';
-import { peekManifest, FLAG_PRE_EVENT, FLAG_RECOVERED } from '../../firmware/signing/manifest.js';
+import { peekManifest, FLAG_PRE_EVENT, FLAG_RECOVERED, FLAG_UNREAD } from '../../firmware/signing/manifest.js';
+import { parseSegmentMedia } from '../../firmware/encoder/frame-record.js';
+import { openSealedSegment, type ExaminerKey } from '../../evidence/sealed.js';
+import { segmentStem } from '../../evidence/layout.js';
 import { KeyPairSigner } from '../../firmware/signing/signer.js';
 import type { RecorderStatus } from '../../firmware/recorder/recorder.js';
 import type { LedgerReport } from '../../firmware/recorder/ledger-verify.js';
@@ -721,13 +724,24 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
   const footage = { recordings: 0, segments: segments.length, frames: 0, seconds: 0, bytes: 0, preEventSegments: 0, recoveredSegments: 0 };
   let inEvidence = 0;
   const evidenceHash = createHash('sha256');
+  // The agency's evidence key, as an examiner holds it: a sealed segment a cut left unread is counted from its decrypted headers.
+  const examiner: ExaminerKey | undefined = practice ? undefined : { ...evidenceKey, file: join(o.out, SIM_EVIDENCE_KEY_FILE), form: 'sealed' };
   for (const s of segments) {
     const m = peekManifest(s.manifest).manifest;
-    framesByBoot.set(m.boot, (framesByBoot.get(m.boot) ?? 0) + m.frames);
+    let frames = m.frames;
+    if (m.flags & FLAG_UNREAD && examiner && s.seq !== undefined) {
+      try {
+        const media = new Uint8Array(readFileSync(join(evidenceDir, 'devices', SIM_DEVICE, 'segments', `${segmentStem(s.seq)}.media`)));
+        frames = parseSegmentMedia(openSealedSegment(media, m, examiner).media).frames.length;
+      } catch {
+        // what does not open counts nothing (and the export refuses it)
+      }
+    }
+    framesByBoot.set(m.boot, (framesByBoot.get(m.boot) ?? 0) + frames);
     recordings.add(m.recording);
-    footage.frames += m.frames;
+    footage.frames += frames;
     footage.bytes += m.bytes;
-    footage.seconds += m.frames / sc.camera.frameRate;
+    footage.seconds += frames / sc.camera.frameRate;
     if (m.flags & FLAG_PRE_EVENT) footage.preEventSegments++;
     if (m.flags & FLAG_RECOVERED) footage.recoveredSegments++;
     inEvidence += m.dropped;
@@ -823,8 +837,10 @@ async function runShift(sc: Scenario, o: RunOptions, practice: (PracticeOptions 
 
   if (o.export !== false && segments.length > 0) {
     // The same export `bodycam export --store` makes: verified segments, the signed clock offset.
-    const plan = planStoreExport(evidenceDir, SIM_DEVICE, 0, Number.MAX_SAFE_INTEGER, { trust, ed25519: ed, verified: checked });
-    if (plan.blocked.length === 0) {
+    // Sealed evidence needs the agency's evidence key: a practice camera's is not the simulator's, so its export is left out.
+    const sealedWithoutKey = !examiner && segments.some((x) => peekManifest(x.manifest).manifest.sealed);
+    const plan = sealedWithoutKey ? undefined : planStoreExport(evidenceDir, SIM_DEVICE, 0, Number.MAX_SAFE_INTEGER, { trust, ed25519: ed, verified: checked, evidenceKey: examiner, examiner: 'bodycam sim' });
+    if (plan && plan.blocked.length === 0) {
       const exp = planAviExport(plan.mediaBytes, { clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
       const written = writeAviExport(exp, join(o.out, 'export.avi'));
       report.export = { video: written.videos, sidecar: written.sidecars, frames: exp.parts.reduce((n, p) => n + p.frames.length, 0), clockOffsetMs: plan.clockOffsetMs, findings: plan.findings.map((f) => `${f.scope}: ${f.code}: ${f.message}`) };

@@ -16,6 +16,7 @@ import { RECORDER_KEYS_PATH } from '../../host-sim/guest/recorder.js';
 import { MCU_DEVICE_TIMING, nodeChecksum, runDeviceTime, runVirtualTime, SimHardware, XS_DEVICE_TIMING, type BusySpan } from '../../host-sim/node/hardware.js';
 import { TcpLink } from '../../host-sim/link/tcp-link.js';
 import type { LinkOptions } from '../../firmware/platform/link.js';
+import type { Platform } from '../../firmware/platform/platform.js';
 import { plain } from '../../host-sim/scenario/runner.js';
 import { attachCamera, synthetic, type SimCameraControl, type SimCameraOptions } from '../../host-sim/sensor/sim-camera.js';
 import { attachMicrophone, type SimMicrophoneControl, type SimMicrophoneOptions } from '../../host-sim/sensor/sim-microphone.js';
@@ -52,6 +53,10 @@ export interface CameraOptions {
   height?: number;
   /** Recorder settings under the signed configuration (e.g. audioCodec). */
   settings?: Record<string, CborValue>;
+  /** The agency's evidence keys in the signed configuration: the camera seals what it records to them. */
+  evidenceKeys?: { keyId: Uint8Array; publicKey: Uint8Array }[];
+  /** Change the platform the engine gets (e.g. watch its Cipher port); at every boot. */
+  platform?: (p: Platform) => Platform;
 }
 
 export interface StoredSegment {
@@ -89,18 +94,24 @@ export class TestCamera {
 
   static async start(o: CameraOptions): Promise<TestCamera> {
     const c = new TestCamera(o);
-    c.engine = await startEngine(o.engine, c.hw.platform());
+    c.engine = await startEngine(o.engine, c.platform());
     if (!o.unprovisioned) {
       const publicKey = (await c.engine.call('recorder.identity')).value as Uint8Array;
       // Sound only with a microphone attached (o.microphone); the firmware's default is on.
       const config = signConfig({
         ...DEFAULT_SETTINGS, agency: AGENCY, device: DEVICE, version: 1, issued: 0, width: o.width ?? 320, height: o.height ?? 240, frameRate: o.frameRate ?? 5, segmentSeconds: o.segmentSeconds ?? 30, preEventSeconds: o.preEventSeconds ?? 10,
         audio: o.audio ?? o.microphone !== undefined, preEventAudio: o.preEventAudio ?? false,
+        ...(o.evidenceKeys ? { evidenceKeys: o.evidenceKeys } : {}),
       }, root);
       await c.engine.call('recorder.provision', root.publicKey, certificate({ id: DEVICE, kind: 'device', publicKey }), config, o.revocations ?? null);
     }
     await c.boot();
     return c;
+  }
+
+  platform(): Platform {
+    const p = this.hw.platform();
+    return this.o.platform ? this.o.platform(p) : p;
   }
 
   async boot(): Promise<RecorderStatus> {
@@ -165,7 +176,7 @@ export class TestCamera {
     this.#bootAt += this.hw.clock.monotonic();
     this.hw.clock.reboot();
     this.flash.reboot();
-    this.engine = await startEngine(this.o.engine, this.hw.platform());
+    this.engine = await startEngine(this.o.engine, this.platform());
     return this.boot();
   }
 

@@ -1,0 +1,71 @@
+// capture-encryption (issue 22): what sealing every record at capture costs the camera's firmware.
+// The real firmware records the same scene twice in XS — without an evidence key (segments in the
+// clear) and with one (every frame's header and JPEG sealed in place as two STREAM chunks through
+// the Cipher port, a content key per segment wrapped with HPKE) — and the meter gives the
+// firmware's compute units per recorded frame for each (bridge excluded: on the camera the AEAD is
+// native). Goal: at most 5 % more per frame. Per segment: the HPKE wrap of its content key
+// (X25519 key generation and DH, HKDF, one AES-256-GCM seal) in the same run, and the whole
+// per-segment difference (the wrap, the END record, opening the promoted ring's headers) measured
+// as the extra units of a recording whose segments roll over every 10 s.
+
+import { createHash } from 'node:crypto';
+import { evidenceKeyPair } from '../../evidence/evidence-keys.js';
+import { startEngine } from '../../host-sim/engine.js';
+import { SimHardware } from '../../host-sim/node/hardware.js';
+import { TestCamera } from '../../test/helpers/recorder.js';
+import type { Report } from '../report.js';
+
+const SECONDS = 40;
+
+async function perFrame(keys: { keyId: Uint8Array; publicKey: Uint8Array }[] | undefined, segmentSeconds: number): Promise<{ units: number; frames: number; segments: number }> {
+  const c = await TestCamera.start({ engine: 'xs', frameRate: 25, width: 800, height: 600, segmentSeconds, preEventSeconds: 0, blocks: 65536, ...(keys ? { evidenceKeys: keys } : {}) });
+  try {
+    await c.run(2000);
+    await c.press();
+    await c.run(3000);
+    c.engine.takeCallbackCompute();
+    const before = await c.status();
+    await c.run(SECONDS * 1000);
+    const units = c.engine.takeCallbackCompute();
+    const after = await c.status();
+    return { units, frames: after.evidenceFrames - before.evidenceFrames, segments: after.segmentsSealed - before.segmentsSealed };
+  } finally {
+    await c.close();
+  }
+}
+
+export default async function captureEncryption(report: Report): Promise<void> {
+  report.section('capture-encryption: the firmware\'s cost of sealing at capture (XS compute units, SVGA at 25 fps)');
+  const secret = new Uint8Array(createHash('sha256').update('bench evidence key').digest());
+  const { keyId, publicKey } = evidenceKeyPair(secret);
+  const keys = [{ keyId, publicKey }];
+
+  // Per frame: long segments, so no rollover falls in the window.
+  const clear = await perFrame(undefined, 600);
+  const sealed = await perFrame(keys, 600);
+  const clearPerFrame = clear.units / Math.max(1, clear.frames);
+  const sealedPerFrame = sealed.units / Math.max(1, sealed.frames);
+  report.add({ name: `XS: recording, firmware units per frame, sealed (${sealed.frames} frames)`, value: sealedPerFrame, unit: 'compute units/frame', baseline: { name: `in the clear (${clear.frames} frames)`, value: clearPerFrame } });
+  report.note(`sealing adds ${(((sealedPerFrame / clearPerFrame) - 1) * 100).toFixed(1)} % per frame (goal: at most 5 %)`);
+
+  // Per segment: 10-s segments, both ways; the extra units per segment beyond the per-frame extra.
+  const clearRoll = await perFrame(undefined, 10);
+  const sealedRoll = await perFrame(keys, 10);
+  const extraPerSegment = ((sealedRoll.units - clearRoll.units) - (sealedPerFrame - clearPerFrame) * sealedRoll.frames) / Math.max(1, sealedRoll.segments);
+
+  // The HPKE wrap alone, as the camera makes it (SealBase of a 32-byte key, AES-256-GCM suite).
+  let wrap = 0;
+  {
+    const hw = new SimHardware({ seed: 1 });
+    const engine = await startEngine('xs', hw.platform());
+    try {
+      const info = new TextEncoder().encode('bodycam/content-key/1');
+      wrap = (await engine.call('crypto.hpke.sealBase', 'AES-256-GCM', publicKey, info, new Uint8Array(0), new Uint8Array(32).fill(9), new Uint8Array(32).fill(5))).meter!.firmware;
+    } finally {
+      await engine.close();
+    }
+  }
+  report.add({ name: 'XS: per segment, the HPKE wrap of its content key (X25519 keygen + DH, HKDF, AES-256-GCM)', value: wrap, unit: 'compute units', baseline: { name: 'goal: 3 M', value: 3_000_000 } });
+  report.add({ name: `XS: per segment, everything sealing adds beyond its frames (10-s segments, ${sealedRoll.segments} rollovers)`, value: extraPerSegment, unit: 'compute units', baseline: { name: 'the HPKE wrap', value: wrap } });
+  report.note(`at 25 fps a 30-s segment of 750 frames: ${Math.round(sealedPerFrame - clearPerFrame).toLocaleString('en')} units a frame more, and ${Math.round(wrap).toLocaleString('en')} for its wrap (${((wrap / (750 * clearPerFrame)) * 100).toFixed(1)} % of the segment's recording cost)`);
+}
