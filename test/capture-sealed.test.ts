@@ -25,6 +25,7 @@ import { synthetic } from '../host-sim/sensor/sim-camera.js';
 import type { FrameSource } from '../host-sim/sensor/synthetic.js';
 import { peekCertificate } from '../firmware/signing/certificate.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
+import { openLedgerEntry } from '../firmware/recorder/ledger-verify.js';
 import { TestCamera } from './helpers/recorder.js';
 import type { EngineName } from '../host-sim/engine.js';
 
@@ -189,9 +190,10 @@ for (const engine of ['node', 'xs'] as EngineName[]) {
   });
 }
 
-test('a power cut while recording: the segment is recovered and signed unread (FLAG_UNREAD), and still opens with the key', async (t) => {
+test('a power cut while recording: the segment is recovered and signed unread (FLAG_UNREAD), and still opens with the key; the next segment has a new key', async (t) => {
   const k = examinerKey('capture-sealed-cut');
-  const c = await TestCamera.start({ engine: 'node', preEventSeconds: 0, segmentSeconds: 30, evidenceKeys: [{ keyId: k.keyId, publicKey: k.publicKey }] });
+  const pairs: string[] = [];
+  const c = await TestCamera.start({ engine: 'node', preEventSeconds: 5, segmentSeconds: 30, evidenceKeys: [{ keyId: k.keyId, publicKey: k.publicKey }], platform: (p) => ({ ...p, cipher: watchingCipher(p.cipher, pairs) }) });
   try {
     await c.press();
     await c.run(6_000);
@@ -210,8 +212,41 @@ test('a power cut while recording: the segment is recovered and signed unread (F
     t.true(parseSegmentMedia(opened.media).frames.length >= 25);
     // The same segment without FLAG_RECOVERED would be a truncated stream.
     t.throws(() => openSealedSegment(cut.media, { ...cut.manifest, flags: 0 }, k), { code: 'E_STREAM_TRUNCATED' } as never);
-    const ledger = c.ledgerEntries().length;
-    t.true(ledger > 0);
+    // The recovery says so in the camera's signed ledger: sealed, signed unread.
+    const recovered = c.ledgerEntries().map((e) => openLedgerEntry(e, publicKey, ed)).find((e) => e.event === 'segment-recovered')!;
+    t.is(recovered.detail.get('sealed'), true);
+    t.is(recovered.detail.get('frames'), 0);
+    t.is(recovered.detail.get('lastUtc'), null);
+    // Across the reboot too: the next segment's content key is new, so no (key, nonce) pair repeats.
+    t.is(new Set(pairs).size, pairs.length);
+    const after = segs.filter((s) => s.seq > cut.seq);
+    t.true(after.length >= 1);
+    t.notDeepEqual(after[0].manifest.sealed!.recipients[0].enc, cut.manifest.sealed!.recipients[0].enc);
+  } finally {
+    await c.close();
+  }
+});
+
+test('storage full while sealing: the frame the store refused spends its index, END follows the hole, and every segment opens whole', async (t) => {
+  const k = examinerKey('capture-sealed-full');
+  const c = await TestCamera.start({ engine: 'node', blocks: 512, segmentSeconds: 10, frameRate: 15, preEventSeconds: 0, evidenceKeys: [{ keyId: k.keyId, publicKey: k.publicKey }] });
+  try {
+    await c.press();
+    for (let i = 0; i < 40 && (await c.status()).state === 'recording'; i++) await c.run(10_000);
+    const s = await c.status();
+    t.is(s.state, 'storage-full');
+    const segs = flashSegments(c);
+    t.is(segs.length, s.segmentsSealed, 'every sealed segment is still there');
+    let frames = 0;
+    for (const seg of segs) {
+      const opened = openSealedSegment(seg.media, seg.manifest, k);
+      t.true(opened.final, `segment ${seg.seq} ends with its final chunk`);
+      frames += parseSegmentMedia(opened.media).frames.length;
+    }
+    t.is(frames, s.evidenceFrames, 'every committed frame is kept and opens');
+    // The last segment ended on the full store: its END comes after the index the refused frame spent.
+    const last = walkSealedMedia(segs[segs.length - 1].media);
+    t.true(last[last.length - 1].index > last[last.length - 2].index + 1, 'END follows a spent index');
   } finally {
     await c.close();
   }
