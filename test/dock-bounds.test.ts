@@ -5,16 +5,12 @@
 
 import test from 'ava';
 import { connect, type Socket } from 'node:net';
-import { encode, type CborValue } from '../firmware/codec/cbor.js';
+import { encode } from '../firmware/codec/cbor.js';
 import { FrameReader, frameMessage } from '../firmware/dock/frame.js';
 import { decodeMessage, encodeMessage, str } from '../firmware/dock/messages.js';
 import type { UploadSource } from '../firmware/dock/camera-session.js';
-import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
-import { dockEntries } from '../host-sim/guest/dock.js';
-import type { GuestEnv } from '../host-sim/guest/env.js';
-import { NobleEd25519 } from '../firmware/signing/ed25519-noble.js';
-import { SimHardware, nodeChecksum } from '../host-sim/node/hardware.js';
-import { certificate, dock, dockLocal, root, startCamera, startStation } from './helpers/dock.js';
+import { nodeChecksum } from '../host-sim/node/hardware.js';
+import { dock, dockLocal, inProcessCamera, startCamera, startStation } from './helpers/dock.js';
 
 /** Open a raw connection; resolves with it once connected, and records what the station answers. */
 function raw(port: number): Promise<{ sock: Socket; answers: { code: string; fatal: boolean }[]; closed: Promise<void> }> {
@@ -122,14 +118,7 @@ test('[node] garbage from one address leaves at most a few rate-limited security
 });
 
 test('[node] an authenticated camera that lists without end is asked for a bounded number of inventory pages', async (t) => {
-  const hw = new SimHardware({ seed: 'endless' });
-  attachFlash(hw, new SimFlash({ blockLength: 4096, blocks: 256 }));
-  const platform = hw.platform();
-  const env: GuestEnv = { platform, state: {}, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
-  const publicKey = dockEntries['dock.camera.identity'](env) as Uint8Array;
-  dockEntries['dock.camera.install'](env, root.publicKey, certificate({ id: 'CAM-0001', kind: 'device', publicKey }), null);
-  dockEntries['dock.camera.format'](env);
-  dockEntries['dock.camera.record'](env, new Map<CborValue, CborValue>([['segments', 1]]));
+  const env = inProcessCamera({ seed: 'endless', segments: 1 });
   // Ten thousand segments that don't exist (their manifests are not signed): the station refuses each.
   const fake = Array.from({ length: 10_000 }, (_, seq) => ({ seq, length: 10, manifest: new Uint8Array(40).fill(seq & 255) }));
   let inventoryCalls = 0;

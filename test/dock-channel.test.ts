@@ -24,16 +24,12 @@ import { toBytes } from '../firmware/platform/buffers.js';
 import { nodeCipher } from '../host/ports.js';
 import { ENGINES, type EngineName } from '../host-sim/engine.js';
 import { SyntheticFrames } from '../host-sim/sensor/synthetic.js';
-import { SimHardware, nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
-import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
-import { dockEntries } from '../host-sim/guest/dock.js';
-import type { GuestEnv } from '../host-sim/guest/env.js';
-import { NobleEd25519 } from '../firmware/signing/ed25519-noble.js';
+import { nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
 import { KeyPairSigner, type Signer } from '../firmware/signing/signer.js';
 import { signStructure } from '../firmware/signing/signed.js';
 import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
 import { LEDGER_TYPE } from '../firmware/recorder/ledger.js';
-import { certificate, dock, dockLocal, root, seed, startCamera, startStation, type Camera } from './helpers/dock.js';
+import { dock, dockLocal, inProcessCamera, seed, startCamera, startStation, type Camera } from './helpers/dock.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -474,26 +470,12 @@ for (const engine of ENGINES) {
 
 // ---- Camera-signed statements inside the session ----
 
-/** A camera in this process: real store on simulated flash, real identity. */
-function inProcessCamera(segments: number): { env: GuestEnv } {
-  const hw = new SimHardware({ seed: 'local' });
-  attachFlash(hw, new SimFlash({ blockLength: 4096, blocks: 256 }));
-  const platform = hw.platform();
-  const env: GuestEnv = { platform, state: {}, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
-  const publicKey = dockEntries['dock.camera.identity'](env) as Uint8Array;
-  dockEntries['dock.camera.install'](env, root.publicKey, certificate({ id: 'CAM-0001', kind: 'device', publicKey }), null);
-  dockEntries['dock.camera.format'](env);
-  dockEntries['dock.camera.record'](env, new Map<CborValue, CborValue>([['segments', segments], ['frames', 2], ['bodyBytes', 500]]));
-  return { env };
-}
-
-
 function ledgerEntry(signer: Signer, index: number): Uint8Array {
   return signStructure(LEDGER_TYPE, { device: 'CAM-0001', index, prev: null, boot: 1, mono: 0, utc: 0, clockSource: 'rtc', event: 'buffering', detail: new Map() }, signer);
 }
 
 test('[node] the station keeps a drift statement or ledger entry only if the camera signed it, for this session', async (t) => {
-  const { env } = inProcessCamera(1);
+  const env = inProcessCamera({ segments: 1, frames: 2, bodyBytes: 500 });
   const camera = (env.state.dockCamera as { identity: Signer }).identity;
   const other = new KeyPairSigner({ seed: seed(42), digest: nodeDigest });
   const drift = (signer: Signer, nonce: (n: Uint8Array) => Uint8Array) => (dockUtc: number, cameraUtc: number, n: Uint8Array) =>

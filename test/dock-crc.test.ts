@@ -2,25 +2,12 @@
 // whose crc is not its data's is discarded and pulled again.
 
 import test from 'ava';
-import type { CborValue } from '../firmware/codec/cbor.js';
 import type { Checksum } from '../firmware/platform/checksum.js';
-import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
-import { dockEntries } from '../host-sim/guest/dock.js';
-import type { GuestEnv } from '../host-sim/guest/env.js';
-import { NobleEd25519 } from '../firmware/signing/ed25519-noble.js';
-import { SimHardware } from '../host-sim/node/hardware.js';
-import { certificate, dockLocal, root, startStation } from './helpers/dock.js';
+import { dockLocal, inProcessCamera, startStation } from './helpers/dock.js';
 
 test("[node] a chunk whose crc field is not its data's CRC (its frame's own CRC and seal good) is discarded and pulled again; everything arrives once", async (t) => {
   const CHUNK = 8 * 1024;
-  const hw = new SimHardware({ seed: 'crc-liar' });
-  attachFlash(hw, new SimFlash({ blockLength: 4096, blocks: 256 }));
-  const platform = hw.platform();
-  const env: GuestEnv = { platform, state: {}, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
-  const publicKey = dockEntries['dock.camera.identity'](env) as Uint8Array;
-  dockEntries['dock.camera.install'](env, root.publicKey, certificate({ id: 'CAM-0001', kind: 'device', publicKey }), null);
-  dockEntries['dock.camera.format'](env);
-  dockEntries['dock.camera.record'](env, new Map<CborValue, CborValue>([['segments', 2], ['frames', 6], ['bodyBytes', 4000]]));
+  const env = inProcessCamera({ seed: 'crc-liar', segments: 2, frames: 6, bodyBytes: 4000 });
   // The camera's session checksums a whole chunk's data only for its crc field (frames are longer): lie twice.
   let lies = 2;
   const checksum: Checksum = {

@@ -17,24 +17,14 @@ import { signReceipt } from '../firmware/signing/receipt.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { nodeCipher } from '../host/ports.js';
-import { SimFlash, attachFlash } from '../host-sim/flash/sim-flash.js';
 import { cameraSession, dockEntries } from '../host-sim/guest/dock.js';
 import type { GuestEnv } from '../host-sim/guest/env.js';
-import { NobleEd25519 } from '../firmware/signing/ed25519-noble.js';
-import { SimHardware, nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
-import { certificate, dock, dockIdentity, root, seed, startCamera, startStation } from './helpers/dock.js';
+import { nodeChecksum, nodeDigest } from '../host-sim/node/hardware.js';
+import { certificate, dock, dockIdentity, inProcessCamera, root, seed, startCamera, startStation } from './helpers/dock.js';
 
 /** A camera in this process: real store on simulated flash, real identity. */
-function localCamera(segments = 2): { env: GuestEnv; hw: SimHardware } {
-  const hw = new SimHardware({ seed: 'local' });
-  attachFlash(hw, new SimFlash({ blockLength: 4096, blocks: 256 }));
-  const platform = hw.platform();
-  const env: GuestEnv = { platform, state: {}, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
-  const publicKey = dockEntries['dock.camera.identity'](env) as Uint8Array;
-  dockEntries['dock.camera.install'](env, root.publicKey, certificate({ id: 'CAM-0001', kind: 'device', publicKey }));
-  dockEntries['dock.camera.format'](env);
-  dockEntries['dock.camera.record'](env, new Map<CborValue, CborValue>([['segments', segments], ['frames', 2], ['bodyBytes', 500]]));
-  return { env, hw };
+function localCamera(segments = 2): { env: GuestEnv } {
+  return { env: inProcessCamera({ segments, frames: 2, bodyBytes: 500 }) };
 }
 
 function pending(env: GuestEnv): number[] {

@@ -17,7 +17,8 @@ import { SimHardware, nodeDigest } from '../../host-sim/node/hardware.js';
 import type { LinkOptions } from '../../firmware/platform/link.js';
 import { connect } from 'node:net';
 import type { CameraSessionOptions } from '../../firmware/dock/camera-session.js';
-import { cameraSession } from '../../host-sim/guest/dock.js';
+import { cameraSession, dockEntries } from '../../host-sim/guest/dock.js';
+import { NobleEd25519 } from '../../firmware/signing/ed25519-noble.js';
 import type { GuestEnv } from '../../host-sim/guest/env.js';
 
 export const AGENCY = 'Test Constabulary';
@@ -165,4 +166,23 @@ export async function dockLocal(env: GuestEnv, port: number, extra: Partial<Came
     });
     sock.on('close', () => resolve());
   });
+}
+
+/**
+ * A camera in this process (node engine, no link): a store on simulated flash, its identity,
+ * provisioned by the test root as CAM-0001, holding `segments` sealed segments.
+ */
+export function inProcessCamera(o: { seed?: string; segments: number; frames?: number; bodyBytes?: number }): GuestEnv {
+  const hw = new SimHardware({ seed: o.seed ?? 'local' });
+  attachFlash(hw, new SimFlash({ blockLength: 4096, blocks: 256 }));
+  const platform = hw.platform();
+  const env: GuestEnv = { platform, state: {}, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
+  const publicKey = dockEntries['dock.camera.identity'](env) as Uint8Array;
+  dockEntries['dock.camera.install'](env, root.publicKey, certificate({ id: 'CAM-0001', kind: 'device', publicKey }), null);
+  dockEntries['dock.camera.format'](env);
+  const record = new Map<CborValue, CborValue>([['segments', o.segments]]);
+  if (o.frames !== undefined) record.set('frames', o.frames);
+  if (o.bodyBytes !== undefined) record.set('bodyBytes', o.bodyBytes);
+  dockEntries['dock.camera.record'](env, record);
+  return env;
 }
