@@ -327,21 +327,23 @@ test('[node] the station ends the session on a forged, replayed, dropped, reorde
   }
 });
 
-test('[node] the camera ends the session on a forged, replayed, dropped or unsealed frame from the relay, with its code, and frees nothing', async (t) => {
-  const attacks: [string, string, Rewrite][] = [
-    ['forged', 'E_SESSION_AUTH', (d, i, f) => (d === 'down' && i === 2 ? [flip(f, 14)] : undefined)],
-    ['replayed', 'E_SESSION_REPLAY', (d, i, f) => (d === 'down' && i === 2 ? [f, f] : undefined)],
-    ['dropped (the time, then head? arrives)', 'E_SESSION_DROPPED', (d, i) => (d === 'down' && i === DOWN_TIME ? [] : undefined)],
-    ['unsealed', 'E_PROTO_DOWNGRADE', (d, i, f) => (d === 'down' && i === 2 ? [recrc(f, (x) => (x[3] = 0))] : undefined)],
-  ];
-  for (const [name, code, rewrite] of attacks) {
-    const r = await dockThrough(rewrite);
-    t.true(r.camera.closeReason.startsWith(code), `${name}: ${r.camera.closeReason}`);
-    t.is(r.result.code, code, `${name}: the camera's fatal error reaches the station`);
-    t.deepEqual(r.camera.pending, [0, 1], name);
-    t.deepEqual(r.stored, [], name);
-  }
-});
+for (const engine of ENGINES) {
+  test(`[${engine}] the camera ends the session on a forged, replayed, dropped or unsealed frame from the relay, with its code, and frees nothing`, async (t) => {
+    const attacks: [string, string, Rewrite][] = [
+      ['forged', 'E_SESSION_AUTH', (d, i, f) => (d === 'down' && i === 2 ? [flip(f, 14)] : undefined)],
+      ['replayed', 'E_SESSION_REPLAY', (d, i, f) => (d === 'down' && i === 2 ? [f, f] : undefined)],
+      ['dropped (the time, then head? arrives)', 'E_SESSION_DROPPED', (d, i) => (d === 'down' && i === DOWN_TIME ? [] : undefined)],
+      ['unsealed', 'E_PROTO_DOWNGRADE', (d, i, f) => (d === 'down' && i === 2 ? [recrc(f, (x) => (x[3] = 0))] : undefined)],
+    ];
+    for (const [name, code, rewrite] of attacks) {
+      const r = await dockThrough(rewrite, { engine });
+      t.true(r.camera.closeReason.startsWith(code), `${name}: ${r.camera.closeReason}`);
+      t.is(r.result.code, code, `${name}: the camera's fatal error reaches the station`);
+      t.deepEqual(r.camera.pending, [0, 1], name);
+      t.deepEqual(r.stored, [], name);
+    }
+  });
+}
 
 test('[node] a frame the relay damages without mending its CRC is line noise: discarded, counted, asked for again; the docking completes', async (t) => {
   const r = await dockThrough((d, i, f) => {
