@@ -69,7 +69,7 @@ export interface EvidenceCredentials {
   custody?: { checkpoint: Uint8Array | null; proofs: { seq: number; index: number; size: number; leafHash: string; path: string[] }[] };
   clock: { offsetMs: number | null; driftStatement?: Uint8Array; source: string };
   /** Each segment: its manifest, its fragments, its frame headers, and the order of its records (0 a frame, 1 a run of other records, as in the records track). */
-  segments: { seq: number; manifest: Uint8Array; fragments: number[]; frameHeaders: Uint8Array; order: Uint8Array }[];
+  segments: { seq: number; manifest: Uint8Array; fragments: number[]; frameHeaders: Uint8Array; order: Uint8Array; sealed?: { contentKey: Uint8Array; first: number; end: number | null } }[];
 }
 
 export interface ManifestOptions {
@@ -96,7 +96,7 @@ function evidenceCbor(e: EvidenceCredentials): { evidence: CborValue; segments: 
       custody: e.custody ? { checkpoint: e.custody.checkpoint, proofs: e.custody.proofs.map((p) => ({ seq: p.seq, index: p.index, size: p.size, leafHash: p.leafHash, path: p.path })) } : null,
       clock: { offsetMs: e.clock.offsetMs, source: e.clock.source, ...(e.clock.driftStatement ? { driftStatement: e.clock.driftStatement } : {}) },
     },
-    segments: { segments: e.segments.map((s) => ({ seq: s.seq, manifest: s.manifest, fragments: s.fragments, frameHeaders: s.frameHeaders, order: s.order })) },
+    segments: { segments: e.segments.map((s) => ({ seq: s.seq, manifest: s.manifest, fragments: s.fragments, frameHeaders: s.frameHeaders, order: s.order, ...(s.sealed ? { sealed: { contentKey: s.sealed.contentKey, first: s.sealed.first, end: s.sealed.end } } : {}) })) },
   };
 }
 

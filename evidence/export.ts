@@ -19,7 +19,7 @@ import { driftFor, readDriftStatements } from './drift.js';
 import { SafeReader, segmentStem } from './layout.js';
 import type { Trust } from './trust.js';
 import { verifyStore, type StoreReport } from './verify-store.js';
-import { decryptionRecord, NEEDS_KEY_NOTE, openSealedSegment, type ExaminerKey } from './sealed.js';
+import { decryptionRecord, NEEDS_KEY_NOTE, openSealedSegment, type ExaminerKey, type SealedSegmentKey } from './sealed.js';
 
 /** Writes byte chunks to a file through one buffer, so small chunks cost no system call each. */
 class ChunkWriter {
@@ -139,6 +139,8 @@ export interface StoreExport {
   mediaBytes: Uint8Array[];
   /** The evidence sequence number of each of mediaBytes (what the export and its sidecar name segments by). */
   seqs: number[];
+  /** Each decrypted segment's content key and record indices, by seq (an MP4's credentials carry them, so its sealed media can be rebuilt). */
+  sealedKeys: Map<number, SealedSegmentKey>;
   clockOffsetMs: number | null;
   report: Record<string, unknown>;
 }
@@ -204,7 +206,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
   for (const p of verified.problems) if (p.path === join(storeDir, 'trust') || p.path.startsWith(`${deviceDir}/`) || p.path === deviceDir || p.path.startsWith(join(storeDir, 'docks'))) findings.push({ scope: 'layout', code: p.code, message: p.message, path: p.path });
   const dev = verified.evidence.devices.find((d) => d.device === device);
   const input = verified.input.devices.find((d) => d.id === device);
-  if (!dev || !input) return { findings, blocked: [`no evidence of device ${device} in ${storeDir}`], lostAfterLastFrame: new Map(), trust: verified.trust, media: [], mediaBytes: [], seqs: [], clockOffsetMs: null, report: {} };
+  if (!dev || !input) return { findings, blocked: [`no evidence of device ${device} in ${storeDir}`], lostAfterLastFrame: new Map(), trust: verified.trust, media: [], mediaBytes: [], seqs: [], sealedKeys: new Map(), clockOffsetMs: null, report: {} };
   for (const f of dev.reasons) findings.push({ scope: 'device', code: f.code, message: f.message, ...(f.seq !== undefined ? { seq: f.seq } : {}) });
   for (const s of dev.segments) for (const f of s.reasons) findings.push({ scope: 'segment', code: f.code, message: f.message, ...(s.seq !== null ? { seq: s.seq } : {}) });
   for (const l of verified.ledgers.filter((x) => x.device === device)) for (const f of l.findings) findings.push({ scope: 'ledger', code: f.code, message: f.message });
@@ -229,6 +231,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
   const seqs: number[] = [];
   const lostAfterLastFrame = new Map<number, number>();
   const opened: { seq: number; kid: Uint8Array; records: number; final: boolean; unread: boolean }[] = [];
+  const sealedKeys = new Map<number, SealedSegmentKey>();
   const sealedSeqs = chosen.filter((s) => s.manifest?.sealed).map((s) => s.seq!);
   if (blocked.length === 0 && sealedSeqs.length && !o.evidenceKey) {
     throw new BodycamError('E_EVIDENCE_KEY_REQUIRED', `segment${sealedSeqs.length === 1 ? '' : 's'} ${sealedSeqs.join(', ')} of ${device} ${sealedSeqs.length === 1 ? 'is' : 'are'} sealed to the agency's evidence key: export with --evidence-key FILE (bodycam verify checks them without it)`);
@@ -242,8 +245,9 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
       }
       if (s.manifest!.sealed) {
         // Whole or not at all: a chunk that fails throws its code, and nothing is exported.
-        const seg = openSealedSegment(bytes, s.manifest!, o.evidenceKey!);
+        const seg = openSealedSegment(bytes, s.manifest!, o.evidenceKey!, { keepKey: true });
         bytes = seg.media;
+        sealedKeys.set(s.seq!, seg.reseal!);
         opened.push({ seq: s.seq!, kid: seg.kid, records: seg.records, final: seg.final, unread: (s.manifest!.flags & FLAG_UNREAD) !== 0 });
       }
       mediaBytes.push(bytes);
@@ -326,6 +330,7 @@ export function planStoreExport(storeDir: string, device: string, from: number, 
     media,
     mediaBytes,
     seqs,
+    sealedKeys,
     clockOffsetMs,
     report: {
       format: 'bodycam-integrity/2',

@@ -136,7 +136,8 @@ export function storeCredentials(verified: StoreReport, plan: StoreExport, mp4: 
         o += FRAME_HEADER_LENGTH;
       }
     }
-    return { seq, manifest: s.manifest, fragments: frs.map((f) => f.number), frameHeaders: headers, order: Uint8Array.from(frs.flatMap((f) => f.order)) };
+    const sealed = plan.sealedKeys.get(seq);
+    return { seq, manifest: s.manifest, fragments: frs.map((f) => f.number), frameHeaders: headers, order: Uint8Array.from(frs.flatMap((f) => f.order)), ...(sealed ? { sealed } : {}) };
   });
   const report = plan.report as { clock?: { statement?: string; source?: string }; custody?: { segmentProofs?: { seq: number; index: number; size: number; leafHash: string; path: string[] }[] } };
   const refFile = verified.custody.reference?.file;

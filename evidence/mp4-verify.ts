@@ -18,10 +18,13 @@
 import { createHash } from 'node:crypto';
 import { isArray, isBytes, isMap, isText, isUint, type CborValue } from '../firmware/codec/cbor.js';
 import { errorCode, errorMessage } from '../firmware/errors.js';
-import { FRAME_HEADER_LENGTH } from '../firmware/encoder/frame-record.js';
+import { FRAME_HEADER_LENGTH, parseSegmentMedia } from '../firmware/encoder/frame-record.js';
+import { AUDIO_HEADER_LENGTH } from '../firmware/encoder/audio-record.js';
+import { resealRecords } from '../firmware/encoder/sealed-record.js';
+import { peekManifest } from '../firmware/signing/manifest.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
 import { REASONS, verifyEvidence, type DeviceReport } from '../firmware/signing/verifier.js';
-import { nodeDigest } from '../host/ports.js';
+import { nodeCipher, nodeDigest } from '../host/ports.js';
 import { verifyCertificate } from '../firmware/signing/certificate.js';
 import { openStructure } from '../firmware/signing/signed.js';
 import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
@@ -118,7 +121,7 @@ export function verifyMp4(file: string, o: { trust: Trust; ed25519: Ed25519 }): 
     fail({ scope: 'file', code: 'mp4-unreadable', message: errorMessage(e) });
     return report;
   }
-  const rebuilt: { seq: number; manifest: Uint8Array; media: Uint8Array; fragments: number[] }[] = [];
+  const rebuilt: { seq: number; manifest: Uint8Array; media: Uint8Array; signedMedia: Uint8Array; fragments: number[] }[] = [];
   for (const s of segs as CborValue[]) {
     if (!isMap(s)) continue;
     const seq = s.get('seq');
@@ -154,7 +157,36 @@ export function verifyMp4(file: string, o: { trust: Trust; ed25519: Ed25519 }): 
       media.set(p, at);
       at += p.length;
     }
-    rebuilt.push({ seq: seq as number, manifest: manifest as Uint8Array, media, fragments: numbers });
+    // Sealed at capture: the plaintext records sealed again under the segment's content key
+    // (carried by the credentials; it opens nothing but what this file shows) are the media the
+    // camera signed, byte for byte (docs/FORMAT.md, "Sealed segments").
+    let signedMedia: Uint8Array = media;
+    let sealedManifest = false;
+    try {
+      sealedManifest = peekManifest(manifest as Uint8Array).manifest.sealed !== undefined;
+    } catch {
+      // a malformed manifest is the verifier's finding
+    }
+    if (sealedManifest) {
+      const sv = s.get('sealed');
+      const key = isMap(sv ?? null) ? (sv as Map<CborValue, CborValue>).get('contentKey') : undefined;
+      const first = isMap(sv ?? null) ? (sv as Map<CborValue, CborValue>).get('first') : undefined;
+      const end = isMap(sv ?? null) ? (sv as Map<CborValue, CborValue>).get('end') : undefined;
+      if (!isBytes(key ?? null) || (key as Uint8Array).length !== 32 || !isUint(first ?? null) || !(end === null || isUint(end ?? null))) {
+        fail({ scope: 'segment', code: 'sealed-unopened', seq: seq as number, message: `segment ${String(seq)} was sealed at capture, and the credentials do not carry what re-seals it` });
+      } else {
+        try {
+          const p = parseSegmentMedia(media);
+          const records = [...p.frames.map((f) => ({ offset: f.offset, length: FRAME_HEADER_LENGTH + f.jpeg.length })), ...p.audio.map((a) => ({ offset: a.offset, length: AUDIO_HEADER_LENGTH + a.data.length }))]
+            .sort((a, b) => a.offset - b.offset)
+            .map((r) => ({ header: media.subarray(r.offset, r.offset + 48), body: media.subarray(r.offset + 48, r.offset + r.length) }));
+          signedMedia = resealRecords(nodeCipher, key as Uint8Array, records, first as number, end as number | null);
+        } catch (e) {
+          fail({ scope: 'segment', code: 'sealed-unopened', seq: seq as number, message: `segment ${String(seq)} can't be sealed again: ${errorMessage(e)}` });
+        }
+      }
+    }
+    rebuilt.push({ seq: seq as number, manifest: manifest as Uint8Array, media, signedMedia, fragments: numbers });
   }
   const inFile = new Set(rebuilt.flatMap((r) => r.fragments));
   for (const n of fragments.keys()) if (!inFile.has(n)) fail({ scope: 'segment', code: 'fragment-unsigned', message: `movie fragment ${n} belongs to no segment the camera signed` });
@@ -169,7 +201,7 @@ export function verifyMp4(file: string, o: { trust: Trust; ed25519: Ed25519 }): 
         {
           id: report.device ?? '',
           ...(isBytes(certificate ?? null) ? { certificate: certificate as Uint8Array } : {}),
-          segments: rebuilt.map((r) => ({ seq: r.seq, manifest: r.manifest, mediaDigest: new Uint8Array(createHash('sha256').update(r.media).digest()), mediaLength: r.media.length })),
+          segments: rebuilt.map((r) => ({ seq: r.seq, manifest: r.manifest, mediaDigest: new Uint8Array(createHash('sha256').update(r.signedMedia).digest()), mediaLength: r.signedMedia.length })),
           checkpoints: bytesList(ev.get('checkpoints')),
           receipts: bytesList(ev.get('receipts')),
         },

@@ -53,10 +53,19 @@ export interface OpenedSegment {
   first: number;
   /** The stream ended with its final chunk (false only for a segment a power cut ended). */
   final: boolean;
+  /** What re-seals the plaintext as the camera did (resealRecords): only with `keepKey`. */
+  reseal?: SealedSegmentKey;
+}
+
+/** A segment's content key and record indices: with its plaintext, enough to rebuild its sealed media exactly. */
+export interface SealedSegmentKey {
+  contentKey: Uint8Array;
+  first: number;
+  end: number | null;
 }
 
 /** Decrypt a sealed segment's media with the examiner's key; the manifest says who it is sealed to. */
-export function openSealedSegment(sealedMedia: Uint8Array, m: Manifest, key: ExaminerKey): OpenedSegment {
+export function openSealedSegment(sealedMedia: Uint8Array, m: Manifest, key: ExaminerKey, o: { keepKey?: boolean } = {}): OpenedSegment {
   if (!m.sealed) throw new BodycamError('E_ARGUMENT', `segment ${m.seq} is not sealed`);
   const env = { digest: nodeDigest, cipher: nodeCipher };
   const { key: contentKey, kid } = unwrapContentKey(env, m.sealed.recipients, key.secret, key.publicKey);
@@ -66,7 +75,7 @@ export function openSealedSegment(sealedMedia: Uint8Array, m: Manifest, key: Exa
     if (opened.records + (opened.final ? 1 : 0) !== m.sealed.records) {
       throw new BodycamError('E_STREAM_TRUNCATED', `segment ${m.seq}: the manifest counts ${m.sealed.records} sealed records, the media holds ${opened.records + (opened.final ? 1 : 0)}`);
     }
-    return { media: opened.media, kid, records: opened.records, first: opened.first, final: opened.final };
+    return { media: opened.media, kid, records: opened.records, first: opened.first, final: opened.final, ...(o.keepKey ? { reseal: { contentKey: contentKey.slice(), first: opened.first, end: opened.end } } : {}) };
   } finally {
     opener.close();
     contentKey.fill(0);

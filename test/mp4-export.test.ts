@@ -22,7 +22,10 @@ import { hostEd25519 } from '../host/ed25519-node.js';
 import { nodeDigest } from '../host/ports.js';
 import { SyntheticFrames } from '../host-sim/sensor/synthetic.js';
 import { parseScenario, testScaleOf } from '../host-sim/scenario/format.js';
-import { runScenario, SIM_AGENCY, SIM_DEVICE } from '../host-sim/scenario/runner.js';
+import { runScenario, SIM_AGENCY, SIM_DEVICE, SIM_EVIDENCE_KEY_FILE, SIM_EVIDENCE_PASSPHRASE } from '../host-sim/scenario/runner.js';
+import { loadEvidenceKey } from '../evidence/evidence-keys.js';
+import { openSealedSegment } from '../evidence/sealed.js';
+import { peekManifest } from '../firmware/signing/manifest.js';
 import { loadScenario } from '../cli/sim.js';
 import { run } from '../cli/bodycam.js';
 import { createRoot, issueExportSigner, openRoot } from '../cli/provision.js';
@@ -207,21 +210,29 @@ test('bodycam export --signer: an MP4 that c2pa-rs calls trusted and intact and 
   const signerDir = join(dir, 'sim-signer');
   writeSignerIdentity(signerDir, { seed: signerSeed, certificate, rootCertificate, rootKey: root.publicKey });
 
+  // The simulated camera seals what it records to the simulated agency's evidence key (issue 22):
+  // the export decrypts with it, and the credentials let bodycam verify seal the frames again.
+  const keyFile = join(dir, 'shift', SIM_EVIDENCE_KEY_FILE);
+  const pass = join(dir, 'evidence-pass.txt');
+  writeFileSync(pass, `${SIM_EVIDENCE_PASSPHRASE}\n`);
+  const withKey = ['--evidence-key', keyFile, '--evidence-passphrase-file', pass];
+  const examiner = { ...loadEvidenceKey(keyFile, SIM_EVIDENCE_PASSPHRASE), file: keyFile, form: 'sealed' as const };
+  const opened = (segDir: string, n: string) => openSealedSegment(new Uint8Array(readFileSync(join(segDir, n))), peekManifest(new Uint8Array(readFileSync(join(segDir, n.replace(/\.media$/, '.manifest.cose'))))).manifest, examiner).media;
   const out = join(dir, 'shift.mp4');
   const lines: string[] = [];
-  t.is(await run(['export', '--store', r.evidence, '--device', SIM_DEVICE, '--root', rootPub, '--signer', signerDir, '--out', out], (l) => lines.push(l)), 0, lines.join('\n'));
+  t.is(await run(['export', '--store', r.evidence, '--device', SIM_DEVICE, '--root', rootPub, '--signer', signerDir, ...withKey, '--out', out], (l) => lines.push(l)), 0, lines.join('\n'));
   t.regex(lines.join('\n'), /credentials: C2PA manifest \(\d+ bytes\) signed by .*DOCK-SIM-1 evidence export/);
   t.regex(lines.join('\n'), /hole before frame 0 .* reboot/);
 
   // Every JPEG the store holds, in order, is a packet of the MP4, byte for byte, and decodes.
   const segDir = join(r.evidence, 'devices', SIM_DEVICE, 'segments');
-  const stored = readdirSync(segDir).filter((n) => n.endsWith('.media')).sort().flatMap((n) => parseMedia(new Uint8Array(readFileSync(join(segDir, n)))));
+  const stored = readdirSync(segDir).filter((n) => n.endsWith('.media')).sort().flatMap((n) => parseMedia(opened(segDir, n)));
   t.deepEqual(copiedMd5s(out), stored.map((f) => md5(f.jpeg)));
   t.is(decodeCount(out), stored.length);
 
   // The sound: one PCM track, exactly the camera's audio records laid on the timeline as the AVI
   // export lays them; ffmpeg copies it out byte for byte and decodes it.
-  const segMedia = readdirSync(segDir).filter((n) => n.endsWith('.media')).sort().map((n) => new Uint8Array(readFileSync(join(segDir, n))));
+  const segMedia = readdirSync(segDir).filter((n) => n.endsWith('.media')).sort().map((n) => opened(segDir, n));
   const laid = planMp4(segMedia).sound;
   t.truthy(laid, 'the default shift records sound');
   const audio = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=codec_name,sample_rate,channels', '-of', 'json', out]).toString()) as { streams: { codec_name: string; sample_rate: string; channels: number }[] };
@@ -269,7 +280,7 @@ test('bodycam export --signer: an MP4 that c2pa-rs calls trusted and intact and 
   // Without --signer the MP4 says UNSIGNED, and verify finds nothing to check it by.
   const unsignedOut = join(dir, 'unsigned.mp4');
   const plain: string[] = [];
-  t.is(await run(['export', '--store', r.evidence, '--device', SIM_DEVICE, '--root', rootPub, '--out', unsignedOut], (l) => plain.push(l)), 0);
+  t.is(await run(['export', '--store', r.evidence, '--device', SIM_DEVICE, '--root', rootPub, ...withKey, '--out', unsignedOut], (l) => plain.push(l)), 0);
   t.regex(plain.join('\n'), /^UNSIGNED: no --signer/m);
   const unsignedVerify: string[] = [];
   t.is(await run(['verify', unsignedOut, '--root', rootPub], (l) => unsignedVerify.push(l)), 1);

@@ -27,7 +27,7 @@ import type { Digest } from '../platform/digest.js';
 import type { Random } from '../platform/random.js';
 import { toBytes, type BufferLike } from '../platform/buffers.js';
 import { HPKE_X25519_SHA256_AES256GCM, openBase, sealBase, type HpkeEnv } from '../crypto/hpke.js';
-import { StreamOpener } from '../crypto/stream.js';
+import { StreamOpener, streamNonce } from '../crypto/stream.js';
 import { evidenceKeyId } from '../provision/evidence-keys.js';
 
 /** The scheme's name, in META and in the manifest's `sealed` map. */
@@ -315,6 +315,8 @@ export interface OpenedMedia {
   first: number;
   /** The stream ended with its final chunk (false: a cut ended it; allowed only with `openEnd`). */
   final: boolean;
+  /** The END record's index (null without one). */
+  end: number | null;
 }
 
 /** Decrypts sealed media with its content key (the examiner's side; the camera never does). */
@@ -334,6 +336,7 @@ export class SealedMediaOpener {
     const first = walked.length ? walked[0].index : 0;
     let at = 0;
     let final = false;
+    let endIndex: number | null = null;
     for (let i = 0; i < walked.length; i++) {
       const r = walked[i];
       if (!r.end && r.index !== first + i) throw new BodycamError('E_STREAM_ORDER', `sealed record ${i} of the media carries index ${r.index}, not ${first + i}: a record was dropped, repeated or moved`, { at: r.offset });
@@ -354,6 +357,7 @@ export class SealedMediaOpener {
         if (ev.getUint32(8) !== last) throw new BodycamError('E_STREAM_TRUNCATED', `the END record says the last record is ${ev.getUint32(8)}, the media's is ${last}: records before the end were cut off`);
         this.#opener.open(2 * r.index + 1, true, aad, new Uint8Array(0), m.subarray(btag, bct));
         final = true;
+        endIndex = r.index;
         continue;
       }
       const plain = out.subarray(at, at + r.headerLength + r.bodyLength);
@@ -364,7 +368,7 @@ export class SealedMediaOpener {
       at += plain.length;
     }
     if (!final && !o.openEnd) throw new BodycamError('E_STREAM_TRUNCATED', `the sealed stream ends after ${walked.length} records without its final chunk: its tail was cut off`);
-    return { media: out, records: walked.length - (final ? 1 : 0), first, final };
+    return { media: out, records: walked.length - (final ? 1 : 0), first, final, end: endIndex };
   }
 
   close(): void {
@@ -375,4 +379,45 @@ export class SealedMediaOpener {
 /** The CBOR of a segment's sealing, as META and the manifest carry it. */
 export function sealedValue(recipients: readonly SealedRecipient[], records?: number): CborValue {
   return { scheme: SEALED_SCHEME, recipients: recipients.map(recipientValue), ...(records === undefined ? {} : { records }) };
+}
+
+/**
+ * Seal plaintext records again under a known content key, as the camera did (AES-GCM is
+ * deterministic given key, nonce and associated data): record i gets index `first + i`, and an
+ * END record at index `end` (null: none, a stream a cut ended). For a verifier holding a segment's
+ * plaintext and its content key (an MP4 export's credentials) to rebuild the sealed media the
+ * camera signed, byte for byte.
+ */
+export function resealRecords(cipher: Cipher, contentKey: Uint8Array, records: readonly { header: Uint8Array; body: Uint8Array }[], first: number, end: number | null): Uint8Array {
+  const aead = cipher.create('AES-256-GCM', contentKey);
+  try {
+    let total = end === null ? 0 : END_RECORD_LENGTH;
+    for (const r of records) total += SEALED_OVERHEAD + r.header.length + r.body.length;
+    const out = new Uint8Array(total);
+    let o = 0;
+    const put = (index: number, header: Uint8Array, body: Uint8Array, final: boolean) => {
+      const h = header.length;
+      writePrefix(new DataView(out.buffer, o, SEALED_PREFIX), h, index, body.length);
+      const aad = out.subarray(o, o + SEALED_PREFIX);
+      out.set(header, o + SEALED_PREFIX);
+      out.set(body, o + SEALED_OVERHEAD + h);
+      out.set(new Uint8Array(aead.seal(streamNonce(2 * index, false), aad, out.subarray(o + SEALED_PREFIX, o + SEALED_PREFIX + h))), o + SEALED_PREFIX + h);
+      out.set(new Uint8Array(aead.seal(streamNonce(2 * index + 1, final), aad, out.subarray(o + SEALED_OVERHEAD + h, o + SEALED_OVERHEAD + h + body.length))), o + SEALED_PREFIX + h + 16);
+      o += SEALED_OVERHEAD + h + body.length;
+    };
+    records.forEach((r, i) => put(first + i, r.header, r.body, false));
+    if (end !== null) {
+      const eh = new Uint8Array(END_HEADER_LENGTH);
+      const ev = new DataView(eh.buffer);
+      eh[0] = 0x45;
+      eh[1] = 0x4e;
+      eh[2] = 1;
+      ev.setUint32(4, first);
+      ev.setUint32(8, records.length ? first + records.length - 1 : NO_RECORD);
+      put(end, eh, new Uint8Array(0), true);
+    }
+    return out;
+  } finally {
+    aead.close();
+  }
 }
