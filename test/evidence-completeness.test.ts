@@ -15,7 +15,7 @@ import { loadScenario } from '../cli/sim.js';
 import { LEDGER_TYPE } from '../firmware/recorder/ledger.js';
 import { peekStructure } from '../firmware/signing/signed.js';
 import { parseScenario } from '../host-sim/scenario/format.js';
-import { runScenario } from '../host-sim/scenario/runner.js';
+import { runScenario, SIM_EVIDENCE_KEY_FILE, SIM_EVIDENCE_PASSPHRASE } from '../host-sim/scenario/runner.js';
 import { verifyConsistency } from '../evidence/merkle.js';
 
 const DEVICE = 'CAM-SIM-0001';
@@ -40,9 +40,13 @@ async function copy(t: ExecutionContext): Promise<{ store: string; root: string;
   return { store: join(dir, 'evidence'), root: join(dir, 'root.pub'), checkpoint: join(dir, 'witness.cose'), dir };
 }
 
+// The simulated camera seals what it records (issue 22): exports open it with the simulated agency's evidence key.
+process.env.BODYCAM_EVIDENCE_PASSPHRASE = SIM_EVIDENCE_PASSPHRASE;
+
 async function bodycam(...args: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
-  const code = await run(args, (l) => lines.push(l));
+  const withKey = args[0] === 'export' ? [...args, '--evidence-key', join((await shift).out, SIM_EVIDENCE_KEY_FILE)] : args;
+  const code = await run(withKey, (l) => lines.push(l));
   return { code, out: lines.join('\n') };
 }
 
