@@ -13,6 +13,7 @@ import { BodycamError } from '../firmware/errors.js';
 import { KEY_CONFIG } from '../firmware/provision/camera.js';
 import { ANY_DEVICE, checkNewerConfig, DEFAULT_SETTINGS, signConfig, verifyConfig, type CameraConfig } from '../firmware/provision/config.js';
 import type { EvidenceRecipient } from '../firmware/provision/evidence-keys.js';
+import { peekManifest } from '../firmware/signing/manifest.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { seal } from '../host/sealed-secret.js';
 import { evidenceKeyPair, loadEvidenceKey, sealEvidenceKey } from '../evidence/evidence-keys.js';
@@ -235,7 +236,16 @@ test('a register that names a retired key as current (edited by hand) gives no c
   t.deepEqual(listEvidenceKeys(root.dir).map((x) => x.keyId), [k.keyId]);
 });
 
-/** A recorder provisioned with `config`, docking (on charge) at a station that pushes `push`; its held configuration after. */
+/** Which evidence keys (ids, hex) the segments the camera holds are sealed to, by sequence. */
+function sealedTo(c: TestCamera): Map<number, string[]> {
+  return new Map([...c.manifests()].map(([seq, m]) => [seq, (peekManifest(m).manifest.sealed?.recipients ?? []).map((r) => toHex(r.kid))]));
+}
+
+/**
+ * A recorder provisioned with `config` records a segment, then docks (on charge) at a station
+ * that pushes `push`, then records another segment off the dock: its held configuration after,
+ * and the keys the segments on the camera were sealed to before and after the docking.
+ */
 async function dockWithPush(engine: EngineName, config: Uint8Array, push: Uint8Array) {
   const { station, port } = await startStation({ configFor: () => push });
   const c = new TestCamera({ engine, dockPort: port });
@@ -244,6 +254,10 @@ async function dockWithPush(engine: EngineName, config: Uint8Array, push: Uint8A
     const publicKey = (await c.engine.call('recorder.identity')).value as Uint8Array;
     await c.engine.call('recorder.provision', testRoot.publicKey, certificate({ id: DEVICE, kind: 'device', publicKey }), config, null);
     await c.boot();
+    await c.press();
+    await c.run(12_000);
+    await c.longPress();
+    const before = sealedTo(c);
     c.battery(4100, true);
     await c.run(11_000); // the next battery poll finds it on charge: it docks
     for (let i = 0; i < 500 && (station.results.length === 0 || (await c.status()).session === 'active'); i++) {
@@ -251,7 +265,16 @@ async function dockWithPush(engine: EngineName, config: Uint8Array, push: Uint8A
       await c.engine.pump();
     }
     await station.idle();
-    return { result: station.results[0], held: verifyConfig(c.keys().get(KEY_CONFIG)!, testRoot.publicKey, { device: DEVICE }) };
+    const result = station.results[0];
+    const held = verifyConfig(c.keys().get(KEY_CONFIG)!, testRoot.publicKey, { device: DEVICE });
+    c.battery(4100, false);
+    await c.run(11_000); // off the dock
+    const docked = new Set(sealedTo(c).keys());
+    await c.press();
+    await c.run(12_000);
+    await c.longPress();
+    const after = [...sealedTo(c)].filter(([seq]) => !docked.has(seq)).map(([, kids]) => kids);
+    return { result, held, before: [...before.values()], after };
   } finally {
     await c.close();
     await station.close();
@@ -259,20 +282,23 @@ async function dockWithPush(engine: EngineName, config: Uint8Array, push: Uint8A
 }
 
 for (const engine of ['node', 'xs'] as EngineName[]) {
-  test(`[${engine}] a rotation reaches a recorder at its docking through the signed configuration; a configuration that drops the key is refused`, async (t) => {
+  test(`[${engine}] a rotation reaches a recorder at its docking through the signed configuration and seals its next segments; a configuration that drops the key is refused`, async (t) => {
     const k1 = evidenceKeyPair(new Uint8Array(32).fill(1));
     const k2 = evidenceKeyPair(new Uint8Array(32).fill(2));
     const cfg = (version: number, evidenceKeys?: EvidenceRecipient[]) =>
-      signConfig({ ...DEFAULT_SETTINGS, width: 320, height: 240, agency: AGENCY, device: DEVICE, version, issued: Date.UTC(2026, 5, 1), evidenceKeys }, testRoot);
+      signConfig({ ...DEFAULT_SETTINGS, width: 320, height: 240, segmentSeconds: 10, preEventSeconds: 0, audio: false, agency: AGENCY, device: DEVICE, version, issued: Date.UTC(2026, 5, 1), evidenceKeys }, testRoot);
     const rotated = await dockWithPush(engine, cfg(1, [k1]), cfg(2, [k2]));
     t.true(rotated.result?.ok, `${rotated.result?.code}: ${rotated.result?.message}`);
     t.is(rotated.held.version, 2);
     t.deepEqual(rotated.held.evidenceKeys, [{ keyId: k2.keyId, publicKey: k2.publicKey }]);
+    t.true(rotated.before.length > 0 && rotated.before.every((kids) => kids.join() === toHex(k1.keyId)), JSON.stringify(rotated.before));
+    t.true(rotated.after.length > 0 && rotated.after.every((kids) => kids.join() === toHex(k2.keyId)), `recorded after the docking: ${JSON.stringify(rotated.after)}`);
 
     const dropped = await dockWithPush(engine, cfg(1, [k1]), cfg(2));
     t.is(dropped.result?.code, 'E_CONFIG_EVIDENCE_KEY');
     t.is(dropped.held.version, 1, 'the camera keeps the configuration with its key');
     t.deepEqual(dropped.held.evidenceKeys, [{ keyId: k1.keyId, publicKey: k1.publicKey }]);
+    t.true(dropped.after.length > 0 && dropped.after.every((kids) => kids.join() === toHex(k1.keyId)), `recorded after the refused push: ${JSON.stringify(dropped.after)}`);
   });
 }
 
