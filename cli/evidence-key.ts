@@ -6,7 +6,7 @@
 //
 //   create   the first key (refused when the agency has a current one: rotate instead)
 //   rotate   a new current key; the old one becomes "previous" (kept: it opens what was sealed to it)
-//   retire   a previous key is never given to a camera again, and export refuses it unless asked
+//   retire   a previous key is never given to a camera again (export still opens what was sealed to it)
 //            (the current key can't be retired: rotate first)
 //   list     every key, its status, its file (no passphrase needed)
 //
@@ -124,7 +124,8 @@ export interface RetireEvidenceKeyOptions {
 
 /**
  * Retire a previous key: the register and the key's file in the agency folder say so, no camera is
- * given it again, and loadEvidenceKey refuses it unless asked (E_EVIDENCE_KEY_RETIRED). Copies of
+ * given it again, and loadEvidenceKey refuses it unless its caller allows retired keys
+ * (E_EVIDENCE_KEY_RETIRED; export does: what was sealed to it still opens). Copies of
  * the file made before (at the evidence office) are not reached: retire those copies by copying
  * the agency folder's file over them.
  */
@@ -180,7 +181,7 @@ export const EVIDENCE_KEY_HELP = [
   '          carries the new key, written to --out FILE (default DIR/issued/config-all-<version>.cose): a dock',
   '          session carries it to a camera (`bodycam dock` can\'t load one yet: until then, provision cameras',
   '          again with --force to give them the new key).',
-  '  retire  a previous key is never given to a camera again, and export refuses it unless asked',
+  '  retire  a previous key is never given to a camera again (export still opens what was sealed to it)',
   '  list    every key: id, status (current, previous, retired), when made, its file',
 ];
 

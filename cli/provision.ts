@@ -837,7 +837,7 @@ export async function provisionCommand(argv: string[], print: (line: string) => 
     const root = openRoot(required(p, 'root'), passphrase(p, env));
     if (action === 'retire') {
       const r = retireEvidenceKey({ root, keyId: required(p, 'key-id'), reason: required(p, 'reason'), operator, now });
-      out(`evidence key ${r.keyId} retired: no camera is given it again, and export refuses it unless asked`);
+      out(`evidence key ${r.keyId} retired: no camera is given it again (export still opens what was sealed to it)`);
       out(`  ${r.file} says so; copies of it elsewhere (the evidence office) don't: copy this one over them`);
       return done({ action, keyId: r.keyId, file: r.file });
     }

@@ -16,7 +16,8 @@
 // Promises: loadEvidenceKey returns the secret only if the file is an evidence key file
 // (E_EVIDENCE_KEY_FORMAT otherwise — it says so when it is the agency root secret), the passphrase
 // opens it (E_EVIDENCE_PASSPHRASE), the secret gives the public key and key id the file names
-// (E_EVIDENCE_KEY_MISMATCH), and the key is not retired (E_EVIDENCE_KEY_RETIRED) unless asked.
+// (E_EVIDENCE_KEY_MISMATCH), and the key is not retired (E_EVIDENCE_KEY_RETIRED) unless the caller
+// allows retired keys (export does: evidence sealed to a key before it was retired still opens).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { fromHex, toHex } from '../firmware/codec/cbor.js';

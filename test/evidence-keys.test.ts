@@ -17,6 +17,7 @@ import { peekManifest } from '../firmware/signing/manifest.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { seal } from '../host/sealed-secret.js';
 import { evidenceKeyPair, loadEvidenceKey, sealEvidenceKey } from '../evidence/evidence-keys.js';
+import { loadExaminerKey } from '../evidence/sealed.js';
 import { createEvidenceKey, evidenceKeyPath, listEvidenceKeys, retireEvidenceKey, rotateEvidenceKey } from '../cli/evidence-key.js';
 import { createRoot, HandlerTransport, issueConfig, provisionCamera, provisionCommand, ProvisioningClient, readRegister, ROOT_FILES, type AgencyRoot } from '../cli/provision.js';
 import { ENGINES, startEngine, type EngineName } from '../host-sim/engine.js';
@@ -104,6 +105,8 @@ test('evidence-key create, list, rotate and retire through the command line; the
   const old = loadEvidenceKey(evidenceKeyPath(root.dir, firstId), EVIDENCE_PASS, { allowRetired: true });
   t.is(toHex(old.keyId), firstId);
   t.is(old.retired?.reason, 'retention ended');
+  // bodycam export's loader allows it: evidence sealed to the key before it was retired still opens.
+  t.is(toHex(loadExaminerKey(evidenceKeyPath(root.dir, firstId), EVIDENCE_PASS).keyId), firstId);
 });
 
 test('an evidence key is X25519 as node:crypto computes it, its id is SHA-256(public key)[0..8], and its file opens only with its passphrase', (t) => {
