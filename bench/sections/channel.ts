@@ -3,8 +3,8 @@
 // channel (host-sim/candidates/session-mac), in XS compute units (xs engine) and Cortex-M7
 // instructions (mcu engine), firmware only: the camera's answer to each pull (frame read and
 // opened, pull decoded, chunk CRC'd, encoded with room, sealed in place) through the guest entries
-// dock.channel.prepare/answer. The bytes themselves go through native ports (AES, SHA-256, CRC):
-// on a device that is the ESP32-S3's AES and SHA engines, here the bridge, which both figures
+// dock.channel.prepare/answer. The bytes themselves go through native ports (AES-GCM, SHA-256,
+// CRC-32): in C on a device (Moddable's crypt and crc), across the bridge here, which both figures
 // leave out. Then the station's own rate on Node, both ways: opening chunks from a camera and
 // sealing chunks to one (firmware images go that way), each against the HMAC channel, in one run.
 
@@ -121,7 +121,7 @@ export default async function channel(report: Report): Promise<void> {
   report.add({ name: 'per MiB uploaded (4 KiB chunks), sealed channel', value: perMiB(mcu, 'aead', 4), unit: 'MCU instructions', baseline: { name: 'HMAC channel', value: perMiB(mcu, 'mac', 4) } });
   const ms = (instructions: number) => ((instructions / 240e6) * 1000).toFixed(0);
   report.note(`at 240 MHz the camera's JavaScript spends about ${ms(perMiB(mcu, 'aead'))} ms per MiB uploaded on the sealed channel, ${ms(perMiB(mcu, 'mac'))} ms on the HMAC channel, ${ms(perMiB(mcu, 'plain'))} ms with no channel (most of it the chunk's message: encoded, allocated, collected)`);
-  report.note('not in these figures: the native passes over the bytes (AES-CTR and GHASH for the sealed channel, SHA-256 for the HMAC channel, CRC-32 for both), which run in C and in the ESP32-S3\'s engines behind the Cipher, Digest and Checksum ports');
+  report.note('not in these figures: the native passes over the bytes (AES-CTR and GHASH for the sealed channel, SHA-256 for the HMAC channel, CRC-32 for both), which run in C behind the Cipher, Digest and Checksum ports (Moddable\'s crypt and crc on a device)');
 
   report.section("channel: the station's rate on one core (Node), 64 KiB chunks, both ways");
   const total = 128 * MiB;
