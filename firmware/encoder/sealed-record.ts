@@ -152,6 +152,8 @@ export class RecordSealer {
   #buf: Uint8Array;
   #view: DataView;
   #aad: Uint8Array;
+  /** Index of the record seal() sealed last (−1 before the first). */
+  lastSealed = -1;
   #headerChunk: Uint8Array;
 
   constructor(o: RecordSealerOptions) {
@@ -215,10 +217,10 @@ export class RecordSealer {
    * Seal one record: `body` is encrypted in place; returns the stored record's first part (prefix,
    * header ciphertext, both tags), valid until the next call. The store writes it, then `body`.
    */
-  seal(header: Uint8Array, body: BufferLike): Uint8Array {
+  seal(header: Uint8Array, body: Uint8Array): Uint8Array {
     const h = header.length;
     if (h !== 48) throw new BodycamError('E_ARGUMENT', `a sealed record's header is 48 bytes, not ${h}`);
-    const b = toBytes(body);
+    const b = body;
     const buf = this.#buf;
     const v = this.#view;
     const r = this.#nextRecord();
@@ -228,6 +230,7 @@ export class RecordSealer {
     buf.set(header, SEALED_PREFIX);
     this.#sealChunk(this.#headerChunk, this.#aad, false, buf, SEALED_PREFIX + 48);
     this.#sealChunk(b, this.#aad, false, buf, SEALED_PREFIX + 64);
+    this.lastSealed = r;
     return buf;
   }
 

@@ -634,7 +634,7 @@ export class Recorder {
       const s = this.#sealer;
       if (s) {
         try {
-          this.#ring!.append(s.seal(header, body), body, mono);
+          this.#ring!.append(s.seal(header, toBytes(body)), body, mono);
         } catch (e) {
           this.#sealBroken = true;
           throw e;
@@ -646,20 +646,21 @@ export class Recorder {
     if (!this.#writer) throw new BodycamError('E_RECORDER_IDLE', 'a frame arrived with no segment or ring open');
     if (this.#monoOf(header) >= this.#segmentEnd || this.#sealBroken) this.#rollover();
     const s = this.#sealer;
+    const b = toBytes(body);
     let stored = header;
     if (s) {
       // Sealed in place, then stored. A store that refuses it (E_STORE_FULL) spends its index: the
       // segment ends at the next record, and END, naming the last record stored, follows the hole.
       try {
-        stored = s.seal(header, body);
-        this.#writer!.append(stored, body);
+        stored = s.seal(header, b);
+        this.#writer!.append(stored, b);
       } catch (e) {
         this.#sealBroken = true;
         throw e;
       }
-      this.#sealLast = s.records - 1;
-    } else this.#writer!.append(header, body);
-    if (this.#addToManifest(header, stored, body)) this.#stats.evidenceFrames++;
+      this.#sealLast = s.lastSealed;
+    } else this.#writer!.append(header, b);
+    if (this.#addToManifest(header, stored, b)) this.#stats.evidenceFrames++;
     this.#failures = 0;
   }
 
@@ -683,14 +684,14 @@ export class Recorder {
    * counts and times come from the plaintext `header`; what is hashed is what was stored
    * (`stored` and `body`: the sealed record when the segment is sealed).
    */
-  #addToManifest(header: Uint8Array, stored: Uint8Array, body: BufferLike): boolean {
+  #addToManifest(header: Uint8Array, stored: Uint8Array, body: Uint8Array): boolean {
     const v = this.#viewOf(header);
     if (header[0] === AUDIO_MAGIC_0) {
       // An audio record: hashed like a frame, counted as sound (samples at 36, lost samples at 32).
-      this.#builder!.addAudio(stored, toBytes(body), v.getUint32(36), v.getUint32(32));
+      this.#builder!.addAudio(stored, body, v.getUint32(36), v.getUint32(32));
       return false;
     }
-    this.#builder!.addFrame(stored, toBytes(body), { mono: u64(v, 16), utc: u64(v, 24) });
+    this.#builder!.addFrame(stored, body, { mono: u64(v, 16), utc: u64(v, 24) });
     const dropped = v.getUint32(32);
     if (dropped) this.#builder!.addDropped(dropped);
     return true;
