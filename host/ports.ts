@@ -23,13 +23,13 @@ export const nodeChecksum: Checksum = Object.freeze({
   },
 });
 
-/** One key's AEAD context on a host: node:crypto's AES-GCM, sealing the caller's bytes in place. */
+/** One key's AEAD context on a host: node:crypto's AES-GCM or ChaCha20-Poly1305, sealing the caller's bytes in place. */
 class NodeAeadContext implements AeadContext {
-  #name: 'aes-128-gcm' | 'aes-256-gcm';
+  #name: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
   #key: Uint8Array | undefined;
   constructor(algorithm: AeadAlgorithm, key: BufferLike) {
     aeadKeyBytes(algorithm, key);
-    this.#name = algorithm === 'AES-128-GCM' ? 'aes-128-gcm' : 'aes-256-gcm';
+    this.#name = algorithm === 'AES-128-GCM' ? 'aes-128-gcm' : algorithm === 'AES-256-GCM' ? 'aes-256-gcm' : 'chacha20-poly1305';
     this.#key = new Uint8Array(toBytes(key)); // a copy (a Buffer's slice would share), zeroed by close()
   }
   #open(): Uint8Array {
@@ -39,7 +39,7 @@ class NodeAeadContext implements AeadContext {
   seal(nonce: BufferLike, aad: BufferLike, data: BufferLike): ArrayBuffer {
     const key = this.#open();
     checkAeadArguments(nonce);
-    const c = createCipheriv(this.#name, key, toBytes(nonce), { authTagLength: 16 });
+    const c = createCipheriv(this.#name as 'aes-256-gcm', key, toBytes(nonce), { authTagLength: 16 });
     c.setAAD(toBytes(aad));
     const bytes = toBytes(data);
     const out = c.update(bytes);
@@ -51,7 +51,7 @@ class NodeAeadContext implements AeadContext {
   open(nonce: BufferLike, aad: BufferLike, data: BufferLike, tag: BufferLike): boolean {
     const key = this.#open();
     checkAeadArguments(nonce, tag);
-    const d = createDecipheriv(this.#name, key, toBytes(nonce), { authTagLength: 16 });
+    const d = createDecipheriv(this.#name as 'aes-256-gcm', key, toBytes(nonce), { authTagLength: 16 });
     d.setAAD(toBytes(aad));
     d.setAuthTag(toBytes(tag));
     const bytes = toBytes(data);
@@ -72,7 +72,7 @@ class NodeAeadContext implements AeadContext {
   }
 }
 
-/** The Cipher port on a host: node:crypto's AES-128-GCM and AES-256-GCM (the simulator's "hardware AES"). */
+/** The Cipher port on a host: node:crypto's AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305. */
 export const nodeCipher: Cipher = Object.freeze({
   create(algorithm: AeadAlgorithm, key: BufferLike): AeadContext {
     return new NodeAeadContext(algorithm, key);

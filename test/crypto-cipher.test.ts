@@ -82,7 +82,7 @@ for (const [name, cipher] of CIPHERS) {
     t.is(code(t.throws(() => ctx.open(nonce, new Uint8Array(0), data, tag.subarray(0, 8)))), 'E_CIPHER_TAG');
     t.is(code(t.throws(() => cipher.create('AES-256-GCM', randomBytes(16)))), 'E_CIPHER_KEY');
     t.is(code(t.throws(() => cipher.create('AES-128-GCM', randomBytes(32)))), 'E_CIPHER_KEY');
-    t.is(code(t.throws(() => cipher.create('CHACHA20-POLY1305' as AeadAlgorithm, randomBytes(32)))), 'E_CIPHER_ALGORITHM');
+    t.is(code(t.throws(() => cipher.create('AES-192-GCM' as AeadAlgorithm, randomBytes(24)))), 'E_CIPHER_ALGORITHM');
     t.true(ctx.open(nonce, new Uint8Array(3), data, tag));
     ctx.close();
     t.is(code(t.throws(() => ctx.seal(nonce, new Uint8Array(0), data))), 'E_CIPHER_CLOSED');

@@ -5,7 +5,9 @@
 // cipher is made to throw, so nothing is sealed on Node by mistake). Everything it seals must be
 // node:crypto's bytes: the GCM specification's cases, every length across block boundaries and
 // the 256-block counter carry, views at odd offsets, RFC 9180 A.1 through HPKE, and STREAM both
-// ways with tampering refused.
+// ways with tampering refused. Then CHACHA20-POLY1305 (crypt's ChaCha20 with the firmware's
+// Poly1305, bodycam/poly1305, compiled into the same build): RFC 8439 §2.8.2, node:crypto's bytes
+// for every length at odd offsets, refused opens, and RFC 9180 A.2 through HPKE.
 
 import test, { type ExecutionContext } from 'ava';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -36,8 +38,8 @@ function deviceCipherRoot(t: ExecutionContext): string {
   const main = join(root, 'host-sim', 'xs', 'guest', 'main.ts');
   const before = readFileSync(main, 'utf8');
   const after = before
-    .replace("import { entries } from '../../guest/entries.js';", "import { entries } from '../../guest/entries.js';\nimport * as crypt from 'crypt';\nimport { cryptCipher } from '../../../firmware/device/cipher.js';\nimport type { CryptCipherModule } from '../../../firmware/device/moddable.js';")
-    .replace('const platform = remotePlatform();', 'const platform: Platform = { ...remotePlatform(), cipher: cryptCipher(crypt as unknown as CryptCipherModule) };');
+    .replace("import { entries } from '../../guest/entries.js';", "import { entries } from '../../guest/entries.js';\nimport * as crypt from 'crypt';\nimport poly1305 from 'bodycam/poly1305';\nimport { cryptCipher } from '../../../firmware/device/cipher.js';\nimport type { CryptCipherModule } from '../../../firmware/device/moddable.js';")
+    .replace('const platform = remotePlatform();', 'const platform: Platform = { ...remotePlatform(), cipher: cryptCipher(crypt as unknown as CryptCipherModule, poly1305) };');
   if (after === before || !after.includes('cryptCipher(crypt')) throw new Error('the guest main changed: update this fixture');
   writeFileSync(main, after);
   const boardFile = join(root, 'boards', 'xiao_esp32s3_sense.json');
@@ -115,6 +117,44 @@ test.serial("the device adapter over crypt's natives (moddable engine) seals and
     t.deepEqual(opened.map(toHex), chunks.map(toHex));
     const e = await t.throwsAsync(engine.call('crypto.stream.open', key, [ours[1], ours[0], ...ours.slice(2)], [ourTags[1], ourTags[0], ...ourTags.slice(2)], aads));
     t.true(isBodycamError(e, 'E_STREAM_AUTH'), String(e));
+
+    // CHACHA20-POLY1305: crypt's StreamCipher("ChaCha") with the firmware's Poly1305 in C
+    // (bodycam/poly1305). RFC 8439 §2.8.2 first, then node:crypto's bytes for every length.
+    const [rfcCt, rfcTag] = (await engine.call(
+      'crypto.aead.seal', 'CHACHA20-POLY1305', hex('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f'), hex('070000004041424344454647'), hex('50515253c0c1c2c3c4c5c6c7'),
+      Uint8Array.from(Buffer.from("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.", 'latin1')),
+    )).value as [Uint8Array, Uint8Array];
+    t.is(toHex(rfcCt), 'd31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116');
+    t.is(toHex(rfcTag), '1ae10b594f09e26a7e902ecbd0600691', "RFC 8439 §2.8.2's tag");
+    for (const n of [0, 1, 15, 16, 17, 63, 64, 65, 127, 1000, 4097, 25 * 1024 + 3]) {
+      const key = Uint8Array.from(randomBytes(32));
+      const nonce = Uint8Array.from(randomBytes(12));
+      const aad = Uint8Array.from(randomBytes(n % 37));
+      const plain = Uint8Array.from(randomBytes(n));
+      const offset = n % 7; // odd offsets: Poly1305 reads bytes, not words
+      const [ct, tag] = (await engine.call('crypto.aead.seal', 'CHACHA20-POLY1305', key, nonce, aad, plain, offset)).value as [Uint8Array, Uint8Array];
+      const want = Uint8Array.from(plain);
+      const wantTag = new Uint8Array(nodeCipher.create('CHACHA20-POLY1305', key).seal(nonce, aad, want));
+      t.true(Buffer.from(ct).equals(want), `ChaCha20-Poly1305, ${n} bytes at offset ${offset}: node:crypto's ciphertext`);
+      t.is(toHex(tag), toHex(wantTag), `ChaCha20-Poly1305, ${n} bytes: node:crypto's tag`);
+      const [ok, pt] = (await engine.call('crypto.aead.open', 'CHACHA20-POLY1305', key, nonce, aad, ct, tag, offset)).value as [boolean, Uint8Array];
+      t.true(ok);
+      t.true(Buffer.from(pt).equals(plain));
+      const bad = Uint8Array.from(tag);
+      bad[n % 16] ^= 0x04;
+      const [refused, same] = (await engine.call('crypto.aead.open', 'CHACHA20-POLY1305', key, nonce, aad, ct, bad, offset)).value as [boolean, Uint8Array];
+      t.false(refused);
+      t.true(Buffer.from(same).equals(ct), 'a refused open leaves the bytes');
+    }
+    // RFC 9180 A.2 through HPKE with the device's ChaCha20-Poly1305: two sequence numbers (two nonces on one context).
+    const a2 = (await engine.call(
+      'crypto.hpke.seal', 'CHACHA20-POLY1305', hex('4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a'), hex('909a9b35d3dc4713a5e72a4da274b55d3d3821a37e5d099e74a647db583a904b'),
+      hex('4f6465206f6e2061204772656369616e2055726e'), [0, 1], [hex('436f756e742d30'), hex('436f756e742d31')], [hex('4265617574792069732074727574682c20747275746820626561757479'), hex('4265617574792069732074727574682c20747275746820626561757479')], [], 32,
+    )).value as [Uint8Array, Uint8Array[]];
+    t.deepEqual(a2[1].map(toHex), [
+      '1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a28',
+      '6b53c051e4199c518de79594e1c4ab18b96f081549d45ce015be002090bb119e85285337cc95ba5f59992dc98c',
+    ]);
   } finally {
     await engine.close();
   }

@@ -20,6 +20,12 @@ function specifiers(source: string): string[] {
   return [...code.matchAll(IMPORT)].filter((m) => !/^(?:import|export)\s+type\s/.test(m[0])).map((m) => m[1] ?? m[2] ?? m[3]);
 }
 
+/** The firmware's native modules (a .js with @ natives beside its .c), by import specifier. */
+export const NATIVE_MODULES: Readonly<Record<string, string>> = Object.freeze({
+  'bodycam/native': './firmware/device/native/bodycam-native',
+  'bodycam/poly1305': './firmware/device/native/poly1305',
+});
+
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
     if (n.startsWith('_')) return []; // private probes and scratch files never ship
@@ -76,7 +82,7 @@ export function moduleGraph(root = repoRoot, entries: string[] = []): ModuleGrap
   }
   for (let item = queue.shift(); item; item = queue.shift()) {
     for (const spec of specifiers(readFileSync(item.file, 'utf8'))) {
-      if (isSdkModule(spec) || spec === 'bodycam/native') continue;
+      if (isSdkModule(spec) || spec in NATIVE_MODULES) continue;
       if (spec.startsWith('.')) {
         if (/\/\.\.?\//.test(spec.replace(/^(?:\.\/|(?:\.\.\/)+)/, ''))) {
           problems.push(`${item.name}: "${spec}" has ./ or ../ after its start; XS resolves only leading ones`);
@@ -104,9 +110,11 @@ export function moduleGraph(root = repoRoot, entries: string[] = []): ModuleGrap
     }
   }
   const sorted = Object.fromEntries([...modules.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  // The native half of bodycam/native is a .js + .c pair, named for its import specifier.
-  sorted['bodycam/native'] = './firmware/device/native/bodycam-native';
-  delete sorted['firmware/device/native/bodycam-native'];
+  // The native modules are .js + .c pairs, named for their import specifiers.
+  for (const [specifier, path] of Object.entries(NATIVE_MODULES)) {
+    sorted[specifier] = path;
+    delete sorted[path.slice(2)];
+  }
   for (const [specifier, path] of declarations) sorted[specifier] = path;
   return { modules: sorted, problems, imports };
 }

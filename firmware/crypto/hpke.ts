@@ -1,11 +1,12 @@
 // HPKE (RFC 9180), base mode only, with DHKEM(X25519, HKDF-SHA256) and HKDF-SHA256, the AEAD
-// being AES-128-GCM or AES-256-GCM through the Cipher port. X25519 is the signer's field
+// being AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305 through the Cipher port. X25519 is the signer's field
 // arithmetic (firmware/signing/x25519.ts), SHA-256 the Digest port: what runs in JavaScript is
 // the two ladders of an encapsulation and a few dozen HMACs, never a loop over a payload.
 //
 // Each step is RFC 9180's, named as there (section numbers in the comments), so a reader checks
 // it against the RFC line by line; test/crypto-hpke.test.ts checks Appendix A.1 byte for byte and
-// the AES-256-GCM suite against @hpke/core in both directions.
+// the AES-256-GCM suite against @hpke/core in both directions, test/crypto-chacha.test.ts
+// Appendix A.2 (ChaCha20Poly1305) byte for byte and against @hpke/chacha20poly1305.
 //
 // Errors: E_HPKE_KEY (a recipient or ephemeral key that is not 32 bytes, or a DH that gives the
 // all-zero secret, RFC 9180 §7.1.4), E_HPKE_OPEN (a ciphertext that does not authenticate),
@@ -23,7 +24,7 @@ export interface HpkeSuite {
   readonly kem: number;
   /** KDF identifier (§7.2): 0x0001 HKDF-SHA256. */
   readonly kdf: number;
-  /** AEAD identifier (§7.3): 0x0001 AES-128-GCM, 0x0002 AES-256-GCM. */
+  /** AEAD identifier (§7.3): 0x0001 AES-128-GCM, 0x0002 AES-256-GCM, 0x0003 ChaCha20Poly1305. */
   readonly aead: number;
   /** The Cipher port's name for the AEAD. */
   readonly algorithm: AeadAlgorithm;
@@ -35,6 +36,8 @@ export interface HpkeSuite {
 export const HPKE_X25519_SHA256_AES256GCM: HpkeSuite = Object.freeze({ kem: 0x0020, kdf: 0x0001, aead: 0x0002, algorithm: 'AES-256-GCM', keyBytes: 32 });
 /** RFC 9180 Appendix A.1's suite (AES-128-GCM), for its test vectors. */
 export const HPKE_X25519_SHA256_AES128GCM: HpkeSuite = Object.freeze({ kem: 0x0020, kdf: 0x0001, aead: 0x0001, algorithm: 'AES-128-GCM', keyBytes: 16 });
+/** DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305 (AEAD 0x0003; RFC 9180 Appendix A.2's suite). */
+export const HPKE_X25519_SHA256_CHACHA20POLY1305: HpkeSuite = Object.freeze({ kem: 0x0020, kdf: 0x0001, aead: 0x0003, algorithm: 'CHACHA20-POLY1305', keyBytes: 32 });
 
 /** The ports HPKE runs on. */
 export interface HpkeEnv {
@@ -106,7 +109,10 @@ function labeledExpand(digest: Digest, suiteId: Uint8Array, prk: Uint8Array, lab
 }
 
 function checkSuite(suite: HpkeSuite): void {
-  const aeadOk = (suite.aead === 0x0001 && suite.algorithm === 'AES-128-GCM' && suite.keyBytes === 16) || (suite.aead === 0x0002 && suite.algorithm === 'AES-256-GCM' && suite.keyBytes === 32);
+  const aeadOk =
+    (suite.aead === 0x0001 && suite.algorithm === 'AES-128-GCM' && suite.keyBytes === 16) ||
+    (suite.aead === 0x0002 && suite.algorithm === 'AES-256-GCM' && suite.keyBytes === 32) ||
+    (suite.aead === 0x0003 && suite.algorithm === 'CHACHA20-POLY1305' && suite.keyBytes === 32);
   if (suite.kem !== 0x0020 || suite.kdf !== 0x0001 || !aeadOk) {
     throw new BodycamError('E_HPKE_SUITE', `HPKE suite (kem ${suite.kem}, kdf ${suite.kdf}, aead ${suite.aead}) is not one this firmware implements`);
   }

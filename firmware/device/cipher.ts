@@ -15,11 +15,15 @@
 // and GHASH a bitwise multiply in C (kcl/ghash.c); neither uses the ESP32-S3's AES accelerator.
 // close() drops the natives; the key schedule they hold in their host chunks is freed by the
 // garbage collector, not zeroed (crypt has no call for that).
+//
+// CHACHA20-POLY1305 (RFC 8439) is ChaCha20 from crypt's StreamCipher("ChaCha") (kcl/chacha.c, C)
+// and Poly1305 from bodycam/poly1305 (firmware/device/native/poly1305.c), which crypt lacks: about
+// 38 Cortex-M7 instructions a byte where this AES-GCM takes 313 (npm run bench -- cipher).
 
 import { BodycamError } from '../errors.js';
 import { toBytes, type BufferLike } from '../platform/buffers.js';
 import { AEAD_TAG_BYTES, aeadKeyBytes, checkAeadArguments, type AeadAlgorithm, type AeadContext, type Cipher } from '../platform/cipher.js';
-import type { CryptBlockCipher, CryptCipherModule, CryptMode } from './moddable.js';
+import type { CryptBlockCipher, CryptCipherModule, CryptMode, CryptStreamCipher, Poly1305Native } from './moddable.js';
 
 /** GCM's limit on one message: 2^32 - 2 blocks of key stream. */
 const MAX_DATA_BYTES = (2 ** 32 - 2) * 16;
@@ -114,10 +118,88 @@ class CryptAeadContext implements AeadContext {
   }
 }
 
-/** The Cipher port over `crypt`'s BlockCipher, Mode and GHASH (main.ts hands the module in). */
-export function cryptCipher(crypt: CryptCipherModule): Cipher {
+/** ChaCha20's limit on one message with a 32-bit block counter, block 0 being Poly1305's key. */
+const MAX_CHACHA_BYTES = (2 ** 32 - 1) * 64;
+
+/**
+ * ChaCha20-Poly1305 (RFC 8439 §2.8) from crypt's StreamCipher("ChaCha") and the firmware's
+ * Poly1305 in C (bodycam/poly1305): ChaCha20's block 0 under the nonce gives the one-time key,
+ * the data is encrypted in place from block 1 on, and the tag is Poly1305 over aad ‖ pad ‖
+ * ciphertext ‖ pad ‖ lengths. Per seal or open: a setIV, two encrypts and one tag call.
+ */
+class ChaChaPolyContext implements AeadContext {
+  #chacha: CryptStreamCipher | undefined;
+  #poly: Poly1305Native;
+  #otk = new Uint8Array(64);
+
+  constructor(crypt: CryptCipherModule, poly: Poly1305Native | undefined, algorithm: AeadAlgorithm, key: BufferLike) {
+    aeadKeyBytes(algorithm, key);
+    if (!crypt.StreamCipher || !poly) throw new BodycamError('E_CIPHER_ALGORITHM', 'this build has no ChaCha20-Poly1305 (crypt\'s StreamCipher and bodycam/poly1305)');
+    this.#poly = poly;
+    const k = new Uint8Array(toBytes(key)); // a copy, zeroed below (a Buffer's slice would share)
+    this.#chacha = new crypt.StreamCipher('ChaCha', k.buffer as ArrayBuffer, new ArrayBuffer(12), 0);
+    k.fill(0);
+  }
+
+  #live(): CryptStreamCipher {
+    if (!this.#chacha) throw new BodycamError('E_CIPHER_CLOSED', 'the AEAD context was closed');
+    return this.#chacha;
+  }
+
+  #check(nonce: BufferLike, data: BufferLike, tag?: BufferLike): void {
+    checkAeadArguments(nonce, tag);
+    if (data.byteLength > MAX_CHACHA_BYTES) throw new BodycamError('E_CIPHER_LENGTH', `ChaCha20-Poly1305 seals at most ${MAX_CHACHA_BYTES} bytes at once, not ${data.byteLength}`);
+  }
+
+  /** Sets the nonce and takes block 0: the one-time Poly1305 key (its first 32 bytes); the stream then stands at block 1. */
+  #start(chacha: CryptStreamCipher, nonce: BufferLike): Uint8Array {
+    chacha.setIV(arrayBufferOf(nonce), 0, true);
+    const otk = this.#otk;
+    otk.fill(0);
+    chacha.encrypt(otk, otk);
+    return otk.subarray(0, 32);
+  }
+
+  seal(nonce: BufferLike, aad: BufferLike, data: BufferLike): ArrayBuffer {
+    const chacha = this.#live();
+    this.#check(nonce, data);
+    const otk = this.#start(chacha, nonce);
+    const bytes = toBytes(data);
+    if (bytes.byteLength) chacha.encrypt(bytes, bytes);
+    const tag = this.#poly.aeadTag(otk, toBytes(aad), bytes);
+    this.#otk.fill(0);
+    return tag;
+  }
+
+  open(nonce: BufferLike, aad: BufferLike, data: BufferLike, tag: BufferLike): boolean {
+    const chacha = this.#live();
+    this.#check(nonce, data, tag);
+    const otk = this.#start(chacha, nonce);
+    const bytes = toBytes(data);
+    const want = new Uint8Array(this.#poly.aeadTag(otk, toBytes(aad), bytes));
+    this.#otk.fill(0);
+    const got = toBytes(tag);
+    let diff = 0;
+    for (let i = 0; i < AEAD_TAG_BYTES; i++) diff |= want[i] ^ got[i];
+    if (diff !== 0) return false;
+    if (bytes.byteLength) chacha.encrypt(bytes, bytes);
+    return true;
+  }
+
+  close(): void {
+    this.#chacha = undefined;
+    this.#otk.fill(0);
+  }
+}
+
+/**
+ * The Cipher port over `crypt`'s BlockCipher, Mode and GHASH (AES-GCM) and its StreamCipher with
+ * bodycam/poly1305 (ChaCha20-Poly1305); main.ts hands the modules in.
+ */
+export function cryptCipher(crypt: CryptCipherModule, poly1305?: Poly1305Native): Cipher {
   return Object.freeze({
     create(algorithm: AeadAlgorithm, key: BufferLike): AeadContext {
+      if (algorithm === 'CHACHA20-POLY1305') return new ChaChaPolyContext(crypt, poly1305, algorithm, key);
       return new CryptAeadContext(crypt, algorithm, key);
     },
   });

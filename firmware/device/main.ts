@@ -16,6 +16,7 @@ import Timer from 'timer';
 import Time from 'time';
 import config from 'mc/config';
 import native from 'bodycam/native';
+import poly1305 from 'bodycam/poly1305';
 import { readBoard } from './board.js';
 import { devicePlatform, type DeviceModules } from './platform.js';
 import type { CryptCipherModule, CryptDigestConstructor } from './moddable.js';
@@ -35,6 +36,8 @@ const modules: DeviceModules<Timer> = {
   // The SDK's typings declare only crypt's Digest; crypt.js also exports BlockCipher, Mode and
   // GHASH (natives in modCrypt.c), which the Cipher port's AES-GCM is made of (device/cipher.ts).
   crypt: crypt as unknown as CryptCipherModule,
+  // ChaCha20-Poly1305's tag in C (firmware/device/native/poly1305.c): crypt has ChaCha20 only.
+  poly1305,
   native,
   // The SD card's sectors (boards whose store is on the card): bodycam/native's SD functions.
   sd: native,

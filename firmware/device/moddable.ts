@@ -167,8 +167,25 @@ export interface CryptGhash {
   write(data: IOBuffer): void;
   close(): ArrayBuffer;
 }
+/**
+ * crypt's StreamCipher("ChaCha", key, iv, counter) (kcl/chacha.c): with a 12-byte IV and a 32-bit
+ * block counter, RFC 8439's ChaCha20. key and iv are read with xsmcToArrayBuffer (ArrayBuffers);
+ * encrypt reads its data and result with xsmcGetBuffer (views work, in place works). setIV's C
+ * reads the IV only when its third argument is truthy (modCrypt.c tests xsArg(2), not xsArg(0)),
+ * so the adapter passes three.
+ */
+export interface CryptStreamCipher {
+  encrypt(data: IOBuffer, result: IOBuffer): IOBuffer;
+  setIV(iv: ArrayBuffer, counter: number, readIv: true): void;
+}
 export interface CryptCipherModule {
   BlockCipher: new (name: 'AES', key: ArrayBuffer) => CryptBlockCipher;
   Mode: new (mode: 'CTR', cipher: CryptBlockCipher) => CryptMode;
   GHASH: new (h: ArrayBuffer, aad?: ArrayBuffer) => CryptGhash;
+  /** ChaCha20 for CHACHA20-POLY1305 (with Poly1305Native's tag). */
+  StreamCipher?: new (name: 'ChaCha', key: ArrayBuffer, iv: ArrayBuffer, counter: number) => CryptStreamCipher;
+}
+/** bodycam/poly1305 (firmware/device/native/poly1305.c): RFC 8439 §2.8's tag, which crypt lacks. */
+export interface Poly1305Native {
+  aeadTag(key: IOBuffer, aad: IOBuffer, data: IOBuffer): ArrayBuffer;
 }

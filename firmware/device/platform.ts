@@ -18,7 +18,7 @@ import { sdFlash, type SdNative } from './sd-flash.js';
 import { analogBattery, digitalButton, digitalHaptic, digitalLed } from './io.js';
 import { keyValueStore } from './keystore.js';
 import { tcpLink } from './link.js';
-import type { AnalogClass, BodycamNative, CryptCipherModule, CryptDigestConstructor, DigitalClass, FilesDirectory, FlashStorageModule, KeyValueModule, TCPClass, TimeModule, TimerModule } from './moddable.js';
+import type { AnalogClass, BodycamNative, CryptCipherModule, CryptDigestConstructor, DigitalClass, FilesDirectory, FlashStorageModule, KeyValueModule, Poly1305Native, TCPClass, TimeModule, TimerModule } from './moddable.js';
 
 /** The Moddable modules the device platform is built from (main.ts imports the real ones). */
 export interface DeviceModules<H = unknown> {
@@ -32,8 +32,10 @@ export interface DeviceModules<H = unknown> {
   sd?: SdNative;
   keyValue: KeyValueModule;
   Digest: CryptDigestConstructor;
-  /** `crypt`'s BlockCipher, Mode and GHASH: AES-GCM for the Cipher port. */
+  /** `crypt`'s BlockCipher, Mode and GHASH: AES-GCM for the Cipher port; its StreamCipher: ChaCha20. */
   crypt: CryptCipherModule;
+  /** bodycam/poly1305: ChaCha20-Poly1305's tag (the Cipher port's CHACHA20-POLY1305 needs it). */
+  poly1305?: Poly1305Native;
   native: BodycamNative;
   Digital: DigitalClass;
   Analog: AnalogClass;
@@ -83,6 +85,6 @@ export function devicePlatform<H>(board: BoardConfig, m: DeviceModules<H>): Plat
     random: hardwareRandom(m.native),
     digest: nativeDigest(m.Digest),
     checksum: nativeChecksum(m.native),
-    cipher: cryptCipher(m.crypt),
+    cipher: cryptCipher(m.crypt, m.poly1305),
   };
 }

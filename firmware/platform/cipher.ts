@@ -1,6 +1,7 @@
 // Cipher port: an AEAD over bytes that stay where they are, shaped on what Moddable's `crypt`
 // offers natively (modules/crypt/digest/modCrypt.c: BlockCipher("AES") with Mode("CTR") and
-// GHASH, the parts of crypt/etc/gcm.js; hardware AES on an ESP32-S3) and on node:crypto in the
+// GHASH, the parts of crypt/etc/gcm.js — software AES in SDK 8.2.3; StreamCipher("ChaCha") with
+// the firmware's Poly1305 in C for ChaCha20-Poly1305, RFC 8439) and on node:crypto in the
 // simulator. Media bytes are sealed only through this port, so no JavaScript loop touches every
 // byte of a frame: the firmware's cost per record is independent of the record's size.
 //
@@ -11,9 +12,9 @@
 import { BodycamError } from '../errors.js';
 import type { BufferLike } from './buffers.js';
 
-export type AeadAlgorithm = 'AES-128-GCM' | 'AES-256-GCM';
+export type AeadAlgorithm = 'AES-128-GCM' | 'AES-256-GCM' | 'CHACHA20-POLY1305';
 
-/** Bytes of every AEAD nonce the port takes (GCM's 96-bit IV). */
+/** Bytes of every AEAD nonce the port takes (GCM's 96-bit IV; RFC 8439's 96-bit nonce). */
 export const AEAD_NONCE_BYTES = 12;
 /** Bytes of every tag the port returns. */
 export const AEAD_TAG_BYTES = 16;
@@ -28,7 +29,7 @@ export interface AeadContext {
 }
 
 export interface Cipher {
-  /** An AEAD context under `key` (16 bytes for AES-128-GCM, 32 for AES-256-GCM). */
+  /** An AEAD context under `key` (16 bytes for AES-128-GCM, 32 for AES-256-GCM and CHACHA20-POLY1305). */
   create(algorithm: AeadAlgorithm, key: BufferLike): AeadContext;
 }
 
@@ -38,8 +39,8 @@ export interface Cipher {
  * (E_CIPHER_KEY). Implementations call it in create().
  */
 export function aeadKeyBytes(algorithm: AeadAlgorithm, key: BufferLike): number {
-  const n = algorithm === 'AES-128-GCM' ? 16 : algorithm === 'AES-256-GCM' ? 32 : 0;
-  if (n === 0) throw new BodycamError('E_CIPHER_ALGORITHM', `no AEAD ${String(algorithm)}: the Cipher port offers AES-128-GCM and AES-256-GCM`);
+  const n = algorithm === 'AES-128-GCM' ? 16 : algorithm === 'AES-256-GCM' || algorithm === 'CHACHA20-POLY1305' ? 32 : 0;
+  if (n === 0) throw new BodycamError('E_CIPHER_ALGORITHM', `no AEAD ${String(algorithm)}: the Cipher port offers AES-128-GCM, AES-256-GCM and CHACHA20-POLY1305`);
   if (key.byteLength !== n) throw new BodycamError('E_CIPHER_KEY', `an ${algorithm} key is ${n} bytes, not ${key.byteLength}`);
   return n;
 }

@@ -7,7 +7,7 @@ import { isBytes, type CborValue } from '../../firmware/codec/cbor.js';
 import { BodycamError } from '../../firmware/errors.js';
 import type { AeadAlgorithm } from '../../firmware/platform/cipher.js';
 import {
-  HPKE_X25519_SHA256_AES128GCM, HPKE_X25519_SHA256_AES256GCM, hpkeDeriveKeyPair, hpkeEncap, hpkeKeySchedule, openBase, sealBase, setupBaseR, setupBaseS,
+  HPKE_X25519_SHA256_AES128GCM, HPKE_X25519_SHA256_AES256GCM, HPKE_X25519_SHA256_CHACHA20POLY1305, hpkeDeriveKeyPair, hpkeEncap, hpkeKeySchedule, openBase, sealBase, setupBaseR, setupBaseS,
   type HpkeEnv, type HpkeSuite,
 } from '../../firmware/crypto/hpke.js';
 import { StreamOpener, StreamSealer } from '../../firmware/crypto/stream.js';
@@ -38,6 +38,7 @@ function within(data: Uint8Array, offset: CborValue | undefined): Uint8Array {
 function suiteOf(v: CborValue): HpkeSuite {
   if (v === 'AES-128-GCM') return HPKE_X25519_SHA256_AES128GCM;
   if (v === 'AES-256-GCM') return HPKE_X25519_SHA256_AES256GCM;
+  if (v === 'CHACHA20-POLY1305') return HPKE_X25519_SHA256_CHACHA20POLY1305;
   throw new BodycamError('E_ARGUMENT', `no HPKE suite with AEAD ${String(v)}`);
 }
 

@@ -1,0 +1,164 @@
+// ChaCha20-Poly1305 (RFC 8439) through the Cipher port, and HPKE's ChaCha20Poly1305 suite (AEAD
+// 0x0003): RFC 8439 §2.8.2's AEAD vector on node:crypto's port; RFC 9180 Appendix A.2 (DHKEM(X25519,
+// HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305, base mode) byte for byte on the node and xs
+// engines; and the suite against an independent implementation, @hpke/core with
+// @hpke/chacha20poly1305, in both directions. The device adapter (crypt's ChaCha20 with the
+// firmware's Poly1305 in C) is checked in the moddable engine by test/crypto-device.test.ts.
+
+import test from 'ava';
+import { CipherSuite, HkdfSha256 } from '@hpke/core';
+import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
+import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
+import { randomBytes } from 'node:crypto';
+import { isBodycamError } from '../firmware/errors.js';
+import { HPKE_X25519_SHA256_CHACHA20POLY1305, hpkeDeriveKeyPair, openBase, sealBase, setupBaseR, setupBaseS, type HpkeEnv } from '../firmware/crypto/hpke.js';
+import { nodeCipher, nodeDigest } from '../host/ports.js';
+import { bothEngines } from './helpers/engines.js';
+
+const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
+const toHex = (b: Uint8Array | ArrayBuffer): string => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex');
+const ascii = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
+const env: HpkeEnv = { digest: nodeDigest, cipher: nodeCipher };
+
+// RFC 8439 §2.8.2: the AEAD_CHACHA20_POLY1305 example.
+const RFC8439_AEAD = Object.freeze({
+  key: '808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f',
+  nonce: '070000004041424344454647',
+  aad: '50515253c0c1c2c3c4c5c6c7',
+  pt: toHex(ascii("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.")),
+  ct:
+    'd31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b' +
+    '1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc' +
+    '3ff4def08e4b7a9de576d26586cec64b6116',
+  tag: '1ae10b594f09e26a7e902ecbd0600691',
+});
+
+// RFC 9180, Appendix A.2.1 (Base Setup Information) and A.2.1.1 (Encryptions), as the CFRG's
+// test-vectors.json holds them (Go's crypto/internal/hpke/testdata/rfc9180-vectors.json).
+const A2 = Object.freeze({
+  info: '4f6465206f6e2061204772656369616e2055726e',
+  ikmE: '909a9b35d3dc4713a5e72a4da274b55d3d3821a37e5d099e74a647db583a904b',
+  pkEm: '1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a',
+  skEm: 'f4ec9b33b792c372c1d2c2063507b684ef925b8c75a42dbcbf57d63ccd381600',
+  ikmR: '1ac01f181fdf9f352797655161c58b75c656a6cc2716dcb66372da835542e1df',
+  pkRm: '4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a',
+  skRm: '8057991eef8f1f1af18f4a9491d16a1ce333f695d4db8e38da75975c4478e0fb',
+  enc: '1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a',
+  sharedSecret: '0bbe78490412b4bbea4812666f7916932b828bba79942424abb65244930d69a7',
+  key: 'ad2744de8e17f4ebba575b3f5f5a8fa1f69c2a07f6e7500bc60ca6e3e3ec1c91',
+  baseNonce: '5c4d98150661b848853b547f',
+  exporterSecret: 'a3b010d4994890e2c6968a36f64470d3c824c8f5029942feb11e7a74b2921922',
+  pt: '4265617574792069732074727574682c20747275746820626561757479',
+  encryptions: [
+    { seq: 0, aad: '436f756e742d30', ct: '1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a28' },
+    { seq: 1, aad: '436f756e742d31', ct: '6b53c051e4199c518de79594e1c4ab18b96f081549d45ce015be002090bb119e85285337cc95ba5f59992dc98c' },
+    { seq: 2, aad: '436f756e742d32', ct: '71146bd6795ccc9c49ce25dda112a48f202ad220559502cef1f34271e0cb4b02b4f10ecac6f48c32f878fae86b' },
+    { seq: 4, aad: '436f756e742d34', ct: '63357a2aa291f5a4e5f27db6baa2af8cf77427c7c1a909e0b37214dd47db122bb153495ff0b02e9e54a50dbe16' },
+    { seq: 255, aad: '436f756e742d323535', ct: '18ab939d63ddec9f6ac2b60d61d36a7375d2070c9b683861110757062c52b8880a5f6b3936da9cd6c23ef2a95c' },
+    { seq: 256, aad: '436f756e742d323536', ct: '7a4a13e9ef23978e2c520fd4d2e757514ae160cd0cd05e556ef692370ca53076214c0c40d4c728d6ed9e727a5b' },
+  ],
+});
+
+function code(e: unknown): string | undefined {
+  return isBodycamError(e) ? e.code : undefined;
+}
+
+test("RFC 8439 §2.8.2 on node:crypto's port: sealed in place with a detached tag, opened in place, a bad tag refused with the bytes left alone", (t) => {
+  const c = nodeCipher.create('CHACHA20-POLY1305', hex(RFC8439_AEAD.key));
+  const data = hex(RFC8439_AEAD.pt);
+  const tag = c.seal(hex(RFC8439_AEAD.nonce), hex(RFC8439_AEAD.aad), data);
+  t.is(toHex(data), RFC8439_AEAD.ct);
+  t.is(toHex(tag), RFC8439_AEAD.tag);
+  const bad = hex(RFC8439_AEAD.tag);
+  bad[15] ^= 1;
+  t.false(c.open(hex(RFC8439_AEAD.nonce), hex(RFC8439_AEAD.aad), data, bad));
+  t.is(toHex(data), RFC8439_AEAD.ct, 'a refused open leaves the ciphertext');
+  t.true(c.open(hex(RFC8439_AEAD.nonce), hex(RFC8439_AEAD.aad), data, tag));
+  t.is(toHex(data), RFC8439_AEAD.pt);
+  c.close();
+  t.is(code(t.throws(() => c.seal(hex(RFC8439_AEAD.nonce), new Uint8Array(0), data))), 'E_CIPHER_CLOSED');
+  t.is(code(t.throws(() => nodeCipher.create('CHACHA20-POLY1305', new Uint8Array(16)))), 'E_CIPHER_KEY', 'a ChaCha20-Poly1305 key is 32 bytes');
+  const k = nodeCipher.create('CHACHA20-POLY1305', new Uint8Array(32));
+  t.is(code(t.throws(() => k.seal(new Uint8Array(8), new Uint8Array(0), data))), 'E_CIPHER_NONCE', "the port's nonce is RFC 8439's 12 bytes");
+  t.is(code(t.throws(() => k.open(new Uint8Array(12), new Uint8Array(0), data, new Uint8Array(12)))), 'E_CIPHER_TAG');
+});
+
+bothEngines('RFC 9180 A.2 (ChaCha20Poly1305): DeriveKeyPair, enc, shared secret and key schedule, byte for byte', async (t, { engine }) => {
+  const { value } = await engine.call('crypto.hpke.setup', 'CHACHA20-POLY1305', hex(A2.ikmR), hex(A2.ikmE), hex(A2.info));
+  t.deepEqual((value as Uint8Array[]).map(toHex), [A2.skRm, A2.pkRm, A2.skEm, A2.enc, A2.sharedSecret, A2.key, A2.baseNonce, A2.exporterSecret]);
+  t.is(A2.enc, A2.pkEm, 'enc is the ephemeral public key');
+});
+
+bothEngines('RFC 9180 A.2 (ChaCha20Poly1305): the six encryptions (sequence numbers 0, 1, 2, 4, 255, 256) sealed byte for byte, and opened', async (t, { engine }) => {
+  const seqs = A2.encryptions.map((x) => x.seq);
+  const aads = A2.encryptions.map((x) => hex(x.aad));
+  const pts = A2.encryptions.map(() => hex(A2.pt));
+  const sealed = (await engine.call('crypto.hpke.seal', 'CHACHA20-POLY1305', hex(A2.pkRm), hex(A2.ikmE), hex(A2.info), seqs, aads, pts, [], 32)).value as [Uint8Array, Uint8Array[]];
+  t.is(toHex(sealed[0]), A2.enc);
+  t.deepEqual(sealed[1].map(toHex), A2.encryptions.map((x) => x.ct));
+  const opened = (await engine.call('crypto.hpke.open', 'CHACHA20-POLY1305', hex(A2.enc), hex(A2.skRm), hex(A2.info), [0, 1, 2], aads.slice(0, 3), A2.encryptions.slice(0, 3).map((x) => hex(x.ct)), [], 32)).value as [Uint8Array[]];
+  t.deepEqual(opened[0].map(toHex), [A2.pt, A2.pt, A2.pt]);
+  // A flipped bit anywhere (ciphertext or tag) is refused.
+  const ct = hex(A2.encryptions[0].ct);
+  for (let bit = 0; bit < ct.length * 8; bit += 41) {
+    const bad = ct.slice();
+    bad[bit >> 3] ^= 1 << (bit & 7);
+    t.is(code(await t.throwsAsync(engine.call('crypto.hpke.openBase', 'CHACHA20-POLY1305', hex(A2.enc), hex(A2.skRm), hex(A2.info), hex(A2.encryptions[0].aad), bad))), 'E_HPKE_OPEN', `bit ${bit}`);
+  }
+});
+
+// ------------------------------------------------------------ against @hpke/core + @hpke/chacha20poly1305
+
+function hpkeCore(): CipherSuite {
+  return new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
+}
+
+function ab(b: Uint8Array): ArrayBuffer {
+  return b.slice().buffer;
+}
+
+test('ChaCha20Poly1305: @hpke/core derives A.2\'s keys from its seeds and opens its first encryption; its exports are ours', async (t) => {
+  const suite = hpkeCore();
+  const eph = await suite.kem.deriveKeyPair(ab(hex(A2.ikmE)));
+  t.is(toHex(new Uint8Array(await suite.kem.serializePublicKey(eph.publicKey))), A2.pkEm);
+  const recipient = await suite.kem.deriveKeyPair(ab(hex(A2.ikmR)));
+  const r = await suite.createRecipientContext({ recipientKey: recipient, enc: ab(hex(A2.enc)), info: ab(hex(A2.info)) });
+  t.is(toHex(new Uint8Array(await r.open(ab(hex(A2.encryptions[0].ct)), ab(hex(A2.encryptions[0].aad))))), A2.pt);
+  // Exports are not in Go's copy of the vectors: ours must equal @hpke/core's.
+  const ours = setupBaseR(env, HPKE_X25519_SHA256_CHACHA20POLY1305, hex(A2.enc), hex(A2.skRm), hex(A2.info));
+  for (const context of [new Uint8Array(0), Uint8Array.of(0), ascii('TestContext')]) {
+    t.is(toHex(ours.exportSecret(context, 32)), toHex(new Uint8Array(await r.export(ab(context), 32))));
+  }
+  ours.close();
+});
+
+test('ChaCha20Poly1305: what we seal, @hpke/core opens; what it seals, we open (both ways, exports equal)', async (t) => {
+  const suite = hpkeCore();
+  for (const size of [0, 1, 32, 1000, 25 * 1024 + 7]) {
+    const ikm = randomBytes(32);
+    const recipient = await suite.kem.deriveKeyPair(ab(ikm));
+    const ourPair = hpkeDeriveKeyPair(env, HPKE_X25519_SHA256_CHACHA20POLY1305, ikm);
+    const pkR = new Uint8Array(await suite.kem.serializePublicKey(recipient.publicKey));
+    t.is(toHex(pkR), toHex(ourPair.publicKey), 'DeriveKeyPair agrees');
+    const info = randomBytes(24);
+    const aad = randomBytes(size % 17);
+    const pts = [randomBytes(size), randomBytes(size + 3)];
+    // We seal, @hpke/core opens.
+    const { enc, context } = setupBaseS(env, HPKE_X25519_SHA256_CHACHA20POLY1305, pkR, info, randomBytes(32));
+    const cts = pts.map((p) => context.seal(aad, p));
+    const exported = context.exportSecret(ascii('bodycam test'), 48);
+    context.close();
+    const r = await suite.createRecipientContext({ recipientKey: recipient, enc: ab(enc), info: ab(info) });
+    for (let i = 0; i < pts.length; i++) t.is(toHex(new Uint8Array(await r.open(ab(cts[i]), ab(aad)))), toHex(pts[i]), `message ${i} of ${size} bytes`);
+    t.is(toHex(new Uint8Array(await r.export(ab(ascii('bodycam test')), 48))), toHex(exported));
+    // @hpke/core seals, we open.
+    const s = await suite.createSenderContext({ recipientPublicKey: recipient.publicKey, info: ab(info) });
+    const theirs = new Uint8Array(await s.seal(ab(pts[0]), ab(aad)));
+    t.is(toHex(openBase(env, HPKE_X25519_SHA256_CHACHA20POLY1305, new Uint8Array(s.enc), ourPair.secret, info, aad, theirs)), toHex(pts[0]));
+    const bad = theirs.slice();
+    bad[bad.length - 1] ^= 0x80;
+    t.is(code(t.throws(() => openBase(env, HPKE_X25519_SHA256_CHACHA20POLY1305, new Uint8Array(s.enc), ourPair.secret, info, aad, bad))), 'E_HPKE_OPEN');
+  }
+  const single = sealBase(env, HPKE_X25519_SHA256_CHACHA20POLY1305, hex(A2.pkRm), hex(A2.info), hex(A2.encryptions[0].aad), hex(A2.pt), hex(A2.ikmE));
+  t.is(toHex(single.ciphertext), A2.encryptions[0].ct, 'SealBase is A.2\'s first encryption');
+});
