@@ -25,7 +25,7 @@ import { BodycamError } from '../errors.js';
 import { hkdfExpand, hkdfExtract, hmacSha256 } from '../crypto/hkdf.js';
 import type { Digest } from '../platform/digest.js';
 import type { Checksum } from '../platform/checksum.js';
-import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, type AeadContext, type Cipher } from '../platform/cipher.js';
+import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, type AeadAlgorithm, type AeadContext, type Cipher } from '../platform/cipher.js';
 import { x25519, x25519Public } from '../signing/x25519.js';
 import { FLAG_SEALED, HEADER_BYTES, TRAILER_BYTES, writeFrameCrc, writeFrameHeader } from './frame.js';
 import { PROTOCOL_LABEL } from './transcript.js';
@@ -34,7 +34,12 @@ import { PROTOCOL_LABEL } from './transcript.js';
 export { hmacSha256 };
 
 export const COUNTER_BYTES = 4;
-/** Bytes of a direction key (AES-256-GCM). */
+/**
+ * The channel's AEAD. One constant: the native cost per byte decides it (docs/protocol.md, "What
+ * the channel costs"), and a change of it is a change of the protocol's version.
+ */
+export const CHANNEL_AEAD: AeadAlgorithm = 'AES-256-GCM';
+/** Bytes of a direction key. */
 export const KEY_BYTES = 32;
 /** What a sealed frame's payload adds to the message: the counter before it, the tag after. */
 export const SEAL_OVERHEAD = COUNTER_BYTES + AEAD_TAG_BYTES;
@@ -93,8 +98,8 @@ export class SessionChannel {
     this.#checksum = o.checksum;
     const own = o.role === 'camera' ? o.keys.cameraToDock : o.keys.dockToCamera;
     const peer = o.role === 'camera' ? o.keys.dockToCamera : o.keys.cameraToDock;
-    this.#send = o.cipher.create('AES-256-GCM', own);
-    this.#receive = o.cipher.create('AES-256-GCM', peer);
+    this.#send = o.cipher.create(CHANNEL_AEAD, own);
+    this.#receive = o.cipher.create(CHANNEL_AEAD, peer);
     own.fill(0);
     peer.fill(0);
   }
