@@ -4,14 +4,17 @@
 // engines; and the suite against an independent implementation, @hpke/core with
 // @hpke/chacha20poly1305, in both directions. The device adapter (crypt's ChaCha20 with the
 // firmware's Poly1305 in C) is checked in the moddable engine by test/crypto-device.test.ts.
+// STREAM takes the AEAD as a parameter: under CHACHA20-POLY1305 each chunk is node:crypto's
+// chacha20-poly1305 under the STREAM nonce, and the attacks are refused on both engines.
 
 import test from 'ava';
 import { CipherSuite, HkdfSha256 } from '@hpke/core';
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { isBodycamError } from '../firmware/errors.js';
 import { HPKE_X25519_SHA256_CHACHA20POLY1305, hpkeDeriveKeyPair, openBase, sealBase, setupBaseR, setupBaseS, type HpkeEnv } from '../firmware/crypto/hpke.js';
+import { StreamOpener, StreamSealer, streamNonce } from '../firmware/crypto/stream.js';
 import { nodeCipher, nodeDigest } from '../host/ports.js';
 import { bothEngines } from './helpers/engines.js';
 
@@ -161,4 +164,63 @@ test('ChaCha20Poly1305: what we seal, @hpke/core opens; what it seals, we open (
   }
   const single = sealBase(env, HPKE_X25519_SHA256_CHACHA20POLY1305, hex(A2.pkRm), hex(A2.info), hex(A2.encryptions[0].aad), hex(A2.pt), hex(A2.ikmE));
   t.is(toHex(single.ciphertext), A2.encryptions[0].ct, 'SealBase is A.2\'s first encryption');
+});
+
+// ------------------------------------------------------------ STREAM under ChaCha20-Poly1305
+
+test("STREAM under CHACHA20-POLY1305: each chunk is node:crypto's chacha20-poly1305 under its STREAM nonce; the default stays AES-256-GCM", (t) => {
+  const key = Uint8Array.from(randomBytes(32));
+  const chunks = [0, 1, 64, 1000].map((n) => Uint8Array.from(randomBytes(n)));
+  const sealer = new StreamSealer(nodeCipher, key, 'CHACHA20-POLY1305');
+  chunks.forEach((c, i) => {
+    const data = Uint8Array.from(c);
+    const aad = Uint8Array.of(i, 7);
+    const final = i === chunks.length - 1;
+    const tag = sealer.seal(data, aad, final);
+    const ref = createCipheriv('chacha20-poly1305', key, streamNonce(i, final), { authTagLength: 16 });
+    ref.setAAD(aad, { plaintextLength: c.length });
+    const want = Buffer.concat([ref.update(c), ref.final()]);
+    t.is(toHex(data), want.toString('hex'), `chunk ${i}`);
+    t.is(toHex(tag), ref.getAuthTag().toString('hex'));
+  });
+  sealer.close();
+  // The same key and nonce under the default AEAD give other bytes: the parameter is used.
+  const a = Uint8Array.from(chunks[3]);
+  const b = Uint8Array.from(chunks[3]);
+  new StreamSealer(nodeCipher, key).seal(a, new Uint8Array(0), false);
+  new StreamSealer(nodeCipher, key, 'CHACHA20-POLY1305').seal(b, new Uint8Array(0), false);
+  t.not(toHex(a), toHex(b));
+  const gcm = createCipheriv('aes-256-gcm', key, streamNonce(0, false));
+  t.is(toHex(a), Buffer.concat([gcm.update(chunks[3]), gcm.final()]).toString('hex'), 'the default is AES-256-GCM');
+  t.is(code(t.throws(() => new StreamSealer(nodeCipher, key, 'AES-128-GCM' as 'AES-256-GCM'))), 'E_CIPHER_ALGORITHM');
+  // A ChaCha20-Poly1305 chunk does not open as AES-256-GCM.
+  const opener = new StreamOpener(nodeCipher, key);
+  const c = Uint8Array.from(chunks[2]);
+  const tag = new StreamSealer(nodeCipher, key, 'CHACHA20-POLY1305').seal(c, new Uint8Array(0), false);
+  t.is(code(t.throws(() => opener.open(0, false, new Uint8Array(0), c, tag))), 'E_STREAM_AUTH');
+});
+
+bothEngines('STREAM under CHACHA20-POLY1305: sealed and opened in the engine as on node; a flipped bit, a swap, a dropped chunk and a cut tail refused (E_STREAM_AUTH)', async (t, { engine }) => {
+  const key = Uint8Array.from(randomBytes(32));
+  const chunks = [0, 100, 4096, 25 * 1024].map((n) => Uint8Array.from(randomBytes(n)));
+  const aads = chunks.map((_, i) => Uint8Array.of(i));
+  const [cts, tags] = (await engine.call('crypto.stream.seal', key, chunks, aads, 'CHACHA20-POLY1305')).value as [Uint8Array[], Uint8Array[]];
+  const sealer = new StreamSealer(nodeCipher, key, 'CHACHA20-POLY1305');
+  const ours = chunks.map((c) => Uint8Array.from(c));
+  const ourTags = ours.map((c, i) => sealer.seal(c, aads[i], i === ours.length - 1));
+  t.deepEqual(cts.map(toHex), ours.map(toHex));
+  t.deepEqual(tags.map(toHex), ourTags.map(toHex));
+  const opened = (await engine.call('crypto.stream.open', key, cts, tags, aads, 'CHACHA20-POLY1305')).value as Uint8Array[];
+  t.deepEqual(opened.map(toHex), chunks.map(toHex));
+  const refused = async (c: Uint8Array[], g: Uint8Array[], a: Uint8Array[], what: string) => {
+    const e = await t.throwsAsync(engine.call('crypto.stream.open', key, c, g, a, 'CHACHA20-POLY1305'));
+    t.is(code(e), 'E_STREAM_AUTH', what);
+  };
+  const flipped = cts.map((c) => Uint8Array.from(c));
+  flipped[2][17] ^= 0x20;
+  await refused(flipped, tags, aads, 'a flipped bit');
+  await refused([cts[1], cts[0], ...cts.slice(2)], [tags[1], tags[0], ...tags.slice(2)], aads, 'two chunks swapped');
+  await refused([cts[0], ...cts.slice(2)], [tags[0], ...tags.slice(2)], [aads[0], ...aads.slice(2)], 'a dropped chunk');
+  await refused(cts.slice(0, 3), tags.slice(0, 3), aads.slice(0, 3), 'the tail cut off (the last chunk left is not final)');
+  await t.throwsAsync(engine.call('crypto.stream.open', key, cts, tags, aads), { message: /does not authenticate/ }, 'not as AES-256-GCM');
 });

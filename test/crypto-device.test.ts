@@ -7,7 +7,7 @@
 // the 256-block counter carry, views at odd offsets, RFC 9180 A.1 through HPKE, and STREAM both
 // ways with tampering refused. Then CHACHA20-POLY1305 (crypt's ChaCha20 with the firmware's
 // Poly1305, bodycam/poly1305, compiled into the same build): RFC 8439 §2.8.2, node:crypto's bytes
-// for every length at odd offsets, refused opens, and RFC 9180 A.2 through HPKE.
+// for every length at odd offsets, refused opens, RFC 9180 A.2 through HPKE, and STREAM both ways.
 
 import test, { type ExecutionContext } from 'ava';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -155,6 +155,18 @@ test.serial("the device adapter over crypt's natives (moddable engine) seals and
       '1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a28',
       '6b53c051e4199c518de79594e1c4ab18b96f081549d45ce015be002090bb119e85285337cc95ba5f59992dc98c',
     ]);
+    // STREAM under CHACHA20-POLY1305: crypt seals what node:crypto opens, and opens what it seals.
+    const [ccts, ctags] = (await engine.call('crypto.stream.seal', key, chunks, aads, 'CHACHA20-POLY1305')).value as [Uint8Array[], Uint8Array[]];
+    const cOpener = new StreamOpener(nodeCipher, key, 'CHACHA20-POLY1305');
+    ccts.forEach((c, i) => {
+      const p = Uint8Array.from(c);
+      cOpener.open(i, i === ccts.length - 1, aads[i], p, ctags[i]);
+      t.true(Buffer.from(p).equals(chunks[i]), `ChaCha20-Poly1305 STREAM chunk ${i}`);
+    });
+    const cSealer = new StreamSealer(nodeCipher, key, 'CHACHA20-POLY1305');
+    const cOurs = chunks.map((c) => Uint8Array.from(c));
+    const cOurTags = cOurs.map((c, i) => cSealer.seal(c, aads[i], i === cOurs.length - 1));
+    t.deepEqual(((await engine.call('crypto.stream.open', key, cOurs, cOurTags, aads, 'CHACHA20-POLY1305')).value as Uint8Array[]).map(toHex), chunks.map(toHex));
   } finally {
     await engine.close();
   }

@@ -1,6 +1,7 @@
 // STREAM (Hoang, Reyhanitabar, Rogaway, Vizár: "Online Authenticated-Encryption and its
-// Nonce-Reuse Misuse-Resistance", 2015), as age uses it: one 32-byte key, AES-256-GCM through the
-// Cipher port, and chunk i sealed under the nonce
+// Nonce-Reuse Misuse-Resistance", 2015), as age uses it: one 32-byte key, an AEAD through the
+// Cipher port (AES-256-GCM, what the sealed-segment format names, unless the caller names
+// CHACHA20-POLY1305), and chunk i sealed under the nonce
 //
 //   nonce = I2OSP(i, 11) ‖ final      final: 0x01 on the last chunk, else 0x00
 //
@@ -15,11 +16,15 @@
 // index is used up), E_STREAM_CLOSED (a closed sealer or opener).
 
 import { BodycamError } from '../errors.js';
-import type { AeadContext, Cipher } from '../platform/cipher.js';
+import type { AeadAlgorithm, AeadContext, Cipher } from '../platform/cipher.js';
 import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from '../platform/cipher.js';
 
-/** Bytes of a STREAM key (AES-256-GCM). */
+/** Bytes of a STREAM key (AES-256-GCM or ChaCha20-Poly1305). */
 export const STREAM_KEY_BYTES = 32;
+/** The AEADs a STREAM can use (32-byte keys). */
+export type StreamAead = Extract<AeadAlgorithm, 'AES-256-GCM' | 'CHACHA20-POLY1305'>;
+/** The AEAD a STREAM uses unless told otherwise: the one the sealed-segment format names. */
+export const STREAM_AEAD: StreamAead = 'AES-256-GCM';
 /** Bytes of each chunk's detached tag. */
 export const STREAM_TAG_BYTES = AEAD_TAG_BYTES;
 /** The largest chunk index (JavaScript's safe integers, far below 2^88 - 1). */
@@ -38,9 +43,10 @@ export function streamNonce(index: number, final: boolean): Uint8Array {
   return nonce;
 }
 
-function context(cipher: Cipher, key: Uint8Array): AeadContext {
+function context(cipher: Cipher, key: Uint8Array, algorithm: StreamAead): AeadContext {
   if (key.length !== STREAM_KEY_BYTES) throw new BodycamError('E_STREAM_KEY', `a STREAM key is ${STREAM_KEY_BYTES} bytes, not ${key.length}`);
-  return cipher.create('AES-256-GCM', key);
+  if (algorithm !== 'AES-256-GCM' && algorithm !== 'CHACHA20-POLY1305') throw new BodycamError('E_CIPHER_ALGORITHM', `a STREAM is sealed with AES-256-GCM or CHACHA20-POLY1305, not ${String(algorithm)}`);
+  return cipher.create(algorithm, key);
 }
 
 /** Seals a stream's chunks in order, in place. */
@@ -49,8 +55,8 @@ export class StreamSealer {
   #index = 0;
   #finished = false;
 
-  constructor(cipher: Cipher, key: Uint8Array) {
-    this.#aead = context(cipher, key);
+  constructor(cipher: Cipher, key: Uint8Array, algorithm: StreamAead = STREAM_AEAD) {
+    this.#aead = context(cipher, key, algorithm);
   }
 
   /** The index the next chunk gets (the count of chunks sealed). */
@@ -80,8 +86,8 @@ export class StreamSealer {
 export class StreamOpener {
   #aead: AeadContext | undefined;
 
-  constructor(cipher: Cipher, key: Uint8Array) {
-    this.#aead = context(cipher, key);
+  constructor(cipher: Cipher, key: Uint8Array, algorithm: StreamAead = STREAM_AEAD) {
+    this.#aead = context(cipher, key, algorithm);
   }
 
   /** Decrypts `data` in place as chunk `index` (`final`: the reader's last); E_STREAM_AUTH, bytes untouched, if it does not authenticate there. */

@@ -10,7 +10,7 @@ import {
   HPKE_X25519_SHA256_AES128GCM, HPKE_X25519_SHA256_AES256GCM, HPKE_X25519_SHA256_CHACHA20POLY1305, hpkeDeriveKeyPair, hpkeEncap, hpkeKeySchedule, openBase, sealBase, setupBaseR, setupBaseS,
   type HpkeEnv, type HpkeSuite,
 } from '../../firmware/crypto/hpke.js';
-import { StreamOpener, StreamSealer } from '../../firmware/crypto/stream.js';
+import { StreamOpener, StreamSealer, type StreamAead } from '../../firmware/crypto/stream.js';
 import type { Camera } from '../../firmware/platform/camera.js';
 import { x25519 } from '../../firmware/signing/x25519.js';
 import { naclScalarMult } from '../../firmware/signing/tweetnacl.js';
@@ -40,6 +40,11 @@ function suiteOf(v: CborValue): HpkeSuite {
   if (v === 'AES-256-GCM') return HPKE_X25519_SHA256_AES256GCM;
   if (v === 'CHACHA20-POLY1305') return HPKE_X25519_SHA256_CHACHA20POLY1305;
   throw new BodycamError('E_ARGUMENT', `no HPKE suite with AEAD ${String(v)}`);
+}
+
+/** A STREAM's AEAD: absent means the default (STREAM_AEAD). */
+function streamAead(v: CborValue | undefined): StreamAead | undefined {
+  return v === undefined || v === null ? undefined : (String(v) as StreamAead);
 }
 
 function hpkeEnv(e: GuestEnv): HpkeEnv {
@@ -139,9 +144,9 @@ export const cryptoEntries: Record<string, Entry> = Object.freeze({
   /** Single-shot OpenBase: the plaintext (E_HPKE_OPEN if it does not authenticate). */
   'crypto.hpke.openBase': (e, suite, enc, skR, info, aad, ct) =>
     openBase(hpkeEnv(e), suiteOf(suite), bytes(enc, 'enc'), bytes(skR, 'skR'), bytes(info, 'info'), bytes(aad, 'aad'), bytes(ct, 'ct')),
-  /** Seal `chunks` as one STREAM (the last one final): [ciphertexts, tags]. */
-  'crypto.stream.seal': (e, key, chunks, aads) => {
-    const s = new StreamSealer(e.platform.cipher, bytes(key, 'key'));
+  /** Seal `chunks` as one STREAM (the last one final; `algorithm`: its AEAD, default AES-256-GCM): [ciphertexts, tags]. */
+  'crypto.stream.seal': (e, key, chunks, aads, algorithm) => {
+    const s = new StreamSealer(e.platform.cipher, bytes(key, 'key'), streamAead(algorithm));
     const c = list(chunks, 'chunks').map((x) => new Uint8Array(x));
     const a = list(aads, 'aads');
     const tags = c.map((x, i) => s.seal(x, a[i], i === c.length - 1));
@@ -152,8 +157,8 @@ export const cryptoEntries: Record<string, Entry> = Object.freeze({
    * Open chunks as a reader does: chunk i under index i, final only on the last one given. The
    * plaintexts, or the error (E_STREAM_AUTH) with the bytes of every chunk still as they came.
    */
-  'crypto.stream.open': (e, key, chunks, tags, aads) => {
-    const o = new StreamOpener(e.platform.cipher, bytes(key, 'key'));
+  'crypto.stream.open': (e, key, chunks, tags, aads, algorithm) => {
+    const o = new StreamOpener(e.platform.cipher, bytes(key, 'key'), streamAead(algorithm));
     const c = list(chunks, 'chunks').map((x) => new Uint8Array(x));
     const t = list(tags, 'tags');
     const a = list(aads, 'aads');
