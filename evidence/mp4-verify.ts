@@ -162,8 +162,10 @@ export function verifyMp4(file: string, o: { trust: Trust; ed25519: Ed25519 }): 
     // camera signed, byte for byte (docs/FORMAT.md, "Sealed segments").
     let signedMedia: Uint8Array = media;
     let sealedManifest = false;
+    let scheme: string | undefined;
     try {
-      sealedManifest = peekManifest(manifest as Uint8Array).manifest.sealed !== undefined;
+      scheme = peekManifest(manifest as Uint8Array).manifest.sealed?.scheme;
+      sealedManifest = scheme !== undefined;
     } catch {
       // a malformed manifest is the verifier's finding
     }
@@ -180,7 +182,7 @@ export function verifyMp4(file: string, o: { trust: Trust; ed25519: Ed25519 }): 
           const records = [...p.frames.map((f) => ({ offset: f.offset, length: FRAME_HEADER_LENGTH + f.jpeg.length })), ...p.audio.map((a) => ({ offset: a.offset, length: AUDIO_HEADER_LENGTH + a.data.length }))]
             .sort((a, b) => a.offset - b.offset)
             .map((r) => ({ header: media.subarray(r.offset, r.offset + 48), body: media.subarray(r.offset + 48, r.offset + r.length) }));
-          signedMedia = resealRecords(nodeCipher, key as Uint8Array, records, first as number, end as number | null);
+          signedMedia = resealRecords(nodeCipher, key as Uint8Array, records, first as number, end as number | null, scheme);
         } catch (e) {
           fail({ scope: 'segment', code: 'sealed-unopened', seq: seq as number, message: `segment ${String(seq)} can't be sealed again: ${errorMessage(e)}` });
         }

@@ -68,8 +68,8 @@ export interface SealedSegmentKey {
 export function openSealedSegment(sealedMedia: Uint8Array, m: Manifest, key: ExaminerKey, o: { keepKey?: boolean } = {}): OpenedSegment {
   if (!m.sealed) throw new BodycamError('E_ARGUMENT', `segment ${m.seq} is not sealed`);
   const env = { digest: nodeDigest, cipher: nodeCipher };
-  const { key: contentKey, kid } = unwrapContentKey(env, m.sealed.recipients, key.secret, key.publicKey);
-  const opener = new SealedMediaOpener(nodeCipher, contentKey);
+  const { key: contentKey, kid } = unwrapContentKey(env, m.sealed.recipients, key.secret, key.publicKey, m.sealed.scheme);
+  const opener = new SealedMediaOpener(nodeCipher, contentKey, m.sealed.scheme);
   try {
     const opened = opener.open(sealedMedia, { openEnd: (m.flags & FLAG_RECOVERED) !== 0 });
     if (opened.records + (opened.final ? 1 : 0) !== m.sealed.records) {

@@ -2,13 +2,14 @@
 // with an agency evidence key installed in its signed configuration; nothing of a frame is on
 // the simulated flash in the clear, the segments open with the key to the very JPEGs the sensor
 // gave, an independent decryption written from docs/FORMAT.md alone (@hpke/core for the wrap,
-// node:crypto AES-256-GCM for the STREAM chunks) gives the same media, every tampering is refused
+// node:crypto ChaCha20-Poly1305 for the STREAM chunks) gives the same media, every tampering is refused
 // with its code, no (key, nonce) pair is used twice, and a power cut leaves a segment the camera
 // signs without reading (FLAG_UNREAD) that still opens with the key.
 
 import test from 'ava';
 import { createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { Aes256Gcm, CipherSuite, HkdfSha256 } from '@hpke/core';
+import { CipherSuite, HkdfSha256 } from '@hpke/core';
+import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
 import { parseSegmentMedia } from '../firmware/encoder/frame-record.js';
 import { walkSealedMedia, wrapContentKey, unwrapContentKey, SealedMediaOpener, RecordSealer, END_RECORD_LENGTH } from '../firmware/encoder/sealed-record.js';
@@ -97,7 +98,7 @@ function indexOf(hay: Uint8Array, needle: Uint8Array): number {
 
 /** Independent decryption from docs/FORMAT.md alone: @hpke/core opens the wrapped key, node:crypto the STREAM chunks. */
 async function independentOpen(media: Uint8Array, m: Manifest, key: ExaminerKey): Promise<Uint8Array> {
-  const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
+  const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
   const kid = createHash('sha256').update(key.publicKey).digest().subarray(0, 8);
   const r = m.sealed!.recipients.find((x) => Buffer.from(x.kid).equals(kid))!;
   const skR = await suite.kem.importKey('raw', key.secret.slice().buffer, false);
@@ -112,13 +113,13 @@ async function independentOpen(media: Uint8Array, m: Manifest, key: ExaminerKey)
     return n;
   };
   const open = (i: number, final: boolean, aad: Buffer, ct: Buffer, tag: Buffer) => {
-    const d = createDecipheriv('aes-256-gcm', contentKey, nonce(i, final));
-    d.setAAD(aad);
+    const d = createDecipheriv('chacha20-poly1305', contentKey, nonce(i, final), { authTagLength: 16 });
+    d.setAAD(aad, { plaintextLength: ct.length });
     d.setAuthTag(tag);
     return Buffer.concat([d.update(ct), d.final()]);
   };
   for (let o = 0; o < b.length; ) {
-    if (b.toString('latin1', o, o + 2) !== 'SR' || b[o + 2] !== 1) throw new Error(`no sealed record at ${o}`);
+    if (b.toString('latin1', o, o + 2) !== 'SR' || b[o + 2] !== 2) throw new Error(`no sealed record at ${o}`);
     const h = b[o + 3];
     const r = b.readUInt32BE(o + 4);
     const len = b.readUInt32BE(o + 8);

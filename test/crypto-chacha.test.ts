@@ -5,14 +5,19 @@
 // @hpke/chacha20poly1305, in both directions. The device adapter (crypt's ChaCha20 with the
 // firmware's Poly1305 in C) is checked in the moddable engine by test/crypto-device.test.ts.
 // STREAM takes the AEAD as a parameter: under CHACHA20-POLY1305 each chunk is node:crypto's
-// chacha20-poly1305 under the STREAM nonce, and the attacks are refused on both engines.
+// chacha20-poly1305 under the STREAM nonce, and the attacks are refused on both engines. Sealed
+// segments name their AEAD: the camera writes bodycam-sealed/2 (records of version 2,
+// ChaCha20-Poly1305), and a bodycam-sealed/1 segment (version 1, AES-256-GCM) still opens.
 
 import test from 'ava';
-import { CipherSuite, HkdfSha256 } from '@hpke/core';
+import { Aes256Gcm, CipherSuite, HkdfSha256 } from '@hpke/core';
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { isBodycamError } from '../firmware/errors.js';
+import { RecordSealer, resealRecords, SealedMediaOpener, SEALED_SCHEME, SEALED_SCHEME_AES, unwrapContentKey, walkSealedMedia, wrapContentKey } from '../firmware/encoder/sealed-record.js';
+import type { Manifest } from '../firmware/signing/manifest.js';
+import { openSealedSegment, type ExaminerKey } from '../evidence/sealed.js';
 import { HPKE_X25519_SHA256_CHACHA20POLY1305, hpkeDeriveKeyPair, openBase, sealBase, setupBaseR, setupBaseS, type HpkeEnv } from '../firmware/crypto/hpke.js';
 import { StreamOpener, StreamSealer, streamNonce } from '../firmware/crypto/stream.js';
 import { nodeCipher, nodeDigest } from '../host/ports.js';
@@ -223,4 +228,74 @@ bothEngines('STREAM under CHACHA20-POLY1305: sealed and opened in the engine as 
   await refused([cts[0], ...cts.slice(2)], [tags[0], ...tags.slice(2)], [aads[0], ...aads.slice(2)], 'a dropped chunk');
   await refused(cts.slice(0, 3), tags.slice(0, 3), aads.slice(0, 3), 'the tail cut off (the last chunk left is not final)');
   await t.throwsAsync(engine.call('crypto.stream.open', key, cts, tags, aads), { message: /does not authenticate/ }, 'not as AES-256-GCM');
+});
+
+// ------------------------------------------------------------ sealed segments name their AEAD
+
+/** Plaintext records as the camera's encoder makes them: a 48-byte header, a body. */
+function plainRecords(n: number): { header: Uint8Array; body: Uint8Array }[] {
+  return Array.from({ length: n }, (_, i) => ({ header: Uint8Array.from(randomBytes(48)), body: Uint8Array.from(randomBytes(100 + 37 * i)) }));
+}
+
+test('sealed segments: the camera writes bodycam-sealed/2 (ChaCha20-Poly1305, HPKE AEAD 0x0003); node:crypto and @hpke/chacha20poly1305 open it', async (t) => {
+  const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
+  const ikm = randomBytes(32);
+  const recipient = hpkeDeriveKeyPair(env, HPKE_X25519_SHA256_CHACHA20POLY1305, ikm);
+  const random = { fill: (b: Uint8Array) => b.set(randomBytes(b.length)) };
+  const sealer = new RecordSealer({ cipher: nodeCipher, digest: nodeDigest, random, recipients: [recipient.publicKey] });
+  const records = plainRecords(3);
+  const parts: Uint8Array[] = [];
+  for (const r of records) {
+    const body = Uint8Array.from(r.body);
+    parts.push(Uint8Array.from(sealer.seal(r.header, body)), body);
+  }
+  parts.push(sealer.end(0, 2));
+  const media = Uint8Array.from(Buffer.concat(parts));
+  const walked = walkSealedMedia(media);
+  t.deepEqual(walked.map((w) => w.version), [2, 2, 2, 2], 'every record prefix says version 2');
+  // The wrapped content key opens with @hpke/core and ChaCha20Poly1305; record 1's body with node:crypto.
+  const r0 = sealer.recipients[0];
+  const ctx = await suite.createRecipientContext({ recipientKey: await suite.kem.deriveKeyPair(ab(ikm)), enc: ab(r0.enc), info: ab(ascii('bodycam/content-key/1')) });
+  const contentKey = Buffer.from(await ctx.open(ab(r0.key)));
+  sealer.close();
+  const w = walked[1];
+  const bodyAt = w.offset + 12 + 48 + 32;
+  const nonce = Buffer.alloc(12);
+  nonce.writeUInt32BE(2 * w.index + 1, 7);
+  const d = createDecipheriv('chacha20-poly1305', contentKey, nonce, { authTagLength: 16 });
+  d.setAAD(media.subarray(w.offset, w.offset + 12), { plaintextLength: w.bodyLength });
+  d.setAuthTag(media.subarray(w.offset + 12 + 48 + 16, bodyAt));
+  t.is(Buffer.concat([d.update(media.subarray(bodyAt, bodyAt + w.bodyLength)), d.final()]).toString('hex'), toHex(records[1].body));
+  // resealRecords makes the camera's bytes again; the opener gives the plaintext back.
+  t.is(toHex(resealRecords(nodeCipher, contentKey, records, 0, 3)), toHex(media));
+  const opened = new SealedMediaOpener(nodeCipher, contentKey).open(media);
+  t.is(toHex(opened.media), toHex(Buffer.concat(records.flatMap((r) => [r.header, r.body]))));
+  // Opened as the other scheme, it is refused before any chunk is tried.
+  t.is(code(t.throws(() => new SealedMediaOpener(nodeCipher, contentKey, SEALED_SCHEME_AES).open(media))), 'E_SEALED_FORMAT');
+});
+
+test('sealed segments: a bodycam-sealed/1 segment (AES-256-GCM, records of version 1) still opens, through bodycam export\'s openSealedSegment', async (t) => {
+  const ikm = randomBytes(32);
+  const pair = hpkeDeriveKeyPair(env, HPKE_X25519_SHA256_CHACHA20POLY1305, ikm); // the KEM's key pair does not depend on the AEAD
+  const contentKey = Uint8Array.from(randomBytes(32));
+  const recipient = wrapContentKey(env, pair.publicKey, contentKey, randomBytes(32), SEALED_SCHEME_AES);
+  // The wrap is AES-256-GCM's: @hpke/core with Aes256Gcm opens it, and our default (ChaCha) does not.
+  const aes = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
+  const ctx = await aes.createRecipientContext({ recipientKey: await aes.kem.deriveKeyPair(ab(ikm)), enc: ab(recipient.enc), info: ab(ascii('bodycam/content-key/1')) });
+  t.is(toHex(new Uint8Array(await ctx.open(ab(recipient.key)))), toHex(contentKey));
+  t.is(code(t.throws(() => unwrapContentKey(env, [recipient], pair.secret, pair.publicKey))), 'E_HPKE_OPEN');
+  const records = plainRecords(2);
+  const media = resealRecords(nodeCipher, contentKey, records, 0, 2, SEALED_SCHEME_AES);
+  t.deepEqual(walkSealedMedia(media).map((w) => w.version), [1, 1, 1]);
+  // Record 0's header chunk is node:crypto's AES-256-GCM under STREAM nonce 0.
+  const gcm = createCipheriv('aes-256-gcm', contentKey, streamNonce(0, false));
+  gcm.setAAD(media.subarray(0, 12));
+  t.is(toHex(media.subarray(12, 60)), Buffer.concat([gcm.update(records[0].header), gcm.final()]).toString('hex'));
+  const m = { seq: 7, flags: 0, sealed: { recipients: [recipient], records: 3, scheme: SEALED_SCHEME_AES } } as unknown as Manifest;
+  const key: ExaminerKey = { secret: pair.secret, publicKey: pair.publicKey, keyId: recipient.kid, file: 'test', form: 'raw' };
+  const opened = openSealedSegment(media, m, key);
+  t.is(toHex(opened.media), toHex(Buffer.concat(records.flatMap((r) => [r.header, r.body]))));
+  t.true(opened.final);
+  // The same segment under the current scheme's name is refused with its code.
+  t.is(code(t.throws(() => openSealedSegment(media, { ...m, sealed: { ...m.sealed!, scheme: SEALED_SCHEME } } as Manifest, key))), 'E_HPKE_OPEN');
 });

@@ -1,7 +1,7 @@
 // Encryption at capture, the crypto core (issue 22): what the camera's JavaScript pays, measured
 // in one run against baselines measured in the same run.
 // - Per segment: wrapping a fresh content key with HPKE (SealBase, DHKEM(X25519, HKDF-SHA256),
-//   AES-256-GCM: an ephemeral key pair, one DH, the key schedule, one seal), in XS compute units
+//   ChaCha20Poly1305, the sealed segments' suite: an ephemeral key pair, one DH, the key schedule, one seal), in XS compute units
 //   (xs engine) and MCU instructions (mcu engine), against tweetnacl's scalarMult (its ladder
 //   ported as firmware/signing/tweetnacl.ts naclScalarMult, checked against the npm package) and
 //   the camera's own X25519. Goal: at most 3 M XS units.
@@ -133,7 +133,7 @@ function nativeSeal(target: 'crypt-gcm' | 'chacha-poly'): Map<string, number> {
 }
 
 export default async function cipher(report: Report): Promise<void> {
-  report.section('cipher: per segment, wrapping the content key with HPKE (X25519 keygen + DH + key schedule + one AES-256-GCM seal), firmware only');
+  report.section('cipher: per segment, wrapping the content key with HPKE (X25519 keygen + DH + key schedule + one ChaCha20-Poly1305 seal), firmware only');
   const xs = await startEngine('xs', new SimHardware().platform());
   let x: WrapCosts;
   try {

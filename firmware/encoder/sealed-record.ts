@@ -3,7 +3,9 @@
 //
 // Each segment (and the pre-event ring, which becomes one) has a fresh 32-byte content key from
 // the Random port, wrapped with HPKE base mode (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
-// AES-256-GCM) to each agency evidence key. Record r of the stream is two STREAM chunks under
+// ChaCha20Poly1305) to each agency evidence key. The AEAD is named by the scheme and by every
+// record prefix's version byte: version 2 (`bodycam-sealed/2`) is ChaCha20-Poly1305, what the
+// camera writes; version 1 (`bodycam-sealed/1`) is AES-256-GCM, still read. Record r of the stream is two STREAM chunks under
 // the content key (firmware/crypto/stream.ts): its header is chunk 2r, its body chunk 2r+1, each
 // with a detached tag, both bound to the record's 12-byte clear prefix (length and index). The
 // END record's empty body is the final chunk.
@@ -26,15 +28,33 @@ import type { AeadContext, Cipher } from '../platform/cipher.js';
 import type { Digest } from '../platform/digest.js';
 import type { Random } from '../platform/random.js';
 import { toBytes, type BufferLike } from '../platform/buffers.js';
-import { HPKE_X25519_SHA256_AES256GCM, openBase, sealBase, type HpkeEnv } from '../crypto/hpke.js';
-import { StreamOpener, streamNonce } from '../crypto/stream.js';
+import { HPKE_X25519_SHA256_AES256GCM, HPKE_X25519_SHA256_CHACHA20POLY1305, openBase, sealBase, type HpkeEnv, type HpkeSuite } from '../crypto/hpke.js';
+import { StreamOpener, streamNonce, type StreamAead } from '../crypto/stream.js';
 import { evidenceKeyId } from '../provision/evidence-keys.js';
 
-/** The scheme's name, in META and in the manifest's `sealed` map. */
-export const SEALED_SCHEME = 'bodycam-sealed/1';
+/** The scheme the camera writes, in META and in the manifest's `sealed` map (ChaCha20-Poly1305). */
+export const SEALED_SCHEME = 'bodycam-sealed/2';
+/** The first scheme (AES-256-GCM): still read. */
+export const SEALED_SCHEME_AES = 'bodycam-sealed/1';
 export const SEALED_MAGIC_0 = 0x53; // 'S'
 export const SEALED_MAGIC_1 = 0x52; // 'R'
-export const SEALED_VERSION = 1;
+/** The record prefix's version byte the camera writes (2: ChaCha20-Poly1305; 1: AES-256-GCM). */
+export const SEALED_VERSION = 2;
+
+/** What a scheme (and its records' version byte) names: the HPKE suite and the STREAM AEAD. */
+export interface SealedSuite {
+  scheme: string;
+  version: number;
+  hpke: HpkeSuite;
+  aead: StreamAead;
+}
+
+/** The suite of a scheme name or a record version byte (E_SEALED_FORMAT if this build reads no such). */
+export function sealedSuite(schemeOrVersion: string | number): SealedSuite {
+  if (schemeOrVersion === SEALED_SCHEME || schemeOrVersion === 2) return { scheme: SEALED_SCHEME, version: 2, hpke: HPKE_X25519_SHA256_CHACHA20POLY1305, aead: 'CHACHA20-POLY1305' };
+  if (schemeOrVersion === SEALED_SCHEME_AES || schemeOrVersion === 1) return { scheme: SEALED_SCHEME_AES, version: 1, hpke: HPKE_X25519_SHA256_AES256GCM, aead: 'AES-256-GCM' };
+  throw new BodycamError('E_SEALED_FORMAT', `sealed scheme or record version ${String(schemeOrVersion)}: this build reads ${SEALED_SCHEME} (version 2) and ${SEALED_SCHEME_AES} (version 1)`);
+}
 /** Bytes of a sealed record's clear prefix (magic, version, H, index, B): the chunks' associated data. */
 export const SEALED_PREFIX = 12;
 /** Bytes a sealed record adds to its plaintext: the prefix and two tags. */
@@ -85,18 +105,19 @@ export function recipientsFrom(v: CborValue | undefined, code: string): SealedRe
   });
 }
 
-/** Wrap `contentKey` to one evidence key (HPKE base mode, SealBase). */
-export function wrapContentKey(env: HpkeEnv, publicKey: Uint8Array, contentKey: Uint8Array, ephemeralIkm: Uint8Array): SealedRecipient {
-  const { enc, ciphertext } = sealBase(env, HPKE_X25519_SHA256_AES256GCM, publicKey, contentKeyInfo(), new Uint8Array(0), contentKey, ephemeralIkm);
+/** Wrap `contentKey` to one evidence key (HPKE base mode, SealBase, the scheme's suite). */
+export function wrapContentKey(env: HpkeEnv, publicKey: Uint8Array, contentKey: Uint8Array, ephemeralIkm: Uint8Array, scheme: string = SEALED_SCHEME): SealedRecipient {
+  const { enc, ciphertext } = sealBase(env, sealedSuite(scheme).hpke, publicKey, contentKeyInfo(), new Uint8Array(0), contentKey, ephemeralIkm);
   return { kid: evidenceKeyId(publicKey, env.digest), enc, key: ciphertext };
 }
 
 /** The content key from the recipient that names `secret`'s key (E_EVIDENCE_KEY_UNKNOWN if none, E_HPKE_OPEN if it does not open). */
-export function unwrapContentKey(env: HpkeEnv, recipients: readonly SealedRecipient[], secret: Uint8Array, publicKey: Uint8Array): { key: Uint8Array; kid: Uint8Array } {
+export function unwrapContentKey(env: HpkeEnv, recipients: readonly SealedRecipient[], secret: Uint8Array, publicKey: Uint8Array, scheme: string = SEALED_SCHEME): { key: Uint8Array; kid: Uint8Array } {
+  const suite = sealedSuite(scheme).hpke;
   const kid = evidenceKeyId(publicKey, env.digest);
   const r = recipients.find((x) => sameBytes(x.kid, kid));
   if (!r) throw new BodycamError('E_EVIDENCE_KEY_UNKNOWN', `the segment is sealed to evidence key${recipients.length === 1 ? '' : 's'} ${recipients.map((x) => hex(x.kid)).join(', ')}, not to ${hex(kid)}`);
-  const key = openBase(env, HPKE_X25519_SHA256_AES256GCM, r.enc, secret, contentKeyInfo(), new Uint8Array(0), r.key);
+  const key = openBase(env, suite, r.enc, secret, contentKeyInfo(), new Uint8Array(0), r.key);
   if (key.length !== CONTENT_KEY_BYTES) throw new BodycamError('E_HPKE_OPEN', `a wrapped content key opened to ${key.length} bytes, not ${CONTENT_KEY_BYTES}`);
   return { key, kid };
 }
@@ -113,10 +134,10 @@ function hex(b: Uint8Array): string {
   return s;
 }
 
-function writePrefix(v: DataView, headerLength: number, index: number, bodyLength: number): void {
+function writePrefix(v: DataView, headerLength: number, index: number, bodyLength: number, version = SEALED_VERSION): void {
   v.setUint8(0, SEALED_MAGIC_0);
   v.setUint8(1, SEALED_MAGIC_1);
-  v.setUint8(2, SEALED_VERSION);
+  v.setUint8(2, version);
   v.setUint8(3, headerLength);
   v.setUint32(4, index);
   v.setUint32(8, bodyLength);
@@ -173,7 +194,7 @@ export class RecordSealer {
       ikm.fill(0);
     }
     this.recipients = Object.freeze(out);
-    this.#aead = o.cipher.create('AES-256-GCM', key);
+    this.#aead = o.cipher.create(sealedSuite(SEALED_VERSION).aead, key);
     this.#nonce = new Uint8Array(12);
     this.#nonceView = new DataView(this.#nonce.buffer);
     const buf = (this.#buf = new Uint8Array(SEALED_OVERHEAD + 48));
@@ -261,7 +282,7 @@ export class RecordSealer {
     const h = stored.length >= SEALED_PREFIX ? v.getUint8(3) : 0;
     if (stored.length < SEALED_OVERHEAD + h || v.getUint8(0) !== SEALED_MAGIC_0 || v.getUint8(1) !== SEALED_MAGIC_1) throw new BodycamError('E_SEALED_FORMAT', 'not a sealed record');
     const out = stored.slice(SEALED_PREFIX, SEALED_PREFIX + h);
-    if (!this.#opener) this.#opener = new StreamOpener(this.#cipher, this.#key);
+    if (!this.#opener) this.#opener = new StreamOpener(this.#cipher, this.#key, sealedSuite(SEALED_VERSION).aead);
     this.#opener.open(2 * v.getUint32(4), false, stored.subarray(0, SEALED_PREFIX), out, stored.subarray(SEALED_PREFIX + h, SEALED_PREFIX + h + 16));
     return out;
   }
@@ -284,6 +305,8 @@ export interface SealedRecordAt {
   bodyLength: number;
   /** The END record. */
   end: boolean;
+  /** The prefix's version byte (the AEAD: sealedSuite). */
+  version: number;
 }
 
 /** Walk sealed media prefix to prefix without the key: E_SEALED_FORMAT if it does not walk. */
@@ -294,7 +317,9 @@ export function walkSealedMedia(data: BufferLike): SealedRecordAt[] {
   for (let o = 0; o < m.length; ) {
     if (m.length - o < SEALED_OVERHEAD) throw new BodycamError('E_SEALED_FORMAT', `sealed media ends inside a record at offset ${o}`);
     if (v.getUint8(o) !== SEALED_MAGIC_0 || v.getUint8(o + 1) !== SEALED_MAGIC_1) throw new BodycamError('E_SEALED_FORMAT', `no sealed record at offset ${o} (magic is not "SR")`);
-    if (v.getUint8(o + 2) !== SEALED_VERSION) throw new BodycamError('E_SEALED_FORMAT', `sealed record version ${v.getUint8(o + 2)} at offset ${o}; this build reads ${SEALED_VERSION}`);
+    const version = v.getUint8(o + 2);
+    if (version !== 1 && version !== 2) throw new BodycamError('E_SEALED_FORMAT', `sealed record version ${version} at offset ${o}; this build reads 2 and 1`);
+    if (out.length && version !== out[0].version) throw new BodycamError('E_SEALED_FORMAT', `sealed record version ${version} at offset ${o} after version ${out[0].version}: one stream, one AEAD`);
     const h = v.getUint8(o + 3);
     const b = v.getUint32(o + 8);
     if (h !== 48 && h !== END_HEADER_LENGTH) throw new BodycamError('E_SEALED_FORMAT', `sealed record at offset ${o} has a ${h}-byte header`);
@@ -302,7 +327,7 @@ export function walkSealedMedia(data: BufferLike): SealedRecordAt[] {
     if (end && b !== 0) throw new BodycamError('E_SEALED_FORMAT', `the END record at offset ${o} has a body`);
     const span = SEALED_OVERHEAD + h + b;
     if (o + span > m.length) throw new BodycamError('E_SEALED_FORMAT', `sealed record at offset ${o} runs past the end of the media`);
-    out.push({ offset: o, index: v.getUint32(o + 4), headerLength: h, bodyLength: b, end });
+    out.push({ offset: o, index: v.getUint32(o + 4), headerLength: h, bodyLength: b, end, version });
     o += span;
   }
   return out;
@@ -322,17 +347,21 @@ export interface OpenedMedia {
   end: number | null;
 }
 
-/** Decrypts sealed media with its content key (the examiner's side; the camera never does). */
+/** Decrypts sealed media with its content key (the examiner's side; the camera never does), under the scheme its manifest names. */
 export class SealedMediaOpener {
   #opener: StreamOpener;
-  constructor(cipher: Cipher, contentKey: Uint8Array) {
-    this.#opener = new StreamOpener(cipher, contentKey);
+  #version: number;
+  constructor(cipher: Cipher, contentKey: Uint8Array, scheme: string = SEALED_SCHEME) {
+    const suite = sealedSuite(scheme);
+    this.#version = suite.version;
+    this.#opener = new StreamOpener(cipher, contentKey, suite.aead);
   }
 
   /** The plaintext media. `openEnd`: the stream may lack its END record (a recovered segment). */
   open(data: BufferLike, o: { openEnd?: boolean } = {}): OpenedMedia {
     const m = toBytes(data);
     const walked = walkSealedMedia(m);
+    if (walked.length && walked[0].version !== this.#version) throw new BodycamError('E_SEALED_FORMAT', `the media's records are version ${walked[0].version}, its scheme names version ${this.#version}`);
     let total = 0;
     for (const r of walked) if (!r.end) total += r.headerLength + r.bodyLength;
     const out = new Uint8Array(total);
@@ -380,19 +409,20 @@ export class SealedMediaOpener {
 }
 
 /** The CBOR of a segment's sealing, as META and the manifest carry it. */
-export function sealedValue(recipients: readonly SealedRecipient[], records?: number): CborValue {
-  return { scheme: SEALED_SCHEME, recipients: recipients.map(recipientValue), ...(records === undefined ? {} : { records }) };
+export function sealedValue(recipients: readonly SealedRecipient[], records?: number, scheme: string = SEALED_SCHEME): CborValue {
+  return { scheme, recipients: recipients.map(recipientValue), ...(records === undefined ? {} : { records }) };
 }
 
 /**
- * Seal plaintext records again under a known content key, as the camera did (AES-GCM is
- * deterministic given key, nonce and associated data): record i gets index `first + i`, and an
+ * Seal plaintext records again under a known content key and the scheme's AEAD, as the camera
+ * did (both AEADs are deterministic given key, nonce and associated data): record i gets index `first + i`, and an
  * END record at index `end` (null: none, a stream a cut ended). For a verifier holding a segment's
  * plaintext and its content key (an MP4 export's credentials) to rebuild the sealed media the
  * camera signed, byte for byte.
  */
-export function resealRecords(cipher: Cipher, contentKey: Uint8Array, records: readonly { header: Uint8Array; body: Uint8Array }[], first: number, end: number | null): Uint8Array {
-  const aead = cipher.create('AES-256-GCM', contentKey);
+export function resealRecords(cipher: Cipher, contentKey: Uint8Array, records: readonly { header: Uint8Array; body: Uint8Array }[], first: number, end: number | null, scheme: string = SEALED_SCHEME): Uint8Array {
+  const suite = sealedSuite(scheme);
+  const aead = cipher.create(suite.aead, contentKey);
   try {
     let total = end === null ? 0 : END_RECORD_LENGTH;
     for (const r of records) total += SEALED_OVERHEAD + r.header.length + r.body.length;
@@ -400,7 +430,7 @@ export function resealRecords(cipher: Cipher, contentKey: Uint8Array, records: r
     let o = 0;
     const put = (index: number, header: Uint8Array, body: Uint8Array, final: boolean) => {
       const h = header.length;
-      writePrefix(new DataView(out.buffer, o, SEALED_PREFIX), h, index, body.length);
+      writePrefix(new DataView(out.buffer, o, SEALED_PREFIX), h, index, body.length, suite.version);
       const aad = out.subarray(o, o + SEALED_PREFIX);
       out.set(header, o + SEALED_PREFIX);
       out.set(body, o + SEALED_OVERHEAD + h);

@@ -19,7 +19,7 @@ import { BodycamError } from '../errors.js';
 import type { Ed25519 } from './ed25519.js';
 import type { Signer } from './signer.js';
 import { bytes, bytesOrNull, openStructure, peekStructure, prepareStructure, text, uint, type Fields } from './signed.js';
-import { recipientsFrom, sealedValue, SEALED_SCHEME, type SealedRecipient } from '../encoder/sealed-record.js';
+import { recipientsFrom, sealedValue, SEALED_SCHEME, SEALED_SCHEME_AES, type SealedRecipient } from '../encoder/sealed-record.js';
 import { isUint } from '../codec/cbor.js';
 
 export const MANIFEST_TYPE = 'bodycam/manifest/1';
@@ -40,6 +40,8 @@ const KNOWN_FLAGS = FLAG_PRE_EVENT | FLAG_RECOVERED | FLAG_CLEAN_CLOSE | FLAG_UN
 export interface ManifestSealing {
   recipients: SealedRecipient[];
   records: number;
+  /** The sealing scheme (its AEAD); absent: the one this firmware writes, SEALED_SCHEME. */
+  scheme?: string;
 }
 
 const CLOCK_SOURCES: readonly ClockSource[] = Object.freeze(['none', 'rtc', 'dock']);
@@ -160,7 +162,7 @@ export function prepareManifest(fields: Manifest, keyId: Uint8Array, digest: Dig
     flags: manifest.flags,
     firmware: manifest.firmware,
     ...(manifest.audioBlocks === undefined ? {} : { audioBlocks: manifest.audioBlocks, audioSamples: manifest.audioSamples!, audioDropped: manifest.audioDropped! }),
-    ...(manifest.sealed === undefined ? {} : { sealed: sealedValue(manifest.sealed.recipients, manifest.sealed.records) }),
+    ...(manifest.sealed === undefined ? {} : { sealed: sealedValue(manifest.sealed.recipients, manifest.sealed.records, manifest.sealed.scheme) }),
   }, keyId);
   return {
     manifest,
@@ -207,8 +209,9 @@ function manifestFields(f: Fields): Manifest {
     const s = f.get('sealed');
     const get = (k: string) => (s instanceof Map ? s.get(k) : undefined);
     const records = get('records');
-    if (get('scheme') !== SEALED_SCHEME || !isUint(records)) throw new BodycamError(CODE, `manifest: field "sealed" is not a ${SEALED_SCHEME} map with recipients and records`);
-    m.sealed = { recipients: recipientsFrom(get('recipients'), CODE), records };
+    const scheme = get('scheme');
+    if ((scheme !== SEALED_SCHEME && scheme !== SEALED_SCHEME_AES) || !isUint(records)) throw new BodycamError(CODE, `manifest: field "sealed" is not a ${SEALED_SCHEME} (or ${SEALED_SCHEME_AES}) map with recipients and records`);
+    m.sealed = { recipients: recipientsFrom(get('recipients'), CODE), records, scheme };
   }
   checkManifest(m);
   return m;
@@ -399,7 +402,7 @@ export class ManifestBuilder {
       flags: this.#flags | (f.flags ?? 0),
       firmware: o.firmware,
       ...(this.#audioBlocks > 0 ? { audioBlocks: this.#audioBlocks, audioSamples: this.#audioSamples, audioDropped: this.#audioDropped } : {}),
-      ...(o.sealed ? { sealed: { recipients: o.sealed.slice(), records: this.#records } } : {}),
+      ...(o.sealed ? { sealed: { recipients: o.sealed.slice(), records: this.#records, scheme: SEALED_SCHEME } } : {}),
     }, f.keyId, o.digest);
   }
 }

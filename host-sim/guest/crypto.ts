@@ -129,11 +129,11 @@ export const cryptoEntries: Record<string, Entry> = Object.freeze({
   'crypto.x25519': (_e, which, k, u) => (which === 'tweetnacl' ? naclScalarMult : x25519)(bytes(k, 'k'), bytes(u, 'u')),
   /**
    * What the camera does per segment: wrap a fresh content key to an evidence key with HPKE
-   * (SealBase, AES-256-GCM: an ephemeral key pair from 32 random bytes, one DH, the key schedule,
+   * (SealBase, ChaCha20Poly1305: an ephemeral key pair from 32 random bytes, one DH, the key schedule,
    * one seal). [enc, wrapped key].
    */
   'crypto.hpke.wrap': (e, pkR, ikmE, contentKey) => {
-    const r = sealBase(hpkeEnv(e), HPKE_X25519_SHA256_AES256GCM, bytes(pkR, 'pkR'), new Uint8Array(0), new Uint8Array(0), bytes(contentKey, 'contentKey'), bytes(ikmE, 'ikmE'));
+    const r = sealBase(hpkeEnv(e), HPKE_X25519_SHA256_CHACHA20POLY1305, bytes(pkR, 'pkR'), new Uint8Array(0), new Uint8Array(0), bytes(contentKey, 'contentKey'), bytes(ikmE, 'ikmE'));
     return [r.enc, r.ciphertext];
   },
   /** Single-shot SealBase: [enc, ciphertext]. */
