@@ -15,6 +15,8 @@ const HELP = `usage: bodycam console add-account --store DIR --name NAME --role 
 Accounts for the dock station's web console (bodycam dock --http). An operator sees the dock
 board; an examiner also sees the evidence: timelines, verification, playback, export and custody
 log. Every view and export is written to the station's custody log with the account's name.
+Sealed evidence is shown and exported only by a console given the agency's evidence key
+(bodycam dock --http ADDR --evidence-key FILE), and then to examiners alone.
 The password (at least ${MIN_PASSWORD} characters) is read from --password-file FILE (its first line)
 or the environment variable BODYCAM_CONSOLE_PASSWORD, never from the command line; only its
 Argon2id hash is kept, in DIR/index.sqlite. --replace gives an existing account a new password or

@@ -17,11 +17,14 @@ import { DockBoard } from '../dock-station/console/board.js';
 import { DockConsole, isLoopback } from '../dock-station/console/server.js';
 import { pinnedTrust } from '../evidence/trust.js';
 import { readFileSync } from 'node:fs';
-import { parseArgs, stringOption } from './args.js';
+import { parseArgs, secretOption, stringOption } from './args.js';
+import { loadExaminerKey } from '../evidence/sealed.js';
+import { EVIDENCE_PASSPHRASE_ENV, EVIDENCE_PASSPHRASE_OPTION } from '../evidence/evidence-keys.js';
 import { CENTRAL_HELP, centralForwarder, forwardCommand } from './forward.js';
 
 const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--firmware DIR] [--json] [--rebuild-index]
-                   [--timeout SECONDS] [--max-cameras N] [--http HOST:PORT [--register FILE]]
+                   [--timeout SECONDS] [--max-cameras N] [--http HOST:PORT [--register FILE]
+                    [--evidence-key FILE [--evidence-passphrase-file FILE]]]
                    [--central s3://BUCKET[/PREFIX] --db URL [--s3-endpoint URL] [--prune]]
        bodycam dock forward --from DIR --store s3://BUCKET[/PREFIX] --db URL   (bodycam dock forward --help)
 
@@ -42,6 +45,11 @@ served at once (128; more are told E_STATION_BUSY and dock again later).
 log for examiners) on HOST:PORT, 127.0.0.1 unless another address is given, which it then says
 loudly: it speaks plain HTTP. Accounts: \`bodycam console add-account\`. --register is the armoury's
 register.json: the board shows the officer each camera is assigned to.
+--evidence-key FILE gives the console the agency's evidence key (evidence-keys/<key id>.secret; its
+passphrase from --evidence-passphrase-file FILE or BODYCAM_EVIDENCE_PASSPHRASE): examiners then play
+and export sealed segments, decrypted in memory, never written to this computer's disk, each
+opening logged with the account and key id. Without it sealed segments show their verdict only.
+Only an examiner's station should hold it: never give the key to a dock at a docking bay.
 --central forwards everything the station stores to the central store in the background after
 each docking (and at start), retried with backoff while it can't be reached; the station's own
 store stays the durable copy. --prune then removes local media the central store holds verified.
@@ -71,7 +79,7 @@ function positive(a: ReturnType<typeof parseArgs>, name: string, max: number): n
 
 export async function dockCommand(argv: string[], out: (line: string) => void): Promise<number> {
   if (argv[0] === 'forward') return forwardCommand(argv.slice(1), out);
-  const a = parseArgs(argv, { central: { value: true }, db: { value: true }, 's3-endpoint': { value: true }, 'retain-days': { value: true }, prune: {}, listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {}, timeout: { value: true }, 'max-cameras': { value: true }, http: { value: true }, register: { value: true } });
+  const a = parseArgs(argv, { central: { value: true }, db: { value: true }, 's3-endpoint': { value: true }, 'retain-days': { value: true }, prune: {}, listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {}, timeout: { value: true }, 'max-cameras': { value: true }, http: { value: true }, register: { value: true }, 'evidence-key': { value: true }, [EVIDENCE_PASSPHRASE_OPTION]: { value: true } });
   if (a.options.help) {
     out(HELP);
     return 0;
@@ -91,6 +99,10 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
   const officers = readOfficers(stringOption(a, 'register'));
   const ed25519 = hostEd25519();
   const identity = loadDockIdentity(identityDir, ed25519);
+  // The examiner console's evidence key: opened (and refused with its code) before anything is written.
+  const keyFile = stringOption(a, 'evidence-key');
+  if (keyFile !== undefined && !http) throw new BodycamError('E_USAGE', '--evidence-key is for the web console: give --http too');
+  const evidenceKey = keyFile === undefined ? undefined : loadExaminerKey(keyFile, secretOption(a, process.env, EVIDENCE_PASSPHRASE_OPTION, EVIDENCE_PASSPHRASE_ENV));
   // The settings, checked before anything is written: the firmware folder, the store's place.
   let shelf: FirmwareShelf | undefined;
   if (firmwareDir !== undefined) {
@@ -169,7 +181,7 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
     }
     let web: DockConsole | undefined;
     if (http) {
-      web = new DockConsole({ store: station.store, dock: identity.id, trust: () => pinnedTrust(identity.rootKey, `the dock identity's agency root (${identityDir}/root.pub)`, identity.revocationsCose), ed25519, board, officerOf: (d) => officers.get(d), onError: (e) => process.stderr.write(`console: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`) });
+      web = new DockConsole({ store: station.store, dock: identity.id, trust: () => pinnedTrust(identity.rootKey, `the dock identity's agency root (${identityDir}/root.pub)`, identity.revocationsCose), ed25519, board, officerOf: (d) => officers.get(d), onError: (e) => process.stderr.write(`console: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`), evidenceKey });
       let at: Awaited<ReturnType<DockConsole['listen']>>;
       try {
         at = await web.listen(http.port, http.host);
@@ -180,8 +192,9 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
         throw be.code === 'E_PORT_BUSY' ? new BodycamError('E_PORT_BUSY', `port ${http.port} on ${http.host} (--http) is in use by another program: stop it, or give --http another port`) : be;
       }
       const loopback = isLoopback(at.address);
-      if (json) out(JSON.stringify({ event: 'console-listening', address: at.address, port: at.port, loopback, accounts: web.accounts.list().length }));
+      if (json) out(JSON.stringify({ event: 'console-listening', address: at.address, port: at.port, loopback, accounts: web.accounts.list().length, evidenceKey: web.view.evidenceKeyId }));
       else {
+        out(web.view.evidenceKeyId ? `console holds evidence key ${web.view.evidenceKeyId}: examiners open sealed segments in memory, each opening in the custody log — an examiner's station only, never a dock at a docking bay` : 'console holds no evidence key: sealed segments show their verdict, not their pictures');
         out(`console on http://${at.address.includes(':') ? `[${at.address}]` : at.address}:${at.port}/ — ${loopback ? 'loopback only: reachable from this computer alone' : 'NOT LOOPBACK: anyone who can reach this address can try to sign in, over plain HTTP (no TLS)'}`);
         if (web.accounts.list().length === 0) out('console: no accounts yet — add one with `bodycam console add-account --store ' + storeDir + ' --name NAME --role operator|examiner --password-file FILE`');
       }

@@ -69,6 +69,12 @@ export function boardPage(dock: string, who: SignedIn, rows: BoardRow[]): string
 }
 
 const verdict = (valid: boolean) => `<span class="verdict ${valid ? 'ok' : 'bad'}">${valid ? 'VERIFIED' : 'FAILED'}</span>`;
+/** What a console without the evidence key says of a sealed segment. */
+export const NO_KEY = 'sealed: this console holds no evidence key';
+const sealedNote = (keyId: string | null) =>
+  keyId
+    ? `<p class="note" data-testid="evidence-key">Sealed segments are opened in this console's memory with evidence key <code>${esc(keyId)}</code>; every opening is written to the custody log.</p>`
+    : '';
 const findingsHtml = (f: Finding[]) => (f.length ? `<ul class="findings">${f.map((x) => `<li><code>${esc(x.code)}</code> ${esc(x.message)}</li>`).join('')}</ul>` : '');
 
 export function devicesPage(dock: string, who: SignedIn, devices: DeviceSummary[], trust: Timeline['trust']): string {
@@ -91,9 +97,10 @@ export function timelinePage(dock: string, who: SignedIn, t: Timeline, officer: 
         const what = i.why === 'power-cut' ? 'Power cut: the camera restarted and recovered its open segment' : i.why === 'reboot' ? 'The camera restarted' : 'Not recording';
         return `<tr class="gap gap-${i.why}" data-testid="gap"><td></td><td colspan="8">${esc(what)} — ${((i.toUtc - i.fromUtc) / 1000).toFixed(1)} s not recorded (${hms(i.fromUtc)} → ${hms(i.toUtc)})</td></tr>`;
       }
-      const kind = [i.preEvent ? 'recording, starts with the pre-event buffer' : 'recording', i.recovered ? 'recovered after power cut' : '', i.cleanClose ? '' : i.recovered ? '' : 'not cleanly closed'].filter(Boolean).join(', ');
+      const kind = [i.preEvent ? 'recording, starts with the pre-event buffer' : 'recording', i.recovered ? 'recovered after power cut' : '', i.cleanClose ? '' : i.recovered ? '' : 'not cleanly closed', i.unread ? 'signed unread (its key was lost in the cut)' : ''].filter(Boolean).join(', ');
+      const sealed = i.sealedTo ? `<span class="sealed" data-testid="sealed">${t.evidenceKey ? `sealed to ${esc(i.sealedTo.join(', '))}` : `${NO_KEY} (sealed to ${esc(i.sealedTo.join(', '))})`}</span>` : '';
       return `<tr class="segment ${i.valid ? 'valid' : 'invalid'}" data-testid="segment" data-seq="${esc(i.seq)}">
-<td>${esc(i.seq)}</td><td>${esc(kind)}</td><td>${esc(i.boot)}</td><td>${iso(i.firstUtc)}</td><td>${iso(i.lastUtc)}</td><td>${esc(i.frames)}</td>
+<td>${esc(i.seq)}</td><td>${esc(kind)}${sealed}</td><td>${esc(i.boot)}</td><td>${iso(i.firstUtc)}</td><td>${iso(i.lastUtc)}</td><td>${esc(i.frames)}</td>
 <td class="dropped">${i.dropped ? `<strong>${i.dropped}</strong>` : '0'}</td><td>${verdict(i.valid)}${findingsHtml(i.findings)}</td>
 <td>${i.seq !== null ? `<a href="/evidence/${encodeURIComponent(t.device)}/segments/${i.seq}" data-testid="play">Play</a>` : ''}</td></tr>`;
     })
@@ -112,7 +119,7 @@ export function timelinePage(dock: string, who: SignedIn, t: Timeline, officer: 
   const options = seqs.map((s) => `<option value="${s}">${s}</option>`).join('');
   return layout(`Evidence of ${t.device}`, who, `<h1>${esc(t.device)} ${verdict(t.valid)}</h1>
 <p>Officer: ${esc(officer ?? 'not known to this dock')} · certificate serial ${esc(t.certificate?.serial ?? '—')} (${esc(t.certificate?.agency ?? '—')}) · <a href="/evidence/${encodeURIComponent(t.device)}/custody" data-testid="custody-link">Custody log</a></p>
-${trustLine(t.trust)}${findingsHtml(t.deviceFindings)}
+${trustLine(t.trust)}${sealedNote(t.evidenceKey)}${findingsHtml(t.deviceFindings)}
 <div class="timeline" id="timeline" data-first="${first}" data-last="${last}">${bars}</div>
 <p class="legend"><span class="tl seg valid"></span> verified <span class="tl seg valid pre"></span> starts with the pre-event buffer <span class="tl seg invalid"></span> failed <span class="tl gap power-cut"></span> power cut</p>
 <table data-testid="timeline"><thead><tr><th>Seq</th><th>Kind</th><th>Boot</th><th>First frame (camera clock)</th><th>Last frame</th><th>Frames</th><th>Lost</th><th>Verification</th><th></th></tr></thead><tbody>
@@ -126,8 +133,22 @@ ${rows}</tbody></table>
 
 export function playerPage(dock: string, who: SignedIn, f: SegmentFrames): string {
   const offset = f.clockOffsetMs === null ? 'no signed drift statement: only the camera clock is known' : `${f.clockOffsetMs} ms (camera clock minus dock UTC, from the camera's signed drift statement)`;
-  return layout(`${f.device} segment ${f.seq}`, who, `<h1><a href="/evidence/${encodeURIComponent(f.device)}">${esc(f.device)}</a> · segment ${f.seq} ${verdict(f.valid)}</h1>
-${findingsHtml(f.findings)}
+  const signed = `<tr><th>Signed in the manifest</th><td>${f.signed ? `first frame ${hms(f.signed.firstUtc)}, last ${hms(f.signed.lastUtc)}, ${f.signed.frames} frames, ${f.signed.dropped} lost` : '—'}</td></tr>`;
+  const head = `<h1><a href="/evidence/${encodeURIComponent(f.device)}">${esc(f.device)}</a> · segment ${f.seq} ${verdict(f.valid)}</h1>
+${findingsHtml(f.findings)}`;
+  const s = f.sealed;
+  if (s && !s.openedWith) {
+    // Verified without the key; no picture.
+    const why = s.keyHeld ? `sealed: this console's evidence key could not open it (<code>${esc(s.error?.code)}</code> ${esc(s.error?.message)})` : `${NO_KEY}. Its verification above needs no key: the signature, digest, chain and custody of the sealed media are checked; what is inside (each frame, its header and times) is seen only with the agency's evidence key.`;
+    return layout(`${f.device} segment ${f.seq}`, who, `${head}
+<p class="sealed error" data-testid="sealed-view">${why}</p>
+<table class="times" data-testid="times"><tbody>
+<tr><th>Sealed to (evidence key ids)</th><td>${esc(s.to.join(', '))}</td></tr>
+${signed}
+</tbody></table>`, { dock });
+  }
+  return layout(`${f.device} segment ${f.seq}`, who, `${head}
+${s ? `<p class="note" data-testid="sealed-opened">Sealed: opened in this console's memory with evidence key <code>${esc(s.openedWith)}</code> (this view is in the custody log).</p>` : ''}
 <div class="player" id="player" data-frames="/evidence/${encodeURIComponent(f.device)}/segments/${f.seq}/frames.json" data-base="/evidence/${encodeURIComponent(f.device)}/segments/${f.seq}/frames/">
 <figure><img id="frame" alt="frame" width="${f.width}" height="${f.height}" data-testid="frame"><figcaption>The picture as the camera stored it: the time burned into it is the camera's clock at capture.</figcaption>
 <div class="controls"><button id="play" type="button">Play</button> <input id="seek" type="range" min="0" max="${Math.max(0, f.frames.length - 1)}" value="0"> <span id="position">0 / ${f.frames.length}</span></div></figure>
@@ -138,7 +159,7 @@ ${findingsHtml(f.findings)}
 <tr><th>Monotonic time</th><td id="t-mono">—</td></tr>
 <tr><th>Frames lost just before</th><td id="t-dropped">—</td></tr>
 <tr><th>Clock offset</th><td id="t-offset" data-offset="${f.clockOffsetMs ?? ''}">${esc(offset)}</td></tr>
-<tr><th>Signed in the manifest</th><td>${f.signed ? `first frame ${hms(f.signed.firstUtc)}, last ${hms(f.signed.lastUtc)}, ${f.signed.frames} frames, ${f.signed.dropped} lost` : '—'}</td></tr>
+${signed}
 </tbody></table></div>`, { dock });
 }
 

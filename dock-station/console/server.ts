@@ -9,6 +9,13 @@
 // every POST must come from this origin (Hono's csrf(): Origin / Sec-Fetch-Site) and, once signed
 // in, carry the session's CSRF token. Every view and export is a custody-log entry (who, when,
 // what): if it can't be written, the page is refused. Listens on loopback unless told otherwise.
+//
+// Sealed evidence (issue 22): given the agency's evidence key (`--evidence-key FILE`), the console
+// opens sealed segments in memory for an examiner's player and export — an export of sealed
+// evidence is held in memory for its download, never written to the station's disk — and logs
+// each decrypting view, frame fetch that opened a segment, and export with the account and key
+// id. Without the key a sealed segment shows its verdict and "sealed: this console holds no
+// evidence key".
 
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
@@ -21,15 +28,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeAviExport } from '../../evidence/export.js';
+import { partPath, writeAviExport } from '../../evidence/export.js';
+import type { ExaminerKey } from '../../evidence/sealed.js';
 import type { Trust } from '../../evidence/trust.js';
-import { planAviExport } from '../../firmware/encoder/avi.js';
+import { aviSidecar, planAviExport } from '../../firmware/encoder/avi.js';
 import { BodycamError, errorCode, errorMessage } from '../../firmware/errors.js';
 import type { Ed25519 } from '../../firmware/signing/ed25519.js';
 import type { EvidenceStore } from '../store.js';
 import { Accounts, csrfMatches, SESSION_MS, type SignedIn } from './accounts.js';
 import type { DockBoard } from './board.js';
-import { EvidenceView } from './evidence-view.js';
+import { EvidenceView, type SegmentFrames } from './evidence-view.js';
 import { boardPage, custodyPage, devicesPage, errorPage, exportPage, playerPage, signInPage, timelinePage } from './pages.js';
 
 export interface ConsoleOptions {
@@ -44,6 +52,8 @@ export interface ConsoleOptions {
   officerOf?: (device: string) => string | undefined;
   /** Unexpected errors (E_INTERNAL) are told here. */
   onError?: (e: unknown) => void;
+  /** The agency's evidence key (opened): examiners see and export sealed segments, decrypted in memory. Zeroed at close(). */
+  evidenceKey?: ExaminerKey;
 }
 
 const COOKIE = 'bodycam_session';
@@ -54,6 +64,8 @@ const LOCK_MS = 60_000;
 const MAX_REMEMBERED = 10_000;
 /** Exports kept for download this long. */
 const EXPORT_MS = 3600_000;
+/** Exports of sealed evidence are held in memory (never on disk): at most this many bytes at once. */
+const MAX_SEALED_EXPORT_BYTES = 1 << 30;
 
 const ASSETS = new URL('../../../dock-station/console/assets/', import.meta.url);
 
@@ -73,13 +85,14 @@ export class DockConsole {
   #streams = new Set<() => void>();
   #failures = new Map<string, { n: number; until: number }>();
   #exportsDir = mkdtempSync(join(tmpdir(), 'bodycam-console-exports-'));
-  #exports = new Map<string, { owner: string; device: string; files: Map<string, string>; made: number }>();
+  /** A file is a path in the exports folder, or (an export of sealed evidence) its bytes in memory. */
+  #exports = new Map<string, { owner: string; device: string; files: Map<string, string | Uint8Array<ArrayBuffer>>; made: number }>();
   #assets: Record<string, { type: string; body: string }>;
 
   constructor(o: ConsoleOptions) {
     this.#o = o;
     this.accounts = new Accounts(o.store.db);
-    this.view = new EvidenceView({ storeDir: o.store.dir, trust: o.trust, ed25519: o.ed25519 });
+    this.view = new EvidenceView({ storeDir: o.store.dir, trust: o.trust, ed25519: o.ed25519, evidenceKey: o.evidenceKey });
     this.#assets = {
       'console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('console.js', ASSETS), 'utf8') },
       'console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('console.css', ASSETS), 'utf8') },
@@ -107,6 +120,8 @@ export class DockConsole {
       });
     }
     rmSync(this.#exportsDir, { recursive: true, force: true });
+    this.#exports.clear();
+    this.view.close();
   }
 
   /** Write a console event to the custody log: who (the account and role), when, what. */
@@ -258,16 +273,23 @@ export class DockConsole {
       const device = c.req.param('device');
       const seq = seqParam(c.req.param('seq'));
       const f = this.view.segmentFrames(device, seq);
-      this.#audit(who, 'console-view', device, { view: 'segment', seq, valid: f.valid });
+      this.#audit(who, 'console-view', device, { view: 'segment', seq, valid: f.valid, ...sealedDetail(f.sealed) });
       return this.#page(c, playerPage(dock, who, f));
     });
     app.get('/evidence/:device/segments/:seq/frames.json', (c) => {
-      const f = this.view.segmentFrames(c.req.param('device'), seqParam(c.req.param('seq')));
+      const device = c.req.param('device');
+      const seq = seqParam(c.req.param('seq'));
+      const f = this.view.segmentFrames(device, seq);
+      if (f.sealed?.openedWith) this.#audit(c.get('who')!, 'console-view', device, { view: 'frames', seq, valid: f.valid, ...sealedDetail(f.sealed) });
       return c.json(f);
     });
     app.get('/evidence/:device/segments/:seq/frames/:n{[0-9]+\\.jpg}', (c) => {
-      const jpeg = this.view.frameJpeg(c.req.param('device'), seqParam(c.req.param('seq')), Number.parseInt(c.req.param('n'), 10));
-      return c.body(new Uint8Array(jpeg), 200, { 'Content-Type': 'image/jpeg', 'Cache-Control': 'private, max-age=60' });
+      const device = c.req.param('device');
+      const seq = seqParam(c.req.param('seq'));
+      const { jpeg, opened } = this.view.frameJpeg(device, seq, Number.parseInt(c.req.param('n'), 10));
+      // A fetch that had to open the sealed segment (it was not in memory) is a decrypting view of its own.
+      if (opened) this.#audit(c.get('who')!, 'console-view', device, { view: 'frame', seq, sealed: true, decrypted: true, keyId: opened });
+      return c.body(new Uint8Array(jpeg), 200, { 'Content-Type': 'image/jpeg', 'Cache-Control': 'private, no-store' });
     });
 
     app.post('/evidence/:device/export', async (c) => {
@@ -277,7 +299,15 @@ export class DockConsole {
       const from = seqParam(String(form.from ?? ''));
       const to = seqParam(String(form.to ?? ''));
       const accepted = form.accept === '1';
-      const plan = this.view.plan(device, from, to);
+      let plan;
+      try {
+        plan = this.view.plan(device, from, to, undefined, who.name);
+      } catch (e) {
+        // Sealed segments and no key here: refused, and said so plainly.
+        if (errorCode(e) !== 'E_EVIDENCE_KEY_REQUIRED') throw e;
+        this.#audit(who, 'console-export-refused', device, { from, to, sealed: true, keyHeld: false });
+        return this.#page(c, exportPage(dock, who, device, { blocked: [`sealed: this console holds no evidence key — ${errorMessage(e)}`], findings: [], accepted }));
+      }
       const findings = plan.findings.map((f) => ({ code: f.code, message: `${f.scope}${f.seq !== undefined ? ` segment ${f.seq}` : ''}: ${f.message}` }));
       if (plan.blocked.length || (findings.length && !accepted)) {
         this.#audit(who, 'console-export-refused', device, { from, to, blocked: plan.blocked, findings: findings.length });
@@ -286,28 +316,69 @@ export class DockConsole {
       const id = randomBytes(12).toString('base64url');
       const dir = join(this.#exportsDir, id);
       const stem = `${device}-${from}-${to}`;
-      mkdirSync(dir, { mode: 0o700 });
       const exp = planAviExport(plan.mediaBytes, { clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
-      const written = writeAviExport(exp, join(dir, `${stem}.avi`), { overwrite: false });
       const frames = exp.parts.reduce((n, p) => n + p.frames.length, 0);
-      const report = { ...plan.report, acceptedFindings: plan.findings, export: { videos: written.videos.map(base), sidecars: written.sidecars.map(base), frames, stored: exp.stored, repeats: exp.duplicated, dropped: exp.dropped }, exportedBy: { account: who.name, role: who.role, console: dock } };
-      const integrity = join(dir, `${stem}.integrity.json`);
-      writeFileSync(integrity, JSON.stringify(report, jsonBytes, 2) + '\n', { flag: 'wx', mode: 0o600 });
-      const files = new Map<string, string>();
-      for (const p of [...written.videos, ...written.sidecars, integrity]) files.set(base(p), p);
+      // Decrypted evidence (the report's `decryption`: who, key id, when) stays in memory: the AVI, its sidecars and report are held for the download.
+      const decryption = plan.report.decryption as { keyId: string } | undefined;
       this.#prune();
+      const held = decryption ? exp.parts.reduce((n, p) => n + p.byteLength, 0) : 0;
+      if (held && held + this.#heldBytes() > MAX_SEALED_EXPORT_BYTES) {
+        this.#audit(who, 'console-export-refused', device, { from, to, sealed: true, bytes: held });
+        return this.#page(c, exportPage(dock, who, device, { blocked: [`an export of sealed evidence is held in this console's memory until downloaded (never on the station's disk): ${held} bytes more than the ${MAX_SEALED_EXPORT_BYTES} it holds at once; export fewer segments, or use bodycam export --evidence-key on the evidence computer`], findings, accepted }));
+      }
+      const files = new Map<string, string | Uint8Array<ArrayBuffer>>();
+      const videos: string[] = [];
+      const sidecars: string[] = [];
+      if (decryption) {
+        exp.parts.forEach((part, i) => {
+          const video = partPath(`${stem}.avi`, i, exp.parts.length);
+          const bytes = new Uint8Array(part.byteLength);
+          let at = 0;
+          for (const chunk of part.chunks()) {
+            bytes.set(chunk, at);
+            at += chunk.length;
+          }
+          if (at !== part.byteLength) throw new BodycamError('E_EXPORT_INTERNAL', `made ${at} bytes of ${video}, planned ${part.byteLength}`);
+          files.set(video, bytes);
+          files.set(`${video}.json`, new TextEncoder().encode(`${JSON.stringify(aviSidecar(exp, part, { video, part: i + 1 }), null, 1)}\n`));
+          videos.push(video);
+          sidecars.push(`${video}.json`);
+        });
+      } else {
+        mkdirSync(dir, { mode: 0o700 });
+        const written = writeAviExport(exp, join(dir, `${stem}.avi`), { overwrite: false });
+        for (const p of [...written.videos, ...written.sidecars]) files.set(base(p), p);
+        videos.push(...written.videos.map(base));
+        sidecars.push(...written.sidecars.map(base));
+      }
+      const report = { ...plan.report, acceptedFindings: plan.findings, export: { videos, sidecars, frames, stored: exp.stored, repeats: exp.duplicated, dropped: exp.dropped, ...(decryption ? { heldInMemory: 'decrypted evidence: made and kept in the console\'s memory for download, never written to the station\'s disk' } : {}) }, exportedBy: { account: who.name, role: who.role, console: dock } };
+      const reportText = JSON.stringify(report, jsonBytes, 2) + '\n';
+      const integrity = `${stem}.integrity.json`;
+      if (decryption) files.set(integrity, new TextEncoder().encode(reportText));
+      else {
+        writeFileSync(join(dir, integrity), reportText, { flag: 'wx', mode: 0o600 });
+        files.set(integrity, join(dir, integrity));
+      }
       this.#exports.set(id, { owner: who.name, device, files, made: Date.now() });
-      this.#audit(who, 'console-export', device, { from, to, seqs: plan.seqs, acceptedFindings: findings.length, files: Object.fromEntries([...files].map(([n, p]) => [n, sha256File(p)])) });
-      return this.#page(c, exportPage(dock, who, device, { blocked: [], findings, accepted, summary: `${written.videos.length} AVI part(s): ${exp.width}x${exp.height} at ${exp.frameRate} fps, ${frames} frames (${exp.stored} stored, ${exp.duplicated} repeats for ${exp.dropped} lost), segments ${plan.seqs.join(', ')}`, files: [...files].map(([n, p]) => ({ name: n, href: `/exports/${id}/${encodeURIComponent(n)}`, bytes: statSync(p).size })) }));
+      this.#audit(who, 'console-export', device, { from, to, seqs: plan.seqs, acceptedFindings: findings.length, ...(decryption ? { sealed: true, decrypted: true, keyId: decryption.keyId } : {}), files: Object.fromEntries([...files].map(([n, f]) => [n, sha256Of(f)])) });
+      return this.#page(c, exportPage(dock, who, device, { blocked: [], findings, accepted, summary: `${videos.length} AVI part(s): ${exp.width}x${exp.height} at ${exp.frameRate} fps, ${frames} frames (${exp.stored} stored, ${exp.duplicated} repeats for ${exp.dropped} lost), segments ${plan.seqs.join(', ')}${decryption ? `; sealed segments decrypted in memory with evidence key ${decryption.keyId}` : ''}`, files: [...files].map(([n, f]) => ({ name: n, href: `/exports/${id}/${encodeURIComponent(n)}`, bytes: typeof f === 'string' ? statSync(f).size : f.length })) }));
     });
     app.get('/exports/:id/:file', (c) => {
       const who = c.get('who')!;
       const e = this.#exports.get(c.req.param('id'));
-      const path = e?.owner === who.name ? e.files.get(c.req.param('file')) : undefined;
-      if (!e || !path) throw new BodycamError('E_NO_EXPORT', 'no such export of yours (exports are kept for an hour)');
-      this.#audit(who, 'console-download', e.device, { file: c.req.param('file') });
-      return c.body(new Uint8Array(readFileSync(path)), 200, { 'Content-Type': path.endsWith('.json') ? 'application/json' : 'video/x-msvideo', 'Content-Disposition': `attachment; filename="${c.req.param('file').replace(/[^A-Za-z0-9._-]/g, '_')}"` });
+      const name = c.req.param('file');
+      const file = e?.owner === who.name ? e.files.get(name) : undefined;
+      if (!e || file === undefined) throw new BodycamError('E_NO_EXPORT', 'no such export of yours (exports are kept for an hour)');
+      this.#audit(who, 'console-download', e.device, { file: name, ...(typeof file === 'string' ? {} : { fromMemory: true }) });
+      return c.body(typeof file === 'string' ? new Uint8Array(readFileSync(file)) : file, 200, { 'Content-Type': name.endsWith('.json') ? 'application/json' : 'video/x-msvideo', 'Content-Disposition': `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"` });
     });
+  }
+
+  /** Bytes of exports held in memory. */
+  #heldBytes(): number {
+    let n = 0;
+    for (const e of this.#exports.values()) for (const f of e.files.values()) if (typeof f !== 'string') n += f.length;
+    return n;
   }
 
   #prune(): void {
@@ -327,8 +398,14 @@ function seqParam(v: string): number {
 
 const base = (p: string) => p.split('/').pop() ?? p;
 
-function sha256File(p: string): string {
-  return createHash('sha256').update(readFileSync(p)).digest('hex');
+function sha256Of(f: string | Uint8Array): string {
+  return createHash('sha256').update(typeof f === 'string' ? readFileSync(f) : f).digest('hex');
+}
+
+/** What a segment view's custody entry says about sealing: that it was decrypted, with which key. */
+function sealedDetail(s: SegmentFrames['sealed']): Record<string, unknown> {
+  if (!s) return {};
+  return s.openedWith ? { sealed: true, decrypted: true, keyId: s.openedWith } : { sealed: true, decrypted: false, keyHeld: s.keyHeld, ...(s.error ? { error: s.error.code } : {}) };
 }
 
 /** Bytes in a report as hex (as `bodycam export` writes them). */
