@@ -6,14 +6,15 @@
 // key (`bodycam dock --http … --evidence-key FILE`): the examiner plays a sealed segment (frames
 // decode in the page), exports it (the AVI is the one `bodycam export --evidence-key` makes, and
 // nothing decrypted is written to the station's disk), and the custody log holds each decrypting
-// view and export with the account and key id; an operator still sees no evidence.
+// view and export with the account and key id; an operator still sees no evidence; a sealed
+// segment altered in the store shows FAILED and the key does not open it.
 // Screenshots of the last run: out/console-test/sealed-*.png (gitignored).
 
 import test from 'ava';
 import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
 import { type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCustodyLeaf, readLogLeaves } from '../evidence/custody-log.js';
@@ -181,6 +182,10 @@ test.serial('[node] an examiner console with the evidence key plays and exports 
   const wrong = await bodycamAsync(['dock', '--listen', '127.0.0.1:0', '--store', store, '--identity', join(base, 'dock-1'), '--http', '127.0.0.1:0', '--evidence-key', keyFile, '--evidence-passphrase-file', join(base, 'wrong.pass')]);
   t.not(wrong.status, 0);
   t.regex(wrong.stderr, /E_EVIDENCE_PASSPHRASE/);
+  // The key is for the console alone.
+  const bare = await bodycamAsync(['dock', '--listen', '127.0.0.1:0', '--store', store, '--identity', join(base, 'dock-1'), '--evidence-key', keyFile, '--evidence-passphrase-file', pass]);
+  t.not(bare.status, 0);
+  t.regex(bare.stderr, /E_USAGE.*--http/);
   const dock = await startDock(['--evidence-key', keyFile, '--evidence-passphrase-file', pass]);
   t.like(dock.events.find((e) => e.event === 'console-listening'), { evidenceKey: keyId, loopback: true });
   const downloads = mkdtempSync(join(tmpdir(), 'bodycam-console-sealed-downloads-'));
@@ -279,6 +284,19 @@ test.serial('[node] an examiner console with the evidence key plays and exports 
     // The console's entries leave the store as verifiable as before, without the key.
     const verified = await bodycamAsync(['verify', store, '--root', join(base, 'agency', 'root.pub')]);
     t.is(verified.status, 0, verified.stdout);
+
+    // A sealed segment altered in the store: FAILED, and the key does not open it (a chunk fails, with its code) — no picture, no error page.
+    const last = rows[rows.length - 1].seq;
+    const media = join(store, 'devices', 'CAM-0077', 'segments', `${String(last).padStart(10, '0')}.media`);
+    chmodSync(media, 0o640);
+    const bytes = readFileSync(media);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+    writeFileSync(media, bytes);
+    t.is((await page.goto(`${dock.url}/evidence/CAM-0077/segments/${last}`))?.status(), 200);
+    t.regex(await page.$eval('h1', (e) => e.textContent ?? ''), /FAILED/);
+    t.regex(await page.$eval('[data-testid=sealed-view]', (e) => e.textContent ?? ''), /could not open it \(E_(STREAM_AUTH|STREAM_ORDER|SEALED_FORMAT) [^E]/);
+    t.is(await page.$('#frame'), null);
+    await shot(page, 'sealed-key-tampered');
   } finally {
     await context.close();
     rmSync(downloads, { recursive: true, force: true });

@@ -29,7 +29,7 @@ import type { Trust } from '../../evidence/trust.js';
 import { verifyStore, type StoreReport } from '../../evidence/verify-store.js';
 import { parseMedia, type FrameHeader } from '../../firmware/encoder/frame-record.js';
 import { SEALED_MAGIC_0, SEALED_MAGIC_1 } from '../../firmware/encoder/sealed-record.js';
-import { BodycamError } from '../../firmware/errors.js';
+import { BodycamError, errorCode, errorMessage } from '../../firmware/errors.js';
 import type { Ed25519 } from '../../firmware/signing/ed25519.js';
 import { isSafeId } from '../../firmware/signing/ids.js';
 import { FLAG_CLEAN_CLOSE, FLAG_PRE_EVENT, FLAG_RECOVERED, FLAG_UNREAD, type Manifest } from '../../firmware/signing/manifest.js';
@@ -246,7 +246,7 @@ export class EvidenceView {
           frames = this.#frames(device, seq, m);
           sealed.openedWith = this.evidenceKeyId;
         } catch (e) {
-          sealed.error = { code: e instanceof BodycamError ? e.code : 'E_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+          sealed.error = { code: errorCode(e), message: errorMessage(e) };
         }
       }
     } else frames = this.#frames(device, seq, m);
