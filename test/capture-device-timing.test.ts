@@ -17,64 +17,101 @@ import { SegmentStore } from '../firmware/storage/index.js';
 import { FLAG_CLEAN_CLOSE, FLAG_RECOVERED } from '../firmware/signing/manifest.js';
 import { manifestDigest } from '../firmware/signing/manifest.js';
 import { nodeDigest } from '../host-sim/node/hardware.js';
+import { createHash } from 'node:crypto';
+import { evidenceKeyPair } from '../evidence/evidence-keys.js';
+import type { ExaminerKey } from '../evidence/sealed.js';
+import type { RecorderStatus } from '../firmware/recorder/recorder.js';
 
 const RATE = 15;
 
-async function rollovers(engine: EngineName): Promise<{ c: TestCamera; segs: StoredSegment[]; busy: BusySpan[] }> {
-  const c = await TestCamera.start({ engine, frameRate: RATE, segmentSeconds: 5, preEventSeconds: 0, camera: { buffers: 3, logCaptures: true } });
+/** How a run records: picture size and rate, and whether an evidence key is installed (every segment sealed). */
+interface Mode {
+  name: string;
+  sealed: boolean;
+  frameRate: number;
+  width?: number;
+  height?: number;
+  /** Flash blocks of 4 KiB (SVGA needs more than the default 8 MiB for 13 s). */
+  blocks?: number;
+}
+
+const CLEAR: Mode = { name: 'clear, QVGA 15 fps', sealed: false, frameRate: RATE };
+const SEALED: Mode = { name: 'sealed, QVGA 15 fps', sealed: true, frameRate: RATE };
+const SEALED_SVGA: Mode = { name: 'sealed, SVGA 25 fps', sealed: true, frameRate: 25, width: 800, height: 600, blocks: 8192 };
+
+/** The agency's evidence key the sealed runs record to (the test reads the frames with its secret). */
+function evidenceKey(): ExaminerKey {
+  const secret = new Uint8Array(createHash('sha256').update('device-timing').digest());
+  return { secret, ...evidenceKeyPair(secret), file: '(test key)', form: 'raw' };
+}
+
+async function rollovers(engine: EngineName, mode: Mode): Promise<{ c: TestCamera; status: RecorderStatus; segs: StoredSegment[]; busy: BusySpan[] }> {
+  const key = evidenceKey();
+  const c = await TestCamera.start({
+    engine, frameRate: mode.frameRate, width: mode.width, height: mode.height, blocks: mode.blocks, segmentSeconds: 5, preEventSeconds: 0, camera: { buffers: 3, logCaptures: true },
+    ...(mode.sealed ? { evidenceKeys: [{ keyId: key.keyId, publicKey: key.publicKey }] } : {}),
+  });
   await c.run(1000);
   await c.press();
   const busy: BusySpan[] = [];
   await c.runDevice(12_000, busy); // two rollovers, at 5 s and 10 s of the recording
+  const status = await c.status();
   await c.longPress();
-  return { c, segs: c.segments().sort((a, b) => a.seq - b.seq), busy };
+  return { c, status, segs: c.segments(key).sort((a, b) => a.seq - b.seq), busy };
 }
 
-const evidence = new Map<EngineName, StoredSegment[]>();
+const evidence = new Map<string, StoredSegment[]>();
 
-for (const engine of ['node', 'xs'] as EngineName[]) {
-  test.serial(`[${engine}] device timing, 3 driver buffers: no frame is lost at a rollover, and every frame keeps the time the sensor took it at`, async (t) => {
-    const { c, segs, busy } = await rollovers(engine);
-    try {
-      if (engine === 'xs') t.true(busy.some((b) => b.units > 0), 'the xs meter charged the callbacks');
-      t.true(segs.length >= 3, `two rollovers or more (${segs.length} segments)`);
-      const captured = new Set(c.cam.captureTimes);
-      const frames = segs.flatMap((s) => s.monotonic);
-      for (let i = 1; i < frames.length; i++) t.true(frames[i] > frames[i - 1], 'frame times increase');
-      t.deepEqual(frames.filter((m) => !captured.has(m)), [], 'every stored frame carries a time the sensor captured a frame at');
+for (const mode of [CLEAR, SEALED, SEALED_SVGA]) {
+  for (const engine of ['node', 'xs'] as EngineName[]) {
+    test.serial(`[${engine}] device timing, ${mode.name}, 3 driver buffers: no frame is lost at a rollover, and every frame keeps the time the sensor took it at`, async (t) => {
+      const { c, status, segs, busy } = await rollovers(engine, mode);
+      try {
+        if (engine === 'xs') t.true(busy.some((b) => b.units > 0), 'the xs meter charged the callbacks');
+        t.true(segs.length >= 3, `two rollovers or more (${segs.length} segments)`);
+        t.deepEqual(segs.map((s) => s.manifest.sealed !== undefined), segs.map(() => mode.sealed), mode.sealed ? 'every segment is sealed' : 'every segment is in the clear');
+        const captured = new Set(c.cam.captureTimes);
+        const frames = segs.flatMap((s) => s.monotonic);
+        for (let i = 1; i < frames.length; i++) t.true(frames[i] > frames[i - 1], 'frame times increase');
+        t.deepEqual(frames.filter((m) => !captured.has(m)), [], 'every stored frame carries a time the sensor captured a frame at');
 
-      // Every capture between the first and the last stored frame is stored: nothing lost, nothing skipped.
-      const first = frames[0];
-      const last = frames[frames.length - 1];
-      t.is(frames.length, c.cam.captureTimes.filter((m) => m >= first && m <= last).length, 'every frame captured is stored');
-      t.is(c.cam.overruns, 0, 'the driver never ran out of buffers');
-      t.deepEqual(segs.map((s) => s.manifest.dropped), segs.map(() => 0), 'no segment counts a dropped frame');
-      t.deepEqual(segs.flatMap((s) => s.droppedBefore), frames.map(() => 0));
-      t.is(segs.reduce((n, s) => n + s.manifest.frames, 0), frames.length, 'the manifests count the stored frames');
-      // One run of frame numbers across the rollovers, each segment chained to the one before.
-      const numbers = segs.flatMap((s) => s.frameNumbers);
-      for (let i = 1; i < numbers.length; i++) t.is(numbers[i], numbers[i - 1] + 1);
-      const manifests = c.manifests();
-      for (const s of segs.slice(1)) t.deepEqual(s.manifest.prev, manifestDigest(manifests.get(s.seq - 1)!, nodeDigest), `segment ${s.seq} chains to ${s.seq - 1}`);
-      for (const s of segs) t.is(s.manifest.flags & FLAG_CLEAN_CLOSE, FLAG_CLEAN_CLOSE);
-      t.true(segs.every((s) => s.state === 'sealed'));
-      evidence.set(engine, segs);
-    } finally {
-      await c.close();
-    }
+        // Every capture between the first and the last stored frame is stored: nothing lost, nothing skipped.
+        const first = frames[0];
+        const last = frames[frames.length - 1];
+        const lost = c.cam.captureTimes.filter((m) => m >= first && m <= last).length - frames.length;
+        t.log(`${engine}, ${mode.name}: ${segs.length - 1} rollovers, ${lost} frames lost, ${c.cam.overruns} driver overruns, keys ${JSON.stringify(status.keys)}, longest callback ${busy.reduce((n, b) => Math.max(n, b.units), 0).toLocaleString('en')} units`);
+        // A sealed segment's key is prepared in slices while the one before is open; only the ring's after the boot is wrapped on the spot.
+        t.deepEqual(status.keys, mode.sealed ? { ahead: segs.length - 1, inline: 1 } : { ahead: 0, inline: 0 }, 'every rollover took a key prepared ahead');
+        t.is(lost, 0, 'every frame captured is stored');
+        t.is(c.cam.overruns, 0, 'the driver never ran out of buffers');
+        t.deepEqual(segs.map((s) => s.manifest.dropped), segs.map(() => 0), 'no segment counts a dropped frame');
+        t.deepEqual(segs.flatMap((s) => s.droppedBefore), frames.map(() => 0));
+        t.is(segs.reduce((n, s) => n + s.manifest.frames, 0), frames.length, 'the manifests count the stored frames');
+        // One run of frame numbers across the rollovers, each segment chained to the one before.
+        const numbers = segs.flatMap((s) => s.frameNumbers);
+        for (let i = 1; i < numbers.length; i++) t.is(numbers[i], numbers[i - 1] + 1);
+        const manifests = c.manifests();
+        for (const s of segs.slice(1)) t.deepEqual(s.manifest.prev, manifestDigest(manifests.get(s.seq - 1)!, nodeDigest), `segment ${s.seq} chains to ${s.seq - 1}`);
+        for (const s of segs) t.is(s.manifest.flags & FLAG_CLEAN_CLOSE, FLAG_CLEAN_CLOSE);
+        t.true(segs.every((s) => s.state === 'sealed'));
+        evidence.set(`${engine} ${mode.name}`, segs);
+      } finally {
+        await c.close();
+      }
+    });
+  }
+
+  test.serial(`[node][xs] device timing, ${mode.name}: the same segments on both engines (the busy core on xs cost no frame)`, (t) => {
+    const node = evidence.get(`node ${mode.name}`);
+    const xs = evidence.get(`xs ${mode.name}`);
+    if (!node || !xs) return t.fail('both engines ran');
+    t.is(xs.length, node.length);
+    // The last segment ends at the stop, later on xs (its clock ran on while the core was busy): compared up to it.
+    const shape = (segs: StoredSegment[]) => segs.map((s) => ({ seq: s.seq, frames: s.manifest.frames, media: s.manifest.media, first: s.manifest.firstMono, last: s.manifest.lastMono }));
+    t.deepEqual(shape(xs.slice(0, -1)), shape(node.slice(0, -1)));
+    t.true(node.length >= 3);
   });
 }
-
-test.serial('[node][xs] device timing: the same segments on both engines (the busy core on xs cost no frame)', (t) => {
-  const node = evidence.get('node');
-  const xs = evidence.get('xs');
-  if (!node || !xs) return t.fail('both engines ran');
-  t.is(xs.length, node.length);
-  // The last segment ends at the stop, later on xs (its clock ran on while the core was busy): compared up to it.
-  const shape = (segs: StoredSegment[]) => segs.map((s) => ({ seq: s.seq, frames: s.manifest.frames, media: s.manifest.media, first: s.manifest.firstMono, last: s.manifest.lastMono }));
-  t.deepEqual(shape(xs.slice(0, -1)), shape(node.slice(0, -1)));
-  t.true(node.length >= 3);
-});
 
 /** Segments closed at a rollover whose signature is not attached yet. */
 function unsigned(c: TestCamera): number[] {

@@ -149,6 +149,11 @@ export interface RecordSealerOptions {
   random: Random;
   /** The evidence keys' X25519 public keys (1 to 4). */
   recipients: readonly Uint8Array[];
+  /**
+   * A content key already made and wrapped to `recipients` (the recorder prepares the next
+   * segment's in timer slices: recorder/key-wrap.ts); the sealer then owns it and zeroes it at close().
+   */
+  prepared?: { key: Uint8Array; recipients: readonly SealedRecipient[] };
 }
 
 /**
@@ -180,18 +185,22 @@ export class RecordSealer {
   constructor(o: RecordSealerOptions) {
     if (o.recipients.length < 1 || o.recipients.length > MAX_RECIPIENTS) throw new BodycamError('E_ARGUMENT', `a segment is sealed to 1 to ${MAX_RECIPIENTS} evidence keys, not ${o.recipients.length}`);
     this.#cipher = o.cipher;
-    const key = (this.#key = new Uint8Array(CONTENT_KEY_BYTES));
-    o.random.fill(key);
-    const env = { digest: o.digest, cipher: o.cipher };
-    const ikm = new Uint8Array(32);
-    const out: SealedRecipient[] = [];
-    try {
-      for (const pk of o.recipients) {
-        o.random.fill(ikm);
-        out.push(wrapContentKey(env, pk, key, ikm));
+    const p = o.prepared;
+    if (p && (p.key.length !== CONTENT_KEY_BYTES || p.recipients.length !== o.recipients.length)) throw new BodycamError('E_ARGUMENT', 'a prepared content key is 32 bytes, wrapped to each recipient');
+    const key = (this.#key = p ? p.key : new Uint8Array(CONTENT_KEY_BYTES));
+    const out: SealedRecipient[] = p ? p.recipients.slice() : [];
+    if (!p) {
+      o.random.fill(key);
+      const env = { digest: o.digest, cipher: o.cipher };
+      const ikm = new Uint8Array(32);
+      try {
+        for (const pk of o.recipients) {
+          o.random.fill(ikm);
+          out.push(wrapContentKey(env, pk, key, ikm));
+        }
+      } finally {
+        ikm.fill(0);
       }
-    } finally {
-      ikm.fill(0);
     }
     this.recipients = Object.freeze(out);
     this.#aead = o.cipher.create(sealedSuite(SEALED_VERSION).aead, key);

@@ -47,6 +47,7 @@ import { AUDIO_BLOCK_MS, AudioCapture } from '../sensor/audio-capture.js';
 import { MEDIA_FORMAT, MEDIA_FORMAT_AV, type FrameSink } from '../encoder/frame-record.js';
 import { AUDIO_MAGIC_0 } from '../encoder/audio-record.js';
 import { END_RECORD_LENGTH, NO_RECORD, RecordSealer } from '../encoder/sealed-record.js';
+import { ContentKeyWrap } from './key-wrap.js';
 import { SegmentStore, type PreEventRing, type SegmentInfo, type SegmentWriter } from '../storage/index.js';
 import { DeviceIdentity } from '../signing/identity.js';
 import type { Ed25519 } from '../signing/ed25519.js';
@@ -113,6 +114,8 @@ export interface RecorderStatus {
   /** Sound since boot: blocks stored (ring and evidence), samples lost (driver overruns, storage), whether a microphone is recording. */
   audio: { on: boolean; blocks: number; droppedSamples: number };
   lastError: string;
+  /** Content keys since boot for sealed streams: taken ready (prepared in slices) or made on the spot (none ready: after a boot, a stop, a dock, new keys). */
+  keys: { ahead: number; inline: number };
   ledgerEntries: number;
   ledgerErrors: number;
   headSeq: number;
@@ -155,6 +158,12 @@ export class Recorder {
    * camera holds evidence keys: the content key lives here, in RAM, until the stream ends.
    */
   #sealer: RecordSealer | undefined;
+  /**
+   * The next stream's content key, made and wrapped in timer slices while this one is open (so a
+   * rollover only takes it): in RAM a stream early, zeroed when this stream ends without using it.
+   */
+  #nextKey: ContentKeyWrap | undefined;
+  #nextKeyTimer: TimerId | undefined;
   /** Record indices of the open segment's first and last stored records (the END record names them). */
   #sealFirst = 0;
   #sealLast = NO_RECORD;
@@ -176,7 +185,7 @@ export class Recorder {
   #session: CameraSession | undefined;
   #link: Link | undefined;
   #failures = 0;
-  readonly #stats = { evidenceFrames: 0, segmentsSealed: 0, segmentsRecovered: 0, recoveredFrames: 0, ledgerErrors: 0, lastError: '' };
+  readonly #stats = { keysAhead: 0, keysInline: 0, evidenceFrames: 0, segmentsSealed: 0, segmentsRecovered: 0, recoveredFrames: 0, ledgerErrors: 0, lastError: '' };
   readonly #sessions = { attempts: 0, completed: 0, failed: 0, lastReason: '', released: [] as number[] };
   readonly #sink: FrameSink = { append: (h, b) => this.#append(h, b) };
   readonly #view = { bytes: undefined as Uint8Array | undefined, view: undefined as DataView | undefined };
@@ -374,11 +383,56 @@ export class Recorder {
     return meta;
   }
 
-  /** A sealer for a new stream when the camera holds evidence keys (a fresh content key, wrapped to each). */
+  /**
+   * A sealer for a new stream when the camera holds evidence keys (a fresh content key, wrapped to
+   * each): the key prepared in slices while the last stream was open when there is one for these
+   * keys, finished now if its slices have not all run; else (the first stream after a boot, a stop
+   * or a dock, or new keys) made and wrapped here, in one piece. Status `keys` counts both.
+   */
   #newSealer(): RecordSealer | undefined {
     const keys = this.#config.evidenceKeys;
-    if (!keys || keys.length === 0) return undefined;
-    return new RecordSealer({ cipher: this.#p.cipher, digest: this.#p.digest, random: this.#p.random, recipients: keys.map((k) => k.publicKey) });
+    const next = this.#nextKey;
+    this.#nextKey = undefined;
+    this.#cancelNextKey();
+    try {
+      if (!keys || keys.length === 0) return undefined;
+      const recipients = keys.map((k) => k.publicKey);
+      const o = { cipher: this.#p.cipher, digest: this.#p.digest, random: this.#p.random, recipients };
+      if (next && next.publicKeys.length === recipients.length && next.publicKeys.every((pk, i) => sameBytes(pk, recipients[i]))) {
+        if (next.ready) this.#stats.keysAhead++;
+        else {
+          next.finish();
+          this.#stats.keysInline++;
+        }
+        return new RecordSealer({ ...o, prepared: next.take() });
+      }
+      this.#stats.keysInline++;
+      return new RecordSealer(o);
+    } finally {
+      next?.close();
+    }
+  }
+
+  /** Prepare the next stream's content key in timer slices (the open stream is sealed). */
+  #prepareNextKey(): void {
+    this.#cancelNextKey();
+    this.#nextKeyTimer = this.#p.timer.set(() => this.#guard(() => this.#nextKeySlice()), 0);
+  }
+
+  /** One slice: the key and ephemeral seeds first, then a few ladder steps each. */
+  #nextKeySlice(): void {
+    this.#nextKeyTimer = undefined;
+    const keys = this.#config.evidenceKeys;
+    if (!this.#sealer || !keys || keys.length === 0) return;
+    let w = this.#nextKey;
+    if (!w) w = this.#nextKey = new ContentKeyWrap({ cipher: this.#p.cipher, digest: this.#p.digest, random: this.#p.random, recipients: keys.map((k) => k.publicKey) });
+    else if (!w.ready) w.step();
+    if (!w.ready) this.#nextKeyTimer = this.#p.timer.set(() => this.#guard(() => this.#nextKeySlice()), 0);
+  }
+
+  #cancelNextKey(): void {
+    if (this.#nextKeyTimer !== undefined) this.#p.timer.clear(this.#nextKeyTimer);
+    this.#nextKeyTimer = undefined;
   }
 
   #useSealer(sealer: RecordSealer | undefined): void {
@@ -387,12 +441,19 @@ export class Recorder {
     this.#sealFirst = sealer ? sealer.records : 0;
     this.#sealLast = NO_RECORD;
     this.#sealBroken = false;
+    if (sealer) this.#prepareNextKey();
   }
 
-  /** The stream ended: forget its content key (contexts closed, key zeroed). */
+  /**
+   * The stream ended: forget its content key (contexts closed, key zeroed), and the next one
+   * prepared behind it (a rollover takes that one before it ends the stream).
+   */
   #endSealer(): void {
     this.#sealer?.close();
     this.#sealer = undefined;
+    this.#cancelNextKey();
+    this.#nextKey?.close();
+    this.#nextKey = undefined;
   }
 
   /** A new evidence segment (sealed when the camera holds evidence keys). */
@@ -702,7 +763,16 @@ export class Recorder {
    * next one at once, and sign the closed one in timer slices (the camera callback stays short).
    */
   #rollover(): void {
-    this.#closeUnsigned(FLAG_CLEAN_CLOSE);
+    // The key prepared in slices outlives the closing stream: the next segment takes it.
+    const next = this.#nextKey;
+    this.#nextKey = undefined;
+    try {
+      this.#closeUnsigned(FLAG_CLEAN_CLOSE);
+    } catch (e) {
+      next?.close();
+      throw e;
+    }
+    this.#nextKey = next;
     this.#openNew(0);
     this.#segmentEnd += this.#config.segmentSeconds * 1000;
   }
@@ -947,6 +1017,7 @@ export class Recorder {
       lost: cap?.lost ?? 0,
       audio: { on: this.#audio?.running ?? false, blocks: this.#audio?.stats.stored ?? 0, droppedSamples: this.#audio?.stats.dropped ?? 0 },
       lastError: this.#stats.lastError,
+      keys: { ahead: this.#stats.keysAhead, inline: this.#stats.keysInline },
       ledgerEntries: this.#ledger.next,
       ledgerErrors: this.#stats.ledgerErrors,
       headSeq: this.#keeper.head()?.seq ?? -1,
@@ -966,4 +1037,10 @@ export class Recorder {
     this.#indicators.close();
     this.#battery.close();
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -4,7 +4,8 @@
 // delivers the callbacks it queued.
 
 import type { CborValue } from '../../firmware/codec/cbor.js';
-import { decodeFrameHeader, parseMedia } from '../../firmware/encoder/frame-record.js';
+import { decodeFrameHeader, parseMedia, parseSegmentMedia } from '../../firmware/encoder/frame-record.js';
+import { openSealedSegment, type ExaminerKey } from '../../evidence/sealed.js';
 import { isAudioRecord } from '../../firmware/encoder/audio-record.js';
 import { DEFAULT_SETTINGS, signConfig } from '../../firmware/provision/config.js';
 import type { RecorderStatus } from '../../firmware/recorder/recorder.js';
@@ -198,8 +199,11 @@ export class TestCamera {
     return [...k.entries()].filter(([n]) => /^lg\.\d+$/.test(n)).sort((a, b) => Number(a[0].slice(3)) - Number(b[0].slice(3))).map(([, v]) => v);
   }
 
-  /** The store's segments as they are on flash now (read from a copy; the camera keeps running). */
-  segments(): StoredSegment[] {
+  /**
+   * The store's segments as they are on flash now (read from a copy; the camera keeps running).
+   * A sealed segment's frames are read with `key` (the agency's evidence key): without it, only its manifest.
+   */
+  segments(key?: ExaminerKey): StoredSegment[] {
     const copy = this.flash.clone();
     const store = SegmentStore.mount({ flash: new (copy.portClass())({ path: 'x' }), checksum: nodeChecksum });
     const out: StoredSegment[] = [];
@@ -207,8 +211,11 @@ export class TestCamera {
       if (s.state === 'released' || s.state === 'open') continue;
       const manifestBytes = s.trailer ?? this.keys().get(`rm.${s.sequence}`);
       if (!manifestBytes) continue;
-      const frames = [...store.records(s.id)].filter((r) => !isAudioRecord(r.header)).map((r) => decodeFrameHeader(r.header));
-      out.push({ seq: s.sequence, state: s.state, manifest: peekManifest(manifestBytes).manifest, frameNumbers: frames.map((f) => f.frameNumber), flags: frames.map((f) => f.flags), monotonic: frames.map((f) => f.monotonicMs), droppedBefore: frames.map((f) => f.droppedBefore) });
+      const manifest = peekManifest(manifestBytes).manifest;
+      const frames = manifest.sealed
+        ? key ? parseSegmentMedia(openSealedSegment(store.readMedia(s.id, 0, s.mediaLength), manifest, key).media).frames.map((f) => f.header) : []
+        : [...store.records(s.id)].filter((r) => !isAudioRecord(r.header)).map((r) => decodeFrameHeader(r.header));
+      out.push({ seq: s.sequence, state: s.state, manifest, frameNumbers: frames.map((f) => f.frameNumber), flags: frames.map((f) => f.flags), monotonic: frames.map((f) => f.monotonicMs), droppedBefore: frames.map((f) => f.droppedBefore) });
     }
     return out;
   }
