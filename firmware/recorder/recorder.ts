@@ -17,8 +17,10 @@
 //   The rollover only closes the full segment unsigned and opens the next one; its signature is
 //   made a slice at a time on timers (about a tenth of a signature each), so the camera's buffers
 //   are drained between slices, and the signed manifest becomes the closed segment's trailer
-//   and the next one's `prev` (SegmentWriter.close, SegmentStore.attachTrailer). On device
-//   timing, with a driver that stamps capture times, no frame is lost at a rollover
+//   and the next one's `prev` (SegmentWriter.close, SegmentStore.attachTrailer). A sealed
+//   segment's content key and its HPKE wrap are made ahead, in timer slices while the segment
+//   before is open (key-wrap.ts), so the rollover only takes a ready key. On device timing, with
+//   a driver that stamps capture times, no frame is lost at a rollover, sealed or in the clear
 //   (test/capture-device-timing.test.ts). A stop, a
 //   power-off or a dock finishes a signature still in slices first; a power cut before it ends
 //   leaves the segment to the next boot, which signs it as it signs a recovered one. Segment
