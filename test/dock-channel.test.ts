@@ -1,7 +1,7 @@
 // The dock session's sealed channel (protocol version 2): X25519 ephemeral keys in the hellos,
-// AES-256-GCM keys from the exchange and the transcript hash (HKDF-SHA256), every frame after the
+// ChaCha20-Poly1305 keys from the exchange and the transcript hash (HKDF-SHA256), every frame after the
 // handshake sealed with the counter as its nonce and the frame header as its additional data.
-// Checked against node:crypto's HKDF and AES-GCM (not our code); then a relay on loopback between
+// Checked against node:crypto's HKDF and ChaCha20-Poly1305 (not our code); then a relay on loopback between
 // a camera and a real station forges, replays, drops, reorders and strips frames, and tries to
 // talk either side down to the old MAC-only protocol; and a passive relay records every byte of a
 // docking both ways and finds no JPEG, no known frame bytes and no message field or id outside
@@ -111,7 +111,7 @@ function recordingCipher(calls: { data: Uint8Array }[]): Cipher {
   };
 }
 
-test('a sealed frame, byte by byte: header ‖ counter ‖ AES-256-GCM ciphertext ‖ tag ‖ CRC, nonce = the counter, AAD = header and counter; sealed where it was encoded (node:crypto opens it)', (t) => {
+test('a sealed frame, byte by byte: header ‖ counter ‖ ChaCha20-Poly1305 ciphertext ‖ tag ‖ CRC, nonce = the counter, AAD = header and counter; sealed where it was encoded (node:crypto opens it)', (t) => {
   const { camera, node } = handshakeKeys();
   const calls: { data: Uint8Array }[] = [];
   const channel = new SessionChannel({ cipher: recordingCipher(calls), checksum: nodeChecksum, keys: camera, role: 'camera' });
@@ -136,8 +136,8 @@ test('a sealed frame, byte by byte: header ‖ counter ‖ AES-256-GCM ciphertex
     t.is(v.getUint32(HEADER_BYTES + n), nodeChecksum.crc32(frame.subarray(0, HEADER_BYTES + n)));
     const nonce = new Uint8Array(12);
     new DataView(nonce.buffer).setUint32(8, counter);
-    const d = createDecipheriv('aes-256-gcm', node.cameraToDock, nonce);
-    d.setAAD(frame.subarray(0, 12));
+    const d = createDecipheriv('chacha20-poly1305', node.cameraToDock, nonce, { authTagLength: 16 });
+    d.setAAD(frame.subarray(0, 12), { plaintextLength: room.length });
     d.setAuthTag(frame.subarray(12 + room.length, 12 + room.length + 16));
     const opened = Buffer.concat([d.update(frame.subarray(12, 12 + room.length)), d.final()]);
     t.true(opened.equals(plain), `frame ${counter} opens with node:crypto to the message`);

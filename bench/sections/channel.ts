@@ -1,9 +1,9 @@
 // The dock channel's cost (issue 22): what the camera spends per MiB it uploads on the sealed
-// channel (protocol version 2: AES-256-GCM through the Cipher port) against version 1's HMAC
+// channel (protocol version 2: ChaCha20-Poly1305 through the Cipher port) against version 1's HMAC
 // channel (host-sim/candidates/session-mac), in XS compute units (xs engine) and Cortex-M7
 // instructions (mcu engine), firmware only: the camera's answer to each pull (frame read and
 // opened, pull decoded, chunk CRC'd, encoded with room, sealed in place) through the guest entries
-// dock.channel.prepare/answer. The bytes themselves go through native ports (AES-GCM, SHA-256,
+// dock.channel.prepare/answer. The bytes themselves go through native ports (ChaCha20-Poly1305, SHA-256,
 // CRC-32): in C on a device (Moddable's crypt and crc), across the bridge here, which both figures
 // leave out. Then the station's own rate on Node, both ways: opening chunks from a camera and
 // sealing chunks to one (firmware images go that way), each against the HMAC channel, in one run.
@@ -99,7 +99,7 @@ async function stationRate(kind: Kind, total: number): Promise<{ into: number; o
 }
 
 export default async function channel(report: Report): Promise<void> {
-  report.section("channel: the camera's cost per MiB uploaded, sealed channel (AES-256-GCM) vs version 1's HMAC channel vs no channel, firmware only");
+  report.section("channel: the camera's cost per MiB uploaded, sealed channel (ChaCha20-Poly1305) vs version 1's HMAC channel vs no channel, firmware only");
   const kinds = ['aead', 'mac', 'plain'] as const;
   const xs: Record<string, number> = {};
   const mcu: Record<string, number> = {};
@@ -121,7 +121,7 @@ export default async function channel(report: Report): Promise<void> {
   report.add({ name: 'per MiB uploaded (4 KiB chunks), sealed channel', value: perMiB(mcu, 'aead', 4), unit: 'MCU instructions', baseline: { name: 'HMAC channel', value: perMiB(mcu, 'mac', 4) } });
   const ms = (instructions: number) => ((instructions / 240e6) * 1000).toFixed(0);
   report.note(`at 240 MHz the camera's JavaScript spends about ${ms(perMiB(mcu, 'aead'))} ms per MiB uploaded on the sealed channel, ${ms(perMiB(mcu, 'mac'))} ms on the HMAC channel, ${ms(perMiB(mcu, 'plain'))} ms with no channel (most of it the chunk's message: encoded, allocated, collected)`);
-  report.note('not in these figures: the native passes over the bytes (AES-CTR and GHASH for the sealed channel, SHA-256 for the HMAC channel, CRC-32 for both), which run in C behind the Cipher, Digest and Checksum ports (Moddable\'s crypt and crc on a device)');
+  report.note('not in these figures: the native passes over the bytes (ChaCha20 and Poly1305 for the sealed channel, SHA-256 for the HMAC channel, CRC-32 for both), which run in C behind the Cipher, Digest and Checksum ports (Moddable\'s crypt and crc on a device)');
 
   report.section("channel: the station's rate on one core (Node), 64 KiB chunks, both ways");
   const total = 128 * MiB;

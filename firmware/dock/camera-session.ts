@@ -8,7 +8,7 @@
 // - Segments are freed only through source.release(), after the receipt verified (dock key,
 //   this session's nonce, the exact manifest digests the camera holds) — a replayed receipt or
 //   one for segments never sent frees nothing.
-// - After the handshake every frame either way is sealed (AES-256-GCM under session keys from the
+// - After the handshake every frame either way is sealed (ChaCha20-Poly1305 under session keys from the
 //   ephemeral X25519 exchange, session-keys.ts): nothing after the handshake crosses the link in
 //   clear, and a frame the authenticated dock did not seal, a replayed, reordered or missing one,
 //   or one not sealed at all ends the session (E_SESSION_AUTH, E_SESSION_REPLAY,
@@ -102,7 +102,7 @@ export interface CameraSessionOptions {
   random: Random;
   digest: Digest;
   checksum: Checksum;
-  /** The AEAD that seals the session (native AES-GCM on a device). */
+  /** The AEAD that seals the session (ChaCha20-Poly1305 in C on a device). */
   cipher: Cipher;
   ed25519?: Ed25519;
   status: () => CameraStatus;

@@ -5,8 +5,8 @@
 //   prk          = HKDF-Extract(salt = H, X25519(own ephemeral secret, peer's kx))
 //   Kcd, Kdc     = HKDF-Expand(prk, "bodycam dock session v2 key camera>dock" / "… dock>camera", 32)
 //
-// Every frame after the handshake is sealed with AES-256-GCM (the Cipher port) under the sender's
-// direction key: its payload is a 4-byte counter, the message encrypted in place, and a 16-byte
+// Every frame after the handshake is sealed with ChaCha20-Poly1305 (RFC 8439, the Cipher port)
+// under the sender's direction key: its payload is a 4-byte counter, the message encrypted in place, and a 16-byte
 // tag; the nonce is the counter (eight zero bytes, then the counter, big-endian) and the
 // additional data is everything before the ciphertext (the frame header and the counter).
 // Counters start at 0 and rise by one per frame sent in each direction; a receiver takes exactly
@@ -17,9 +17,9 @@
 // version 1 did (E_PROTO_DOWNGRADE). The tag is checked before the counter, so a frame the peer
 // really sent, out of place, is told apart from a forged one.
 //
-// Hashing goes through the Digest port and sealing through the Cipher port (native SHA-256 and
-// AES on a device): no JavaScript loop over a chunk's bytes, and a chunk is sealed where it was
-// encoded (encodeMessageWithRoom leaves SEALED_PREFIX before it and SEALED_SUFFIX after).
+// Hashing goes through the Digest port and sealing through the Cipher port (SHA-256, ChaCha20 and
+// Poly1305 in C on a device): no JavaScript loop over a chunk's bytes, and a chunk is sealed where
+// it was encoded (encodeMessageWithRoom leaves SEALED_PREFIX before it and SEALED_SUFFIX after).
 
 import { BodycamError } from '../errors.js';
 import { hkdfExpand, hkdfExtract, hmacSha256 } from '../crypto/hkdf.js';
@@ -35,10 +35,11 @@ export { hmacSha256 };
 
 export const COUNTER_BYTES = 4;
 /**
- * The channel's AEAD. One constant: the native cost per byte decides it (docs/protocol.md, "What
- * the channel costs"), and a change of it is a change of the protocol's version.
+ * The channel's AEAD: ChaCha20-Poly1305, the camera's cheapest native AEAD (about 38 Cortex-M7
+ * instructions a byte against crypt's software AES-256-GCM's 313: docs/protocol.md, "What the
+ * channel costs"). A change of it is a change of the protocol's version.
  */
-export const CHANNEL_AEAD: AeadAlgorithm = 'AES-256-GCM';
+export const CHANNEL_AEAD: AeadAlgorithm = 'CHACHA20-POLY1305';
 /** Bytes of a direction key. */
 export const KEY_BYTES = 32;
 /** What a sealed frame's payload adds to the message: the counter before it, the tag after. */
