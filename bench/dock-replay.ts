@@ -121,7 +121,7 @@ export function replaySession(r: Replay, port: number): Promise<{ released: numb
             break;
           case 'status?': {
             const pendingBytes = r.bytes;
-            send('status', { batteryPercent: 90, charging: true, storageTotal: 2 * pendingBytes, storageFree: pendingBytes, pendingSegments: r.segments.length, pendingBytes, fw: '0.1.0', board: 'xiao_esp32s3_sense', bootCounter: 1, utc: Date.now(), monotonic: 1000, clockSource: 'dock', lastSync: Date.now() });
+            send('status', { batteryPercent: 90, charging: true, storageTotal: 2 * pendingBytes, storageFree: pendingBytes, pendingSegments: r.segments.length, pendingBytes, fw: '0.1.0', board: 'xiao_esp32s3_sense', bootCounter: 1, configVersion: 0, utc: Date.now(), monotonic: 1000, clockSource: 'dock', lastSync: Date.now() });
             break;
           }
           case 'time':

@@ -10,6 +10,7 @@ import { DockStation } from '../dock-station/station.js';
 import type { SessionProgress, SessionResult } from '../dock-station/session.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { FirmwareShelf } from '../dock-station/firmware-shelf.js';
+import { ConfigShelf } from '../dock-station/config-shelf.js';
 import { StoreLock, prepareStoreDir } from '../dock-station/store-lock.js';
 import { statSync } from 'node:fs';
 import { asBodycamError } from './exit.js';
@@ -22,8 +23,8 @@ import { loadExaminerKey } from '../evidence/sealed.js';
 import { EVIDENCE_PASSPHRASE_ENV, EVIDENCE_PASSPHRASE_OPTION } from '../evidence/evidence-keys.js';
 import { CENTRAL_HELP, centralForwarder, forwardCommand } from './forward.js';
 
-const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--firmware DIR] [--json] [--rebuild-index]
-                   [--timeout SECONDS] [--max-cameras N] [--http HOST:PORT [--register FILE]
+const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--firmware DIR] [--configs DIR] [--json]
+                   [--rebuild-index]                   [--timeout SECONDS] [--max-cameras N] [--http HOST:PORT [--register FILE]
                     [--evidence-key FILE [--evidence-passphrase-file FILE]]]
                    [--central s3://BUCKET[/PREFIX] --db URL [--s3-endpoint URL] [--prune]]
        bodycam dock forward --from DIR --store s3://BUCKET[/PREFIX] --db URL   (bodycam dock forward --help)
@@ -32,7 +33,11 @@ Serve cameras at shift end: authenticate each one, upload and verify its evidenc
 (content-addressed originals, SQLite index and custody log), send signed receipts so the camera
 can free space. --identity is the folder \`bodycam provision dock\` wrote. --firmware is a folder of
 signed images (\`bodycam firmware sign\`): a camera whose evidence is all receipted is offered the
-newest image for its board if it is newer than what it runs. A store whose index.sqlite is
+newest image for its board if it is newer than what it runs. --configs is the agency's folder of
+signed camera configurations (its issued/ folder: \`bodycam provision config\`, and the "*" one
+\`bodycam provision evidence-key rotate\` writes): each camera is pushed the newest one for its id
+or "*" when it is newer than the version the camera reports holding (a rotated evidence key reaches
+cameras in service this way); files the agency root did not sign are listed and never pushed. A store whose index.sqlite is
 missing or damaged is refused (E_INDEX_MISSING, E_INDEX_DAMAGED); --rebuild-index rebuilds it from
 the signed files in the store (the damaged file is kept beside it). A full disk is said once
 (E_STATION_FULL): cameras are turned away and keep their evidence until space is freed.
@@ -77,9 +82,17 @@ function positive(a: ReturnType<typeof parseArgs>, name: string, max: number): n
   return n;
 }
 
+function isFolder(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export async function dockCommand(argv: string[], out: (line: string) => void): Promise<number> {
   if (argv[0] === 'forward') return forwardCommand(argv.slice(1), out);
-  const a = parseArgs(argv, { central: { value: true }, db: { value: true }, 's3-endpoint': { value: true }, 'retain-days': { value: true }, prune: {}, listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {}, timeout: { value: true }, 'max-cameras': { value: true }, http: { value: true }, register: { value: true }, 'evidence-key': { value: true }, [EVIDENCE_PASSPHRASE_OPTION]: { value: true } });
+  const a = parseArgs(argv, { central: { value: true }, db: { value: true }, 's3-endpoint': { value: true }, 'retain-days': { value: true }, prune: {}, listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {}, timeout: { value: true }, 'max-cameras': { value: true }, http: { value: true }, register: { value: true }, 'evidence-key': { value: true }, configs: { value: true }, [EVIDENCE_PASSPHRASE_OPTION]: { value: true } });
   if (a.options.help) {
     out(HELP);
     return 0;
@@ -106,19 +119,27 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
   // The settings, checked before anything is written: the firmware folder, the store's place.
   let shelf: FirmwareShelf | undefined;
   if (firmwareDir !== undefined) {
-    let isDir = false;
-    try {
-      isDir = statSync(firmwareDir).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    if (!isDir) throw new BodycamError('E_FIRMWARE_DIR', `--firmware ${firmwareDir} is not a folder that exists: give the folder of signed images (bodycam firmware sign), or leave --firmware out`);
+    if (!isFolder(firmwareDir)) throw new BodycamError('E_FIRMWARE_DIR', `--firmware ${firmwareDir} is not a folder that exists: give the folder of signed images (bodycam firmware sign), or leave --firmware out`);
     shelf = new FirmwareShelf(firmwareDir);
     const images = shelf.images();
     if (json) out(JSON.stringify({ event: 'firmware-shelf', dir: firmwareDir, images: images.map((i) => ({ file: i.file, version: i.version, board: i.board })) }));
     else {
       out(`firmware: ${images.length} signed image${images.length === 1 ? '' : 's'} in ${firmwareDir}${images.length ? '' : ' — no camera will be offered an update'}`);
       for (const i of images) out(`  ${i.board} ${i.version}  ${i.file}`);
+    }
+  }
+  // The agency's signed configurations to push at docking (newest for the camera, if newer than it holds).
+  const configsDir = stringOption(a, 'configs');
+  let configs: ConfigShelf | undefined;
+  if (configsDir !== undefined) {
+    if (!isFolder(configsDir)) throw new BodycamError('E_CONFIG_DIR', `--configs ${configsDir} is not a folder that exists: give the agency's issued/ folder (bodycam provision config, bodycam provision evidence-key rotate), or leave --configs out`);
+    configs = new ConfigShelf(configsDir, identity.rootKey, ed25519);
+    const found = configs.configs();
+    if (json) out(JSON.stringify({ event: 'config-shelf', dir: configsDir, configs: found.map((c) => ({ file: c.file, device: c.config.device, version: c.config.version })), skipped: configs.skipped }));
+    else {
+      out(`configurations: ${found.length} signed by the agency root in ${configsDir}${found.length ? '' : ' — none will be pushed'}`);
+      for (const c of found) out(`  ${c.config.device} version ${c.config.version}  ${c.file}`);
+      for (const s of configs.skipped) out(`  skipped ${s.file}: ${s.why}`);
     }
   }
   prepareStoreDir(storeDir);
@@ -149,6 +170,7 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
       maxSessions,
       onFault: (e) => out(json ? JSON.stringify({ event: 'fault', code: e.code, message: e.message }) : `STATION ${e.message}`),
       firmware: shelf,
+      configFor: configs ? (device) => configs.newestFor(device)?.bytes : undefined,
       onProgress: (p) => {
         board.progress(p);
         if (json) out(JSON.stringify({ event: 'progress', ...p }));

@@ -856,8 +856,8 @@ export async function provisionCommand(argv: string[], print: (line: string) => 
     writeDurable(outFile, c.config);
     out(`evidence key ${r.keyId} is now the agency's current key (it replaces ${r.replaces}, which is kept to open what was sealed to it)`);
     out(`  SECRET: ${r.file} (sealed with the evidence passphrase; copy it to the computers that export evidence)`);
-    out(`  configuration version ${c.version} for every camera, with the new key: ${outFile} (a dock session carries it to a camera;`);
-    out('  `bodycam dock` can\'t load one yet: until then, cameras get the new key when provisioned again with --force)');
+    out(`  configuration version ${c.version} for every camera, with the new key: ${outFile}`);
+    out('  (copy it to each dock station\'s configurations folder: `bodycam dock --configs DIR` pushes it to each camera at its next docking)');
     return done({ action, keyId: r.keyId, publicKey: r.publicKey, replaces: r.replaces, file: r.file, configVersion: c.version, config: outFile });
   }
 

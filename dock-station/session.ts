@@ -24,6 +24,7 @@ import { signReceipt, verifyCheckpoint, type ReceiptEntry } from '../firmware/si
 import type { Signer } from '../firmware/signing/signer.js';
 import { openStructure } from '../firmware/signing/signed.js';
 import { isSafeId } from '../firmware/signing/ids.js';
+import { peekConfig } from '../firmware/provision/config.js';
 import { openLedgerEntry } from '../firmware/recorder/ledger-verify.js';
 import { DRIFT_TYPE } from '../firmware/recorder/recorder.js';
 import { sameBytes } from '../firmware/signing/signer.js';
@@ -604,8 +605,9 @@ export class DockSession {
 
     await this.#offerFirmware(status, complete && batch.length === 0 && this.#result.rejected.length === 0 && this.#result.released.length === listed);
 
+    // A configuration only if newer than the one the camera reports holding (it refuses one not newer).
     const config = this.#o.configFor?.(cam.id);
-    if (config) {
+    if (config && peekConfig(config).version > num(status, 'configVersion')) {
       this.#phase('config');
       this.#send('config', { cose: config });
       const ok = (await this.#next('config-ok')).m;

@@ -25,6 +25,7 @@ import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { SimHardware } from '../host-sim/node/hardware.js';
 import { AGENCY, certificate, root as testRoot, startStation } from './helpers/dock.js';
 import { DEVICE, TestCamera } from './helpers/recorder.js';
+import { ConfigShelf } from '../dock-station/config-shelf.js';
 
 const ed25519 = hostEd25519();
 const PASS = 'correct horse battery staple';
@@ -304,6 +305,36 @@ for (const engine of ['node', 'xs'] as EngineName[]) {
     t.true(dropped.after.length > 0 && dropped.after.every((kids) => kids.join() === toHex(k1.keyId)), `recorded after the refused push: ${JSON.stringify(dropped.after)}`);
   });
 }
+
+test('[node] a dock offering the configuration the camera already holds pushes nothing, and the docking succeeds', async (t) => {
+  // The camera reports its configuration's version in its status; a dock pushing the same version
+  // at every docking would be refused (E_CONFIG_STALE) and fail the session, docking after docking.
+  const k1 = evidenceKeyPair(new Uint8Array(32).fill(1));
+  const cfg = signConfig({ ...DEFAULT_SETTINGS, width: 320, height: 240, segmentSeconds: 10, preEventSeconds: 0, audio: false, agency: AGENCY, device: DEVICE, version: 4, issued: Date.UTC(2026, 5, 1), evidenceKeys: [k1] }, testRoot);
+  const same = await dockWithPush('node', cfg, cfg);
+  t.true(same.result?.ok, `${same.result?.code}: ${same.result?.message}`);
+  t.is(same.held.version, 4);
+});
+
+test('a dock\'s configurations folder offers each camera the newest configuration the agency root signed for its id or "*", and lists what it skips', (t) => {
+  const dir = tmp('config-shelf');
+  const k1 = evidenceKeyPair(new Uint8Array(32).fill(1));
+  const other = agency('Other Force');
+  const make = (device: string, version: number, signer = testRoot) =>
+    signConfig({ ...DEFAULT_SETTINGS, agency: AGENCY, device, version, issued: Date.UTC(2026, 5, version), evidenceKeys: [k1] }, signer);
+  writeFileSync(join(dir, 'config-all-2.cose'), make(ANY_DEVICE, 2));
+  writeFileSync(join(dir, 'config-CAM-A-3.cose'), make('CAM-A', 3));
+  writeFileSync(join(dir, 'config-CAM-X-5.cose'), make('CAM-X', 5));
+  writeFileSync(join(dir, 'config-all-9.cose'), make(ANY_DEVICE, 9, other.signer)); // another root's: never offered
+  writeFileSync(join(dir, 'notes.txt'), 'not a configuration');
+  const shelf = new ConfigShelf(dir, testRoot.publicKey, ed25519);
+  t.is(shelf.newestFor('CAM-A')?.config.version, 3);
+  t.is(shelf.newestFor('CAM-B')?.config.version, 2, 'a camera without its own gets the newest "*"');
+  t.is(shelf.newestFor('CAM-X')?.config.version, 5);
+  t.deepEqual(shelf.skipped.map((s) => s.file), [join(dir, 'config-all-9.cose')]);
+  writeFileSync(join(dir, 'config-all-6.cose'), make(ANY_DEVICE, 6));
+  t.is(shelf.newestFor('CAM-A')?.config.version, 6, 'the folder is read afresh at each docking');
+});
 
 test('the register\'s evidence keys are what list shows, with the files in the agency folder', (t) => {
   const root = agency();

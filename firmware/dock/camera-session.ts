@@ -64,6 +64,8 @@ export interface CameraStatus {
   pendingSegments: number;
   pendingBytes: number;
   bootCounter: number;
+  /** The version of the signed configuration the camera holds (0: none), so a dock pushes only a newer one. */
+  configVersion: number;
 }
 
 /** Session events the recorder writes into its audit ledger. */

@@ -51,7 +51,7 @@ export const SCHEMAS = deepFreeze({
   'status?': {},
   status: {
     batteryPercent: uint, charging: bool, storageTotal: uint, storageFree: uint, pendingSegments: uint, pendingBytes: uint,
-    fw: text, board: text, bootCounter: uint, utc: int, monotonic: uint, clockSource: text, lastSync: int,
+    fw: text, board: text, bootCounter: uint, configVersion: uint, utc: int, monotonic: uint, clockSource: text, lastSync: int,
   },
   time: { utc: int, sig: bytes(64, 64) },
   drift: { statement: object },

@@ -34,6 +34,8 @@ export interface RecorderConfig extends RecordingSettings {
    * configuration held at boot, replaced when a dock pushes a newer one. [] when none is held.
    */
   evidenceKeys: readonly EvidenceRecipient[];
+  /** The version of the signed configuration these settings came from (0: the defaults, none held). */
+  configVersion: number;
 }
 
 export const DEFAULT_RECORDER_CONFIG: Readonly<RecorderConfig> = Object.freeze({
@@ -45,6 +47,7 @@ export const DEFAULT_RECORDER_CONFIG: Readonly<RecorderConfig> = Object.freeze({
   dockRetryMs: 10_000,
   audioCodec: 'pcm',
   evidenceKeys: Object.freeze([]) as readonly EvidenceRecipient[],
+  configVersion: 0,
 });
 
 /** The defaults with `overrides`, checked (E_CONFIG_VALUE names the first bad value). */
@@ -63,7 +66,7 @@ export function recorderConfig(overrides: Partial<RecorderConfig> = {}): Recorde
 export function fromSignedConfig(base: RecorderConfig, config: CameraConfig): RecorderConfig {
   return recorderConfig({
     ...base, segmentSeconds: config.segmentSeconds, preEventSeconds: config.preEventSeconds, width: config.width, height: config.height, frameRate: config.frameRate,
-    quality: config.quality, audio: config.audio, preEventAudio: config.preEventAudio, evidenceKeys: config.evidenceKeys ?? [],
+    quality: config.quality, audio: config.audio, preEventAudio: config.preEventAudio, evidenceKeys: config.evidenceKeys ?? [], configVersion: config.version,
   });
 }
 

@@ -880,7 +880,7 @@ export class Recorder {
       status: () => {
         const u = this.#store.usage();
         const b = this.#battery.read();
-        return { batteryPercent: b.percent, charging: b.charging, storageTotal: u.total, storageFree: u.free, pendingSegments: u.segmentsAwaitingUpload, pendingBytes: u.awaitingUpload, bootCounter: this.#boot };
+        return { batteryPercent: b.percent, charging: b.charging, storageTotal: u.total, storageFree: u.free, pendingSegments: u.segmentsAwaitingUpload, pendingBytes: u.awaitingUpload, bootCounter: this.#boot, configVersion: this.#config.configVersion };
       },
       driftStatement: (dockUtc, cameraUtc, nonce) =>
         signStructure(DRIFT_TYPE, { device: this.#device, boot: this.#boot, mono: Math.floor(p.clock.monotonic()), dockUtc, cameraUtc, drift: cameraUtc - dockUtc, nonce }, this.#identity),

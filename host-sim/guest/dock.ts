@@ -153,7 +153,7 @@ export function cameraSession(env: GuestEnv, extra: Partial<CameraSessionOptions
     ed25519: ed25519(env),
     status: () => {
       const u = s.usage();
-      return { batteryPercent: 80, charging: true, storageTotal: u.total, storageFree: u.free, pendingSegments: u.segmentsAwaitingUpload, pendingBytes: u.awaitingUpload, bootCounter: c.boot };
+      return { batteryPercent: 80, charging: true, storageTotal: u.total, storageFree: u.free, pendingSegments: u.segmentsAwaitingUpload, pendingBytes: u.awaitingUpload, bootCounter: c.boot, configVersion: 0 };
     },
     onEvent: (e) => c.events.push(describe(e)),
     board: CAMERA_BOARD,
