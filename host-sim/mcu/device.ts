@@ -50,7 +50,7 @@ export interface McuReply {
 export interface McuDeviceOptions {
   /** Answers issueCommand() calls made inside XS. */
   onQuery: (message: Uint8Array) => Uint8Array;
-  /** Heap ceiling in bytes while the device boots and parses the bundle (default 12 MiB of the board's 16). */
+  /** Heap ceiling in bytes while the device boots and parses the bundle (default 14 MiB of the board's 16: parsing the whole bundle peaked at 12.6 MiB in December 2026). */
   bootHeapCeiling?: number;
   /** Where device output (print, C library) goes (default: this process's stderr). */
   onOutput?: (text: string) => void;
@@ -143,7 +143,7 @@ export class McuDevice {
 
   static start(options: McuDeviceOptions): McuDevice {
     const elf = options.elf ?? ensureMcuImage();
-    const ceiling = Math.floor(options.bootHeapCeiling ?? 12 * 1024 * 1024);
+    const ceiling = Math.floor(options.bootHeapCeiling ?? 14 * 1024 * 1024);
     const dir = mkdtempSync(join(tmpdir(), 'bodycam-mcu-'));
     if (/[\s,]/.test(dir)) throw new BodycamError('E_MCU_TMPDIR', `the temporary folder ${dir} has a space or comma, which QEMU's semihosting arguments cannot carry; set TMPDIR`);
     const args = [

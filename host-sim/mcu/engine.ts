@@ -31,7 +31,7 @@ export type HeapCeiling = number | { aboveLoaded: number };
 export interface McuEngineOptions {
   /** Heap ceiling once the bundle is loaded (default 4 MiB in all). */
   heapCeiling?: HeapCeiling;
-  /** Heap ceiling while the bundle is parsed at boot (default 12 MiB: parsing peaks near 4 MiB). */
+  /** Heap ceiling while the bundle is parsed at boot (default 14 MiB: parsing the whole bundle peaks near 12.6 MiB). */
   bootHeapCeiling?: number;
   /** The guest script (default: bundleGuest(), the same bundle the xs engine runs). */
   script?: string;
