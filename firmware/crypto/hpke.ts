@@ -124,24 +124,37 @@ function checkKey(name: string, key: Uint8Array): void {
 
 // ---------------------------------------------------------------- DHKEM(X25519, HKDF-SHA256) (§4.1, §7.1)
 
-/** DeriveKeyPair(ikm) (§7.1.3): the key pair a 32-byte (or longer) seed gives. */
-export function hpkeDeriveKeyPair(env: HpkeEnv, suite: HpkeSuite, ikm: Uint8Array): { secret: Uint8Array; publicKey: Uint8Array } {
+/**
+ * The secret key of DeriveKeyPair(ikm) (§7.1.3) alone: its public key is X25519(sk, 9), which a
+ * caller that can't afford the ladder in one piece runs in slices (firmware/recorder/key-wrap.ts).
+ */
+export function hpkeDeriveSecret(digest: Digest, suite: HpkeSuite, ikm: Uint8Array): Uint8Array {
   checkSuite(suite);
   if (ikm.length < X25519_BYTES) throw new BodycamError('E_HPKE_KEY', `DeriveKeyPair needs at least ${X25519_BYTES} bytes of seed, not ${ikm.length}`);
   const kid = kemSuiteId(suite);
-  const dkpPrk = labeledExtract(env.digest, kid, new Uint8Array(0), 'dkp_prk', ikm);
-  const secret = labeledExpand(env.digest, kid, dkpPrk, 'sk', new Uint8Array(0), X25519_BYTES);
+  const dkpPrk = labeledExtract(digest, kid, new Uint8Array(0), 'dkp_prk', ikm);
+  const secret = labeledExpand(digest, kid, dkpPrk, 'sk', new Uint8Array(0), X25519_BYTES);
   dkpPrk.fill(0);
+  return secret;
+}
+
+/** DeriveKeyPair(ikm) (§7.1.3): the key pair a 32-byte (or longer) seed gives. */
+export function hpkeDeriveKeyPair(env: HpkeEnv, suite: HpkeSuite, ikm: Uint8Array): { secret: Uint8Array; publicKey: Uint8Array } {
+  const secret = hpkeDeriveSecret(env.digest, suite, ikm);
   return { secret, publicKey: x25519Public(secret) };
 }
 
-/** DH(sk, pk), refusing the all-zero output of a low-order point (§7.1.4). */
-function dh(secret: Uint8Array, publicKey: Uint8Array): Uint8Array {
-  const z = x25519(secret, publicKey);
+/** Refuses the all-zero DH output of a low-order point (§7.1.4). */
+function refuseLowOrder(z: Uint8Array): Uint8Array {
   let any = 0;
   for (let i = 0; i < z.length; i++) any |= z[i];
   if (any === 0) throw new BodycamError('E_HPKE_KEY', 'the X25519 public key is a low-order point (the shared secret is all zeros)');
   return z;
+}
+
+/** DH(sk, pk), refusing the all-zero output of a low-order point (§7.1.4). */
+function dh(secret: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  return refuseLowOrder(x25519(secret, publicKey));
 }
 
 /** ExtractAndExpand(dh, kem_context) (§4.1). */
@@ -157,11 +170,21 @@ function extractAndExpand(digest: Digest, suite: HpkeSuite, z: Uint8Array, kemCo
 export function hpkeEncap(env: HpkeEnv, suite: HpkeSuite, recipientPublic: Uint8Array, ephemeralIkm: Uint8Array): { sharedSecret: Uint8Array; enc: Uint8Array } {
   checkKey('recipient public key', recipientPublic);
   const e = hpkeDeriveKeyPair(env, suite, ephemeralIkm);
-  const z = dh(e.secret, recipientPublic);
+  const z = x25519(e.secret, recipientPublic);
   e.secret.fill(0);
-  const sharedSecret = extractAndExpand(env.digest, suite, z, concat(e.publicKey, recipientPublic));
-  z.fill(0);
-  return { sharedSecret, enc: e.publicKey };
+  try {
+    return { sharedSecret: hpkeEncapSecret(env.digest, suite, z, e.publicKey, recipientPublic), enc: e.publicKey };
+  } finally {
+    z.fill(0);
+  }
+}
+
+/**
+ * Encap's shared secret (§4.1) from z = DH(skE, pkR), enc = pkE and pkR: ExtractAndExpand(z,
+ * enc ‖ pkR), refusing an all-zero z (a low-order pkR).
+ */
+export function hpkeEncapSecret(digest: Digest, suite: HpkeSuite, z: Uint8Array, enc: Uint8Array, recipientPublic: Uint8Array): Uint8Array {
+  return extractAndExpand(digest, suite, refuseLowOrder(z), concat(enc, recipientPublic));
 }
 
 /** Decap(enc, skR) (§4.1). */

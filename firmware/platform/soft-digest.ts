@@ -29,7 +29,7 @@ class HasherContext implements DigestContext {
     if (!this.#hash) throw new BodycamError('E_DIGEST_CLOSED', 'close after close');
     const out = this.#hash.digest();
     this.#hash = undefined;
-    return new Uint8Array(out).buffer; // a copy of exactly the digest's bytes (Node's Buffer.slice would share its pool)
+    return new Uint8Array(out).buffer; // a copy of exactly the digest's bytes (a host library's pooled slice would share its pool)
   }
   reset(): void {
     this.#hash = this.#make();

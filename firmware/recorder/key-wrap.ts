@@ -12,7 +12,7 @@
 //   skE = DeriveKeyPair(ikm).sk (§7.1.3)   → pkE = X25519(skE, 9)   → dh = X25519(skE, pkR)
 //   shared = ExtractAndExpand(dh, pkE ‖ pkR) (§4.1) → KeySchedule(base, shared, info) (§5.1)
 //   → ct ‖ tag = Seal(key, base_nonce, "", contentKey) (§5.2, sequence 0).
-// hpke.ts keeps its labeled HKDF private, so the two KEM labels used here are written again below.
+// The KEM's labeled HKDF steps are hpke.ts's (hpkeDeriveSecret, hpkeEncapSecret); only the ladders are cut here.
 //
 // The prepared key is in RAM a segment early (FORMAT says so); close() zeroes it and every
 // intermediate secret, and nothing of it is ever written to flash or the key store.
@@ -21,8 +21,7 @@ import { BodycamError } from '../errors.js';
 import type { Cipher } from '../platform/cipher.js';
 import type { Digest } from '../platform/digest.js';
 import type { Random } from '../platform/random.js';
-import { hpkeKeySchedule, type HpkeSuite } from '../crypto/hpke.js';
-import { hkdfExpand, hkdfExtract } from '../crypto/hkdf.js';
+import { hpkeDeriveSecret, hpkeEncapSecret, hpkeKeySchedule, type HpkeSuite } from '../crypto/hpke.js';
 import { X25519Ladder, X25519_LADDER_STEPS } from '../signing/x25519.js';
 import { CONTENT_KEY_BYTES, contentKeyInfo, sealedSuite, SEALED_SCHEME, type SealedRecipient } from '../encoder/sealed-record.js';
 import { evidenceKeyId } from '../provision/evidence-keys.js';
@@ -34,37 +33,6 @@ export const WRAP_STEPS_PER_SLICE = 16;
 export interface PreparedContentKey {
   key: Uint8Array;
   recipients: SealedRecipient[];
-}
-
-function ascii(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
-}
-
-/** "HPKE-v1" ‖ "KEM" ‖ I2OSP(kem_id, 2) ‖ label: the KEM's labeled HKDF (RFC 9180 §4). */
-function kemLabel(suite: HpkeSuite, label: string): Uint8Array {
-  return join([ascii('HPKE-v1KEM'), Uint8Array.of(suite.kem >>> 8, suite.kem & 0xff), ascii(label)]);
-}
-
-/** LabeledExpand(LabeledExtract("", extractLabel, ikm), expandLabel, info, 32) of the KEM. */
-function kemDerive(digest: Digest, suite: HpkeSuite, extractLabel: string, ikm: Uint8Array, expandLabel: string, info: Uint8Array): Uint8Array {
-  const prk = hkdfExtract(digest, new Uint8Array(0), join([kemLabel(suite, extractLabel), ikm]));
-  const out = hkdfExpand(digest, prk, join([Uint8Array.of(0, 32), kemLabel(suite, expandLabel), info]), 32);
-  prk.fill(0);
-  return out;
 }
 
 /** One recipient's encapsulation in progress. */
@@ -101,8 +69,7 @@ export class ContentKeyWrap {
       for (const publicKey of o.recipients) {
         if (publicKey.length !== 32) throw new BodycamError('E_HPKE_KEY', `an X25519 recipient public key is 32 bytes, not ${publicKey.length}`);
         o.random.fill(ikm);
-        // DeriveKeyPair(ikm) (§7.1.3): sk = LabeledExpand(LabeledExtract("", "dkp_prk", ikm), "sk", "", 32).
-        const secret = kemDerive(o.digest, this.#suite, 'dkp_prk', ikm, 'sk', new Uint8Array(0));
+        const secret = hpkeDeriveSecret(o.digest, this.#suite, ikm); // skE of DeriveKeyPair(ikm) (§7.1.3)
         const base = new Uint8Array(32);
         base[0] = 9;
         this.#todo.push({ publicKey, secret, ladder: new X25519Ladder(secret, base), enc: undefined });
@@ -145,10 +112,7 @@ export class ContentKeyWrap {
 
   /** Encap's shared secret from dh, the key schedule, and the content key sealed under it (sequence 0). */
   #seal(publicKey: Uint8Array, enc: Uint8Array, dh: Uint8Array): SealedRecipient {
-    let any = 0;
-    for (let i = 0; i < dh.length; i++) any |= dh[i];
-    if (any === 0) throw new BodycamError('E_HPKE_KEY', 'the X25519 public key is a low-order point (the shared secret is all zeros)');
-    const shared = kemDerive(this.#digest, this.#suite, 'eae_prk', dh, 'shared_secret', join([enc, publicKey]));
+    const shared = hpkeEncapSecret(this.#digest, this.#suite, dh, enc, publicKey);
     const schedule = hpkeKeySchedule({ digest: this.#digest, cipher: this.#cipher }, this.#suite, shared, contentKeyInfo());
     shared.fill(0);
     const aead = this.#cipher.create(this.#suite.algorithm, schedule.key);
