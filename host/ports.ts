@@ -7,7 +7,7 @@ import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { toBytes, type BufferLike } from '../firmware/platform/buffers.js';
 import { BodycamError } from '../firmware/errors.js';
-import { aeadKeyBytes, checkAeadArguments, type AeadAlgorithm, type AeadContext, type Checksum, type Cipher, type Digest } from '../firmware/platform/index.js';
+import { aeadKeyBytes, checkAeadArguments, sealTwoBySeal, type AeadAlgorithm, type AeadContext, type Checksum, type Cipher, type Digest } from '../firmware/platform/index.js';
 import { hasherDigest } from '../firmware/platform/soft-digest.js';
 import { softChecksum } from '../firmware/platform/soft-checksum.js';
 
@@ -47,6 +47,9 @@ class NodeAeadContext implements AeadContext {
     bytes.set(out);
     const tag = c.getAuthTag();
     return tag.buffer.slice(tag.byteOffset, tag.byteOffset + tag.byteLength) as ArrayBuffer;
+  }
+  sealTwo(nonces: BufferLike, aad: BufferLike, a: BufferLike, b: BufferLike, tags: BufferLike): void {
+    sealTwoBySeal(this, nonces, aad, a, b, tags);
   }
   open(nonce: BufferLike, aad: BufferLike, data: BufferLike, tag: BufferLike): boolean {
     const key = this.#open();

@@ -15,7 +15,7 @@ import { parseSegmentMedia } from '../firmware/encoder/frame-record.js';
 import { walkSealedMedia, wrapContentKey, unwrapContentKey, SealedMediaOpener, RecordSealer, END_RECORD_LENGTH } from '../firmware/encoder/sealed-record.js';
 import { FLAG_RECOVERED, FLAG_UNREAD, peekManifest, verifyManifest, type Manifest } from '../firmware/signing/manifest.js';
 import { SegmentStore } from '../firmware/storage/index.js';
-import type { AeadContext, Cipher } from '../firmware/platform/cipher.js';
+import { sealTwoBySeal, type AeadContext, type Cipher } from '../firmware/platform/cipher.js';
 import type { BufferLike } from '../firmware/platform/buffers.js';
 import { toBytes } from '../firmware/platform/buffers.js';
 import { evidenceKeyPair } from '../evidence/evidence-keys.js';
@@ -61,14 +61,16 @@ function watchingCipher(inner: Cipher, pairs: string[]): Cipher {
     create(algorithm, key) {
       const k = Buffer.from(toBytes(key)).toString('hex');
       const ctx = inner.create(algorithm, key);
-      return {
+      const watched: AeadContext = {
         seal(nonce: BufferLike, aad: BufferLike, data: BufferLike) {
           pairs.push(`${k}:${Buffer.from(toBytes(nonce)).toString('hex')}`);
           return ctx.seal(nonce, aad, data);
         },
+        sealTwo: (nonces, aad, a, b, tags) => sealTwoBySeal(watched, nonces, aad, a, b, tags),
         open: (n, a, d, t) => ctx.open(n, a, d, t),
         close: () => ctx.close(),
-      } satisfies AeadContext;
+      };
+      return watched;
     },
   };
 }

@@ -89,6 +89,30 @@ for (const [name, cipher] of CIPHERS) {
     t.is(key.length, 32);
     t.not(toHex(key), '00'.repeat(32), "close() forgets the context's copy, never the caller's key");
   });
+
+  test(`${name}: sealTwo seals two chunks exactly as two seal() calls, the tags side by side; wrong nonce or tag room refused before anything is sealed`, (t) => {
+    const key = randomBytes(32);
+    const ctx = cipher.create('AES-256-GCM', key);
+    const nonces = Uint8Array.from(randomBytes(24));
+    const aad = Uint8Array.from(randomBytes(12));
+    const a = Uint8Array.from(randomBytes(48));
+    const room = new Uint8Array(1003);
+    const b = room.subarray(3); // a view, as a frame's body inside the camera's buffer can be
+    b.set(randomBytes(1000));
+    const [wantA, wantB] = [a.slice(), b.slice()];
+    const tagA = toHex(nodeCipher.create('AES-256-GCM', key).seal(nonces.subarray(0, 12), aad, wantA));
+    const tagB = toHex(nodeCipher.create('AES-256-GCM', key).seal(nonces.subarray(12), aad, wantB));
+    const tags = new Uint8Array(40).fill(0xee);
+    const before = [toHex(a), toHex(b)];
+    t.is(code(t.throws(() => ctx.sealTwo(nonces.subarray(0, 12), aad, a, b, tags.subarray(4, 36)))), 'E_CIPHER_NONCE');
+    t.is(code(t.throws(() => ctx.sealTwo(nonces, aad, a, b, tags.subarray(4, 20)))), 'E_CIPHER_TAG');
+    t.deepEqual([toHex(a), toHex(b), toHex(tags)], [...before, 'ee'.repeat(40)], 'a refused sealTwo changes nothing');
+    ctx.sealTwo(nonces, aad, a, b, tags.subarray(4, 36));
+    t.is(toHex(a), toHex(wantA));
+    t.is(toHex(b), toHex(wantB));
+    t.is(toHex(tags), 'ee'.repeat(4) + tagA + tagB + 'ee'.repeat(4), "a's tag, then b's, where they were asked for");
+    t.is(toHex(room.subarray(0, 3)), '000000');
+  });
 }
 
 test('the device adapter gives node:crypto\'s bytes for every length and for views at any offset, both key sizes', (t) => {

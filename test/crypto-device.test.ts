@@ -5,7 +5,7 @@
 // cipher is made to throw, so nothing is sealed on Node by mistake). Everything it seals must be
 // node:crypto's bytes: the GCM specification's cases, every length across block boundaries and
 // the 256-block counter carry, views at odd offsets, RFC 9180 A.1 through HPKE, and STREAM both
-// ways with tampering refused. Then CHACHA20-POLY1305 (crypt's ChaCha20 with the firmware's
+// ways with tampering refused, and the recorder's sealer (sealTwo) giving node's records. Then CHACHA20-POLY1305 (crypt's ChaCha20 with the firmware's
 // Poly1305, bodycam/poly1305, compiled into the same build): RFC 8439 §2.8.2, node:crypto's bytes
 // for every length at odd offsets, refused opens, RFC 9180 A.2 through HPKE, and STREAM both ways.
 
@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { BodycamError, isBodycamError } from '../firmware/errors.js';
 import type { Platform } from '../firmware/platform/index.js';
 import { StreamOpener, StreamSealer } from '../firmware/crypto/stream.js';
+import { RecordSealer } from '../firmware/encoder/sealed-record.js';
 import { nodeCipher } from '../host/ports.js';
 import { buildDir, startModdableEngine } from '../host-sim/moddable/engine.js';
 import { SimHardware } from '../host-sim/node/hardware.js';
@@ -92,6 +93,23 @@ test.serial("the device adapter over crypt's natives (moddable engine) seals and
         t.false(refused);
         t.true(Buffer.from(same).equals(ct), 'a refused open leaves the bytes');
       }
+    }
+    // The recorder's sealer (two chunks a record in one sealTwo call) gives node's records.
+    {
+      const key = Uint8Array.from(randomBytes(32));
+      const body = Uint8Array.from(randomBytes(25 * 1024 + 3));
+      const [first, sealedBody] = (await engine.call('crypto.sealed.records', key, 3, body)).value as [Uint8Array, Uint8Array];
+      const sealer = new RecordSealer({ ...new SimHardware().platform(), recipients: [new Uint8Array(32)], prepared: { key: key.slice(), recipients: [{ kid: new Uint8Array(8), enc: new Uint8Array(32), key: new Uint8Array(48) }] } });
+      const header = new Uint8Array(48);
+      const wantBody = body.slice();
+      let wantFirst = new Uint8Array(0);
+      for (let i = 0; i < 3; i++) {
+        header[0] = i;
+        wantFirst = sealer.seal(header, wantBody).slice();
+      }
+      sealer.close();
+      t.is(toHex(first), toHex(wantFirst), "a sealed record's prefix, header and tags: node's");
+      t.true(Buffer.from(sealedBody).equals(wantBody), "its body sealed in place: node's");
     }
     // RFC 9180 A.1 through HPKE with crypt's AES-128-GCM.
     const sealed = (await engine.call(

@@ -19,7 +19,7 @@ import { decodeMessage, encodeMessage, encodeMessageWithRoom, SCHEMAS } from '..
 import { deriveSessionKeys, ephemeralKey, hmacSha256, SEALED_PREFIX, SEALED_SUFFIX, SessionChannel, type DirectionKeys } from '../firmware/dock/session-keys.js';
 import { x25519, x25519Public } from '../firmware/signing/x25519.js';
 import { isBodycamError } from '../firmware/errors.js';
-import type { AeadContext, Cipher } from '../firmware/platform/cipher.js';
+import { sealTwoBySeal, type AeadContext, type Cipher } from '../firmware/platform/cipher.js';
 import { toBytes } from '../firmware/platform/buffers.js';
 import { nodeCipher } from '../host/ports.js';
 import { ENGINES, type EngineName } from '../host-sim/engine.js';
@@ -102,6 +102,9 @@ function recordingCipher(calls: { data: Uint8Array }[]): Cipher {
         seal(nonce, aad, data) {
           calls.push({ data: toBytes(data) });
           return inner.seal(nonce, aad, data);
+        },
+        sealTwo(nonces, aad, a, b, tags) {
+          sealTwoBySeal(ctx, nonces, aad, a, b, tags);
         },
         open: (nonce, aad, data, tag) => inner.open(nonce, aad, data, tag),
         close: () => inner.close(),

@@ -22,7 +22,7 @@
 
 import { BodycamError } from '../errors.js';
 import { toBytes, type BufferLike } from '../platform/buffers.js';
-import { AEAD_TAG_BYTES, aeadKeyBytes, checkAeadArguments, type AeadAlgorithm, type AeadContext, type Cipher } from '../platform/cipher.js';
+import { AEAD_TAG_BYTES, aeadKeyBytes, checkAeadArguments, sealTwoBySeal, type AeadAlgorithm, type AeadContext, type Cipher } from '../platform/cipher.js';
 import type { CryptBlockCipher, CryptCipherModule, CryptMode, CryptStreamCipher, Poly1305Native } from './moddable.js';
 
 /** GCM's limit on one message: 2^32 - 2 blocks of key stream. */
@@ -93,6 +93,10 @@ class CryptAeadContext implements AeadContext {
       ctr.decrypt(bytes, bytes);
     }
     return this.#tag(block, nonce, aad, bytes).buffer as ArrayBuffer;
+  }
+
+  sealTwo(nonces: BufferLike, aad: BufferLike, a: BufferLike, b: BufferLike, tags: BufferLike): void {
+    sealTwoBySeal(this, nonces, aad, a, b, tags);
   }
 
   open(nonce: BufferLike, aad: BufferLike, data: BufferLike, tag: BufferLike): boolean {
@@ -169,6 +173,10 @@ class ChaChaPolyContext implements AeadContext {
     const tag = this.#poly.aeadTag(otk, toBytes(aad), bytes);
     this.#otk.fill(0);
     return tag;
+  }
+
+  sealTwo(nonces: BufferLike, aad: BufferLike, a: BufferLike, b: BufferLike, tags: BufferLike): void {
+    sealTwoBySeal(this, nonces, aad, a, b, tags);
   }
 
   open(nonce: BufferLike, aad: BufferLike, data: BufferLike, tag: BufferLike): boolean {

@@ -167,6 +167,8 @@ export interface RecordSealerOptions {
 export class RecordSealer {
   #key: Uint8Array;
   #aead: AeadContext | undefined;
+  /** Two chunks' nonces (a record's header's, then its body's); a single chunk uses the first. */
+  #nonces: Uint8Array;
   #nonce: Uint8Array;
   #nonceView: DataView;
   /** The next chunk's index (2 per record). */
@@ -181,6 +183,8 @@ export class RecordSealer {
   /** Index of the record seal() sealed last (−1 before the first). */
   lastSealed = -1;
   #headerChunk: Uint8Array;
+  /** The record buffer's two tags (header's, then body's), where sealTwo writes them. */
+  #tags: Uint8Array;
 
   constructor(o: RecordSealerOptions) {
     if (o.recipients.length < 1 || o.recipients.length > MAX_RECIPIENTS) throw new BodycamError('E_ARGUMENT', `a segment is sealed to 1 to ${MAX_RECIPIENTS} evidence keys, not ${o.recipients.length}`);
@@ -204,20 +208,34 @@ export class RecordSealer {
     }
     this.recipients = Object.freeze(out);
     this.#aead = o.cipher.create(sealedSuite(SEALED_VERSION).aead, key);
-    this.#nonce = new Uint8Array(12);
-    this.#nonceView = new DataView(this.#nonce.buffer);
+    this.#nonces = new Uint8Array(2 * 12);
+    this.#nonce = this.#nonces.subarray(0, 12);
+    this.#nonceView = new DataView(this.#nonces.buffer);
     const buf = (this.#buf = new Uint8Array(SEALED_OVERHEAD + 48));
     this.#view = new DataView(buf.buffer);
     writePrefix(this.#view, 48, 0, 0);
     this.#aad = buf.subarray(0, SEALED_PREFIX);
     this.#headerChunk = buf.subarray(SEALED_PREFIX, SEALED_PREFIX + 48);
+    this.#tags = buf.subarray(SEALED_PREFIX + 48, SEALED_PREFIX + 80);
+  }
+
+  /** The AEAD context, if the stream can take another chunk. */
+  #live(): AeadContext {
+    const aead = this.#aead;
+    if (!aead || this.#finished) throw this.#refusal();
+    return aead;
+  }
+
+  /** Why no chunk can be sealed: the key was forgotten, or the final chunk was sealed. */
+  #refusal(): BodycamError {
+    return this.#aead
+      ? new BodycamError('E_STREAM_FINISHED', `the stream was finished at chunk ${this.#chunk - 1}: nothing can follow its final chunk`)
+      : new BodycamError('E_STREAM_CLOSED', 'the segment\'s content key was forgotten: nothing more can be sealed under it');
   }
 
   /** Seal `data` in place as the next STREAM chunk; its tag goes into `into` at `at`. */
   #sealChunk(data: Uint8Array, aad: Uint8Array, final: boolean, into: Uint8Array, at: number): void {
-    const aead = this.#aead;
-    if (!aead) throw new BodycamError('E_STREAM_CLOSED', 'the segment\'s content key was forgotten: nothing more can be sealed under it');
-    if (this.#finished) throw new BodycamError('E_STREAM_FINISHED', `the stream was finished at chunk ${this.#chunk - 1}: nothing can follow its final chunk`);
+    const aead = this.#live();
     const i = this.#chunk;
     if (i > 0xffffffff) throw new BodycamError('E_STREAM_LIMIT', 'a segment\'s stream is limited to 2^32 chunks');
     const n = this.#nonceView;
@@ -248,18 +266,26 @@ export class RecordSealer {
    * header ciphertext, both tags), valid until the next call. The store writes it, then `body`.
    */
   seal(header: Uint8Array, body: Uint8Array): Uint8Array {
-    const h = header.length;
-    if (h !== 48) throw new BodycamError('E_ARGUMENT', `a sealed record's header is 48 bytes, not ${h}`);
-    const b = body;
+    if (header.length !== 48) throw new BodycamError('E_ARGUMENT', `a sealed record's header is 48 bytes, not ${header.length}`);
+    const aead = this.#aead;
+    if (!aead || this.#finished) throw this.#refusal(); // #live(), inline: this runs for every frame
+    const c = this.#chunk;
+    const r = (c + (c % 2)) / 2;
+    const i = 2 * r;
+    if (i + 1 > 0xffffffff) throw new BodycamError('E_STREAM_LIMIT', 'a segment\'s stream is limited to 2^32 chunks');
     const buf = this.#buf;
-    const v = this.#view;
-    const r = this.#nextRecord();
     // The prefix's magic, version and H were written once; the index and the body length change.
+    const v = this.#view;
     v.setUint32(4, r);
-    v.setUint32(8, b.length);
+    v.setUint32(8, body.length);
     buf.set(header, SEALED_PREFIX);
-    this.#sealChunk(this.#headerChunk, this.#aad, false, buf, SEALED_PREFIX + 48);
-    this.#sealChunk(b, this.#aad, false, buf, SEALED_PREFIX + 64);
+    // Chunks 2r and 2r+1 (neither final: bytes 11 and 23 stay 0) in one port call. Both indices
+    // are spent before it: a record the port failed to seal leaves a hole, never a reused nonce.
+    const n = this.#nonceView;
+    n.setUint32(7, i);
+    n.setUint32(19, i + 1);
+    this.#chunk = i + 2;
+    aead.sealTwo(this.#nonces, this.#aad, this.#headerChunk, body, this.#tags);
     this.lastSealed = r;
     return buf;
   }

@@ -18,7 +18,7 @@ export type { Random } from './random.js';
 export type { Digest, DigestAlgorithm, DigestContext } from './digest.js';
 export type { Checksum } from './checksum.js';
 export type { AeadAlgorithm, AeadContext, Cipher } from './cipher.js';
-export { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadKeyBytes, checkAeadArguments } from './cipher.js';
+export { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadKeyBytes, checkAeadArguments, sealTwoBySeal } from './cipher.js';
 export type { KeyStore, KeyStoreConstructor, KeyStoreOptions } from './keystore.js';
 export type { Button, ButtonConstructor, ButtonOptions, Led, LedConstructor, LedOptions, Haptic, HapticConstructor, Battery, BatteryConstructor, BatteryOptions, BatteryReading } from './io.js';
 export type { Link, LinkConstructor, LinkOptions } from './link.js';

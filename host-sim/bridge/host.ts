@@ -174,7 +174,7 @@ export class BridgeHost {
     // Output buffers (Random.fill): bytes the guest sent whose copy the port wrote into. An AEAD
     // seals or opens in place, a lent buffer (a frame's body) too: its new bytes go back, with the
     // new CRC-32 of the whole lent buffer (the guest answers crc32 of lent buffers itself).
-    const inPlace = lent !== undefined && (method === 'seal' || method === 'open');
+    const inPlace = lent !== undefined && (method === 'seal' || method === 'sealTwo' || method === 'open');
     let before: (Uint8Array | undefined)[] | undefined;
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
