@@ -9,11 +9,9 @@ import { planAviExport } from '../firmware/encoder/avi.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import { exportMediaFiles, planStoreExport, UNVERIFIED_NOTE, writeAviExport, type AviExportResult, type StoreExport } from '../evidence/export.js';
 import { verifyStore } from '../evidence/verify-store.js';
-import { planMp4, type Mp4Plan } from '../evidence/mp4.js';
-import { storeCredentials, writeMp4, type WrittenMp4 } from '../evidence/mp4-export.js';
-import { credentialsMaker } from '../evidence/c2pa.js';
-import { loadSignerIdentity, type ExportSignerIdentity } from '../evidence/c2pa-certs.js';
-import { peekManifest } from '../firmware/signing/manifest.js';
+import { planMp4 } from '../evidence/mp4.js';
+import { mp4ExportReport, storeMp4, UNSIGNED_MP4, writeMp4, type StoreMp4, type WrittenMp4 } from '../evidence/mp4-export.js';
+import { loadSignerIdentity } from '../evidence/c2pa-certs.js';
 import { version } from './bodycam.js';
 import { CENTRAL_VIEW_HELP, CENTRAL_VIEW_OPTIONS, isCentral, onCentralView } from './central-view.js';
 import { intOption, parseArgs, secretOption, stringOption } from './args.js';
@@ -124,10 +122,9 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
       return answer(1, { verified: true, trust: plan.trust, refused: ['findings'], findings: plan.findings });
     }
     if (format === 'mp4') {
-      const mp4 = planMp4(plan.mediaBytes, { clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
-      const credentials = identity ? makeCredentials(identity, mp4, storeCredentials(verified, plan, mp4, device, checkpoint), outPath) : undefined;
-      const written = writeMp4(mp4, outPath, { credentials, overwrite, alsoWrites: [integrityPath(outPath)] });
-      return mp4Done(mp4, written, { plan, identity, out, answer, reportPath: integrityPath(outPath) });
+      const made = storeMp4(verified, plan, device, { signer: identity, title: basename(outPath), generator: { name: 'bodycam', version: version() }, checkpoint });
+      const written = writeMp4(made.mp4, outPath, { credentials: made.credentials, overwrite, alsoWrites: [integrityPath(outPath)] });
+      return mp4Done(made, written, { plan, out, answer, reportPath: integrityPath(outPath) });
     }
     const exp = planAviExport(plan.mediaBytes, { ...options, clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
     result = { exp, written: writeAviExport(exp, outPath, { overwrite, alsoWrites: [integrityPath(outPath)] }) };
@@ -142,7 +139,7 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
       const media = p.positionals.map((f) => new Uint8Array(readFileSync(f)));
       const mp4 = planMp4(media, { clockOffsetMs: clock === undefined ? null : Number(clock) });
       const written = writeMp4(mp4, outPath, { overwrite });
-      return mp4Done(mp4, written, { out, answer });
+      return mp4Done({ mp4 }, written, { out, answer });
     }
     result = exportMediaFiles(p.positionals, outPath, { ...options, clockOffsetMs: clock === undefined ? null : Number(clock) }, { overwrite });
   }
@@ -179,30 +176,21 @@ export async function exportCommand(argv: string[], print: (line: string) => voi
   });
 }
 
-function makeCredentials(identity: ExportSignerIdentity, mp4: Mp4Plan, evidence: ReturnType<typeof storeCredentials>, outPath: string) {
-  let firmware = 'bodycam camera firmware';
-  try {
-    firmware = peekManifest(evidence.segments[0].manifest).manifest.firmware;
-  } catch {
-    // the manifest verified already; a name is only a label here
-  }
-  return credentialsMaker({ signer: identity.signer, chain: [identity.certificate], title: basename(outPath), generator: { name: 'bodycam', version: version() }, captureAgent: firmware, evidence });
-}
-
 /** Print and answer for a written MP4 (and write the integrity report of a store export). */
-function mp4Done(mp4: Mp4Plan, written: WrittenMp4, o: { plan?: StoreExport; identity?: ExportSignerIdentity; out: (l: string) => void; answer: (code: number, fields: Record<string, unknown>) => number; reportPath?: string }): number {
-  const { plan, identity, out } = o;
+function mp4Done(made: StoreMp4, written: WrittenMp4, o: { plan?: StoreExport; out: (l: string) => void; answer: (code: number, fields: Record<string, unknown>) => number; reportPath?: string }): number {
+  const { plan, out } = o;
+  const { mp4, signer: identity } = made;
   const holes = mp4.gaps.filter((g) => g.kind === 'reboot' || g.kind === 'restart');
   out(`${written.file}: MP4, ${mp4.width}x${mp4.height} MJPEG as captured, ${mp4.frames} frames in ${mp4.fragments.length} fragments, ${(mp4.durationMs / 1000).toFixed(3)} s, ${mp4.dropped} frames lost in capture (held frames, listed below)${holes.length ? `, ${holes.length} hole${holes.length === 1 ? '' : 's'} in the timeline` : ''}, ${written.bytes} bytes`);
   for (const [seq, n] of plan?.lostAfterLastFrame ?? []) out(`  segment ${seq}: ${n} frame${n === 1 ? '' : 's'} lost after its last frame (in flight when the power was cut), counted in its signed manifest`);
   for (const g of mp4.gaps) out(`  ${g.kind === 'reboot' || g.kind === 'restart' ? 'hole' : 'gap'} before frame ${g.frameNumber} (segment ${g.segment}) at ${(g.time / 1000).toFixed(3)} s: ${g.dropped} lost over ${g.gapMs} ms at ${new Date(g.utcMs).toISOString()} — ${g.kind}`);
   out(`timing: every frame's UTC and the clock offset (${mp4.clockOffsetMs === null ? 'not known' : `${mp4.clockOffsetMs} ms`}) are in the file's timed-text track`);
   if (identity) out(`credentials: C2PA manifest (${written.credentialsBytes} bytes) signed by ${identity.checked.subject}, certificate ${identity.checked.serial} from ${identity.checked.issuer}; validators take the agency root certificate as trust anchor`);
-  else out(plan ? 'UNSIGNED: no --signer, so the file carries no content credentials; the integrity report beside it says what was verified' : UNVERIFIED_NOTE);
+  else out(plan ? `UNSIGNED: no --signer, so ${UNSIGNED_MP4}` : UNVERIFIED_NOTE);
   let reportPath: string | null = null;
   if (plan && o.reportPath) {
     reportPath = o.reportPath;
-    const report = { ...plan.report, acceptedFindings: plan.findings, export: { video: written.file, format: 'mp4', frames: mp4.frames, fragments: mp4.fragments.length, dropped: mp4.dropped, durationMs: mp4.durationMs, credentials: identity ? { bytes: written.credentialsBytes, signer: identity.checked.subject, serial: identity.checked.serial } : null } };
+    const report = mp4ExportReport(plan, made, { video: written.file, credentialsBytes: written.credentialsBytes });
     writeFileSync(reportPath, JSON.stringify(jsonable(report), null, 2) + '\n');
     out(`integrity report: ${reportPath}`);
   }

@@ -1,5 +1,9 @@
-// Writing the MP4 export (evidence/mp4.ts plans and boxes it) to a file, with or without C2PA
-// content credentials (evidence/c2pa.ts) in a 'uuid' box right after ftyp.
+// Writing the MP4 export (evidence/mp4.ts plans and boxes it) to a file, or into memory (an
+// export of decrypted evidence that must never reach a disk), with or without C2PA content
+// credentials (evidence/c2pa.ts) in a 'uuid' box right after ftyp. `bodycam export` and the dock
+// station's web console both make their MP4 here: storeMp4() plans it from a verified store
+// export and makes its credentials when there is an export signer, mp4ExportReport() gives the
+// integrity report's account of it.
 //
 // One pass over the media: the credentials box is written first as a placeholder of its final
 // size (the manifest store's size does not depend on the hash it carries), the BMFF hash of
@@ -11,14 +15,23 @@ import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { BodycamError } from '../firmware/errors.js';
 import { FRAME_HEADER_LENGTH } from '../firmware/encoder/frame-record.js';
-import type { EvidenceCredentials } from './c2pa.js';
+import { peekManifest } from '../firmware/signing/manifest.js';
+import { credentialsMaker, type EvidenceCredentials } from './c2pa.js';
+import type { ExportSignerIdentity } from './c2pa-certs.js';
 import type { StoreExport } from './export.js';
 import { SafeReader } from './layout.js';
-import { Box, defaultTracks, ftypBox, mediaBoxes, type Mp4Plan, type Track } from './mp4.js';
+import { Box, defaultTracks, ftypBox, mediaBoxes, planMp4, type Mp4Plan, type Track } from './mp4.js';
 import type { StoreReport } from './verify-store.js';
 
+/** Where the MP4's bytes go: in order, with one write back (the credentials over their placeholder). */
+interface Mp4Out {
+  readonly written: number;
+  write(chunk: Uint8Array): void;
+  at(position: number, bytes: Uint8Array): void;
+}
+
 /** Writes byte chunks to a file through one buffer; keeps the count. */
-class FileOut {
+class FileOut implements Mp4Out {
   readonly fd: number;
   readonly #buf = Buffer.allocUnsafe(4 * 1024 * 1024);
   #used = 0;
@@ -51,6 +64,23 @@ class FileOut {
   }
 }
 
+/** Copies byte chunks into one buffer of the file's exact size, made before the first byte. */
+class MemoryOut implements Mp4Out {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  written = 0;
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+  }
+  write(chunk: Uint8Array): void {
+    if (this.written + chunk.length > this.bytes.length) throw new BodycamError('E_EXPORT_INTERNAL', `the MP4 outgrew the ${this.bytes.length} bytes its boxes add up to`);
+    this.bytes.set(chunk, this.written);
+    this.written += chunk.length;
+  }
+  at(position: number, bytes: Uint8Array): void {
+    this.bytes.set(bytes, position);
+  }
+}
+
 /** Makes the credentials box once the file's BMFF hash is known; its size never changes. */
 export interface CredentialsMaker {
   /** The size of the uuid box it will make. */
@@ -67,44 +97,53 @@ export interface WrittenMp4 {
   bmffHash: Uint8Array;
 }
 
+export interface Mp4Options {
+  credentials?: CredentialsMaker;
+  tracks?: Track[];
+}
+
+/** ftyp, the credentials placeholder, the hashed media boxes, then the credentials over their placeholder. */
+function emitMp4(plan: Mp4Plan, out: Mp4Out, o: Mp4Options): { credentialsBytes: number; bmffHash: Uint8Array } {
+  const tracks = o.tracks ?? defaultTracks(plan);
+  const hash = createHash('sha256');
+  const offset = Buffer.alloc(8);
+  for (const p of ftypBox().parts) out.write(p);
+  let credentialsAt = -1;
+  if (o.credentials) {
+    credentialsAt = out.written;
+    out.write(new Uint8Array(o.credentials.size));
+  }
+  for (const b of mediaBoxes(plan, tracks)) {
+    offset.writeBigUInt64BE(BigInt(out.written));
+    hash.update(offset);
+    for (const p of b.parts) {
+      hash.update(p);
+      out.write(p);
+    }
+  }
+  const bmffHash = new Uint8Array(hash.digest());
+  if (o.credentials) {
+    const box = o.credentials.make(bmffHash);
+    if (box.length !== o.credentials.size) throw new BodycamError('E_EXPORT_INTERNAL', `the credentials box is ${box.length} bytes, ${o.credentials.size} were reserved`);
+    out.at(credentialsAt, box);
+  }
+  return { credentialsBytes: o.credentials?.size ?? 0, bmffHash };
+}
+
 /**
  * Write `plan` to `out`. With `credentials`, the C2PA uuid box goes right after ftyp. Refuses
  * an existing file unless `overwrite`.
  */
-export function writeMp4(plan: Mp4Plan, out: string, o: { credentials?: CredentialsMaker; tracks?: Track[]; overwrite?: boolean; alsoWrites?: string[] } = {}): WrittenMp4 {
+export function writeMp4(plan: Mp4Plan, out: string, o: Mp4Options & { overwrite?: boolean; alsoWrites?: string[] } = {}): WrittenMp4 {
   if (o.overwrite === false) {
     const there = [out, ...(o.alsoWrites ?? [])].filter((x) => existsSync(x));
     if (there.length) throw new BodycamError('E_OUT_EXISTS', `${there.join(', ')} already exist${there.length === 1 ? 's' : ''}; nothing was written. Choose another --out, or add --force to replace ${there.length === 1 ? 'it' : 'them'}`);
   }
-  const tracks = o.tracks ?? defaultTracks(plan);
   const file = new FileOut(out);
-  const hash = createHash('sha256');
-  const offset = Buffer.alloc(8);
   try {
-    const ftyp = ftypBox();
-    for (const p of ftyp.parts) file.write(p);
-    let credentialsAt = -1;
-    if (o.credentials) {
-      credentialsAt = file.written;
-      file.write(new Uint8Array(o.credentials.size));
-    }
-    const hashed = (b: Box) => {
-      offset.writeBigUInt64BE(BigInt(file.written));
-      hash.update(offset);
-      for (const p of b.parts) {
-        hash.update(p);
-        file.write(p);
-      }
-    };
-    for (const b of mediaBoxes(plan, tracks)) hashed(b);
-    const bmffHash = new Uint8Array(hash.digest());
-    if (o.credentials) {
-      const box = o.credentials.make(bmffHash);
-      if (box.length !== o.credentials.size) throw new BodycamError('E_EXPORT_INTERNAL', `the credentials box is ${box.length} bytes, ${o.credentials.size} were reserved`);
-      file.at(credentialsAt, box);
-    }
+    const r = emitMp4(plan, file, o);
     file.close();
-    return { file: out, bytes: file.written, credentialsBytes: o.credentials?.size ?? 0, bmffHash };
+    return { file: out, bytes: file.written, ...r };
   } catch (e) {
     try {
       closeSync(file.fd);
@@ -113,6 +152,70 @@ export function writeMp4(plan: Mp4Plan, out: string, o: { credentials?: Credenti
     }
     throw e;
   }
+}
+
+/** The size in bytes of the MP4 writeMp4 and mp4Bytes make of `plan` with these options. */
+export function mp4Size(plan: Mp4Plan, o: Mp4Options = {}): number {
+  const tracks = o.tracks ?? defaultTracks(plan);
+  let n = ftypBox().size + (o.credentials?.size ?? 0);
+  for (const b of mediaBoxes(plan, tracks)) n += b.size;
+  return n;
+}
+
+/**
+ * The MP4 of `plan` in memory, byte for byte what writeMp4 writes: for an export of decrypted
+ * evidence that is handed out from memory and never written to a disk. One buffer of the
+ * file's size (mp4Size) is allocated before any byte is made.
+ */
+export function mp4Bytes(plan: Mp4Plan, o: Mp4Options = {}): { bytes: Uint8Array<ArrayBuffer>; credentialsBytes: number; bmffHash: Uint8Array } {
+  const tracks = o.tracks ?? defaultTracks(plan);
+  const mem = new MemoryOut(mp4Size(plan, { ...o, tracks }));
+  const r = emitMp4(plan, mem, { ...o, tracks });
+  if (mem.written !== mem.bytes.length) throw new BodycamError('E_EXPORT_INTERNAL', `made ${mem.written} bytes of the MP4, planned ${mem.bytes.length}`);
+  return { bytes: mem.bytes, ...r };
+}
+
+/** The name and version of the software that made an export, for its credentials. */
+export interface ExportGenerator {
+  name: string;
+  version: string;
+}
+
+/** A verified store export planned as an MP4, with its signed credentials when there is an export signer. */
+export interface StoreMp4 {
+  mp4: Mp4Plan;
+  /** Present when signed (an export signer was given); without it the MP4 is UNSIGNED. */
+  credentials?: CredentialsMaker;
+  signer?: ExportSignerIdentity;
+}
+
+/**
+ * Plan the MP4 of a store export that verified (`plan` from planStoreExport, `verified` the
+ * store report it was planned from) and, given the export signer, make its C2PA credentials:
+ * the camera's certificate, signed manifests and frame headers, receipts and custody, signed by
+ * the signer. `title` names the file in the credentials.
+ */
+export function storeMp4(verified: StoreReport, plan: StoreExport, device: string, o: { signer?: ExportSignerIdentity; title: string; generator: ExportGenerator; checkpoint?: { bytes: Uint8Array } }): StoreMp4 {
+  const mp4 = planMp4(plan.mediaBytes, { clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
+  if (!o.signer) return { mp4 };
+  const evidence = storeCredentials(verified, plan, mp4, device, o.checkpoint);
+  let firmware = 'bodycam camera firmware';
+  try {
+    firmware = peekManifest(evidence.segments[0].manifest).manifest.firmware;
+  } catch {
+    // the manifest verified already; a name is only a label here
+  }
+  const credentials = credentialsMaker({ signer: o.signer.signer, chain: [o.signer.certificate], title: o.title, generator: o.generator, captureAgent: firmware, evidence });
+  return { mp4, credentials, signer: o.signer };
+}
+
+/** What an unsigned MP4 says of itself (`bodycam export` without --signer, a console without one). */
+export const UNSIGNED_MP4 = 'the file carries no content credentials; the integrity report beside it says what was verified';
+
+/** The integrity report of a store export written as an MP4: the verification, every accepted finding, and what was made. */
+export function mp4ExportReport(plan: StoreExport, made: StoreMp4, written: { video: string; credentialsBytes: number }): Record<string, unknown> {
+  const { mp4, signer } = made;
+  return { ...plan.report, acceptedFindings: plan.findings, export: { video: written.video, format: 'mp4', frames: mp4.frames, fragments: mp4.fragments.length, dropped: mp4.dropped, durationMs: mp4.durationMs, credentials: signer ? { bytes: written.credentialsBytes, signer: signer.checked.subject, serial: signer.checked.serial } : null } };
 }
 
 /**

@@ -31,7 +31,7 @@ import { run } from '../cli/bodycam.js';
 import { createRoot, issueExportSigner, openRoot } from '../cli/provision.js';
 import { certificatePem, issueRootX509, issueSignerX509, loadSignerIdentity, writeSignerIdentity } from '../evidence/c2pa-certs.js';
 import { frameTimeText, listBoxes, planMp4, readFragments, VIDEO_TRACK } from '../evidence/mp4.js';
-import { writeMp4 } from '../evidence/mp4-export.js';
+import { mp4Bytes, mp4Size, writeMp4 } from '../evidence/mp4-export.js';
 import { concat } from './helpers/signing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bodycam-mp4-'));
@@ -115,6 +115,11 @@ test('MP4: ffmpeg copies out every JPEG byte for byte and decodes it; times are 
   const out = join(dir, 'synthetic.mp4');
   const written = writeMp4(plan, out);
   t.is(written.bytes, statSync(out).size);
+  // In memory (the console's export of decrypted evidence): the same bytes, in a buffer of the planned size.
+  t.is(mp4Size(plan), written.bytes);
+  const inMemory = mp4Bytes(plan);
+  t.true(Buffer.from(inMemory.bytes).equals(readFileSync(out)));
+  t.deepEqual(inMemory.bmffHash, written.bmffHash);
   t.deepEqual(listBoxes(new Uint8Array(readFileSync(out))).map((b) => b.type), ['ftyp', 'moov', ...Array(3).fill(['prft', 'moof', 'mdat']).flat()]);
 
   const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_tag_string,width,height:format=format_name', '-of', 'json', out]).toString()) as { streams: { codec_name: string; codec_tag_string: string; width: number }[]; format: { format_name: string } };
