@@ -22,10 +22,12 @@ import { parseArgs, secretOption, stringOption } from './args.js';
 import { loadExaminerKey } from '../evidence/sealed.js';
 import { EVIDENCE_PASSPHRASE_ENV, EVIDENCE_PASSPHRASE_OPTION } from '../evidence/evidence-keys.js';
 import { CENTRAL_HELP, centralForwarder, forwardCommand } from './forward.js';
+import { loadSignerIdentity } from '../evidence/c2pa-certs.js';
+import { version } from './bodycam.js';
 
 const HELP = `usage: bodycam dock --listen HOST:PORT --store DIR --identity DIR [--firmware DIR] [--configs DIR] [--json]
                    [--rebuild-index]                   [--timeout SECONDS] [--max-cameras N] [--http HOST:PORT [--register FILE]
-                    [--evidence-key FILE [--evidence-passphrase-file FILE]]]
+                    [--evidence-key FILE [--evidence-passphrase-file FILE]] [--signer DIR]]
                    [--central s3://BUCKET[/PREFIX] --db URL [--s3-endpoint URL] [--prune]]
        bodycam dock forward --from DIR --store s3://BUCKET[/PREFIX] --db URL   (bodycam dock forward --help)
 
@@ -55,6 +57,13 @@ passphrase from --evidence-passphrase-file FILE or BODYCAM_EVIDENCE_PASSPHRASE):
 and export sealed segments, decrypted in memory, never written to this computer's disk, each
 opening logged with the account and key id. Without it sealed segments show their verdict only.
 Only an examiner's station should hold it: never give the key to a dock at a docking bay.
+The console exports an MP4 by default (as \`bodycam export\`; AVI with a timing sidecar on request).
+--signer DIR is the export signer folder \`bodycam provision export-signer\` makes, the one
+\`bodycam export --signer\` takes (its export.seed is a 0600 file with no passphrase): the console's
+MP4 exports then carry C2PA content credentials that \`bodycam verify FILE.mp4\` re-checks down to
+the camera's signatures. It is checked against the dock identity's agency root before the station
+starts (E_SIGNER_IDENTITY, E_CERT_EXPIRED). Without it the console's MP4 exports are UNSIGNED, and
+the export form and page say so.
 --central forwards everything the station stores to the central store in the background after
 each docking (and at start), retried with backoff while it can't be reached; the station's own
 store stays the durable copy. --prune then removes local media the central store holds verified.
@@ -92,7 +101,7 @@ function isFolder(dir: string): boolean {
 
 export async function dockCommand(argv: string[], out: (line: string) => void): Promise<number> {
   if (argv[0] === 'forward') return forwardCommand(argv.slice(1), out);
-  const a = parseArgs(argv, { central: { value: true }, db: { value: true }, 's3-endpoint': { value: true }, 'retain-days': { value: true }, prune: {}, listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {}, timeout: { value: true }, 'max-cameras': { value: true }, http: { value: true }, register: { value: true }, 'evidence-key': { value: true }, configs: { value: true }, [EVIDENCE_PASSPHRASE_OPTION]: { value: true } });
+  const a = parseArgs(argv, { central: { value: true }, db: { value: true }, 's3-endpoint': { value: true }, 'retain-days': { value: true }, prune: {}, listen: { value: true }, store: { value: true }, identity: { value: true }, firmware: { value: true }, json: {}, help: {}, 'rebuild-index': {}, timeout: { value: true }, 'max-cameras': { value: true }, http: { value: true }, register: { value: true }, 'evidence-key': { value: true }, signer: { value: true }, configs: { value: true }, [EVIDENCE_PASSPHRASE_OPTION]: { value: true } });
   if (a.options.help) {
     out(HELP);
     return 0;
@@ -116,6 +125,10 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
   const keyFile = stringOption(a, 'evidence-key');
   if (keyFile !== undefined && !http) throw new BodycamError('E_USAGE', '--evidence-key is for the web console: give --http too');
   const evidenceKey = keyFile === undefined ? undefined : loadExaminerKey(keyFile, secretOption(a, process.env, EVIDENCE_PASSPHRASE_OPTION, EVIDENCE_PASSPHRASE_ENV));
+  // The console's export signer: checked against the dock's pinned agency root before anything is written.
+  const signerDir = stringOption(a, 'signer');
+  if (signerDir !== undefined && !http) throw new BodycamError('E_USAGE', '--signer signs the web console\'s MP4 exports: give --http too');
+  const exportSigner = signerDir === undefined ? undefined : { identity: loadSignerIdentity(signerDir, identity.rootKey, ed25519), generator: { name: 'bodycam', version: version() } };
   // The settings, checked before anything is written: the firmware folder, the store's place.
   let shelf: FirmwareShelf | undefined;
   if (firmwareDir !== undefined) {
@@ -203,7 +216,7 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
     }
     let web: DockConsole | undefined;
     if (http) {
-      web = new DockConsole({ store: station.store, dock: identity.id, trust: () => pinnedTrust(identity.rootKey, `the dock identity's agency root (${identityDir}/root.pub)`, identity.revocationsCose), ed25519, board, officerOf: (d) => officers.get(d), onError: (e) => process.stderr.write(`console: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`), evidenceKey });
+      web = new DockConsole({ store: station.store, dock: identity.id, trust: () => pinnedTrust(identity.rootKey, `the dock identity's agency root (${identityDir}/root.pub)`, identity.revocationsCose), ed25519, board, officerOf: (d) => officers.get(d), onError: (e) => process.stderr.write(`console: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`), evidenceKey, exportSigner });
       let at: Awaited<ReturnType<DockConsole['listen']>>;
       try {
         at = await web.listen(http.port, http.host);
@@ -214,8 +227,10 @@ export async function dockCommand(argv: string[], out: (line: string) => void): 
         throw be.code === 'E_PORT_BUSY' ? new BodycamError('E_PORT_BUSY', `port ${http.port} on ${http.host} (--http) is in use by another program: stop it, or give --http another port`) : be;
       }
       const loopback = isLoopback(at.address);
-      if (json) out(JSON.stringify({ event: 'console-listening', address: at.address, port: at.port, loopback, accounts: web.accounts.list().length, evidenceKey: web.view.evidenceKeyId }));
+      const signer = exportSigner ? { subject: exportSigner.identity.checked.subject, serial: exportSigner.identity.checked.serial } : null;
+      if (json) out(JSON.stringify({ event: 'console-listening', address: at.address, port: at.port, loopback, accounts: web.accounts.list().length, evidenceKey: web.view.evidenceKeyId, exportSigner: signer }));
       else {
+        out(signer ? `console signs its MP4 exports with C2PA content credentials as ${signer.subject} (certificate ${signer.serial})` : 'console has no export signer (--signer DIR): its MP4 exports are UNSIGNED');
         out(web.view.evidenceKeyId ? `console holds evidence key ${web.view.evidenceKeyId}: examiners open sealed segments in memory, each opening in the custody log — an examiner's station only, never a dock at a docking bay` : 'console holds no evidence key: sealed segments show their verdict, not their pictures');
         out(`console on http://${at.address.includes(':') ? `[${at.address}]` : at.address}:${at.port}/ — ${loopback ? 'loopback only: reachable from this computer alone' : 'NOT LOOPBACK: anyone who can reach this address can try to sign in, over plain HTTP (no TLS)'}`);
         if (web.accounts.list().length === 0) out('console: no accounts yet — add one with `bodycam console add-account --store ' + storeDir + ' --name NAME --role operator|examiner --password-file FILE`');

@@ -701,9 +701,9 @@ const HELP: Record<string, string[]> = {
   'export-signer': [
     'usage: bodycam provision export-signer --root DIR --id NAME --out DIR [--days N (365)]',
     '  writes an export signer folder (export.seed, export.cert.der, root.cert.der/.pem, root.pub) for',
-    '  `bodycam export --signer DIR`: an X.509 certificate from the agency root that signs the C2PA content',
-    '  credentials of MP4 exports. Give C2PA validators DIR/root.cert.pem (also kept in the root folder)',
-    '  as their trust anchor.',
+    '  `bodycam export --signer DIR` and `bodycam dock --http … --signer DIR`: an X.509 certificate from the',
+    '  agency root that signs the C2PA content credentials of MP4 exports. Give C2PA validators',
+    '  DIR/root.cert.pem (also kept in the root folder) as their trust anchor.',
   ],
   dock: ['usage: bodycam provision dock --root DIR --id DOCK-ID --out DIR [--days N (365)]', '  writes a dock station identity folder (dock.seed, dock.cert.cose, root.pub, revocations.cose) for `bodycam dock`'],
   camera: [

@@ -1,7 +1,8 @@
 // The web console (`bodycam dock --http`) in real headless Chromium (Debian's, driven by
 // puppeteer-core; no browser is downloaded) against a real dock process on loopback, with a
 // practice camera's simulated shift (pre-event buffer, a power cut, a lost frame) docked while an
-// operator watches the board. Screenshots of the last run: out/console-test/ (gitignored);
+// operator watches the board. The station has an export signer (`--signer`): the examiner's MP4
+// export is checked with the real `bodycam verify FILE.mp4`. Screenshots of the last run: out/console-test/ (gitignored);
 // BODYCAM_CONSOLE_DOCS=1 also refreshes the two in docs/.
 
 import test from 'ava';
@@ -62,11 +63,12 @@ test.before(async () => {
   };
   await step('provision', 'root', '--agency', 'Metro Police', '--out', join(base, 'agency'));
   await step('provision', 'dock', '--root', join(base, 'agency'), '--id', 'DOCK-1', '--out', join(base, 'dock-1'));
+  await step('provision', 'export-signer', '--root', join(base, 'agency'), '--id', 'EVIDENCE-OFFICE', '--out', join(base, 'signer'));
   // Its recording settings pinned (not the defaults, which may change): small frames, 30 s segments, 30 s of pre-event buffer.
   writeFileSync(join(base, 'camera.json'), JSON.stringify({ resolution: 'QVGA', frameRate: 10, segmentSeconds: 30, preEventSeconds: 30 }));
   await step('provision', 'camera', '--root', join(base, 'agency'), '--device', 'CAM-0042', '--officer', 'PC 1234 Smith', '--sim', join(base, 'camera'), '--config', join(base, 'camera.json'));
   const store = join(base, 'store');
-  const { child: dock, lines, exit: dockExit } = await dockProcess(['--json', '--listen', '127.0.0.1:0', '--store', store, '--identity', join(base, 'dock-1'), '--http', '127.0.0.1:0', '--register', join(base, 'agency', 'register.json')], (line) => line.includes('"event":"listening"'));
+  const { child: dock, lines, exit: dockExit } = await dockProcess(['--json', '--listen', '127.0.0.1:0', '--store', store, '--identity', join(base, 'dock-1'), '--http', '127.0.0.1:0', '--register', join(base, 'agency', 'register.json'), '--signer', join(base, 'signer')], (line) => line.includes('"event":"listening"'));
   const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const web = events.find((e) => e.event === 'console-listening')!;
   // Accounts are added while the dock runs, as an administrator would (password from a file).
@@ -90,6 +92,7 @@ test.after.always(async () => {
 test.serial('[node] the console listens on loopback and says so; a signed-out browser gets only the sign-in page', async (t) => {
   const web = w.events.find((e) => e.event === 'console-listening')!;
   t.like(web, { address: '127.0.0.1', loopback: true });
+  t.regex((web.exportSigner as { subject: string }).subject, /EVIDENCE-OFFICE/);
   const context = await w.browser.createBrowserContext();
   const page = await context.newPage();
   try {
@@ -219,30 +222,71 @@ test.serial('[node] an examiner sees the timeline with verdicts, plays a segment
     t.not(shown.utc, first.utc, 'the player moved on');
     await shot(page, 'examiner-player');
 
-    // Export the whole recording (as the form offers it: first to last, across the power cut) with its integrity report, as downloads.
+    // Export the whole recording (as the form offers it: first to last, across the power cut, as an MP4) with its integrity report, as downloads.
     await page.goto(`${w.url}/evidence/CAM-0042`);
+    t.is(await page.$eval('select[name=format]', (e) => (e as unknown as { value: string }).value), 'mp4');
+    t.regex(await page.$eval('[data-testid=export-signer]', (e) => e.textContent ?? ''), /C2PA content credentials signed by .*EVIDENCE-OFFICE/);
     await Promise.all([page.waitForNavigation(), page.click('form[data-testid=export-form] button')]);
     t.truthy(await page.$('[data-testid=export-done]'), await page.$eval('main', (e) => e.textContent ?? ''));
+    t.regex(await page.$eval('[data-testid=export-signed]', (e) => e.textContent ?? ''), /^Signed: C2PA content credentials .*EVIDENCE-OFFICE/);
+    t.is(await page.$('[data-testid=export-unsigned]'), null);
     const links = await page.$$eval('a[data-testid=download]', (as) => as.map((a) => a.textContent!));
-    const avi = links.find((l) => l.endsWith('.avi'))!;
+    const mp4 = links.find((l) => l.endsWith('.mp4'))!;
     const integrity = links.find((l) => l.endsWith('.integrity.json'))!;
-    t.truthy(avi && integrity, JSON.stringify(links));
-    for (const name of [avi, integrity]) await page.click(`a[data-testid=download][href$="${encodeURIComponent(name)}"]`);
-    const deadline = Date.now() + 30_000;
-    while (!(existsSync(join(downloads, avi)) && existsSync(join(downloads, integrity))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    t.deepEqual(readdirSync(downloads).filter((f) => !f.endsWith('.crdownload')).sort(), [avi, integrity].sort());
-    const report = JSON.parse(readFileSync(join(downloads, integrity), 'utf8')) as { deviceVerdict: { valid: boolean }; segments: { seq: number; valid: boolean; mediaSha256: string }[]; export: { frames: number }; exportedBy: { account: string } };
+    t.truthy(mp4 && integrity, JSON.stringify(links));
+    t.is(links.length, 2, JSON.stringify(links));
+    await shot(page, 'examiner-export-mp4');
+    const download = async (names: string[]) => {
+      for (const name of names) await page.click(`a[data-testid=download][href$="${encodeURIComponent(name)}"]`);
+      const deadline = Date.now() + 30_000;
+      while (!names.every((n) => existsSync(join(downloads, n))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    };
+    await download([mp4, integrity]);
+    t.deepEqual(readdirSync(downloads).filter((f) => !f.endsWith('.crdownload')).sort(), [mp4, integrity].sort());
+    const report = JSON.parse(readFileSync(join(downloads, integrity), 'utf8')) as { deviceVerdict: { valid: boolean }; segments: { seq: number; valid: boolean; mediaSha256: string }[]; export: { video: string; format: string; frames: number; credentials: { signer: string } | null }; exportedBy: { account: string } };
     t.true(report.deviceVerdict.valid);
     t.is(report.exportedBy.account, EXAMINER.name);
+    t.like(report.export, { video: mp4, format: 'mp4' });
+    t.regex(report.export.credentials?.signer ?? '', /EVIDENCE-OFFICE/);
     t.deepEqual(report.segments.map((s) => s.seq), segments.map((s) => s.seq));
-    // The report's digests are the store's media; the AVI plays (ffprobe counts every frame the report says).
+    // The report's digests are the store's media.
     for (const s of report.segments) {
       t.true(s.valid);
       t.is(createHash('sha256').update(readFileSync(join(w.store, 'devices', 'CAM-0042', 'segments', `${String(s.seq).padStart(10, '0')}.media`))).digest('hex'), s.mediaSha256);
     }
+    // The downloaded MP4, checked from the file alone by the real CLI, down to the camera's signatures.
+    const checked = await bodycamAsync(['verify', join(downloads, mp4), '--root', join(w.base, 'agency', 'root.pub')]);
+    t.is(checked.status, 0, checked.stdout + checked.stderr);
+    t.regex(checked.stdout, new RegExp(`^OK: the C2PA credentials and ${segments.length} segments signed by the camera verify`, 'm'));
+    t.regex(checked.stdout, /^signer {3}.*EVIDENCE-OFFICE/m);
+    t.regex(checked.stdout, /^device {3}CAM-0042, key /m);
+    t.is((checked.stdout.match(/^VALID +segment \d+/gm) ?? []).length, segments.length);
+    // Served as video/mp4, and ffmpeg plays every frame the report says.
+    const mp4Href = await page.$eval(`a[data-testid=download][href$="${encodeURIComponent(mp4)}"]`, (a) => a.getAttribute('href')!);
+    t.is(await page.evaluate(async (href: string) => (await fetch(href)).headers.get('content-type'), mp4Href), 'video/mp4');
+    const probeMp4 = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,codec_name,width,height', '-of', 'json', join(downloads, mp4)], { encoding: 'utf8' });
+    t.is(probeMp4.status, 0, probeMp4.stderr);
+    t.like((JSON.parse(probeMp4.stdout) as { streams: Record<string, unknown>[] }).streams[0], { codec_name: 'mjpeg', width: info.width, height: info.height, nb_read_frames: String(report.export.frames) });
+
+    // The AVI, chosen on the form: it plays (ffprobe counts every frame its report says), served as video/x-msvideo.
+    await page.goto(`${w.url}/evidence/CAM-0042`);
+    await page.select('select[name=format]', 'avi');
+    await Promise.all([page.waitForNavigation(), page.click('form[data-testid=export-form] button')]);
+    t.truthy(await page.$('[data-testid=export-done]'), await page.$eval('main', (e) => e.textContent ?? ''));
+    t.is(await page.$('[data-testid=export-signed]'), null);
+    const aviLinks = await page.$$eval('a[data-testid=download]', (as) => as.map((a) => a.textContent!));
+    const avi = aviLinks.find((l) => l.endsWith('.avi'))!;
+    const aviReportName = aviLinks.find((l) => l.endsWith('.integrity.json'))!;
+    t.truthy(avi && aviReportName && aviLinks.some((l) => l === `${avi}.json`), JSON.stringify(aviLinks));
+    const aviHref = await page.$eval(`a[data-testid=download][href$="${encodeURIComponent(avi)}"]`, (a) => a.getAttribute('href')!);
+    // The MP4's report was downloaded already under the same name: this one is fetched, not saved.
+    t.is(await page.evaluate(async (href: string) => (await fetch(href)).headers.get('content-type'), aviHref), 'video/x-msvideo');
+    await download([avi]);
+    const aviReport = JSON.parse(await page.evaluate(async (href: string) => (await fetch(href)).text(), aviHref.replace(/[^/]+$/, encodeURIComponent(aviReportName)))) as { export: { frames: number; videos: string[] } };
+    t.deepEqual(aviReport.export.videos, [avi]);
     const probe = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,codec_name,width,height', '-of', 'json', join(downloads, avi)], { encoding: 'utf8' });
     t.is(probe.status, 0, probe.stderr);
-    t.like((JSON.parse(probe.stdout) as { streams: Record<string, unknown>[] }).streams[0], { codec_name: 'mjpeg', width: info.width, height: info.height, nb_read_frames: String(report.export.frames) });
+    t.like((JSON.parse(probe.stdout) as { streams: Record<string, unknown>[] }).streams[0], { codec_name: 'mjpeg', width: info.width, height: info.height, nb_read_frames: String(aviReport.export.frames) });
 
     // The custody log, as the page shows it and as the signed log holds it.
     await page.goto(`${w.url}/evidence/CAM-0042/custody`);
@@ -250,16 +294,17 @@ test.serial('[node] an examiner sees the timeline with verdicts, plays a segment
     t.true(custody.some((r) => r.event === 'segment-stored' && r.who === 'station'));
     t.true(custody.some((r) => r.event === 'console-view' && r.who === EXAMINER.name && r.detail.includes('"view":"timeline"')));
     t.true(custody.some((r) => r.event === 'console-view' && r.who === EXAMINER.name && r.detail.includes('"view":"segment"')));
-    const exported = custody.find((r) => r.event === 'console-export' && r.who === EXAMINER.name);
-    t.truthy(exported);
-    const files = (JSON.parse(exported!.detail) as { files: Record<string, string> }).files;
-    t.is(files[avi], createHash('sha256').update(readFileSync(join(downloads, avi))).digest('hex'), 'the custody log names the exact bytes downloaded');
+    const exported = custody.filter((r) => r.event === 'console-export' && r.who === EXAMINER.name).map((r) => JSON.parse(r.detail) as { format: string; signed?: boolean; files: Record<string, string> });
+    t.deepEqual(exported.map((e) => [e.format, e.signed]), [['mp4', true], ['avi', undefined]]);
+    t.is(exported[0].files[mp4], createHash('sha256').update(readFileSync(join(downloads, mp4))).digest('hex'), 'the custody log names the exact bytes downloaded');
+    t.is(exported[1].files[avi], createHash('sha256').update(readFileSync(join(downloads, avi))).digest('hex'), 'the custody log names the exact bytes downloaded');
     const leaves = readLogLeaves(w.store, new SafeReader()).leaves.map(decodeCustodyLeaf);
     const views = leaves.filter((e) => e.event === 'console-view' && e.device === 'CAM-0042');
     t.true(views.some((e) => (JSON.parse(e.detail!) as { account: string; role: string }).account === EXAMINER.name && (JSON.parse(e.detail!) as { role: string }).role === 'examiner'));
     t.true(views.every((e) => Math.abs(e.at - Date.now()) < 10 * 60_000));
     t.true(leaves.some((e) => e.event === 'console-sign-in' && e.detail !== null && (JSON.parse(e.detail) as { account: string }).account === EXAMINER.name));
-    t.deepEqual(leaves.filter((e) => e.event === 'console-download' && e.device === 'CAM-0042').map((e) => (JSON.parse(e.detail!) as { file: string }).file).sort(), [avi, integrity].sort());
+    // Every download, the fetches too: the MP4 twice (saved, then its Content-Type read), its report, the AVI twice, the AVI's report.
+    t.deepEqual(leaves.filter((e) => e.event === 'console-download' && e.device === 'CAM-0042').map((e) => (JSON.parse(e.detail!) as { file: string }).file).sort(), [mp4, mp4, integrity, avi, avi, aviReportName].sort());
     await shot(page, 'examiner-custody');
     // The console's entries leave the store as verifiable as before.
     const verified = await bodycamAsync(['verify', w.store, '--root', join(w.base, 'agency', 'root.pub')]);

@@ -3,11 +3,13 @@
 // practice camera it provisions seals its evidence at capture. A dock WITHOUT the key takes the
 // shift: its console shows each sealed segment with its verdict and "sealed: this console holds no
 // evidence key", and refuses to export it. The same store served by an examiner's console WITH the
-// key (`bodycam dock --http … --evidence-key FILE`): the examiner plays a sealed segment (frames
-// decode in the page), exports it (the AVI is the one `bodycam export --evidence-key` makes, and
-// nothing decrypted is written to the station's disk), and the custody log holds each decrypting
-// view and export with the account and key id; an operator still sees no evidence; a sealed
-// segment altered in the store shows FAILED and the key does not open it.
+// key (`bodycam dock --http … --evidence-key FILE`) and an export signer (`--signer DIR`): the
+// examiner plays a sealed segment (frames decode in the page), exports it as an MP4 that the real
+// `bodycam verify` checks down to the camera's signatures and as the AVI `bodycam export
+// --evidence-key` makes, nothing decrypted is written to the station's disk, and the custody log
+// holds each decrypting view and export with the account and key id; an operator still sees no
+// evidence. Without a signer the console's MP4 says UNSIGNED and is the one `bodycam export` makes
+// without --signer; a sealed segment altered in the store shows FAILED and the key does not open it.
 // Screenshots of the last run: out/console-test/sealed-*.png (gitignored).
 
 import test from 'ava';
@@ -109,6 +111,7 @@ test.before(async () => {
   keyFile = join(base, 'agency', 'evidence-keys', keys[0]);
   keyId = keys[0].replace(/\.secret$/, '');
   await step('provision', 'dock', '--root', join(base, 'agency'), '--id', 'DOCK-1', '--out', join(base, 'dock-1'));
+  await step('provision', 'export-signer', '--root', join(base, 'agency'), '--id', 'EVIDENCE-OFFICE', '--out', join(base, 'signer'));
   writeFileSync(join(base, 'camera.json'), JSON.stringify({ resolution: 'QVGA', frameRate: 10, segmentSeconds: 30, preEventSeconds: 30 }));
   const camera = await step('provision', 'camera', '--root', join(base, 'agency'), '--device', 'CAM-0077', '--officer', 'PC 5678 Jones', '--sim', join(base, 'camera'), '--config', join(base, 'camera.json'), '--json');
   if (!camera.includes(keyId)) throw new Error(`the camera's configuration names no evidence key ${keyId}: ${camera}`);
@@ -186,7 +189,14 @@ test.serial('[node] an examiner console with the evidence key plays and exports 
   const bare = await bodycamAsync(['dock', '--listen', '127.0.0.1:0', '--store', store, '--identity', join(base, 'dock-1'), '--evidence-key', keyFile, '--evidence-passphrase-file', pass]);
   t.not(bare.status, 0);
   t.regex(bare.stderr, /E_USAGE.*--http/);
-  const dock = await startDock(['--evidence-key', keyFile, '--evidence-passphrase-file', pass]);
+  // The export signer is for the console alone, and checked against the dock's agency root before the station starts.
+  const signerBare = await bodycamAsync(['dock', '--listen', '127.0.0.1:0', '--store', store, '--identity', join(base, 'dock-1'), '--signer', join(base, 'signer')]);
+  t.not(signerBare.status, 0);
+  t.regex(signerBare.stderr, /E_USAGE.*--http/);
+  const noSigner = await bodycamAsync(['dock', '--listen', '127.0.0.1:0', '--store', store, '--identity', join(base, 'dock-1'), '--http', '127.0.0.1:0', '--signer', join(base, 'no-such-signer')]);
+  t.not(noSigner.status, 0);
+  t.regex(noSigner.stderr, /E_SIGNER_IDENTITY/);
+  const dock = await startDock(['--evidence-key', keyFile, '--evidence-passphrase-file', pass, '--signer', join(base, 'signer')]);
   t.like(dock.events.find((e) => e.event === 'console-listening'), { evidenceKey: keyId, loopback: true });
   const downloads = mkdtempSync(join(tmpdir(), 'bodycam-console-sealed-downloads-'));
   const context = await browser.createBrowserContext({ downloadBehavior: { policy: 'allow', downloadPath: downloads } });
@@ -233,8 +243,39 @@ test.serial('[node] an examiner console with the evidence key plays and exports 
     t.not(shown.utc, first.utc, 'the player moved on');
     await shot(page, 'sealed-key-player');
 
-    // Export the whole recording: made in memory, downloaded, and the AVI is the one bodycam export --evidence-key makes.
+    // Export the whole recording as an MP4 (the form's default): made in memory, downloaded, and the real CLI verifies it down to the camera's signatures.
+    const download = async (names: string[]) => {
+      for (const name of names) await page.click(`a[data-testid=download][href$="${encodeURIComponent(name)}"]`);
+      const deadline = Date.now() + 30_000;
+      while (!names.every((n) => existsSync(join(downloads, n))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    };
     await page.goto(`${dock.url}/evidence/CAM-0077`);
+    await Promise.all([page.waitForNavigation(), page.click('form[data-testid=export-form] button')]);
+    const mp4Done = await page.$eval('[data-testid=export-done]', (e) => e.textContent ?? '').catch(async () => page.$eval('main', (e) => e.textContent ?? ''));
+    t.regex(mp4Done, new RegExp(`^MP4: .*decrypted in memory with evidence key ${keyId}`));
+    t.regex(await page.$eval('[data-testid=export-signed]', (e) => e.textContent ?? ''), /EVIDENCE-OFFICE/);
+    const mp4Links = await page.$$eval('a[data-testid=download]', (as) => as.map((a) => a.textContent!));
+    const mp4 = mp4Links.find((l) => l.endsWith('.mp4'))!;
+    const mp4Report = mp4Links.find((l) => l.endsWith('.integrity.json'))!;
+    t.truthy(mp4 && mp4Report, JSON.stringify(mp4Links));
+    await shot(page, 'sealed-key-export-mp4');
+    await download([mp4, mp4Report]);
+    t.deepEqual(readdirSync(downloads).filter((f) => !f.endsWith('.crdownload')).sort(), [mp4, mp4Report].sort());
+    const mp4Integrity = JSON.parse(readFileSync(join(downloads, mp4Report), 'utf8')) as { decryption: { by: string; keyId: string }; export: { format: string; video: string; heldInMemory: string; credentials: { signer: string } | null } };
+    t.like(mp4Integrity.decryption, { by: EXAMINER.name, keyId });
+    t.like(mp4Integrity.export, { format: 'mp4', video: mp4 });
+    t.regex(mp4Integrity.export.heldInMemory, /never written to the station's disk/);
+    t.regex(mp4Integrity.export.credentials?.signer ?? '', /EVIDENCE-OFFICE/);
+    const checked = await bodycamAsync(['verify', join(downloads, mp4), '--root', join(base, 'agency', 'root.pub')]);
+    t.is(checked.status, 0, checked.stdout + checked.stderr);
+    t.regex(checked.stdout, new RegExp(`^OK: the C2PA credentials and ${rows.length} segments signed by the camera verify`, 'm'));
+    t.is((checked.stdout.match(/^VALID +segment \d+/gm) ?? []).length, rows.length);
+    const mp4Bytes = readFileSync(join(downloads, mp4));
+    rmSync(join(downloads, mp4Report));
+
+    // The AVI, chosen on the form: the one bodycam export --evidence-key makes.
+    await page.goto(`${dock.url}/evidence/CAM-0077`);
+    await page.select('select[name=format]', 'avi');
     await Promise.all([page.waitForNavigation(), page.click('form[data-testid=export-form] button')]);
     const done = await page.$eval('[data-testid=export-done]', (e) => e.textContent ?? '').catch(async () => page.$eval('main', (e) => e.textContent ?? ''));
     t.regex(done, new RegExp(`decrypted in memory with evidence key ${keyId}`));
@@ -243,10 +284,8 @@ test.serial('[node] an examiner console with the evidence key plays and exports 
     const integrity = links.find((l) => l.endsWith('.integrity.json'))!;
     t.truthy(avi && integrity, JSON.stringify(links));
     await shot(page, 'sealed-key-export');
-    for (const name of [avi, integrity]) await page.click(`a[data-testid=download][href$="${encodeURIComponent(name)}"]`);
-    const deadline = Date.now() + 30_000;
-    while (!(existsSync(join(downloads, avi)) && existsSync(join(downloads, integrity))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    t.deepEqual(readdirSync(downloads).filter((f) => !f.endsWith('.crdownload')).sort(), [avi, integrity].sort());
+    await download([avi, integrity]);
+    t.deepEqual(readdirSync(downloads).filter((f) => !f.endsWith('.crdownload')).sort(), [avi, integrity, mp4].sort());
     const report = JSON.parse(readFileSync(join(downloads, integrity), 'utf8')) as { deviceVerdict: { valid: boolean }; segments: { seq: number; valid: boolean; mediaSha256: string }[]; decryption: { by: string; keyId: string; at: { utc: string }; segments: { keyId: string }[] }; exportedBy: { account: string } };
     t.true(report.deviceVerdict.valid);
     t.like(report.decryption, { by: EXAMINER.name, keyId });
@@ -264,6 +303,7 @@ test.serial('[node] an examiner console with the evidence key plays and exports 
     const firstJpeg = aviBytes.indexOf(Buffer.from([0xff, 0xd8, 0xff]));
     t.true(firstJpeg > 0);
     const probe = aviBytes.subarray(firstJpeg, firstJpeg + 48);
+    t.true(mp4Bytes.includes(probe), 'the MP4 holds the same decrypted frames');
     const onDisk = [...files(dock.tmp), ...files(store)].filter((f) => statSync(f).size > 0 && readFileSync(f).includes(probe));
     t.deepEqual(onDisk, []);
 
@@ -275,15 +315,59 @@ test.serial('[node] an examiner console with the evidence key plays and exports 
     const view = leaves.find((e) => e.event === 'console-view' && detail(e).view === 'segment' && detail(e).decrypted === true);
     t.like(view && detail(view), { account: EXAMINER.name, role: 'examiner', seq: 0, keyId });
     t.true(Math.abs(view!.at - Date.now()) < 10 * 60_000);
-    const exp = leaves.find((e) => e.event === 'console-export');
-    t.like(exp && detail(exp), { account: EXAMINER.name, decrypted: true, keyId });
-    t.is((detail(exp!).files as Record<string, string>)[avi], createHash('sha256').update(aviBytes).digest('hex'));
+    const exps = leaves.filter((e) => e.event === 'console-export');
+    t.is(exps.length, 2);
+    t.like(detail(exps[0]), { account: EXAMINER.name, format: 'mp4', signed: true, decrypted: true, keyId });
+    t.is((detail(exps[0]).files as Record<string, string>)[mp4], createHash('sha256').update(mp4Bytes).digest('hex'));
+    t.like(detail(exps[1]), { account: EXAMINER.name, format: 'avi', decrypted: true, keyId });
+    t.is((detail(exps[1]).files as Record<string, string>)[avi], createHash('sha256').update(aviBytes).digest('hex'));
+    t.true(leaves.some((e) => e.event === 'console-download' && detail(e).file === mp4 && detail(e).fromMemory === true));
     // The page shows them too.
     const shownRows = await page.$$eval('table[data-testid=custody] tbody tr', (rs) => rs.map((r) => ({ event: r.getAttribute('data-event'), who: r.querySelector('.account')?.textContent, detail: r.querySelector('.detail')?.textContent ?? '' })));
     t.true(shownRows.some((r) => r.event === 'console-view' && r.who === EXAMINER.name && r.detail.includes(`"keyId":"${keyId}"`)));
     // The console's entries leave the store as verifiable as before, without the key.
     const verified = await bodycamAsync(['verify', store, '--root', join(base, 'agency', 'root.pub')]);
     t.is(verified.status, 0, verified.stdout);
+
+  } finally {
+    await context.close();
+    rmSync(downloads, { recursive: true, force: true });
+    await stopDock(dock);
+  }
+});
+
+test.serial('[node] a console without an export signer exports an UNSIGNED MP4, said plainly, the one bodycam export makes without --signer; a sealed segment altered in the store shows FAILED', async (t) => {
+  const pass = join(base, 'evidence.pass');
+  const dock = await startDock(['--evidence-key', keyFile, '--evidence-passphrase-file', pass]);
+  t.like(dock.events.find((e) => e.event === 'console-listening'), { evidenceKey: keyId, exportSigner: null });
+  const downloads = mkdtempSync(join(tmpdir(), 'bodycam-console-sealed-downloads-'));
+  const context = await browser.createBrowserContext({ downloadBehavior: { policy: 'allow', downloadPath: downloads } });
+  try {
+    const page = await signIn(context, dock.url, EXAMINER);
+    await page.goto(`${dock.url}/evidence/CAM-0077`);
+    t.regex(await page.$eval('[data-testid=export-signer]', (e) => e.textContent ?? ''), /UNSIGNED: the station has no export signer/);
+    const rows = await segmentRows(page);
+    await Promise.all([page.waitForNavigation(), page.click('form[data-testid=export-form] button')]);
+    t.regex(await page.$eval('[data-testid=export-unsigned]', (e) => e.textContent ?? ''), /^UNSIGNED: this station has no export signer \(bodycam dock --signer DIR\), so the file carries no content credentials/);
+    t.is(await page.$('[data-testid=export-signed]'), null);
+    const links = await page.$$eval('a[data-testid=download]', (as) => as.map((a) => a.textContent!));
+    const mp4 = links.find((l) => l.endsWith('.mp4'))!;
+    t.truthy(mp4, JSON.stringify(links));
+    await shot(page, 'sealed-key-export-unsigned');
+    await page.click(`a[data-testid=download][href$="${encodeURIComponent(mp4)}"]`);
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(join(downloads, mp4)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const cli = join(base, 'cli-export-unsigned.mp4');
+    const exported = await bodycamAsync(['export', '--store', store, '--device', 'CAM-0077', '--root', join(base, 'agency', 'root.pub'), '--evidence-key', keyFile, '--evidence-passphrase-file', pass, '--out', cli]);
+    t.is(exported.status, 0, exported.stdout + exported.stderr);
+    t.regex(exported.stdout, /^UNSIGNED: no --signer/m);
+    t.true(readFileSync(join(downloads, mp4)).equals(readFileSync(cli)), 'the console\'s unsigned MP4 is byte for byte the one bodycam export --evidence-key makes without --signer');
+    // Nothing to check it by: verify says so.
+    const checked = await bodycamAsync(['verify', join(downloads, mp4), '--root', join(base, 'agency', 'root.pub')]);
+    t.is(checked.status, 1, checked.stdout);
+    t.regex(checked.stdout, /c2pa-missing/);
+    const leaves = readLogLeaves(store, new SafeReader()).leaves.map(decodeCustodyLeaf).filter((e) => e.event === 'console-export');
+    t.like(JSON.parse(leaves[leaves.length - 1].detail ?? '{}'), { format: 'mp4', signed: false, decrypted: true, keyId });
 
     // A sealed segment altered in the store: FAILED, and the key does not open it (a chunk fails, with its code) — no picture, no error page.
     const last = rows[rows.length - 1].seq;

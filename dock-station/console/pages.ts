@@ -88,7 +88,8 @@ function trustLine(t: Timeline['trust']): string {
   return `<p class="trust">Checked against the agency root <code>${esc(t.fingerprint.slice(0, 16))}…</code> (${esc(t.rootFrom)}), verified afresh for this page.</p>`;
 }
 
-export function timelinePage(dock: string, who: SignedIn, t: Timeline, officer: string | undefined): string {
+/** exportSigner: who signs this console's MP4 exports (the signer certificate's subject), or null: they are UNSIGNED. */
+export function timelinePage(dock: string, who: SignedIn, t: Timeline, officer: string | undefined, exportSigner: string | null = null): string {
   const segs = t.items.filter((i) => i.kind === 'segment');
   const seqs = segs.map((s) => s.seq).filter((s): s is number => s !== null);
   const rows = t.items
@@ -127,8 +128,10 @@ ${rows}</tbody></table>
 <h2>Export</h2>
 <form method="post" action="/evidence/${encodeURIComponent(t.device)}/export" data-testid="export-form"><input type="hidden" name="_csrf" value="${esc(who.csrf)}">
 <label>From segment <select name="from">${options}</select></label> <label>to <select name="to">${seqs.map((s, i) => `<option value="${s}"${i === seqs.length - 1 ? ' selected' : ''}>${s}</option>`).join('')}</select></label>
+<label>as <select name="format" data-testid="export-format"><option value="mp4" selected>MP4${exportSigner ? ' with C2PA content credentials' : ' (unsigned)'}</option><option value="avi">AVI with timing sidecar</option></select></label>
 <label><input type="checkbox" name="accept" value="1"> export despite findings (each is recorded in the integrity report)</label>
-<button type="submit">Export AVI with integrity report</button></form>`, { dock });
+<button type="submit">Export with integrity report</button></form>
+${exportSigner ? `<p class="note" data-testid="export-signer">MP4 exports carry C2PA content credentials signed by ${esc(exportSigner)}: <code>bodycam verify FILE.mp4 --root FILE</code> re-checks them down to the camera's signatures.</p>` : `<p class="note" data-testid="export-signer">MP4 exports from this console are UNSIGNED: the station has no export signer (<code>bodycam dock --signer DIR</code>), so the file carries no content credentials; its integrity report says what was verified.</p>`}`, { dock });
 }
 
 export function playerPage(dock: string, who: SignedIn, f: SegmentFrames): string {
@@ -172,11 +175,12 @@ ${c.rows.map((r) => `<tr data-event="${esc(r.event)}"><td>${r.index}</td><td>${i
 </tbody></table>`, { dock });
 }
 
-export function exportPage(dock: string, who: SignedIn, device: string, o: { blocked: string[]; findings: Finding[]; accepted: boolean; files?: { name: string; href: string; bytes: number }[]; summary?: string }): string {
+export function exportPage(dock: string, who: SignedIn, device: string, o: { blocked: string[]; findings: Finding[]; accepted: boolean; files?: { name: string; href: string; bytes: number }[]; summary?: string; credentials?: { signed: boolean; text: string } }): string {
+  const credentials = o.credentials ? `<p class="${o.credentials.signed ? 'note' : 'unsigned error'}" data-testid="${o.credentials.signed ? 'export-signed' : 'export-unsigned'}">${esc(o.credentials.text)}</p>` : '';
   const body = o.blocked.length
     ? `<p class="error" data-testid="export-refused">Refused: ${o.blocked.map(esc).join('; ')}</p>`
     : o.files
-      ? `<p data-testid="export-done">${esc(o.summary ?? '')}</p><ul class="downloads">${o.files.map((f) => `<li><a href="${esc(f.href)}" download data-testid="download">${esc(f.name)}</a> (${f.bytes} bytes)</li>`).join('')}</ul>${o.findings.length ? `<p>Accepted findings, recorded in the integrity report:</p>${findingsHtml(o.findings)}` : ''}`
+      ? `<p data-testid="export-done">${esc(o.summary ?? '')}</p>${credentials}<ul class="downloads">${o.files.map((f) => `<li><a href="${esc(f.href)}" download data-testid="download">${esc(f.name)}</a> (${f.bytes} bytes)</li>`).join('')}</ul>${o.findings.length ? `<p>Accepted findings, recorded in the integrity report:</p>${findingsHtml(o.findings)}` : ''}`
       : `<p class="error" data-testid="export-refused">Verification of ${esc(device)} found ${o.findings.length} thing(s); tick "export despite findings" to record them in the integrity report.</p>${findingsHtml(o.findings)}`;
   return layout(`Export of ${device}`, who, `<h1><a href="/evidence/${encodeURIComponent(device)}">${esc(device)}</a> · export</h1>${body}`, { dock });
 }

@@ -10,12 +10,17 @@
 // in, carry the session's CSRF token. Every view and export is a custody-log entry (who, when,
 // what): if it can't be written, the page is refused. Listens on loopback unless told otherwise.
 //
+// Export (issue 19): the MP4 `bodycam export` makes (evidence/mp4-export.ts), with C2PA content
+// credentials when the station was given an export signer (`--signer DIR`), else UNSIGNED and
+// the page says so; or, chosen on the form, the AVI with its timing sidecars. Both with the
+// integrity report.
+//
 // Sealed evidence (issue 22): given the agency's evidence key (`--evidence-key FILE`), the console
 // opens sealed segments in memory for an examiner's player and export — an export of sealed
-// evidence is held in memory for its download, never written to the station's disk — and logs
-// each decrypting view, frame fetch that opened a segment, and export with the account and key
-// id. Without the key a sealed segment shows its verdict and "sealed: this console holds no
-// evidence key".
+// evidence (MP4 or AVI) is made and held in memory for its download, never written to the
+// station's disk — and logs each decrypting view, frame fetch that opened a segment, and export
+// with the account and key id. Without the key a sealed segment shows its verdict and "sealed:
+// this console holds no evidence key".
 
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
@@ -28,7 +33,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { partPath, writeAviExport } from '../../evidence/export.js';
+import { partPath, writeAviExport, type StoreExport } from '../../evidence/export.js';
+import type { ExportSignerIdentity } from '../../evidence/c2pa-certs.js';
+import { mp4Bytes, mp4ExportReport, mp4Size, storeMp4, UNSIGNED_MP4, writeMp4, type ExportGenerator } from '../../evidence/mp4-export.js';
+import type { StoreReport } from '../../evidence/verify-store.js';
 import type { ExaminerKey } from '../../evidence/sealed.js';
 import type { Trust } from '../../evidence/trust.js';
 import { aviSidecar, planAviExport } from '../../firmware/encoder/avi.js';
@@ -54,6 +62,8 @@ export interface ConsoleOptions {
   onError?: (e: unknown) => void;
   /** The agency's evidence key (opened): examiners see and export sealed segments, decrypted in memory. Zeroed at close(). */
   evidenceKey?: ExaminerKey;
+  /** The export signer (`bodycam dock --signer DIR`, checked against the agency root): MP4 exports carry C2PA credentials it signs. Without it they are UNSIGNED. */
+  exportSigner?: { identity: ExportSignerIdentity; generator: ExportGenerator };
 }
 
 const COOKIE = 'bodycam_session';
@@ -257,7 +267,7 @@ export class DockConsole {
       const device = c.req.param('device');
       const t = this.view.timeline(device);
       this.#audit(who, 'console-view', device, { view: 'timeline', segments: t.items.filter((i) => i.kind === 'segment').length });
-      return this.#page(c, timelinePage(dock, who, t, this.#o.officerOf?.(device)));
+      return this.#page(c, timelinePage(dock, who, t, this.#o.officerOf?.(device), this.#o.exportSigner?.identity.checked.subject ?? null));
     });
     app.get('/evidence/:device/custody', (c) => {
       const who = c.get('who')!;
@@ -298,70 +308,47 @@ export class DockConsole {
       const form = await c.req.parseBody();
       const from = seqParam(String(form.from ?? ''));
       const to = seqParam(String(form.to ?? ''));
+      const format = form.format === undefined ? 'mp4' : String(form.format);
+      if (format !== 'mp4' && format !== 'avi') throw new BodycamError('E_USAGE', `an export is an MP4 or an AVI, not "${format.slice(0, 20)}"`);
       const accepted = form.accept === '1';
-      let plan;
+      // The MP4's credentials carry the verification this export was planned from.
+      const verified = this.view.verify();
+      let plan: StoreExport;
       try {
-        plan = this.view.plan(device, from, to, undefined, who.name);
+        plan = this.view.plan(device, from, to, verified, who.name);
       } catch (e) {
         // Sealed segments and no key here: refused, and said so plainly.
         if (errorCode(e) !== 'E_EVIDENCE_KEY_REQUIRED') throw e;
-        this.#audit(who, 'console-export-refused', device, { from, to, sealed: true, keyHeld: false });
+        this.#audit(who, 'console-export-refused', device, { from, to, format, sealed: true, keyHeld: false });
         return this.#page(c, exportPage(dock, who, device, { blocked: [`sealed: this console holds no evidence key — ${errorMessage(e)}`], findings: [], accepted }));
       }
       const findings = plan.findings.map((f) => ({ code: f.code, message: `${f.scope}${f.seq !== undefined ? ` segment ${f.seq}` : ''}: ${f.message}` }));
       if (plan.blocked.length || (findings.length && !accepted)) {
-        this.#audit(who, 'console-export-refused', device, { from, to, blocked: plan.blocked, findings: findings.length });
+        this.#audit(who, 'console-export-refused', device, { from, to, format, blocked: plan.blocked, findings: findings.length });
         return this.#page(c, exportPage(dock, who, device, { blocked: plan.blocked, findings, accepted }));
       }
       const id = randomBytes(12).toString('base64url');
-      const dir = join(this.#exportsDir, id);
       const stem = `${device}-${from}-${to}`;
-      const exp = planAviExport(plan.mediaBytes, { clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
-      const frames = exp.parts.reduce((n, p) => n + p.frames.length, 0);
-      // Decrypted evidence (the report's `decryption`: who, key id, when) stays in memory: the AVI, its sidecars and report are held for the download.
+      // Decrypted evidence (the report's `decryption`: who, key id, when) stays in memory: the export and its report are held for the download.
       const decryption = plan.report.decryption as { keyId: string } | undefined;
       this.#prune();
-      const held = decryption ? exp.parts.reduce((n, p) => n + p.byteLength, 0) : 0;
-      if (held && held + this.#heldBytes() > MAX_SEALED_EXPORT_BYTES) {
-        this.#audit(who, 'console-export-refused', device, { from, to, sealed: true, bytes: held });
-        return this.#page(c, exportPage(dock, who, device, { blocked: [`an export of sealed evidence is held in this console's memory until downloaded (never on the station's disk): ${held} bytes more than the ${MAX_SEALED_EXPORT_BYTES} it holds at once; export fewer segments, or use bodycam export --evidence-key on the evidence computer`], findings, accepted }));
+      const made = format === 'mp4' ? this.#makeMp4(plan, verified, device, stem, id, decryption !== undefined) : this.#makeAvi(plan, stem, id, decryption !== undefined);
+      if ('tooLarge' in made) {
+        this.#audit(who, 'console-export-refused', device, { from, to, format, sealed: true, bytes: made.tooLarge });
+        return this.#page(c, exportPage(dock, who, device, { blocked: [`an export of sealed evidence is held in this console's memory until downloaded (never on the station's disk): ${made.tooLarge} bytes more than the ${MAX_SEALED_EXPORT_BYTES} it holds at once; export fewer segments, or use bodycam export --evidence-key on the evidence computer`], findings, accepted }));
       }
-      const files = new Map<string, string | Uint8Array<ArrayBuffer>>();
-      const videos: string[] = [];
-      const sidecars: string[] = [];
-      if (decryption) {
-        exp.parts.forEach((part, i) => {
-          const video = partPath(`${stem}.avi`, i, exp.parts.length);
-          const bytes = new Uint8Array(part.byteLength);
-          let at = 0;
-          for (const chunk of part.chunks()) {
-            bytes.set(chunk, at);
-            at += chunk.length;
-          }
-          if (at !== part.byteLength) throw new BodycamError('E_EXPORT_INTERNAL', `made ${at} bytes of ${video}, planned ${part.byteLength}`);
-          files.set(video, bytes);
-          files.set(`${video}.json`, new TextEncoder().encode(`${JSON.stringify(aviSidecar(exp, part, { video, part: i + 1 }), null, 1)}\n`));
-          videos.push(video);
-          sidecars.push(`${video}.json`);
-        });
-      } else {
-        mkdirSync(dir, { mode: 0o700 });
-        const written = writeAviExport(exp, join(dir, `${stem}.avi`), { overwrite: false });
-        for (const p of [...written.videos, ...written.sidecars]) files.set(base(p), p);
-        videos.push(...written.videos.map(base));
-        sidecars.push(...written.sidecars.map(base));
-      }
-      const report = { ...plan.report, acceptedFindings: plan.findings, export: { videos, sidecars, frames, stored: exp.stored, repeats: exp.duplicated, dropped: exp.dropped, ...(decryption ? { heldInMemory: 'decrypted evidence: made and kept in the console\'s memory for download, never written to the station\'s disk' } : {}) }, exportedBy: { account: who.name, role: who.role, console: dock } };
+      const { files } = made;
+      const report = { ...made.report, export: { ...made.report.export, ...(decryption ? { heldInMemory: 'decrypted evidence: made and kept in the console\'s memory for download, never written to the station\'s disk' } : {}) }, exportedBy: { account: who.name, role: who.role, console: dock } };
       const reportText = JSON.stringify(report, jsonBytes, 2) + '\n';
       const integrity = `${stem}.integrity.json`;
       if (decryption) files.set(integrity, new TextEncoder().encode(reportText));
       else {
-        writeFileSync(join(dir, integrity), reportText, { flag: 'wx', mode: 0o600 });
-        files.set(integrity, join(dir, integrity));
+        writeFileSync(join(this.#exportsDir, id, integrity), reportText, { flag: 'wx', mode: 0o600 });
+        files.set(integrity, join(this.#exportsDir, id, integrity));
       }
       this.#exports.set(id, { owner: who.name, device, files, made: Date.now() });
-      this.#audit(who, 'console-export', device, { from, to, seqs: plan.seqs, acceptedFindings: findings.length, ...(decryption ? { sealed: true, decrypted: true, keyId: decryption.keyId } : {}), files: Object.fromEntries([...files].map(([n, f]) => [n, sha256Of(f)])) });
-      return this.#page(c, exportPage(dock, who, device, { blocked: [], findings, accepted, summary: `${videos.length} AVI part(s): ${exp.width}x${exp.height} at ${exp.frameRate} fps, ${frames} frames (${exp.stored} stored, ${exp.duplicated} repeats for ${exp.dropped} lost), segments ${plan.seqs.join(', ')}${decryption ? `; sealed segments decrypted in memory with evidence key ${decryption.keyId}` : ''}`, files: [...files].map(([n, f]) => ({ name: n, href: `/exports/${id}/${encodeURIComponent(n)}`, bytes: typeof f === 'string' ? statSync(f).size : f.length })) }));
+      this.#audit(who, 'console-export', device, { from, to, format, seqs: plan.seqs, acceptedFindings: findings.length, ...made.detail, ...(decryption ? { sealed: true, decrypted: true, keyId: decryption.keyId } : {}), files: Object.fromEntries([...files].map(([n, f]) => [n, sha256Of(f)])) });
+      return this.#page(c, exportPage(dock, who, device, { blocked: [], findings, accepted, summary: `${made.summary}, segments ${plan.seqs.join(', ')}${decryption ? `; sealed segments decrypted in memory with evidence key ${decryption.keyId}` : ''}`, credentials: made.credentials, files: [...files].map(([n, f]) => ({ name: n, href: `/exports/${id}/${encodeURIComponent(n)}`, bytes: typeof f === 'string' ? statSync(f).size : f.length })) }));
     });
     app.get('/exports/:id/:file', (c) => {
       const who = c.get('who')!;
@@ -370,8 +357,86 @@ export class DockConsole {
       const file = e?.owner === who.name ? e.files.get(name) : undefined;
       if (!e || file === undefined) throw new BodycamError('E_NO_EXPORT', 'no such export of yours (exports are kept for an hour)');
       this.#audit(who, 'console-download', e.device, { file: name, ...(typeof file === 'string' ? {} : { fromMemory: true }) });
-      return c.body(typeof file === 'string' ? new Uint8Array(readFileSync(file)) : file, 200, { 'Content-Type': name.endsWith('.json') ? 'application/json' : 'video/x-msvideo', 'Content-Disposition': `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"` });
+      return c.body(typeof file === 'string' ? new Uint8Array(readFileSync(file)) : file, 200, { 'Content-Type': contentType(name), 'Content-Disposition': `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"` });
     });
+  }
+
+  /**
+   * The MP4 of a verified export, as `bodycam export` makes it (evidence/mp4-export.ts): with
+   * C2PA content credentials when the station has an export signer, else UNSIGNED. Decrypted
+   * evidence is made in memory, never on disk.
+   */
+  #makeMp4(plan: StoreExport, verified: StoreReport, device: string, stem: string, id: string, inMemory: boolean): MadeExport | { tooLarge: number } {
+    const name = `${stem}.mp4`;
+    const signer = this.#o.exportSigner;
+    const notAfter = signer?.identity.checked.notAfter;
+    if (notAfter !== undefined && Date.now() > notAfter) throw new BodycamError('E_CERT_EXPIRED', `this station's export signer certificate expired ${new Date(notAfter).toISOString()}: issue a new one with \`bodycam provision export-signer\` and restart the station with it (--signer), or export as AVI`);
+    const made = storeMp4(verified, plan, device, { signer: signer?.identity, title: name, generator: signer?.generator ?? { name: 'bodycam', version: 'unknown' } });
+    const files = new Map<string, string | Uint8Array<ArrayBuffer>>();
+    let credentialsBytes: number;
+    if (inMemory) {
+      const held = mp4Size(made.mp4, { credentials: made.credentials });
+      if (held + this.#heldBytes() > MAX_SEALED_EXPORT_BYTES) return { tooLarge: held };
+      const m = mp4Bytes(made.mp4, { credentials: made.credentials });
+      files.set(name, m.bytes);
+      credentialsBytes = m.credentialsBytes;
+    } else {
+      mkdirSync(join(this.#exportsDir, id), { mode: 0o700 });
+      const written = writeMp4(made.mp4, join(this.#exportsDir, id, name), { credentials: made.credentials, overwrite: false });
+      files.set(name, written.file);
+      credentialsBytes = written.credentialsBytes;
+    }
+    const { mp4 } = made;
+    const holes = mp4.gaps.filter((g) => g.kind === 'reboot' || g.kind === 'restart').length;
+    const checked = made.signer?.checked;
+    return {
+      files,
+      report: mp4ExportReport(plan, made, { video: name, credentialsBytes }) as MadeExport['report'],
+      summary: `MP4: ${mp4.width}x${mp4.height} MJPEG as captured, ${mp4.frames} frames in ${mp4.fragments.length} fragments, ${(mp4.durationMs / 1000).toFixed(3)} s, ${mp4.dropped} frames lost in capture${holes ? `, ${holes} hole${holes === 1 ? '' : 's'} in the timeline` : ''}`,
+      credentials: checked
+        ? { signed: true, text: `Signed: C2PA content credentials (${credentialsBytes} bytes) signed by ${checked.subject}, certificate ${checked.serial} from ${checked.issuer}: bodycam verify ${name} --root FILE re-checks them down to the camera's signatures.` }
+        : { signed: false, text: `UNSIGNED: this station has no export signer (bodycam dock --signer DIR), so ${UNSIGNED_MP4}.` },
+      detail: checked ? { signed: true, signer: checked.subject, serial: checked.serial } : { signed: false },
+    };
+  }
+
+  /** The AVI of a verified export, its timing sidecars beside it; decrypted evidence in memory, never on disk. */
+  #makeAvi(plan: StoreExport, stem: string, id: string, inMemory: boolean): MadeExport | { tooLarge: number } {
+    const exp = planAviExport(plan.mediaBytes, { clockOffsetMs: plan.clockOffsetMs, segmentSeqs: plan.seqs });
+    const frames = exp.parts.reduce((n, p) => n + p.frames.length, 0);
+    const files = new Map<string, string | Uint8Array<ArrayBuffer>>();
+    const videos: string[] = [];
+    const sidecars: string[] = [];
+    if (inMemory) {
+      const held = exp.parts.reduce((n, p) => n + p.byteLength, 0);
+      if (held + this.#heldBytes() > MAX_SEALED_EXPORT_BYTES) return { tooLarge: held };
+      exp.parts.forEach((part, i) => {
+        const video = partPath(`${stem}.avi`, i, exp.parts.length);
+        const bytes = new Uint8Array(part.byteLength);
+        let at = 0;
+        for (const chunk of part.chunks()) {
+          bytes.set(chunk, at);
+          at += chunk.length;
+        }
+        if (at !== part.byteLength) throw new BodycamError('E_EXPORT_INTERNAL', `made ${at} bytes of ${video}, planned ${part.byteLength}`);
+        files.set(video, bytes);
+        files.set(`${video}.json`, new TextEncoder().encode(`${JSON.stringify(aviSidecar(exp, part, { video, part: i + 1 }), null, 1)}\n`));
+        videos.push(video);
+        sidecars.push(`${video}.json`);
+      });
+    } else {
+      mkdirSync(join(this.#exportsDir, id), { mode: 0o700 });
+      const written = writeAviExport(exp, join(this.#exportsDir, id, `${stem}.avi`), { overwrite: false });
+      for (const p of [...written.videos, ...written.sidecars]) files.set(base(p), p);
+      videos.push(...written.videos.map(base));
+      sidecars.push(...written.sidecars.map(base));
+    }
+    return {
+      files,
+      report: { ...plan.report, acceptedFindings: plan.findings, export: { videos, sidecars, frames, stored: exp.stored, repeats: exp.duplicated, dropped: exp.dropped } },
+      summary: `${videos.length} AVI part(s): ${exp.width}x${exp.height} at ${exp.frameRate} fps, ${frames} frames (${exp.stored} stored, ${exp.duplicated} repeats for ${exp.dropped} lost)`,
+      detail: {},
+    };
   }
 
   /** Bytes of exports held in memory. */
@@ -388,6 +453,23 @@ export class DockConsole {
       this.#exports.delete(id);
     }
   }
+}
+
+/** An export made for download: its files (paths, or bytes held in memory), its integrity report so far, what the page and the custody log say of it. */
+interface MadeExport {
+  files: Map<string, string | Uint8Array<ArrayBuffer>>;
+  report: Record<string, unknown> & { export: Record<string, unknown> };
+  summary: string;
+  /** MP4 only: signed with C2PA credentials, or UNSIGNED, said plainly. */
+  credentials?: { signed: boolean; text: string };
+  /** More for the custody entry (the MP4's signer). */
+  detail: Record<string, unknown>;
+}
+
+function contentType(name: string): string {
+  if (name.endsWith('.json')) return 'application/json';
+  if (name.endsWith('.mp4')) return 'video/mp4';
+  return 'video/x-msvideo';
 }
 
 function seqParam(v: string): number {
