@@ -457,6 +457,13 @@ export class ProvisioningClient {
   }
 }
 
+/**
+ * What a practice camera tells the armoury it records best: VGA at 5 fps. Its store is the
+ * practice scenario's NOR flash (64 MiB), which SVGA at 25 fps (about 0.6 MiB/s) fills in under
+ * two minutes; at VGA 5 fps a practice shift fits, as on the GC0308 board.
+ */
+export const PRACTICE_RECORDING = Object.freeze({ width: 640, height: 480, frameRate: 5 });
+
 /** A simulated camera whose key store lives in `stateDir` (host-sim/node/file-keystore.ts). */
 export function simulatedCamera(stateDir: string, options: { ed25519?: Ed25519; firmwareVersion?: string } = {}): { camera: CameraProvisioning; transport: HandlerTransport } {
   const keyStore = new FileKeyStores(stateDir, { nvsNames: true }).open({ path: PROVISION_KEYSTORE });
@@ -467,6 +474,7 @@ export function simulatedCamera(stateDir: string, options: { ed25519?: Ed25519; 
     checksum: nodeChecksum,
     ed25519: options.ed25519 ?? hostEd25519(),
     firmwareVersion: options.firmwareVersion ?? SIM_FIRMWARE_VERSION,
+    recording: PRACTICE_RECORDING,
   });
   return { camera, transport: new HandlerTransport((b) => camera.receive(b), () => keyStore.close()) };
 }
@@ -478,7 +486,12 @@ export interface ProvisionCameraOptions {
   device: string;
   officer: string;
   transport: ProvisionTransport;
-  settings?: RecordingSettings;
+  /**
+   * What the agency asks for (`--config`); the rest is the armoury's default: the picture size
+   * and rate the camera's board records best, as the camera reports it at identify (a camera that
+   * reports none gets DEFAULT_SETTINGS'), and DEFAULT_SETTINGS for everything else.
+   */
+  settings?: Partial<RecordingSettings>;
   days?: number;
   force?: boolean;
   /** The agency firmware public keys (32 bytes each) the camera will accept images from. */
@@ -511,8 +524,7 @@ export async function provisionCamera(o: ProvisionCameraOptions): Promise<Provis
   const ed25519 = o.ed25519 ?? hostEd25519();
   checkId(o.device, 'device id');
   if (!o.officer.trim()) throw new BodycamError('E_USAGE', '--officer must name the officer the camera is assigned to');
-  const settings = o.settings ?? { ...DEFAULT_SETTINGS };
-  checkSettings(settings);
+  if (o.settings) checkSettings({ ...DEFAULT_SETTINGS, ...o.settings });
   const days = o.days ?? 1826;
   if (!Number.isSafeInteger(days) || days < 1 || days > 3660) throw new BodycamError('E_USAGE', '--days must be a whole number of days from 1 to 3660');
   const client = new ProvisioningClient(o.transport);
@@ -521,6 +533,8 @@ export async function provisionCamera(o: ProvisionCameraOptions): Promise<Provis
   const key = id.f.get('key') as Uint8Array;
   const keyId = toHex(keyIdOf(key, nodeDigest));
   const current = id.f.get('id') as string | null;
+  const settings: RecordingSettings = { ...DEFAULT_SETTINGS, ...cameraRecording(id.f), ...o.settings };
+  checkSettings(settings);
   if (id.f.get('provisioned') === true && !o.force) {
     throw new BodycamError('E_PROVISIONED', `this camera is already provisioned as ${current ?? '(unknown)'}; re-provisioning replaces the agency it trusts and its certificate, so it needs --force`);
   }
@@ -715,8 +729,10 @@ const HELP: Record<string, string[]> = {
     '  --firmware-key PUBLIC.pem  the agency firmware public key (firmware-signing.pub.pem): the camera installs',
     '                 only firmware signed by it. Give it twice while moving to a new key. Without it the camera',
     '                 refuses every firmware update until it is provisioned again with one.',
-    '  --config FILE  JSON: {"segmentSeconds": 30, "preEventSeconds": 30, "resolution": "VGA", "frameRate": 5, "quality": 12,',
-    '                 "audio": true, "preEventAudio": false} (these are the defaults)',
+    '  --config FILE  JSON: {"segmentSeconds": 30, "preEventSeconds": 30, "resolution": "SVGA", "frameRate": 25, "quality": 12,',
+    '                 "audio": true, "preEventAudio": false} (these are the defaults, but for resolution and frameRate:',
+    '                 those default to what the camera says its board records best, e.g. SVGA at 25 fps on the OV2640',
+    '                 boards; a practice camera (--sim) says VGA at 5 fps)',
     '  --sim DIR      a simulated camera whose key store is kept in DIR (`bodycam sim --dock HOST:PORT --camera DIR` docks it)',
     '  --listen H:P   wait for a camera that is not provisioned yet (its LED blinks cyan) to connect to this computer',
     '                 at H:P (the address and port its firmware was built with: the board\'s "provision" entry,',
@@ -762,7 +778,22 @@ function required(p: Parsed, name: string): string {
   return v;
 }
 
-export function readSettingsFile(path: string): RecordingSettings {
+/** The recording mode a camera reported at identify (its board's best), if it reported one the configuration can hold. */
+function cameraRecording(f: Map<unknown, unknown>): Partial<RecordingSettings> {
+  const width = f.get('width');
+  const height = f.get('height');
+  const frameRate = f.get('frameRate');
+  if (typeof width !== 'number' || typeof height !== 'number' || typeof frameRate !== 'number') return {};
+  try {
+    checkSettings({ ...DEFAULT_SETTINGS, width, height, frameRate });
+  } catch {
+    return {}; // a mode this armoury's configuration can't hold (a newer board): the armoury's default
+  }
+  return { width, height, frameRate };
+}
+
+/** A settings file's values as given (checked), without the defaults: what the agency asks for. */
+export function readSettingsOverrides(path: string): Partial<RecordingSettings> {
   let j: unknown;
   try {
     j = JSON.parse(readFileSync(path, 'utf8'));
@@ -773,7 +804,7 @@ export function readSettingsFile(path: string): RecordingSettings {
   const o = j as Record<string, unknown>;
   const allowed = ['segmentSeconds', 'preEventSeconds', 'resolution', 'frameRate', 'quality', 'audio', 'preEventAudio'];
   for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new BodycamError('E_CONFIG_FILE', `${path}: unknown setting "${k}" (known: ${allowed.join(', ')})`);
-  const s: RecordingSettings = { ...DEFAULT_SETTINGS };
+  const s: Partial<RecordingSettings> = {};
   for (const k of ['segmentSeconds', 'preEventSeconds', 'frameRate', 'quality'] as const) {
     if (o[k] !== undefined) {
       if (typeof o[k] !== 'number') throw new BodycamError('E_CONFIG_VALUE', `${k} must be a number, not ${JSON.stringify(o[k])}`);
@@ -790,8 +821,13 @@ export function readSettingsFile(path: string): RecordingSettings {
     if (typeof o.resolution !== 'string') throw new BodycamError('E_CONFIG_VALUE', `resolution must be text like "VGA" or "640x480"`);
     [s.width, s.height] = parseResolution(o.resolution);
   }
-  checkSettings(s);
+  checkSettings({ ...DEFAULT_SETTINGS, ...s });
   return s;
+}
+
+/** A settings file over the armoury's defaults (DEFAULT_SETTINGS): a whole configuration's settings. */
+export function readSettingsFile(path: string): RecordingSettings {
+  return { ...DEFAULT_SETTINGS, ...readSettingsOverrides(path) };
 }
 
 export async function provisionCommand(argv: string[], print: (line: string) => void, deps: Partial<ProvisionDeps> = {}): Promise<number> {
@@ -897,7 +933,7 @@ export async function provisionCommand(argv: string[], print: (line: string) => 
   if (sub === 'camera') {
     const device = required(p, 'device');
     const officer = required(p, 'officer');
-    const settings = stringOption(p, 'config') ? readSettingsFile(stringOption(p, 'config')!) : undefined;
+    const settings = stringOption(p, 'config') ? readSettingsOverrides(stringOption(p, 'config')!) : undefined;
     const firmwareKeys = ((p.options['firmware-key'] as string[] | undefined) ?? []).map(readPublicKey);
     const targets = ['sim', 'listen', 'connect', 'port'].filter((k) => stringOption(p, k) !== undefined);
     if (targets.length !== 1) throw new BodycamError('E_USAGE', 'give exactly one of --listen HOST:PORT, --connect HOST:PORT, --sim STATE-DIR or --port SERIAL');

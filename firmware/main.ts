@@ -97,6 +97,7 @@ export function start(platform: Platform, options: StartOptions): Started {
       ed25519,
       reason: held,
       keyId: identity.keyId,
+      recording: { width: options.camera.width, height: options.camera.height, frameRate: options.camera.frameRate },
       onInstalled: () => {
         if (!closed) startRecorder();
       },

@@ -31,7 +31,7 @@ import { ENGINES, startEngine, type EngineName } from '../host-sim/engine.js';
 import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { nodeChecksum, nodeDigest, SeededRandom, SimHardware, VirtualClock } from '../host-sim/node/hardware.js';
 import { nodeCipher } from '../host/ports.js';
-import { PROVISION_KEYSTORE } from '../host-sim/guest/provision.js';
+import { PROVISION_KEYSTORE, SIM_FIRMWARE_VERSION } from '../host-sim/guest/provision.js';
 
 const ed25519 = hostEd25519();
 const PASS = 'correct horse battery staple';
@@ -45,11 +45,11 @@ function agency(name = 'Metro Police'): AgencyRoot {
 }
 
 /** A simulated camera on an engine, its KeyStore partitions in files under `dir`. */
-async function engineCamera(name: EngineName, dir: string, seed: string) {
+async function engineCamera(name: EngineName, dir: string, seed: string, recording?: [number, number, number]) {
   const hw = new SimHardware({ seed });
   const platform = { ...hw.platform(), KeyStore: new FileKeyStores(dir, { nvsNames: true }).port() };
   const engine = await startEngine(name, platform);
-  const opened = (await engine.call('provision.open')).value as Map<string, CborValue>;
+  const opened = (await engine.call('provision.open', ...(recording ? [PROVISION_KEYSTORE, SIM_FIRMWARE_VERSION, recording] : []))).value as Map<string, CborValue>;
   const transport = new HandlerTransport(async (b) => (await engine.call('provision.receive', b)).value as Uint8Array[], () => engine.close());
   const state = async () => (await engine.call('provision.state')).value as Map<string, Uint8Array>;
   return { engine, transport, key: opened.get('key') as Uint8Array, provisioned: opened.get('provisioned') as boolean, state };
@@ -184,6 +184,29 @@ for (const name of ENGINES) {
       await a.transport.close();
       await b.transport.close();
     }
+  });
+}
+
+for (const name of ENGINES) {
+  test(`[${name}] the configuration records what the camera says its board records best, unless the agency asks otherwise; a camera that says nothing, or a mode the configuration can't hold, gets the armoury's default`, async (t) => {
+    const root = agency();
+    let n = 0;
+    const mode = async (recording: [number, number, number] | undefined, settings?: Parameters<typeof provisionCamera>[0]['settings']) => {
+      const cam = await engineCamera(name, tmp('mode'), `mode-${String(recording)}`, recording);
+      try {
+        const r = await provisionCamera({ root, device: `CAM-${++n}`, officer: 'PC 1 Adams', transport: cam.transport, settings, ed25519 });
+        const c = verifyConfig(r.config, root.publicKey, { ed25519 });
+        return [c.width, c.height, c.frameRate, c.quality];
+      } finally {
+        await cam.transport.close();
+      }
+    };
+    t.deepEqual(await mode([640, 480, 5]), [640, 480, 5, DEFAULT_SETTINGS.quality], 'a GC0308 board: VGA at 5 fps');
+    t.deepEqual(await mode([800, 600, 25]), [800, 600, 25, DEFAULT_SETTINGS.quality], 'an OV2640 board: SVGA at 25 fps');
+    t.deepEqual(await mode([640, 480, 5], { frameRate: 10, quality: 20 }), [640, 480, 10, 20], "the agency's settings file wins where it speaks");
+    t.deepEqual(await mode(undefined), [DEFAULT_SETTINGS.width, DEFAULT_SETTINGS.height, DEFAULT_SETTINGS.frameRate, DEFAULT_SETTINGS.quality], 'firmware that reports no mode');
+    t.deepEqual(await mode([1000, 1000, 25]), [DEFAULT_SETTINGS.width, DEFAULT_SETTINGS.height, DEFAULT_SETTINGS.frameRate, DEFAULT_SETTINGS.quality], 'a size no configuration holds');
+    t.deepEqual([DEFAULT_SETTINGS.width, DEFAULT_SETTINGS.height, DEFAULT_SETTINGS.frameRate], [800, 600, 25], "the armoury's own default is the OV2640's SVGA at 25 fps");
   });
 }
 

@@ -122,6 +122,8 @@ export interface ProvisioningBootOptions {
   keyId: Uint8Array;
   retry?: Partial<RetryPolicy>;
   pins?: { button?: string | number; led?: string | number };
+  /** The board's best recording mode (CameraProvisioningOptions.recording), told to the armoury. */
+  recording?: { width: number; height: number; frameRate: number };
   /** The certificate is installed: start the recorder. */
   onInstalled: (device: string) => void;
   onEvent?: (e: ProvisionEvent) => void;
@@ -241,6 +243,7 @@ export class ProvisioningBoot {
       checksum: this.#p.checksum,
       ed25519: this.#o.ed25519,
       firmwareVersion: this.#o.firmwareVersion,
+      ...(this.#o.recording ? { recording: this.#o.recording } : {}),
       onEvent: (e) => {
         if (e.kind === 'installed') {
           this.#phase = 'installed';

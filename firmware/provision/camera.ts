@@ -99,6 +99,12 @@ export interface CameraProvisioningOptions {
   /** The camera's Ed25519 (firmware/main.ts: NobleEd25519), for its key pair and every check of an install. */
   ed25519: Ed25519;
   firmwareVersion: string;
+  /**
+   * The picture size and rate this camera's board records best (boards/*.json `camera`: its
+   * sensor's fastest mode this firmware sustains), told to the armoury at identify: the
+   * configuration it issues records that unless the agency asks for another.
+   */
+  recording?: { width: number; height: number; frameRate: number };
   onEvent?: (e: ProvisionEvent) => void;
 }
 
@@ -175,6 +181,7 @@ export class CameraProvisioning {
           keyId: this.#identity.keyId,
           fw: this.#o.firmwareVersion,
           provisioned: cert !== undefined,
+          ...(this.#o.recording ? { width: this.#o.recording.width, height: this.#o.recording.height, frameRate: this.#o.recording.frameRate } : {}),
         });
         this.#o.onEvent?.({ kind: 'identified', provisioned: cert !== undefined });
         return;

@@ -56,16 +56,17 @@ export interface CameraConfig extends RecordingSettings {
 }
 
 /**
- * The armoury's default configuration: VGA at 5 fps (a camera mode every JPEG sensor gives, and
- * small enough for the simulator's practice stores), JPEG quality 12 (Moddable's camera module
- * default), a 30-second pre-event buffer (what leading cameras ship with), 30-second segments
- * (one signature every 30 s), sound on, and pre-event video without sound (as Axon ships: an
- * administrator turns pre-event audio on). The boards' own files (boards/*.json) say what their
- * sensor and this firmware sustain — SVGA at 25 fps for the OV2640, measured by
- * `npm run bench -- audio` — and a camera records that when it holds no valid configuration;
- * an agency asks for it with `--config` (README, "Provisioning a camera").
+ * The armoury's default configuration. Picture size and rate: what the camera's board records
+ * best — boards/*.json `camera`, which the camera reports when the armoury identifies it (SVGA at
+ * 25 fps for the OV2640 boards, what their sensor gives at SVGA and this firmware sustains with
+ * sound, sealing and signing, `npm run bench -- audio`; VGA at 5 fps for the GC0308) — and the
+ * values below for a camera that reports none (firmware before it did: the OV2640's SVGA at 25
+ * fps). JPEG quality 12 (Moddable's camera module default), a 30-second pre-event buffer (what
+ * leading cameras ship with), 30-second segments (one signature every 30 s), sound on, and
+ * pre-event video without sound (as Axon ships: an administrator turns pre-event audio on). An
+ * agency asks for other values with `--config` (README, "Provisioning a camera").
  */
-export const DEFAULT_SETTINGS: Readonly<RecordingSettings> = Object.freeze({ segmentSeconds: 30, preEventSeconds: 30, width: 640, height: 480, frameRate: 5, quality: 12, audio: true, preEventAudio: false });
+export const DEFAULT_SETTINGS: Readonly<RecordingSettings> = Object.freeze({ segmentSeconds: 30, preEventSeconds: 30, width: 800, height: 600, frameRate: 25, quality: 12, audio: true, preEventAudio: false });
 
 /** Picture sizes the supported sensors give as JPEG, by the names people use for them. */
 export const RESOLUTIONS: Readonly<Record<string, readonly [number, number]>> = deepFreeze({

@@ -1,12 +1,14 @@
 // The provisioning exchange's messages: one CBOR map per frame (carried with the dock link's
 // framing, firmware/dock/frame.ts), `t` names the type. The armoury asks, the camera answers:
 //
-//   identify  {}                                   → identity  {id, key, keyId, fw, provisioned}
+//   identify  {}                                   → identity  {id, key, keyId, fw, provisioned[, width, height, frameRate]}
 //   install   {cert, root, config, revocations, force[, firmwareKeys]} → installed {id, keyId, configVersion}
 //   either side: error {code, message, fatal}
 //
 // Fields added after the first release are optional (OPTIONAL_FIELDS below), so an older armoury tool's
-// install still decodes: `firmwareKeys` (the root-signed firmware key set, or null).
+// install still decodes: `firmwareKeys` (the root-signed firmware key set, or null); and an older
+// camera's identity: `width`, `height`, `frameRate` (the picture size and rate its board records
+// best, boards/*.json `camera`: the armoury's default for the camera's configuration).
 // Like firmware/dock/messages.ts, encodeProvisionMessage() refuses to send what
 // decodeProvisionMessage() would refuse to receive; every field is typed and bounded.
 
@@ -36,7 +38,7 @@ const object = bytes(1, MAX_OBJECT);
 
 export const PROVISION_SCHEMAS = deepFreeze({
   identify: {},
-  identity: { id: orNull(text), key: bytes(32, 32), keyId: bytes(8, 8), fw: text, provisioned: bool },
+  identity: { id: orNull(text), key: bytes(32, 32), keyId: bytes(8, 8), fw: text, provisioned: bool, width: orNull(uint), height: orNull(uint), frameRate: orNull(uint) },
   install: { cert: object, root: bytes(32, 32), config: object, revocations: orNull(object), force: bool, firmwareKeys: orNull(object) },
   installed: { id: text, keyId: bytes(8, 8), configVersion: uint },
   error: { code: text, message: text, fatal: bool },
@@ -45,7 +47,7 @@ export const PROVISION_SCHEMAS = deepFreeze({
 export type ProvisionMessageType = keyof typeof PROVISION_SCHEMAS;
 
 /** Fields a message may leave out (added to the exchange later); absent reads as null. */
-export const OPTIONAL_FIELDS: Readonly<Partial<Record<ProvisionMessageType, readonly string[]>>> = Object.freeze({ install: Object.freeze(['firmwareKeys']) });
+export const OPTIONAL_FIELDS: Readonly<Partial<Record<ProvisionMessageType, readonly string[]>>> = Object.freeze({ install: Object.freeze(['firmwareKeys']), identity: Object.freeze(['width', 'height', 'frameRate']) });
 
 export interface ProvisionMessage {
   t: ProvisionMessageType;

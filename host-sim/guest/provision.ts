@@ -21,11 +21,16 @@ function handler(env: GuestEnv): CameraProvisioning {
 }
 
 export const provisionEntries: Record<string, Entry> = Object.freeze({
-  /** Boot the camera's provisioning service (makes the key pair on first boot); returns its key. */
-  'provision.open': (env, path = PROVISION_KEYSTORE, fw = SIM_FIRMWARE_VERSION) => {
+  /**
+   * Boot the camera's provisioning service (makes the key pair on first boot); returns its key.
+   * `recording`: [width, height, frameRate], the board's best mode it reports at identify (absent:
+   * it reports none, as firmware before it did).
+   */
+  'provision.open': (env, path = PROVISION_KEYSTORE, fw = SIM_FIRMWARE_VERSION, recording = null) => {
     const keyStore = new env.platform.KeyStore({ path: String(path) });
     const p = env.platform;
-    const h = new CameraProvisioning({ keyStore, random: p.random, digest: p.digest, checksum: p.checksum, ed25519: cameraEd25519(env), firmwareVersion: String(fw) });
+    const mode = Array.isArray(recording) ? { width: Number(recording[0]), height: Number(recording[1]), frameRate: Number(recording[2]) } : undefined;
+    const h = new CameraProvisioning({ keyStore, random: p.random, digest: p.digest, checksum: p.checksum, ed25519: cameraEd25519(env), firmwareVersion: String(fw), ...(mode ? { recording: mode } : {}) });
     env.state.provisioning = h;
     env.state.provisioningKeyStore = keyStore;
     return { key: h.identity.publicKey, keyId: h.identity.keyId, provisioned: h.provisioned };
