@@ -16,9 +16,8 @@ import { decodeCustodyLeaf, readLogLeaves } from '../evidence/custody-log.js';
 import { SafeReader } from '../evidence/layout.js';
 import { repoRoot } from '../host-sim/xs/bundle.js';
 import { bodycamAsync, dockProcess } from './helpers/cli.js';
+import { CHROMIUM, SHOTS } from './helpers/console.js';
 
-const CHROMIUM = process.env.BODYCAM_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const SHOTS = join(repoRoot, 'out', 'console-test');
 const DOCS = process.env.BODYCAM_CONSOLE_DOCS === '1';
 const PASSPHRASE = { BODYCAM_PASSPHRASE: 'correct horse battery staple' };
 const EXAMINER = { name: 'alice.examiner', password: 'examiner passphrase 7' };

@@ -21,11 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCustodyLeaf, readLogLeaves } from '../evidence/custody-log.js';
 import { SafeReader } from '../evidence/layout.js';
-import { repoRoot } from '../host-sim/xs/bundle.js';
 import { bodycamAsync, dockProcess } from './helpers/cli.js';
+import { CHROMIUM, SHOTS } from './helpers/console.js';
 
-const CHROMIUM = process.env.BODYCAM_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const SHOTS = join(repoRoot, 'out', 'console-test');
 const ENV = { BODYCAM_PASSPHRASE: 'correct horse battery staple', BODYCAM_EVIDENCE_PASSPHRASE: 'evidence office passphrase 3' };
 const EXAMINER = { name: 'dana.examiner', password: 'examiner passphrase 7' };
 const OPERATOR = { name: 'eve.operator', password: 'operator passphrase 9' };
