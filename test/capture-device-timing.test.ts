@@ -152,3 +152,55 @@ for (const engine of ['node', 'xs'] as EngineName[]) {
     }
   });
 }
+
+/** Hold the record button down or let it go while the camera runs on device timing. */
+async function buttonOnDevice(c: TestCamera, down: boolean, ms: number, busy: BusySpan[]): Promise<void> {
+  c.hw.buttons.set('record', down);
+  await c.runDevice(ms, busy);
+}
+
+const CLEAR_SVGA: Mode = { ...SEALED_SVGA, name: 'clear, SVGA 25 fps', sealed: false };
+
+// The press promotes the pre-event ring: its frames were read back and hashed in that callback
+// (5 s of SVGA: 15 M units, 2.9 s of the core; 41 frames lost as the recording started) and are
+// now hashed in timer slices. The stop signed its segment, wrapped the ring's key and signed two
+// ledger entries in one callback (11 frames lost); now each is sliced or deferred.
+for (const mode of [CLEAR_SVGA, SEALED_SVGA]) {
+  test.serial(`[xs] device timing, ${mode.name}, 3 driver buffers, 5 s of pre-event: the press that starts a recording and the long press that stops it lose no frame, and the segment holds every frame from the ring on`, async (t) => {
+    const key = evidenceKey();
+    const c = await TestCamera.start({
+      engine: 'xs', frameRate: mode.frameRate, width: mode.width, height: mode.height, blocks: mode.blocks, segmentSeconds: 60, preEventSeconds: 5, camera: { buffers: 3, logCaptures: true },
+      ...(mode.sealed ? { evidenceKeys: [{ keyId: key.keyId, publicKey: key.publicKey }] } : {}),
+    });
+    try {
+      await c.run(1000);
+      const busy: BusySpan[] = [];
+      await c.runDevice(6000, busy); // standby: the pre-event ring fills
+      const before = c.cam.overruns;
+      await buttonOnDevice(c, true, 200, busy);
+      await buttonOnDevice(c, false, 3000, busy);
+      const atStart = c.cam.overruns - before;
+      t.is((await c.status()).state, 'recording');
+      await buttonOnDevice(c, true, 2300, busy); // held past the long-press time
+      await buttonOnDevice(c, false, 2000, busy);
+      const atStop = c.cam.overruns - before - atStart;
+      const s = await c.status();
+      t.is(s.state, 'standby');
+      t.log(`${mode.name}: overruns ${atStart} at the press, ${atStop} at the stop; keys ${JSON.stringify(s.keys)}; longest callback ${busy.reduce((n, b) => Math.max(n, b.units), 0).toLocaleString('en')} units`);
+      t.is(atStart, 0, 'no frame lost as the recording starts');
+      t.is(atStop, 0, 'no frame lost as it stops');
+      t.deepEqual(s.keys, mode.sealed ? { ahead: 1, inline: 1 } : { ahead: 0, inline: 0 }, "the ring after the stop took the key prepared while recording; only the boot's was wrapped on the spot");
+      const segs = c.segments(key);
+      t.is(segs.length, 1);
+      const [seg] = segs;
+      t.true(seg.state === 'sealed', 'the stopped segment was signed in slices');
+      const frames = seg.monotonic;
+      t.true(frames[0] < 7000 - 4000, 'it starts with the pre-event frames');
+      const captured = c.cam.captureTimes.filter((m) => m >= frames[0] && m <= frames[frames.length - 1]);
+      t.is(frames.length, captured.length, "every frame the sensor took from the ring's first to the stop is in the segment");
+      t.is(seg.manifest.frames, frames.length, 'and hashed into its manifest');
+    } finally {
+      await c.close();
+    }
+  });
+}

@@ -62,6 +62,13 @@ export interface AuditLedgerOptions {
   capacity?: number;
 }
 
+/** When an entry happened, by the camera's clock (monotonic ms, UTC ms, the clock's source). */
+export interface LedgerTime {
+  mono: number;
+  utc: number;
+  source: string;
+}
+
 export class AuditLedger {
   readonly #o: AuditLedgerOptions;
   #next = 0;
@@ -103,19 +110,24 @@ export class AuditLedger {
     return this.#dropped;
   }
 
-  /** Sign and persist one entry; returns its index. */
-  append(event: LedgerEvent, detail: Record<string, CborValue> = {}): number {
+  /** The clock's reading for an entry made now and signed later (append's `at`). */
+  now(): LedgerTime {
+    const c = this.#o.clock;
+    return { mono: Math.floor(c.monotonic()), utc: Math.max(0, Math.floor(c.utc())), source: c.source().source };
+  }
+
+  /** Sign and persist one entry, stamped `at` (default: now); returns its index. */
+  append(event: LedgerEvent, detail: Record<string, CborValue> = {}, at: LedgerTime = this.now()): number {
     const o = this.#o;
     const index = this.#next;
-    const src = o.clock.source();
     const bytes = signStructure(LEDGER_TYPE, {
       device: o.device,
       index,
       prev: this.#prev,
       boot: o.boot,
-      mono: Math.floor(o.clock.monotonic()),
-      utc: Math.max(0, Math.floor(o.clock.utc())),
-      clockSource: src.source,
+      mono: at.mono,
+      utc: at.utc,
+      clockSource: at.source,
       event,
       detail,
     }, o.signer);

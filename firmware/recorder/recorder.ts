@@ -62,12 +62,19 @@ import { KEY_CONFIG, heldRevocations, keepRevocations } from '../provision/camer
 import { fromSignedConfig, heldConfig, recorderConfig, type RecorderConfig } from './config.js';
 import { ButtonGestures } from './gestures.js';
 import { HAPTIC, Indicators, type RecorderState } from './indicators.js';
-import { AuditLedger } from './ledger.js';
+import { AuditLedger, type LedgerEvent, type LedgerTime } from './ledger.js';
 import { EvidenceKeeper, encodeMeta, type SegmentMeta } from './evidence.js';
 
 export type { RecorderState } from './indicators.js';
 
 /** KeyStore names (≤ 15 characters). */
+/**
+ * Records of a promoted pre-event ring hashed in one timer slice: each is read back from the store
+ * and hashed (a 25 KiB SVGA frame is a few milliseconds of the core), so a slice stays well inside
+ * the 120 ms three driver buffers hold at 25 fps, and the slices outpace the sensor.
+ */
+export const HASH_RECORDS_PER_SLICE = 2;
+
 export const KEY_BOOT_COUNT = 'boot.count';
 /** 1 while powered, 0 after a clean shutdown: a 1 found at boot means the power was cut. */
 export const KEY_POWER = 'power.on';
@@ -169,9 +176,19 @@ export class Recorder {
   /** Record indices of the open segment's first and last stored records (the END record names them). */
   #sealFirst = 0;
   #sealLast = NO_RECORD;
+  /**
+   * The promoted pre-event ring's records not yet hashed into the open segment's manifest: they
+   * are read back from the store and hashed in timer slices (HASH_RECORDS_PER_SLICE a slice), in
+   * order, with every record appended since, until none is left; until then frames are stored
+   * but not hashed as they come. `next`: the store position of the next record to hash.
+   */
+  #backlog: { id: number; next: number | undefined; first: boolean; timer: TimerId | undefined } | undefined;
   /** A record was sealed and the store then failed to take it: the stream has a hole, so it ends at the next record. */
   #sealBroken = false;
   #builder: ManifestBuilder | undefined;
+  /** Ledger entries made and not yet signed (#log), oldest first, and the timer turn that signs the next. */
+  #logQueue: { event: LedgerEvent; detail: Record<string, CborValue>; at: LedgerTime }[] = [];
+  #logTimer: TimerId | undefined;
   /** The segment a rollover closed unsigned, while its signature is made in timer slices. */
   #signing: { info: SegmentInfo; prepared: PreparedManifest; steps: SignSteps; done: boolean; timer: TimerId | undefined } | undefined;
   #meta: SegmentMeta | undefined;
@@ -285,7 +302,7 @@ export class Recorder {
   /** The record button was held for the long-press time. */
   longPress(): void {
     if (this.#state !== 'recording' || this.#pressStarted) return;
-    this.#stopRecording('button');
+    this.#stopRecording('button', true);
     this.#indicators.pulse(HAPTIC.stop);
     this.#enterStandby();
   }
@@ -484,23 +501,11 @@ export class Recorder {
         const meta = this.#newMeta(preEventFrames > 0 ? FLAG_PRE_EVENT : 0);
         const writer = ring.promote(encodeMeta(meta), now);
         this.#open(writer, meta);
-        // The kept pre-event frames are the start of this segment: hash them into its manifest
-        // (sealed ones as stored, their times from their headers, opened with the ring's key).
-        if (writer.records > 0) {
-          const s = this.#sealer;
-          let first = true;
-          for (const r of this.#store.records(writer.id)) {
-            let header = r.header;
-            if (s) {
-              const index = new DataView(r.header.buffer, r.header.byteOffset, r.header.byteLength).getUint32(4);
-              if (first) this.#sealFirst = index;
-              this.#sealLast = index;
-              header = s.openHeader(r.header);
-            }
-            first = false;
-            if (this.#addToManifest(header, r.header, r.body)) this.#stats.evidenceFrames++;
-          }
-        } else if (this.#sealer) this.#sealFirst = this.#sealer.records;
+        // The kept pre-event frames are the start of this segment: they are hashed into its
+        // manifest in timer slices from here (#hashBacklog), not in this callback — read back and
+        // hashed, a 30-s ring is seconds of the core's time, and the sensor does not wait.
+        if (writer.records > 0) this.#startBacklog(writer.id);
+        else if (this.#sealer) this.#sealFirst = this.#sealer.records;
       } else this.#openNew(0);
     } catch (e) {
       if (ring && !this.#writer) this.#ring = ring; // promote failed: it is still a ring
@@ -548,6 +553,7 @@ export class Recorder {
    */
   #takeOpen(): { writer: SegmentWriter; builder: ManifestBuilder } | undefined {
     this.#finishSigning();
+    this.#finishBacklog();
     const writer = this.#writer;
     const builder = this.#builder;
     this.#writer = undefined;
@@ -586,16 +592,24 @@ export class Recorder {
     this.#stats.segmentsSealed++;
   }
 
-  #stopRecording(reason: string): void {
+  /**
+   * End the recording. `inSlices` (the officer's stop, the camera recording on in standby): the
+   * last segment closes unsigned, is signed in timer slices as at a rollover, and the key
+   * prepared for the next stream goes to the pre-event ring, so the stop costs the sensor no
+   * frame. Otherwise (docking, a full store, a dying battery) it is signed here and now.
+   */
+  #stopRecording(reason: string, inSlices = false): void {
     if (this.#state !== 'recording' && !this.#writer) return;
     this.#set('stopping');
     const recording = this.#recording;
     const sealed = this.#stats.segmentsSealed;
+    const closing = this.#writer && this.#writer.records > 0 ? this.#writer.sequence : undefined;
     try {
-      this.#seal(FLAG_CLEAN_CLOSE);
+      if (inSlices) this.#keepingNextKey(() => this.#closeUnsigned(FLAG_CLEAN_CLOSE));
+      else this.#seal(FLAG_CLEAN_CLOSE);
     } finally {
       this.#keys.delete(KEY_RECORDING);
-      this.#log('stopped', { recording, reason, seq: this.#keeper.head()?.seq ?? null, sealedNow: this.#stats.segmentsSealed - sealed });
+      this.#log('stopped', { recording, reason, seq: closing ?? this.#keeper.head()?.seq ?? null, sealedNow: this.#stats.segmentsSealed - sealed });
     }
   }
 
@@ -647,6 +661,7 @@ export class Recorder {
 
   #shutdown(reason: string): void {
     this.#log('powered-off', { reason });
+    this.#flushLog();
     this.#capture?.close();
     this.#capture = undefined;
     this.#audio?.close();
@@ -723,7 +738,8 @@ export class Recorder {
       }
       this.#sealLast = s.lastSealed;
     } else this.#writer!.append(header, b);
-    if (this.#addToManifest(header, stored, b)) this.#stats.evidenceFrames++;
+    // While the promoted ring is being hashed, this record waits its turn in the store.
+    if (!this.#backlog && this.#addToManifest(header, stored, b)) this.#stats.evidenceFrames++;
     this.#failures = 0;
   }
 
@@ -766,17 +782,25 @@ export class Recorder {
    */
   #rollover(): void {
     // The key prepared in slices outlives the closing stream: the next segment takes it.
+    this.#keepingNextKey(() => this.#closeUnsigned(FLAG_CLEAN_CLOSE));
+    this.#openNew(0);
+    this.#segmentEnd += this.#config.segmentSeconds * 1000;
+  }
+
+  /**
+   * Run `close`, which ends the open stream, keeping the content key prepared in slices for the
+   * stream that follows at once (the next segment at a rollover, the pre-event ring at a stop).
+   */
+  #keepingNextKey(close: () => void): void {
     const next = this.#nextKey;
     this.#nextKey = undefined;
     try {
-      this.#closeUnsigned(FLAG_CLEAN_CLOSE);
+      close();
     } catch (e) {
       next?.close();
       throw e;
     }
     this.#nextKey = next;
-    this.#openNew(0);
-    this.#segmentEnd += this.#config.segmentSeconds * 1000;
   }
 
   #closeUnsigned(flags: number): void {
@@ -809,6 +833,56 @@ export class Recorder {
   }
 
   /** Finish a signature still in slices now (before a seal, a stop, a dock). */
+  #startBacklog(id: number): void {
+    this.#backlog = { id, next: undefined, first: true, timer: undefined };
+    this.#backlog.timer = this.#p.timer.set(() => this.#guard(() => this.#backlogSlice()), 0);
+  }
+
+  /** One slice: up to HASH_RECORDS_PER_SLICE records of the backlog hashed; the last one ends it. */
+  #backlogSlice(): void {
+    const b = this.#backlog;
+    if (!b) return;
+    b.timer = undefined;
+    if (this.#hashBacklog(HASH_RECORDS_PER_SLICE)) b.timer = this.#p.timer.set(() => this.#guard(() => this.#backlogSlice()), 0);
+  }
+
+  /** Before the segment closes: whatever is left of the backlog, hashed now. */
+  #finishBacklog(): void {
+    const b = this.#backlog;
+    if (!b) return;
+    if (b.timer !== undefined) this.#p.timer.clear(b.timer);
+    b.timer = undefined;
+    this.#hashBacklog(Infinity);
+  }
+
+  /**
+   * Hash up to `max` records of the backlog into the open manifest, in store order (sealed ones
+   * as stored, their times from their headers opened with the stream's key); true while some are
+   * left. With none left the backlog ends, and frames are hashed as they come again.
+   */
+  #hashBacklog(max: number): boolean {
+    const b = this.#backlog!;
+    const s = this.#sealer;
+    for (let n = 0; n < max; n++) {
+      const r = this.#store.frameFrom(b.id, b.next);
+      if (!r) {
+        this.#backlog = undefined;
+        return false;
+      }
+      b.next = r.next;
+      let header = r.header;
+      if (s) {
+        const index = new DataView(r.header.buffer, r.header.byteOffset, r.header.byteLength).getUint32(4);
+        if (b.first) this.#sealFirst = index;
+        if (this.#sealLast === NO_RECORD || index > this.#sealLast) this.#sealLast = index;
+        header = s.openHeader(r.header);
+      }
+      b.first = false;
+      if (this.#addToManifest(header, r.header, r.body)) this.#stats.evidenceFrames++;
+    }
+    return true;
+  }
+
   #finishSigning(): void {
     const s = this.#signing;
     if (!s) return;
@@ -885,7 +959,10 @@ export class Recorder {
       driftStatement: (dockUtc, cameraUtc, nonce) =>
         signStructure(DRIFT_TYPE, { device: this.#device, boot: this.#boot, mono: Math.floor(p.clock.monotonic()), dockUtc, cameraUtc, drift: cameraUtc - dockUtc, nonce }, this.#identity),
       applyConfig: (cose) => this.#applyConfig(cose),
-      ledger: (after, max) => this.#ledger.page(after, max),
+      ledger: (after, max) => {
+        this.#flushLog();
+        return this.#ledger.page(after, max);
+      },
       onEvent: (e) => this.#dockEvent(e),
     });
     this.#session = session;
@@ -988,13 +1065,46 @@ export class Recorder {
     return id;
   }
 
-  #log(event: Parameters<AuditLedger['append']>[0], detail: Record<string, CborValue>): void {
+  /**
+   * One ledger entry, stamped now. A signature is a few hundred milliseconds of the core on a
+   * camera, so a callback signs at most one: an entry made while another was signed since the
+   * last timer turn waits in order for a timer callback of its own (a stop is 'stopped' then
+   * 'buffering', two signatures the sensor's three buffers would not outlast). Whatever waits is
+   * signed at once before the ledger is read, the camera docks or powers off (#flushLog).
+   */
+  #log(event: LedgerEvent, detail: Record<string, CborValue>): void {
+    const at = this.#ledger.now();
+    if (this.#logTimer !== undefined) {
+      this.#logQueue.push({ event, detail, at });
+      return;
+    }
+    this.#appendLog(event, detail, at);
+    this.#logTimer = this.#p.timer.set(() => this.#guard(() => this.#nextLog()), 0);
+  }
+
+  #appendLog(event: LedgerEvent, detail: Record<string, CborValue>, at: LedgerTime): void {
     try {
-      this.#ledger.append(event, detail);
+      this.#ledger.append(event, detail, at);
     } catch {
       // A ledger that can't be written must not stop the camera from recording.
       this.#stats.ledgerErrors++;
     }
+  }
+
+  /** A timer turn: the next waiting entry signed (and another turn for the one after), or none waits. */
+  #nextLog(): void {
+    this.#logTimer = undefined;
+    const e = this.#logQueue.shift();
+    if (!e) return;
+    this.#appendLog(e.event, e.detail, e.at);
+    this.#logTimer = this.#p.timer.set(() => this.#guard(() => this.#nextLog()), 0);
+  }
+
+  /** Every waiting entry signed now. */
+  #flushLog(): void {
+    if (this.#logTimer !== undefined) this.#p.timer.clear(this.#logTimer);
+    this.#logTimer = undefined;
+    for (let e = this.#logQueue.shift(); e; e = this.#logQueue.shift()) this.#appendLog(e.event, e.detail, e.at);
   }
 
   // ---------------------------------------------------------------- outside

@@ -276,6 +276,23 @@ export class SegmentStore {
     }
   }
 
+  /**
+   * The first frame record of segment `id` at or after store position `from` (absent: the
+   * segment's start), verified against its CRC, with the position of the record after it; or
+   * undefined when there is none yet. For reading a segment that is still growing, one record
+   * at a time: a later call from the same position finds what was appended since.
+   */
+  frameFrom(id: number, from?: number): (StoredRecord & { next: number }) | undefined {
+    const seg = this.#readable(id);
+    const end = this.#endOf(seg);
+    for (let p = from ?? seg.start; p < end; ) {
+      const r = this.#readRecord(seg, p);
+      if (r.type === RecordType.FRAME) return { header: r.payload.subarray(0, r.headerLength), body: r.payload.subarray(r.headerLength), next: r.next };
+      p = r.next;
+    }
+    return undefined;
+  }
+
   /** `length` bytes of the segment media from `offset` (shorter at the end). */
   readMedia(id: number, offset: number, length: number): Uint8Array {
     const seg = this.#readable(id);
