@@ -140,7 +140,7 @@ test('a recording takes the prepared key at each rollover, wraps on the spot onl
   }
 });
 
-test('a stop zeroes the open segment\'s key and the next one prepared behind it', async (t) => {
+test('a stop zeroes the closed segment\'s key; the one prepared behind it becomes the pre-event ring\'s (not wrapped again), zeroed when the ring ends', async (t) => {
   const k = keyPair('stop-key');
   let random: KeptRandom | undefined;
   const c = await TestCamera.start({
@@ -158,8 +158,15 @@ test('a stop zeroes the open segment\'s key and the next one prepared behind it'
     const upToStop = random!.filled.length;
     t.is(upToStop - first, 2 * 2, 'two keys prepared (the rollover\'s and the next one), each a content key and an ephemeral seed');
     await c.longPress();
-    t.not((await c.status()).state, 'recording');
-    t.true(random!.filled.slice(first, upToStop).every((f) => zero(f.array)), 'every key prepared while recording is zeroed');
+    const after = await c.status();
+    t.is(after.state, 'standby');
+    t.deepEqual(after.keys, { ahead: 2, inline: 1 }, 'the ring took the key prepared while recording');
+    const [segmentKey, segmentSeed, ringKey, ringSeed] = random!.filled.slice(first, upToStop);
+    t.true(zero(segmentKey.array) && zero(segmentSeed.array), "the closed segment's key and its ephemeral seed are zeroed");
+    t.true(zero(ringSeed.array), "the ring's ephemeral seed is zeroed once its key is wrapped");
+    t.false(zero(ringKey.array), "the ring's content key is in RAM while the ring is open");
+    await c.engine.call('recorder.off'); // switched off: the ring ends
+    t.true(zero(ringKey.array), 'and zeroed when the ring ends');
   } finally {
     await c.close();
   }

@@ -6,8 +6,7 @@
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode, encode, Tag, type CborValue } from '../firmware/codec/cbor.js';
 import { decodeSign1 } from '../firmware/signing/cose.js';
@@ -22,6 +21,7 @@ import { parseScenario } from '../host-sim/scenario/format.js';
 import { runScenario, SIM_DEVICE, SIM_EVIDENCE_KEY_FILE, SIM_EVIDENCE_PASSPHRASE } from '../host-sim/scenario/runner.js';
 import { loadScenario } from '../cli/sim.js';
 import { synthetic } from '../host-sim/sensor/sim-camera.js';
+import { tempDir } from './helpers/tmp.js';
 
 function files(dir: string): string[] {
   const out: string[] = [];
@@ -35,7 +35,7 @@ function files(dir: string): string[] {
 }
 
 test('a sealed shift: nothing plaintext on the dock\'s disk; verify without the key; export with it (who, which key, when); refused without it; a re-wrapped segment fails verification', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'bodycam-sealed-shift-'));
+  const out = tempDir('bodycam-sealed-shift-');
   const sc = parseScenario(loadScenario('default-shift'), { scale: 0.3 });
   const r = await runScenario(sc, { engine: 'node', seed: 11, out, export: true });
   t.true(r.ok, JSON.stringify(r.lost));

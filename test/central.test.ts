@@ -7,8 +7,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ListMultipartUploadsCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -22,6 +21,7 @@ import { exportCommand } from '../cli/export.js';
 import { centralAvailable, startCentralServers, TcpProxy, type CentralServers } from './helpers/central.js';
 import { dock, dockIdentity, rootFile, seed, startCamera, startStation } from './helpers/dock.js';
 import { writeDockIdentity } from '../dock-station/identity.js';
+import { tempDir } from './helpers/tmp.js';
 
 const available = centralAvailable();
 const serial = available ? test.serial : test.skip;
@@ -121,7 +121,7 @@ serial('three stations forward at once into one central store: each station\'s p
     for (const [i, station] of ['DOCK-A', 'DOCK-B', 'DOCK-C'].entries()) await sameVerify(t, stores[i], 'concurrent', station);
     // Export from the central store: the same file, byte for byte, and the same account of it.
     const exp = async (store: string[], name: string) => {
-      const out = mkdtempSync(join(tmpdir(), 'bodycam-central-export-'));
+      const out = tempDir('bodycam-central-export-');
       const lines: string[] = [];
       const code = await exportCommand([...store, '--device', 'CAM-A1', '--root', ROOT, '--format', 'avi', '--out', join(out, 'export.avi'), '--json'], (l) => lines.push(l));
       return { code, file: join(out, 'export.avi'), json: JSON.parse(lines.join('\n').split(name).join('<store>').split(out).join('<out>')) as Record<string, unknown> };
@@ -298,8 +298,8 @@ serial('`bodycam dock forward --from DIR` killed with SIGKILL mid multipart uplo
 });
 
 serial('`bodycam dock --central` as a real process: it forwards after the docking, says so on stdout, and stops cleanly', async (t) => {
-  const identityDir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
-  const storeDir = mkdtempSync(join(tmpdir(), 'bodycam-store-'));
+  const identityDir = tempDir('bodycam-dockid-');
+  const storeDir = tempDir('bodycam-store-');
   const id = dockIdentity('DOCK-CLI', 71);
   writeDockIdentity(identityDir, { seed: seed(71), certificate: id.certificate, rootKey: id.rootKey });
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), 'dock', '--listen', '127.0.0.1:0', '--json', '--store', storeDir, '--identity', identityDir, '--central', 's3://cli', '--db', servers!.config('cli').database], { env: servers!.childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -4,12 +4,12 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../host-sim/xs/bundle.js';
 import { progressPrinter } from '../cli/sim.js';
 import type { Progress } from '../host-sim/scenario/runner.js';
+import { tempDir } from './helpers/tmp.js';
 
 const BIN = join(repoRoot, 'bin', 'bodycam.js');
 
@@ -19,7 +19,7 @@ export function bodycam(...args: string[]): { status: number | null; stdout: str
 }
 
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'bodycam-cli-'));
+  return tempDir('bodycam-cli-');
 }
 
 /** Every file under dir with its bytes' hash: what "nothing changed" compares. */

@@ -4,8 +4,7 @@
 
 import test from 'ava';
 import Database from 'better-sqlite3';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Accounts, csrfMatches, SESSION_MS } from '../dock-station/console/accounts.js';
 import { DockBoard, RECENT_ROWS, type BoardRow } from '../dock-station/console/board.js';
@@ -15,6 +14,7 @@ import { KeyPairSigner } from '../firmware/signing/signer.js';
 import { nodeDigest } from '../host-sim/node/hardware.js';
 import { bodycamAsync, dockProcess } from './helpers/cli.js';
 import { certificate, root, seed } from './helpers/dock.js';
+import { tempDir } from './helpers/tmp.js';
 
 const progress = (p: Partial<SessionProgress>): SessionProgress => ({ session: 's1', device: 'CAM-1', phase: 'segment 0', segmentsDone: 0, segmentsTotal: 4, bytesDone: 0, bytesTotal: 4000, bytesReceived: 0, startedAt: 0, ...p });
 
@@ -92,8 +92,8 @@ test('[node] accounts: only an Argon2id hash is kept, a wrong password or name s
 });
 
 test('[node] bodycam console add-account takes the password from a file or the environment, never the command line; a console off loopback says so', async (t) => {
-  const identityDir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
-  const store = join(mkdtempSync(join(tmpdir(), 'bodycam-console-store-')), 'store');
+  const identityDir = tempDir('bodycam-dockid-');
+  const store = join(tempDir('bodycam-console-store-'), 'store');
   const signer = new KeyPairSigner({ seed: seed(2), digest: nodeDigest });
   writeDockIdentity(identityDir, { seed: seed(2), certificate: certificate({ id: 'DOCK-7', kind: 'dock', publicKey: signer.publicKey }), rootKey: root.publicKey });
   // No store yet: refused, nothing made.

@@ -2,8 +2,8 @@
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeDockIdentity } from '../dock-station/identity.js';
@@ -12,10 +12,11 @@ import { dock, root, seed, certificate, startCamera } from './helpers/dock.js';
 import { KeyPairSigner } from '../firmware/signing/signer.js';
 import { nodeDigest } from '../host-sim/node/hardware.js';
 import { firmwareSigner, payloadOf, signedImage } from '../host-sim/update/fixture.js';
+import { tempDir } from './helpers/tmp.js';
 
 test('[node] bodycam dock serves a camera, reports progress and the session as JSON, stops on SIGTERM', async (t) => {
-  const identityDir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
-  const storeDir = mkdtempSync(join(tmpdir(), 'bodycam-store-'));
+  const identityDir = tempDir('bodycam-dockid-');
+  const storeDir = tempDir('bodycam-store-');
   const dockSigner = new KeyPairSigner({ seed: seed(2), digest: nodeDigest });
   writeDockIdentity(identityDir, { seed: seed(2), certificate: certificate({ id: 'DOCK-7', kind: 'dock', publicKey: dockSigner.publicKey }), rootKey: root.publicKey });
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'bodycam.js'), 'dock', '--listen', '127.0.0.1:0', '--store', storeDir, '--identity', identityDir, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -75,7 +76,7 @@ function startDock(args: string[]): Promise<{ child: ReturnType<typeof spawn>; e
 }
 
 function dockIdentityDir(): string {
-  const identityDir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
+  const identityDir = tempDir('bodycam-dockid-');
   const dockSigner = new KeyPairSigner({ seed: seed(2), digest: nodeDigest });
   writeDockIdentity(identityDir, { seed: seed(2), certificate: certificate({ id: 'DOCK-7', kind: 'dock', publicKey: dockSigner.publicKey }), rootKey: root.publicKey });
   return identityDir;
@@ -83,7 +84,7 @@ function dockIdentityDir(): string {
 
 test('[node] bodycam dock refuses bad settings before writing anything: a missing firmware folder, a store whose parent does not exist', async (t) => {
   const identity = dockIdentityDir();
-  const base = mkdtempSync(join(tmpdir(), 'bodycam-dockset-'));
+  const base = tempDir('bodycam-dockset-');
   const fw = await startDock(['--listen', '127.0.0.1:0', '--store', join(base, 'store'), '--identity', identity, '--firmware', join(base, 'nosuchdir')]);
   t.is(await fw.exit, 2, fw.stderr());
   t.like(fw.events.at(-1), { ok: false, error: { code: 'E_FIRMWARE_DIR' } });
@@ -96,7 +97,7 @@ test('[node] bodycam dock refuses bad settings before writing anything: a missin
 
 test('[node] bodycam dock lists the signed images it found; one station per store (a lock); a busy port is E_PORT_BUSY, as JSON', async (t) => {
   const identity = dockIdentityDir();
-  const base = mkdtempSync(join(tmpdir(), 'bodycam-dockset-'));
+  const base = tempDir('bodycam-dockset-');
   mkdirSync(join(base, 'fw'));
   writeFileSync(join(base, 'fw', 'bodycam-1.1.0.img'), signedImage(payloadOf(10_000, 1), { version: '1.1.0', signer: firmwareSigner(0x42) }));
   writeFileSync(join(base, 'fw', 'README.txt'), 'not an image');
@@ -139,7 +140,7 @@ function bodycamAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ st
 }
 
 test('[node] practice docking, as the README walks through it: a simulated camera provisioned with --sim records a shift and docks at a running bodycam dock over TCP, twice; the store verifies', async (t) => {
-  const base = mkdtempSync(join(tmpdir(), 'bodycam-practice-'));
+  const base = tempDir('bodycam-practice-');
   const env = { BODYCAM_PASSPHRASE: 'correct horse battery staple' };
   const step = async (...args: string[]) => {
     const r = await bodycamAsync(args, env);

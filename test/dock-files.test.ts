@@ -3,14 +3,14 @@
 // any path is built, and no symlink followed inside the store.
 
 import test from 'ava';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { writeDockIdentity } from '../dock-station/identity.js';
 import { repoRoot } from '../host-sim/xs/bundle.js';
 import { dock, dockIdentity, root, seed, startCamera, startStation } from './helpers/dock.js';
+import { tempDir } from './helpers/tmp.js';
 
 function walk(dir: string, out: { path: string; mode: number; dir: boolean; link: boolean }[] = []) {
   for (const name of readdirSync(dir)) {
@@ -23,7 +23,7 @@ function walk(dir: string, out: { path: string; mode: number; dir: boolean; link
 }
 
 test('[node] dock.seed is 0600 from its first byte, even over a stale temp file left 0644', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
+  const dir = tempDir('bodycam-dockid-');
   // A temp file a crash left behind, world-readable: reusing it would keep its mode.
   writeFileSync(join(dir, `dock.seed.tmp-${process.pid}`), 'stale', { mode: 0o644 });
   const id = dockIdentity();
@@ -36,7 +36,7 @@ test('[node] bodycam dock under umask 000: every folder of its store is 0700 and
   // With no umask, a file or folder made without its own mode would come out 0666 / 0777; the
   // station chmods only the store's root and an index an older version made, so what is left is
   // the mode each was created with.
-  const base = mkdtempSync(join(tmpdir(), 'bodycam-modes-'));
+  const base = tempDir('bodycam-modes-');
   const storeDir = join(base, 'store');
   const identityDir = join(base, 'identity');
   const id = dockIdentity('DOCK-7', 2);
@@ -91,7 +91,7 @@ test('[node] a camera certificate whose id is not a safe name is refused before 
 });
 
 test('[node] symlinks planted in the store are never followed: the outside stays untouched, the camera keeps what could not be stored', async (t) => {
-  const outside = mkdtempSync(join(tmpdir(), 'bodycam-outside-'));
+  const outside = tempDir('bodycam-outside-');
   writeFileSync(join(outside, 'victim'), 'untouched');
   const { station, port, storeDir } = await startStation();
   // partial/CAM-0001 → a folder outside the store; a device-tree name → a file outside.

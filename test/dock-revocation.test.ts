@@ -4,8 +4,6 @@
 // start under a revoked or expired identity of its own. Real TCP, real SQLite, both engines.
 
 import test from 'ava';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueRevocationList, verifyRevocationList, type Certificate } from '../firmware/signing/certificate.js';
 import { isBodycamError } from '../firmware/errors.js';
@@ -14,6 +12,7 @@ import { hostEd25519 } from '../host/ed25519-node.js';
 import { DockStation } from '../dock-station/station.js';
 import { loadDockIdentity, writeDockIdentity } from '../dock-station/identity.js';
 import { certificate, dock, dockIdentity, root, seed, startCamera, startStation, AGENCY, type Camera } from './helpers/dock.js';
+import { tempDir } from './helpers/tmp.js';
 
 const KEY_ID_DOCK2 = dockIdentity('DOCK-2', 3).signer.keyId;
 const KEY_ID_DOCK1 = dockIdentity().signer.keyId;
@@ -102,14 +101,14 @@ for (const engine of ENGINES) {
 }
 
 test('[node] a station refuses to start with a revoked identity or an expired one', (t) => {
-  const storeDir = mkdtempSync(join(tmpdir(), 'bodycam-dock-'));
+  const storeDir = tempDir('bodycam-dock-');
   const revoked = t.throws(() => new DockStation({ identity: dockIdentity(), storeDir, ed25519: hostEd25519(), revocationsCose: revoking(1, KEY_ID_DOCK1) }));
   t.true(isBodycamError(revoked) && revoked.code === 'E_CERT_REVOKED', String(revoked));
   const expired = t.throws(() => new DockStation({ identity: dockIdentity('DOCK-1', 2, { notAfter: Date.UTC(2026, 0, 2) }), storeDir, ed25519: hostEd25519() }));
   t.true(isBodycamError(expired) && expired.code === 'E_CERT_EXPIRED', String(expired));
 
   // The same from the identity folder `bodycam dock --identity` loads.
-  const dir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
+  const dir = tempDir('bodycam-dockid-');
   const id = dockIdentity();
   writeDockIdentity(dir, { seed: seed(2), certificate: id.certificate, rootKey: root.publicKey, revocations: revoking(1, KEY_ID_DOCK1) });
   const e = t.throws(() => loadDockIdentity(dir, hostEd25519()));

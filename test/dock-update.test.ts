@@ -2,17 +2,17 @@
 // camera before anything becomes bootable, every outcome in the custody log and the camera's events.
 
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { FirmwareShelf } from '../dock-station/firmware-shelf.js';
 import { ENGINES } from '../host-sim/engine.js';
 import { firmwareSigner, payloadOf, signedImage } from '../host-sim/update/fixture.js';
 import { dock, startCamera, startStation } from './helpers/dock.js';
+import { tempDir } from './helpers/tmp.js';
 
 function shelf(images: Uint8Array[]): FirmwareShelf {
-  const dir = mkdtempSync(join(tmpdir(), 'bodycam-fw-'));
+  const dir = tempDir('bodycam-fw-');
   images.forEach((img, i) => writeFileSync(join(dir, `image-${i}.img`), img));
   return new FirmwareShelf(dir);
 }

@@ -1,14 +1,14 @@
 // Dock upload over real loopback TCP into a real SQLite-indexed store, on both engines.
 
 import test from 'ava';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { SyntheticFrames } from '../host-sim/sensor/synthetic.js';
 import { join } from 'node:path';
 import { ENGINES } from '../host-sim/engine.js';
 import { dock, rootFile, startCamera, startStation } from './helpers/dock.js';
 import { run } from '../cli/bodycam.js';
+import { tempDir } from './helpers/tmp.js';
 
 for (const engine of ENGINES) {
   test(`[${engine}] a camera uploads everything; the dock verifies and stores it; the camera frees exactly what the receipt covers`, async (t) => {
@@ -50,7 +50,7 @@ for (const engine of ENGINES) {
 test('[node] bodycam export from the store: verified first, plays in ffmpeg, with an integrity report', async (t) => {
   const { station, port, storeDir } = await startStation();
   const camera = await startCamera('node');
-  const out = join(mkdtempSync(join(tmpdir(), 'bodycam-export-')), 'incident.avi');
+  const out = join(tempDir('bodycam-export-'), 'incident.avi');
   try {
     const jpeg = new Uint8Array(new SyntheticFrames({ width: 320, height: 240 }).frame(7, Date.UTC(2026, 10, 25, 6)));
     await camera.engine.call('dock.camera.record', { segments: 3, frames: 10, jpeg });
@@ -90,7 +90,7 @@ test('[node] bodycam export from the store: verified first, plays in ffmpeg, wit
 test('[node] bodycam export tells the truth: a range the store does not hold whole is refused, an existing export is not overwritten without --force', async (t) => {
   const { station, port, storeDir } = await startStation();
   const camera = await startCamera('node');
-  const dir = mkdtempSync(join(tmpdir(), 'bodycam-export-'));
+  const dir = tempDir('bodycam-export-');
   const out = join(dir, 'incident.avi');
   try {
     const jpeg = new Uint8Array(new SyntheticFrames({ width: 320, height: 240 }).frame(7, Date.UTC(2026, 10, 25, 6)));

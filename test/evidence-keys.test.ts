@@ -5,8 +5,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, toHex, type CborValue } from '../firmware/codec/cbor.js';
 import { BodycamError } from '../firmware/errors.js';
@@ -26,6 +25,7 @@ import { SimHardware } from '../host-sim/node/hardware.js';
 import { AGENCY, certificate, root as testRoot, startStation } from './helpers/dock.js';
 import { DEVICE, TestCamera } from './helpers/recorder.js';
 import { ConfigShelf } from '../dock-station/config-shelf.js';
+import { tempDir } from './helpers/tmp.js';
 
 const ed25519 = hostEd25519();
 const PASS = 'correct horse battery staple';
@@ -33,7 +33,7 @@ const EVIDENCE_PASS = 'evidence office passphrase';
 const N = 1 << 12; // cheap scrypt for tests; the tool's default is 2^17
 
 function tmp(label: string): string {
-  return mkdtempSync(join(tmpdir(), `bodycam-${label}-`));
+  return tempDir(`bodycam-${label}-`);
 }
 
 function agency(name = 'Metro Police'): AgencyRoot {

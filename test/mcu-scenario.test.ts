@@ -8,16 +8,16 @@
 // installs them). BODYCAM_MCU=skip skips this file on a machine without them.
 
 import test from 'ava';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseScenario } from '../host-sim/scenario/format.js';
 import { runScenario, type ScenarioReport } from '../host-sim/scenario/runner.js';
 import { parseHeapCeiling } from '../cli/sim.js';
 import { run } from '../cli/bodycam.js';
+import { tempDir } from './helpers/tmp.js';
 
 const mcuTest = process.env.BODYCAM_MCU === 'skip' ? test.skip : test;
-const tmp = () => mkdtempSync(join(tmpdir(), 'bodycam-mcu-sim-'));
+const tmp = () => tempDir('bodycam-mcu-sim-');
 const KiB = 1024;
 
 const SHORT = {

@@ -7,8 +7,6 @@
 // provisioned properly with --force. The tool's --listen CLI path: a clear wait message and timeout.
 
 import test, { type ExecutionContext } from 'ava';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CborValue } from '../firmware/codec/cbor.js';
 import { BodycamError } from '../firmware/errors.js';
@@ -27,6 +25,7 @@ import { MemoryKeyStores, runVirtualTime, SimHardware } from '../host-sim/node/h
 import { plain } from '../host-sim/scenario/runner.js';
 import { attachCamera, synthetic } from '../host-sim/sensor/sim-camera.js';
 import { Activity, certificate, root as testRoot } from './helpers/dock.js';
+import { tempDir } from './helpers/tmp.js';
 
 const ed25519 = hostEd25519();
 const PASS = 'correct horse battery staple';
@@ -36,7 +35,7 @@ const SETTINGS = { ...DEFAULT_SETTINGS, width: 320, height: 240, frameRate: 5, p
 type Status = Record<string, unknown> & { state: string };
 
 function agency(): AgencyRoot {
-  const dir = join(mkdtempSync(join(tmpdir(), 'bodycam-boot-root-')), 'agency');
+  const dir = join(tempDir('bodycam-boot-root-'), 'agency');
   return createRoot({ dir, agency: 'Metro Police', passphrase: PASS, operator: 'sgt.armourer', scryptN: 1 << 12, ed25519 });
 }
 

@@ -4,9 +4,7 @@
 // the camera's update session then trusts.
 
 import test, { type ExecutionContext } from 'ava';
-import { mkdtempSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBytes, toHex, type CborValue } from '../firmware/codec/cbor.js';
 import { CameraSession, type DockEvent } from '../firmware/dock/camera-session.js';
@@ -32,12 +30,13 @@ import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { nodeChecksum, nodeDigest, SeededRandom, SimHardware, VirtualClock } from '../host-sim/node/hardware.js';
 import { nodeCipher } from '../host/ports.js';
 import { PROVISION_KEYSTORE, SIM_FIRMWARE_VERSION } from '../host-sim/guest/provision.js';
+import { tempDir } from './helpers/tmp.js';
 
 const ed25519 = hostEd25519();
 const PASS = 'correct horse battery staple';
 
 function tmp(label: string): string {
-  return mkdtempSync(join(tmpdir(), `bodycam-${label}-`));
+  return tempDir(`bodycam-${label}-`);
 }
 
 function agency(name = 'Metro Police'): AgencyRoot {

@@ -3,8 +3,7 @@
 // key store a simulated camera keeps, and the `bodycam provision` command line itself.
 
 import test from 'ava';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../firmware/codec/cbor.js';
 import { BodycamError } from '../firmware/errors.js';
@@ -23,6 +22,7 @@ import { PROVISION_KEYSTORE } from '../host-sim/guest/provision.js';
 import { KEY_FIRMWARE_KEYS } from '../firmware/update/trust.js';
 import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { MemoryKeyStores, nodeDigest } from '../host-sim/node/hardware.js';
+import { tempDir } from './helpers/tmp.js';
 
 // `bodycam firmware keygen` (run in this process) encrypts the signing key with this passphrase.
 process.env.BODYCAM_FIRMWARE_PASSPHRASE = 'armoury test passphrase';
@@ -32,7 +32,7 @@ const PASS = 'correct horse battery staple';
 const N = 1 << 12; // cheap scrypt for tests; the tool's default is 2^17
 
 function tmp(label: string): string {
-  return mkdtempSync(join(tmpdir(), `bodycam-${label}-`));
+  return tempDir(`bodycam-${label}-`);
 }
 
 function newRoot(label = 'root') {

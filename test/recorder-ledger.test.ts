@@ -3,8 +3,7 @@
 // loses nothing; entries go only after a dock asked past them; bodycam verify checks ledgers.
 
 import test from 'ava';
-import { mkdtempSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditLedger, KEY_LEDGER_HEAD, ledgerKey } from '../firmware/recorder/ledger.js';
 import { verifyLedger } from '../firmware/recorder/ledger-verify.js';
@@ -16,6 +15,7 @@ import { run } from '../cli/bodycam.js';
 import { parseScenario } from '../host-sim/scenario/format.js';
 import { runScenario } from '../host-sim/scenario/runner.js';
 import { loadScenario } from '../cli/sim.js';
+import { tempDir } from './helpers/tmp.js';
 
 const ed = hostEd25519();
 const camera = new KeyPairSigner({ seed: new Uint8Array(32).fill(7), digest: nodeDigest, ed25519: ed });
@@ -91,7 +91,7 @@ test('entries go only after a dock asked past them, the newest always stays; a f
 });
 
 test('bodycam verify fails when the ledger of a shift is incomplete', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'bodycam-ledger-'));
+  const out = tempDir('bodycam-ledger-');
   const report = await runScenario(parseScenario(loadScenario('default-shift'), { scale: 0.4 }), { engine: 'node', seed: 3, out, export: false });
   t.true(report.ok, JSON.stringify(report.lost));
   const lines: string[] = [];

@@ -4,17 +4,17 @@
 
 import test from 'ava';
 import { peekManifest } from '../firmware/signing/manifest.js';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseScenario, parseTime, testScaleOf } from '../host-sim/scenario/format.js';
 import { runScenario } from '../host-sim/scenario/runner.js';
 import { loadScenario } from '../cli/sim.js';
 import { run } from '../cli/bodycam.js';
 import { repoRoot } from '../host-sim/xs/bundle.js';
+import { tempDir } from './helpers/tmp.js';
 
 const long = !!process.env.BODYCAM_LONG;
-const tmp = () => mkdtempSync(join(tmpdir(), 'bodycam-scenario-'));
+const tmp = () => tempDir('bodycam-scenario-');
 
 const shipped = readdirSync(join(repoRoot, 'host-sim', 'scenarios')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5));
 

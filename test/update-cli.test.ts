@@ -6,14 +6,14 @@
 
 import test from 'ava';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../cli/bodycam.js';
 import { buildCommand, ESPTOOL, listBoards, partitionsOf, type Spawner } from '../cli/build.js';
 import { partitionTableBinary } from '../cli/partitions.js';
 import { PUBLIC_FILE, SECRET_FILE, readPublicKey } from '../cli/firmware.js';
 import { payloadOf } from '../host-sim/update/fixture.js';
+import { tempDir } from './helpers/tmp.js';
 
 async function bodycam(...argv: string[]): Promise<{ code: number; lines: string[]; errors: string[] }> {
   const lines: string[] = [];
@@ -32,7 +32,7 @@ async function bodycam(...argv: string[]): Promise<{ code: number; lines: string
 const PASSPHRASE = 'armoury test passphrase';
 process.env.BODYCAM_FIRMWARE_PASSPHRASE = PASSPHRASE;
 
-const dir = mkdtempSync(join(tmpdir(), 'bodycam-fw-'));
+const dir = tempDir('bodycam-fw-');
 const keys = join(dir, 'keys');
 const other = join(dir, 'other');
 const app = join(dir, 'app.bin');

@@ -685,6 +685,7 @@ export class Recorder {
     this.#set('fault');
     this.#indicators.pulse(HAPTIC.alert);
     this.#log('fault', { code: errorCode(e), message: errorMessage(e).slice(0, 120) });
+    this.#flushLog(); // nothing is recording now: the fault is in the ledger before anything else can go wrong
   }
 
   /** Run a hardware callback: an error is a fault state, never an uncaught exception. */
