@@ -561,6 +561,9 @@ export class SegmentStore {
   }
 
   #readStream(s: Seg, o: number, length: number): Uint8Array {
+    // Within one extent (nearly always): the flash's own buffer, not a copy of it.
+    const first = this.#locate(s.extents, o);
+    if (first.room >= length) return new Uint8Array(this.#flash.read(length, first.address));
     const out = new Uint8Array(length);
     for (let i = 0; i < length; ) {
       const { address, room } = this.#locate(s.extents, o + i);
