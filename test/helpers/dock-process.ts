@@ -2,8 +2,6 @@
 // arrive, a wait for one, and its exit; and a store and dock identity to run it on.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeDockIdentity } from '../../dock-station/identity.js';
@@ -11,11 +9,12 @@ import { repoRoot } from '../../host-sim/xs/bundle.js';
 import { KeyPairSigner } from '../../firmware/signing/signer.js';
 import { nodeDigest } from '../../host-sim/node/hardware.js';
 import { certificate, root, seed } from './dock.js';
+import { tempDir } from './tmp.js';
 
 /** A fresh store folder and dock identity (DOCK-1 of the test agency), as `bodycam dock` arguments. */
 export function dockProcessArgs(): { args: string[]; storeDir: string } {
-  const identityDir = mkdtempSync(join(tmpdir(), 'bodycam-dockid-'));
-  const storeDir = mkdtempSync(join(tmpdir(), 'bodycam-store-'));
+  const identityDir = tempDir('bodycam-dockid-');
+  const storeDir = tempDir('bodycam-store-');
   const dockSigner = new KeyPairSigner({ seed: seed(2), digest: nodeDigest });
   writeDockIdentity(identityDir, { seed: seed(2), certificate: certificate({ id: 'DOCK-1', kind: 'dock', publicKey: dockSigner.publicKey }), rootKey: root.publicKey });
   return { args: ['--store', storeDir, '--identity', identityDir], storeDir };

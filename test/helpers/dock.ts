@@ -1,8 +1,7 @@
 // A dock station on real loopback TCP with real SQLite, an agency root, and a camera (on either
 // engine) provisioned by that root, holding a formatted store on simulated flash.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CborValue } from '../../firmware/codec/cbor.js';
 import { issueCertificate, type Certificate } from '../../firmware/signing/certificate.js';
@@ -20,6 +19,7 @@ import type { CameraSessionOptions } from '../../firmware/dock/camera-session.js
 import { cameraSession, dockEntries } from '../../host-sim/guest/dock.js';
 import { NobleEd25519 } from '../../firmware/signing/ed25519-noble.js';
 import type { GuestEnv } from '../../host-sim/guest/env.js';
+import { tempDir } from './tmp.js';
 
 export const AGENCY = 'Test Constabulary';
 export const YEAR = 365 * 24 * 3600 * 1000;
@@ -32,7 +32,7 @@ export const root = new KeyPairSigner({ seed: seed(1), digest: nodeDigest, ed255
 
 /** The agency root key in a file outside any store: what `--root` pins verify and export to. */
 export function rootFile(): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'bodycam-root-')), 'root.pub');
+  const path = join(tempDir('bodycam-root-'), 'root.pub');
   writeFileSync(path, root.publicKey);
   return path;
 }
@@ -47,7 +47,7 @@ export function dockIdentity(id = 'DOCK-1', seedByte = 2, cert?: Partial<Certifi
 }
 
 export async function startStation(o: Partial<StationOptions> & { storeDir?: string } = {}): Promise<{ station: DockStation; port: number; storeDir: string }> {
-  const storeDir = o.storeDir ?? mkdtempSync(join(tmpdir(), 'bodycam-dock-'));
+  const storeDir = o.storeDir ?? tempDir('bodycam-dock-');
   const station = new DockStation({ identity: dockIdentity(), storeDir, ed25519: hostEd25519(), timeoutMs: 5000, ...o });
   const addr = await station.listen(0);
   return { station, port: addr.port, storeDir };
