@@ -18,16 +18,13 @@ import { isBodycamError } from '../firmware/errors.js';
 import { RecordSealer, resealRecords, SealedMediaOpener, SEALED_SCHEME, SEALED_SCHEME_AES, unwrapContentKey, walkSealedMedia, wrapContentKey } from '../firmware/encoder/sealed-record.js';
 import type { Manifest } from '../firmware/signing/manifest.js';
 import { openSealedSegment, type ExaminerKey } from '../evidence/sealed.js';
-import { HPKE_X25519_SHA256_CHACHA20POLY1305, hpkeDeriveKeyPair, openBase, sealBase, setupBaseR, setupBaseS, type HpkeEnv } from '../firmware/crypto/hpke.js';
+import { HPKE_X25519_SHA256_CHACHA20POLY1305, hpkeDeriveKeyPair, openBase, sealBase, setupBaseR, setupBaseS } from '../firmware/crypto/hpke.js';
 import { StreamOpener, StreamSealer, streamNonce } from '../firmware/crypto/stream.js';
 import { nodeCipher, nodeDigest } from '../host/ports.js';
 import { bothEngines } from './helpers/engines.js';
-import { hpkeCore, theySealWeOpen, weSealTheyOpen } from './helpers/hpke.js';
+import { env, hex, hpkeCore, theySealWeOpen, toHex, weSealTheyOpen } from './helpers/hpke.js';
+import { ascii } from './helpers/tables.js';
 
-const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
-const toHex = (b: Uint8Array | ArrayBuffer): string => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex');
-const ascii = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
-const env: HpkeEnv = { digest: nodeDigest, cipher: nodeCipher };
 
 // RFC 8439 §2.8.2: the AEAD_CHACHA20_POLY1305 example.
 const RFC8439_AEAD = Object.freeze({

@@ -11,16 +11,12 @@ import { randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { isBodycamError } from '../firmware/errors.js';
 import {
-  HPKE_X25519_SHA256_AES128GCM, HPKE_X25519_SHA256_AES256GCM, hpkeDeriveKeyPair, openBase, sealBase, setupBaseS, type HpkeEnv,
+  HPKE_X25519_SHA256_AES128GCM, HPKE_X25519_SHA256_AES256GCM, hpkeDeriveKeyPair, openBase, sealBase, setupBaseS,
 } from '../firmware/crypto/hpke.js';
-import { nodeCipher, nodeDigest } from '../host/ports.js';
 import { bothEngines } from './helpers/engines.js';
-import { hpkeCore, theySealWeOpen, weSealTheyOpen } from './helpers/hpke.js';
+import { env, hex, hpkeCore, theySealWeOpen, toHex, weSealTheyOpen } from './helpers/hpke.js';
+import { ascii } from './helpers/tables.js';
 
-const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
-const toHex = (b: Uint8Array | ArrayBuffer): string => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex');
-const ascii = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
-const env: HpkeEnv = { digest: nodeDigest, cipher: nodeCipher };
 
 // RFC 9180, Appendix A.1.1 (Base Setup Information), A.1.1.1 (Encryptions), A.1.1.2 (Exported Values).
 const A1 = Object.freeze({

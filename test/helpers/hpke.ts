@@ -7,13 +7,16 @@ import { CipherSuite, HkdfSha256, type AeadInterface } from '@hpke/core';
 import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
 import { randomBytes } from 'node:crypto';
 import { isBodycamError } from '../../firmware/errors.js';
-import { hpkeDeriveKeyPair, openBase, setupBaseR, setupBaseS, type HpkeSuite } from '../../firmware/crypto/hpke.js';
+import { hpkeDeriveKeyPair, openBase, setupBaseR, setupBaseS, type HpkeEnv, type HpkeSuite } from '../../firmware/crypto/hpke.js';
 import { nodeCipher, nodeDigest } from '../../host/ports.js';
+import { ascii } from './tables.js';
 
-const env = { digest: nodeDigest, cipher: nodeCipher };
-const toHex = (b: Uint8Array | ArrayBuffer): string => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex');
+/** The firmware's HPKE over node's Digest and Cipher ports. */
+export const env: HpkeEnv = { digest: nodeDigest, cipher: nodeCipher };
+export const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
+export const toHex = (b: Uint8Array | ArrayBuffer): string => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex');
 const ab = (b: Uint8Array): ArrayBuffer => b.slice().buffer;
-const LABEL = Uint8Array.from(Buffer.from('bodycam test', 'latin1'));
+const LABEL = ascii('bodycam test');
 
 /** @hpke/core's DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and `aead`. */
 export function hpkeCore(aead: AeadInterface): CipherSuite {
