@@ -182,7 +182,7 @@ export class Recorder {
    * order, with every record appended since, until none is left; until then frames are stored
    * but not hashed as they come. `next`: the store position of the next record to hash.
    */
-  #backlog: { id: number; next: number | undefined; first: boolean; timer: TimerId | undefined } | undefined;
+  #backlog: { id: number; next: number | undefined; timer: TimerId | undefined } | undefined;
   /** A record was sealed and the store then failed to take it: the stream has a hole, so it ends at the next record. */
   #sealBroken = false;
   #builder: ManifestBuilder | undefined;
@@ -835,7 +835,7 @@ export class Recorder {
 
   /** Finish a signature still in slices now (before a seal, a stop, a dock). */
   #startBacklog(id: number): void {
-    this.#backlog = { id, next: undefined, first: true, timer: undefined };
+    this.#backlog = { id, next: undefined, timer: undefined };
     this.#backlog.timer = this.#p.timer.set(() => this.#guard(() => this.#backlogSlice()), 0);
   }
 
@@ -870,15 +870,15 @@ export class Recorder {
         this.#backlog = undefined;
         return false;
       }
+      const first = b.next === undefined; // the segment's first record
       b.next = r.next;
       let header = r.header;
       if (s) {
         const index = new DataView(r.header.buffer, r.header.byteOffset, r.header.byteLength).getUint32(4);
-        if (b.first) this.#sealFirst = index;
+        if (first) this.#sealFirst = index;
         if (this.#sealLast === NO_RECORD || index > this.#sealLast) this.#sealLast = index;
         header = s.openHeader(r.header);
       }
-      b.first = false;
       if (this.#addToManifest(header, r.header, r.body)) this.#stats.evidenceFrames++;
     }
     return true;
