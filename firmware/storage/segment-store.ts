@@ -268,12 +268,18 @@ export class SegmentStore {
   /** The frame records of a segment, verified against their CRC. */
   *records(id: number): Generator<StoredRecord> {
     const seg = this.#readable(id);
-    const end = this.#endOf(seg);
-    for (let p = seg.start; p < end; ) {
+    const end = this.#endOf(seg); // what the segment holds now: records appended later are not visited
+    for (let r = this.#frameBefore(seg, seg.start, end); r; r = this.#frameBefore(seg, r.next, end)) yield { header: r.header, body: r.body };
+  }
+
+  /** The first frame record of `seg` from position `from` that starts before `end`, with where the next record starts. */
+  #frameBefore(seg: Seg, from: number, end: number): (StoredRecord & { next: number }) | undefined {
+    for (let p = from; p < end; ) {
       const r = this.#readRecord(seg, p);
-      if (r.type === RecordType.FRAME) yield { header: r.payload.subarray(0, r.headerLength), body: r.payload.subarray(r.headerLength) };
+      if (r.type === RecordType.FRAME) return { header: r.payload.subarray(0, r.headerLength), body: r.payload.subarray(r.headerLength), next: r.next };
       p = r.next;
     }
+    return undefined;
   }
 
   /**
@@ -284,13 +290,7 @@ export class SegmentStore {
    */
   frameFrom(id: number, from?: number): (StoredRecord & { next: number }) | undefined {
     const seg = this.#readable(id);
-    const end = this.#endOf(seg);
-    for (let p = from ?? seg.start; p < end; ) {
-      const r = this.#readRecord(seg, p);
-      if (r.type === RecordType.FRAME) return { header: r.payload.subarray(0, r.headerLength), body: r.payload.subarray(r.headerLength), next: r.next };
-      p = r.next;
-    }
-    return undefined;
+    return this.#frameBefore(seg, from ?? seg.start, this.#endOf(seg));
   }
 
   /** `length` bytes of the segment media from `offset` (shorter at the end). */
