@@ -3,7 +3,7 @@
 // station ('replay') or sends the same bytes raw ('copy') and reports its own CPU time.
 // Run by bench/sections/ingest.ts through child_process.fork.
 
-import { plainSend, prepareReplay, replaySession } from './dock-replay.js';
+import { plainSend, prepareReplay, replaySession, restoreReplay } from './dock-replay.js';
 
 const [segments, segmentBytes, chunk] = process.argv.slice(2).map(Number);
 const replay = prepareReplay({ id: 'CAM-R001', segments, segmentBytes, chunk });
@@ -24,4 +24,6 @@ process.on('message', async (m: { port?: number; mode?: 'replay' | 'copy'; bytes
   }
   const cpu = process.cpuUsage(cpu0);
   process.send!({ done: true, cpuMs: (cpu.user + cpu.system) / 1000, released, closeReason });
+  // After reporting: what the bench times ends with the session.
+  restoreReplay(replay);
 });

@@ -4,10 +4,11 @@
 //
 // prepareReplay() makes the segments (random media, signed chained manifests) and encodes every
 // chunk message the station will pull, with room for the frame header, counter and tag; during
-// the session each pull costs only a copy, the session seal and the frame CRC over a ready-made
-// message (neither seal nor CRC can be made ahead: the keys are the session's). A pull at an
-// offset that was not prepared (a resume) is encoded on the spot. plainCopy() sends the same
-// media bytes, raw, to a plain TCP receiver: the baseline.
+// the session each pull costs only the session seal, in place, and the frame CRC over a
+// ready-made message (neither can be made ahead: the keys are the session's). After the session
+// (outside the bench's timing) restoreReplay() puts the sealed messages back as they were, so the
+// replay docks again. A pull at an offset that was not prepared (a resume) is encoded on the spot.
+// plainCopy() sends the same media bytes, raw, to a plain TCP receiver: the baseline.
 
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
@@ -24,6 +25,14 @@ import { hostEd25519 } from '../host/ed25519-node.js';
 import { nodeChecksum, nodeCipher, nodeDigest } from '../host/ports.js';
 import { certificate, root, seed } from '../test/helpers/dock.js';
 
+interface ReadyChunk {
+  buffer: Uint8Array;
+  length: number;
+  /** The message as encoded, to put back after a session sealed `buffer` in place. */
+  pristine: Uint8Array;
+  sealed: boolean;
+}
+
 interface Segment {
   seq: number;
   media: Uint8Array;
@@ -36,8 +45,8 @@ export interface Replay {
   signer: KeyPairSigner;
   certificate: Uint8Array;
   segments: Segment[];
-  /** Ready-made chunk messages by "seq:offset:length". */
-  chunks: Map<string, { buffer: Uint8Array; length: number }>;
+  /** Ready-made chunk messages by "seq:offset:length"; `sealed` once a session sealed it in place. */
+  chunks: Map<string, ReadyChunk>;
   bytes: number;
 }
 
@@ -47,7 +56,7 @@ export function prepareReplay(o: { id: string; segments: number; segmentBytes: n
   const signer = new KeyPairSigner({ seed: seed(9), digest: nodeDigest, ed25519 });
   const cert = certificate({ id: o.id, kind: 'device', publicKey: signer.publicKey });
   const segments: Segment[] = [];
-  const chunks = new Map<string, { buffer: Uint8Array; length: number }>();
+  const chunks = new Map<string, ReadyChunk>();
   let prev: Uint8Array | null = null;
   const t0 = Date.UTC(2026, 5, 1);
   for (let seq = 0; seq < o.segments; seq++) {
@@ -67,7 +76,8 @@ export function prepareReplay(o: { id: string; segments: number; segmentBytes: n
     segments.push({ seq, media, manifest: signed.bytes, digest: signed.digest });
     for (let offset = 0; offset < media.length; offset += o.chunk) {
       const data = media.subarray(offset, Math.min(media.length, offset + o.chunk));
-      chunks.set(`${seq}:${offset}:${data.length}`, encodeMessageWithRoom('chunk', { seq, offset, data, crc: nodeChecksum.crc32(data) }, SEALED_PREFIX, SEALED_SUFFIX));
+      const room = encodeMessageWithRoom('chunk', { seq, offset, data }, SEALED_PREFIX, SEALED_SUFFIX);
+      chunks.set(`${seq}:${offset}:${data.length}`, { ...room, pristine: room.buffer.slice(), sealed: false });
     }
   }
   return { id: o.id, signer, certificate: cert, segments, chunks, bytes: segments.reduce((n, s) => n + s.media.length, 0) };
@@ -88,7 +98,6 @@ export function replaySession(r: Replay, port: number): Promise<{ released: numb
   let checkpointDigest: Uint8Array = new Uint8Array(0);
   const released: number[] = [];
   const bySeq = new Map(r.segments.map((s) => [s.seq, s]));
-  const sent = new Set<string>();
   const send = (t: MessageType, fields: Record<string, CborValue> = {}) => {
     sock.write(mac ? mac.seal(encodeMessageWithRoom(t, fields, SEALED_PREFIX, SEALED_SUFFIX)) : frameMessage(encodeMessage(t, fields), nodeChecksum));
   };
@@ -146,14 +155,14 @@ export function replaySession(r: Replay, port: number): Promise<{ released: numb
             const length = num(m, 'length');
             const key = `${seq}:${offset}:${length}`;
             const ready = r.chunks.get(key);
-            // A ready-made message is sealed once a session; anything else (a resume, a resend) is
-            // encoded now. Sealing encrypts in place, so a session seals a copy: the replay docks again.
-            if (ready && !sent.has(key)) {
-              sent.add(key);
-              sock.write(mac!.seal({ buffer: ready.buffer.slice(), length: ready.length }));
+            // A ready-made message is sealed in place once a session; anything else (a resume, a
+            // resend) is encoded now.
+            if (ready && !ready.sealed) {
+              ready.sealed = true;
+              sock.write(mac!.seal(ready));
             } else {
               const data = bySeq.get(seq)!.media.subarray(offset, offset + length);
-              send('chunk', { seq, offset, data, crc: nodeChecksum.crc32(data) });
+              send('chunk', { seq, offset, data });
             }
             break;
           }
@@ -180,6 +189,15 @@ export function replaySession(r: Replay, port: number): Promise<{ released: numb
       }
     });
   });
+}
+
+/** Put back every ready-made message a session sealed in place (after the session: not timed). */
+export function restoreReplay(r: Replay): void {
+  for (const c of r.chunks.values()) {
+    if (!c.sealed) continue;
+    c.buffer.set(c.pristine);
+    c.sealed = false;
+  }
 }
 
 /** The baseline's sender: the first `bytes` of the replay's media, raw, over one TCP connection. */

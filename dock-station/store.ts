@@ -65,21 +65,37 @@ async function fsyncPath(path: string): Promise<void> {
 /**
  * What one receipt batch makes durable at once (docs/protocol.md, "What is synced when"): the files
  * it wrote (by the device-tree name the receipt stands for, so the very inode it names) and the
- * folders whose entries it changed are fsynced together, and only then are the index rows that
- * record them committed, in one transaction. The session signs and sends the receipt after
- * commit() returns; nothing before it claims the batch's files exist.
+ * folders whose entries it changed are fsynced, and only then are the index rows that record them
+ * committed, in one transaction. The session signs and sends the receipt after commit() returns;
+ * nothing before it claims the batch's files exist.
+ *
+ * A file is complete when it joins the batch, so its fsync starts then, in the thread pool, while
+ * the session pulls the next segment: the disk writes a segment back as the next one arrives, and
+ * commit() waits for what is still running instead of syncing the whole batch at once. Folders
+ * are synced at commit() (their entries change until then).
  */
 export class SyncBatch {
   readonly #store: EvidenceStore;
-  readonly #files = new Set<string>();
+  /** Each file's fsync, started when it joined; its failure is kept for commit() to throw. */
+  readonly #files = new Map<string, Promise<unknown>>();
   readonly #dirs = new Set<string>();
   readonly #rows: (() => void)[] = [];
   constructor(store: EvidenceStore) {
     this.#store = store;
   }
-  /** A file whose data (and size) must be durable. */
+  /** A file whose data (and size) must be durable: complete now, never written again. Its fsync starts at once. */
   file(path: string): void {
-    this.#files.add(path);
+    if (this.#files.has(path)) return;
+    this.#files.set(
+      path,
+      fsyncPath(path).then(
+        () => {
+          this.#store.syncTrace?.('fsync', path);
+          return undefined;
+        },
+        (e: unknown) => e ?? new Error(`fsync of ${path} failed`),
+      ),
+    );
   }
   /** A folder whose entries changed (a file made, renamed in or out, linked). */
   dir(path: string): void {
@@ -92,11 +108,12 @@ export class SyncBatch {
   get empty(): boolean {
     return this.#files.size === 0 && this.#dirs.size === 0 && this.#rows.length === 0;
   }
-  /** Sync every file and folder at once, then commit every row in one transaction. */
+  /** Wait for every file's sync, sync every folder, then commit every row in one transaction. */
   async commit(): Promise<void> {
-    const paths = [...this.#files, ...this.#dirs];
-    await Promise.all(paths.map(fsyncPath));
-    for (const p of paths) this.#store.syncTrace?.('fsync', p);
+    const dirs = [...this.#dirs].map((dir) => fsyncPath(dir).then(() => this.#store.syncTrace?.('fsync', dir)));
+    const [failures] = await Promise.all([Promise.all(this.#files.values()), Promise.all(dirs)]);
+    const failed = failures.find((e) => e !== undefined);
+    if (failed !== undefined) throw failed;
     this.#store.db.transaction(() => {
       for (const write of this.#rows) write();
     })();

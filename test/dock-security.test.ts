@@ -222,7 +222,7 @@ test('garbage to an authenticated camera: an error reply for each, no crash, no 
 test('the message decoder: thousands of mutated messages are a message or an E_PROTO_* error, never anything else', (t) => {
   const samples: Uint8Array[] = [
     encodeMessage('hello', { role: 'camera', id: 'CAM-1', cert: new Uint8Array(100), nonce: new Uint8Array(32), kx: new Uint8Array(32), fw: '1', versions: [2] }),
-    encodeMessage('chunk', { seq: 3, offset: 4096, data: new Uint8Array(300), crc: 123 }),
+    encodeMessage('chunk', { seq: 3, offset: 4096, data: new Uint8Array(300) }),
     encodeMessage('inventory', { segments: [{ seq: 1, length: 5, manifest: new Uint8Array(40) }], more: false }),
     encodeMessage('receipt', { cose: new Uint8Array(90) }),
     encodeMessage('error', { code: 'E_X', message: 'm', fatal: false }),

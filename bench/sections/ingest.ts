@@ -134,7 +134,7 @@ export default async function ingestBench(report: Report): Promise<void> {
   report.add({ name: `station-only: ${SEGMENTS} segments (${mib.toFixed(1)} MiB) from a replay camera, authenticated, verified, durable, indexed, receipted (median of ${ROUNDS} interleaved rounds)`, value: mibps(bytes, stations[i]), unit: 'MiB/s', baseline: { name: 'plain TCP copy of the same bytes into a file, one fsync (MiB/s)', value: mibps(bytes, copies[i]) } });
   report.note(`ratios by round: ${ratios.map((r) => r.toFixed(2)).join(', ')}; station thread busy ${busy.toFixed(0)} ms of ${median(stations).toFixed(0)} ms`);
   report.add({ name: 'station-only: station CPU per MiB (all its threads; a figure the machine\'s other load does not inflate)', value: stationCpu / mib, unit: 'ms', baseline: { name: 'the plain copy receiver\'s CPU per MiB (ms)', value: receiverCpu / mib } });
-  report.note(`replay camera CPU ${(cameraCpu / mib).toFixed(2)} ms per MiB (a copy, the session seal and the frame CRC per chunk); the copy's sender ${(copyCpu / mib).toFixed(2)} ms per MiB`);
+  report.note(`replay camera CPU ${(cameraCpu / mib).toFixed(2)} ms per MiB (the session seal, in place, and the frame CRC per chunk); the copy's sender ${(copyCpu / mib).toFixed(2)} ms per MiB`);
 
   // End to end: the simulated camera, in its own thread, against a plain copy of its bytes.
   const RECORD = { segments: 8, frames: 150, bodyBytes: 30 * 1024 };

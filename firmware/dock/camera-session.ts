@@ -403,7 +403,7 @@ export class CameraSession {
         if (offset > seg.length) throw new BodycamError('E_OFFSET', `offset ${offset} is past the end of segment ${seq} (${seg.length} bytes)`);
         const length = Math.min(num(m, 'length'), seg.length - offset);
         const data = this.#o.source.read(seq, offset, length);
-        this.#send('chunk', { seq, offset, data, crc: this.#o.checksum.crc32(data) });
+        this.#send('chunk', { seq, offset, data });
         return;
       }
       case 'receipt': {

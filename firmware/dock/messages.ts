@@ -60,7 +60,7 @@ export const SCHEMAS = deepFreeze({
   'inventory?': { after: int },
   inventory: { segments: list(SEGMENT_ENTRY, MAX_INVENTORY), more: bool },
   pull: { seq: uint, offset: uint, length: (v: CborValue) => uint(v) && (v as number) > 0 && (v as number) <= MAX_CHUNK },
-  chunk: { seq: uint, offset: uint, data: bytes(0, MAX_CHUNK), crc: uint },
+  chunk: { seq: uint, offset: uint, data: bytes(0, MAX_CHUNK) },
   receipt: { cose: object },
   released: { seqs: list(uint, 4096), bytes: uint },
   config: { cose: object },

@@ -83,7 +83,8 @@ function store(env: GuestEnv): SegmentStore {
   return c.store;
 }
 
-function keeper(env: GuestEnv): EvidenceKeeper {
+/** The camera's evidence keeper: what its dock sessions upload from (tests wrap it). */
+export function keeper(env: GuestEnv): EvidenceKeeper {
   const c = cam(env);
   if (!c.keeper) {
     const id = identity(env);
@@ -404,7 +405,7 @@ export const dockEntries: Record<string, Entry> = Object.freeze({
         if (ev.kind !== 'message') throw ev.error;
         const m = decodeMessage(b.camera.open(ev));
         const data = b.media.subarray(0, num(m, 'length'));
-        bytes += b.camera.seal(encodeMessageWithRoom('chunk', { seq: num(m, 'seq'), offset: num(m, 'offset'), data, crc: p.checksum.crc32(data) }, prefix, suffix)).length;
+        bytes += b.camera.seal(encodeMessageWithRoom('chunk', { seq: num(m, 'seq'), offset: num(m, 'offset'), data }, prefix, suffix)).length;
       }
     }
     return bytes;
