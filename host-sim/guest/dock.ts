@@ -390,7 +390,7 @@ export const dockEntries: Record<string, Entry> = Object.freeze({
 
   /**
    * The camera's side of those pulls, as CameraSession answers one: the frame read and opened,
-   * the pull decoded, the chunk (its CRC through the Checksum port) encoded with room and sealed
+   * the pull decoded, the chunk encoded with room and sealed
    * in place. The media is one buffer in RAM (reading flash costs both channels the same).
    * Returns the bytes of the chunk frames made.
    */
