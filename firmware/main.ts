@@ -15,6 +15,7 @@
 import type { Platform } from './platform/platform.js';
 import { Recorder, type RecorderStatus } from './recorder/recorder.js';
 import type { RecorderConfig } from './recorder/config.js';
+import type { CameraMode } from './provision/config.js';
 import type { Ed25519 } from './signing/ed25519-interface.js';
 import { DeviceIdentity } from './signing/identity.js';
 import { heldProvisioning, ProvisioningBoot, type ArmouryAddress, type ProvisioningStatus, type RetryPolicy } from './provision/boot.js';
@@ -25,7 +26,8 @@ export const FIRMWARE_VERSION = 'bodycam 0.1.0';
 
 export interface StartOptions {
   board: string;
-  camera: { width: number; height: number; frameRate: number };
+  /** The board's camera: its default mode and, optionally, every mode it gives (a configuration asking for more gets fitMode's). */
+  camera: { width: number; height: number; frameRate: number; modes?: readonly CameraMode[] };
   storagePath: string;
   keyStorePath: string;
   /** The board's sensor (e.g. "OV2640"). */
@@ -84,6 +86,7 @@ export function start(platform: Platform, options: StartOptions): Started {
       dock: options.dock,
       ed25519,
       settings: { width: options.camera.width, height: options.camera.height, frameRate: options.camera.frameRate, ...options.settings },
+      modes: options.camera.modes,
     });
   };
   if (held.ok) startRecorder();

@@ -609,4 +609,10 @@ test('boards: every board file is a valid definition; a broken one names the fil
   const e = t.throws(() => readBoard(bad, 'xiao_esp32s3_sense'));
   t.is(code(e), 'E_BOARD_INVALID');
   t.regex(e!.message, /boards\/xiao_esp32s3_sense\.json.*|writeAlign/);
+  // The camera's modes: what a configuration asking for more gets; they must give the board's own mode.
+  t.deepEqual(boards.find((b) => b.name === 'xiao_esp32s3_sense')!.config.camera.modes, [[1280, 720, 12], [800, 600, 25]]);
+  const slow = { ...xiao(), camera: { ...xiao().camera, modes: [[800, 600, 15]] } };
+  t.regex(t.throws(() => readBoard(slow, 'xiao_esp32s3_sense'))!.message, /camera\.modes must give the board's own mode, 800x600 at 25 fps/);
+  const garbled = { ...xiao(), camera: { ...xiao().camera, modes: [[800, 600]] } };
+  t.regex(t.throws(() => readBoard(garbled, 'xiao_esp32s3_sense'))!.message, /camera\.modes\[0\] must be \[width, height, frameRate\]/);
 });

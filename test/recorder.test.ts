@@ -11,6 +11,7 @@ import { openLedgerEntry, verifyLedger } from '../firmware/recorder/ledger-verif
 import { manifestDigest } from '../firmware/signing/manifest.js';
 import { nodeDigest } from '../host-sim/node/hardware.js';
 import { DEVICE, TestCamera } from './helpers/recorder.js';
+import { fitMode } from '../firmware/provision/config.js';
 import { hostEd25519 } from '../host/ed25519-node.js';
 import type { EngineName } from '../host-sim/engine.js';
 import { startStation } from './helpers/dock.js';
@@ -274,3 +275,38 @@ for (const engine of ['node', 'xs'] as EngineName[]) {
     }
   });
 }
+
+test('fitMode: a configuration for every camera meets each board as the board can record it', (t) => {
+  const ov2640: [number, number, number][] = [[1280, 720, 12], [800, 600, 25]];
+  const gc0308: [number, number, number][] = [[640, 480, 5]];
+  const mode = (w: number, h: number, f: number, modes?: [number, number, number][]) => Object.values(fitMode({ width: w, height: h, frameRate: f }, modes));
+  t.deepEqual(mode(800, 600, 25, ov2640), [800, 600, 25]);
+  t.deepEqual(mode(1280, 720, 25, ov2640), [1280, 720, 12], 'HD at the rate the sensor gives it');
+  t.deepEqual(mode(640, 480, 30, ov2640), [640, 480, 25], 'a smaller window at the fastest rate of a mode holding it');
+  t.deepEqual(mode(1600, 1200, 10, ov2640), [1280, 720, 10], 'beyond every mode: the largest');
+  t.deepEqual(mode(800, 600, 25, gc0308), [640, 480, 5]);
+  t.deepEqual(mode(320, 240, 15, gc0308), [320, 240, 5]);
+  t.deepEqual(mode(800, 600, 25, undefined), [800, 600, 25], 'no modes: as asked');
+});
+
+test('[node] a signed configuration asking more than the board gives: the camera records the nearest mode it has and says so in its ledger', async (t) => {
+  // One configuration for the agency, SVGA at 25 fps, on a GC0308 board (VGA at 5 fps).
+  const c = await TestCamera.start({ engine: 'node', width: 800, height: 600, frameRate: 25, preEventSeconds: 0, board: { width: 640, height: 480, frameRate: 5, modes: [[640, 480, 5]] } });
+  try {
+    const s = await c.status();
+    t.deepEqual([s.config.width, s.config.height, s.config.frameRate], [640, 480, 5]);
+    await c.press();
+    await c.run(4_000);
+    await c.longPress();
+    const segs = c.segments();
+    t.true(segs.length >= 1);
+    for (const seg of segs) t.deepEqual([seg.manifest.width, seg.manifest.height], [640, 480]);
+    const frames = segs.reduce((n, seg) => n + seg.manifest.frames, 0);
+    t.true(frames >= 15 && frames <= 35, `${frames} frames in about 6 s at 5 fps`);
+    const limited = c.ledgerEntries().filter((e) => Buffer.from(e).includes(Buffer.from('recording-mode-limited')));
+    t.is(limited.length, 1);
+    t.true(Buffer.from(limited[0]).includes(Buffer.from('800x600 at 25 fps')) && Buffer.from(limited[0]).includes(Buffer.from('640x480 at 5 fps')));
+  } finally {
+    await c.close();
+  }
+});

@@ -5,6 +5,7 @@
 
 import { BodycamError } from '../errors.js';
 import type { ImageType } from '../platform/camera.js';
+import { fitMode, type CameraMode } from '../provision/config.js';
 
 export interface PinConfig {
   pin: number;
@@ -45,7 +46,12 @@ export interface BoardConfig {
   title: string;
   flashBytes: number;
   psramBytes: number;
-  camera: { sensor: string; width: number; height: number; imageType: ImageType; frameRate: number };
+  /**
+   * The sensor and the mode the board records by default (its best rate, what the armoury is
+   * told); `modes`: every size it gives with the fastest rate at each (firmware/provision/config.ts
+   * fitMode: what a configuration asking for more gets). Without `modes` in the file: the default mode alone.
+   */
+  camera: { sensor: string; width: number; height: number; imageType: ImageType; frameRate: number; modes: CameraMode[] };
   button: PinConfig;
   led: PinConfig | null;
   haptic: PinConfig | null;
@@ -117,6 +123,19 @@ export function readBoard(value: unknown, expectedName?: string): BoardConfig {
   if (!IMAGE_TYPES.includes(imageType)) fail(board, `camera.imageType "${imageType}" is not one of ${IMAGE_TYPES.join(', ')}`);
   const frameRate = int(cam, 'frameRate', board, 'camera', 1);
   if (frameRate > 60) fail(board, 'camera.frameRate above 60');
+  const width = int(cam, 'width', board, 'camera', 1);
+  const height = int(cam, 'height', board, 'camera', 1);
+  let modes: CameraMode[] = [[width, height, frameRate]];
+  if (cam.modes !== undefined) {
+    if (!Array.isArray(cam.modes) || cam.modes.length === 0) fail(board, 'camera.modes must be a list of [width, height, frameRate]');
+    modes = (cam.modes as unknown[]).map((m, i) => {
+      if (!Array.isArray(m) || m.length !== 3 || !m.every((n) => Number.isSafeInteger(n) && (n as number) > 0)) fail(board, `camera.modes[${i}] must be [width, height, frameRate], positive whole numbers`);
+      if ((m[2] as number) > 60) fail(board, `camera.modes[${i}]'s frameRate is above 60`);
+      return [m[0] as number, m[1] as number, m[2] as number] as const;
+    });
+    const own = fitMode({ width, height, frameRate }, modes);
+    if (own.width !== width || own.height !== height || own.frameRate !== frameRate) fail(board, `camera.modes must give the board's own mode, ${width}x${height} at ${frameRate} fps`);
+  }
   const st = obj(o.storage, board, 'storage');
   const kind = str(st, 'kind', board, 'storage');
   const writeAlign = int(st, 'writeAlign', board, 'storage', 1);
@@ -182,10 +201,11 @@ export function readBoard(value: unknown, expectedName?: string): BoardConfig {
     psramBytes: int(o, 'psramBytes', board, 'config.bodycam'),
     camera: {
       sensor: str(cam, 'sensor', board, 'camera'),
-      width: int(cam, 'width', board, 'camera', 1),
-      height: int(cam, 'height', board, 'camera', 1),
+      width,
+      height,
       imageType: imageType as ImageType,
       frameRate,
+      modes,
     },
     button,
     led,

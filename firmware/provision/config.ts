@@ -108,6 +108,25 @@ export function checkSettings(s: RecordingSettings): void {
   }
 }
 
+/** A picture size a board's sensor gives and the fastest rate this firmware records it at (boards/*.json `camera.modes`). */
+export type CameraMode = readonly [width: number, height: number, frameRate: number];
+
+/**
+ * What a camera records when its configuration asks for `asked`, given its board's `modes`: one
+ * configuration may be signed for every camera of an agency ("*"), and boards differ. A size no
+ * larger than one of the modes is recorded as asked, at the asked rate or, if lower, the fastest
+ * rate of the modes that hold it (a sensor gives a smaller window at least as fast); a size larger
+ * than every mode is recorded at the board's largest mode instead, at the lower of the two rates.
+ * No modes (a board file without them): asked is recorded as it is.
+ */
+export function fitMode(asked: { width: number; height: number; frameRate: number }, modes: readonly CameraMode[] | undefined): { width: number; height: number; frameRate: number } {
+  if (!modes || modes.length === 0) return { width: asked.width, height: asked.height, frameRate: asked.frameRate };
+  const holding = modes.filter(([w, h]) => w >= asked.width && h >= asked.height);
+  if (holding.length) return { width: asked.width, height: asked.height, frameRate: Math.min(asked.frameRate, Math.max(...holding.map((m) => m[2]))) };
+  const largest = modes.reduce((a, m) => (m[0] * m[1] > a[0] * a[1] ? m : a));
+  return { width: largest[0], height: largest[1], frameRate: Math.min(asked.frameRate, largest[2]) };
+}
+
 /** "SVGA" or "800x600" → [800, 600]. */
 export function parseResolution(v: string): [number, number] {
   const named = RESOLUTIONS[v.toUpperCase()];

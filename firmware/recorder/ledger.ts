@@ -45,6 +45,7 @@ export const LEDGER_EVENTS = Object.freeze([
   'powered-off', // detail: reason
   'fault', // detail: code, message
   'audio-unavailable', // the microphone could not be opened (none on the board, a driver error): video only until reboot; detail: code, message
+  'recording-mode-limited', // the configuration asks for a size or rate beyond the board's modes; detail: asked, recorded ("800x600 at 25 fps")
 ] as const);
 export type LedgerEvent = (typeof LEDGER_EVENTS)[number];
 

@@ -57,7 +57,7 @@ import { FLAG_CLEAN_CLOSE, FLAG_PRE_EVENT, type ManifestBuilder, type PreparedMa
 import type { SignSteps } from '../signing/ed25519-interface.js';
 import { signStructure } from '../signing/signed.js';
 import { CameraSession, type DockEvent } from '../dock/camera-session.js';
-import { checkNewerConfig, verifyConfig } from '../provision/config.js';
+import { checkNewerConfig, fitMode, verifyConfig, type CameraMode } from '../provision/config.js';
 import { KEY_CONFIG, heldRevocations, keepRevocations } from '../provision/camera.js';
 import { fromSignedConfig, heldConfig, recorderConfig, type RecorderConfig } from './config.js';
 import { ButtonGestures } from './gestures.js';
@@ -94,6 +94,8 @@ export interface RecorderOptions {
   sensor?: string;
   /** Settings under the signed configuration (board defaults, recorder timings). */
   settings?: Partial<RecorderConfig>;
+  /** The board's camera modes: a configuration asking for a size or rate beyond them records fitMode's instead, and says so in the ledger. */
+  modes?: readonly CameraMode[];
   /** Where the dock station listens (the camera connects when it sees it is charging). */
   dock?: { address?: string; port: number };
   /**
@@ -155,6 +157,7 @@ export class Recorder {
   readonly #device: string;
   readonly #boot: number;
   #config: RecorderConfig;
+  readonly #modes: readonly CameraMode[] | undefined;
   #capture: FrameCapture | undefined;
   #audio: AudioCapture | undefined;
   /** The microphone failed to open (no microphone, a driver error): video only until reboot. */
@@ -239,9 +242,11 @@ export class Recorder {
     this.#store = store;
     this.#keeper = new EvidenceKeeper({ store, keyStore: keys, signer: this.#identity, digest: p.digest, clock: p.clock, device: this.#device, firmware: o.firmware, boot: this.#boot, ed25519: this.#ed });
 
+    this.#modes = o.modes;
     this.#config = recorderConfig(o.settings);
     const held = heldConfig(keys, this.#identity.rootKey(), this.#identity.deviceId(), this.#ed);
     if (held) this.#config = fromSignedConfig(this.#config, held);
+    const limited = this.#fitMode();
 
     const pins = o.pins ?? {};
     this.#indicators = new Indicators({ led: new p.Led({ pin: pins.led ?? 'status' }), haptic: new p.Haptic({ pin: pins.haptic ?? 'haptic' }) });
@@ -253,6 +258,7 @@ export class Recorder {
     });
 
     this.#log('powered-on', { boot: this.#boot, firmware: o.firmware, clean: !this.#powerCut });
+    if (limited) this.#log('recording-mode-limited', limited);
     const recovered = this.#keeper.sealRecovered();
     if (this.#powerCut) this.#log('power-cut-detected', { recovered: recovered.length, recording: this.#activeRecording()?.id ?? null });
     for (const r of recovered) {
@@ -1046,7 +1052,22 @@ export class Recorder {
     this.#keys.set(KEY_CONFIG, cose);
     // Applied now while docked (the camera is not capturing); a new picture size reopens the camera.
     this.#config = fromSignedConfig(this.#config, incoming);
+    const limited = this.#fitMode();
+    if (limited) this.#log('recording-mode-limited', limited);
     return incoming.version;
+  }
+
+  /**
+   * Bring the configured picture size and rate within the board's modes (fitMode); returns what
+   * was asked and what will be recorded when they differ, for the ledger.
+   */
+  #fitMode(): { asked: string; recorded: string } | undefined {
+    const c = this.#config;
+    const fit = fitMode(c, this.#modes);
+    if (fit.width === c.width && fit.height === c.height && fit.frameRate === c.frameRate) return undefined;
+    const asked = `${c.width}x${c.height} at ${c.frameRate} fps`;
+    this.#config = { ...c, ...fit };
+    return { asked, recorded: `${fit.width}x${fit.height} at ${fit.frameRate} fps` };
   }
 
   // ---------------------------------------------------------------- persistence helpers

@@ -10,6 +10,7 @@ import { start, type Started, type StartOptions } from '../../firmware/main.js';
 import { KEY_CONFIG, KEY_REVOCATIONS } from '../../firmware/provision/camera.js';
 import { DeviceIdentity } from '../../firmware/signing/identity.js';
 import type { RecorderConfig } from '../../firmware/recorder/config.js';
+import type { CameraMode } from '../../firmware/provision/config.js';
 import type { RetryPolicy } from '../../firmware/provision/boot.js';
 import type { Entry, GuestEnv } from './env.js';
 
@@ -45,7 +46,7 @@ function address(v: CborValue | undefined): { address?: string; port: number } |
 
 /**
  * Power on as a device does: firmware/main.ts start() with CBOR options {camera: {width, height,
- * frameRate}, sensor, dock: {address, port}, provision: {address, port}, retry, settings}.
+ * frameRate, modes?}, sensor, dock: {address, port}, provision: {address, port}, retry, settings}.
  * Returns the status: the recorder's, or {state: "awaiting-provisioning", ...}.
  */
 export function powerOn(env: GuestEnv, options: CborValue, defaults: { frameRate: number; firmware?: string }): CborValue {
@@ -54,7 +55,10 @@ export function powerOn(env: GuestEnv, options: CborValue, defaults: { frameRate
   const camera = plain(o.get('camera'));
   const startOptions: StartOptions = {
     board: 'sim',
-    camera: { width: Number(camera.width ?? 320), height: Number(camera.height ?? 240), frameRate: Number(camera.frameRate ?? defaults.frameRate) },
+    camera: {
+      width: Number(camera.width ?? 320), height: Number(camera.height ?? 240), frameRate: Number(camera.frameRate ?? defaults.frameRate),
+      modes: Array.isArray(camera.modes) ? (camera.modes as CborValue[]).map((m) => (m as number[]).map(Number) as unknown as CameraMode) : undefined,
+    },
     storagePath: RECORDER_STORE_PATH,
     keyStorePath: RECORDER_KEYS_PATH,
     sensor: typeof o.get('sensor') === 'string' ? (o.get('sensor') as string) : 'SYNTHETIC',

@@ -49,6 +49,8 @@ export interface CameraOptions {
   preEventAudio?: boolean;
   /** Sound in the signed configuration (default: on with a microphone, off without). */
   audio?: boolean;
+  /** The board's camera as firmware/main.ts gets it (default: the configuration's size and rate, no modes). */
+  board?: { width: number; height: number; frameRate: number; modes?: [number, number, number][] };
   /** Picture size in the signed configuration (default QVGA). */
   width?: number;
   height?: number;
@@ -116,7 +118,7 @@ export class TestCamera {
   }
 
   async boot(): Promise<RecorderStatus> {
-    const v = (await this.engine.call('recorder.boot', { camera: { width: this.o.width ?? 320, height: this.o.height ?? 240, frameRate: this.o.frameRate ?? 5 }, dock: this.o.dockPort ? { port: this.o.dockPort } : null, settings: { longPressMs: LONG_MS, ...this.o.settings } } as CborValue)).value;
+    const v = (await this.engine.call('recorder.boot', { camera: this.o.board ?? { width: this.o.width ?? 320, height: this.o.height ?? 240, frameRate: this.o.frameRate ?? 5 }, dock: this.o.dockPort ? { port: this.o.dockPort } : null, settings: { longPressMs: LONG_MS, ...this.o.settings } } as CborValue)).value;
     await this.engine.pump();
     return plain<RecorderStatus>(v);
   }
