@@ -2,7 +2,7 @@
 // channel (protocol version 2: ChaCha20-Poly1305 through the Cipher port) against version 1's HMAC
 // channel (host-sim/candidates/session-mac), in XS compute units (xs engine) and Cortex-M7
 // instructions (mcu engine), firmware only: the camera's answer to each pull (frame read and
-// opened, pull decoded, chunk CRC'd, encoded with room, sealed in place) through the guest entries
+// opened, pull decoded, chunk encoded with room, sealed in place) through the guest entries
 // dock.channel.prepare/answer. The bytes themselves go through native ports (ChaCha20-Poly1305, SHA-256,
 // CRC-32): in C on a device (Moddable's crypt and crc), across the bridge here, which both figures
 // leave out. Then the station's own rate on Node, both ways: opening chunks from a camera and
