@@ -59,7 +59,7 @@ export default async function rollover(report: Report): Promise<void> {
 }
 
 async function pressAndStop(preEventSeconds: number): Promise<{ press: number; ringFrames: number; drainMs: number; longest: number; overruns: number; stop: number }> {
-  // 256 MiB of flash: the synthetic SVGA frames are about 57 KB, 30 s of ring alone is 43 MB.
+  // 256 MiB of flash: the synthetic SVGA frames are about 32 KB, 30 s of ring alone is 24 MB.
   const c = await TestCamera.start({ engine: 'xs', frameRate: 25, width: 800, height: 600, blocks: 65536, segmentSeconds: 600, preEventSeconds, camera: { buffers: 3 } });
   try {
     await c.run(preEventSeconds * 1000 + 1500);

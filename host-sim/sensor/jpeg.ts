@@ -1,9 +1,17 @@
-// A minimal baseline JPEG encoder for the synthetic sensor: 8x8 tiles, YCbCr 4:4:4, one
-// restart interval per MCU. Because every MCU sits in its own restart interval (DC predictors
-// reset, bit stream byte-aligned, an RSTn marker after it), an encoded tile is a fixed byte
-// string that can be placed anywhere in any frame: frames are assembled from pre-encoded tiles
-// (glyphs of a bitmap font, background, a moving band) by copying bytes, which is what makes a
-// 12-hour shift of real, decodable JPEG frames simulate in minutes.
+// A minimal baseline JPEG encoder for the synthetic sensor, one restart interval per MCU, in one
+// of two samplings:
+// - '4:2:2' (H2V1): a 16x8 MCU of four blocks, Y0 Y1 Cb Cr, the chroma averaged over each
+//   horizontal pair of pixels: what an OV2640 gives in JPEG mode.
+// - '4:4:4': an 8x8 MCU of three blocks, Y Cb Cr (narrow frames; synthetic.ts says why).
+// A synthetic frame's size is mostly its count of MCUs, whatever the quality: the pictures are
+// mostly flat, and every MCU costs its blocks' DC and end-of-block codes, padding to a byte and
+// a 2-byte restart marker (a flat 4:2:2 MCU about 7 bytes). At SVGA 4:4:4 made about 57 KB a
+// frame (7,500 MCUs); 4:2:2 makes about 32 KB (3,750), nearer an OV2640's 25 KB at quality 12.
+// Because every MCU sits in its own restart interval (DC predictors reset, bit stream
+// byte-aligned, an RSTn marker after it), an encoded tile is a fixed byte string that can be
+// placed anywhere in any frame: frames are assembled from pre-encoded tiles (glyphs of a bitmap
+// font, background, a moving band) by copying bytes, which is what makes a 12-hour shift of real,
+// decodable JPEG frames simulate in minutes.
 //
 // Host only (the sensor is simulated hardware); never imported by firmware.
 
@@ -130,10 +138,12 @@ function emitValue(w: BitWriter, v: number, cat: number): void {
   w.write(v < 0 ? v + (1 << cat) - 1 : v, cat);
 }
 
-function encodeBlock(w: BitWriter, samples: number[], quant: number[], dc: HuffTable, ac: HuffTable): void {
+/** One block; `predictor` is the DC of the component's previous block in the interval (0 for its first). Returns its DC. */
+function encodeBlock(w: BitWriter, samples: number[], quant: number[], dc: HuffTable, ac: HuffTable, predictor = 0): number {
   const coef = fdct(samples.map((s) => s - 128));
   const zz = ZIGZAG.map((n) => Math.round(coef[n] / quant[n]));
-  // Restart interval of one MCU: the DC predictor is 0 for every tile.
+  const dcValue = zz[0];
+  zz[0] -= predictor;
   const dcCat = category(zz[0]);
   const [dcCode, dcLen] = dc.code.get(dcCat)!;
   w.write(dcCode, dcLen);
@@ -160,20 +170,30 @@ function encodeBlock(w: BitWriter, samples: number[], quant: number[], dc: HuffT
     const [c, l] = ac.code.get(0x00)!;
     w.write(c, l);
   }
+  return dcValue;
 }
 
-/** An 8x8 tile of RGB pixels: `pixel(x, y)` returns [r, g, b], 0..255. */
+/** An MCU's tile of RGB pixels (mcuWidth x mcuHeight): `pixel(x, y)` returns [r, g, b], 0..255. */
 export type TilePixels = (x: number, y: number) => readonly [number, number, number];
+
+/** '4:2:2': H2V1, a 16x8 MCU (Y0 Y1 Cb Cr), as an OV2640 gives; '4:4:4': an 8x8 MCU (Y Cb Cr). */
+export type Sampling = '4:2:2' | '4:4:4';
 
 export class TileJpegEncoder {
   readonly width: number;
   readonly height: number;
+  readonly sampling: Sampling;
+  /** Pixels across one MCU: 16 in 4:2:2, 8 in 4:4:4. */
+  readonly mcuWidth: number;
+  readonly mcuHeight = 8;
   readonly #lq: number[];
   readonly #cq: number[];
 
-  constructor(options: { width: number; height: number; quality?: number }) {
-    if (options.width % 8 || options.height % 8 || options.width <= 0 || options.height <= 0 || options.width > 65535 || options.height > 65535) {
-      throw new BodycamError('E_SIM_JPEG', `tile frames need a width and height that are multiples of 8, got ${options.width}x${options.height}`);
+  constructor(options: { width: number; height: number; quality?: number; sampling: Sampling }) {
+    this.sampling = options.sampling;
+    this.mcuWidth = options.sampling === '4:2:2' ? 16 : 8;
+    if (options.width % this.mcuWidth || options.height % 8 || options.width <= 0 || options.height <= 0 || options.width > 65535 || options.height > 65535) {
+      throw new BodycamError('E_SIM_JPEG', `${options.sampling} tile frames need a width that is a multiple of ${this.mcuWidth} and a height that is a multiple of 8, got ${options.width}x${options.height}`);
     }
     this.width = options.width;
     this.height = options.height;
@@ -182,19 +202,21 @@ export class TileJpegEncoder {
   }
 
   get mcuColumns(): number {
-    return this.width / 8;
+    return this.width / this.mcuWidth;
   }
   get mcuRows(): number {
-    return this.height / 8;
+    return this.height / this.mcuHeight;
   }
 
   /** The entropy-coded bytes of one MCU (its own restart interval), stuffed and padded. */
   tile(pixel: TilePixels): Uint8Array {
+    const n = this.mcuWidth;
+    // Full-resolution planes, row-major over the MCU (n x 8).
     const y: number[] = [];
     const cb: number[] = [];
     const cr: number[] = [];
     for (let j = 0; j < 8; j++) {
-      for (let i = 0; i < 8; i++) {
+      for (let i = 0; i < n; i++) {
         const [r, g, b] = pixel(i, j);
         y.push(0.299 * r + 0.587 * g + 0.114 * b);
         cb.push(-0.168736 * r - 0.331264 * g + 0.5 * b + 128);
@@ -202,9 +224,20 @@ export class TileJpegEncoder {
       }
     }
     const w = new BitWriter();
-    encodeBlock(w, y, this.#lq, DC_LUMA, AC_LUMA);
-    encodeBlock(w, cb, this.#cq, DC_CHROMA, AC_CHROMA);
-    encodeBlock(w, cr, this.#cq, DC_CHROMA, AC_CHROMA);
+    if (this.sampling === '4:4:4') {
+      encodeBlock(w, y, this.#lq, DC_LUMA, AC_LUMA);
+      encodeBlock(w, cb, this.#cq, DC_CHROMA, AC_CHROMA);
+      encodeBlock(w, cr, this.#cq, DC_CHROMA, AC_CHROMA);
+      return w.finish();
+    }
+    // 4:2:2: the left and right luma blocks (Y1's DC is coded against Y0's, as one interval's
+    // predictor runs on), then each chroma plane averaged over horizontal pairs into one block.
+    const lumaBlock = (x0: number) => Array.from({ length: 64 }, (_, k) => y[(k >> 3) * 16 + x0 + (k & 7)]);
+    const halved = (plane: number[]) => Array.from({ length: 64 }, (_, k) => (plane[(k >> 3) * 16 + 2 * (k & 7)] + plane[(k >> 3) * 16 + 2 * (k & 7) + 1]) / 2);
+    const dc0 = encodeBlock(w, lumaBlock(0), this.#lq, DC_LUMA, AC_LUMA);
+    encodeBlock(w, lumaBlock(8), this.#lq, DC_LUMA, AC_LUMA, dc0);
+    encodeBlock(w, halved(cb), this.#cq, DC_CHROMA, AC_CHROMA);
+    encodeBlock(w, halved(cr), this.#cq, DC_CHROMA, AC_CHROMA);
     return w.finish();
   }
 
@@ -216,7 +249,9 @@ export class TileJpegEncoder {
     const text = Array.from(comment, (c) => c.charCodeAt(0) & 0x7f);
     b.push(0xff, 0xfe, (text.length + 2) >> 8, (text.length + 2) & 255, ...text);
     b.push(0xff, 0xdb, 0, 2 + 2 * 65, 0x00, ...ZIGZAG.map((n) => this.#lq[n]), 0x01, ...ZIGZAG.map((n) => this.#cq[n]));
-    b.push(0xff, 0xc0, 0, 17, 8, this.height >> 8, this.height & 255, this.width >> 8, this.width & 255, 3, 1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1);
+    // SOF0: luma sampled H x 1 (H = 2 in 4:2:2), chroma 1 x 1.
+    const luma = this.mcuWidth === 16 ? 0x21 : 0x11;
+    b.push(0xff, 0xc0, 0, 17, 8, this.height >> 8, this.height & 255, this.width >> 8, this.width & 255, 3, 1, luma, 0, 2, 0x11, 1, 3, 0x11, 1);
     const tables: [number, HuffTable][] = [[0x00, DC_LUMA], [0x10, AC_LUMA], [0x01, DC_CHROMA], [0x11, AC_CHROMA]];
     const dhtLength = 2 + tables.reduce((n, [, t]) => n + 17 + t.values.length, 0);
     b.push(0xff, 0xc4, dhtLength >> 8, dhtLength & 255);

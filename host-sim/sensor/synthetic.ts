@@ -3,15 +3,26 @@
 // bitmap font over a colour gradient, with a striped band that moves down one tile row per frame
 // (a viewer sees motion, and a gap in the counter shows a frame the driver discarded).
 //
+// Sampling: from 640 pixels wide up, 4:2:2 in 16x8 MCUs, as an OV2640 gives, and near the size
+// it gives (SVGA about 32 KB a frame, where 4:4:4 made 57 KB; jpeg.ts says why). Narrower
+// frames stay 4:4:4 in 8x8 MCUs: their font is drawn at scale 1, an 8-pixel character cell that
+// a 16-pixel MCU could not hold one to a tile, and their frames (what most tests record, and the
+// digests and 8x8 glyph readers in test/) stay byte for byte what they were. The font's scale
+// makes a character cell a whole number of MCUs: 8·scale pixels across, with scale even in 4:2:2
+// (2 from VGA to XGA, 4 from HD up), so each tile shows a piece of one character and text stays
+// crisp. Glyphs are grey and the background flat in each MCU, so halving the chroma changes
+// neither (only the band's stripe edges soften).
+//
 // Speed: tiles are encoded once (jpeg.ts: one restart interval per tile), and everything below
 // the text is cached whole for each position of the band (the rows, the end of the scan, EOI):
 // a frame is one buffer holding the header, the two text rows copied tile by tile from cached
 // glyphs, and that cached tail — a dozen copies, no per-frame row buffers. Every frame is still
-// a complete, valid JPEG, byte for byte what assembling it row by row gives (test/synthetic.test.ts).
+// a complete, valid JPEG, byte for byte what assembling it row by row gives
+// (test/sim-sensor-flash.test.ts).
 
 import { BodycamError } from '../../firmware/errors.js';
 import { glyphPixel } from './font.js';
-import { TileJpegEncoder, writeCommentPadding } from './jpeg.js';
+import { TileJpegEncoder, writeCommentPadding, type Sampling } from './jpeg.js';
 
 /** Where a simulated camera gets its pictures. */
 export interface FrameSource {
@@ -28,6 +39,11 @@ export interface SyntheticFramesOptions {
   quality?: number;
   /** Pad each frame with COM segments to about this many bytes (a real sensor's frames are 20–60 KB at VGA). */
   frameBytes?: number;
+}
+
+/** The sampling the synthetic sensor uses at `width` (the file's header says why). */
+function samplingFor(width: number): Sampling {
+  return width >= 640 ? '4:2:2' : '4:4:4';
 }
 
 const EOI = Uint8Array.from([0xff, 0xd9]);
@@ -55,6 +71,8 @@ export class SyntheticFrames implements FrameSource {
   readonly #cols: number;
   readonly #rows: number;
   readonly #scale: number;
+  /** MCU columns per character cell. */
+  readonly #cellColumns: number;
   readonly #textRows: number;
   readonly #head: Uint8Array;
   readonly #sos: Uint8Array;
@@ -68,17 +86,21 @@ export class SyntheticFrames implements FrameSource {
   readonly #textTiles: Map<string, Uint8Array>[] = [];
 
   constructor(options: SyntheticFramesOptions) {
-    this.#enc = new TileJpegEncoder(options);
+    const sampling = samplingFor(options.width);
+    this.#enc = new TileJpegEncoder({ width: options.width, height: options.height, quality: options.quality, sampling });
     this.width = options.width;
     this.height = options.height;
     this.#cols = this.#enc.mcuColumns;
     this.#rows = this.#enc.mcuRows;
-    this.#scale = Math.max(1, Math.floor(this.width / 320));
+    // A character cell is 8·scale pixels: a whole number of MCUs (scale even for 16-pixel MCUs).
+    const perCell = this.#enc.mcuWidth / 8;
+    this.#scale = Math.max(perCell, perCell * Math.floor(this.width / (320 * perCell)));
+    this.#cellColumns = this.#scale / perCell;
     this.#textRows = Math.min(this.#rows, 2 * this.#scale);
     this.#head = this.#enc.head();
     this.#sos = this.#enc.scanHeader();
     this.#frameBytes = options.frameBytes ?? 0;
-    if (this.#cols < 8) throw new BodycamError('E_SIM_JPEG', `a synthetic frame needs at least 64 pixels of width, got ${this.width}`);
+    if (this.width < 64) throw new BodycamError('E_SIM_JPEG', `a synthetic frame needs at least 64 pixels of width, got ${this.width}`);
   }
 
   #tile(key: string, pixel: (x: number, y: number) => readonly [number, number, number]): Uint8Array {
@@ -99,9 +121,11 @@ export class SyntheticFrames implements FrameSource {
     return this.#tile('band', (x, y) => ((x + y) & 4 ? [250, 210, 40] : [200, 60, 20]));
   }
 
+  /** The piece of `ch`'s cell at MCU column qx, MCU row qy of the cell. */
   #glyph(ch: string, qx: number, qy: number): Uint8Array {
     const s = this.#scale;
-    return this.#tile(`g:${ch}:${qx}:${qy}`, (x, y) => (glyphPixel(ch, Math.floor((qx * 8 + x) / s), Math.floor((qy * 8 + y) / s)) ? [255, 255, 255] : [12, 12, 12]));
+    const w = this.#enc.mcuWidth;
+    return this.#tile(`g:${ch}:${qx}:${qy}`, (x, y) => (glyphPixel(ch, Math.floor((qx * w + x) / s), Math.floor((qy * 8 + y) / s)) ? [255, 255, 255] : [12, 12, 12]));
   }
 
   /** A row of tiles with the restart marker after each tile (its number depends on the row). */
@@ -149,15 +173,16 @@ export class SyntheticFrames implements FrameSource {
     return tail;
   }
 
-  /** The tile at column cx of text row cy. */
+  /** The tile at column cx of text row cy (a character cell is #cellColumns MCUs by #scale). */
   #textTile(cy: number, cx: number, lines: readonly string[]): Uint8Array {
     const s = this.#scale;
+    const cw = this.#cellColumns;
     const line = lines[Math.floor(cy / s)] ?? '';
-    const c = Math.floor(cx / s);
+    const c = Math.floor(cx / cw);
     const ch = c < line.length ? line[c] : '';
     const at = (this.#textTiles[cy * this.#cols + cx] ??= new Map());
     let t = at.get(ch);
-    if (!t) at.set(ch, (t = ch ? this.#glyph(ch, cx % s, cy % s) : this.#background(cx, cy)));
+    if (!t) at.set(ch, (t = ch ? this.#glyph(ch, cx % cw, cy % s) : this.#background(cx, cy)));
     return t;
   }
 
