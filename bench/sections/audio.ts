@@ -14,7 +14,7 @@ import type { Report } from '../report.js';
 const FPS = 25;
 const WIDTH = 800;
 const HEIGHT = 600;
-/** An OV2640's SVGA JPEG at quality 12 is about this size (FIELD-NOTES: ~25 KiB a frame). */
+/** An OV2640's SVGA JPEG at quality 12 is about this size (FIELD-NOTES: ~25 KiB a frame): frames are padded up to it (the synthetic sensor's SVGA frames are larger, about 32 KB: bytes an hour are also reckoned for 25 KiB). */
 const FRAME_BYTES = 25 * 1024;
 const SEGMENT_S = 10;
 const SECONDS = 20;
@@ -102,7 +102,7 @@ export default async function audio(report: Report): Promise<void> {
   report.add({ name: `per recorded frame, video alone (everything in the window over its ${off.frames} frames, ${off.sealed} signatures included)`, value: (m.off * SECONDS) / off.frames, unit: 'instructions', baseline: { name: `cycles of the ${1000 / FPS} ms a frame lasts`, value: CORE / FPS } });
   const pct = (v: number) => `${((v / CORE) * 100).toFixed(1)} %`;
   report.note(`of one 240 MHz core (one instruction a cycle): video alone ${pct(m.off)}, with PCM sound ${pct(m.pcm)}, with IMA ADPCM ${pct(m.adpcm)} — the goal is 25 % with signing (here one signature every ${SEGMENT_S} s; the default is one every 30 s)`);
-  report.note('native work is not in these figures: the camera driver, the JPEG the sensor makes, the SD writes and the SHA-256 of the media run in C and on DMA; encryption (not landed yet) is not included');
+  report.note('native work is not in these figures: the camera driver, the JPEG the sensor makes, the SD writes and the SHA-256 of the media run in C and on DMA; these segments are in the clear: what sealing adds is in the capture-encryption section');
 
   // Bytes per hour, from the media the sessions stored (frame and audio records, headers included).
   const hour = (bytes: number, seconds: number) => (bytes / seconds) * 3600;
