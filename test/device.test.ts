@@ -586,6 +586,26 @@ test('device platform (XIAO): the camera lends 3 disposable frames; closing them
   t.is(store.status().lossUnit, 65536);
 });
 
+test('device platform: the configured JPEG quality goes to the open sensor through bodycam/native; a build or sensor that cannot take it is a clear error, the driver closed', (t) => {
+  const { m } = modules();
+  const asked: number[] = [];
+  const withQuality = { ...m, native: { ...m.native, cameraQuality: (q: number) => void asked.push(q) } };
+  const options = { width: 640, height: 480, imageType: 'jpeg' as const, format: 'buffer/disposable' as const };
+  new (devicePlatform(xiao(), withQuality).Camera)({ ...options, quality: 20 }).close();
+  t.deepEqual(asked, [20]);
+  new (devicePlatform(xiao(), withQuality).Camera)(options).close();
+  t.deepEqual(asked, [20], 'no quality asked: the driver keeps its own');
+  const refused = (native: typeof m.native, quality: number) => {
+    const e = t.throws(() => new (devicePlatform(xiao(), { ...m, native }).Camera)({ ...options, quality }));
+    t.is(code(e), 'E_CAMERA_QUALITY');
+    t.true(FakeCameraDriver.last!.closed, 'the driver was closed');
+    return e!.message;
+  };
+  t.regex(refused(withQuality.native, 70), /quality 70 is not 4\.\.63/);
+  t.regex(refused(m.native, 20), /no way to set it/);
+  t.regex(refused({ ...m.native, cameraQuality: () => { throw new Error('camera: the sensor refused the JPEG quality'); } }, 20), /the sensor refused/);
+});
+
 test('device platform (AtomS3R-CAM): camera power is switched on first, and its raw-only sensor is refused clearly', (t) => {
   const { m } = modules();
   const board: BoardConfig = { ...atom(), camera: { ...atom().camera, sensor: 'OV2640' } };

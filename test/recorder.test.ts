@@ -310,3 +310,15 @@ test('[node] a signed configuration asking more than the board gives: the camera
     await c.close();
   }
 });
+
+test('[node] the signed configuration\'s JPEG quality is what the camera is opened with', async (t) => {
+  const c = await TestCamera.start({ engine: 'node', quality: 20, preEventSeconds: 0 });
+  try {
+    await c.press();
+    await c.run(1_000);
+    t.is(c.cam.quality, 20);
+    await c.longPress();
+  } finally {
+    await c.close();
+  }
+});

@@ -77,6 +77,8 @@ export type CryptDigestConstructor = new (type: 'SHA256' | 'SHA512') => CryptDig
 export interface BodycamNative {
   crc32(data: IOBuffer, previous: number): number;
   fillRandom(bytes: Uint8Array): void;
+  /** The open camera sensor's JPEG quality (esp32-camera set_quality: 4 best .. 63 smallest); throws if the sensor refuses. */
+  cameraQuality?(quality: number): void;
 }
 
 /** `embedded:io/digital`. Mode constants are opaque values of the class. */

@@ -71,7 +71,7 @@ export function devicePlatform<H>(board: BoardConfig, m: DeviceModules<H>): Plat
     Flash = fileFlash({ files: m.files, bytes: board.storage.bytes, blockLength: board.storage.blockLength, writeAlign: board.storage.writeAlign });
   }
   return {
-    Camera: poweredCamera(moddableCameraPort({ Camera: m.Camera, sensor: board.camera.sensor }), board, m.Digital),
+    Camera: poweredCamera(moddableCameraPort({ Camera: m.Camera, sensor: board.camera.sensor, setQuality: m.native.cameraQuality }), board, m.Digital),
     AudioIn: board.microphone && m.AudioIn ? moddableAudioInPort(m.AudioIn) : noMicrophone(board.board),
     Flash,
     KeyStore: keyValueStore(m.keyValue),

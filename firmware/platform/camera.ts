@@ -12,6 +12,8 @@ export interface CameraOptions {
   format: 'buffer/disposable';
   /** Frames per second the sensor is asked for; the pacer enforces the real rate. */
   frameRate?: number;
+  /** JPEG quality the sensor is asked for, on the ESP32 camera driver's scale (4 best .. 63 smallest); the driver's own when absent. */
+  quality?: number;
   /** A frame is ready: `count` frames can be read now. */
   onReadable?: (count: number) => void;
   onError?: (message: string) => void;

@@ -323,13 +323,13 @@ export class Recorder {
   #captureFor(preEvent: boolean): FrameCapture {
     const c = this.#config;
     let cap = this.#capture;
-    if (cap && (cap.width !== c.width || cap.height !== c.height || cap.frameRate !== c.frameRate)) {
+    if (cap && (cap.width !== c.width || cap.height !== c.height || cap.frameRate !== c.frameRate || cap.quality !== c.quality)) {
       cap.close();
       cap = undefined;
     }
     if (!cap) {
       cap = new FrameCapture({
-        Camera: this.#p.Camera, clock: this.#p.clock, width: c.width, height: c.height, frameRate: c.frameRate, sensor: this.#o.sensor,
+        Camera: this.#p.Camera, clock: this.#p.clock, width: c.width, height: c.height, frameRate: c.frameRate, quality: c.quality, sensor: this.#o.sensor,
         sink: this.#sink, preEvent, onError: (e) => this.#guard(() => this.#captureError(e)),
       });
       this.#capture = cap;

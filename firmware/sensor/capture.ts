@@ -26,6 +26,8 @@ export interface FrameCaptureOptions {
   height: number;
   /** Target frames per second (1..60); the sensor is asked for the same. */
   frameRate: number;
+  /** JPEG quality the sensor is asked for (the ESP32 camera driver's scale, 4..63); the driver's own when absent. */
+  quality?: number;
   /** The board's sensor: a raw-only one is refused before the camera is opened. */
   sensor?: string | SensorInfo;
   /** Where frame records go; switch later with route(). */
@@ -66,6 +68,7 @@ export class FrameCapture {
   readonly #onError: ((error: BodycamError) => void) | undefined;
   readonly #onStored: ((header: Readonly<FrameHeader>) => void) | undefined;
   readonly #header: FrameHeader;
+  readonly #quality: number | undefined;
   #sink: FrameSink;
   #preEvent: boolean;
   #running = false;
@@ -93,6 +96,7 @@ export class FrameCapture {
         imageType: 'jpeg',
         format: 'buffer/disposable',
         frameRate: options.frameRate,
+        quality: options.quality,
         onReadable: () => this.#drain(),
         onError: (message: string) => this.#report(new BodycamError('E_CAMERA', message)),
       });
@@ -109,6 +113,7 @@ export class FrameCapture {
       throw new BodycamError('E_CAMERA_SIZE', `asked the camera for ${options.width}x${options.height}, it gives ${camera.width}x${camera.height}; pick a size from the board's supported set`);
     }
     this.#camera = camera;
+    this.#quality = options.quality;
     this.#header = {
       flags: 0, width: camera.width, height: camera.height, frameRate: options.frameRate, clockSource: 'none',
       frameNumber: 0, monotonicMs: 0, utcMs: 0, droppedBefore: 0, gapMs: 0, droppedTotal: 0, jpegLength: 0,
@@ -123,6 +128,10 @@ export class FrameCapture {
   }
   get frameRate(): number {
     return this.#header.frameRate;
+  }
+  /** The JPEG quality the camera was opened with (undefined: the driver's own). */
+  get quality(): number | undefined {
+    return this.#quality;
   }
   get running(): boolean {
     return this.#running;

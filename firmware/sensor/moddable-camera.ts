@@ -5,7 +5,8 @@
 // What it adds to the driver: refuses raw-only sensors (E_CAMERA_RAW_ONLY) and sizes the driver
 // would silently round (E_CAMERA_SIZE) before opening; wraps each disposable host buffer as a
 // CameraFrame whose close() gives it back exactly once; turns a driver failure into
-// E_CAMERA_INIT with a message a person can act on.
+// E_CAMERA_INIT with a message a person can act on; asks the open sensor for the configured JPEG
+// quality through a native call (Moddable's module takes it only at build time).
 
 import { BodycamError } from '../errors.js';
 import type { Camera, CameraConstructor, CameraFrame, CameraOptions, ImageType } from '../platform/camera.js';
@@ -41,6 +42,12 @@ export interface ModdableCameraPortOptions {
   Camera: ModdableCameraClass;
   /** The board's sensor (boards/*): raw-only sensors are refused before the driver starts. */
   sensor?: string | SensorInfo;
+  /**
+   * Ask the open sensor for a JPEG quality (bodycam/native cameraQuality: the ESP32 camera
+   * driver's set_quality, 4 best .. 63 smallest). Moddable's module takes quality only at build
+   * time (MODDEF_CAMERA_JPEG_QUALITY); without this, CameraOptions.quality is refused.
+   */
+  setQuality?: (quality: number) => void;
 }
 
 class LentFrame implements CameraFrame {
@@ -91,6 +98,17 @@ export function moddableCameraPort(port: ModdableCameraPortOptions): CameraConst
       if (device.imageType !== 'jpeg') {
         device.close();
         throw new BodycamError('E_CAMERA_RAW_ONLY', `the camera driver gives raw frames (format ${String(device.imageType)}), not JPEG; use a board with a JPEG sensor (OV2640, OV3660, OV5640)`);
+      }
+      const quality = options.quality;
+      if (quality !== undefined) {
+        try {
+          if (!Number.isSafeInteger(quality) || quality < 4 || quality > 63) throw new Error(`quality ${String(quality)} is not 4..63`);
+          if (!port.setQuality) throw new Error('this build has no way to set it');
+          port.setQuality(quality);
+        } catch (e) {
+          device.close();
+          throw new BodycamError('E_CAMERA_QUALITY', `the camera did not take JPEG quality ${String(quality)} (${e instanceof Error ? e.message : String(e)})`);
+        }
       }
       this.#device = device;
     }

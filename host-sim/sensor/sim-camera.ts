@@ -81,6 +81,8 @@ export class SimCameraControl {
   ready = 0;
   /** Cameras opened, and closed. */
   opened = 0;
+  /** The JPEG quality the last camera opened was asked for (the driver's scale, 4..63; undefined: none asked). */
+  quality: number | undefined;
   closed = 0;
   /** Frames the firmware closed. */
   returned = 0;
@@ -137,6 +139,7 @@ export function attachCamera(hw: SimHardware, options: SimCameraOptions = {}): S
       this.imageType = imageType;
       this.#rate = options.sensorRate ?? o.frameRate ?? 15;
       this.#onReadable = o.onReadable;
+      control.quality = o.quality;
       control.opened++;
     }
 

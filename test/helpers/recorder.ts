@@ -51,6 +51,8 @@ export interface CameraOptions {
   audio?: boolean;
   /** The board's camera as firmware/main.ts gets it (default: the configuration's size and rate, no modes). */
   board?: { width: number; height: number; frameRate: number; modes?: [number, number, number][] };
+  /** JPEG quality in the signed configuration (default 12). */
+  quality?: number;
   /** Picture size in the signed configuration (default QVGA). */
   width?: number;
   height?: number;
@@ -103,7 +105,7 @@ export class TestCamera {
       // Sound only with a microphone attached (o.microphone); the firmware's default is on.
       const config = signConfig({
         ...DEFAULT_SETTINGS, agency: AGENCY, device: DEVICE, version: 1, issued: 0, width: o.width ?? 320, height: o.height ?? 240, frameRate: o.frameRate ?? 5, segmentSeconds: o.segmentSeconds ?? 30, preEventSeconds: o.preEventSeconds ?? 10,
-        audio: o.audio ?? o.microphone !== undefined, preEventAudio: o.preEventAudio ?? false,
+        audio: o.audio ?? o.microphone !== undefined, preEventAudio: o.preEventAudio ?? false, quality: o.quality ?? DEFAULT_SETTINGS.quality,
         ...(o.evidenceKeys ? { evidenceKeys: o.evidenceKeys } : {}),
       }, root);
       await c.engine.call('recorder.provision', root.publicKey, certificate({ id: DEVICE, kind: 'device', publicKey }), config, o.revocations ?? null);

@@ -7,7 +7,9 @@
  * after bootloader_random_enable(); key generation runs with Wi-Fi up (see README, armoury).
  * The SD functions reach the card's 512-byte sectors through ESP-IDF's SD-over-SPI driver
  * (sdspi_host + sdmmc_cmd), for the evidence partition (firmware/device/sd-flash.ts). A write
- * returns when the card has taken it. Not compiled on the host: `npm run build:moddable` stops
+ * returns when the card has taken it. cameraQuality asks the sensor Moddable's camera module opened
+ * (esp32-camera, the same driver) for a JPEG quality: the module takes one only at build time
+ * (MODDEF_CAMERA_JPEG_QUALITY), the signed configuration chooses it per camera. Not compiled on the host: `npm run build:moddable` stops
  * where ESP-IDF takes over; the first device build compiles it.
  */
 
@@ -17,6 +19,7 @@
 #include "driver/sdspi_host.h"
 #include "driver/spi_common.h"
 #include "sdmmc_cmd.h"
+#include "esp_camera.h"
 
 static const uint32_t gCRC32Table[256] = {
 #define C(n) (((n) & 1) ? (0xEDB88320UL ^ ((n) >> 1)) : ((n) >> 1))
@@ -129,4 +132,17 @@ void xs_bodycam_sd_close(xsMachine *the)
 	sdspi_host_remove_device(gSdDevice);
 	spi_bus_free(SDSPI_DEFAULT_HOST);
 	gSdOpen = 0;
+}
+
+void xs_bodycam_camera_quality(xsMachine *the)
+{
+	int quality = xsmcToInteger(xsArg(0));
+	sensor_t *sensor = esp_camera_sensor_get();
+
+	if ((quality < 4) || (quality > 63))
+		xsRangeError("camera: JPEG quality is 4..63");
+	if (!sensor || !sensor->set_quality)
+		xsUnknownError("camera: no open sensor takes a JPEG quality");
+	if (0 != sensor->set_quality(sensor, quality))
+		xsUnknownError("camera: the sensor refused the JPEG quality");
 }

@@ -7,6 +7,7 @@ declare module 'bodycam/native' {
     sdRead(bytes: Uint8Array, sector: number): void;
     sdWrite(bytes: Uint8Array, sector: number): void;
     sdClose(): void;
+    cameraQuality(quality: number): void;
   };
   export default native;
 }
