@@ -311,14 +311,16 @@ test('[node] a signed configuration asking more than the board gives: the camera
   }
 });
 
-test('[node] the signed configuration\'s JPEG quality is what the camera is opened with', async (t) => {
-  const c = await TestCamera.start({ engine: 'node', quality: 20, preEventSeconds: 0 });
-  try {
-    await c.press();
-    await c.run(1_000);
-    t.is(c.cam.quality, 20);
-    await c.longPress();
-  } finally {
-    await c.close();
-  }
-});
+for (const engine of ['node', 'xs'] as EngineName[]) {
+  test(`[${engine}] the signed configuration's JPEG quality is what the camera is opened with`, async (t) => {
+    const c = await TestCamera.start({ engine, quality: 20, preEventSeconds: 0 });
+    try {
+      await c.press();
+      await c.run(1_000);
+      t.is(c.cam.quality, 20);
+      await c.longPress();
+    } finally {
+      await c.close();
+    }
+  });
+}
