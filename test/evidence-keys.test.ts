@@ -262,6 +262,7 @@ async function dockWithPush(engine: EngineName, config: Uint8Array, push: Uint8A
     await c.run(12_000);
     await c.longPress();
     const before = sealedTo(c);
+    const qualityBefore = c.cam.quality;
     c.battery(4100, true);
     await c.run(11_000); // the next battery poll finds it on charge: it docks
     for (let i = 0; i < 500 && (station.results.length === 0 || (await c.status()).session === 'active'); i++) {
@@ -278,7 +279,7 @@ async function dockWithPush(engine: EngineName, config: Uint8Array, push: Uint8A
     await c.run(12_000);
     await c.longPress();
     const after = [...sealedTo(c)].filter(([seq]) => !docked.has(seq)).map(([, kids]) => kids);
-    return { result, held, before: [...before.values()], after };
+    return { result, held, before: [...before.values()], after, quality: { before: qualityBefore, after: c.cam.quality } };
   } finally {
     await c.close();
     await station.close();
@@ -314,6 +315,16 @@ test('[node] a dock offering the configuration the camera already holds pushes n
   const same = await dockWithPush('node', cfg, cfg);
   t.true(same.result?.ok, `${same.result?.code}: ${same.result?.message}`);
   t.is(same.held.version, 4);
+});
+
+test('[node] a configuration a dock pushes with another JPEG quality: the camera records its next segments with it', async (t) => {
+  const k1 = evidenceKeyPair(new Uint8Array(32).fill(1));
+  const cfg = (version: number, quality: number) =>
+    signConfig({ ...DEFAULT_SETTINGS, width: 320, height: 240, segmentSeconds: 10, preEventSeconds: 0, audio: false, quality, agency: AGENCY, device: DEVICE, version, issued: Date.UTC(2026, 5, 1), evidenceKeys: [k1] }, testRoot);
+  const pushed = await dockWithPush('node', cfg(1, 12), cfg(2, 30));
+  t.true(pushed.result?.ok, `${pushed.result?.code}: ${pushed.result?.message}`);
+  t.is(pushed.held.quality, 30);
+  t.deepEqual(pushed.quality, { before: 12, after: 30 });
 });
 
 test('a dock\'s configurations folder offers each camera the newest configuration the agency root signed for its id or "*", and lists what it skips', (t) => {
