@@ -23,7 +23,7 @@ import { ENGINES, startEngine, type EngineName } from '../host-sim/engine.js';
 import { FileKeyStores } from '../host-sim/node/file-keystore.js';
 import { SimHardware } from '../host-sim/node/hardware.js';
 import { AGENCY, certificate, root as testRoot, startStation } from './helpers/dock.js';
-import { DEVICE, TestCamera } from './helpers/recorder.js';
+import { DEVICE, TestCamera, type CameraOptions } from './helpers/recorder.js';
 import { ConfigShelf } from '../dock-station/config-shelf.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -250,9 +250,9 @@ function sealedTo(c: TestCamera): Map<number, string[]> {
  * that pushes `push`, then records another segment off the dock: its held configuration after,
  * and the keys the segments on the camera were sealed to before and after the docking.
  */
-async function dockWithPush(engine: EngineName, config: Uint8Array, push: Uint8Array) {
+async function dockWithPush(engine: EngineName, config: Uint8Array, push: Uint8Array, board?: CameraOptions['board']) {
   const { station, port } = await startStation({ configFor: () => push });
-  const c = new TestCamera({ engine, dockPort: port });
+  const c = new TestCamera({ engine, dockPort: port, board });
   c.engine = await startEngine(engine, c.hw.platform());
   try {
     const publicKey = (await c.engine.call('recorder.identity')).value as Uint8Array;
@@ -279,7 +279,9 @@ async function dockWithPush(engine: EngineName, config: Uint8Array, push: Uint8A
     await c.run(12_000);
     await c.longPress();
     const after = [...sealedTo(c)].filter(([seq]) => !docked.has(seq)).map(([, kids]) => kids);
-    return { result, held, before: [...before.values()], after, quality: { before: qualityBefore, after: c.cam.quality } };
+    const s = await c.status();
+    const limited = c.ledgerEntries().filter((e) => Buffer.from(e).includes(Buffer.from('recording-mode-limited'))).length;
+    return { result, held, before: [...before.values()], after, quality: { before: qualityBefore, after: c.cam.quality }, mode: [s.config.width, s.config.height, s.config.frameRate], limited };
   } finally {
     await c.close();
     await station.close();
@@ -325,6 +327,17 @@ test('[node] a configuration a dock pushes with another JPEG quality: the camera
   t.true(pushed.result?.ok, `${pushed.result?.code}: ${pushed.result?.message}`);
   t.is(pushed.held.quality, 30);
   t.deepEqual(pushed.quality, { before: 12, after: 30 });
+});
+
+test('[node] a configuration a dock pushes asking more than the board gives: the camera records its board\'s nearest mode from then on and says so once', async (t) => {
+  const k1 = evidenceKeyPair(new Uint8Array(32).fill(1));
+  const cfg = (version: number, width: number, height: number, frameRate: number) =>
+    signConfig({ ...DEFAULT_SETTINGS, width, height, frameRate, segmentSeconds: 10, preEventSeconds: 0, audio: false, agency: AGENCY, device: DEVICE, version, issued: Date.UTC(2026, 5, 1), evidenceKeys: [k1] }, testRoot);
+  const pushed = await dockWithPush('node', cfg(1, 320, 240, 5), cfg(2, 800, 600, 25), { width: 320, height: 240, frameRate: 5, modes: [[640, 480, 10]] });
+  t.true(pushed.result?.ok, `${pushed.result?.code}: ${pushed.result?.message}`);
+  t.is(pushed.held.width, 800, 'the camera holds the configuration as signed');
+  t.deepEqual(pushed.mode, [640, 480, 10]);
+  t.is(pushed.limited, 1);
 });
 
 test('a dock\'s configurations folder offers each camera the newest configuration the agency root signed for its id or "*", and lists what it skips', (t) => {
