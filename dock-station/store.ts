@@ -76,8 +76,8 @@ async function fsyncPath(path: string): Promise<void> {
  */
 export class SyncBatch {
   readonly #store: EvidenceStore;
-  /** Each file's fsync, started when it joined; its failure is kept for commit() to throw. */
-  readonly #files = new Map<string, Promise<unknown>>();
+  /** Each file's fsync, started when it joined; commit() awaits it (and throws its failure). */
+  readonly #files = new Map<string, Promise<void>>();
   readonly #dirs = new Set<string>();
   readonly #rows: (() => void)[] = [];
   constructor(store: EvidenceStore) {
@@ -86,16 +86,15 @@ export class SyncBatch {
   /** A file whose data (and size) must be durable: complete now, never written again. Its fsync starts at once. */
   file(path: string): void {
     if (this.#files.has(path)) return;
-    this.#files.set(
-      path,
-      fsyncPath(path).then(
-        () => {
-          this.#store.syncTrace?.('fsync', path);
-          return undefined;
-        },
-        (e: unknown) => e ?? new Error(`fsync of ${path} failed`),
-      ),
-    );
+    const synced = this.#sync(path);
+    // Awaited by commit(); until then a failure is not an unhandled rejection.
+    synced.catch(() => {});
+    this.#files.set(path, synced);
+  }
+  /** fsync `path`, told to the sync trace once it is done. */
+  async #sync(path: string): Promise<void> {
+    await fsyncPath(path);
+    this.#store.syncTrace?.('fsync', path);
   }
   /** A folder whose entries changed (a file made, renamed in or out, linked). */
   dir(path: string): void {
@@ -110,10 +109,7 @@ export class SyncBatch {
   }
   /** Wait for every file's sync, sync every folder, then commit every row in one transaction. */
   async commit(): Promise<void> {
-    const dirs = [...this.#dirs].map((dir) => fsyncPath(dir).then(() => this.#store.syncTrace?.('fsync', dir)));
-    const [failures] = await Promise.all([Promise.all(this.#files.values()), Promise.all(dirs)]);
-    const failed = failures.find((e) => e !== undefined);
-    if (failed !== undefined) throw failed;
+    await Promise.all([...this.#files.values(), ...[...this.#dirs].map((dir) => this.#sync(dir))]);
     this.#store.db.transaction(() => {
       for (const write of this.#rows) write();
     })();
