@@ -3,6 +3,9 @@
 // ESP32-S3) and lends one per read(); it must be closed as soon as its bytes are stored, or
 // the sensor runs out of buffers and stalls.
 
+/** The JPEG quality scale sensors are asked on (the ESP32 camera driver's): 4 best .. 63 smallest. */
+export const JPEG_QUALITY = Object.freeze([4, 63] as const);
+
 export type ImageType = 'jpeg' | 'yuv422' | 'rgb565le' | 'rgb565be' | 'gray8';
 
 export interface CameraOptions {

@@ -20,6 +20,7 @@ import type { Ed25519 } from '../signing/ed25519.js';
 import type { Signer } from '../signing/signer.js';
 import { openStructure, peekStructure, signStructure, text, uint, type Fields } from '../signing/signed.js';
 import { deepFreeze } from '../frozen.js';
+import { JPEG_QUALITY } from '../platform/camera.js';
 import { encodeEvidenceKeys, parseEvidenceKeys, type EvidenceRecipient } from './evidence-keys.js';
 
 export const CONFIG_TYPE = 'bodycam/config/1';
@@ -83,7 +84,7 @@ export const BOUNDS = deepFreeze({
   segmentSeconds: [5, 600] as const,
   preEventSeconds: [0, 120] as const,
   frameRate: [1, 30] as const,
-  quality: [4, 63] as const,
+  quality: JPEG_QUALITY,
 });
 
 const CODE = 'E_CONFIG_FORMAT';

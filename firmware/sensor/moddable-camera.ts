@@ -9,7 +9,7 @@
 // quality through a native call (Moddable's module takes it only at build time).
 
 import { BodycamError } from '../errors.js';
-import type { Camera, CameraConstructor, CameraFrame, CameraOptions, ImageType } from '../platform/camera.js';
+import { JPEG_QUALITY, type Camera, type CameraConstructor, type CameraFrame, type CameraOptions, type ImageType } from '../platform/camera.js';
 import { requireFrameSize, requireJpegSensor, type SensorInfo } from './sensors.js';
 
 /** The disposable host buffer read() lends (or an ArrayBuffer with format "buffer"). */
@@ -102,7 +102,8 @@ export function moddableCameraPort(port: ModdableCameraPortOptions): CameraConst
       const quality = options.quality;
       if (quality !== undefined) {
         try {
-          if (!Number.isSafeInteger(quality) || quality < 4 || quality > 63) throw new Error(`quality ${String(quality)} is not 4..63`);
+          const [best, smallest] = JPEG_QUALITY;
+          if (!Number.isSafeInteger(quality) || quality < best || quality > smallest) throw new Error(`quality ${String(quality)} is not ${best}..${smallest}`);
           if (!port.setQuality) throw new Error('this build has no way to set it');
           port.setQuality(quality);
         } catch (e) {
