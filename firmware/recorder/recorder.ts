@@ -246,7 +246,6 @@ export class Recorder {
     this.#config = recorderConfig(o.settings);
     const held = heldConfig(keys, this.#identity.rootKey(), this.#identity.deviceId(), this.#ed);
     if (held) this.#config = fromSignedConfig(this.#config, held);
-    const limited = this.#fitMode();
 
     const pins = o.pins ?? {};
     this.#indicators = new Indicators({ led: new p.Led({ pin: pins.led ?? 'status' }), haptic: new p.Haptic({ pin: pins.haptic ?? 'haptic' }) });
@@ -258,7 +257,7 @@ export class Recorder {
     });
 
     this.#log('powered-on', { boot: this.#boot, firmware: o.firmware, clean: !this.#powerCut });
-    if (limited) this.#log('recording-mode-limited', limited);
+    this.#fitMode();
     const recovered = this.#keeper.sealRecovered();
     if (this.#powerCut) this.#log('power-cut-detected', { recovered: recovered.length, recording: this.#activeRecording()?.id ?? null });
     for (const r of recovered) {
@@ -1052,22 +1051,20 @@ export class Recorder {
     this.#keys.set(KEY_CONFIG, cose);
     // Applied now while docked (the camera is not capturing); a new picture size reopens the camera.
     this.#config = fromSignedConfig(this.#config, incoming);
-    const limited = this.#fitMode();
-    if (limited) this.#log('recording-mode-limited', limited);
+    this.#fitMode();
     return incoming.version;
   }
 
   /**
-   * Bring the configured picture size and rate within the board's modes (fitMode); returns what
-   * was asked and what will be recorded when they differ, for the ledger.
+   * Bring the configured picture size and rate within the board's modes (fitMode); when they
+   * differ, the ledger says what was asked and what will be recorded.
    */
-  #fitMode(): { asked: string; recorded: string } | undefined {
+  #fitMode(): void {
     const c = this.#config;
     const fit = fitMode(c, this.#modes);
-    if (fit.width === c.width && fit.height === c.height && fit.frameRate === c.frameRate) return undefined;
-    const asked = `${c.width}x${c.height} at ${c.frameRate} fps`;
+    if (fit.width === c.width && fit.height === c.height && fit.frameRate === c.frameRate) return;
     this.#config = { ...c, ...fit };
-    return { asked, recorded: `${fit.width}x${fit.height} at ${fit.frameRate} fps` };
+    this.#log('recording-mode-limited', { asked: `${c.width}x${c.height} at ${c.frameRate} fps`, recorded: `${fit.width}x${fit.height} at ${fit.frameRate} fps` });
   }
 
   // ---------------------------------------------------------------- persistence helpers
