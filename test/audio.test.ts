@@ -23,7 +23,7 @@ import { signConfig, verifyConfig, DEFAULT_SETTINGS } from '../firmware/provisio
 import { nodeDigest } from '../host/ports.js';
 import { runVirtualTime, SimHardware } from '../host-sim/node/hardware.js';
 import { attachMicrophone, decodeMicTime, micSample, MIC_RATE } from '../host-sim/sensor/sim-microphone.js';
-import { glyphPixel } from '../host-sim/sensor/font.js';
+import { readText } from './helpers/glyphs.js';
 import { DEVICE, TestCamera } from './helpers/recorder.js';
 import { certificate, root, AGENCY } from './helpers/dock.js';
 import { concat } from './helpers/signing.js';
@@ -298,21 +298,7 @@ test('recorder: a camera with no microphone records video, says so in its ledger
 
 /** Read the sensor's burned-in counter ("#0001234", line 0, 8x8 cells at 320 wide) from a grey picture. */
 function readCounter(gray: Uint8Array, width: number): number {
-  let n = 0;
-  for (let cell = 1; cell < 8; cell++) {
-    let best = -1;
-    let bestErr = Infinity;
-    for (let d = 0; d <= 9; d++) {
-      let err = 0;
-      for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) err += Math.abs(gray[y * width + cell * 8 + x] - (glyphPixel(String(d), x, y) ? 255 : 12));
-      if (err < bestErr) {
-        bestErr = err;
-        best = d;
-      }
-    }
-    n = n * 10 + best;
-  }
-  return n;
+  return Number(readText(gray, width, { from: 1, cells: 7, alphabet: '0123456789' }).text);
 }
 
 test('export: ffprobe sees video and audio; sound stays within one frame of the picture across a segment and a power cut', async (t) => {

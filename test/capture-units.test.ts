@@ -13,7 +13,7 @@ import { FramePacer } from '../firmware/sensor/pacer.js';
 import { VirtualClock } from '../host-sim/node/hardware.js';
 import { counterText, SyntheticFrames, timeText } from '../host-sim/sensor/synthetic.js';
 import { jpegSize } from '../host-sim/sensor/jpeg.js';
-import { FONT8, glyphPixel } from '../host-sim/sensor/font.js';
+import { readText } from './helpers/glyphs.js';
 
 const H: FrameHeader = {
   flags: FrameFlags.KEYFRAME | FrameFlags.AFTER_GAP | FrameFlags.SENSOR_DROP,
@@ -202,37 +202,6 @@ function probe(jpeg: Uint8Array): { pix_fmt: string; width: number; height: numb
   return (JSON.parse(r.stdout.toString()) as { streams: { pix_fmt: string; width: number; height: number }[] }).streams[0];
 }
 
-/**
- * Line `line` of the text drawn at `scale` (cells of 8·scale pixels from the top left), `n`
- * characters, each the font's glyph nearest to the cell's pixels averaged back to 8x8; and the
- * worst cell's mean distance from its glyph (0..255).
- */
-function readText(gray: Uint8Array, width: number, scale: number, line: number, n: number): { text: string; worst: number } {
-  let text = '';
-  let worst = 0;
-  for (let c = 0; c < n; c++) {
-    let best = '';
-    let bestErr = Infinity;
-    for (const ch of FONT8.keys()) {
-      let err = 0;
-      for (let y = 0; y < 8; y++) {
-        for (let x = 0; x < 8; x++) {
-          let sum = 0;
-          for (let j = 0; j < scale; j++) for (let i = 0; i < scale; i++) sum += gray[(8 * scale * line + y * scale + j) * width + 8 * scale * c + x * scale + i];
-          err += Math.abs(sum / (scale * scale) - (glyphPixel(ch, x, y) ? 255 : 12));
-        }
-      }
-      if (err < bestErr) {
-        bestErr = err;
-        best = ch;
-      }
-    }
-    text += best;
-    worst = Math.max(worst, bestErr / 64);
-  }
-  return { text, worst };
-}
-
 test('synthetic sensor from 640 wide up: 4:2:2 as an OV2640 gives, which ffmpeg decodes; the counter and time read back glyph by glyph', (t) => {
   const utc = Date.UTC(2026, 10, 25, 6, 59, 58, 947);
   // QVGA stays 4:4:4 (8x8 MCUs, the font at scale 1).
@@ -246,8 +215,8 @@ test('synthetic sensor from 640 wide up: 4:2:2 as an OV2640 gives, which ffmpeg 
     const gray = decodeGray(jpeg);
     t.is(gray.length, 800 * 600);
     // The font at scale 2: 16-pixel cells, one MCU each.
-    const counter = readText(gray, 800, 2, 0, 8);
-    const time = readText(gray, 800, 2, 1, 12);
+    const counter = readText(gray, 800, { scale: 2, line: 0, cells: 8 });
+    const time = readText(gray, 800, { scale: 2, line: 1, cells: 12 });
     t.is(counter.text, counterText(index));
     t.is(time.text, timeText(utc + index));
     t.true(counter.worst < 16 && time.worst < 16, `cells within ${Math.max(counter.worst, time.worst).toFixed(1)} of their glyphs`);
@@ -255,5 +224,5 @@ test('synthetic sensor from 640 wide up: 4:2:2 as an OV2640 gives, which ffmpeg 
   // HD: the font at scale 4, a cell two MCUs across.
   const hd = new Uint8Array(new SyntheticFrames({ width: 1280, height: 720 }).frame(4321, utc));
   t.is(probe(hd).pix_fmt, 'yuvj422p');
-  t.is(readText(decodeGray(hd), 1280, 4, 0, 8).text, counterText(4321));
+  t.is(readText(decodeGray(hd), 1280, { scale: 4, line: 0, cells: 8 }).text, counterText(4321));
 });
