@@ -445,8 +445,8 @@ export class EvidenceStore {
     if (existing && durable !== existing.durable) this.db.prepare('UPDATE segments SET durable = ? WHERE device = ? AND seq = ?').run(durable, device, seq);
     // The media digest runs as chunks arrive; on a resume, over what is already on disk first.
     const hash = createHash('sha256');
-    const buf = Buffer.alloc(1 << 20);
-    for (let o = 0; o < durable; ) {
+    const buf = durable > 0 ? Buffer.allocUnsafe(Math.min(1 << 20, durable)) : undefined;
+    for (let o = 0; buf && o < durable; ) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, durable - o), o);
       hash.update(buf.subarray(0, n));
       o += n;

@@ -5,9 +5,10 @@
 
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
+import sodium from 'sodium-native';
 import { toBytes, type BufferLike } from '../firmware/platform/buffers.js';
 import { BodycamError } from '../firmware/errors.js';
-import { aeadKeyBytes, checkAeadArguments, sealTwoBySeal, type AeadAlgorithm, type AeadContext, type Checksum, type Cipher, type Digest } from '../firmware/platform/index.js';
+import { AEAD_TAG_BYTES, aeadKeyBytes, checkAeadArguments, sealTwoBySeal, type AeadAlgorithm, type AeadContext, type Checksum, type Cipher, type Digest } from '../firmware/platform/index.js';
 import { hasherDigest } from '../firmware/platform/soft-digest.js';
 import { softChecksum } from '../firmware/platform/soft-checksum.js';
 
@@ -23,13 +24,12 @@ export const nodeChecksum: Checksum = Object.freeze({
   },
 });
 
-/** One key's AEAD context on a host: node:crypto's AES-GCM or ChaCha20-Poly1305, sealing the caller's bytes in place. */
+/** One key's AES-GCM context on a host: node:crypto, sealing the caller's bytes in place. */
 class NodeAeadContext implements AeadContext {
-  #name: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
+  #name: 'aes-128-gcm' | 'aes-256-gcm';
   #key: Uint8Array | undefined;
-  constructor(algorithm: AeadAlgorithm, key: BufferLike) {
-    aeadKeyBytes(algorithm, key);
-    this.#name = algorithm === 'AES-128-GCM' ? 'aes-128-gcm' : algorithm === 'AES-256-GCM' ? 'aes-256-gcm' : 'chacha20-poly1305';
+  constructor(algorithm: 'AES-128-GCM' | 'AES-256-GCM', key: BufferLike) {
+    this.#name = algorithm === 'AES-128-GCM' ? 'aes-128-gcm' : 'aes-256-gcm';
     this.#key = new Uint8Array(toBytes(key)); // a copy (a Buffer's slice would share), zeroed by close()
   }
   #open(): Uint8Array {
@@ -75,9 +75,61 @@ class NodeAeadContext implements AeadContext {
   }
 }
 
-/** The Cipher port on a host: node:crypto's AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305. */
+/**
+ * One key's ChaCha20-Poly1305 context on a host: libsodium (sodium-native), which seals in the
+ * caller's bytes. node:crypto's AEAD writes into a new buffer each call, which then had to be
+ * copied back: at the dock, a new 256 KiB buffer a chunk on both sides, and the garbage it made
+ * (docs/protocol.md, "What ingest costs", has the figures). Opening decrypts into a scratch
+ * buffer this context reuses (libsodium zeroes its output when the tag fails, and the port leaves
+ * the caller's bytes as they were), copied back and zeroed only when the tag holds.
+ */
+class SodiumChaChaContext implements AeadContext {
+  #key: Uint8Array | undefined;
+  #scratch = new Uint8Array(0);
+  constructor(key: BufferLike) {
+    this.#key = new Uint8Array(toBytes(key)); // a copy, zeroed by close()
+  }
+  #open(): Uint8Array {
+    if (!this.#key) throw new BodycamError('E_CIPHER_CLOSED', 'the AEAD context was closed');
+    return this.#key;
+  }
+  seal(nonce: BufferLike, aad: BufferLike, data: BufferLike): ArrayBuffer {
+    const key = this.#open();
+    checkAeadArguments(nonce);
+    const bytes = toBytes(data);
+    const tag = new Uint8Array(AEAD_TAG_BYTES);
+    sodium.crypto_aead_chacha20poly1305_ietf_encrypt_detached(bytes, tag, bytes, toBytes(aad), null, toBytes(nonce), key);
+    return tag.buffer;
+  }
+  sealTwo(nonces: BufferLike, aad: BufferLike, a: BufferLike, b: BufferLike, tags: BufferLike): void {
+    sealTwoBySeal(this, nonces, aad, a, b, tags);
+  }
+  open(nonce: BufferLike, aad: BufferLike, data: BufferLike, tag: BufferLike): boolean {
+    const key = this.#open();
+    checkAeadArguments(nonce, tag);
+    const bytes = toBytes(data);
+    if (this.#scratch.length < bytes.length) this.#scratch = new Uint8Array(bytes.length);
+    const out = this.#scratch.subarray(0, bytes.length);
+    try {
+      sodium.crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, null, bytes, toBytes(tag), toBytes(aad), toBytes(nonce), key);
+    } catch {
+      return false; // the tag does not hold: the caller's bytes are left as they were
+    }
+    bytes.set(out);
+    out.fill(0);
+    return true;
+  }
+  close(): void {
+    this.#key?.fill(0);
+    this.#key = undefined;
+    this.#scratch = new Uint8Array(0);
+  }
+}
+
+/** The Cipher port on a host: node:crypto's AES-128-GCM and AES-256-GCM, libsodium's ChaCha20-Poly1305. */
 export const nodeCipher: Cipher = Object.freeze({
   create(algorithm: AeadAlgorithm, key: BufferLike): AeadContext {
-    return new NodeAeadContext(algorithm, key);
+    aeadKeyBytes(algorithm, key);
+    return algorithm === 'CHACHA20-POLY1305' ? new SodiumChaChaContext(key) : new NodeAeadContext(algorithm, key);
   },
 });

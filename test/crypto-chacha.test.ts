@@ -1,5 +1,6 @@
 // ChaCha20-Poly1305 (RFC 8439) through the Cipher port, and HPKE's ChaCha20Poly1305 suite (AEAD
-// 0x0003): RFC 8439 §2.8.2's AEAD vector on node:crypto's port; RFC 9180 Appendix A.2 (DHKEM(X25519,
+// 0x0003): RFC 8439 §2.8.2's AEAD vector on the host's port (libsodium), which must give
+// node:crypto's bytes for every length and for views at any offset; RFC 9180 Appendix A.2 (DHKEM(X25519,
 // HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305, base mode) byte for byte on the node and xs
 // engines; and the suite against an independent implementation, @hpke/core with
 // @hpke/chacha20poly1305, in both directions. The device adapter (crypt's ChaCha20 with the
@@ -69,7 +70,7 @@ function code(e: unknown): string | undefined {
   return isBodycamError(e) ? e.code : undefined;
 }
 
-test("RFC 8439 §2.8.2 on node:crypto's port: sealed in place with a detached tag, opened in place, a bad tag refused with the bytes left alone", (t) => {
+test("RFC 8439 §2.8.2 on the host's port: sealed in place with a detached tag, opened in place, a bad tag refused with the bytes left alone", (t) => {
   const c = nodeCipher.create('CHACHA20-POLY1305', hex(RFC8439_AEAD.key));
   const data = hex(RFC8439_AEAD.pt);
   const tag = c.seal(hex(RFC8439_AEAD.nonce), hex(RFC8439_AEAD.aad), data);
@@ -87,6 +88,36 @@ test("RFC 8439 §2.8.2 on node:crypto's port: sealed in place with a detached ta
   const k = nodeCipher.create('CHACHA20-POLY1305', new Uint8Array(32));
   t.is(code(t.throws(() => k.seal(new Uint8Array(8), new Uint8Array(0), data))), 'E_CIPHER_NONCE', "the port's nonce is RFC 8439's 12 bytes");
   t.is(code(t.throws(() => k.open(new Uint8Array(12), new Uint8Array(0), data, new Uint8Array(12)))), 'E_CIPHER_TAG');
+});
+
+test("the host's port (libsodium, in the caller's bytes) gives node:crypto's bytes for lengths 0 to 300 and 256 KiB, in views at odd offsets; its scratch survives a larger open, a refused one and close", (t) => {
+  const key = randomBytes(32);
+  const c = nodeCipher.create('CHACHA20-POLY1305', key);
+  const aad = randomBytes(13);
+  const lengths = [...Array.from({ length: 301 }, (_, i) => i), 65536 + 7, 262144, 1000];
+  for (const [i, n] of lengths.entries()) {
+    const nonce = randomBytes(12);
+    const plain = randomBytes(n);
+    const ref = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 }).setAAD(aad, { plaintextLength: n });
+    const want = Buffer.concat([ref.update(plain), ref.final()]);
+    const wantTag = ref.getAuthTag();
+    // A view at an odd offset inside a larger buffer: the bytes around it must stay as they are.
+    const host = randomBytes(n + 10);
+    const around = Buffer.from(host);
+    const view = new Uint8Array(host.buffer, host.byteOffset + 3 + (i % 5), n);
+    view.set(plain);
+    around.set(plain, 3 + (i % 5));
+    const tag = new Uint8Array(c.seal(nonce, aad, view));
+    if (!Buffer.from(view).equals(want) || !Buffer.from(tag).equals(wantTag)) return t.fail(`length ${n}: sealed bytes or tag differ from node:crypto's`);
+    const bad = tag.slice();
+    bad[i % 16] ^= 0x80;
+    if (c.open(nonce, aad, view, bad) || !Buffer.from(view).equals(want)) return t.fail(`length ${n}: a bad tag opened, or changed the bytes`);
+    if (!c.open(nonce, aad, view, tag) || !Buffer.from(view).equals(plain)) return t.fail(`length ${n}: did not open to the plaintext`);
+    if (!host.subarray(0, 3 + (i % 5)).equals(around.subarray(0, 3 + (i % 5))) || !host.subarray(3 + (i % 5) + n).equals(around.subarray(3 + (i % 5) + n))) return t.fail(`length ${n}: bytes outside the view changed`);
+  }
+  t.pass(`${lengths.length} lengths`);
+  c.close();
+  t.is(code(t.throws(() => c.open(randomBytes(12), aad, new Uint8Array(4), new Uint8Array(16)))), 'E_CIPHER_CLOSED');
 });
 
 bothEngines('RFC 9180 A.2 (ChaCha20Poly1305): DeriveKeyPair, enc, shared secret and key schedule, byte for byte', async (t, { engine }) => {

@@ -7,7 +7,7 @@
 //   the camera's own X25519. Goal: at most 3 M XS units.
 // - Per record: the XS units a STREAM seal of a camera frame adds through the Cipher port, for a
 //   25 KiB and a 100 KiB frame (the same frames read, checksummed, hashed and closed without the
-//   seal are the baseline). Firmware units only: the bridge's work (the host's node:crypto, the
+//   seal are the baseline). Firmware units only: the bridge's work (the host's node:crypto or libsodium, the
 //   bytes crossing) is a native call on a device. Goal: the same for both sizes.
 // - Per record, natively: what crypt's C (KCL's software AES in modCrypt.c's CTR loop, and GHASH)
 //   costs for that seal on the mcu engine's Cortex-M7 (host-sim/mcu/crypt-gcm.c, the SDK's own

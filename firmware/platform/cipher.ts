@@ -1,9 +1,10 @@
 // Cipher port: an AEAD over bytes that stay where they are, shaped on what Moddable's `crypt`
 // offers natively (modules/crypt/digest/modCrypt.c: BlockCipher("AES") with Mode("CTR") and
 // GHASH, the parts of crypt/etc/gcm.js — software AES in SDK 8.2.3; StreamCipher("ChaCha") with
-// the firmware's Poly1305 in C for ChaCha20-Poly1305, RFC 8439) and on node:crypto in the
-// simulator. Media bytes are sealed only through this port, so no JavaScript loop touches every
-// byte of a frame: the firmware's cost per record is independent of the record's size.
+// the firmware's Poly1305 in C for ChaCha20-Poly1305, RFC 8439), and on a host on node:crypto
+// (AES-GCM) and libsodium (ChaCha20-Poly1305, host/ports.ts). Media bytes are sealed only
+// through this port, so no JavaScript loop touches every byte of a frame: the firmware's cost per
+// record is independent of the record's size.
 //
 // Sealing works in place with a detached tag, as a record is written: `data` is replaced by its
 // ciphertext and the 16-byte tag is returned. Opening checks the tag first and decrypts in place

@@ -30,6 +30,6 @@ export interface Platform {
   random: Random;
   digest: Digest;
   checksum: Checksum;
-  /** AEAD (AES-GCM) over bytes sealed in place: native AES on a device, node:crypto on a host. */
+  /** AEAD (AES-GCM, ChaCha20-Poly1305) over bytes sealed in place: native on a device; node:crypto and libsodium on a host. */
   cipher: Cipher;
 }
