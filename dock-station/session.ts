@@ -15,7 +15,7 @@ import type { CborValue } from '../firmware/codec/cbor.js';
 import { arr, bin, decodeMessage, encodeMessage, flag, num, str, type Message, type MessageType, DEFAULT_CHUNK } from '../firmware/dock/messages.js';
 import { authPayload, timePayload, transcriptHash } from '../firmware/dock/transcript.js';
 import { deriveSessionKeys, ephemeralKey, SessionChannel } from '../firmware/dock/session-keys.js';
-import { FrameReader, frameMessage, OLD_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../firmware/dock/frame.js';
+import { FrameReader, frameMessage, HEADER_BYTES, MAX_PAYLOAD, OLD_PROTOCOL_VERSION, PROTOCOL_VERSION, TRAILER_BYTES } from '../firmware/dock/frame.js';
 import { BodycamError, errorCode, errorMessage } from '../firmware/errors.js';
 import { isRevoked, verifyCertificate, type RevocationList, type VerifiedCertificate } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
@@ -146,13 +146,44 @@ export class Slots {
 }
 
 /**
+ * Buffers that large frames (a chunk is up to 256 KiB) are joined into, each lent out whole and
+ * given back by the session once the chunk in it has been written to disk. Without it every chunk
+ * frame was a new buffer, and the collections that memory set off took much of the station's CPU
+ * (docs/protocol.md, "What ingest costs"). At most KEEP are kept; past that, or for a buffer
+ * never given back (any frame but a written chunk), the garbage collector frees it as before.
+ */
+export class FramePool {
+  static readonly SIZE = HEADER_BYTES + MAX_PAYLOAD + TRAILER_BYTES;
+  /** Frames smaller than this are joined into arrays of their own. */
+  static readonly MIN = 32 * 1024;
+  static readonly KEEP = 4;
+  #free: Uint8Array[] = [];
+  #lent = new Set<ArrayBufferLike>();
+  take(n: number): Uint8Array {
+    if (n < FramePool.MIN || n > FramePool.SIZE) return new Uint8Array(n);
+    const b = this.#free.pop() ?? new Uint8Array(FramePool.SIZE);
+    this.#lent.add(b.buffer);
+    return b.subarray(0, n);
+  }
+  /** Give back the buffer `view` lies in, if this pool lent it and it is still out: never twice. */
+  give(view: Uint8Array): void {
+    if (!this.#lent.delete(view.buffer)) return;
+    if (this.#free.length < FramePool.KEEP) this.#free.push(new Uint8Array(view.buffer));
+  }
+  get lent(): number {
+    return this.#lent.size;
+  }
+}
+
+/**
  * A bounded queue of whole frames from the socket (opened and decoded by the session, which holds
  * the keys). Backpressure, not buffering: past QUEUE_BYTES of frames not yet taken, the socket is
  * paused (TCP then slows the camera) until the session catches up.
  */
 class Inbox {
+  readonly pool = new FramePool();
   // Socket reads are fresh buffers never reused: the reader keeps them without a copy.
-  #reader = new FrameReader(nodeChecksum, { adopt: true });
+  #reader = new FrameReader(nodeChecksum, { adopt: true, alloc: (n) => this.pool.take(n) });
   #queue: (Frame | BodycamError)[] = [];
   #queued = 0;
   #socket: Socket;
@@ -723,7 +754,8 @@ export class DockSession {
       early.set(want.offset, data);
       for (let d = early.get(upload.offset); d; d = early.get(upload.offset)) {
         early.delete(upload.offset);
-        await upload.append(upload.offset, d);
+        // The chunk's frame buffer goes back to the pool once the chunk is on disk (nothing else holds it).
+        await upload.append(upload.offset, d, () => this.#inbox.pool.give(d));
         this.#progress.bytesDone += d.length;
       }
       if (upload.offset - upload.durable >= SYNC_BYTES) await upload.sync();

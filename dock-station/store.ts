@@ -600,8 +600,10 @@ export class Upload {
    * Hash a chunk and start writing it (`data` must stay unchanged until the write is done: the
    * session's chunks are views into frames nothing else writes). Resolves once fewer than
    * WRITE_AHEAD bytes are in flight; a failed write (ENOSPC) throws here or at the next call.
+   * `written`, if given, is called once this chunk's write has ended (either way): from then on
+   * nothing reads `data`, and its buffer may be reused.
    */
-  async append(offset: number, data: Uint8Array): Promise<number> {
+  async append(offset: number, data: Uint8Array, written?: () => void): Promise<number> {
     if (this.#failed) throw this.#failed;
     if (this.#fd === undefined) throw new BodycamError('E_NOT_UPLOADING', `upload of ${this.device} segment ${this.seq} is closed`);
     if (offset !== this.offset) throw new BodycamError('E_OFFSET', `chunk at ${offset}, but ${this.offset} bytes are stored`);
@@ -619,6 +621,7 @@ export class Upload {
     void w.finally(() => {
       this.#writes.delete(w);
       this.#writing -= data.length;
+      written?.();
     });
     while (this.#writing > WRITE_AHEAD) await Promise.race(this.#writes);
     if (this.#failed) throw this.#failed;

@@ -84,21 +84,24 @@ export class FrameReader {
   #total = 0;
   #dead: BodycamError | undefined;
   #adopt: boolean;
+  #alloc: (n: number) => Uint8Array;
   /**
    * `adopt`: the pieces pushed are handed over (the caller never reuses them, as with Node's
-   * socket reads), so they are kept as they are rather than copied.
+   * socket reads), so they are kept as they are rather than copied. `alloc`: where a frame that
+   * spans pieces is joined (n bytes; a new array if not given), so a receiver can reuse buffers.
    */
-  constructor(checksum: Checksum, o: { adopt?: boolean } = {}) {
+  constructor(checksum: Checksum, o: { adopt?: boolean; alloc?: (n: number) => Uint8Array } = {}) {
     this.#checksum = checksum;
     this.#adopt = o.adopt === true;
+    this.#alloc = o.alloc ?? ((n) => new Uint8Array(n));
   }
   get dead(): BodycamError | undefined {
     return this.#dead;
   }
-  /** The first n buffered bytes as one array (n ≤ buffered). */
-  #peek(n: number): Uint8Array {
+  /** The first n buffered bytes as one array (n ≤ buffered), joined into `alloc(n)` if they span pieces. */
+  #peek(n: number, alloc: (n: number) => Uint8Array = (k) => new Uint8Array(k)): Uint8Array {
     if (this.#parts[0].length >= n) return this.#parts[0].subarray(0, n);
-    const out = new Uint8Array(n);
+    const out = alloc(n);
     let o = 0;
     for (const p of this.#parts) {
       const take = Math.min(p.length, n - o);
@@ -110,7 +113,7 @@ export class FrameReader {
   }
   /** Remove and return the first n buffered bytes. */
   #take(n: number): Uint8Array {
-    const out = this.#peek(n);
+    const out = this.#peek(n, this.#alloc);
     let left = n;
     while (left > 0) {
       const p = this.#parts[0];

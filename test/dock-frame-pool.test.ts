@@ -1,0 +1,80 @@
+// The station joins large frames into buffers it reuses (dock-station/session.ts FramePool), each
+// given back only once the chunk in it has been written to disk. Reusing one sooner would let the
+// next chunk overwrite bytes a write has not yet taken, and the file would not be what was hashed:
+// so this test holds every write back (the thread pool's threads all blocked on FIFOs) while a
+// whole docking arrives, then lets them go, and hashes every stored file against its manifest.
+
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, open, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { FramePool } from '../dock-station/session.js';
+import { dockLocal, inProcessCamera, startStation } from './helpers/dock.js';
+import { tempDir } from './helpers/tmp.js';
+
+test('FramePool: large frames share lent buffers, given back once; small ones are their own; at most KEEP kept', (t) => {
+  const pool = new FramePool();
+  const small = pool.take(FramePool.MIN - 1);
+  t.is(small.buffer.byteLength, FramePool.MIN - 1, 'a small frame is an array of its own');
+  const a = pool.take(200 * 1024);
+  t.is(a.length, 200 * 1024);
+  t.is(a.buffer.byteLength, FramePool.SIZE);
+  const b = pool.take(FramePool.MIN);
+  t.not(b.buffer, a.buffer, 'two frames out at once never share a buffer');
+  t.is(pool.lent, 2);
+  pool.give(small);
+  pool.give(new Uint8Array(FramePool.SIZE));
+  t.is(pool.lent, 2, 'a buffer it did not lend is not taken');
+  pool.give(a.subarray(10, 20));
+  t.is(pool.lent, 1);
+  pool.give(a);
+  t.is(pool.lent, 1, 'given back twice counts once');
+  const c = pool.take(100 * 1024);
+  t.is(c.buffer, a.buffer, 'a buffer given back is lent again');
+  const d = pool.take(100 * 1024);
+  t.not(d.buffer, a.buffer, 'and only once');
+  const many = Array.from({ length: FramePool.KEEP + 4 }, () => pool.take(FramePool.MIN));
+  for (const m of many) pool.give(m);
+  const again = new Set(Array.from({ length: FramePool.KEEP + 4 }, () => pool.take(FramePool.MIN).buffer));
+  t.is([...again].filter((x) => many.some((m) => m.buffer === x)).length, FramePool.KEEP, 'no more than KEEP are kept');
+});
+
+test('[node] a docking whose disk writes are all held back until it has arrived stores every file as it was hashed', async (t) => {
+  const dir = tempDir('bodycam-pool-');
+  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  const fifos = Array.from({ length: threads }, (_, i) => join(dir, `hold-${i}`));
+  execFileSync('mkfifo', fifos);
+  // Each open of a FIFO for reading takes a thread of the pool until a writer opens it.
+  const held = fifos.map((f) => new Promise<number>((resolve, reject) => open(f, 'r', (e, fd) => (e ? reject(e) : resolve(fd)))));
+  // 64 KiB chunks (pooled: at least FramePool.MIN), 2 segments of 5 chunks each. The session
+  // waits for a segment's writes before it checks its digest, so the first segment's chunks all
+  // arrive, and are joined, while its writes are held.
+  const env = inProcessCamera({ seed: 'pool', segments: 2, frames: 8, bodyBytes: 40000 });
+  let received = 0;
+  const { station, port } = await startStation({ chunkSize: 64 * 1024, onProgress: (p) => (received = Math.max(received, p.bytesReceived)) });
+  try {
+    const docked = dockLocal(env, port, {});
+    await new Promise((r) => setTimeout(r, 1500));
+    t.is(station.results.length, 0, 'the session is still waiting on its writes');
+    const before = received;
+    for (const f of fifos) closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
+    for (const fd of await Promise.all(held)) closeSync(fd);
+    await docked;
+    await station.idle();
+    const r = station.results[0];
+    t.true(r.ok, `${r.code} ${r.message}`);
+    t.deepEqual(r.stored, [0, 1]);
+    const segs = station.store.segments('CAM-0001');
+    t.is(segs.length, 2);
+    t.true(before >= segs[0].length, `segment 0's chunks all arrived (${before} bytes) before any write was let go (${segs[0].length} bytes of media)`);
+    for (const s of segs) {
+      t.true(s.length > 4 * 64 * 1024, 'each segment took five chunks');
+      const sha = String(s.mediaSha256);
+      t.is(createHash('sha256').update(readFileSync(station.store.objectPath(sha))).digest('hex'), sha, `segment ${s.seq} on disk is what was hashed`);
+    }
+  } finally {
+    await station.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
