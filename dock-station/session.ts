@@ -15,7 +15,7 @@ import type { CborValue } from '../firmware/codec/cbor.js';
 import { arr, bin, decodeMessage, encodeMessage, flag, num, str, type Message, type MessageType, DEFAULT_CHUNK } from '../firmware/dock/messages.js';
 import { authPayload, timePayload, transcriptHash } from '../firmware/dock/transcript.js';
 import { deriveSessionKeys, ephemeralKey, SessionChannel } from '../firmware/dock/session-keys.js';
-import { FrameReader, frameMessage, HEADER_BYTES, MAX_PAYLOAD, OLD_PROTOCOL_VERSION, PROTOCOL_VERSION, TRAILER_BYTES } from '../firmware/dock/frame.js';
+import { frameCrcHolds, FrameReader, frameMessage, HEADER_BYTES, MAX_PAYLOAD, OLD_PROTOCOL_VERSION, PROTOCOL_VERSION, TRAILER_BYTES } from '../firmware/dock/frame.js';
 import { BodycamError, errorCode, errorMessage } from '../firmware/errors.js';
 import { isRevoked, verifyCertificate, type RevocationList, type VerifiedCertificate } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
@@ -122,7 +122,7 @@ const SYNC_BYTES = 64 * 1024 * 1024;
 /** Pulls in flight at once. */
 const PULL_WINDOW = 4;
 
-type Frame = { payload: Uint8Array; flags: number; framed: Uint8Array; crc: number };
+type Frame = { payload: Uint8Array; flags: number; framed: Uint8Array; crc: number; checked: boolean };
 
 /** A FIFO of slots: at most `size` holders at once, the rest wait their turn in order. */
 export class Slots {
@@ -182,8 +182,9 @@ export class FramePool {
  */
 class Inbox {
   readonly pool = new FramePool();
-  // Socket reads are fresh buffers never reused: the reader keeps them without a copy.
-  #reader = new FrameReader(nodeChecksum, { adopt: true, alloc: (n) => this.pool.take(n) });
+  // Socket reads are fresh buffers never reused: the reader keeps them without a copy. A sealed
+  // frame's CRC is checked only if its seal fails (DockSession.#open): one pass fewer a chunk.
+  #reader = new FrameReader(nodeChecksum, { adopt: true, alloc: (n) => this.pool.take(n), sealedFirst: true });
   #queue: (Frame | BodycamError)[] = [];
   #queued = 0;
   #socket: Socket;
@@ -197,7 +198,7 @@ class Inbox {
       this.bytes += chunk.length;
       for (const ev of this.#reader.push(chunk)) {
         if (ev.kind === 'message') {
-          this.#queue.push({ payload: ev.payload, flags: ev.flags, framed: ev.framed, crc: ev.crc });
+          this.#queue.push({ payload: ev.payload, flags: ev.flags, framed: ev.framed, crc: ev.crc, checked: ev.checked });
           this.#queued += ev.framed.length;
         } else if (ev.kind === 'corrupt') {
           this.#queue.push(ev.error);
@@ -365,9 +366,24 @@ export class DockSession {
    * A payload that isn't a valid message is an error value (non-fatal once authenticated).
    */
   #open(f: Frame): { m: Message; raw: Uint8Array; frame: Frame } | BodycamError {
+    // A sealed frame comes with its CRC not yet checked: it is checked only if the seal fails, to
+    // tell a frame corrupted on the way (discarded and asked for again, as if the reader had
+    // discarded it: it took one counter) from one not sealed by the camera.
+    const corrupted = () => !f.checked && !frameCrcHolds(nodeChecksum, f.framed, f.crc);
+    const discarded = () => new BodycamError('E_PROTO_CHECKSUM', `frame of ${f.payload.length} bytes failed its CRC; discarded`);
     let payload = f.payload;
-    if (this.#channel) payload = this.#channel.open(f);
-    else if (f.flags !== 0) throw new BodycamError('E_AUTH_REQUIRED', 'a sealed frame before the session has keys');
+    if (this.#channel) {
+      try {
+        payload = this.#channel.open(f);
+      } catch (e) {
+        if (errorCode(e) !== 'E_SESSION_AUTH' || !corrupted()) throw e;
+        this.#channel.lost();
+        return discarded();
+      }
+    } else if (f.flags !== 0) {
+      if (corrupted()) return discarded();
+      throw new BodycamError('E_AUTH_REQUIRED', 'a sealed frame before the session has keys');
+    }
     try {
       // Byte fields are views into the frame (a chunk's data is written from where it arrived).
       return { m: decodeMessage(payload, { shareBytes: true }), raw: payload, frame: f };

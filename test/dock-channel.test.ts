@@ -14,7 +14,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CborValue } from '../firmware/codec/cbor.js';
-import { FLAG_SEALED, FrameReader, frameMessage, HEADER_BYTES, TRAILER_BYTES } from '../firmware/dock/frame.js';
+import { FLAG_SEALED, frameCrcHolds, FrameReader, frameMessage, HEADER_BYTES, TRAILER_BYTES } from '../firmware/dock/frame.js';
 import { decodeMessage, encodeMessage, encodeMessageWithRoom, SCHEMAS } from '../firmware/dock/messages.js';
 import { deriveSessionKeys, ephemeralKey, hmacSha256, SEALED_PREFIX, SEALED_SUFFIX, SessionChannel, type DirectionKeys } from '../firmware/dock/session-keys.js';
 import { x25519, x25519Public } from '../firmware/signing/x25519.js';
@@ -361,6 +361,41 @@ test('[node] a frame the relay damages without mending its CRC is line noise: di
   t.true(r.result.chunksResent >= 2, `${r.result.chunksResent}`);
   t.deepEqual(r.stored, [0, 1]);
   t.deepEqual(r.camera.pending, []);
+});
+
+test('[node] the station opens a sealed frame before it checks its CRC: a chunk whose CRC alone the relay damages is kept, not asked for again (its seal proves more); the camera, which checks the CRC first, discards a pull damaged the same way', async (t) => {
+  const trailer = (f: Uint8Array) => {
+    const g = f.slice();
+    g[g.length - 1] ^= 0x01;
+    return [g];
+  };
+  const up = await dockThrough((d, i, f) => (d === 'up' && i === UP_FIRST_CHUNK + 1 ? trailer(f) : undefined));
+  t.true(up.result.ok, `${up.result.code} ${up.result.message}`);
+  t.is(up.result.chunksResent, 0, 'the chunk was kept as it came');
+  t.deepEqual(up.stored, [0, 1]);
+  const down = await dockThrough((d, i, f) => (d === 'down' && i === 6 ? trailer(f) : undefined));
+  t.true(down.result.ok, `${down.result.code} ${down.result.message}`);
+  t.true(down.result.chunksResent >= 1, 'the camera discarded the pull and the station asked again');
+  t.deepEqual(down.stored, [0, 1]);
+});
+
+test('FrameReader with sealedFirst hands a sealed frame over with its CRC unchecked (frameCrcHolds tells), and still checks every other frame', (t) => {
+  const sealed = frameMessage(new Uint8Array([1, 2, 3]), nodeChecksum);
+  sealed[3] = FLAG_SEALED;
+  const good = recrc(sealed, () => {});
+  const bad = good.slice();
+  bad[bad.length - 2] ^= 0x10;
+  const plainBad = frameMessage(new Uint8Array([4, 5]), nodeChecksum);
+  plainBad[plainBad.length - 1] ^= 0x01;
+  const [a, b, c] = new FrameReader(nodeChecksum, { sealedFirst: true }).push(new Uint8Array([...good, ...bad, ...plainBad]));
+  if (a.kind !== 'message' || b.kind !== 'message') return t.fail('sealed frames are handed over');
+  t.false(a.checked);
+  t.true(frameCrcHolds(nodeChecksum, a.framed, a.crc));
+  t.false(b.checked);
+  t.false(frameCrcHolds(nodeChecksum, b.framed, b.crc), 'the damaged CRC is still told apart');
+  t.is(c.kind, 'corrupt', 'an unsealed frame is checked as it is read');
+  const [d] = new FrameReader(nodeChecksum).push(bad);
+  t.is(d.kind, 'corrupt', 'without sealedFirst a sealed frame is checked too');
 });
 
 /** `frame` (a plaintext handshake frame) with its message replaced, framed again at frame version `version`. */

@@ -15,6 +15,9 @@
 // error and the session goes on; a bad magic, version or length means the stream can't be
 // trusted to find the next frame, so the receiver answers and closes. A frame of version 1 (whose
 // sessions were authenticated but not encrypted) is refused as a downgrade (E_PROTO_DOWNGRADE).
+// A receiver may check a sealed frame's seal before its CRC, and the CRC only when the seal fails
+// (to tell a frame corrupted on the way from a forged one): a seal that holds proves more than the
+// CRC would (FrameReader's `sealedFirst`).
 
 import { BodycamError } from '../errors.js';
 import { toBytes, type BufferLike } from '../platform/buffers.js';
@@ -70,10 +73,16 @@ export function frameEncoded(room: { buffer: Uint8Array; length: number }, check
 
 /**
  * A whole frame: `payload` is what the header's length covers; `flags` its flags byte; `framed`
- * the header and payload together (a sealed frame's header and counter are its seal's additional data); `crc` the
- * frame's CRC-32, checked (a receiver can derive a part's CRC from it: one pass over the bytes).
+ * the header and payload together (a sealed frame's header and counter are its seal's additional
+ * data); `crc` the CRC-32 the frame carries; `checked` whether the reader checked it (always, but
+ * for a sealed frame read with `sealedFirst`: see frameCrcHolds).
  */
-export type FrameEvent = { kind: 'message'; payload: Uint8Array; flags: number; framed: Uint8Array; crc: number } | { kind: 'corrupt'; error: BodycamError } | { kind: 'fatal'; error: BodycamError };
+export type FrameEvent = { kind: 'message'; payload: Uint8Array; flags: number; framed: Uint8Array; crc: number; checked: boolean } | { kind: 'corrupt'; error: BodycamError } | { kind: 'fatal'; error: BodycamError };
+
+/** Whether a frame's CRC-32 (`crc`, as it carries it) holds over its header and payload (`framed`). */
+export function frameCrcHolds(checksum: Checksum, framed: Uint8Array, crc: number): boolean {
+  return checksum.crc32(framed) === crc;
+}
 
 /** Reassembles frames from arbitrary pieces of the stream. Bounded: never buffers more than one frame. */
 export class FrameReader {
@@ -85,15 +94,19 @@ export class FrameReader {
   #dead: BodycamError | undefined;
   #adopt: boolean;
   #alloc: (n: number) => Uint8Array;
+  #sealedFirst: boolean;
   /**
    * `adopt`: the pieces pushed are handed over (the caller never reuses them, as with Node's
    * socket reads), so they are kept as they are rather than copied. `alloc`: where a frame that
    * spans pieces is joined (n bytes; a new array if not given), so a receiver can reuse buffers.
+   * `sealedFirst`: a frame flagged sealed is handed over with its CRC not checked (`checked`
+   * false), for a receiver that opens the seal first and checks the CRC only if the seal fails.
    */
-  constructor(checksum: Checksum, o: { adopt?: boolean; alloc?: (n: number) => Uint8Array } = {}) {
+  constructor(checksum: Checksum, o: { adopt?: boolean; alloc?: (n: number) => Uint8Array; sealedFirst?: boolean } = {}) {
     this.#checksum = checksum;
     this.#adopt = o.adopt === true;
     this.#alloc = o.alloc ?? ((n) => new Uint8Array(n));
+    this.#sealedFirst = o.sealedFirst === true;
   }
   get dead(): BodycamError | undefined {
     return this.#dead;
@@ -150,10 +163,12 @@ export class FrameReader {
       if (this.#total < total) break;
       const frame = this.#take(total);
       const crc = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(HEADER_BYTES + len);
-      if (this.#checksum.crc32(frame.subarray(0, HEADER_BYTES + len)) !== crc) {
+      const framed = frame.subarray(0, HEADER_BYTES + len);
+      const deferred = this.#sealedFirst && frame[3] === FLAG_SEALED;
+      if (!deferred && !frameCrcHolds(this.#checksum, framed, crc)) {
         events.push({ kind: 'corrupt', error: new BodycamError('E_PROTO_CHECKSUM', `frame of ${len} bytes failed its CRC; discarded`) });
       } else {
-        events.push({ kind: 'message', payload: frame.subarray(HEADER_BYTES, HEADER_BYTES + len), flags: frame[3], framed: frame.subarray(0, HEADER_BYTES + len), crc });
+        events.push({ kind: 'message', payload: frame.subarray(HEADER_BYTES, HEADER_BYTES + len), flags: frame[3], framed, crc, checked: !deferred });
       }
     }
     return events;
