@@ -149,14 +149,18 @@ export class Slots {
  * Buffers that large frames (a chunk is up to 256 KiB) are joined into, each lent out whole and
  * given back by the session once the chunk in it has been written to disk. Without it every chunk
  * frame was a new buffer, and the collections that memory set off took much of the station's CPU
- * (docs/protocol.md, "What ingest costs"). At most KEEP are kept; past that, or for a buffer
- * never given back (any frame but a written chunk), the garbage collector frees it as before.
+ * (docs/protocol.md, "What ingest costs"). At most KEEP free ones are kept; past that, or for a
+ * buffer never given back (any frame but a written chunk), the garbage collector frees it as
+ * before. One pool serves every session of the process (`shared`): a session has at most about
+ * 8 out at once (the frames queued and the writes in flight), and free buffers are bounded for
+ * the station, not per session.
  */
 export class FramePool {
   static readonly SIZE = HEADER_BYTES + MAX_PAYLOAD + TRAILER_BYTES;
   /** Frames smaller than this are joined into arrays of their own. */
   static readonly MIN = 32 * 1024;
-  static readonly KEEP = 4;
+  static readonly KEEP = 16;
+  static readonly shared = new FramePool();
   #free: Uint8Array[] = [];
   #lent = new Set<ArrayBufferLike>();
   take(n: number): Uint8Array {
@@ -181,7 +185,7 @@ export class FramePool {
  * paused (TCP then slows the camera) until the session catches up.
  */
 class Inbox {
-  readonly pool = new FramePool();
+  readonly pool = FramePool.shared;
   // Socket reads are fresh buffers never reused: the reader keeps them without a copy. A sealed
   // frame's CRC is checked only if its seal fails (DockSession.#open): one pass fewer a chunk.
   #reader = new FrameReader(nodeChecksum, { adopt: true, alloc: (n) => this.pool.take(n), sealedFirst: true });
