@@ -24,20 +24,37 @@ export const nodeChecksum: Checksum = Object.freeze({
   },
 });
 
-/** One key's AES-GCM context on a host: node:crypto, sealing the caller's bytes in place. */
-class NodeAeadContext implements AeadContext {
-  #name: 'aes-128-gcm' | 'aes-256-gcm';
+/** What a host's AEAD contexts share: the key (a copy, zeroed by close()) and sealTwo as two seals. */
+abstract class HostAeadContext implements AeadContext {
   #key: Uint8Array | undefined;
-  constructor(algorithm: 'AES-128-GCM' | 'AES-256-GCM', key: BufferLike) {
-    this.#name = algorithm === 'AES-128-GCM' ? 'aes-128-gcm' : 'aes-256-gcm';
+  constructor(key: BufferLike) {
     this.#key = new Uint8Array(toBytes(key)); // a copy (a Buffer's slice would share), zeroed by close()
   }
-  #open(): Uint8Array {
+  /** The key, or E_CIPHER_CLOSED once close() has run. */
+  protected key(): Uint8Array {
     if (!this.#key) throw new BodycamError('E_CIPHER_CLOSED', 'the AEAD context was closed');
     return this.#key;
   }
+  abstract seal(nonce: BufferLike, aad: BufferLike, data: BufferLike): ArrayBuffer;
+  abstract open(nonce: BufferLike, aad: BufferLike, data: BufferLike, tag: BufferLike): boolean;
+  sealTwo(nonces: BufferLike, aad: BufferLike, a: BufferLike, b: BufferLike, tags: BufferLike): void {
+    sealTwoBySeal(this, nonces, aad, a, b, tags);
+  }
+  close(): void {
+    this.#key?.fill(0);
+    this.#key = undefined;
+  }
+}
+
+/** One key's AES-GCM context on a host: node:crypto, sealing the caller's bytes in place. */
+class NodeAeadContext extends HostAeadContext {
+  #name: 'aes-128-gcm' | 'aes-256-gcm';
+  constructor(algorithm: 'AES-128-GCM' | 'AES-256-GCM', key: BufferLike) {
+    super(key);
+    this.#name = algorithm === 'AES-128-GCM' ? 'aes-128-gcm' : 'aes-256-gcm';
+  }
   seal(nonce: BufferLike, aad: BufferLike, data: BufferLike): ArrayBuffer {
-    const key = this.#open();
+    const key = this.key();
     checkAeadArguments(nonce);
     const c = createCipheriv(this.#name as 'aes-256-gcm', key, toBytes(nonce), { authTagLength: 16 });
     c.setAAD(toBytes(aad));
@@ -48,11 +65,8 @@ class NodeAeadContext implements AeadContext {
     const tag = c.getAuthTag();
     return tag.buffer.slice(tag.byteOffset, tag.byteOffset + tag.byteLength) as ArrayBuffer;
   }
-  sealTwo(nonces: BufferLike, aad: BufferLike, a: BufferLike, b: BufferLike, tags: BufferLike): void {
-    sealTwoBySeal(this, nonces, aad, a, b, tags);
-  }
   open(nonce: BufferLike, aad: BufferLike, data: BufferLike, tag: BufferLike): boolean {
-    const key = this.#open();
+    const key = this.key();
     checkAeadArguments(nonce, tag);
     const d = createDecipheriv(this.#name as 'aes-256-gcm', key, toBytes(nonce), { authTagLength: 16 });
     d.setAAD(toBytes(aad));
@@ -69,10 +83,6 @@ class NodeAeadContext implements AeadContext {
     out.fill(0);
     return true;
   }
-  close(): void {
-    this.#key?.fill(0);
-    this.#key = undefined;
-  }
 }
 
 /**
@@ -83,29 +93,18 @@ class NodeAeadContext implements AeadContext {
  * buffer this context reuses (libsodium zeroes its output when the tag fails, and the port leaves
  * the caller's bytes as they were), copied back and zeroed only when the tag holds.
  */
-class SodiumChaChaContext implements AeadContext {
-  #key: Uint8Array | undefined;
+class SodiumChaChaContext extends HostAeadContext {
   #scratch = new Uint8Array(0);
-  constructor(key: BufferLike) {
-    this.#key = new Uint8Array(toBytes(key)); // a copy, zeroed by close()
-  }
-  #open(): Uint8Array {
-    if (!this.#key) throw new BodycamError('E_CIPHER_CLOSED', 'the AEAD context was closed');
-    return this.#key;
-  }
   seal(nonce: BufferLike, aad: BufferLike, data: BufferLike): ArrayBuffer {
-    const key = this.#open();
+    const key = this.key();
     checkAeadArguments(nonce);
     const bytes = toBytes(data);
     const tag = new Uint8Array(AEAD_TAG_BYTES);
     sodium.crypto_aead_chacha20poly1305_ietf_encrypt_detached(bytes, tag, bytes, toBytes(aad), null, toBytes(nonce), key);
     return tag.buffer;
   }
-  sealTwo(nonces: BufferLike, aad: BufferLike, a: BufferLike, b: BufferLike, tags: BufferLike): void {
-    sealTwoBySeal(this, nonces, aad, a, b, tags);
-  }
   open(nonce: BufferLike, aad: BufferLike, data: BufferLike, tag: BufferLike): boolean {
-    const key = this.#open();
+    const key = this.key();
     checkAeadArguments(nonce, tag);
     const bytes = toBytes(data);
     if (this.#scratch.length < bytes.length) this.#scratch = new Uint8Array(bytes.length);
@@ -119,9 +118,8 @@ class SodiumChaChaContext implements AeadContext {
     out.fill(0);
     return true;
   }
-  close(): void {
-    this.#key?.fill(0);
-    this.#key = undefined;
+  override close(): void {
+    super.close();
     this.#scratch = new Uint8Array(0);
   }
 }
