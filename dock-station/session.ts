@@ -162,7 +162,8 @@ export class FramePool {
   static readonly KEEP = 16;
   static readonly shared = new FramePool();
   #free: Uint8Array[] = [];
-  #lent = new Set<ArrayBufferLike>();
+  /** Buffers out, held weakly: one never given back is the collector's, as any other frame. */
+  #lent = new WeakSet<ArrayBufferLike>();
   take(n: number): Uint8Array {
     if (n < FramePool.MIN || n > FramePool.SIZE) return new Uint8Array(n);
     const b = this.#free.pop() ?? new Uint8Array(FramePool.SIZE);
@@ -174,8 +175,9 @@ export class FramePool {
     if (!this.#lent.delete(view.buffer)) return;
     if (this.#free.length < FramePool.KEEP) this.#free.push(new Uint8Array(view.buffer));
   }
-  get lent(): number {
-    return this.#lent.size;
+  /** Free buffers kept for the next frames. */
+  get free(): number {
+    return this.#free.length;
   }
 }
 
