@@ -765,8 +765,8 @@ export class DockSession {
       const want = inflight[0];
       const data = bin(got, 'data');
       // tus: a chunk for another place is discarded and asked for again. Its bytes need no check
-      // of their own: the frame's CRC and the seal's tag held, so they are the bytes the camera
-      // read; the segment's SHA-256 against its signed manifest checks what it read.
+      // of their own: the seal's tag held, so they are the bytes the camera sent; the segment's
+      // SHA-256 against its signed manifest checks what it read.
       if (!want || num(got, 'seq') !== seg.seq || num(got, 'offset') !== want.offset || data.length !== want.length) {
         lost();
         continue;

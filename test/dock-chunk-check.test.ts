@@ -1,6 +1,7 @@
-// What checks a chunk's bytes: the frame's CRC (a frame corrupted on the way is discarded and
-// pulled again: test/dock-faults.test.ts) and the seal's tag prove they are the bytes the camera
-// sent; what the camera read is checked by the segment's SHA-256 against its signed manifest.
+// What checks a chunk's bytes: the seal's tag proves they are the bytes the camera sent (a frame
+// corrupted on the way fails it and its CRC, and is discarded and pulled again:
+// test/dock-faults.test.ts); what the camera read is checked by the segment's SHA-256 against its
+// signed manifest.
 // Chunks carry no CRC of their own: the camera made it over the bytes it was sending, so it
 // caught nothing the two checks above don't, and cost both sides a pass over every byte.
 
