@@ -15,7 +15,7 @@ import type { CborValue } from '../firmware/codec/cbor.js';
 import { arr, bin, decodeMessage, encodeMessage, flag, num, str, type Message, type MessageType, DEFAULT_CHUNK } from '../firmware/dock/messages.js';
 import { authPayload, timePayload, transcriptHash } from '../firmware/dock/transcript.js';
 import { deriveSessionKeys, ephemeralKey, SessionChannel } from '../firmware/dock/session-keys.js';
-import { frameCrcHolds, FrameReader, frameMessage, HEADER_BYTES, MAX_PAYLOAD, OLD_PROTOCOL_VERSION, PROTOCOL_VERSION, TRAILER_BYTES } from '../firmware/dock/frame.js';
+import { frameCrcFailed, frameCrcHolds, FrameReader, frameMessage, HEADER_BYTES, type FrameEvent, MAX_PAYLOAD, OLD_PROTOCOL_VERSION, PROTOCOL_VERSION, TRAILER_BYTES } from '../firmware/dock/frame.js';
 import { BodycamError, errorCode, errorMessage } from '../firmware/errors.js';
 import { isRevoked, verifyCertificate, type RevocationList, type VerifiedCertificate } from '../firmware/signing/certificate.js';
 import type { Ed25519 } from '../firmware/signing/ed25519.js';
@@ -122,7 +122,9 @@ const SYNC_BYTES = 64 * 1024 * 1024;
 /** Pulls in flight at once. */
 const PULL_WINDOW = 4;
 
-type Frame = { payload: Uint8Array; flags: number; framed: Uint8Array; crc: number; checked: boolean };
+type Frame = Extract<FrameEvent, { kind: 'message' }>;
+/** A frame handed over with its CRC unchecked (FrameReader's sealedFirst) whose CRC fails: damaged on the way. */
+const corrupted = (f: Frame) => !f.checked && !frameCrcHolds(nodeChecksum, f.framed, f.crc);
 
 /** A FIFO of slots: at most `size` holders at once, the rest wait their turn in order. */
 export class Slots {
@@ -204,7 +206,7 @@ class Inbox {
       this.bytes += chunk.length;
       for (const ev of this.#reader.push(chunk)) {
         if (ev.kind === 'message') {
-          this.#queue.push({ payload: ev.payload, flags: ev.flags, framed: ev.framed, crc: ev.crc, checked: ev.checked });
+          this.#queue.push(ev);
           this.#queued += ev.framed.length;
         } else if (ev.kind === 'corrupt') {
           this.#queue.push(ev.error);
@@ -375,19 +377,17 @@ export class DockSession {
     // A sealed frame comes with its CRC not yet checked: it is checked only if the seal fails, to
     // tell a frame corrupted on the way (discarded and asked for again, as if the reader had
     // discarded it: it took one counter) from one not sealed by the camera.
-    const corrupted = () => !f.checked && !frameCrcHolds(nodeChecksum, f.framed, f.crc);
-    const discarded = () => new BodycamError('E_PROTO_CHECKSUM', `frame of ${f.payload.length} bytes failed its CRC; discarded`);
     let payload = f.payload;
     if (this.#channel) {
       try {
         payload = this.#channel.open(f);
       } catch (e) {
-        if (errorCode(e) !== 'E_SESSION_AUTH' || !corrupted()) throw e;
+        if (errorCode(e) !== 'E_SESSION_AUTH' || !corrupted(f)) throw e;
         this.#channel.lost();
-        return discarded();
+        return frameCrcFailed(f.payload.length);
       }
     } else if (f.flags !== 0) {
-      if (corrupted()) return discarded();
+      if (corrupted(f)) return frameCrcFailed(f.payload.length);
       throw new BodycamError('E_AUTH_REQUIRED', 'a sealed frame before the session has keys');
     }
     try {

@@ -84,6 +84,11 @@ export function frameCrcHolds(checksum: Checksum, framed: Uint8Array, crc: numbe
   return checksum.crc32(framed) === crc;
 }
 
+/** The error a frame of `length` payload bytes whose CRC fails is discarded with. */
+export function frameCrcFailed(length: number): BodycamError {
+  return new BodycamError('E_PROTO_CHECKSUM', `frame of ${length} bytes failed its CRC; discarded`);
+}
+
 /** Reassembles frames from arbitrary pieces of the stream. Bounded: never buffers more than one frame. */
 export class FrameReader {
   #checksum: Checksum;
@@ -166,7 +171,7 @@ export class FrameReader {
       const framed = frame.subarray(0, HEADER_BYTES + len);
       const deferred = this.#sealedFirst && frame[3] === FLAG_SEALED;
       if (!deferred && !frameCrcHolds(this.#checksum, framed, crc)) {
-        events.push({ kind: 'corrupt', error: new BodycamError('E_PROTO_CHECKSUM', `frame of ${len} bytes failed its CRC; discarded`) });
+        events.push({ kind: 'corrupt', error: frameCrcFailed(len) });
       } else {
         events.push({ kind: 'message', payload: frame.subarray(HEADER_BYTES, HEADER_BYTES + len), flags: frame[3], framed, crc, checked: !deferred });
       }
