@@ -2,7 +2,9 @@
 // each request it listens once, reports its port, and reports again when what it received is
 // done — 'station': a dock station with a fresh store, done when the session ends (every segment
 // verified, durable, indexed, receipted); 'copy': the plain TCP receiver, every byte written to
-// one file as it arrives and one fsync at the end. With each "done" go this process's CPU time and
+// one file as it arrives and one fsync at the end, reading as a stream (a new buffer from Node
+// for every read); 'copy-direct': the same, reading into one reused 256 KiB buffer (readDirect,
+// as the station reads). With each "done" go this process's CPU time and
 // event-loop busy time since it listened. Run by bench/sections/ingest.ts through
 // child_process.fork, once as node starts by default and once with the V8 flags it is given.
 
@@ -11,9 +13,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SessionResult } from '../dock-station/session.js';
+import { readDirect } from '../dock-station/session.js';
 import { startStation } from '../test/helpers/dock.js';
 
-export type ReceiverAsk = { mode: 'station' | 'copy'; bytes?: number; chunk?: number } | { exit: true };
+export type ReceiverAsk = { mode: 'station' | 'copy' | 'copy-direct'; bytes?: number; chunk?: number } | { exit: true };
 export type ReceiverDone = { done: true; cpuMs: number; busyMs: number; ok: boolean; code?: string; message?: string; bytes: number };
 
 const send = (m: unknown) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
@@ -27,21 +30,25 @@ function meter() {
   };
 }
 
-async function copy(bytes: number): Promise<void> {
+async function copy(bytes: number, direct: boolean): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bodycam-copy-'));
   const fd = openSync(join(dir, 'copy.bin'), 'w');
   let got = 0;
   let finish!: () => void;
   const done = new Promise<void>((r) => (finish = r));
-  const server = createServer((s) => {
-    s.on('data', (c: Buffer) => {
-      for (let o = 0; o < c.length; ) o += writeSync(fd, c, o);
-      got += c.length;
-      if (got >= bytes) {
-        fsyncSync(fd);
-        finish();
-      }
-    });
+  const write = (c: Uint8Array, n: number) => {
+    for (let o = 0; o < n; ) o += writeSync(fd, c, o, n - o);
+    got += n;
+    if (got >= bytes) {
+      fsyncSync(fd);
+      finish();
+    }
+  };
+  const reused = new Uint8Array(256 * 1024);
+  const server = createServer({ pauseOnConnect: true }, (s) => {
+    if (direct && readDirect(s, () => reused, (n, into) => (write(into, n), true))) return;
+    if (direct) throw new Error('this Node cannot read an accepted connection into a buffer of ours');
+    s.on('data', (c: Buffer) => write(c, c.length)).resume();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const took = meter();
@@ -73,6 +80,6 @@ process.on('message', (m: ReceiverAsk) => {
     process.disconnect();
     return;
   }
-  void (m.mode === 'copy' ? copy(m.bytes!) : station(m.chunk!));
+  void (m.mode === 'station' ? station(m.chunk!) : copy(m.bytes!, m.mode === 'copy-direct'));
 });
 await send({ ready: true });

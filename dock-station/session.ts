@@ -10,7 +10,7 @@
 // A camera that can't prove itself gets a fatal error and nothing is stored from it.
 
 import { createHash, randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
+import { Socket as NetSocket, type Socket, type SocketConstructorOpts } from 'node:net';
 import type { CborValue } from '../firmware/codec/cbor.js';
 import { arr, bin, decodeMessage, encodeMessage, flag, num, str, type Message, type MessageType, DEFAULT_CHUNK } from '../firmware/dock/messages.js';
 import { authPayload, timePayload, transcriptHash } from '../firmware/dock/transcript.js';
@@ -119,8 +119,9 @@ export const MAX_LEDGER_PAGES = 64;
  * for their receipt batch's sync.
  */
 const SYNC_BYTES = 64 * 1024 * 1024;
-/** Pulls in flight at once. */
+/** Pulls in flight at once, and how many are sent together once that many have been answered. */
 const PULL_WINDOW = 4;
+const PULL_REFILL = 2;
 
 type Frame = Extract<FrameEvent, { kind: 'message' }>;
 /** A frame handed over with its CRC unchecked (FrameReader's sealedFirst) whose CRC fails: damaged on the way. */
@@ -184,45 +185,77 @@ export class FramePool {
 }
 
 /**
+ * An accepted connection, moved to a socket that reads into the arrays `into` names (the rest of
+ * the frame being joined, so a chunk's bytes land where they are opened, hashed and written from)
+ * and tells `took` how many landed (false: pause). Node's `onread` option (net.Socket) does this,
+ * but only for a socket made with it: net.Server makes every accepted one itself, from the
+ * connection's handle, through the constructor's `handle` option; the same is done here with the
+ * accepted socket's handle, before it has read a byte (the server pauses it on connect). Both are
+ * Node's internals, so where this Node lacks them undefined is returned and the socket is read as
+ * a stream (it costs the buffer Node makes for every read and a copy of each frame that spans
+ * reads). The accepted socket is destroyed once emptied (it only tells its server it is gone).
+ */
+export function readDirect(accepted: Socket, into: () => Uint8Array, took: (n: number, into: Uint8Array) => boolean): Socket | undefined {
+  const handle = (accepted as unknown as { _handle?: { useUserBuffer?: unknown; reading?: boolean } })._handle;
+  if (!handle || typeof handle.useUserBuffer !== 'function' || handle.reading !== false || accepted.bytesRead !== 0) return undefined;
+  const moved = new NetSocket({ handle, onread: { buffer: into, callback: took } } as SocketConstructorOpts);
+  (accepted as unknown as { _handle: unknown })._handle = null;
+  accepted.destroy();
+  return moved;
+}
+
+/**
  * A bounded queue of whole frames from the socket (opened and decoded by the session, which holds
  * the keys). Backpressure, not buffering: past QUEUE_BYTES of frames not yet taken, the socket is
  * paused (TCP then slows the camera) until the session catches up.
  */
 class Inbox {
   readonly pool = FramePool.shared;
-  // Socket reads are fresh buffers never reused: the reader keeps them without a copy. A sealed
-  // frame's CRC is checked only if its seal fails (DockSession.#open): one pass fewer a chunk.
+  // A sealed frame's CRC is checked only if its seal fails (DockSession.#open): one pass fewer a chunk.
   #reader = new FrameReader(nodeChecksum, { adopt: true, alloc: (n) => this.pool.take(n), sealedFirst: true });
   #queue: (Frame | BodycamError)[] = [];
   #queued = 0;
-  #socket: Socket;
+  #paused = false;
   #wake: (() => void) | undefined;
   #closed: string | undefined;
   #fatal: BodycamError | undefined;
   bytes = 0;
-  constructor(socket: Socket) {
-    this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.bytes += chunk.length;
-      for (const ev of this.#reader.push(chunk)) {
-        if (ev.kind === 'message') {
-          this.#queue.push(ev);
-          this.#queued += ev.framed.length;
-        } else if (ev.kind === 'corrupt') {
-          this.#queue.push(ev.error);
-        } else {
-          // The stream can't be followed any more: the session ends with this error.
-          this.#fatal = ev.error;
-        }
-      }
-      if (this.#queued > QUEUE_BYTES && !socket.isPaused()) socket.pause();
-      this.#wake?.();
-    });
-    socket.on('close', () => {
+  /** The socket the session talks over: the one accepted, or the one its connection moved to (readDirect). */
+  readonly socket: Socket;
+  /** Whether the socket reads straight into the frames' arrays (readDirect) rather than into buffers of its own. */
+  readonly direct: boolean;
+  constructor(accepted: Socket) {
+    const direct = readDirect(accepted, () => this.#reader.readInto(), (n, into) => this.#took(this.#reader.wrote(into, n), n));
+    this.direct = direct !== undefined;
+    this.socket = direct ?? accepted;
+    // Node's own reads are fresh buffers never reused: the reader keeps them without a copy.
+    if (!direct) accepted.on('data', (chunk: Buffer) => void this.#took(this.#reader.push(chunk), chunk.length)).resume();
+    this.socket.on('close', () => {
       this.#closed ??= 'the camera disconnected';
       this.#wake?.();
     });
-    socket.on('error', () => {});
+    this.socket.on('error', () => {});
+  }
+  /** Queue what the reader made of `n` more bytes; false once QUEUE_BYTES are waiting (the socket then pauses). */
+  #took(events: FrameEvent[], n: number): boolean {
+    this.bytes += n;
+    for (const ev of events) {
+      if (ev.kind === 'message') {
+        this.#queue.push(ev);
+        this.#queued += ev.framed.length;
+      } else if (ev.kind === 'corrupt') {
+        this.#queue.push(ev.error);
+      } else {
+        // The stream can't be followed any more: the session ends with this error.
+        this.#fatal = ev.error;
+      }
+    }
+    if (this.#queued > QUEUE_BYTES && !this.#paused) {
+      this.#paused = true;
+      this.socket.pause();
+    }
+    this.#wake?.();
+    return !this.#paused;
   }
   /**
    * The next frame, by `deadline` (a Date.now() time): bytes that don't complete a frame don't
@@ -233,7 +266,10 @@ class Inbox {
       const item = this.#queue.shift();
       if (item) {
         if (!(item instanceof BodycamError)) this.#queued -= item.framed.length;
-        if (this.#queued <= QUEUE_BYTES / 2 && this.#socket.isPaused()) this.#socket.resume();
+        if (this.#queued <= QUEUE_BYTES / 2 && this.#paused) {
+          this.#paused = false;
+          this.socket.resume();
+        }
         return item;
       }
       if (this.#fatal) throw this.#fatal;
@@ -277,13 +313,18 @@ export class DockSession {
   /** Manifest digests (hex) of the segments in #batch, by sequence: the chain check's view of them. */
   #staged = new Map<number, string>();
 
+  /** The socket this session talks over (the connection may have moved from the one accepted: readDirect). */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
   constructor(socket: Socket, o: SessionOptions) {
     this.#o = o;
-    this.#socket = socket;
     this.#inbox = new Inbox(socket);
+    this.#socket = this.#inbox.socket;
     this.#batch = new SyncBatch(o.store);
     this.#handshakeDeadline = Date.now() + (o.handshakeMs ?? DEFAULT_HANDSHAKE_MS);
-    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.peer = `${this.#socket.remoteAddress}:${this.#socket.remotePort}`;
     this.#progress = { session: this.id, device: undefined, phase: 'handshake', segmentsDone: 0, segmentsTotal: 0, bytesDone: 0, bytesTotal: 0, bytesReceived: 0, startedAt: Date.now() };
     this.#result = { session: this.id, ok: false, stored: [], rejected: [], released: [], bytesReceived: 0, chunksResent: 0 };
   }
@@ -735,7 +776,7 @@ export class DockSession {
     }
     this.#inProgress = upload;
     this.#progress.bytesDone += upload.offset;
-    // Pulls are pipelined (PULL_WINDOW in flight) so the camera reads the next chunk while the
+    // Pulls are pipelined (2 to PULL_WINDOW in flight) so the camera reads the next chunk while the
     // station writes this one. The camera answers in order, so each answer — a chunk, or a frame
     // lost to corruption — belongs to the oldest pull in flight; chunks that arrive ahead of a
     // lost one wait (bounded by the window) until it has been asked for again and arrived.
@@ -756,10 +797,15 @@ export class DockSession {
       pull(want.offset, want.length);
     };
     while (upload.offset < seg.length) {
-      while (inflight.length < PULL_WINDOW && next < seg.length) {
-        const length = Math.min(chunk, seg.length - next);
-        pull(next, length);
-        next += length;
+      // Refilled two at a time, in one write (each write to the socket wakes the camera's side).
+      if ((inflight.length <= PULL_WINDOW - PULL_REFILL || inflight.length === 0) && next < seg.length) {
+        this.#socket.cork();
+        while (inflight.length < PULL_WINDOW && next < seg.length) {
+          const length = Math.min(chunk, seg.length - next);
+          pull(next, length);
+          next += length;
+        }
+        this.#socket.uncork();
       }
       const { m: got } = await this.#next('chunk', lost);
       const want = inflight[0];

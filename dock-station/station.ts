@@ -191,7 +191,8 @@ export class DockStation {
   }
 
   listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
-    this.#server = createServer((socket) => this.#accept(socket));
+    // Paused on connect: a session moves the connection to a socket that reads into its frames (readDirect).
+    this.#server = createServer({ pauseOnConnect: true }, (socket) => this.#accept(socket));
     return new Promise((resolve, reject) => {
       this.#server!.once('error', reject);
       this.#server!.listen(port, host, () => resolve(this.#server!.address() as AddressInfo));
@@ -207,9 +208,12 @@ export class DockStation {
       : this.#sessions.size >= (this.#o.maxSessions ?? DEFAULT_MAX_SESSIONS)
         ? new BodycamError('E_STATION_BUSY', `the dock station is serving ${this.#sessions.size} cameras, its limit; dock again in a minute`)
         : this.#fault;
-    this.#sockets.add(socket);
-    socket.on('close', () => this.#sockets.delete(socket));
+    const track = (s: Socket) => {
+      this.#sockets.add(s);
+      s.on('close', () => this.#sockets.delete(s));
+    };
     if (busy) {
+      track(socket);
       this.refused++;
       socket.on('error', () => {});
       socket.end(frameMessage(encodeMessage('error', { code: busy.code, message: errorMessage(busy).slice(0, 256), fatal: true }), nodeChecksum));
@@ -235,6 +239,7 @@ export class DockStation {
       securityEvent: (peer, code) => this.#security.event(peer, code),
       onStoreFault: (e) => this.#storeFault(e),
     });
+    track(session.socket);
     const p = session.run().then((r) => {
       this.results.push(r);
       if (this.results.length > MAX_RESULTS) this.results.splice(0, this.results.length - MAX_RESULTS);

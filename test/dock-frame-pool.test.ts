@@ -6,12 +6,13 @@
 
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, constants, open, openSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, constants, open, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { FramePool } from '../dock-station/session.js';
+import { EvidenceStore, seqName, WRITE_GATHER } from '../dock-station/store.js';
 import { dockLocal, inProcessCamera, startStation } from './helpers/dock.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -90,4 +91,56 @@ test('[node] a docking whose disk writes are all held back until it has arrived 
     await station.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// Serial: the test above blocks the thread pool, which these writes need.
+test.serial('Upload gathers chunks and writes them WRITE_GATHER bytes at a time: none is written (nor its buffer given back) before, all of them after; the rest at the segment end, or at written() for a cut', async (t) => {
+  const storeDir = tempDir('bodycam-gather-');
+  const store = new EvidenceStore(storeDir);
+  const chunk = 64 * 1024;
+  const per = WRITE_GATHER / chunk;
+  t.is(per, 4);
+  const media = new Uint8Array(randomBytes(per * chunk + 2 * chunk + 1000));
+  const manifest = new Uint8Array([1, 2, 3]);
+  // A write not started stays unstarted however long one waits; one started ends soon after.
+  const settle = () => new Promise<void>((r) => setTimeout(r, 50));
+  const writtenUpTo = async (n: number) => {
+    for (let i = 0; i < 500 && done.length < n; i++) await settle();
+  };
+  const part = join(storeDir, 'partial', 'CAM-0001', `${seqName(7)}.part`);
+  const onDisk = () => statSync(part).size;
+
+  const done: number[] = [];
+  const up = store.beginUpload('CAM-0001', 7, media.length, manifest, 's1')!;
+  let offset = 0;
+  const append = async (n: number) => {
+    const at = offset;
+    offset += n;
+    await up.append(at, media.subarray(at, at + n), () => done.push(at));
+  };
+  for (let i = 0; i < per - 1; i++) await append(chunk);
+  await settle();
+  t.deepEqual(done, [], 'three chunks gathered, none written');
+  t.is(onDisk(), 0);
+  await append(chunk);
+  await writtenUpTo(per);
+  t.deepEqual(done, [0, chunk, 2 * chunk, 3 * chunk], 'the fourth writes all four, in one call');
+  t.is(onDisk(), WRITE_GATHER);
+  await append(chunk);
+  await settle();
+  t.is(done.length, per, 'the fifth waits');
+  await append(chunk + 1000);
+  await writtenUpTo(per + 2);
+  t.is(done.length, per + 2, 'the last chunk of the segment writes what is gathered');
+  await up.written();
+  t.is(up.complete(), createHash('sha256').update(media).digest('hex'));
+  t.deepEqual(new Uint8Array(readFileSync(part)), media);
+
+  // A cut mid-segment: what was gathered is written and synced, and the index records it.
+  const cut = store.beginUpload('CAM-0001', 8, media.length, manifest, 's1')!;
+  await cut.append(0, media.subarray(0, chunk));
+  await cut.abandon();
+  t.is(store.segment('CAM-0001', 8)?.durable, chunk);
+  t.deepEqual(new Uint8Array(readFileSync(join(storeDir, 'partial', 'CAM-0001', `${seqName(8)}.part`))), media.subarray(0, chunk));
+  store.close();
 });

@@ -119,6 +119,17 @@ test('deterministic encoding: map keys sorted by encoded bytes, shortest forms',
   t.throws(() => encode(new Map<CborValue, CborValue>([[1, 1], [1n, 2]])), { message: /E_CBOR_DUPLICATE_KEY/ });
 });
 
+bothEngines('map keys whose encodings differ are not duplicates, though their values may look alike: "1" and 1, 2^53-1 and 2^53, 1 and 1.5', async (t, { engine }) => {
+  for (const [hex, canonical] of [
+    ['a201 01 f93e00 02', 'a201 01 f93e00 02'],
+    ['a26131010102', 'a201026131 01'],
+    ['a21b001fffffffffffff011b002000000000000002', 'a21b001fffffffffffff011b002000000000000002'],
+  ]) {
+    const r = await engine.call('cbor.reencode', hexToBytes(hex.replace(/ /g, '')));
+    t.is(bytesToHex(r.value as Uint8Array), canonical.replace(/ /g, ''), hex);
+  }
+});
+
 bothEngines('malformed CBOR gets a stable error code, never a crash', async (t, { engine }) => {
   for (const [hex, code] of MALFORMED) {
     const e = await t.throwsAsync(engine.call('cbor.reencode', hexToBytes(hex)), undefined, hex);

@@ -252,7 +252,13 @@ function encodeItem(w: Writer, v: CborValue, depth: number): void {
   if (v instanceof Map) entries = [...v.entries()];
   else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) entries = Object.entries(v);
   else throw new BodycamError('E_CBOR_TYPE', `cannot encode an object of class ${(v as object).constructor?.name ?? '?'}`);
-  const encoded = entries.map(([k, val]) => [encode(k), val] as const);
+  // Every key encoded into one writer (a map's keys are few and short), then viewed in place.
+  const keys = new Writer(16 * entries.length);
+  const ends = entries.map(([k]) => {
+    encodeItem(keys, k, depth + 1);
+    return keys.pos;
+  });
+  const encoded = entries.map(([, val], i) => [keys.buf.subarray(i ? ends[i - 1] : 0, ends[i]), val] as const);
   encoded.sort((a, b) => compareBytes(a[0], b[0]));
   for (let i = 1; i < encoded.length; i++) {
     if (compareBytes(encoded[i - 1][0], encoded[i][0]) === 0) throw new BodycamError('E_CBOR_DUPLICATE_KEY', 'map has a duplicate key');
@@ -402,10 +408,17 @@ class Reader {
         const out = new Map<CborValue, CborValue>();
         const seen = new Set<string>();
         const put = (k: CborValue, v: CborValue) => {
-          // Keys compare by their encoding, so a key of any type can be checked for duplicates.
-          const id = hex(encode(k));
-          if (seen.has(id)) throw new BodycamError('E_CBOR_DUPLICATE_KEY', 'map has a duplicate key');
-          seen.add(id);
+          // Keys are duplicates when their encodings are equal (so a key of any type is checked),
+          // and when the Map can't hold both (0 and -0.0 are one key to it): never one lost
+          // silently. A text key or a safe integer is equal in encoding to none but itself, so
+          // those are checked by the Map alone, with nothing encoded.
+          let dup = out.has(k);
+          if (!dup && typeof k !== 'string' && !(typeof k === 'number' && Number.isSafeInteger(k))) {
+            const id = hex(encode(k));
+            dup = seen.has(id);
+            seen.add(id);
+          }
+          if (dup) throw new BodycamError('E_CBOR_DUPLICATE_KEY', 'map has a duplicate key');
           if (out.size >= this.limits.maxItems) throw new BodycamError('E_CBOR_LIMIT', `map larger than ${this.limits.maxItems}`);
           out.set(k, v);
         };

@@ -89,23 +89,33 @@ export function frameCrcFailed(length: number): BodycamError {
   return new BodycamError('E_PROTO_CHECKSUM', `frame of ${length} bytes failed its CRC; discarded`);
 }
 
-/** Reassembles frames from arbitrary pieces of the stream. Bounded: never buffers more than one frame. */
+/**
+ * Reassembles frames from arbitrary pieces of the stream. Bounded: never holds more than one
+ * frame. A frame's bytes go straight to the array it is handed over in (`alloc`, once its header
+ * is read): one copy at most, however many pieces it arrives in, and none for a frame that lies
+ * whole in a piece the caller hands over (`adopt`) or that was read straight into place
+ * (`readInto`).
+ */
 export class FrameReader {
   #checksum: Checksum;
-  // Pieces of the stream not yet consumed, joined only once a whole frame is there (a 256 KiB
-  // chunk arrives in many TCP pieces: joining on every piece would copy it over and over).
-  #parts: Uint8Array[] = [];
-  #total = 0;
   #dead: BodycamError | undefined;
   #adopt: boolean;
   #alloc: (n: number) => Uint8Array;
   #sealedFirst: boolean;
+  /** A header split across pieces, gathered here until its length is known. */
+  #head = new Uint8Array(HEADER_BYTES);
+  #headLength = 0;
+  /** The frame being joined (header, payload and CRC) and how much of it has arrived. */
+  #frame: Uint8Array | undefined;
+  #filled = 0;
+  #scratch: Uint8Array | undefined;
   /**
    * `adopt`: the pieces pushed are handed over (the caller never reuses them, as with Node's
-   * socket reads), so they are kept as they are rather than copied. `alloc`: where a frame that
-   * spans pieces is joined (n bytes; a new array if not given), so a receiver can reuse buffers.
-   * `sealedFirst`: a frame flagged sealed is handed over with its CRC not checked (`checked`
-   * false), for a receiver that opens the seal first and checks the CRC only if the seal fails.
+   * socket reads), so a frame that lies whole in one is handed on as a view of it, not copied.
+   * `alloc`: the array a frame is joined into (n bytes; a new array if not given), so a receiver
+   * can reuse buffers. `sealedFirst`: a frame flagged sealed is handed over with its CRC not
+   * checked (`checked` false), for a receiver that opens the seal first and checks the CRC only
+   * if the seal fails.
    */
   constructor(checksum: Checksum, o: { adopt?: boolean; alloc?: (n: number) => Uint8Array; sealedFirst?: boolean } = {}) {
     this.#checksum = checksum;
@@ -116,73 +126,111 @@ export class FrameReader {
   get dead(): BodycamError | undefined {
     return this.#dead;
   }
-  /** The first n buffered bytes as one array (n ≤ buffered), joined into `alloc(n)` if they span pieces. */
-  #peek(n: number, alloc: (n: number) => Uint8Array = (k) => new Uint8Array(k)): Uint8Array {
-    if (this.#parts[0].length >= n) return this.#parts[0].subarray(0, n);
-    const out = alloc(n);
-    let o = 0;
-    for (const p of this.#parts) {
-      const take = Math.min(p.length, n - o);
-      out.set(p.subarray(0, take), o);
-      o += take;
-      if (o === n) break;
-    }
-    return out;
-  }
-  /** Remove and return the first n buffered bytes. */
-  #take(n: number): Uint8Array {
-    const out = this.#peek(n, this.#alloc);
-    let left = n;
-    while (left > 0) {
-      const p = this.#parts[0];
-      if (p.length <= left) {
-        this.#parts.shift();
-        left -= p.length;
-      } else {
-        this.#parts[0] = p.subarray(left);
-        left = 0;
-      }
-    }
-    this.#total -= n;
-    return out;
-  }
   /** Feed bytes; returns every complete frame (or error) they finish. */
   push(data: BufferLike): FrameEvent[] {
-    if (this.#dead) return [];
-    const bytes = toBytes(data);
-    if (bytes.length === 0) return [];
-    this.#parts.push(this.#adopt ? bytes : bytes.slice());
-    this.#total += bytes.length;
     const events: FrameEvent[] = [];
-    for (;;) {
-      if (this.#total === 0) break;
-      const head = this.#peek(Math.min(this.#total, HEADER_BYTES));
-      if (head[0] !== MAGIC0) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
-      if (head.length >= 2 && head[1] !== MAGIC1) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
-      if (head.length >= 3 && head[2] === OLD_PROTOCOL_VERSION) return this.#fatal(events, 'E_PROTO_DOWNGRADE', `protocol version ${OLD_PROTOCOL_VERSION} (authenticated, not encrypted) is refused: this side speaks only ${PROTOCOL_VERSION}`);
-      if (head.length >= 3 && head[2] !== PROTOCOL_VERSION) return this.#fatal(events, 'E_PROTO_VERSION', `protocol version ${head[2]} (this side speaks ${PROTOCOL_VERSION})`);
-      if (head.length < HEADER_BYTES) break;
-      const len = new DataView(head.buffer, head.byteOffset, HEADER_BYTES).getUint32(4);
-      if (len > MAX_PAYLOAD) return this.#fatal(events, 'E_PROTO_TOO_LARGE', `frame of ${len} bytes exceeds ${MAX_PAYLOAD}`);
-      const total = HEADER_BYTES + len + TRAILER_BYTES;
-      if (this.#total < total) break;
-      const frame = this.#take(total);
-      const crc = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(HEADER_BYTES + len);
-      const framed = frame.subarray(0, HEADER_BYTES + len);
-      const deferred = this.#sealedFirst && frame[3] === FLAG_SEALED;
-      if (!deferred && !frameCrcHolds(this.#checksum, framed, crc)) {
-        events.push({ kind: 'corrupt', error: frameCrcFailed(len) });
-      } else {
-        events.push({ kind: 'message', payload: frame.subarray(HEADER_BYTES, HEADER_BYTES + len), flags: frame[3], framed, crc, checked: !deferred });
-      }
+    this.#consume(toBytes(data), this.#adopt, events);
+    return events;
+  }
+  /**
+   * Where the stream's next bytes may be read to, for a receiver that reads into an array it
+   * names (Node's socket `onread`): the rest of the frame being joined, when at least `direct`
+   * bytes of it are missing, so they land in place with no copy; else a scratch array of
+   * `scratch` bytes this reader keeps. Then call wrote() with it and how many bytes landed.
+   */
+  readInto(scratch = 64 * 1024, direct = 16 * 1024): Uint8Array {
+    if (this.#frame && this.#frame.length - this.#filled >= direct) return this.#frame.subarray(this.#filled);
+    if (!this.#scratch || this.#scratch.length !== scratch) this.#scratch = new Uint8Array(scratch);
+    return this.#scratch;
+  }
+  /** `n` bytes were read into `into`, the array readInto() gave: returns every frame (or error) they finish. */
+  wrote(into: Uint8Array, n: number): FrameEvent[] {
+    const events: FrameEvent[] = [];
+    const frame = this.#frame;
+    if (frame && into.buffer === frame.buffer && into.byteOffset === frame.byteOffset + this.#filled && !this.#dead) {
+      this.#filled += Math.min(n, into.length);
+      if (this.#filled === frame.length) this.#finish(events);
+    } else {
+      // The scratch array is read into again next time: nothing may keep a view of it.
+      this.#consume(into.subarray(0, n), false, events);
     }
     return events;
   }
-  #fatal(events: FrameEvent[], code: string, message: string): FrameEvent[] {
+  #consume(bytes: Uint8Array, adopt: boolean, events: FrameEvent[]): void {
+    for (let at = 0; at < bytes.length && !this.#dead; ) {
+      const frame = this.#frame;
+      if (frame) {
+        const take = Math.min(frame.length - this.#filled, bytes.length - at);
+        frame.set(bytes.subarray(at, at + take), this.#filled);
+        this.#filled += take;
+        at += take;
+        if (this.#filled === frame.length) this.#finish(events);
+        continue;
+      }
+      let head: Uint8Array;
+      if (this.#headLength === 0 && bytes.length - at >= HEADER_BYTES) {
+        head = bytes.subarray(at, at + HEADER_BYTES);
+      } else {
+        const take = Math.min(HEADER_BYTES - this.#headLength, bytes.length - at);
+        this.#head.set(bytes.subarray(at, at + take), this.#headLength);
+        this.#headLength += take;
+        at += take;
+        head = this.#head.subarray(0, this.#headLength);
+      }
+      const length = this.#readHead(head, events);
+      if (length < 0) continue;
+      const total = HEADER_BYTES + length + TRAILER_BYTES;
+      if (head.buffer === bytes.buffer) {
+        // The header lies in this piece: so may the whole frame.
+        if (adopt && bytes.length - at >= total) {
+          this.#emit(bytes.subarray(at, at + total), events);
+          at += total;
+          continue;
+        }
+        this.#frame = this.#alloc(total);
+        this.#filled = 0;
+      } else {
+        this.#frame = this.#alloc(total);
+        this.#frame.set(this.#head);
+        this.#filled = HEADER_BYTES;
+        this.#headLength = 0;
+        if (this.#filled === total) this.#finish(events);
+      }
+    }
+  }
+  /** A frame's payload length from its header, or -1 when the header is still partial or the stream is dead. */
+  #readHead(head: Uint8Array, events: FrameEvent[]): number {
+    if (head[0] !== MAGIC0) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
+    if (head.length >= 2 && head[1] !== MAGIC1) return this.#fatal(events, 'E_PROTO_MAGIC', 'stream does not start with a bodycam frame');
+    if (head.length >= 3 && head[2] === OLD_PROTOCOL_VERSION) return this.#fatal(events, 'E_PROTO_DOWNGRADE', `protocol version ${OLD_PROTOCOL_VERSION} (authenticated, not encrypted) is refused: this side speaks only ${PROTOCOL_VERSION}`);
+    if (head.length >= 3 && head[2] !== PROTOCOL_VERSION) return this.#fatal(events, 'E_PROTO_VERSION', `protocol version ${head[2]} (this side speaks ${PROTOCOL_VERSION})`);
+    if (head.length < HEADER_BYTES) return -1;
+    const length = new DataView(head.buffer, head.byteOffset, HEADER_BYTES).getUint32(4);
+    if (length > MAX_PAYLOAD) return this.#fatal(events, 'E_PROTO_TOO_LARGE', `frame of ${length} bytes exceeds ${MAX_PAYLOAD}`);
+    return length;
+  }
+  #finish(events: FrameEvent[]): void {
+    const frame = this.#frame!;
+    this.#frame = undefined;
+    this.#filled = 0;
+    this.#emit(frame, events);
+  }
+  #emit(frame: Uint8Array, events: FrameEvent[]): void {
+    const length = frame.length - HEADER_BYTES - TRAILER_BYTES;
+    const crc = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(HEADER_BYTES + length);
+    const framed = frame.subarray(0, HEADER_BYTES + length);
+    const deferred = this.#sealedFirst && frame[3] === FLAG_SEALED;
+    if (!deferred && !frameCrcHolds(this.#checksum, framed, crc)) {
+      events.push({ kind: 'corrupt', error: frameCrcFailed(length) });
+    } else {
+      events.push({ kind: 'message', payload: frame.subarray(HEADER_BYTES, HEADER_BYTES + length), flags: frame[3], framed, crc, checked: !deferred });
+    }
+  }
+  #fatal(events: FrameEvent[], code: string, message: string): -1 {
     this.#dead = new BodycamError(code, message);
-    this.#parts = [];
-    this.#total = 0;
+    this.#frame = undefined;
+    this.#headLength = 0;
     events.push({ kind: 'fatal', error: this.#dead });
-    return events;
+    return -1;
   }
 }

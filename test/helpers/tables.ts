@@ -54,6 +54,15 @@ export const MALFORMED_CBOR: readonly (readonly [string, string])[] = [
   ['5affffffff00', 'E_CBOR_TRUNCATED'],
   ['9bffffffffffffffff', 'E_CBOR_LIMIT'],
   ['a201010102', 'E_CBOR_DUPLICATE_KEY'],
+  // Keys are equal when their deterministic encodings are: text, 1 and 1.0, 2^53 as a float and as
+  // an integer, byte strings, and in a map of indefinite length; and 0 and -0.0, which a JS Map
+  // holds as one key (decoded, the second used to replace the first without a word).
+  ['a2616101616102', 'E_CBOR_DUPLICATE_KEY'],
+  ['a20101f93c0002', 'E_CBOR_DUPLICATE_KEY'],
+  ['a20001f9800002', 'E_CBOR_DUPLICATE_KEY'],
+  ['a2fa5a000000011b002000000000000002', 'E_CBOR_DUPLICATE_KEY'],
+  ['a2410101410102', 'E_CBOR_DUPLICATE_KEY'],
+  ['bf616101616102ff', 'E_CBOR_DUPLICATE_KEY'],
   ['f818', 'E_CBOR_MALFORMED'],
   ['81'.repeat(40) + '00', 'E_CBOR_DEPTH'],
   ['9f01', 'E_CBOR_TRUNCATED'],
