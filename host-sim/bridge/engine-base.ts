@@ -9,7 +9,7 @@ import { BodycamError } from '../../firmware/errors.js';
 import type { Platform } from '../../firmware/platform/index.js';
 import type { EventQueue } from './events.js';
 import { BridgeHost } from './host.js';
-import { CALLBACK_COMMAND, OP_CALLBACK, OP_ENTRY, Packer, packMessage, readMessage } from './marshal.js';
+import { CALLBACK_COMMAND, OP_CALLBACK, OP_ENTRY, Packer, packMessage, readMessage, unpack, type Json } from './marshal.js';
 import { HOST_TEXT } from './host.js';
 
 export abstract class BridgedEngine<Raw, M extends { firmware: number; compute: number }> {
@@ -36,7 +36,11 @@ export abstract class BridgedEngine<Raw, M extends { firmware: number; compute: 
     this.#callbackCompute += this.#check(r.reply, r.meter).meter.firmware;
   }
 
-  /** The guest's reply: [status, value (CBOR) or null, posted calls] as a message, then its bridge units (f64). */
+  /**
+   * The guest's reply: [status, value or null, posted calls] as a message, then its bridge units
+   * (f64). The value is { i: attachment } (its CBOR), or { j: JSON } (a plain value the guest did
+   * not encode: encoded and decoded here, so it is what the CBOR would have decoded to).
+   */
   #check(bytes: Uint8Array, raw: Raw): { value: CborValue; meter: M } {
     if (bytes.length < 8) throw new BodycamError('E_BRIDGE', 'reply is too short');
     const bridge = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 8).getFloat64(0);
@@ -47,8 +51,8 @@ export abstract class BridgedEngine<Raw, M extends { firmware: number; compute: 
     const meter = this.meterOf(raw, bridge);
     this.units.compute += meter.compute;
     this.units.bridge += bridge;
-    const at = reply[1] as { i?: number } | null;
-    const value = at && typeof at.i === 'number' ? decode(m.blobs[at.i]) : null;
+    const at = reply[1] as { i?: number; j?: Json } | null;
+    const value = at && typeof at.i === 'number' ? decode(m.blobs[at.i]) : at && at.j !== undefined ? decode(encode(unpack(at.j, m.blobs) as CborValue)) : null;
     if (reply[0] === 0) return { value, meter };
     const [code, message] = value as [string, string];
     throw new BodycamError(String(code), String(message));

@@ -16,7 +16,9 @@
 // its new CRC-32 as a third element), as Random.fill and an AEAD's in-place seal do:
 // the guest copies them back into its own arrays, so an output buffer behaves as it does on a
 // device. A reply to the guest's handleCommand is [status, value, posted calls] and its bridge
-// units: the calls the guest posted and had not sent yet, which the host runs on arrival.
+// units: the calls the guest posted and had not sent yet, which the host runs on arrival. Its
+// value is {"j": JSON} for a plain value (plainValue), which the host encodes as CBOR and decodes,
+// else {"i": attachment}, the value's CBOR encoded in the guest.
 //
 // A message (packMessage) is JSON with binary attachments: [a lent buffer's bytes, or nothing]
 // [the byte values, one after another] [UTF-8 JSON of [value, byte value lengths, lent length]]
@@ -78,13 +80,19 @@ export interface Grant {
   fixed?: boolean;
 }
 
+// (Index loops, not destructuring, for-of or every: this runs for every posted call, in XS too,
+// where an iterator costs several times an index.)
 /** Operations the call would be under a grant, or -1 when the grant does not cover it. */
 export function postCost(g: Grant, method: string, args: readonly unknown[]): number {
   if (!g.methods.includes(method)) return -1;
   const f = g.flash;
-  if (!f) return args.every(isBytes) ? 1 : -1;
+  if (!f) {
+    for (let i = 0; i < args.length; i++) if (!isBytes(args[i])) return -1;
+    return 1;
+  }
   if (method === 'write') {
-    const [buffer, offset] = args;
+    const buffer = args[0];
+    const offset = args[1];
     if (args.length !== 2 || !isBytes(buffer) || !Number.isInteger(offset)) return -1;
     const n = (buffer as ArrayBuffer | ArrayBufferView).byteLength;
     const at = offset as number;
@@ -109,21 +117,30 @@ export const PLATFORM_SERVICES = Object.freeze(['clock', 'timer', 'random', 'dig
 
 // CRC-32 (zlib's) of a lent buffer with a seed, without its bytes: crc32(data, seed) is
 // crc32(data, 0) xor seed·x^(8·length) mod P (zlib's crc32_combine). The host sends crc32(data, 0)
-// and x^(8·length) mod P with the buffer; the guest multiplies — 32 steps, not one per byte.
+// and x^(8·length) mod P with the buffer; the guest multiplies — 8 steps, not one per byte.
 const POLY = 0xedb88320;
 
-/** a·b mod P, in the reflected bit order of zlib's CRC-32 (multmodp). */
+/** j·x^4 mod P, j being terms of degree 28 to 31 (bits 3 to 0). */
+const TIMES_X4 = new Uint32Array(16);
+for (let j = 0; j < 16; j++) {
+  let r = j;
+  for (let k = 0; k < 4; k++) r = r & 1 ? (r >>> 1) ^ POLY : r >>> 1;
+  TIMES_X4[j] = r;
+}
+
+/**
+ * a·b mod P, in the reflected bit order of zlib's CRC-32 (multmodp; bit 31 is x^0): four bits of
+ * a a step (Horner's rule from its highest degree), with b times every four-term polynomial in a
+ * table — eight steps, not thirty-two (this runs in XS for every CRC of a lent buffer).
+ */
 export function crcMultiply(a: number, b: number): number {
-  let m = 0x80000000;
+  const b1 = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  const b2 = b1 & 1 ? (b1 >>> 1) ^ POLY : b1 >>> 1;
+  const b3 = b2 & 1 ? (b2 >>> 1) ^ POLY : b2 >>> 1;
+  // Index bit 3 is x^0, bit 0 is x^3 (as a's nibbles read).
+  const t = [0, b3, b2, b2 ^ b3, b1, b1 ^ b3, b1 ^ b2, b1 ^ b2 ^ b3, b, b ^ b3, b ^ b2, b ^ b2 ^ b3, b ^ b1, b ^ b1 ^ b3, b ^ b1 ^ b2, b ^ b1 ^ b2 ^ b3];
   let p = 0;
-  for (;;) {
-    if (a & m) {
-      p ^= b;
-      if ((a & (m - 1)) === 0) break;
-    }
-    m >>>= 1;
-    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
-  }
+  for (let s = 0; s < 32; s += 4) p = (p >>> 4) ^ TIMES_X4[p & 15] ^ t[(a >>> s) & 15];
   return p >>> 0;
 }
 
@@ -204,21 +221,35 @@ function isPlain(o: object): boolean {
  * calls posted now and sent later: the caller may reuse its buffer meanwhile).
  */
 export class Packer {
-  readonly blobs: Uint8Array[] = [];
+  blobs: Uint8Array[] = [];
   /** The lent buffer that goes ahead of everything (one per message). */
   prefix: Uint8Array | undefined;
-  constructor(readonly hooks: PackHooks = {}, readonly copy = false) {}
+  constructor(readonly hooks: PackHooks = {}, public copy = false) {}
+
+  /** Empty again, for the next message (`copy` as given): cheaper than a new Packer in XS. */
+  reset(copy: boolean): void {
+    this.blobs = [];
+    this.prefix = undefined;
+    this.copy = copy;
+  }
 
   attach(b: Uint8Array): number {
-    this.blobs.push(this.copy ? b.slice() : b);
+    this.blobs.push(this.copy ? copyBytes(b) : b);
     return this.blobs.length - 1;
   }
 
   pack(v: unknown): Json {
+    // The frequent cases first, without calls (each costs XS compute units): a finite number
+    // other than -0 (v - v is NaN for NaN and ±Infinity), a string, an array.
+    if (typeof v === 'number') return v - v === 0 && (v !== 0 || 1 / v > 0) ? v : { '@': 'n', v: Object.is(v, -0) ? '-0' : String(v) };
+    if (typeof v === 'string') return v;
+    if (Array.isArray(v)) {
+      const n = v.length;
+      const out: Json[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = this.pack(v[i]);
+      return out;
+    }
     switch (typeof v) {
-      case 'number':
-        return Number.isFinite(v) && !Object.is(v, -0) ? v : { '@': 'n', v: Object.is(v, -0) ? '-0' : String(v) };
-      case 'string':
       case 'boolean':
         return v;
       case 'undefined':
@@ -234,16 +265,11 @@ export class Packer {
         throw new TypeError(`a ${typeof v} can not cross the bridge`);
     }
     if (v === null) return null;
-    if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+    if (v instanceof Uint8Array || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
       const r = this.hooks.bytes?.(v);
       if (r !== undefined) return r;
       if (v instanceof ArrayBuffer) return { '@': 'a', i: this.attach(new Uint8Array(v)) };
       return { '@': 'b', i: this.attach(v instanceof Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
-    }
-    if (Array.isArray(v)) {
-      const out: Json[] = [];
-      for (let i = 0; i < v.length; i++) out.push(this.pack(v[i]));
-      return out;
     }
     if (v instanceof Tag) return { '@': 't', t: v.tag, v: this.pack(v.value) };
     if (v instanceof Simple) return { '@': 's', v: v.value };
@@ -263,17 +289,94 @@ export class Packer {
   }
 }
 
+// Copying bytes in XS: a typed array's slice, set or constructor from another costs two compute
+// units a byte (the meter counts elements), an ArrayBuffer's slice and (XS's own) concat a few
+// units whatever their length, as a memcpy would on a device. So the bridge copies and joins
+// bytes as ArrayBuffers, and where it must write into an array the caller holds, eight bytes at
+// a time (copyInto). Node has no ArrayBuffer.prototype.concat: there the message is joined with set.
+type Concat = (this: ArrayBuffer, ...more: ArrayBuffer[]) => ArrayBuffer;
+const concat = (ArrayBuffer.prototype as unknown as { concat?: Concat }).concat;
+
+/** A copy of the bytes with a buffer of its own (an ArrayBuffer's slice: one native copy). */
+export function copyBytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array((b.buffer as ArrayBuffer).slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/** The view's bytes as an ArrayBuffer: its own buffer when it spans it, else a copy. */
+export function bufferOf(b: Uint8Array): ArrayBuffer {
+  const buffer = b.buffer as ArrayBuffer;
+  return b.byteOffset === 0 && b.byteLength === buffer.byteLength ? buffer : buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+}
+
+/** The buffers joined into one new ArrayBuffer (XS: natively). */
+export function joinBuffers(parts: ArrayBuffer[]): ArrayBuffer {
+  if (concat) return parts.length === 1 ? parts[0].slice(0) : concat.apply(parts[0], parts.slice(1));
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(new Uint8Array(p), o);
+    o += p.byteLength;
+  }
+  return out.buffer;
+}
+
+const ALIGN = 8;
+const Wide = typeof BigUint64Array === 'function' ? BigUint64Array : undefined;
+
+/**
+ * into.set(src) for bytes (src no longer than into), eight bytes an element where into's offset
+ * allows it: the same bytes, a quarter of the compute units.
+ */
+export function copyInto(into: Uint8Array, src: Uint8Array): void {
+  const n = src.length;
+  const head = Math.min(n, (ALIGN - (into.byteOffset % ALIGN)) % ALIGN);
+  const words = Wide ? Math.floor((n - head) / ALIGN) : 0;
+  // Below 32 words the three sets and the slice cost more than they save.
+  if (words < 32) {
+    into.set(src);
+    return;
+  }
+  if (head) into.set(src.subarray(0, head));
+  const from = src.byteOffset + head;
+  new Wide!(into.buffer, into.byteOffset + head, words).set(new Wide!((src.buffer as ArrayBuffer).slice(from, from + words * ALIGN)));
+  const done = head + words * ALIGN;
+  if (done < n) into.set(src.subarray(done), done);
+}
+
 /** [lead byte] [prefix] [attachments] [JSON of [tree, attachment lengths, prefix length]] [u32 JSON length] */
 export function packMessage(tree: Json, packer: Packer, text: TextBytes, lead?: number): Uint8Array {
   const blobs = packer.blobs;
-  const lengths: number[] = [];
+  const count = blobs.length;
+  const lengths: number[] = new Array(count);
   let size = 0;
-  for (const b of blobs) {
-    lengths.push(b.length);
-    size += b.length;
-  }
+  for (let i = 0; i < count; i++) size += lengths[i] = blobs[i].length;
   const prefix = packer.prefix;
   const json = text.encode(JSON.stringify([tree, lengths, prefix ? prefix.length : 0]));
+  const n = json.length;
+  if (concat) {
+    // The first part, then the rest (no array literal into a typed array, no slice: each costs).
+    const trailer = new ArrayBuffer(4);
+    new DataView(trailer).setUint32(0, n);
+    let first: ArrayBuffer | undefined;
+    if (lead !== undefined) {
+      first = new ArrayBuffer(1);
+      new DataView(first).setUint8(0, lead);
+    }
+    const rest: ArrayBuffer[] = [];
+    if (prefix) {
+      if (first) rest.push(bufferOf(prefix));
+      else first = bufferOf(prefix);
+    }
+    for (let i = 0; i < count; i++) {
+      if (first) rest.push(bufferOf(blobs[i]));
+      else first = bufferOf(blobs[i]);
+    }
+    if (!first) return new Uint8Array(concat.call(bufferOf(json), trailer));
+    rest.push(bufferOf(json), trailer);
+    return new Uint8Array(concat.apply(first, rest));
+  }
   const head = lead === undefined ? 0 : 1;
   const out = new Uint8Array(head + (prefix ? prefix.length : 0) + size + json.length + 4);
   let o = 0;
@@ -288,7 +391,6 @@ export function packMessage(tree: Json, packer: Packer, text: TextBytes, lead?: 
   }
   out.set(json, o);
   o += json.length;
-  const n = json.length;
   out[o] = n >>> 24;
   out[o + 1] = (n >>> 16) & 0xff;
   out[o + 2] = (n >>> 8) & 0xff;
@@ -313,12 +415,15 @@ export function readMessage(m: Uint8Array, text: TextBytes, at = 0): Message {
   const jsonAt = n - 4 - jsonLength;
   if (jsonAt < at) throw new BodycamError('E_BRIDGE', 'bridge message JSON length out of range');
   const top = JSON.parse(text.decode(m.subarray(jsonAt, n - 4))) as [Json, number[], number];
-  const [tree, lengths, prefixLength] = top;
+  const tree = top[0];
+  const lengths = top[1];
+  const prefixLength = top[2];
   let o = at + prefixLength;
   const blobs: Uint8Array[] = [];
-  for (const len of lengths) {
+  for (let i = 0; i < lengths.length; i++) {
+    const len = lengths[i];
     if (o + len > jsonAt) throw new BodycamError('E_BRIDGE', 'bridge message attachments out of range');
-    blobs.push(m.slice(o, o + len));
+    blobs.push(copyBytes(m.subarray(o, o + len)));
     o += len;
   }
   return { tree, blobs, prefixAt: at, prefixLength };
@@ -333,16 +438,15 @@ export interface UnpackHooks {
   hostRef?: (ref: number, offset: number, length: number, arrayBuffer: boolean) => unknown;
 }
 
-function exact(b: Uint8Array): ArrayBuffer {
-  return (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer;
-}
+const exact = bufferOf;
 
 /** A value out of a message: what pack put in, with the hooks for the bridge's own forms. */
 export function unpack(v: Json, blobs: readonly Uint8Array[], hooks: UnpackHooks = {}): unknown {
   if (typeof v !== 'object' || v === null) return v;
   if (Array.isArray(v)) {
-    const out: unknown[] = [];
-    for (let i = 0; i < v.length; i++) out.push(unpack(v[i], blobs, hooks));
+    const n = v.length;
+    const out: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = unpack(v[i], blobs, hooks);
     return out;
   }
   const kind = v['@'];
@@ -395,6 +499,63 @@ function unpackObject(v: { [key: string]: Json }, blobs: readonly Uint8Array[], 
   const o: Record<string, unknown> = {};
   for (const k of Object.keys(v)) o[k] = unpack(v[k], blobs, hooks);
   return o;
+}
+
+// ---------------------------------------------------------------- entry results
+
+/** plainJson's answer for a value it leaves to the CBOR encoder. */
+const NOT_PLAIN: Json = Object.freeze({ '@': 'not plain' }) as Json;
+/** Beyond this depth the CBOR encoder decides (it refuses values nested deeper than 32). */
+const PLAIN_DEPTH = 24;
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * An entry's result as JSON (byte values attached to `packer`), for the host to encode as CBOR
+ * itself and decode: JSON.stringify is native in XS, the CBOR encoder JavaScript that costs a
+ * hundred times more for a recorder's status. Only values whose CBOR the host makes the same from
+ * the JSON, and which the encoder would not refuse: finite numbers but -0, strings without
+ * surrogates (lone ones, which JSON and UTF-8 may treat apart, or pairs, kept simple), booleans,
+ * null, undefined, Uint8Arrays, and arrays and plain objects of these.
+ * Anything else (a Map, a bigint, a Tag, a class instance, NaN...): undefined, and the caller
+ * sends the value's CBOR, encoded by the guest as before (with its errors).
+ */
+export function plainValue(v: unknown, packer: Packer): Json | undefined {
+  const attached = packer.blobs.length;
+  const j = plainJson(v, packer, 0);
+  if (j !== NOT_PLAIN) return j;
+  packer.blobs.length = attached;
+  return undefined;
+}
+
+function plainJson(v: unknown, packer: Packer, depth: number): Json {
+  if (typeof v === 'number') return v - v === 0 && (v !== 0 || 1 / v > 0) ? v : NOT_PLAIN;
+  if (typeof v === 'string') return SURROGATE.test(v) ? NOT_PLAIN : v;
+  if (typeof v === 'boolean' || v === null) return v;
+  if (v === undefined) return UNDEFINED;
+  if (typeof v !== 'object' || depth > PLAIN_DEPTH) return NOT_PLAIN;
+  if (Array.isArray(v)) {
+    const n = v.length;
+    const out: Json[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = plainJson(v[i], packer, depth + 1);
+      if (x === NOT_PLAIN) return NOT_PLAIN;
+      out[i] = x;
+    }
+    return out;
+  }
+  if (v instanceof Uint8Array) return { '@': 'b', i: packer.attach(v) };
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return NOT_PLAIN;
+  const keys = Object.keys(v);
+  const o: { [key: string]: Json } = {};
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (k === '__proto__' || SURROGATE.test(k)) return NOT_PLAIN;
+    const x = plainJson((v as Record<string, unknown>)[k], packer, depth + 1);
+    if (x === NOT_PLAIN) return NOT_PLAIN;
+    o[k] = x;
+  }
+  return '@' in o ? { '@': 'o', v: o } : o;
 }
 
 /** A grant as it travels. */

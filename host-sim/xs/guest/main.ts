@@ -5,8 +5,10 @@
 // A port call costs a round trip only when its answer is needed (bridge/marshal.ts): calls the
 // host granted are posted and go with the next message; clock reads are answered from the state
 // each command brings; a CRC of a few bytes is computed here (the same function the host's
-// native CRC computes), and of a lent frame from the CRC that came with it; a camera frame's body
-// comes in once and goes back out by reference; a read with no frame ready returns at once.
+// native CRC computes, eight bytes a step: crc32.ts), and of a lent frame from the CRC that came
+// with it; a camera frame's body comes in once and goes back out by reference; a read with no
+// frame ready returns at once. Bytes are copied as ArrayBuffers (marshal.ts: copyBytes), and an
+// entry's plain result goes out as JSON, not CBOR (plainValue).
 //
 // Pure ECMAScript: it runs in xsnap-worker, on the emulated MCU and in the moddable engine.
 
@@ -14,12 +16,12 @@ import { decode, encode, type CborValue } from '../../../firmware/codec/cbor.js'
 import { utf8Decode, utf8Encode } from '../../../firmware/codec/utf8.js';
 import { BodycamError, errorCode } from '../../../firmware/errors.js';
 import type { Platform } from '../../../firmware/platform/index.js';
-import { softChecksum } from '../../../firmware/platform/soft-checksum.js';
 import {
-  CALLBACK_COMMAND, crcCombine, OP_BATCH, OP_CALL, OP_CALLBACK, OP_ENTRY, OP_NEW, Packer, packMessage, PLATFORM_CONSTRUCTORS, PLATFORM_SERVICES, postCost, readMessage, unpack,
+  bufferOf, CALLBACK_COMMAND, copyInto, crcCombine, joinBuffers, plainValue, OP_BATCH, OP_CALL, OP_CALLBACK, OP_ENTRY, OP_NEW, Packer, packMessage, PLATFORM_CONSTRUCTORS, PLATFORM_SERVICES, postCost, readMessage, unpack,
   type Grant, type Json, type PackHooks, type TextBytes, type UnpackHooks,
 } from '../../bridge/marshal.js';
 import { entries } from '../../guest/entries.js';
+import { crc32Bytes } from './crc32.js';
 import { NobleEd25519 } from '../../../firmware/signing/ed25519-noble.js';
 
 interface Utf8Codec {
@@ -112,7 +114,7 @@ const outHooks: PackHooks = {
 };
 
 /** Calls posted and not yet sent: they go with the next message, in order (their bytes copied now). */
-let posted = new Packer(outHooks, true);
+const posted = new Packer(outHooks, true);
 let postedCalls: Json[] = [];
 
 /** The reply being read: its first lent buffer is taken from the message itself. */
@@ -122,7 +124,10 @@ let replyPrefix = 0;
 const inHooks: UnpackHooks = {
   handle: (id, props, methods, grant) => {
     const o: Record<string, unknown> = { ...props };
-    for (const m of methods) o[m] = (...args: unknown[]) => call(id, m, args);
+    for (let i = 0; i < methods.length; i++) {
+      const m = methods[i];
+      o[m] = (...args: unknown[]) => call(id, m, args);
+    }
     if (grant || lending.length) handles.set(id, { grant, buffers: lending });
     lending = [];
     return o;
@@ -163,19 +168,25 @@ function applyContext(ctx: unknown): void {
   }
 }
 
-/** The view's bytes as an ArrayBuffer of their own (the view itself when it spans its buffer). */
-function exactBuffer(bytes: Uint8Array): ArrayBuffer {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-  return whole ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
-}
+/** The view's bytes as an ArrayBuffer of their own (the view's buffer when it spans it). */
+const exactBuffer = bufferOf;
 
 /** One round trip: what was posted, then this request (packed into the same message); its answer. */
 function send(op: number, target: string | number, method: string | undefined, args: unknown): unknown {
   const packer = posted;
-  const req: Json = method === undefined ? [op, target, packer.pack(args)] : [op, target, method, packer.pack(args)];
+  // This request's bytes go into the message now: no copy (the posted calls' were copied when
+  // posted, and later ones must be, even if these arguments can't cross).
+  let packed: Json;
+  packer.copy = false;
+  try {
+    packed = packer.pack(args);
+  } finally {
+    packer.copy = true;
+  }
+  const req: Json = method === undefined ? [op, target, packed] : [op, target, method, packed];
   const tree: Json = postedCalls.length ? [OP_BATCH, postedCalls, req] : req;
   const message = packMessage(tree, packer, text);
-  posted = new Packer(outHooks, true);
+  packer.reset(true);
   postedCalls = [];
   const m = globalThis.issueCommand(exactBuffer(message));
   const r = readMessage(new Uint8Array(m), text);
@@ -189,11 +200,13 @@ function send(op: number, target: string | number, method: string | undefined, a
     replyBuffer = undefined;
     // Output buffers the port wrote into (Random.fill): copy back into the caller's arrays.
     if (reply[2] && Array.isArray(args)) {
-      for (const w of inbound(reply[2], r.blobs) as [number, Uint8Array, number?][]) {
+      const ws = inbound(reply[2], r.blobs) as [number, Uint8Array, number?][];
+      for (let i = 0; i < ws.length; i++) {
+        const w = ws[i];
         const target = (args as unknown[])[w[0]];
         // The caller's bytes: a typed array, or an ArrayBuffer passed whole (a lent frame's body).
         const into = target instanceof Uint8Array ? target : target instanceof ArrayBuffer ? new Uint8Array(target) : undefined;
-        if (into && w[1] instanceof Uint8Array) into.set(w[1].subarray(0, into.length));
+        if (into && w[1] instanceof Uint8Array) copyInto(into, w[1].subarray(0, into.length));
         // A lent buffer written in place (an AEAD sealed a frame's body): its CRC-32 came back too.
         const l = into && typeof w[2] === 'number' ? lent.get(into.buffer as ArrayBuffer) : undefined;
         if (l) l[1] = w[2] as number;
@@ -216,7 +229,7 @@ function localCrc(data: unknown, seed: unknown): number | undefined {
     const whole = isBuffer || (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength);
     return whole ? crcCombine(seed ?? 0, l[1], l[2]) : undefined;
   }
-  return data.byteLength <= LOCAL_CRC_BYTES ? softChecksum.crc32(data, seed) : undefined;
+  return data.byteLength <= LOCAL_CRC_BYTES ? crc32Bytes(isBuffer ? new Uint8Array(data) : data, seed ?? 0) : undefined;
 }
 
 /** A clock read answered here, or undefined to ask the host. */
@@ -244,7 +257,7 @@ function call(target: string | number, method: string, args: unknown[]): unknown
         const g = h.grant;
         if (method === 'close') {
           handles.delete(target);
-          for (const b of h.buffers) lent.delete(b);
+          for (let i = 0; i < h.buffers.length; i++) lent.delete(h.buffers[i]);
         }
         if (g && g.empty === method && g.budget === 0) return undefined;
         if (g && g.budget !== 0) {
@@ -298,22 +311,28 @@ function remotePlatform(): Platform {
 const platform = remotePlatform();
 const env = { platform, state: {} as Record<string, unknown>, cameraEd25519: new NobleEd25519({ digest: platform.digest }) };
 
+/** An entry's result going out: { j: JSON } (plainValue: no CBOR encoding in XS), else { i: its CBOR, attached }. */
+function resultOut(value: CborValue, packer: Packer): Json {
+  const j = plainValue(value, packer);
+  if (j !== undefined) return { j };
+  return { i: packer.attach(encode(value)) };
+}
+
 /**
- * handleCommand's answer: a message of [status, the value as CBOR (an attachment) or null, the
- * calls posted and not sent], then the bridge units (f64), the cost of this encoding counted.
+ * handleCommand's answer: a message of [status, the value (resultOut) or null, the calls posted
+ * and not sent], then the bridge units (f64), the cost of this encoding counted.
  */
 function reply(status: number, value: CborValue, hasValue = true): ArrayBuffer {
   const t0 = meterNow();
   const packer = posted;
-  const tree: Json = [status, hasValue ? { i: packer.attach(encode(value)) } : null, postedCalls];
+  const tree: Json = [status, hasValue ? resultOut(value, packer) : null, postedCalls];
   const message = packMessage(tree, packer, text);
-  posted = new Packer(outHooks, true);
+  packer.reset(true);
   postedCalls = [];
-  const b = new Uint8Array(message.length + 8);
-  b.set(message, 0);
+  const b = joinBuffers([exactBuffer(message), new ArrayBuffer(8)]);
   bridgeUnits += meterNow() - t0;
-  new DataView(b.buffer).setFloat64(message.length, bridgeUnits);
-  return b.buffer as ArrayBuffer;
+  new DataView(b).setFloat64(message.length, bridgeUnits);
+  return b;
 }
 
 globalThis.handleCommand = (message: ArrayBuffer): ArrayBuffer => {
