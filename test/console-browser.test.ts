@@ -9,6 +9,7 @@ import test from 'ava';
 import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { connect, createServer, type Server } from 'node:net';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,6 +127,54 @@ test.serial('[node] the console listens on loopback and says so; a signed-out br
   }
 });
 
+/**
+ * A relay to the dock that passes the camera's bytes on at most `bytes` every `everyMs` (the other
+ * way, at once): a docking then lasts long enough for the board (one update per UPDATE_MS) to show
+ * it moving however fast this machine moves bytes.
+ */
+async function throttledRelay(dockPort: number, bytes = 64 * 1024, everyMs = 50): Promise<{ port: number; server: Server }> {
+  const server = createServer((camera) => {
+    const dock = connect(dockPort, '127.0.0.1');
+    const queue: Buffer[] = [];
+    let queued = 0;
+    let ended = false;
+    const tick = setInterval(() => {
+      for (let budget = bytes; queue.length && budget > 0; ) {
+        const b = queue[0];
+        const n = Math.min(b.length, budget);
+        dock.write(b.subarray(0, n));
+        budget -= n;
+        queued -= n;
+        if (n === b.length) queue.shift();
+        else queue[0] = b.subarray(n);
+      }
+      if (queued < 4 * bytes && camera.isPaused()) camera.resume();
+      if (ended && !queue.length) {
+        clearInterval(tick);
+        dock.end();
+      }
+    }, everyMs);
+    camera.on('data', (b: Buffer) => {
+      queue.push(b);
+      queued += b.length;
+      if (queued > 16 * bytes) camera.pause();
+    });
+    camera.on('end', () => (ended = true));
+    dock.on('data', (b: Buffer) => camera.write(b));
+    dock.on('end', () => camera.end());
+    for (const s of [camera, dock]) {
+      s.on('error', () => {});
+      s.on('close', () => {
+        clearInterval(tick);
+        camera.destroy();
+        dock.destroy();
+      });
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as { port: number }).port, server };
+}
+
 test.serial('[node] an operator watches a camera dock: its row moves and completes, with the officer; evidence is not for operators', async (t) => {
   const context = await w.browser.createBrowserContext();
   try {
@@ -143,7 +192,10 @@ test.serial('[node] an operator watches a camera dock: its row moves and complet
         if (row) seen.push({ state: row.querySelector('.state').textContent, bytes: row.querySelector('.bytes-done').textContent, pct: row.querySelector('.pct').textContent });
       }).observe(document.getElementById('board-rows'), { childList: true, subtree: true });
     })()`);
-    const sim = bodycamAsync(['sim', '--dock', `127.0.0.1:${w.dockPort}`, '--camera', join(w.base, 'camera'), '--scale', '0.5', '--out', join(w.base, 'practice')]);
+    // Through a relay that slows the camera's bytes to 1.25 MiB/s: the row must be seen moving.
+    const relay = await throttledRelay(w.dockPort);
+    t.teardown(() => relay.server.close());
+    const sim = bodycamAsync(['sim', '--dock', `127.0.0.1:${relay.port}`, '--camera', join(w.base, 'camera'), '--scale', '0.5', '--out', join(w.base, 'practice')]);
     // Mid-upload, for the screenshot.
     await page.waitForSelector('tr[data-device="CAM-0042"].state-uploading', { timeout: 180_000 });
     await shot(page, 'board-uploading', 'console-operator-board.png');
