@@ -4,9 +4,9 @@
 // verified, durable, indexed, receipted); 'copy': the plain TCP receiver, every byte written to
 // one file as it arrives and one fsync at the end, reading as a stream (a new buffer from Node
 // for every read); 'copy-direct': the same, reading into one reused 256 KiB buffer (readDirect,
-// as the station reads). With each "done" go this process's CPU time and
-// event-loop busy time since it listened. Run by bench/sections/ingest.ts through
-// child_process.fork, once as node starts by default and once with the V8 flags it is given.
+// as the station reads). With each "done" go this process's CPU time and event-loop busy time
+// since it listened. Run by bench/sections/ingest.ts through child_process.fork, one process for
+// each of its settings (as node starts by default, or with the V8 flags it is given).
 
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';

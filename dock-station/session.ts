@@ -222,11 +222,8 @@ class Inbox {
   bytes = 0;
   /** The socket the session talks over: the one accepted, or the one its connection moved to (readDirect). */
   readonly socket: Socket;
-  /** Whether the socket reads straight into the frames' arrays (readDirect) rather than into buffers of its own. */
-  readonly direct: boolean;
   constructor(accepted: Socket) {
     const direct = readDirect(accepted, () => this.#reader.readInto(), (n, into) => this.#took(this.#reader.wrote(into, n), n));
-    this.direct = direct !== undefined;
     this.socket = direct ?? accepted;
     // Node's own reads are fresh buffers never reused: the reader keeps them without a copy.
     if (!direct) accepted.on('data', (chunk: Buffer) => void this.#took(this.#reader.push(chunk), chunk.length)).resume();

@@ -567,10 +567,10 @@ function writeAt(fd: number, parts: Uint8Array[], position: number): Promise<voi
 /**
  * One segment upload in progress: chunks are hashed as they arrive and written at their offset
  * in the partial file by the thread pool, several in one call (WRITE_GATHER; the event loop goes
- * on to the next chunk; at most WRITE_AHEAD bytes are gathered or in flight), nothing synced. sync() waits for the writes, fsyncs the file
- * (and, the first time, its folder) and then records the offset in the index, so the index never
- * claims more than the disk holds: the session calls it only when it ends mid-segment, and past
- * SYNC_BYTES of unsynced bytes. A complete upload is made durable with its receipt batch
+ * on to the next chunk; at most WRITE_AHEAD bytes are gathered or in flight), nothing synced.
+ * sync() waits for the writes, fsyncs the file (and, the first time, its folder) and then records
+ * the offset in the index, so the index never claims more than the disk holds: the session calls
+ * it only when it ends mid-segment, and past SYNC_BYTES of unsynced bytes. A complete upload is made durable with its receipt batch
  * (EvidenceStore.stageSegment).
  */
 export class Upload {
@@ -614,7 +614,8 @@ export class Upload {
    * Hash a chunk and have it written (`data` must stay unchanged until the write is done: the
    * session's chunks are views into frames nothing else writes): chunks are gathered and written
    * WRITE_GATHER bytes at a time, the last ones when the segment is complete or at written().
-   * Resolves once fewer than WRITE_AHEAD bytes are gathered or in flight; a failed write (ENOSPC) throws here or at the next call.
+   * Resolves once fewer than WRITE_AHEAD bytes are gathered or in flight; a failed write (ENOSPC)
+   * throws here or at the next call.
    * `written`, if given, is called once this chunk's write has ended (either way): from then on
    * nothing reads `data`, and its buffer may be reused.
    */

@@ -308,20 +308,6 @@ export function bufferOf(b: Uint8Array): ArrayBuffer {
   return b.byteOffset === 0 && b.byteLength === buffer.byteLength ? buffer : buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
 }
 
-/** The buffers joined into one new ArrayBuffer (XS: natively). */
-export function joinBuffers(parts: ArrayBuffer[]): ArrayBuffer {
-  if (concat) return parts.length === 1 ? parts[0].slice(0) : concat.apply(parts[0], parts.slice(1));
-  let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(new Uint8Array(p), o);
-    o += p.byteLength;
-  }
-  return out.buffer;
-}
-
 const ALIGN = 8;
 const Wide = typeof BigUint64Array === 'function' ? BigUint64Array : undefined;
 
@@ -345,8 +331,11 @@ export function copyInto(into: Uint8Array, src: Uint8Array): void {
   if (done < n) into.set(src.subarray(done), done);
 }
 
-/** [lead byte] [prefix] [attachments] [JSON of [tree, attachment lengths, prefix length]] [u32 JSON length] */
-export function packMessage(tree: Json, packer: Packer, text: TextBytes, lead?: number): Uint8Array {
+/**
+ * [lead byte] [prefix] [attachments] [JSON of [tree, attachment lengths, prefix length]] [u32 JSON
+ * length], then `room` zero bytes for the caller (the guest's reply writes its bridge units there).
+ */
+export function packMessage(tree: Json, packer: Packer, text: TextBytes, lead?: number, room = 0): Uint8Array {
   const blobs = packer.blobs;
   const count = blobs.length;
   const lengths: number[] = new Array(count);
@@ -357,7 +346,7 @@ export function packMessage(tree: Json, packer: Packer, text: TextBytes, lead?: 
   const n = json.length;
   if (concat) {
     // The first part, then the rest (no array literal into a typed array, no slice: each costs).
-    const trailer = new ArrayBuffer(4);
+    const trailer = new ArrayBuffer(4 + room);
     new DataView(trailer).setUint32(0, n);
     let first: ArrayBuffer | undefined;
     if (lead !== undefined) {
@@ -378,7 +367,7 @@ export function packMessage(tree: Json, packer: Packer, text: TextBytes, lead?: 
     return new Uint8Array(concat.apply(first, rest));
   }
   const head = lead === undefined ? 0 : 1;
-  const out = new Uint8Array(head + (prefix ? prefix.length : 0) + size + json.length + 4);
+  const out = new Uint8Array(head + (prefix ? prefix.length : 0) + size + json.length + 4 + room);
   let o = 0;
   if (head) out[o++] = lead!;
   if (prefix) {
@@ -438,7 +427,6 @@ export interface UnpackHooks {
   hostRef?: (ref: number, offset: number, length: number, arrayBuffer: boolean) => unknown;
 }
 
-const exact = bufferOf;
 
 /** A value out of a message: what pack put in, with the hooks for the bridge's own forms. */
 export function unpack(v: Json, blobs: readonly Uint8Array[], hooks: UnpackHooks = {}): unknown {
@@ -462,7 +450,7 @@ export function unpack(v: Json, blobs: readonly Uint8Array[], hooks: UnpackHooks
     case 'b':
       return blobs[w.i as number];
     case 'a':
-      return exact(blobs[w.i as number]);
+      return bufferOf(blobs[w.i as number]);
     case 'o':
       return unpackObject(w.v as { [key: string]: Json }, blobs, hooks);
     case 't':

@@ -17,7 +17,7 @@ import { utf8Decode, utf8Encode } from '../../../firmware/codec/utf8.js';
 import { BodycamError, errorCode } from '../../../firmware/errors.js';
 import type { Platform } from '../../../firmware/platform/index.js';
 import {
-  bufferOf, CALLBACK_COMMAND, copyInto, crcCombine, joinBuffers, plainValue, OP_BATCH, OP_CALL, OP_CALLBACK, OP_ENTRY, OP_NEW, Packer, packMessage, PLATFORM_CONSTRUCTORS, PLATFORM_SERVICES, postCost, readMessage, unpack,
+  bufferOf, CALLBACK_COMMAND, copyInto, crcCombine, plainValue, OP_BATCH, OP_CALL, OP_CALLBACK, OP_ENTRY, OP_NEW, Packer, packMessage, PLATFORM_CONSTRUCTORS, PLATFORM_SERVICES, postCost, readMessage, unpack,
   type Grant, type Json, type PackHooks, type TextBytes, type UnpackHooks,
 } from '../../bridge/marshal.js';
 import { entries } from '../../guest/entries.js';
@@ -133,7 +133,7 @@ const inHooks: UnpackHooks = {
     return o;
   },
   hostBuffer: (ref, index, crc, shift) => {
-    const b = index < 0 ? takePrefix() : exactBuffer(currentBlobs[index]);
+    const b = index < 0 ? takePrefix() : bufferOf(currentBlobs[index]);
     lent.set(b, [ref, crc, shift]);
     lending.push(b);
     return b;
@@ -168,9 +168,6 @@ function applyContext(ctx: unknown): void {
   }
 }
 
-/** The view's bytes as an ArrayBuffer of their own (the view's buffer when it spans it). */
-const exactBuffer = bufferOf;
-
 /** One round trip: what was posted, then this request (packed into the same message); its answer. */
 function send(op: number, target: string | number, method: string | undefined, args: unknown): unknown {
   const packer = posted;
@@ -188,7 +185,7 @@ function send(op: number, target: string | number, method: string | undefined, a
   const message = packMessage(tree, packer, text);
   packer.reset(true);
   postedCalls = [];
-  const m = globalThis.issueCommand(exactBuffer(message));
+  const m = globalThis.issueCommand(bufferOf(message));
   const r = readMessage(new Uint8Array(m), text);
   const reply = r.tree;
   if (!Array.isArray(reply)) throw new BodycamError('E_BRIDGE', 'reply is not an array');
@@ -326,13 +323,13 @@ function reply(status: number, value: CborValue, hasValue = true): ArrayBuffer {
   const t0 = meterNow();
   const packer = posted;
   const tree: Json = [status, hasValue ? resultOut(value, packer) : null, postedCalls];
-  const message = packMessage(tree, packer, text);
+  // Packed with 8 bytes of room at its end (its own buffer, whole), for the units it took.
+  const message = packMessage(tree, packer, text, undefined, 8);
   packer.reset(true);
   postedCalls = [];
-  const b = joinBuffers([exactBuffer(message), new ArrayBuffer(8)]);
   bridgeUnits += meterNow() - t0;
-  new DataView(b).setFloat64(message.length, bridgeUnits);
-  return b;
+  new DataView(message.buffer).setFloat64(message.length - 8, bridgeUnits);
+  return message.buffer as ArrayBuffer;
 }
 
 globalThis.handleCommand = (message: ArrayBuffer): ArrayBuffer => {
