@@ -8,12 +8,15 @@
 // ready-made message (neither can be made ahead: the keys are the session's). After the session
 // (outside the bench's timing) restoreReplay() puts the sealed messages back as they were, so the
 // replay docks again. A pull at an offset that was not prepared (a resume) is encoded on the spot.
-// plainCopy() sends the same media bytes, raw, to a plain TCP receiver: the baseline.
+// plainSend() sends the same media bytes, raw, to a plain TCP receiver: the baseline. floorSend()
+// sends them sealed, without the protocol: the floor any station that opens and hashes sits on.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import sodium from 'sodium-native';
 import { connect } from 'node:net';
 import type { CborValue } from '../firmware/codec/cbor.js';
 import { FrameReader, frameMessage, PROTOCOL_VERSION } from '../firmware/dock/frame.js';
+import { AEAD_TAG_BYTES } from '../firmware/platform/cipher.js';
 import { bin, decodeMessage, encodeMessage, encodeMessageWithRoom, MAX_INVENTORY, num, str, type MessageType } from '../firmware/dock/messages.js';
 import { deriveSessionKeys, ephemeralKey, SEALED_PREFIX, SEALED_SUFFIX, SessionChannel } from '../firmware/dock/session-keys.js';
 import { authPayload, transcriptHash } from '../firmware/dock/transcript.js';
@@ -215,6 +218,39 @@ export function plainSend(r: Replay, port: number, bytes = r.bytes): Promise<voi
       }
       if (left > 0) throw new Error(`the replay holds ${r.bytes} bytes, ${bytes} were asked for`);
       sock.end(() => resolve());
+    });
+  });
+}
+
+/**
+ * The floor's sender: the same media as records of `chunk` bytes (a segment's last one shorter),
+ * each sealed with ChaCha20-Poly1305 under `key` (nonce: the record's number) into a record of its
+ * own followed by its tag, and written as a stream: what any sender of sealed chunks must do,
+ * without the protocol (no pulls, messages, frames or CRCs). The records and the media's SHA-256
+ * are made on first use (the bench's uncounted round); the records are sealed again each time.
+ * Resolves with that SHA-256 (hex), which the receiver must arrive at.
+ */
+export function floorSend(r: Replay, port: number, chunk: number, key: Uint8Array): Promise<string> {
+  const f = ((r as Replay & { floor?: { records: Uint8Array[]; sha256: string } }).floor ??= {
+    records: r.segments.flatMap((s) => Array.from({ length: Math.ceil(s.media.length / chunk) }, (_, i) => new Uint8Array(Math.min(chunk, s.media.length - i * chunk) + AEAD_TAG_BYTES))),
+    sha256: r.segments.reduce((h, s) => h.update(s.media), createHash('sha256')).digest('hex'),
+  });
+  const sock = connect(port, '127.0.0.1');
+  const nonce = new Uint8Array(12);
+  return new Promise((resolve, reject) => {
+    sock.on('error', reject);
+    sock.on('connect', async () => {
+      let k = 0;
+      for (const s of r.segments) {
+        for (let offset = 0; offset < s.media.length; offset += chunk, k++) {
+          const rec = f.records[k];
+          const n = rec.length - AEAD_TAG_BYTES;
+          new DataView(nonce.buffer).setUint32(0, k, true);
+          sodium.crypto_aead_chacha20poly1305_ietf_encrypt_detached(rec.subarray(0, n), rec.subarray(n), s.media.subarray(offset, offset + n), null, null, nonce, key);
+          if (!sock.write(rec)) await new Promise((w) => sock.once('drain', w));
+        }
+      }
+      sock.end(() => resolve(f.sha256));
     });
   });
 }

@@ -99,6 +99,20 @@ test('our encoding is read back identically by an independent decoder (cbor-x)',
   }
 });
 
+test('text is encoded as its UTF-8, read back by an independent decoder (cbor-x), wherever its first non-ASCII character falls', (t) => {
+  // The encoder writes ASCII straight into its buffer and starts again at the first other
+  // character: these put that character where the string's head grows (23 units, 24 bytes), at
+  // the end of a long string (past the writer's first buffer) and first, and a lone surrogate.
+  const strings = ['', 'pull', 'a'.repeat(22) + 'é', 'a'.repeat(23) + 'é', 'x'.repeat(255) + '水', 'y'.repeat(5000) + '𝄞', 'ü' + 'z'.repeat(30), 'q'.repeat(40) + '\ud800'];
+  for (const s of strings) {
+    const ours = encode(s);
+    const utf8 = Buffer.from(s, 'utf8');
+    t.is(bytesToHex(ours.subarray(ours.length - utf8.length)), utf8.toString('hex'), JSON.stringify(s.slice(-4)));
+    t.is(cborxDecode(Buffer.from(ours)), s.endsWith('\ud800') ? s.slice(0, -1) + '\ufffd' : s);
+    t.is(bytesToHex(encode({ [s]: s })), bytesToHex(encode(new Map([[s, s]]))));
+  }
+});
+
 test('deterministic encoding: map keys sorted by encoded bytes, shortest forms', (t) => {
   const m = new Map<CborValue, CborValue>([
     ['aa', 1],

@@ -14,6 +14,7 @@
 //   docks the same way, against a plain copy of its bytes in the same run.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_CHUNK, MAX_CHUNK } from '../../firmware/dock/messages.js';
@@ -25,9 +26,9 @@ const SEGMENTS = 32;
 const SEGMENT_BYTES = 150 * (30 * 1024 + 40);
 const ROUNDS = 5;
 
-type Done = { done: true; cpuMs: number; released: number; closeReason: string };
+type Done = { done: true; cpuMs: number; released: number; closeReason: string; digest?: string };
 
-function ask(child: ChildProcess, m: { port?: number; mode?: 'copy' | 'replay'; bytes?: number; exit?: boolean }): Promise<Done> {
+function ask(child: ChildProcess, m: { port?: number; mode?: 'copy' | 'replay' | 'floor'; bytes?: number; key?: string; exit?: boolean }): Promise<Done> {
   if (m.exit) {
     child.send(m);
     return new Promise((resolve) => child.once('exit', () => resolve({ done: true, cpuMs: 0, released: 0, closeReason: 'exit' })));
@@ -89,6 +90,7 @@ export default async function ingestBench(report: Report): Promise<void> {
     cameras.set(chunk, child);
   }
   const child = cameras.get(DEFAULT_CHUNK)!;
+  const key = randomBytes(32).toString('hex');
   const mib = bytes / 1048576;
   for (const [chunk, flags] of [[DEFAULT_CHUNK, []], [DEFAULT_CHUNK, ['--single-threaded-gc']], [MAX_CHUNK, []]] as const) {
     const rx = new Receiver([...flags]);
@@ -98,6 +100,9 @@ export default async function ingestBench(report: Report): Promise<void> {
     const copies: number[] = [];
     const directs: number[] = [];
     const stations: number[] = [];
+    const floors: number[] = [];
+    let floorCpu = 0;
+    let floorSenderCpu = 0;
     let cameraCpu = 0;
     let copySenderCpu = 0;
     let busy = 0;
@@ -106,18 +111,28 @@ export default async function ingestBench(report: Report): Promise<void> {
     let directCpu = 0;
     // One round of each first, not counted: a station runs for hours, its code compiled and its
     // pool of frame buffers filled; a receiver process starts cold (the first rounds ran 20 % slower).
+    const floorRound = async () => {
+      const f = await timed(rx, { mode: 'floor', bytes, chunk, segmentBytes: SEGMENT_BYTES, key }, (port) => ask(camera, { port, mode: 'floor', key }));
+      if (!f.rx.digest || f.rx.digest !== (f.sender as Done).digest) throw new Error(`the floor's receiver hashed ${f.rx.digest}, the sender's media is ${(f.sender as Done).digest}`);
+      return f;
+    };
     for (const mode of ['copy', 'copy-direct', 'station'] as const) {
       const warm = await timed(rx, { mode, bytes, chunk }, (port) => ask(camera, { port, mode: mode === 'station' ? 'replay' : 'copy' }));
       if (!warm.rx.ok) throw new Error(`warm-up ${mode} failed: ${warm.rx.code} ${warm.rx.message}`);
     }
+    await floorRound();
     for (let round = 0; round < ROUNDS; round++) {
       const copy = await timed(rx, { mode: 'copy', bytes }, (port) => ask(camera, { port, mode: 'copy' }));
       const direct = await timed(rx, { mode: 'copy-direct', bytes }, (port) => ask(camera, { port, mode: 'copy' }));
+      const fl = await floorRound();
       const st = await timed(rx, { mode: 'station', chunk }, (port) => ask(camera, { port, mode: 'replay' }));
       const cam = st.sender as Done;
       if (!st.rx.ok || cam.released !== SEGMENTS) throw new Error(`replay session failed: ${st.rx.code} ${st.rx.message} (camera: ${cam.closeReason}, released ${cam.released})`);
       copies.push(copy.ms);
       directs.push(direct.ms);
+      floors.push(fl.ms);
+      floorCpu += fl.rx.cpuMs / ROUNDS;
+      floorSenderCpu += (fl.sender as Done).cpuMs / ROUNDS;
       stations.push(st.ms);
       cameraCpu += cam.cpuMs / ROUNDS;
       copySenderCpu += (copy.sender as Done).cpuMs / ROUNDS;
@@ -135,6 +150,18 @@ export default async function ingestBench(report: Report): Promise<void> {
       report.note(`ratios by round: ${ratios.map((r) => r.toFixed(2)).join(', ')}`);
     }
     report.note(`station thread busy ${busy.toFixed(0)} ms of ${median(stations).toFixed(0)} ms`);
+    // The floor against the faster copy is the most any station that opens and hashes can reach
+    // here; the station against the floor is what its protocol costs.
+    for (const [name, value, against, baseline] of [
+      [`the floor, ${how}: the same bytes sealed with ChaCha20-Poly1305 by the sender in ${chunk / 1024} KiB records, opened in place, SHA-256 hashed and written by the receiver, one fsync, no protocol (MiB/s)`, floors, 'the copy reading into one reused buffer (MiB/s)', directs],
+      [`station-only, ${how} (MiB/s)`, stations, 'the floor (MiB/s)', floors],
+    ] as const) {
+      const ratios = baseline.map((ms, k) => ms / value[k]);
+      const i = ratios.indexOf(median(ratios));
+      report.add({ name, value: mibps(bytes, value[i]), unit: 'MiB/s', baseline: { name: against, value: mibps(bytes, baseline[i]) } });
+      report.note(`ratios by round: ${ratios.map((r) => r.toFixed(2)).join(', ')}`);
+    }
+    report.note(`the floor's receiver ${(floorCpu / mib).toFixed(2)} ms of CPU per MiB, its sender ${(floorSenderCpu / mib).toFixed(2)}`);
     report.add({ name: `station-only, ${how}: station CPU per MiB (all its threads; a figure the machine's other load does not inflate)`, value: stationCpu / mib, unit: 'ms', baseline: { name: "the plain copy receiver's CPU per MiB, reading as a stream (ms)", value: receiverCpu / mib } });
     report.note(`the copy reading into one buffer: ${(directCpu / mib).toFixed(2)} ms per MiB; replay camera CPU ${(cameraCpu / mib).toFixed(2)} ms per MiB (the session seal, in place, and the frame CRC per chunk); the copy's sender ${(copySenderCpu / mib).toFixed(2)} ms per MiB`);
   }

@@ -123,6 +123,31 @@ class Writer {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
+  /**
+   * A text string. Written straight into the buffer while it is ASCII (map keys, message types,
+   * ids and codes all are: no array or copy made for them); at the first other character it starts
+   * again through utf8Encode.
+   */
+  text(s: string): void {
+    const n = s.length;
+    const start = this.pos;
+    this.head(3, n);
+    this.reserve(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.pos = start;
+        const b = utf8Encode(s);
+        this.head(3, b.length);
+        this.bytes(b);
+        return;
+      }
+      buf[p++] = c;
+    }
+    this.pos = p;
+  }
 }
 
 const MAX_U64 = 0xffffffffffffffffn;
@@ -204,12 +229,9 @@ function encodeItem(w: Writer, v: CborValue, depth: number): void {
         w.head(1, -1n - v);
       }
       return;
-    case 'string': {
-      const b = utf8Encode(v);
-      w.head(3, b.length);
-      w.bytes(b);
+    case 'string':
+      w.text(v);
       return;
-    }
     case 'boolean':
       w.byte(v ? 0xf5 : 0xf4);
       return;
