@@ -120,6 +120,15 @@ export const MAX_LEDGER_PAGES = 64;
  */
 const SYNC_BYTES = 64 * 1024 * 1024;
 /** Pulls in flight at once, and how many are sent together once that many have been answered. */
+/** A sealed receipt batch: its commit, and the receipt that goes out once it has finished. */
+interface Committing {
+  done: Promise<void>;
+  settled: boolean;
+  receipt: Uint8Array;
+  path: string;
+  seqs: number[];
+}
+
 const PULL_WINDOW = 4;
 const PULL_REFILL = 2;
 
@@ -307,7 +316,9 @@ export class DockSession {
   #resends = 0;
   /** Segments uploaded since the last receipt: synced and indexed together before it is signed. */
   #batch: SyncBatch;
-  /** Manifest digests (hex) of the segments in #batch, by sequence: the chain check's view of them. */
+  /** A sealed batch being made durable, its receipt not yet sent. */
+  #committing: Committing | undefined;
+  /** Manifest digests (hex) of the segments staged and not yet committed, by sequence: the chain check's view of them. */
   #staged = new Map<number, string>();
 
   /** The socket this session talks over (the connection may have moved from the one accepted: readDirect). */
@@ -495,13 +506,14 @@ export class DockSession {
       this.#channel?.close();
       // Segments verified but not yet receipted are made durable and indexed all the same (no
       // receipt goes out): the next docking receipts them without pulling them again.
-      if (!this.#batch.empty) {
+      for (const commit of [() => this.#committing?.done, () => (this.#batch.empty ? undefined : this.#batch.commit())]) {
         try {
-          await this.#batch.commit();
+          await commit();
         } catch (e) {
           this.#result.code ??= errorCode(stationFault(e));
         }
       }
+      this.#committing = undefined;
       this.#result.bytesReceived = this.#inbox.bytes;
       if (this.#camera) {
         this.#record(() => {
@@ -610,11 +622,18 @@ export class DockSession {
     let complete = false;
 
     let batch: ReceiptEntry[] = [];
-    const flush = async () => {
+    // A receipt batch is sealed when full: its receipt signed and staged with it, and its commit
+    // (the files' fsyncs, the folders', one index transaction) started, while a new batch takes the
+    // next segments. Its receipt goes out once that commit has finished: at the next segment
+    // boundary where it has, or at the end. The disk syncs one batch while the next is pulled; no
+    // receipt names anything its commit has not made durable.
+    const seal = async () => {
+      await deliver(true);
       if (batch.length === 0) return;
       // The receipt joins its own batch: the segments it lists, their folders and the receipt file
       // are synced at once, then one transaction indexes them all; only then does it go out.
       const entries = batch;
+      batch = [];
       const receipt = signReceipt({ dock: this.#dockId, nonce: this.#cameraNonce, checkpoint: new Uint8Array(cpDigest), utc: this.#now(), entries }, this.#o.identity.signer);
       const n = store.nextNumber(cam.id, 'receipts');
       const { sha256: sha, path } = store.stageDeviceFile(this.#batch, cam.id, receipt, 'receipt', 'receipts', `${seqName(n)}.cose`);
@@ -622,15 +641,32 @@ export class DockSession {
         store.db.prepare('INSERT INTO receipts (device, session, sha256, segments, at) VALUES (?, ?, ?, ?, ?)').run(cam.id, this.id, sha, entries.length, Date.now());
         store.log('receipt-signed', { dock: this.#dockId, session: this.id, device: cam.id, detail: { receipt: sha, seqs: entries.map((e) => e.seq) } });
       });
-      await this.#batch.commit();
-      this.#staged.clear();
-      store.syncTrace?.('receipt', path);
-      this.#send('receipt', { cose: receipt });
+      const sealed = this.#batch;
+      this.#batch = new SyncBatch(store);
+      const committing: Committing = { done: sealed.commit(), settled: false, receipt, path, seqs: entries.map((e) => e.seq) };
+      committing.done.then(
+        () => (committing.settled = true),
+        () => (committing.settled = true),
+      );
+      this.#committing = committing;
+    };
+    /** Send the sealed batch's receipt if its commit has finished (or, with `wait`, once it has). */
+    const deliver = async (wait: boolean) => {
+      const c = this.#committing;
+      if (!c || (!wait && !c.settled)) return;
+      await c.done;
+      this.#committing = undefined;
+      for (const seq of c.seqs) this.#staged.delete(seq);
+      store.syncTrace?.('receipt', c.path);
+      this.#send('receipt', { cose: c.receipt });
       const released = (await this.#next('released')).m;
       const seqs = arr(released, 'seqs') as number[];
       this.#result.released.push(...seqs);
       store.log('camera-released', { dock: this.#dockId, session: this.id, device: cam.id, detail: { seqs, bytes: num(released, 'bytes') } });
-      batch = [];
+    };
+    const flush = async () => {
+      await seal();
+      await deliver(true);
     };
 
     for (let after = -1, pages = 0; pages < (this.#o.maxInventoryPages ?? MAX_INVENTORY_PAGES); pages++) {
@@ -646,6 +682,7 @@ export class DockSession {
       listed += page.length;
       this.#progress.segmentsTotal = Math.max(this.#progress.segmentsTotal, listed);
       for (const seg of page) {
+        await deliver(false);
         this.#phase(`segment ${seg.seq}`);
         // Backpressure, not starvation: a segment is pulled only while this session holds one of
         // the station's upload slots; waiting for one is not waiting on the camera (no timeout runs).
@@ -658,7 +695,7 @@ export class DockSession {
         }
         if (entry) batch.push(entry);
         this.#progress.segmentsDone++;
-        if (batch.length >= (this.#o.batch ?? 16)) await flush();
+        if (batch.length >= (this.#o.batch ?? 16)) await seal();
       }
       if (!flag(inv, 'more') || page.length === 0) {
         complete = true;

@@ -94,7 +94,7 @@ export class SyncBatch {
   /** fsync `path`, told to the sync trace once it is done. */
   async #sync(path: string): Promise<void> {
     await fsyncPath(path);
-    this.#store.syncTrace?.('fsync', path);
+    await this.#store.syncTrace?.('fsync', path);
   }
   /** A folder whose entries changed (a file made, renamed in or out, linked). */
   dir(path: string): void {
@@ -236,8 +236,9 @@ export class EvidenceStore {
   /**
    * Told of every sync a receipt batch makes ('fsync' with a path, 'commit'), and by the session of
    * every receipt it sends ('receipt' with the receipt's file): the durability tests check the order.
+   * A promise returned for an 'fsync' is waited for as part of that sync (a test's slow disk).
    */
-  syncTrace: ((event: 'fsync' | 'commit' | 'receipt', path: string) => void) | undefined;
+  syncTrace: ((event: 'fsync' | 'commit' | 'receipt', path: string) => void | Promise<void>) | undefined;
 
   /** Set when the index was missing or damaged and a fresh one was opened to be rebuilt (rebuildIndex()). */
   readonly needsRebuild: string | undefined;

@@ -100,7 +100,7 @@ test('[node] bodycam dock killed with SIGKILL at many points of an upload: after
 test('[node] before each receipt goes out, every file it names and every folder its batch changed was fsynced, then the index committed', async (t) => {
   const { station, port, storeDir } = await startStation({ chunkSize: 16 * 1024, batch: 2 });
   const trace: { event: string; path: string }[] = [];
-  station.store.syncTrace = (event, path) => trace.push({ event, path });
+  station.store.syncTrace = (event, path) => void trace.push({ event, path });
   const camera = await startCamera('node');
   try {
     await camera.engine.call('dock.camera.record', { segments: 5, frames: 6, bodyBytes: 6000 });
@@ -130,6 +130,34 @@ test('[node] before each receipt goes out, every file it names and every folder 
       const commit = trace.findIndex((e, j) => j > last && j < r.i && e.event === 'commit');
       t.true(commit >= 0, 'the index committed after the syncs and before the receipt');
     }
+  } finally {
+    await camera.close();
+    await station.close();
+  }
+});
+
+test('[node] a sealed batch is synced while the next segments are pulled: its receipt waits for the sync, the upload does not', async (t) => {
+  // The first batch's disk is slow (each of its fsyncs takes 300 ms more): the station pulls the
+  // third segment meanwhile, and the first receipt goes out only after that batch's commit.
+  const trace: { event: string; segmentsDone?: number; bytesDone?: number }[] = [];
+  const { station, port } = await startStation({ chunkSize: 16 * 1024, batch: 2, onProgress: (p) => trace.push({ event: 'progress', segmentsDone: p.segmentsDone, bytesDone: p.bytesDone }) });
+  let slow = true;
+  station.store.syncTrace = (event) => {
+    trace.push({ event });
+    if (event === 'commit') slow = false;
+    if (event === 'fsync' && slow) return new Promise((resolve) => setTimeout(resolve, 300));
+  };
+  const camera = await startCamera('node');
+  try {
+    await camera.engine.call('dock.camera.record', { segments: 5, frames: 6, bodyBytes: 6000 });
+    const s = await dock(camera, port);
+    await station.idle();
+    t.deepEqual(s.pending, []);
+    const receipt = trace.findIndex((e) => e.event === 'receipt');
+    const commit = trace.findIndex((e) => e.event === 'commit');
+    t.true(commit >= 0 && commit < receipt, 'the first batch committed before its receipt went out');
+    const third = trace.slice(0, receipt).filter((e) => e.event === 'progress' && e.segmentsDone === 2).map((e) => e.bytesDone!);
+    t.true(third.length > 1 && Math.max(...third) > Math.min(...third), `chunks of the third segment landed before the first receipt went out (${third.length} progress reports)`);
   } finally {
     await camera.close();
     await station.close();
