@@ -14,7 +14,7 @@
 
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync, writevSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sodium from 'sodium-native';
@@ -57,16 +57,27 @@ async function copy(bytes: number, direct: boolean): Promise<void> {
     if (direct) throw new Error('this Node cannot read an accepted connection into a buffer of ours');
     s.on('data', (c: Buffer) => write(c, c.length)).resume();
   });
+  await serve(server, done, () => {
+    closeSync(fd);
+    return { bytes: got };
+  });
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Listen, report the port, and once `done` report "done" with this process's CPU and busy time
+ * and what `ended` says (it closes the receiver's file). The caller deletes what was received
+ * after this returns: removing it is not receiving it.
+ */
+async function serve(server: Server, done: Promise<void>, ended: () => { bytes: number; digest?: string }): Promise<void> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const took = meter();
   await send({ port: (server.address() as { port: number }).port });
   await done;
   const m = took();
-  closeSync(fd);
+  const what = ended();
   server.close();
-  // "done" goes before the file is deleted: removing what was received is not receiving it.
-  await send({ done: true, ...m, ok: true, bytes: got } satisfies ReceiverDone);
-  rmSync(dir, { recursive: true, force: true });
+  await send({ done: true, ...m, ok: true, ...what } satisfies ReceiverDone);
 }
 
 /**
@@ -125,14 +136,10 @@ async function floor(bytes: number, chunk: number, segmentBytes: number, key: Ui
     };
     if (!readDirect(s, () => records[k % GATHER].subarray(filled, length() + AEAD_TAG_BYTES), took)) throw new Error('this Node cannot read an accepted connection into a buffer of ours');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const took = meter();
-  await send({ port: (server.address() as { port: number }).port });
-  await done;
-  const m = took();
-  closeSync(fd);
-  server.close();
-  await send({ done: true, ...m, ok: true, bytes: got, digest: sha.digest('hex') } satisfies ReceiverDone);
+  await serve(server, done, () => {
+    closeSync(fd);
+    return { bytes: got, digest: sha.digest('hex') };
+  });
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -9,10 +9,11 @@
 //   names (segment media and manifests by their device-tree names, the receipt itself) and every
 //   folder whose entries the batch changed were fsynced, and the index committed after them.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { DockStation } from '../dock-station/station.js';
 import { EvidenceStore, seqName } from '../dock-station/store.js';
 import { peekManifest } from '../firmware/signing/manifest.js';
 import { peekReceipt } from '../firmware/signing/receipt.js';
@@ -101,12 +102,7 @@ test('[node] before each receipt goes out, every file it names and every folder 
   const { station, port, storeDir } = await startStation({ chunkSize: 16 * 1024, batch: 2 });
   const trace: { event: string; path: string }[] = [];
   station.store.syncTrace = (event, path) => void trace.push({ event, path });
-  const camera = await startCamera('node');
-  try {
-    await camera.engine.call('dock.camera.record', { segments: 5, frames: 6, bodyBytes: 6000 });
-    const s = await dock(camera, port);
-    await station.idle();
-    t.deepEqual(s.pending, []);
+  await dockFive(t, station, port, () => {
     const receipts = trace.map((e, i) => ({ ...e, i })).filter((e) => e.event === 'receipt');
     t.is(receipts.length, 3, 'batches of 2: three receipts for five segments');
     const fsyncedBefore = (path: string, i: number) => trace.findIndex((e, j) => j < i && e.event === 'fsync' && e.path === path);
@@ -130,10 +126,7 @@ test('[node] before each receipt goes out, every file it names and every folder 
       const commit = trace.findIndex((e, j) => j > last && j < r.i && e.event === 'commit');
       t.true(commit >= 0, 'the index committed after the syncs and before the receipt');
     }
-  } finally {
-    await camera.close();
-    await station.close();
-  }
+  });
 });
 
 test('[node] a sealed batch is synced while the next segments are pulled: its receipt waits for the sync, the upload does not', async (t) => {
@@ -147,19 +140,26 @@ test('[node] a sealed batch is synced while the next segments are pulled: its re
     if (event === 'commit') slow = false;
     if (event === 'fsync' && slow) return new Promise((resolve) => setTimeout(resolve, 300));
   };
+  await dockFive(t, station, port, () => {
+    const receipt = trace.findIndex((e) => e.event === 'receipt');
+    const commit = trace.findIndex((e) => e.event === 'commit');
+    t.true(commit >= 0 && commit < receipt, 'the first batch committed before its receipt went out');
+    const third = trace.slice(0, receipt).filter((e) => e.event === 'progress' && e.segmentsDone === 2).map((e) => e.bytesDone!);
+    t.true(third.length > 1 && Math.max(...third) > Math.min(...third), `chunks of the third segment landed before the first receipt went out (${third.length} progress reports)`);
+  });
+});
+
+/** A camera records five segments and docks them all to `station`; then `check`; then both close. */
+async function dockFive(t: ExecutionContext, station: DockStation, port: number, check: () => void): Promise<void> {
   const camera = await startCamera('node');
   try {
     await camera.engine.call('dock.camera.record', { segments: 5, frames: 6, bodyBytes: 6000 });
     const s = await dock(camera, port);
     await station.idle();
     t.deepEqual(s.pending, []);
-    const receipt = trace.findIndex((e) => e.event === 'receipt');
-    const commit = trace.findIndex((e) => e.event === 'commit');
-    t.true(commit >= 0 && commit < receipt, 'the first batch committed before its receipt went out');
-    const third = trace.slice(0, receipt).filter((e) => e.event === 'progress' && e.segmentsDone === 2).map((e) => e.bytesDone!);
-    t.true(third.length > 1 && Math.max(...third) > Math.min(...third), `chunks of the third segment landed before the first receipt went out (${third.length} progress reports)`);
+    check();
   } finally {
     await camera.close();
     await station.close();
   }
-});
+}
