@@ -119,7 +119,6 @@ export const MAX_LEDGER_PAGES = 64;
  * for their receipt batch's sync.
  */
 const SYNC_BYTES = 64 * 1024 * 1024;
-/** Pulls in flight at once, and how many are sent together once that many have been answered. */
 /** A sealed receipt batch: its commit, and the receipt that goes out once it has finished. */
 interface Committing {
   done: Promise<void>;
@@ -129,6 +128,7 @@ interface Committing {
   seqs: number[];
 }
 
+/** Pulls in flight at once, and how many are sent together once that many have been answered. */
 const PULL_WINDOW = 4;
 const PULL_REFILL = 2;
 

@@ -571,8 +571,8 @@ function writeAt(fd: number, parts: Uint8Array[], position: number): Promise<voi
  * on to the next chunk; at most WRITE_AHEAD bytes are gathered or in flight), nothing synced.
  * sync() waits for the writes, fsyncs the file (and, the first time, its folder) and then records
  * the offset in the index, so the index never claims more than the disk holds: the session calls
- * it only when it ends mid-segment, and past SYNC_BYTES of unsynced bytes. A complete upload is made durable with its receipt batch
- * (EvidenceStore.stageSegment).
+ * it only when it ends mid-segment, and past SYNC_BYTES of unsynced bytes. A complete upload is
+ * made durable with its receipt batch (EvidenceStore.stageSegment).
  */
 export class Upload {
   #fd: number | undefined;

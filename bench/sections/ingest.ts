@@ -143,24 +143,20 @@ export default async function ingestBench(report: Report): Promise<void> {
     }
     await rx.close();
     const what = `station-only, ${how}: ${SEGMENTS} segments (${mib.toFixed(1)} MiB) from a replay camera, authenticated, verified, durable, indexed, receipted (median of ${ROUNDS} interleaved rounds)`;
-    for (const [against, baseline] of [['plain TCP copy of the same bytes into a file, one fsync, reading as a stream (MiB/s)', copies], ['the same copy reading into one reused buffer, as the station reads (MiB/s)', directs]] as const) {
-      const ratios = baseline.map((ms, k) => ms / stations[k]);
-      const i = ratios.indexOf(median(ratios));
-      report.add({ name: what, value: mibps(bytes, stations[i]), unit: 'MiB/s', baseline: { name: against, value: mibps(bytes, baseline[i]) } });
-      report.note(`ratios by round: ${ratios.map((r) => r.toFixed(2)).join(', ')}`);
-    }
-    report.note(`station thread busy ${busy.toFixed(0)} ms of ${median(stations).toFixed(0)} ms`);
-    // The floor against the faster copy is the most any station that opens and hashes can reach
-    // here; the station against the floor is what its protocol costs.
-    for (const [name, value, against, baseline] of [
-      [`the floor, ${how}: the same bytes sealed with ChaCha20-Poly1305 by the sender in ${chunk / 1024} KiB records, opened in place, SHA-256 hashed and written by the receiver, one fsync, no protocol (MiB/s)`, floors, 'the copy reading into one reused buffer (MiB/s)', directs],
-      [`station-only, ${how} (MiB/s)`, stations, 'the floor (MiB/s)', floors],
-    ] as const) {
+    const rate = (name: string, value: number[], against: string, baseline: number[]) => {
+      // The round whose ratio is the median, and every round's ratio.
       const ratios = baseline.map((ms, k) => ms / value[k]);
       const i = ratios.indexOf(median(ratios));
       report.add({ name, value: mibps(bytes, value[i]), unit: 'MiB/s', baseline: { name: against, value: mibps(bytes, baseline[i]) } });
       report.note(`ratios by round: ${ratios.map((r) => r.toFixed(2)).join(', ')}`);
-    }
+    };
+    rate(what, stations, 'plain TCP copy of the same bytes into a file, one fsync, reading as a stream (MiB/s)', copies);
+    rate(what, stations, 'the same copy reading into one reused buffer, as the station reads (MiB/s)', directs);
+    report.note(`station thread busy ${busy.toFixed(0)} ms of ${median(stations).toFixed(0)} ms`);
+    // The floor against the faster copy is the most any station that opens and hashes can reach
+    // here; the station against the floor is what its protocol costs.
+    rate(`the floor, ${how}: the same bytes sealed with ChaCha20-Poly1305 by the sender in ${chunk / 1024} KiB records, opened in place, SHA-256 hashed and written by the receiver, one fsync, no protocol (MiB/s)`, floors, 'the copy reading into one reused buffer (MiB/s)', directs);
+    rate(`station-only, ${how} (MiB/s)`, stations, 'the floor (MiB/s)', floors);
     report.note(`the floor's receiver ${(floorCpu / mib).toFixed(2)} ms of CPU per MiB, its sender ${(floorSenderCpu / mib).toFixed(2)}`);
     report.add({ name: `station-only, ${how}: station CPU per MiB (all its threads; a figure the machine's other load does not inflate)`, value: stationCpu / mib, unit: 'ms', baseline: { name: "the plain copy receiver's CPU per MiB, reading as a stream (ms)", value: receiverCpu / mib } });
     report.note(`the copy reading into one buffer: ${(directCpu / mib).toFixed(2)} ms per MiB; replay camera CPU ${(cameraCpu / mib).toFixed(2)} ms per MiB (the session seal, in place, and the frame CRC per chunk); the copy's sender ${(copySenderCpu / mib).toFixed(2)} ms per MiB`);
